@@ -1,0 +1,58 @@
+# Two commands for a newcomer: `make local` and `make test`.
+# Every target first makes sure its tools are installed (venv, pinned Python
+# packages, npm packages, Debian packages), so a fresh machine needs nothing else.
+SHELL := /bin/bash
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PIP := $(VENV)/bin/pip
+STAGE ?= dev
+PORT ?= 8000
+export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
+export PYTHONPATH := $(CURDIR)/layers/shared/python:$(CURDIR)
+
+PY_STAMP := $(VENV)/.stamp-$(shell cat requirements.txt requirements-dev.txt | sha1sum | cut -c1-12)
+NPM_STAMP := node_modules/.stamp-$(shell cat package.json | sha1sum | cut -c1-12)
+DEB_STAMP := .cache/.stamp-deb-$(shell cat debian-packages.txt | sha1sum | cut -c1-12)
+
+.PHONY: setup local test test-fast synth lint-infra bench deploy openapi clean
+
+setup: $(PY_STAMP) $(NPM_STAMP) $(DEB_STAMP)
+
+$(DEB_STAMP): debian-packages.txt
+	@bash scripts/ensure_debian_packages.sh debian-packages.txt
+	@mkdir -p .cache && touch $@
+
+$(PY_STAMP): requirements.txt requirements-dev.txt
+	@test -x $(PY) || python3 -m venv $(VENV)
+	@$(PIP) install -q --upgrade pip
+	@$(PIP) install -q -r requirements-dev.txt
+	@rm -f $(VENV)/.stamp-* && touch $@
+
+$(NPM_STAMP): package.json $(DEB_STAMP)
+	@npm install --no-audit --no-fund --loglevel=error
+	@rm -f node_modules/.stamp-* && touch $@
+
+local: setup
+	$(PY) -m local.stack --port $(PORT)
+
+test: setup
+	$(PY) -m pytest -q
+
+test-fast: setup
+	$(PY) -m pytest -q -m "not e2e and not infra"
+
+synth: setup
+	npx cdk synth --quiet -c stage=$(STAGE)
+	$(PY) scripts/lint_templates.py cdk.out
+
+openapi: setup
+	$(PY) scripts/write_openapi.py
+
+bench: setup
+	$(PY) benchmarks/cold_start.py
+
+deploy: setup
+	npx cdk deploy --all -c stage=$(STAGE) --require-approval broadening
+
+clean:
+	rm -rf cdk.out .cache build
