@@ -1,0 +1,22 @@
+"""EventBridge consumer: keeps every domain event in the event log table."""
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.metrics import MetricUnit
+
+from livecommerce.analytics.event_log import record
+from livecommerce.shared.api import NAMESPACE
+
+logger = Logger(service="domain_events")
+metrics = Metrics(namespace=NAMESPACE, service="domain_events")
+
+
+@logger.inject_lambda_context(correlation_id_path="id", clear_state=True)
+@metrics.log_metrics
+def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    stored = record(event)
+    metrics.add_metric(name="DomainEventsStored" if stored else "DomainEventsDuplicate",
+                       unit=MetricUnit.Count, value=1)
+    return {"stored": stored}

@@ -1,0 +1,7 @@
+"""Lambda entry for the identity routes (login, me, hosts, follows)."""
+from livecommerce.identity.router import build_router
+from livecommerce.shared.api import Api
+
+api = Api("identity")
+api.include(build_router(api))
+handler = api.handler()

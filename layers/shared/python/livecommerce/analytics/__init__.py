@@ -1,0 +1,1 @@
+"""Analytics: behaviour events, statistics, tags and exports."""

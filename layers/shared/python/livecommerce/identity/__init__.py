@@ -1,0 +1,1 @@
+"""Identity: login through WeChat / Alipay (and dev locally), users, roles, hosts, follows."""

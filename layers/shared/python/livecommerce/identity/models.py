@@ -1,0 +1,63 @@
+"""Identity API shapes (pydantic): what clients send and get back."""
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+UserId = Field(pattern=r"^[A-Za-z0-9_-]{1,64}$", min_length=1, max_length=64)
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class LoginRequest(Strict):
+    provider: Literal["wechat", "alipay", "dev"] = Field(
+        description="`wechat` and `alipay` take the code from the mini-program's login call; "
+                    "`dev` works on the local stage only and takes the user id as the code.")
+    code: str = Field(min_length=1, max_length=256, description="Mini-program login code.")
+
+
+class User(BaseModel):
+    id: str
+    roles: list[str]
+    display_name: str | None = None
+    avatar: str | None = None
+    provider: str
+    created_at: str
+
+
+class LoginResponse(BaseModel):
+    token: str
+    token_type: Literal["Bearer"] = "Bearer"
+    expires_at: str
+    user: User
+    new_user: bool
+
+
+class Me(User):
+    following_count: int
+
+
+class CreateHostRequest(Strict):
+    user_id: str = Field(pattern=r"^[A-Za-z0-9_-]{1,64}$", description="The user to make a host.")
+    display_name: str = Field(min_length=1, max_length=40)
+    intro: str | None = Field(default=None, max_length=500)
+    avatar: str | None = Field(default=None, max_length=1024, pattern=r"^https://")
+
+
+class Host(BaseModel):
+    id: str
+    display_name: str
+    intro: str | None = None
+    avatar: str | None = None
+    follower_count: int
+    created_at: str
+
+
+class FollowState(BaseModel):
+    host_id: str
+    following: bool
+    changed: bool = Field(description="False when the call found the follow already in that state.")
+    follower_count: int

@@ -1,0 +1,103 @@
+"""PynamoDB items of the identity table (single-table layout).
+
+  USER#<id>                 PROFILE             the user and their roles
+  LOGIN#<provider>#<sub>    LINK                provider identity -> user id (unique)
+  HOST#<id>                 PROFILE             host profile with follower count
+  HOST#<host>               FOLLOWER#<viewer>   a follow; gsi1 inverts it (what a viewer follows)
+"""
+from __future__ import annotations
+
+from pynamodb.attributes import ListAttribute, NumberAttribute, UnicodeAttribute
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
+from pynamodb.models import Model
+
+from livecommerce.shared import dynamo
+from livecommerce.shared.tables import IDENTITY
+
+
+class _Base(Model):
+    class Meta:
+        table_name = "unbound"
+
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)
+
+
+class ByFollowerIndex(GlobalSecondaryIndex):
+    class Meta:
+        index_name = "gsi1"
+        projection = AllProjection()
+
+    gsi1pk = UnicodeAttribute(hash_key=True)
+    gsi1sk = UnicodeAttribute(range_key=True)
+
+
+class UserItem(_Base):
+    class Meta:
+        table_name = "unbound"
+
+    user_id = UnicodeAttribute()
+    roles = ListAttribute(of=UnicodeAttribute, default=list)
+    display_name = UnicodeAttribute(null=True)
+    avatar = UnicodeAttribute(null=True)
+    provider = UnicodeAttribute()
+    created_at = UnicodeAttribute()
+    updated_at = UnicodeAttribute()
+
+    @staticmethod
+    def key(user_id: str) -> tuple[str, str]:
+        return f"USER#{user_id}", "PROFILE"
+
+
+class LoginLinkItem(_Base):
+    class Meta:
+        table_name = "unbound"
+
+    user_id = UnicodeAttribute()
+    union_id = UnicodeAttribute(null=True)
+    created_at = UnicodeAttribute()
+
+    @staticmethod
+    def key(provider: str, subject: str) -> tuple[str, str]:
+        return f"LOGIN#{provider}#{subject}", "LINK"
+
+
+class HostItem(_Base):
+    class Meta:
+        table_name = "unbound"
+
+    host_id = UnicodeAttribute()
+    display_name = UnicodeAttribute()
+    intro = UnicodeAttribute(null=True)
+    avatar = UnicodeAttribute(null=True)
+    follower_count = NumberAttribute(default=0)
+    created_by = UnicodeAttribute()
+    created_at = UnicodeAttribute()
+
+    @staticmethod
+    def key(host_id: str) -> tuple[str, str]:
+        return f"HOST#{host_id}", "PROFILE"
+
+
+class FollowItem(_Base):
+    class Meta:
+        table_name = "unbound"
+
+    gsi1pk = UnicodeAttribute()
+    gsi1sk = UnicodeAttribute()
+    by_follower = ByFollowerIndex()
+    host_id = UnicodeAttribute()
+    viewer_id = UnicodeAttribute()
+    followed_at = UnicodeAttribute()
+
+    @staticmethod
+    def key(host_id: str, viewer_id: str) -> tuple[str, str]:
+        return f"HOST#{host_id}", f"FOLLOWER#{viewer_id}"
+
+
+MODELS = (UserItem, LoginLinkItem, HostItem, FollowItem)
+
+
+def bind_all() -> None:
+    for model in MODELS:
+        dynamo.bind(model, IDENTITY)

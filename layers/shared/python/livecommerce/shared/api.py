@@ -1,0 +1,182 @@
+"""API conventions in one place: the Powertools resolver every HTTP function
+uses, problem+json errors, body limits, caller identity, and the Lambda entry
+wrapper that adds structured logs with a correlation id, EMF metrics and traces.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
+from aws_lambda_powertools.event_handler.exceptions import NotFoundError
+from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.metrics import MetricUnit
+
+from livecommerce.shared import problems, routes
+
+NAMESPACE = "LiveCommerce"
+# OpenAPI security requirement for routes behind the token authorizer.
+BEARER = [{"bearer": []}]
+
+logger = Logger()
+metrics = Metrics(namespace=NAMESPACE)
+tracer = Tracer()
+
+
+@dataclass(frozen=True)
+class Caller:
+    user_id: str
+    roles: frozenset[str]
+
+    def has(self, role: str) -> bool:
+        return role in self.roles
+
+    @property
+    def is_operator(self) -> bool:
+        return "operator" in self.roles
+
+    @property
+    def is_host(self) -> bool:
+        return "host" in self.roles or self.is_operator
+
+
+def caller_from_event(event: dict[str, Any]) -> Caller | None:
+    """The identity the token authorizer put in the request context."""
+    ctx = ((event or {}).get("requestContext") or {}).get("authorizer") or {}
+    user_id = ctx.get("user_id") or ctx.get("principalId")
+    if not user_id:
+        return None
+    roles = frozenset(r for r in str(ctx.get("roles", "")).split(",") if r)
+    return Caller(user_id=str(user_id), roles=roles)
+
+
+def problem_response(problem: problems.Problem, correlation_id: str | None = None) -> Response:
+    body = problem.to_dict()
+    if correlation_id:
+        body["correlation_id"] = correlation_id
+    headers = dict(problem.headers)
+    return Response(status_code=problem.status, content_type=problems.PROBLEM_CONTENT_TYPE,
+                    body=json.dumps(body, ensure_ascii=False), headers=headers)
+
+
+def _field_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
+    fields = []
+    for err in exc.errors():
+        loc = [str(p) for p in err.get("loc", ())]
+        fields.append({
+            "field": ".".join(loc),
+            "message": err.get("msg", "invalid"),
+            "type": err.get("type", "invalid"),
+        })
+    return fields
+
+
+class Api:
+    """A resolver plus the current request's helpers, one per Lambda function."""
+
+    def __init__(self, function: str) -> None:
+        self.function = function
+        self.app = APIGatewayRestResolver(enable_validation=True)
+        self._install_handlers()
+        self.app.use(middlewares=[self._limits_middleware])
+
+    # -- request helpers -------------------------------------------------
+    @property
+    def correlation_id(self) -> str | None:
+        return ((self.app.current_event.raw_event.get("requestContext") or {}).get("requestId"))
+
+    def caller(self) -> Caller:
+        found = caller_from_event(self.app.current_event.raw_event)
+        if found is None:
+            raise problems.Unauthorized("A valid bearer token is required.", code="token_missing")
+        return found
+
+    def optional_caller(self) -> Caller | None:
+        return caller_from_event(self.app.current_event.raw_event)
+
+    def require(self, role: str) -> Caller:
+        found = self.caller()
+        if role == "operator" and not found.is_operator:
+            raise problems.Forbidden("Only operators may do this.", code="operator_required")
+        if role == "host" and not found.is_host:
+            raise problems.Forbidden("Only hosts may do this.", code="host_required")
+        return found
+
+    # -- plumbing ----------------------------------------------------------
+    def _install_handlers(self) -> None:
+        app = self.app
+
+        @app.exception_handler(problems.Problem)
+        def _problem(exc: problems.Problem) -> Response:
+            if exc.status >= 500:
+                logger.warning("upstream problem", extra={"code": exc.code, "detail": exc.detail})
+            metrics.add_metric(name="ClientErrors" if exc.status < 500 else "ServerErrors",
+                               unit=MetricUnit.Count, value=1)
+            return problem_response(exc, self.correlation_id)
+
+        @app.exception_handler(RequestValidationError)
+        def _invalid(exc: RequestValidationError) -> Response:
+            fields = _field_errors(exc)
+            if any(f["type"] == "json_invalid" for f in fields):
+                problem = problems.BadRequest("The body is not valid JSON.", code="malformed_json")
+            else:
+                problem = problems.ValidationFailed(
+                    "; ".join(f"{f['field']}: {f['message']}" for f in fields), errors=fields)
+            metrics.add_metric(name="ClientErrors", unit=MetricUnit.Count, value=1)
+            return problem_response(problem, self.correlation_id)
+
+        @app.not_found
+        def _not_found(exc: NotFoundError) -> Response:
+            return problem_response(problems.NotFound("No such route.", code="route_not_found"),
+                                    self.correlation_id)
+
+        @app.exception_handler(Exception)
+        def _unexpected(exc: Exception) -> Response:
+            # Logged with the stack trace; the client sees only the correlation id.
+            logger.exception("unhandled error")
+            metrics.add_metric(name="ServerErrors", unit=MetricUnit.Count, value=1)
+            return problem_response(problems.Problem(
+                "Something went wrong on our side; retry later.", code="internal_error",
+                status=500, title="Internal error"), self.correlation_id)
+
+    def _limits_middleware(self, app: APIGatewayRestResolver, next_middleware: Callable) -> Response:
+        event = app.current_event
+        route = routes.match(event.http_method, event.path)
+        body = event.body or ""
+        limit = route[0].max_body_bytes if route else 16 * 1024
+        if len(body.encode("utf-8") if isinstance(body, str) else body) > limit:
+            return problem_response(problems.PayloadTooLarge(
+                f"The body may be at most {limit} bytes.", max_bytes=limit), self.correlation_id)
+        if body and event.http_method in ("POST", "PUT", "PATCH"):
+            content_type = (event.headers or {}).get("content-type") or (event.headers or {}).get("Content-Type") or ""
+            if content_type and "json" not in content_type.lower():
+                return problem_response(problems.UnsupportedMediaType(
+                    "Send the body as application/json."), self.correlation_id)
+        return next_middleware(app)
+
+    def include(self, router: Any) -> None:
+        self.app.include_router(router)
+
+    def handler(self) -> Callable[[dict[str, Any], Any], dict[str, Any]]:
+        app = self.app
+        function = self.function
+
+        @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST,
+                                      clear_state=True)
+        @tracer.capture_lambda_handler(capture_response=False)
+        @metrics.log_metrics
+        def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+            metrics.add_dimension(name="function", value=function)
+            response = app.resolve(event, context)
+            request_id = (event.get("requestContext") or {}).get("requestId")
+            if request_id:
+                response.setdefault("headers", {})["X-Correlation-Id"] = request_id
+            logger.info("request served", extra={
+                "method": event.get("httpMethod"), "resource": event.get("resource"),
+                "status": response.get("statusCode")})
+            return response
+
+        return handler

@@ -1,0 +1,29 @@
+"""Bodies API Gateway itself returns (before or instead of our functions),
+as problem+json like everything else. One table for the CDK gateway
+responses and the local API server."""
+from __future__ import annotations
+
+import json
+
+from livecommerce.shared.problems import PROBLEM_TYPE_BASE
+
+# response type -> (status, code, title, detail)
+GATEWAY_RESPONSES: dict[str, tuple[int, str, str, str]] = {
+    "UNAUTHORIZED": (401, "unauthorized", "Authentication required",
+                     "A valid, unexpired bearer token is required."),
+    "ACCESS_DENIED": (403, "forbidden", "Not allowed", "The token does not allow this call."),
+    "MISSING_AUTHENTICATION_TOKEN": (404, "route_not_found", "Not found", "No such route."),
+    "BAD_REQUEST_BODY": (400, "bad_request", "Bad request", "The body does not match the API."),
+    "BAD_REQUEST_PARAMETERS": (400, "bad_request", "Bad request", "A required parameter is missing."),
+    "REQUEST_TOO_LARGE": (413, "payload_too_large", "Request body too large", "The body is too large."),
+    "THROTTLED": (429, "too_many_requests", "Too many requests", "Slow down and retry."),
+    "WAF_FILTERED": (403, "blocked", "Blocked", "The request was blocked."),
+    "DEFAULT_4XX": (400, "bad_request", "Bad request", "The request was not accepted."),
+    "DEFAULT_5XX": (502, "gateway_error", "Gateway error", "Retry later."),
+}
+
+
+def body_for(response_type: str) -> str:
+    status, code, title, detail = GATEWAY_RESPONSES[response_type]
+    return json.dumps({"type": PROBLEM_TYPE_BASE + code, "title": title, "status": status,
+                       "detail": detail, "code": code})

@@ -1,0 +1,130 @@
+"""API Gateway (REST, Lambda proxy) emulation for the local stack and tests.
+
+Matches the route table the API stack is built from, runs the same token
+authorizer function for "token" routes, builds the same proxy event and calls
+the same function handler. Gateway-level failures use the same problem bodies
+as the deployed gateway responses.
+"""
+from __future__ import annotations
+
+import base64
+import json
+import time
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import parse_qs
+
+from livecommerce.shared import routes
+from livecommerce.shared.gateway_responses import GATEWAY_RESPONSES, body_for
+from local.event_delivery import invoke
+
+API_ID = "localapi"
+STAGE = "local"
+MAX_GATEWAY_BODY = 10 * 1024 * 1024  # API Gateway's own payload limit
+
+
+@dataclass
+class GatewayResponse:
+    status: int
+    headers: dict[str, str] = field(default_factory=dict)
+    body: str = ""
+
+    def json(self) -> Any:
+        return json.loads(self.body) if self.body else None
+
+
+def _gateway_error(response_type: str) -> GatewayResponse:
+    status = GATEWAY_RESPONSES[response_type][0]
+    return GatewayResponse(status, {"Content-Type": "application/problem+json"}, body_for(response_type))
+
+
+def _method_arn(route: routes.Route) -> str:
+    return f"arn:aws:execute-api:local:000000000000:{API_ID}/{STAGE}/{route.method}{route.path}"
+
+
+def handle(method: str, raw_path: str, headers: dict[str, str] | None = None,
+           body: bytes | str | None = None, source_ip: str = "127.0.0.1") -> GatewayResponse:
+    headers = dict(headers or {})
+    path, _, query = raw_path.partition("?")
+    if isinstance(body, str):
+        body = body.encode("utf-8")
+    if body and len(body) > MAX_GATEWAY_BODY:
+        return _gateway_error("REQUEST_TOO_LARGE")
+    found = routes.match(method.upper(), path)
+    if found is None:
+        return _gateway_error("MISSING_AUTHENTICATION_TOKEN")
+    route, params = found
+    request_id = str(uuid.uuid4())
+    authorizer_context: dict[str, Any] | None = None
+    if route.auth == "token":
+        lowered = {k.lower(): v for k, v in headers.items()}
+        if not lowered.get("authorization"):
+            return _gateway_error("UNAUTHORIZED")
+        auth_event = {
+            "type": "REQUEST", "methodArn": _method_arn(route), "resource": route.path, "path": path,
+            "httpMethod": route.method, "headers": headers, "pathParameters": params,
+            "queryStringParameters": _single(query), "requestContext": {"requestId": request_id},
+        }
+        try:
+            result = invoke("authorizer", auth_event)
+        except Exception:  # the authorizer's "Unauthorized" exception -> 401, as on AWS
+            return _gateway_error("UNAUTHORIZED")
+        if not _allows(result, _method_arn(route)):
+            return _gateway_error("ACCESS_DENIED")
+        authorizer_context = {"principalId": result["principalId"], **(result.get("context") or {})}
+
+    text_body: str | None
+    is_base64 = False
+    if body:
+        try:
+            text_body = body.decode("utf-8")
+        except UnicodeDecodeError:
+            text_body, is_base64 = base64.b64encode(body).decode(), True
+    else:
+        text_body = None
+    event = {
+        "resource": route.path, "path": path, "httpMethod": route.method,
+        "headers": headers, "multiValueHeaders": {k: [v] for k, v in headers.items()},
+        "queryStringParameters": _single(query), "multiValueQueryStringParameters": _multi(query),
+        "pathParameters": params or None, "stageVariables": None,
+        "requestContext": {
+            "resourcePath": route.path, "httpMethod": route.method, "path": f"/{STAGE}{path}",
+            "stage": STAGE, "requestId": request_id, "apiId": API_ID, "accountId": "000000000000",
+            "requestTimeEpoch": int(time.time() * 1000), "protocol": "HTTP/1.1",
+            "identity": {"sourceIp": source_ip, "userAgent": headers.get("User-Agent", "")},
+            "authorizer": authorizer_context,
+        },
+        "body": text_body, "isBase64Encoded": is_base64,
+    }
+    try:
+        result = invoke(route.function, event)
+    except Exception:  # a crashed function is a 502 from API Gateway
+        return _gateway_error("DEFAULT_5XX")
+    out_headers = dict(result.get("headers") or {})
+    for key, values in (result.get("multiValueHeaders") or {}).items():
+        out_headers[key] = ", ".join(values)
+    out_body = result.get("body") or ""
+    if result.get("isBase64Encoded"):
+        out_body = base64.b64decode(out_body).decode("utf-8", "replace")
+    return GatewayResponse(int(result.get("statusCode", 200)), out_headers, out_body)
+
+
+def _allows(result: dict[str, Any], method_arn: str) -> bool:
+    import fnmatch
+
+    for statement in (result.get("policyDocument") or {}).get("Statement", []):
+        resources = statement.get("Resource")
+        resources = [resources] if isinstance(resources, str) else resources or []
+        if any(fnmatch.fnmatchcase(method_arn, r) for r in resources):
+            return statement.get("Effect") == "Allow"
+    return False
+
+
+def _single(query: str) -> dict[str, str] | None:
+    parsed = parse_qs(query, keep_blank_values=True)
+    return {k: v[-1] for k, v in parsed.items()} or None
+
+
+def _multi(query: str) -> dict[str, list[str]] | None:
+    return parse_qs(query, keep_blank_values=True) or None

@@ -1,0 +1,116 @@
+"""Creates the stack's resources in an embedded AWS (moto) from the same specs
+the CDK stacks use: tables from livecommerce.shared.tables, the event bus and
+its rules from livecommerce.shared.subscriptions, the secrets and buckets.
+
+Used by the local stack (against moto server) and by tests (in-process moto).
+"""
+from __future__ import annotations
+
+import json
+import secrets
+from dataclasses import dataclass
+
+from livecommerce.shared.subscriptions import SUBSCRIPTIONS
+from livecommerce.shared.tables import ALL_TABLES, TableSpec
+
+LOCAL_PREFIX = "livecommerce-local"
+
+
+@dataclass(frozen=True)
+class LocalNames:
+    prefix: str = LOCAL_PREFIX
+
+    def env(self) -> dict[str, str]:
+        """The environment every function gets, as CDK sets it on AWS."""
+        names = {spec.env_var: spec.physical_name(self.prefix) for spec in ALL_TABLES}
+        names.update({
+            "STAGE": "local",
+            "EVENT_BUS_NAME": f"{self.prefix}-bus",
+            "TOKEN_SECRET_ID": f"{self.prefix}/token-signing-key",
+            "PROVIDERS_SECRET_ID": f"{self.prefix}/login-providers",
+            "MATERIALS_BUCKET": f"{self.prefix}-materials",
+            "EXPORTS_BUCKET": f"{self.prefix}-exports",
+            "POWERTOOLS_METRICS_NAMESPACE": "LiveCommerce",
+            "POWERTOOLS_TRACE_DISABLED": "true",
+        })
+        return names
+
+
+def delivery_queue_name(names: LocalNames, subscription: str) -> str:
+    return f"{names.prefix}-deliver-{subscription}"
+
+
+def _table_kwargs(spec: TableSpec, name: str) -> dict:
+    attrs = {spec.partition_key}
+    keys = [{"AttributeName": spec.partition_key, "KeyType": "HASH"}]
+    if spec.sort_key:
+        attrs.add(spec.sort_key)
+        keys.append({"AttributeName": spec.sort_key, "KeyType": "RANGE"})
+    gsis = []
+    for index in spec.indexes:
+        attrs.add(index.partition_key)
+        schema = [{"AttributeName": index.partition_key, "KeyType": "HASH"}]
+        if index.sort_key:
+            attrs.add(index.sort_key)
+            schema.append({"AttributeName": index.sort_key, "KeyType": "RANGE"})
+        gsis.append({"IndexName": index.name, "KeySchema": schema, "Projection": {"ProjectionType": "ALL"}})
+    kwargs = {
+        "TableName": name,
+        "KeySchema": keys,
+        "AttributeDefinitions": [{"AttributeName": a, "AttributeType": "S"} for a in sorted(attrs)],
+        "BillingMode": "PAY_PER_REQUEST",
+    }
+    if gsis:
+        kwargs["GlobalSecondaryIndexes"] = gsis
+    if spec.stream:
+        kwargs["StreamSpecification"] = {"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"}
+    return kwargs
+
+
+def create_all(session, names: LocalNames, *, provider_credentials: dict[str, str] | None = None) -> None:
+    """Idempotent: existing resources are left as they are."""
+    env = names.env()
+    ddb = session.client("dynamodb")
+    existing = set(ddb.list_tables().get("TableNames", []))
+    for spec in ALL_TABLES:
+        name = env[spec.env_var]
+        if name in existing:
+            continue
+        ddb.create_table(**_table_kwargs(spec, name))
+        if spec.ttl_attribute:
+            ddb.update_time_to_live(TableName=name, TimeToLiveSpecification={
+                "Enabled": True, "AttributeName": spec.ttl_attribute})
+
+    events = session.client("events")
+    bus = env["EVENT_BUS_NAME"]
+    if bus not in {b["Name"] for b in events.list_event_buses()["EventBuses"]}:
+        events.create_event_bus(Name=bus)
+    sqs = session.client("sqs")
+    for sub in SUBSCRIPTIONS:
+        # On AWS the rule targets the function; locally it targets a queue that
+        # local.event_delivery drains into the same function's handler.
+        rule = f"{names.prefix}-{sub.name}"
+        events.put_rule(Name=rule, EventBusName=bus, EventPattern=json.dumps(sub.pattern()), State="ENABLED")
+        queue_url = sqs.create_queue(QueueName=delivery_queue_name(names, sub.name))["QueueUrl"]
+        arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        events.put_targets(Rule=rule, EventBusName=bus, Targets=[{"Id": sub.function, "Arn": arn}])
+
+    sm = session.client("secretsmanager")
+    have = {s["Name"] for s in sm.list_secrets().get("SecretList", [])}
+    if env["TOKEN_SECRET_ID"] not in have:
+        sm.create_secret(Name=env["TOKEN_SECRET_ID"], SecretString=secrets.token_urlsafe(48))
+    if env["PROVIDERS_SECRET_ID"] not in have:
+        sm.create_secret(Name=env["PROVIDERS_SECRET_ID"],
+                         SecretString=json.dumps(provider_credentials or {}))
+    elif provider_credentials is not None:
+        sm.put_secret_value(SecretId=env["PROVIDERS_SECRET_ID"], SecretString=json.dumps(provider_credentials))
+
+    s3 = session.client("s3")
+    have_buckets = {b["Name"] for b in s3.list_buckets().get("Buckets", [])}
+    region = session.region_name
+    for key in ("MATERIALS_BUCKET", "EXPORTS_BUCKET"):
+        if env[key] not in have_buckets:
+            if region == "us-east-1":
+                s3.create_bucket(Bucket=env[key])
+            else:
+                s3.create_bucket(Bucket=env[key], CreateBucketConfiguration={"LocationConstraint": region})
