@@ -89,3 +89,24 @@ class ApiClient:
 @pytest.fixture
 def api(aws_env) -> ApiClient:
     return ApiClient()
+
+
+@pytest.fixture
+def seeded(aws_env):
+    from local.seed import seed
+
+    seed()
+    return aws_env
+
+
+@pytest.fixture
+def tokens_for(api, seeded):
+    """Tokens for the seeded demo users, by user id."""
+    cache: dict[str, str] = {}
+
+    def get(user_id: str) -> str:
+        if user_id not in cache:
+            cache[user_id] = api.login(user_id)
+        return cache[user_id]
+
+    return get

@@ -81,7 +81,6 @@ class Api:
         self.function = function
         self.app = APIGatewayRestResolver(enable_validation=True)
         self._install_handlers()
-        self.app.use(middlewares=[self._limits_middleware])
 
     # -- request helpers -------------------------------------------------
     @property
@@ -142,20 +141,24 @@ class Api:
                 "Something went wrong on our side; retry later.", code="internal_error",
                 status=500, title="Internal error"), self.correlation_id)
 
-    def _limits_middleware(self, app: APIGatewayRestResolver, next_middleware: Callable) -> Response:
-        event = app.current_event
-        route = routes.match(event.http_method, event.path)
-        body = event.body or ""
-        limit = route[0].max_body_bytes if route else 16 * 1024
-        if len(body.encode("utf-8") if isinstance(body, str) else body) > limit:
-            return problem_response(problems.PayloadTooLarge(
-                f"The body may be at most {limit} bytes.", max_bytes=limit), self.correlation_id)
-        if body and event.http_method in ("POST", "PUT", "PATCH"):
-            content_type = (event.headers or {}).get("content-type") or (event.headers or {}).get("Content-Type") or ""
+    @staticmethod
+    def precheck(event: dict[str, Any]) -> problems.Problem | None:
+        """Body size and media type, checked before any parsing or validation."""
+        method = event.get("httpMethod", "")
+        found = routes.match(method, event.get("path") or "")
+        limit = found[0].max_body_bytes if found else 16 * 1024
+        body = event.get("body") or ""
+        size = len(body.encode("utf-8")) if isinstance(body, str) else len(body)
+        if event.get("isBase64Encoded"):
+            size = size * 3 // 4
+        if size > limit:
+            return problems.PayloadTooLarge(f"The body may be at most {limit} bytes.", max_bytes=limit)
+        if body and method in ("POST", "PUT", "PATCH"):
+            headers = {k.lower(): v for k, v in (event.get("headers") or {}).items()}
+            content_type = headers.get("content-type", "")
             if content_type and "json" not in content_type.lower():
-                return problem_response(problems.UnsupportedMediaType(
-                    "Send the body as application/json."), self.correlation_id)
-        return next_middleware(app)
+                return problems.UnsupportedMediaType("Send the body as application/json.")
+        return None
 
     def include(self, router: Any) -> None:
         self.app.include_router(router)
@@ -170,8 +173,17 @@ class Api:
         @metrics.log_metrics
         def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
             metrics.add_dimension(name="function", value=function)
-            response = app.resolve(event, context)
             request_id = (event.get("requestContext") or {}).get("requestId")
+            rejected = Api.precheck(event)
+            if rejected is not None:
+                metrics.add_metric(name="ClientErrors", unit=MetricUnit.Count, value=1)
+                body = rejected.to_dict()
+                body["correlation_id"] = request_id
+                return {"statusCode": rejected.status,
+                        "headers": {"Content-Type": problems.PROBLEM_CONTENT_TYPE,
+                                    "X-Correlation-Id": request_id or ""},
+                        "body": json.dumps(body, ensure_ascii=False)}
+            response = app.resolve(event, context)
             if request_id:
                 response.setdefault("headers", {})["X-Correlation-Id"] = request_id
             logger.info("request served", extra={
