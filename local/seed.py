@@ -10,11 +10,13 @@ from livecommerce.identity import repository
 DEMO_USERS = {
     "operator-1": ["viewer", "operator"],
     "host-1": ["viewer", "host"],
+    "host-2": ["viewer", "host"],
     "viewer-1": ["viewer"],
     "viewer-2": ["viewer"],
 }
 DEMO_HOSTS = {
     "host-1": {"display_name": "小林的好物直播间", "intro": "每晚八点，源头好货，限时秒杀。"},
+    "host-2": {"display_name": "阿青茶园", "intro": "明前龙井，产地直播。"},
 }
 
 

@@ -17,7 +17,7 @@ from livecommerce.shared.settings import get_settings
 
 DEV_USER_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 # Seeded roles for the local stage's dev logins (the README lists these users).
-DEV_ROLES = {"operator-1": ["viewer", "operator"], "host-1": ["viewer", "host"]}
+DEV_ROLES = {"operator-1": ["viewer", "operator"], "host-1": ["viewer", "host"], "host-2": ["viewer", "host"]}
 PROVIDERS_CACHE_SECONDS = 300
 
 _providers_lock = threading.Lock()
