@@ -6,37 +6,11 @@ handler with the EventBridge event, as the Lambda service would.
 """
 from __future__ import annotations
 
-import importlib.util
 import json
-import threading
-from pathlib import Path
-from types import ModuleType
-from typing import Any
 
 from livecommerce.shared.subscriptions import SUBSCRIPTIONS
-from local.lambda_context import FakeContext
+from local.lambda_runtime import invoke
 from local.resources import LocalNames, delivery_queue_name
-
-FUNCTIONS_DIR = Path(__file__).resolve().parent.parent / "functions"
-_modules: dict[str, ModuleType] = {}
-_modules_lock = threading.Lock()
-
-
-def load_function(name: str) -> ModuleType:
-    """Import functions/<name>/handler.py once, like a warm Lambda container."""
-    with _modules_lock:
-        module = _modules.get(name)
-        if module is None:
-            path = FUNCTIONS_DIR / name / "handler.py"
-            spec = importlib.util.spec_from_file_location(f"lambda_{name}_handler", path)
-            module = importlib.util.module_from_spec(spec)
-            spec.loader.exec_module(module)
-            _modules[name] = module
-        return module
-
-
-def invoke(name: str, event: dict[str, Any]) -> Any:
-    return load_function(name).handler(event, FakeContext(name))
 
 
 def drain(session, names: LocalNames, *, wait_seconds: int = 0) -> int:

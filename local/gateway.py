@@ -17,7 +17,7 @@ from urllib.parse import parse_qs
 
 from livecommerce.shared import routes
 from livecommerce.shared.gateway_responses import GATEWAY_RESPONSES, body_for
-from local.event_delivery import invoke
+from local.lambda_runtime import invoke
 
 API_ID = "localapi"
 STAGE = "local"

@@ -93,7 +93,7 @@ def test_previous_key_still_verifies_after_rotation(api, aws_env):
 
 
 def test_authorizer_policy_covers_the_whole_api(aws_env, api):
-    from local.event_delivery import invoke
+    from local.lambda_runtime import invoke
 
     token = api.login("viewer-1")
     result = invoke("authorizer", {
