@@ -12,7 +12,7 @@ from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 
 from livecommerce.shared import tokens
-from livecommerce.shared.api import NAMESPACE
+from livecommerce.shared.observability import NAMESPACE
 
 logger = Logger(service="authorizer")
 metrics = Metrics(namespace=NAMESPACE, service="authorizer")

@@ -6,8 +6,7 @@ from typing import Any
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 
-from livecommerce.analytics.event_log import record
-from livecommerce.shared.api import NAMESPACE
+from livecommerce.shared.observability import NAMESPACE
 
 logger = Logger(service="domain_events")
 metrics = Metrics(namespace=NAMESPACE, service="domain_events")
@@ -16,6 +15,8 @@ metrics = Metrics(namespace=NAMESPACE, service="domain_events")
 @logger.inject_lambda_context(correlation_id_path="id", clear_state=True)
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    from livecommerce.analytics.event_log import record  # deferred: pynamodb pulls in botocore
+
     stored = record(event)
     metrics.add_metric(name="DomainEventsStored" if stored else "DomainEventsDuplicate",
                        unit=MetricUnit.Count, value=1)

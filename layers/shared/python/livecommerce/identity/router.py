@@ -6,9 +6,18 @@ from typing import Annotated
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Path
 
-from livecommerce.identity import service
 from livecommerce.identity.models import CreateHostRequest, FollowState, Host, LoginRequest, LoginResponse, Me
 from livecommerce.shared.api import BEARER, Api
+
+
+
+def _service():
+    # Deferred so the entry module imports without pynamodb/botocore (cold start);
+    # the first request pays it once.
+    from livecommerce.identity import service
+
+    return service
+
 
 HostId = Annotated[str, Path(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
 
@@ -18,28 +27,28 @@ def build_router(api: Api) -> Router:
 
     @router.post("/v1/auth/login", tags=["identity"], summary="Log in with a mini-program code")
     def login(body: LoginRequest) -> LoginResponse:
-        return service.login(body.provider, body.code)
+        return _service().login(body.provider, body.code)
 
     @router.get("/v1/me", tags=["identity"], security=BEARER, summary="The caller with roles")
     def me() -> Me:
-        return service.me(api.caller())
+        return _service().me(api.caller())
 
     @router.post("/v1/hosts", tags=["identity"], security=BEARER, summary="Make a user a host (operators)")
     def create_host(body: CreateHostRequest) -> tuple[Host, int]:
         caller = api.require("operator")
-        return service.create_host(caller, user_id=body.user_id, display_name=body.display_name,
+        return _service().create_host(caller, user_id=body.user_id, display_name=body.display_name,
                                    intro=body.intro, avatar=body.avatar), 201
 
     @router.get("/v1/hosts/<host_id>", tags=["identity"], summary="Host profile with follower count")
     def get_host(host_id: HostId) -> Host:
-        return service.get_host(host_id)
+        return _service().get_host(host_id)
 
     @router.put("/v1/hosts/<host_id>/follow", tags=["identity"], security=BEARER, summary="Follow a host")
     def follow(host_id: HostId) -> FollowState:
-        return service.follow(api.caller(), host_id)
+        return _service().follow(api.caller(), host_id)
 
     @router.delete("/v1/hosts/<host_id>/follow", tags=["identity"], security=BEARER, summary="Unfollow a host")
     def unfollow(host_id: HostId) -> FollowState:
-        return service.unfollow(api.caller(), host_id)
+        return _service().unfollow(api.caller(), host_id)
 
     return router

@@ -1,6 +1,7 @@
 """API conventions in one place: the Powertools resolver every HTTP function
 uses, problem+json errors, body limits, caller identity, and the Lambda entry
-wrapper that adds structured logs with a correlation id, EMF metrics and traces.
+wrapper that adds structured logs with a correlation id and EMF metrics
+(traces: see livecommerce.shared.observability).
 """
 from __future__ import annotations
 
@@ -8,7 +9,6 @@ import json
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
@@ -16,14 +16,11 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 
 from livecommerce.shared import problems, routes
+from livecommerce.shared.observability import NAMESPACE, logger, metrics  # noqa: F401 (re-exported)
 
-NAMESPACE = "LiveCommerce"
 # OpenAPI security requirement for routes behind the token authorizer.
 BEARER = [{"bearer": []}]
 
-logger = Logger()
-metrics = Metrics(namespace=NAMESPACE)
-tracer = Tracer()
 
 
 @dataclass(frozen=True)
@@ -169,7 +166,6 @@ class Api:
 
         @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST,
                                       clear_state=True)
-        @tracer.capture_lambda_handler(capture_response=False)
         @metrics.log_metrics
         def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
             metrics.add_dimension(name="function", value=function)

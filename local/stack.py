@@ -1,0 +1,172 @@
+"""`make local`: the whole system on loopback, no AWS account, no Docker.
+
+  embedded AWS      moto server (DynamoDB, EventBridge, SQS, Secrets Manager, S3)
+  HTTP API          the API Gateway emulation over the real handlers and authorizer
+  login providers   WeChat jscode2session and Alipay OAuth stand-ins
+  event delivery    bus rules -> queues -> the consumer functions' handlers
+
+Resources come from the same specs as the CDK stacks (local.resources) and
+demo data is seeded (local.seed). Ctrl-C stops everything.
+"""
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import signal
+import sys
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+for extra in (ROOT / "layers" / "shared" / "python", ROOT):
+    if str(extra) not in sys.path:
+        sys.path.insert(0, str(extra))
+
+REGION = "ap-northeast-1"
+WECHAT_APP_ID = "wx-local-app"
+ALIPAY_APP_ID = "2021000000000000"
+
+
+def _rsa_pair() -> tuple[str, str]:
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    private = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL,
+                                serialization.NoEncryption()).decode()
+    public = key.public_key().public_bytes(serialization.Encoding.PEM,
+                                           serialization.PublicFormat.SubjectPublicKeyInfo).decode()
+    return private, public
+
+
+@dataclass
+class LocalStack:
+    api_port: int = 8000
+    aws_port: int = 4566
+    host: str = "127.0.0.1"
+    urls: dict[str, str] = field(default_factory=dict)
+
+    def start(self) -> dict[str, str]:
+        import secrets as pysecrets
+
+        from moto.server import ThreadedMotoServer
+
+        from local.resources import LocalNames, create_all
+
+        self._stop = threading.Event()
+        self._moto = ThreadedMotoServer(ip_address=self.host, port=self.aws_port, verbose=False)
+        self._moto.start()
+        aws_port = self._moto._server.server_port if self.aws_port == 0 else self.aws_port
+        aws_url = f"http://{self.host}:{aws_port}"
+        self.names = LocalNames()
+        env = self.names.env()
+        env.update({
+            "AWS_ENDPOINT_URL": aws_url, "AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local",
+            "AWS_REGION": REGION, "AWS_DEFAULT_REGION": REGION, "POWERTOOLS_LOG_LEVEL": "WARNING",
+            "POWERTOOLS_METRICS_DISABLED": "true",
+        })
+        os.environ.update(env)
+        os.environ.pop("AWS_PROFILE", None)
+
+        from local.standins.alipay_api import AlipayStandIn
+        from local.standins.wechat_api import WeChatStandIn
+
+        wechat_secret = pysecrets.token_hex(16)
+        alipay_private, alipay_public = _rsa_pair()
+        self.wechat = WeChatStandIn(WECHAT_APP_ID, wechat_secret, port=0)
+        self.alipay = AlipayStandIn(ALIPAY_APP_ID, alipay_public, port=0)
+        wechat_url = self.wechat.start()
+        alipay_url = self.alipay.start()
+        os.environ["WECHAT_API_BASE"] = wechat_url
+        os.environ["ALIPAY_GATEWAY"] = alipay_url.rstrip("/") + "/gateway.do" \
+            if not alipay_url.endswith("gateway.do") else alipay_url
+
+        import boto3
+
+        self.session = boto3.session.Session(region_name=REGION)
+        create_all(self.session, self.names, provider_credentials={
+            "wechat_app_id": WECHAT_APP_ID, "wechat_app_secret": wechat_secret,
+            "alipay_app_id": ALIPAY_APP_ID, "alipay_app_private_key": alipay_private,
+            "alipay_public_key": self.alipay.platform_public_key_pem,
+        })
+
+        from local.seed import seed
+
+        seeded = seed()
+
+        from local.http_api import LocalApiServer
+
+        self._api = LocalApiServer(self.host, self.api_port)
+        self._api_thread = threading.Thread(target=self._api.serve_forever, name="api", daemon=True)
+        self._api_thread.start()
+        self._delivery = threading.Thread(target=self._deliver_events, name="events", daemon=True)
+        self._delivery.start()
+        self.urls = {
+            "api": self._api.url, "docs": f"{self._api.url}/docs", "openapi": f"{self._api.url}/openapi.json",
+            "aws": aws_url, "wechat_standin": wechat_url, "alipay_standin": os.environ["ALIPAY_GATEWAY"],
+        }
+        self.seeded = seeded
+        return self.urls
+
+    def _deliver_events(self) -> None:
+        from local.event_delivery import drain
+
+        log = logging.getLogger("local.events")
+        while not self._stop.is_set():
+            try:
+                if drain(self.session, self.names) == 0:
+                    self._stop.wait(0.2)
+            except Exception:  # keep delivering; the message stays queued for a retry
+                log.exception("event delivery failed; will retry")
+                self._stop.wait(1.0)
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._api.shutdown()
+        self._api.server_close()
+        self._delivery.join(timeout=5)
+        self.wechat.stop()
+        self.alipay.stop()
+        self._moto.stop()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Run the live-commerce backend locally.")
+    parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")),
+                        help="HTTP API port (0 picks a free one)")
+    parser.add_argument("--aws-port", type=int, default=int(os.environ.get("AWS_PORT", "4566")),
+                        help="embedded AWS (moto) port (0 picks a free one)")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(message)s")
+
+    stack = LocalStack(api_port=args.port, aws_port=args.aws_port)
+    try:
+        urls = stack.start()
+    except OSError as exc:
+        print(f"could not start: {exc} (is another `make local` running? try PORT=8001)", file=sys.stderr)
+        return 1
+    print("live-commerce local stack is up (loopback only)")
+    for name, url in urls.items():
+        print(f"  {name:<15} {url}")
+    print("  demo users      operator-1 (operator), host-1 and host-2 (hosts), viewer-1, viewer-2")
+    print(f"  log in          curl -s -X POST {urls['api']}/v1/auth/login "
+          "-H 'Content-Type: application/json' -d '{\"provider\":\"dev\",\"code\":\"host-1\"}'")
+    print(f"READY {urls['api']}", flush=True)
+
+    stopped = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stopped.set())
+    try:
+        while not stopped.wait(0.5):
+            pass
+    except KeyboardInterrupt:
+        pass
+    print("stopping...", flush=True)
+    stack.stop()
+    print("stopped", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
