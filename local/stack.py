@@ -16,6 +16,7 @@ import os
 import signal
 import sys
 import threading
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -140,6 +141,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="embedded AWS (moto) port (0 picks a free one)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(message)s")
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto server's per-call access log
+    warnings.filterwarnings("ignore", message="No application metrics to publish")
 
     stack = LocalStack(api_port=args.port, aws_port=args.aws_port)
     try:
