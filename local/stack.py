@@ -81,8 +81,7 @@ class LocalStack:
         wechat_url = self.wechat.start()
         alipay_url = self.alipay.start()
         os.environ["WECHAT_API_BASE"] = wechat_url
-        os.environ["ALIPAY_GATEWAY"] = alipay_url.rstrip("/") + "/gateway.do" \
-            if not alipay_url.endswith("gateway.do") else alipay_url
+        os.environ["ALIPAY_GATEWAY"] = self.alipay.gateway_url
 
         import boto3
 

@@ -109,6 +109,10 @@ class CodeBook:
             self._used[code] = now
             return "ok", claims
 
+    def is_spent(self, code: str) -> bool:
+        with self._lock:
+            return code in self._used
+
     def _prune(self, now: float) -> None:
         # Keep spent and expired codes for a while so they answer "used"/"expired"
         # rather than "unknown"; forget them after ten lifetimes.
@@ -152,12 +156,12 @@ class StandIn:
     def start(self) -> str:
         if self._server is not None:
             return self.base_url
-        server = ThreadingHTTPServer((self.host, self.port), _handler_for(self))
-        server.daemon_threads = True
+        server = _Server((self.host, self.port), _handler_for(self))
         self._server = server
         self.port = server.server_address[1]
-        self._thread = threading.Thread(target=server.serve_forever, name=f"{self.NAME}:{self.port}",
-                                        daemon=True)
+        # a short poll interval keeps stop() quick (shutdown waits for one poll)
+        self._thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
+                                        name=f"{self.NAME}:{self.port}", daemon=True)
         self._thread.start()
         return self.base_url
 
@@ -240,6 +244,11 @@ class StandIn:
         except (ValueError, TypeError) as exc:
             return Reply.json({"error": str(exc)}, status=400)
         return Reply.json({"error": "no such control endpoint", "path": request.path}, status=404)
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    request_queue_size = 128  # the default backlog (5) drops bursts of concurrent clients
 
 
 def _handler_for(standin: StandIn) -> type[BaseHTTPRequestHandler]:

@@ -31,6 +31,8 @@ anybody in does not pay for them.
 from __future__ import annotations
 
 import json
+import logging
+import re
 import threading
 from dataclasses import dataclass, field, fields
 from datetime import datetime, timedelta, timezone
@@ -90,13 +92,20 @@ class LoginRejected(Exception):
     Alipay ``sub_code``, or ``code`` when there is no sub code), or one of
     ``network-error``, ``bad-response``, ``bad-signature``, ``bad-code``,
     ``http-<status>`` when the failure happened before the provider could say.
+
+    ``misconfigured`` is True when the fault is ours, not the user's: wrong app
+    id or secret, a request signature Alipay refuses, an answer that does not
+    verify with the configured Alipay public key. Such a rejection is not
+    retryable, but it is not the user's code that is wrong either.
     """
 
-    def __init__(self, provider: str, provider_code: str, message: str, *, retryable: bool) -> None:
+    def __init__(self, provider: str, provider_code: str, message: str, *, retryable: bool,
+                 misconfigured: bool = False) -> None:
         self.provider = provider
         self.provider_code = str(provider_code)
         self.message = _clip(message)
         self.retryable = bool(retryable)
+        self.misconfigured = bool(misconfigured)
         super().__init__(f"{provider} login rejected ({self.provider_code}): {self.message}")
 
 
@@ -304,6 +313,20 @@ def _key_material(key: str) -> str | bytes:
 
 _session_lock = threading.Lock()
 _session_obj = None
+_SECRET_IN_URL = re.compile(r"(?<=[?&])(secret|js_code|code)=[^&\s\"']*")
+
+
+class _RedactUrlSecrets(logging.Filter):
+    """urllib3 logs every request line at DEBUG, query string included; the
+    WeChat query string carries the app secret and the login code."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple) and any(isinstance(a, str) and "=" in a for a in record.args):
+            record.args = tuple(_SECRET_IN_URL.sub(r"\1=***", a) if isinstance(a, str) else a
+                                for a in record.args)
+        if isinstance(record.msg, str) and "=" in record.msg:
+            record.msg = _SECRET_IN_URL.sub(r"\1=***", record.msg)
+        return True
 
 
 def _session():
@@ -313,6 +336,7 @@ def _session():
             if _session_obj is None:
                 import requests  # deferred: ~40 ms to import
 
+                logging.getLogger("urllib3.connectionpool").addFilter(_RedactUrlSecrets())
                 _session_obj = requests.Session()
     return _session_obj
 
@@ -337,11 +361,11 @@ def _send(provider: str, method: str, url: str, *, timeout: float, **kwargs: Any
 
 def _rejected(provider: str, code: str, message: str, *, retryable: bool,
               config_error: bool = False) -> LoginRejected:
-    rejection = LoginRejected(provider, code, message, retryable=retryable)
+    rejection = LoginRejected(provider, code, message, retryable=retryable, misconfigured=config_error)
     log = logger.error if config_error else logger.warning
     log("login code exchange rejected", extra={
-        "provider": provider, "provider_code": rejection.provider_code,
-        "retryable": rejection.retryable, "provider_message": rejection.message,
+        "provider": provider, "provider_code": rejection.provider_code, "retryable": rejection.retryable,
+        "misconfigured": rejection.misconfigured, "provider_message": rejection.message,
     })
     return rejection
 

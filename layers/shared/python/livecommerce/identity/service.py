@@ -93,6 +93,13 @@ def _provider_login(provider: str, code: str):
         logger.info("provider rejected login", extra={"provider": provider,
                                                       "provider_code": exc.provider_code,
                                                       "retryable": exc.retryable})
+        if getattr(exc, "misconfigured", False):
+            # Our app id, secret or keys are wrong: not the user's fault, and an alarm for us.
+            logger.error("login provider misconfigured", extra={"provider": provider,
+                                                                "provider_code": exc.provider_code})
+            raise problems.Problem(f"{provider} login is not available right now.",
+                                   code="provider_misconfigured", status=502, title="Login unavailable",
+                                   provider=provider) from exc
         if exc.retryable:
             raise problems.UpstreamUnavailable(
                 f"{provider} could not check the code right now; retry.", code="provider_unavailable",
