@@ -41,8 +41,9 @@ test: setup
 test-fast: setup
 	$(PY) -m pytest -q -m "not e2e and not infra"
 
+# Without STAGE on the command line (or in the environment): every stage.
 synth: setup
-	npx cdk synth --quiet -c stage=$(STAGE)
+	npx cdk synth --quiet $(if $(filter file,$(origin STAGE)),,-c stage=$(STAGE))
 	$(PY) scripts/lint_templates.py cdk.out
 
 openapi: setup

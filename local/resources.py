@@ -29,6 +29,9 @@ class LocalNames:
             "TOKEN_SECRET_ID": f"{self.prefix}/token-signing-key",
             "PROVIDERS_SECRET_ID": f"{self.prefix}/login-providers",
             "MATERIALS_BUCKET": f"{self.prefix}-materials",
+            "PII_KEY_ID": f"alias/{self.prefix}-pii",
+            "PLAYBACK_KEY_SECRET_ID": f"{self.prefix}/playback-key",
+            "RECONNECT_WINDOW_SECONDS": "60",
             "EXPORTS_BUCKET": f"{self.prefix}-exports",
             "POWERTOOLS_METRICS_NAMESPACE": "LiveCommerce",
             "POWERTOOLS_TRACE_DISABLED": "true",
@@ -90,10 +93,12 @@ def create_all(session, names: LocalNames, *, provider_credentials: dict[str, st
         # On AWS the rule targets the function; locally it targets a queue that
         # local.event_delivery drains into the same function's handler.
         rule = f"{names.prefix}-{sub.name}"
-        events.put_rule(Name=rule, EventBusName=bus, EventPattern=json.dumps(sub.pattern()), State="ENABLED")
+        rule_bus = bus if sub.bus == "domain" else "default"
+        events.put_rule(Name=rule, EventBusName=rule_bus, EventPattern=json.dumps(sub.pattern()),
+                        State="ENABLED")
         queue_url = sqs.create_queue(QueueName=delivery_queue_name(names, sub.name))["QueueUrl"]
         arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-        events.put_targets(Rule=rule, EventBusName=bus, Targets=[{"Id": sub.function, "Arn": arn}])
+        events.put_targets(Rule=rule, EventBusName=rule_bus, Targets=[{"Id": sub.function, "Arn": arn}])
 
     sm = session.client("secretsmanager")
     have = {s["Name"] for s in sm.list_secrets().get("SecretList", [])}
@@ -104,6 +109,19 @@ def create_all(session, names: LocalNames, *, provider_credentials: dict[str, st
                          SecretString=json.dumps(provider_credentials or {}))
     elif provider_credentials is not None:
         sm.put_secret_value(SecretId=env["PROVIDERS_SECRET_ID"], SecretString=json.dumps(provider_credentials))
+
+    if env["PLAYBACK_KEY_SECRET_ID"] not in have:
+        from livecommerce.media.playback import generate_key_pair
+
+        private_pem, public_pem = generate_key_pair()
+        sm.create_secret(Name=env["PLAYBACK_KEY_SECRET_ID"], SecretString=json.dumps(
+            {"private_key_pem": private_pem, "public_key_pem": public_pem, "key_pair_arn": None}))
+
+    kms = session.client("kms")
+    alias = env["PII_KEY_ID"]
+    if alias not in {a["AliasName"] for a in kms.list_aliases().get("Aliases", [])}:
+        key_id = kms.create_key(Description="PII (phone numbers)")["KeyMetadata"]["KeyId"]
+        kms.create_alias(AliasName=alias, TargetKeyId=key_id)
 
     s3 = session.client("s3")
     have_buckets = {b["Name"] for b in s3.list_buckets().get("Buckets", [])}

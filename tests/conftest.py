@@ -45,6 +45,9 @@ def reset_process_state() -> None:
     aws.reset_clients()
     tokens.clear_key_cache()
     identity_service.clear_caches()
+    from livecommerce.media import playback
+
+    playback.clear_key_cache()
 
 
 @pytest.fixture

@@ -57,10 +57,12 @@ def _subject(detail: dict[str, Any]) -> str | None:
 def record(event: dict[str, Any]) -> bool:
     """Store one EventBridge event; False if this event id was stored before."""
     dynamo.bind(EventItem, EVENT_LOG)
-    event_id = event.get("id")
+    detail = event.get("detail") or {}
+    # Outbox events carry their own id, stable across republishing; EventBridge's
+    # id is stable across its own redeliveries.
+    event_id = detail.get("event_id") or event.get("id")
     if not event_id:
         raise ValueError("not an EventBridge event: no id")
-    detail = event.get("detail") or {}
     subject = _subject(detail)
     item = EventItem(f"EVENT#{event_id}", "EVENT", detail_type=str(event.get("detail-type", "")),
                      source=str(event.get("source", "")), time=str(event.get("time", "")),

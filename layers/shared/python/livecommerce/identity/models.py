@@ -41,7 +41,7 @@ class Me(User):
 
 
 class CreateHostRequest(Strict):
-    user_id: str = Field(pattern=r"^[A-Za-z0-9_-]{1,64}$", description="The user to make a host.")
+    user_id: str = Field(pattern=r"^[A-Za-z0-9_-]{1,40}$", description="The user to make a host.")
     display_name: str = Field(min_length=1, max_length=40)
     intro: str | None = Field(default=None, max_length=500)
     avatar: str | None = Field(default=None, max_length=1024, pattern=r"^https://")

@@ -15,7 +15,7 @@ from livecommerce.shared.clock import iso
 from livecommerce.shared.ids import new_ulid
 from livecommerce.shared.settings import get_settings
 
-DEV_USER_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+DEV_USER_ID = re.compile(r"^[A-Za-z0-9_-]{1,40}$")
 # Seeded roles for the local stage's dev logins (the README lists these users).
 DEV_ROLES = {"operator-1": ["viewer", "operator"], "host-1": ["viewer", "host"], "host-2": ["viewer", "host"]}
 PROVIDERS_CACHE_SECONDS = 300

@@ -91,7 +91,25 @@ class Api:
         return found
 
     def optional_caller(self) -> Caller | None:
-        return caller_from_event(self.app.current_event.raw_event)
+        """The caller on a public route (no authorizer runs there): verify the token if one was sent."""
+        found = caller_from_event(self.app.current_event.raw_event)
+        if found is not None:
+            return found
+        headers = {k.lower(): v for k, v in (self.app.current_event.headers or {}).items()}
+        value = headers.get("authorization")
+        if not value:
+            return None
+        from livecommerce.shared import tokens
+
+        scheme, _, token = value.partition(" ")
+        try:
+            if scheme.lower() != "bearer":
+                raise tokens.TokenInvalid("malformed")
+            claims = tokens.verify(token.strip())
+        except tokens.TokenInvalid:
+            raise problems.Unauthorized("The token is invalid or expired; log in again.",
+                                        code="unauthorized") from None
+        return Caller(user_id=claims.user_id, roles=frozenset(claims.roles))
 
     def require(self, role: str) -> Caller:
         found = self.caller()

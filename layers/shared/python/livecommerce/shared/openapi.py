@@ -23,8 +23,9 @@ DESCRIPTION = (
 def router_builders() -> list[Callable[[Api], Any]]:
     # Every context that serves HTTP adds its router builder here.
     from livecommerce.identity.router import build_router as identity
+    from livecommerce.rooms.router import build_router as rooms
 
-    return [identity]
+    return [identity, rooms]
 
 
 def _security() -> dict[str, Any]:

@@ -37,6 +37,22 @@ ROUTES: tuple[Route, ...] = (
     Route("GET", "/v1/hosts/{host_id}", "identity", "public", "anyone"),
     Route("PUT", "/v1/hosts/{host_id}/follow", "identity", "token", "viewer"),
     Route("DELETE", "/v1/hosts/{host_id}/follow", "identity", "token", "viewer"),
+    # rooms
+    Route("POST", "/v1/rooms", "rooms", "token", "host"),
+    Route("GET", "/v1/rooms", "rooms", "public", "anyone"),
+    Route("GET", "/v1/rooms/{room_id}", "rooms", "public", "anyone"),
+    Route("PATCH", "/v1/rooms/{room_id}", "rooms", "token", "host"),
+    Route("PUT", "/v1/rooms/{room_id}/reservation", "rooms", "token", "viewer"),
+    Route("DELETE", "/v1/rooms/{room_id}/reservation", "rooms", "token", "viewer"),
+    Route("GET", "/v1/me/reservations", "rooms", "token", "viewer"),
+    Route("GET", "/v1/rooms/{room_id}/ingest", "rooms", "token", "host"),
+    # API.md wrote `stream-key:rotate`; API Gateway resource paths do not allow ':'.
+    Route("POST", "/v1/rooms/{room_id}/stream-key/rotate", "rooms", "token", "host"),
+    Route("GET", "/v1/rooms/{room_id}/playback", "rooms", "token", "viewer"),
+    Route("POST", "/v1/rooms/{room_id}/start", "rooms", "token", "host"),
+    Route("POST", "/v1/rooms/{room_id}/end", "rooms", "token", "host"),
+    Route("POST", "/v1/rooms/{room_id}/materials", "rooms", "token", "host"),
+    Route("GET", "/v1/rooms/{room_id}/materials", "rooms", "token", "host"),
     # API description
     Route("GET", "/openapi.json", "docs", "public", "anyone"),
     Route("GET", "/docs", "docs", "public", "anyone"),

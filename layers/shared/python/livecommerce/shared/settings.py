@@ -23,6 +23,13 @@ class Settings:
     alipay_gateway: str
     token_ttl_seconds: int
     token_issuer: str
+    rooms_table: str
+    materials_bucket: str
+    pii_key_id: str
+    recording_configuration_arn: str | None
+    playback_key_secret_id: str
+    playback_domain: str | None
+    reconnect_window_seconds: int
 
     @property
     def is_local(self) -> bool:
@@ -51,6 +58,13 @@ def get_settings() -> Settings:
         alipay_gateway=_env("ALIPAY_GATEWAY", "https://openapi.alipay.com/gateway.do"),
         token_ttl_seconds=int(_env("TOKEN_TTL_SECONDS", "7200")),
         token_issuer=_env("TOKEN_ISSUER", "livecommerce"),
+        rooms_table=_env("ROOMS_TABLE", "livecommerce-local-rooms"),
+        materials_bucket=_env("MATERIALS_BUCKET", "livecommerce-local-materials"),
+        pii_key_id=_env("PII_KEY_ID", "alias/livecommerce-local-pii"),
+        recording_configuration_arn=os.environ.get("RECORDING_CONFIGURATION_ARN") or None,
+        playback_key_secret_id=_env("PLAYBACK_KEY_SECRET_ID", "livecommerce-local/playback-key"),
+        playback_domain=os.environ.get("PLAYBACK_DOMAIN") or None,
+        reconnect_window_seconds=int(_env("RECONNECT_WINDOW_SECONDS", "60")),
     )
 
 

@@ -56,4 +56,14 @@ EVENT_LOG = TableSpec(
     ttl_attribute="expires_at",
 )
 
-ALL_TABLES: tuple[TableSpec, ...] = (IDENTITY, IDEMPOTENCY, EVENT_LOG)
+# Rooms: the room (announcement, schedule, channel, lifecycle), its
+# reservations, stream sessions, materials and outbox. gsi1 lists rooms by
+# status in start order; gsi2 lists a host's rooms and a viewer's reservations.
+ROOMS = TableSpec(
+    logical_id="Rooms",
+    env_var="ROOMS_TABLE",
+    indexes=(IndexSpec("gsi1", "gsi1pk", "gsi1sk"), IndexSpec("gsi2", "gsi2pk", "gsi2sk")),
+    ttl_attribute="expires_at",
+)
+
+ALL_TABLES: tuple[TableSpec, ...] = (IDENTITY, IDEMPOTENCY, EVENT_LOG, ROOMS)

@@ -1,0 +1,1 @@
+"""Infrastructure (AWS CDK v2): stage config, stacks and reusable constructs."""

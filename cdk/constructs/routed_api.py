@@ -1,0 +1,261 @@
+"""The REST API, built from the route table (livecommerce.shared.routes.ROUTES).
+
+Each route becomes a method with a Lambda proxy integration on its function;
+"token" routes run the REQUEST token authorizer first and require the
+Authorization header, "public" routes do not. Also: request validation, CORS
+preflight, problem+json gateway responses, JSON access logs, execution logs,
+metrics, X-Ray and stage throttling.
+"""
+from __future__ import annotations
+
+import json
+import re
+from typing import Mapping, Sequence
+
+from aws_cdk import Duration, Fn, RemovalPolicy
+from aws_cdk import aws_apigateway as apigw
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from constructs import Construct
+
+from cdk import nag
+from cdk.config import PROJECT, StageConfig
+from livecommerce.shared.routes import Route
+
+CORS_ALLOW_HEADERS = ("Authorization", "Content-Type", "Idempotency-Key")
+PROBLEM_CONTENT_TYPE = "application/problem+json"
+_PATH_PARAM = re.compile(r"^\{([A-Za-z0-9_]+)\}$")
+
+# One JSON object per request. Numbers API Gateway always sets are unquoted.
+ACCESS_LOG_FORMAT = {
+    "requestId": "$context.requestId",
+    "ip": "$context.identity.sourceIp",
+    "userAgent": "$context.identity.userAgent",
+    "time": "$context.requestTimeEpoch",
+    "route": "$context.httpMethod $context.resourcePath",
+    "path": "$context.path",
+    "status": "$context.status",
+    "latencyMs": "$context.responseLatency",
+    "integrationLatencyMs": "$context.integrationLatency",
+    "responseLength": "$context.responseLength",
+    "user": "$context.authorizer.principalId",
+    "wafStatus": "$context.wafResponseCode",
+    "error": "$context.error.message",
+    "xrayTraceId": "$context.xrayTraceId",
+}
+_UNQUOTED = ("time", "status", "latencyMs")
+
+
+def access_log_format() -> str:
+    parts = []
+    for key, value in ACCESS_LOG_FORMAT.items():
+        parts.append(f'"{key}":{value}' if key in _UNQUOTED else f'"{key}":"{value}"')
+    return "{" + ",".join(parts) + "}"
+
+
+def path_parameters(path: str) -> list[str]:
+    return [m.group(1) for part in path.split("/") if (m := _PATH_PARAM.match(part))]
+
+
+class RoutedRestApi(Construct):
+    def __init__(
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        config: StageConfig,
+        routes: Sequence[Route],
+        functions: Mapping[str, lambda_.IFunction],
+        authorizer_function: lambda_.IFunction,
+        gateway_responses: Mapping[str, tuple[int | None, str]],
+    ) -> None:
+        """gateway_responses: API Gateway response type -> (status or None to keep
+        API Gateway's own, problem+json body)."""
+        super().__init__(scope, id)
+        self.routes = tuple(routes)
+
+        self.access_logs = logs.LogGroup(
+            self,
+            "AccessLogs",
+            log_group_name=f"/aws/apigateway/{config.prefix}-api/access",
+            retention=config.log_retention,
+            removal_policy=config.removal_policy,
+        )
+        self.api = apigw.RestApi(
+            self,
+            "Api",
+            rest_api_name=f"{config.prefix}-api",
+            description=f"Live commerce API ({config.name})",
+            endpoint_types=[apigw.EndpointType.REGIONAL],
+            cloud_watch_role=False,  # the account-level role is below (no managed policy)
+            deploy_options=apigw.StageOptions(
+                stage_name=config.name,
+                tracing_enabled=True,
+                metrics_enabled=True,
+                logging_level=apigw.MethodLoggingLevel(config.api_execution_log_level),
+                data_trace_enabled=False,  # bodies carry tokens and personal data
+                throttling_rate_limit=config.api_throttle_rate,
+                throttling_burst_limit=config.api_throttle_burst,
+                access_log_destination=apigw.LogGroupLogDestination(self.access_logs),
+                access_log_format=apigw.AccessLogFormat.custom(access_log_format()),
+            ),
+            default_cors_preflight_options=apigw.CorsOptions(
+                allow_origins=list(config.cors_allowed_origins),
+                allow_methods=sorted({r.method for r in self.routes}),
+                allow_headers=list(CORS_ALLOW_HEADERS),
+                max_age=Duration.hours(1),
+            ),
+        )
+        self.stage = self.api.deployment_stage
+        # The stack outputs the URL under a stable name (ApiUrl); drop the duplicate.
+        self.api.node.try_remove_child("Endpoint")
+
+        self.validator = self.api.add_request_validator(
+            "RequestValidator",
+            request_validator_name=f"{config.prefix}-validate-body-and-parameters",
+            validate_request_body=True,
+            validate_request_parameters=True,
+        )
+        self.authorizer = apigw.RequestAuthorizer(
+            self,
+            "TokenAuthorizer",
+            authorizer_name=f"{config.prefix}-token",
+            handler=authorizer_function,
+            identity_sources=[apigw.IdentitySource.header("Authorization")],
+            # The authorizer allows the whole API for a valid token, so one cached
+            # answer serves every route.
+            results_cache_ttl=Duration.seconds(300),
+        )
+
+        self.methods: dict[str, apigw.Method] = {}
+        integrations: dict[str, apigw.LambdaIntegration] = {}
+        for route in self.routes:
+            if route.function not in functions:
+                raise KeyError(f"route {route.key} names unknown function {route.function!r}")
+            if route.function not in integrations:
+                # One Lambda permission per method, none for the console's test invoke.
+                integrations[route.function] = apigw.LambdaIntegration(
+                    functions[route.function], allow_test_invoke=False)
+            self.methods[route.key] = self._add_method(route, integrations[route.function])
+
+        # Cognito user pools cannot federate WeChat / Alipay mini-program logins.
+        nag.acknowledge(
+            self.api,
+            "AwsSolutions-COG4",
+            "Users sign in with WeChat/Alipay mini-program login codes, which Cognito user pools cannot "
+            "federate; our identity service issues the tokens and the REQUEST Lambda authorizer verifies "
+            "them on every token route. Public routes are acknowledged one by one (APIG4).",
+        )
+
+        self._add_gateway_responses(config, gateway_responses)
+        if config.manage_apigateway_account_role:
+            self._add_account_logging_role()
+
+    @property
+    def url(self) -> str:
+        return self.api.url
+
+    def _resource(self, path: str) -> apigw.IResource:
+        node: apigw.IResource = self.api.root
+        for part in path.strip("/").split("/"):
+            if part:
+                node = node.get_resource(part) or node.add_resource(part)
+        return node
+
+    def _add_method(self, route: Route, integration: apigw.LambdaIntegration) -> apigw.Method:
+        params = {f"method.request.path.{name}": True for name in path_parameters(route.path)}
+        token = route.auth == "token"
+        if token:
+            params["method.request.header.Authorization"] = True
+        method = self._resource(route.path).add_method(
+            route.method,
+            integration,
+            operation_name=f"{route.function}-{route.method.lower()}-{route.path.strip('/').replace('/', '-')}"
+            .replace("{", "").replace("}", ""),
+            authorization_type=apigw.AuthorizationType.CUSTOM if token else apigw.AuthorizationType.NONE,
+            authorizer=self.authorizer if token else None,
+            request_validator=self.validator,
+            request_parameters=params or None,
+        )
+        if not token:
+            nag.acknowledge(
+                method,
+                "AwsSolutions-APIG4",
+                f"{route.key} is public by design (route table: auth=public, who={route.who}); "
+                "it is rate limited by WAF and stage throttling.",
+            )
+        return method
+
+    def _add_gateway_responses(self, config: StageConfig, responses: Mapping[str, tuple[int | None, str]]) -> None:
+        origins = config.cors_allowed_origins
+        # A gateway response cannot choose among several origins; error bodies hold
+        # nothing private and no credentials are allowed, so '*' is safe there.
+        allow_origin = origins[0] if len(origins) == 1 else "*"
+        for response_type, (status, body) in sorted(responses.items()):
+            headers = {
+                "Content-Type": f"'{PROBLEM_CONTENT_TYPE}'",
+                "Access-Control-Allow-Origin": f"'{allow_origin}'",
+            }
+            if response_type == "UNAUTHORIZED":
+                headers["WWW-Authenticate"] = "'Bearer'"
+            self.api.add_gateway_response(
+                f"Gateway{response_type.title().replace('_', '')}",
+                type=apigw.ResponseType.of(response_type),
+                status_code=str(status) if status is not None else None,
+                response_headers=headers,
+                templates={"application/json": body},
+            )
+
+    def _add_account_logging_role(self) -> None:
+        """API Gateway writes execution and access logs with the account's
+        CloudWatch role (one per account and region, shared by every stage)."""
+        log_groups = "arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:"
+        execution_logs = log_groups + "API-Gateway-Execution-Logs_*"
+        access_logs = log_groups + f"/aws/apigateway/{PROJECT}-*"
+        all_groups = log_groups + "*"
+        write_arns = [execution_logs, execution_logs + ":log-stream:*", access_logs, access_logs + ":log-stream:*"]
+        role = iam.Role(
+            self,
+            "CloudWatchRole",
+            assumed_by=iam.ServicePrincipal("apigateway.amazonaws.com"),
+            description="API Gateway account setting: writes API execution and access logs",
+            inline_policies={
+                "write-api-logs": iam.PolicyDocument(statements=[
+                    iam.PolicyStatement(
+                        actions=["logs:CreateLogGroup", "logs:CreateLogStream", "logs:DescribeLogStreams",
+                                 "logs:PutLogEvents"],
+                        resources=[Fn.sub(arn) for arn in write_arns],
+                    ),
+                    iam.PolicyStatement(actions=["logs:DescribeLogGroups"], resources=[Fn.sub(all_groups)]),
+                ]),
+            },
+        )
+        role.apply_removal_policy(RemovalPolicy.RETAIN)  # other stages in the account may rely on it
+        account = apigw.CfnAccount(self, "Account", cloud_watch_role_arn=role.role_arn)
+        account.apply_removal_policy(RemovalPolicy.RETAIN)
+        self.stage.node.add_dependency(account)
+        for arn, why in (
+            (execution_logs, "API Gateway names execution log groups API-Gateway-Execution-Logs_<api id>/<stage> "
+                             "itself; the role is account-wide, so it covers every API's groups by that prefix."),
+            (execution_logs + ":log-stream:*", "Log streams inside the execution log groups are created by API "
+                                               "Gateway with names that are not known in advance."),
+            (access_logs, f"The account-wide role serves every stage's access log group; they are all named "
+                          f"/aws/apigateway/{PROJECT}-<stage>-api/access, hence the project prefix."),
+            (access_logs + ":log-stream:*", "Log streams inside the access log groups are created by API "
+                                            "Gateway with names that are not known in advance."),
+            (all_groups, "logs:DescribeLogGroups is a list action that only takes the log-group:* resource."),
+        ):
+            nag.acknowledge(role, f"AwsSolutions-IAM5[Resource::{_flatten_sub(arn)}]", why)
+
+
+def _flatten_sub(template: str) -> str:
+    """How cdk-nag prints an Fn::Sub resource in a finding id."""
+    return template.replace("${", "<").replace("}", ">")
+
+
+def problem_body_with_correlation_id(body: str) -> str:
+    """Add API Gateway's request id (the handlers' correlation id) to a problem body."""
+    document = json.loads(body)
+    document["correlation_id"] = "$context.requestId"
+    return json.dumps(document, ensure_ascii=False)

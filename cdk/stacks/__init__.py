@@ -1,0 +1,1 @@
+"""One stack per lifecycle (data, api; later media, realtime, workflows, observability)."""

@@ -1,0 +1,202 @@
+"""The HTTP API and the functions behind it, plus the EventBridge consumers.
+
+Functions come from function_specs.FUNCTION_SPECS, routes from
+livecommerce.shared.routes.ROUTES, event subscriptions from
+livecommerce.shared.subscriptions.SUBSCRIPTIONS: adding a route, a function or
+a consumer is a change to those tables, not to this stack.
+"""
+from __future__ import annotations
+
+import json
+
+from aws_cdk import CfnOutput, Duration, Stack
+from aws_cdk import aws_events as events
+from aws_cdk import aws_events_targets as targets
+from aws_cdk import aws_sqs as sqs
+from constructs import Construct
+
+from cdk.config import StageConfig
+from cdk.constructs import grants
+from cdk.constructs.lambda_function import LambdaFunction
+from cdk.constructs.routed_api import RoutedRestApi, problem_body_with_correlation_id
+from cdk.constructs.shared_layer import SharedLayer
+from cdk.constructs.web_acl import RegionalWebAcl
+from cdk.function_specs import BY_NAME, FUNCTION_SPECS, FunctionSpec
+from cdk.stacks.data_stack import DataStack
+from livecommerce.shared import gateway_responses
+from livecommerce.shared.routes import ROUTES
+from livecommerce.shared.subscriptions import SUBSCRIPTIONS
+
+WECHAT_API_BASE = "https://api.weixin.qq.com"
+ALIPAY_GATEWAY = "https://openapi.alipay.com/gateway.do"
+METRICS_NAMESPACE = "LiveCommerce"
+# Response types API Gateway's own status code is kept for: a catch-all cannot
+# know which 4xx/5xx it stands for.
+_KEEP_STATUS = {"DEFAULT_4XX", "DEFAULT_5XX"}
+
+# EventBridge pattern keys (Subscription.pattern()) -> EventPattern fields.
+_PATTERN_FIELDS = {"source": "source", "detail-type": "detail_type", "detail": "detail",
+                   "account": "account", "region": "region", "resources": "resources"}
+
+
+def event_pattern(pattern: dict) -> events.EventPattern:
+    unknown = set(pattern) - set(_PATTERN_FIELDS)
+    if unknown:
+        raise ValueError(f"unsupported event pattern keys: {sorted(unknown)}")
+    return events.EventPattern(**{_PATTERN_FIELDS[key]: value for key, value in pattern.items()})
+
+
+def gateway_response_table() -> dict[str, tuple[int | None, str]]:
+    """The domain's gateway response table as (status, body) for the API."""
+    table = {}
+    for response_type, (status, *_rest) in gateway_responses.GATEWAY_RESPONSES.items():
+        body = json.loads(gateway_responses.body_for(response_type))
+        if response_type in _KEEP_STATUS:
+            body.pop("status", None)
+            status = None
+        table[response_type] = (status, problem_body_with_correlation_id(json.dumps(body)))
+    return table
+
+
+def check_function_specs() -> None:
+    """Every function a route or subscription names needs a FunctionSpec (its grants)."""
+    named = {r.function: f"route {r.key}" for r in ROUTES}
+    named.update({s.function: f"subscription {s.name}" for s in SUBSCRIPTIONS})
+    named["authorizer"] = "the token authorizer"
+    missing = sorted(f"{function!r} ({user})" for function, user in named.items() if function not in BY_NAME)
+    if missing:
+        raise LookupError("no FunctionSpec in cdk/function_specs.py for: " + ", ".join(missing)
+                          + ". Add one with exactly the tables, secrets and events the function uses.")
+
+
+class ApiStack(Stack):
+    def __init__(self, scope: Construct, id: str, *, config: StageConfig, data: DataStack, **kwargs) -> None:
+        super().__init__(scope, id, **kwargs)
+        self.config = config
+        self.data = data
+        self.add_stack_dependency(data, "the API uses the data stack's tables, bus, key and secrets")
+        prefix = config.prefix
+        check_function_specs()
+
+        layer = SharedLayer(self, "SharedLayer", layer_version_name=f"{prefix}-shared").layer
+
+        # Failed event deliveries (EventBridge -> Lambda) and failed asynchronous
+        # invocations of the consumers (after Lambda's own retries) end up here.
+        self.events_dlq = sqs.Queue(
+            self,
+            "EventsDlq",
+            queue_name=f"{prefix}-events-dlq",
+            encryption=sqs.QueueEncryption.SQS_MANAGED,
+            enforce_ssl=True,
+            retention_period=Duration.days(14),
+        )
+        consumers = {subscription.function for subscription in SUBSCRIPTIONS}
+
+        self.functions: dict[str, LambdaFunction] = {}
+        for spec in FUNCTION_SPECS:
+            self.functions[spec.name] = self._function(
+                spec, layer, dead_letter_queue=self.events_dlq if spec.name in consumers else None)
+
+        self.web_acl = RegionalWebAcl(
+            self,
+            "Waf",
+            name=f"{prefix}-api",
+            rate_limit_per_5min=config.waf_rate_limit_per_5min,
+            rate_limited_body=gateway_responses.body_for("THROTTLED"),
+            log_retention=config.log_retention,
+            removal_policy=config.removal_policy,
+        )
+        self.rest_api = RoutedRestApi(
+            self,
+            "Http",
+            config=config,
+            routes=ROUTES,
+            functions={name: fn.function for name, fn in self.functions.items()},
+            authorizer_function=self.functions["authorizer"].function,
+            gateway_responses=gateway_response_table(),
+        )
+        self.web_acl.associate("ApiAssociation", resource_arn=self.rest_api.stage.stage_arn)
+
+        self.rules: dict[str, events.Rule] = {}
+        for subscription in SUBSCRIPTIONS:
+            # "domain": our bus; "default": the account's default bus (AWS service events).
+            bus_kind = getattr(subscription, "bus", "domain")
+            if bus_kind not in ("domain", "default"):
+                raise ValueError(f"subscription {subscription.name}: unknown bus {bus_kind!r}")
+            rule = events.Rule(
+                self,
+                f"{subscription.name}Rule",
+                rule_name=f"{prefix}-{subscription.name}",
+                description=f"{', '.join(subscription.pattern()['source'])} events -> {subscription.function}",
+                event_bus=data.event_bus if bus_kind == "domain" else None,
+                event_pattern=event_pattern(subscription.pattern()),
+            )
+            rule.add_target(targets.LambdaFunction(
+                self.functions[subscription.function].function,
+                dead_letter_queue=self.events_dlq,
+                retry_attempts=config.event_retry_attempts,
+                max_event_age=Duration.hours(config.event_max_age_hours),
+            ))
+            self.rules[subscription.name] = rule
+
+        CfnOutput(self, "ApiUrl", value=self.rest_api.url, description="Base URL of the API stage")
+        CfnOutput(self, "EventBusName", value=data.event_bus_name)
+        for logical_id, spec in data.table_specs.items():
+            CfnOutput(self, f"{logical_id}TableName", value=spec.physical_name(prefix))
+        CfnOutput(self, "EventsDlqUrl", value=self.events_dlq.queue_url)
+
+    def environment_for(self, spec: FunctionSpec) -> dict[str, str]:
+        config, data = self.config, self.data
+        env = {
+            "STAGE": config.name,
+            "POWERTOOLS_SERVICE_NAME": spec.name,
+            "POWERTOOLS_METRICS_NAMESPACE": METRICS_NAMESPACE,
+            "EVENT_BUS_NAME": data.event_bus_name,
+            "TOKEN_SECRET_ID": data.token_secret_name,
+            "PROVIDERS_SECRET_ID": data.providers_secret_name,
+            "WECHAT_API_BASE": WECHAT_API_BASE,
+            "ALIPAY_GATEWAY": ALIPAY_GATEWAY,
+            "MATERIALS_BUCKET": data.materials_bucket.bucket_name,
+            "EXPORTS_BUCKET": data.exports_bucket.bucket_name,
+            "TOKEN_TTL_SECONDS": str(config.token_ttl_seconds),
+        }
+        for table in spec.tables:
+            env[table.env_var] = table.physical_name(config.prefix)
+        return env
+
+    def _function(self, spec: FunctionSpec, layer, *, dead_letter_queue: sqs.IQueue | None) -> LambdaFunction:
+        config, data = self.config, self.data
+        function = LambdaFunction(
+            self,
+            "Fn" + "".join(part.title() for part in spec.name.split("_")),
+            name=spec.name,
+            function_name=f"{config.prefix}-{spec.name.replace('_', '-')}",
+            description=spec.description,
+            environment=self.environment_for(spec),
+            layers=[layer],
+            memory_mb=spec.memory_mb,
+            timeout=Duration.seconds(spec.timeout_seconds),
+            log_retention=config.log_retention,
+            removal_policy=config.removal_policy,
+            dead_letter_queue=dead_letter_queue,
+        )
+        # Grants, exactly as the spec says.
+        for table in spec.tables:
+            function.add_to_role_policy(grants.table_statement(
+                table_arn=data.tables[table.logical_id].table_arn, spec=table,
+                write=table in spec.tables_write))
+        if spec.tables:
+            function.add_to_role_policy(grants.kms_statement(
+                key_arn=data.key.key_arn, services=["dynamodb"], encrypt=bool(spec.tables_write)))
+        secret_arns = []
+        if spec.reads_token_secret:
+            secret_arns.append(data.token_secret.secret_arn)
+        if spec.reads_providers_secret:
+            secret_arns.append(data.providers_secret.secret_arn)
+        if secret_arns:
+            function.add_to_role_policy(grants.secret_statement(secret_arns=secret_arns))
+            function.add_to_role_policy(grants.kms_statement(
+                key_arn=data.key.key_arn, services=["secretsmanager"], encrypt=False))
+        if spec.puts_events:
+            function.add_to_role_policy(grants.put_events_statement(event_bus_arn=data.event_bus.event_bus_arn))
+        return function

@@ -1,0 +1,79 @@
+"""Build the app: the stacks of each stage, the cdk-nag checks over all of it.
+
+    app = create_app(stage="dev")        # or None for every stage
+    app.synth()
+
+build_stage() is the one place that lists a stage's stacks: a new stack (media,
+realtime, workflows, ...) is one more line there, taking what it needs from the
+stacks built before it.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from aws_cdk import App, Tags
+
+from cdk import nag
+from cdk.config import PROJECT, StageConfig, environment, stages_for
+from cdk.stacks.api_stack import ApiStack
+from cdk.stacks.data_stack import DataStack
+
+ROOT = Path(__file__).resolve().parent.parent
+
+# Feature flags the stacks rely on. create_app() passes them, with cdk.json's
+# context, to the App itself, so an App built in-process (the infra tests)
+# behaves exactly like one run by `cdk synth`.
+FEATURE_FLAGS = {
+    # S3 access-log delivery through a bucket policy, not the legacy ACL (which
+    # would not work with owner-enforced object ownership).
+    "@aws-cdk/aws-s3:serverAccessLogsUseBucketPolicy": True,
+    # A changed authorizer gets a new API deployment.
+    "@aws-cdk/aws-apigateway:authorizerChangeDeploymentLogicalId": True,
+    # Cross-stack references (Api -> Data) as CloudFormation exports: the data
+    # stack cannot be deleted while the API stack still uses it.
+    "@aws-cdk/core:defaultCrossStackReferences": "strong",
+}
+
+
+@dataclass(frozen=True)
+class StageStacks:
+    config: StageConfig
+    data: DataStack
+    api: ApiStack
+
+    @property
+    def all(self) -> tuple:
+        return (self.data, self.api)
+
+
+def build_stage(app: App, config: StageConfig) -> StageStacks:
+    env = environment()
+    common = dict(env=env, termination_protection=config.retain_data)
+    data = DataStack(app, config.stack_name("Data"), config=config,
+                     description=f"Live commerce {config.name}: tables, buckets, event bus, secrets", **common)
+    api = ApiStack(app, config.stack_name("Api"), config=config, data=data,
+                   description=f"Live commerce {config.name}: REST API, functions, WAF, event consumers",
+                   **common)
+    stacks = StageStacks(config=config, data=data, api=api)
+    for stack in stacks.all:
+        Tags.of(stack).add("project", PROJECT)
+        Tags.of(stack).add("stage", config.name)
+    return stacks
+
+
+def cdk_json_context() -> dict:
+    path = ROOT / "cdk.json"
+    return dict(json.loads(path.read_text()).get("context", {})) if path.is_file() else {}
+
+
+def create_app(stage: str | None = None, *, outdir: str | None = None,
+               use_stage_context: bool = True) -> tuple[App, list[StageStacks]]:
+    """The app with the stacks of `stage` (None: the `stage` context, else all stages)."""
+    app = App(context={**cdk_json_context(), **FEATURE_FLAGS}, outdir=outdir)
+    if stage is None and use_stage_context:
+        stage = app.node.try_get_context("stage") or None
+    built = [build_stage(app, config) for config in stages_for(stage)]
+    nag.add_checks(app)
+    return app, built

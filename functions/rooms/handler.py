@@ -1,0 +1,7 @@
+"""Lambda entry for the rooms routes (announcements, reservations, ingest, playback, lifecycle, materials)."""
+from livecommerce.rooms.router import build_router
+from livecommerce.shared.api import Api
+
+api = Api("rooms")
+api.include(build_router(api))
+handler = api.handler()

@@ -1,0 +1,315 @@
+"""Private playback for IVS: ES384 playback tokens and the URLs that carry them.
+
+Rooms use private channels (``authorized=True``), so IVS plays the HLS
+multivariant playlist only when the request carries ``?token=<JWT>`` signed
+with the private half of a playback key pair whose public half was imported
+into IVS (ImportPlaybackKeyPair). Token shape (IVS user guide, "Generate and
+Sign IVS Playback Tokens"):
+
+- header ``{"alg": "ES384", "typ": "JWT"}`` (ECDSA P-384 with SHA-384);
+- ``aws:channel-arn``: the channel the token opens;
+- ``aws:access-control-allow-origin``: allowed origins, "*" by default (it
+  only restricts browsers; mini-program players send no Origin);
+- ``aws:viewer-id``: our user id (at most 40 characters, no personal data);
+  it makes a viewer's session revocable later;
+- ``exp``: epoch seconds. With ``aws:viewer-id`` IVS accepts ``exp`` at most
+  10 minutes ahead, so tokens live 600 s at most. The token is checked when
+  playback starts, not during it; a player that reloads asks us for a new one.
+- ``iat``: when we signed it (IVS ignores it; it helps support).
+
+The key pair lives in Secrets Manager (secret id from ``PLAYBACK_KEY_SECRET_ID``)
+as JSON ``{"private_key_pem", "public_key_pem", "key_pair_arn"}``; it is read
+once per container and refreshed every 5 minutes so a rotated key is picked
+up without a redeploy.
+
+PyJWT and cryptography are imported inside the functions (cold starts).
+"""
+from __future__ import annotations
+
+import json
+import os
+import threading
+import time
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+from livecommerce.shared import aws
+
+ALGORITHM = "ES384"
+MAX_TTL_SECONDS = 600          # IVS: exp at most 10 minutes ahead when aws:viewer-id is used
+DEFAULT_TTL_SECONDS = 600
+VIEWER_ID_MAX_LENGTH = 40      # IVS limit on aws:viewer-id
+CLOCK_SKEW_SECONDS = 5
+KEY_CACHE_SECONDS = 300
+MAX_TOKEN_LENGTH = 4096
+
+CLAIM_CHANNEL_ARN = "aws:channel-arn"
+CLAIM_ALLOW_ORIGIN = "aws:access-control-allow-origin"
+CLAIM_VIEWER_ID = "aws:viewer-id"
+
+SECRET_ID_ENV = "PLAYBACK_KEY_SECRET_ID"
+DEFAULT_SECRET_ID = "livecommerce-local/playback-key"
+PLAYBACK_DOMAIN_ENV = "PLAYBACK_DOMAIN"
+ALLOW_ORIGIN_ENV = "PLAYBACK_ALLOW_ORIGIN"
+
+
+class PlaybackTokenInvalid(Exception):
+    """The token is malformed, tampered with, expired, too long-lived, for
+    another channel, or not ES384. `reason` is a stable short code."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class PlaybackKeyPair:
+    private_key_pem: str = field(repr=False)
+    public_key_pem: str
+    key_pair_arn: str | None = None
+
+
+@dataclass(frozen=True)
+class PlaybackGrant:
+    """What `GET /v1/rooms/{room_id}/playback` hands a viewer."""
+
+    url: str          # playback URL (own domain when configured) with ?token=
+    token: str
+    expires_at: int   # epoch seconds
+
+
+# --- keys -----------------------------------------------------------------
+
+def generate_key_pair() -> tuple[str, str]:
+    """A new P-384 key pair as (private PKCS#8 PEM, public SubjectPublicKeyInfo PEM).
+
+    The public PEM is what ImportPlaybackKeyPair takes; the local stack uses
+    the pair directly."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    private = ec.generate_private_key(ec.SECP384R1())
+    private_pem = private.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                        serialization.NoEncryption()).decode()
+    public_pem = private.public_key().public_bytes(serialization.Encoding.PEM,
+                                                   serialization.PublicFormat.SubjectPublicKeyInfo).decode()
+    return private_pem, public_pem
+
+
+def _pem_bytes(pem: str | bytes) -> bytes:
+    return pem.encode() if isinstance(pem, str) else bytes(pem)
+
+
+@lru_cache(maxsize=8)
+def _private_key(pem: bytes) -> Any:
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    key = serialization.load_pem_private_key(pem, password=None)
+    if not isinstance(key, ec.EllipticCurvePrivateKey) or not isinstance(key.curve, ec.SECP384R1):
+        raise ValueError("the playback private key must be an EC P-384 (secp384r1) key for ES384")
+    return key
+
+
+@lru_cache(maxsize=8)
+def _public_key(pem: bytes) -> Any:
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    key = serialization.load_pem_public_key(pem)
+    if not isinstance(key, ec.EllipticCurvePublicKey) or not isinstance(key.curve, ec.SECP384R1):
+        raise ValueError("the playback public key must be an EC P-384 (secp384r1) key for ES384")
+    return key
+
+
+class _KeyCache:
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._pair: PlaybackKeyPair | None = None
+        self._fetched_at = 0.0
+
+    def get(self) -> PlaybackKeyPair:
+        now = time.monotonic()
+        pair = self._pair
+        if pair is not None and now - self._fetched_at < KEY_CACHE_SECONDS:
+            return pair
+        with self._lock:
+            if self._pair is None or now - self._fetched_at >= KEY_CACHE_SECONDS:
+                self._pair = _fetch_key_pair()
+                self._fetched_at = now
+            return self._pair
+
+    def clear(self) -> None:
+        with self._lock:
+            self._pair = None
+            self._fetched_at = 0.0
+
+
+def _fetch_key_pair() -> PlaybackKeyPair:
+    secret_id = os.environ.get(SECRET_ID_ENV) or DEFAULT_SECRET_ID
+    raw = aws.client("secretsmanager").get_secret_value(SecretId=secret_id)["SecretString"]
+    try:
+        data = json.loads(raw)
+        private_pem = data["private_key_pem"]
+    except (ValueError, TypeError, KeyError):
+        raise RuntimeError(f"secret {secret_id} must be JSON with private_key_pem, public_key_pem, "
+                           "key_pair_arn") from None
+    pair = PlaybackKeyPair(private_key_pem=private_pem, public_key_pem=data.get("public_key_pem") or "",
+                           key_pair_arn=data.get("key_pair_arn") or None)
+    _private_key(_pem_bytes(pair.private_key_pem))  # fail here, loudly, on a wrong key type
+    return pair
+
+
+_cache = _KeyCache()
+
+
+def load_playback_key_pair() -> PlaybackKeyPair:
+    """The playback key pair from Secrets Manager, cached for 5 minutes."""
+    return _cache.get()
+
+
+def load_playback_private_key() -> str:
+    """The playback private key PEM from Secrets Manager, cached for 5 minutes."""
+    return _cache.get().private_key_pem
+
+
+def clear_key_cache() -> None:
+    """Tests and key rotation drills."""
+    _cache.clear()
+
+
+# --- tokens ---------------------------------------------------------------
+
+def sign_playback_token(channel_arn: str, viewer_id: str, *, private_key_pem: str | bytes,
+                        ttl_seconds: int = DEFAULT_TTL_SECONDS, allow_origin: str = "*",
+                        now: float | None = None) -> tuple[str, int]:
+    """An ES384 playback token for one viewer on one channel; returns (token, exp)."""
+    import jwt  # deferred: keeps entry modules light
+
+    if not channel_arn:
+        raise ValueError("channel_arn is required")
+    if not viewer_id or len(viewer_id) > VIEWER_ID_MAX_LENGTH:
+        raise ValueError(f"viewer_id must be 1-{VIEWER_ID_MAX_LENGTH} characters")
+    if isinstance(ttl_seconds, bool) or not isinstance(ttl_seconds, int) \
+            or not 0 < ttl_seconds <= MAX_TTL_SECONDS:
+        raise ValueError(f"ttl_seconds must be an integer in 1..{MAX_TTL_SECONDS}")
+    if not allow_origin:
+        raise ValueError("allow_origin must be an origin list or '*'")
+    issued = int(now if now is not None else time.time())
+    expires = issued + ttl_seconds
+    claims = {
+        CLAIM_CHANNEL_ARN: channel_arn,
+        CLAIM_ALLOW_ORIGIN: allow_origin,
+        CLAIM_VIEWER_ID: viewer_id,
+        "iat": issued,
+        "exp": expires,
+    }
+    key = _private_key(_pem_bytes(private_key_pem))
+    token = jwt.encode(claims, key, algorithm=ALGORITHM, headers={"typ": "JWT"})
+    return token, expires
+
+
+def verify_playback_token(token: str, public_key_pem: str | bytes, *, channel_arn: str,
+                          now: float | None = None) -> dict[str, Any]:
+    """Check a token the way IVS does; returns its claims or raises PlaybackTokenInvalid.
+
+    Used by the local playback server (standing in for IVS) and by tests:
+    ES384 only, signature, ``exp`` present and not passed, ``exp`` at most
+    10 minutes ahead when ``aws:viewer-id`` is present, and the channel ARN.
+    """
+    import jwt
+
+    if not isinstance(token, str) or not token or len(token) > MAX_TOKEN_LENGTH:
+        raise PlaybackTokenInvalid("malformed")
+    try:
+        header = jwt.get_unverified_header(token)
+    except jwt.PyJWTError:
+        raise PlaybackTokenInvalid("malformed") from None
+    if header.get("alg") != ALGORITHM:
+        raise PlaybackTokenInvalid("wrong_algorithm")
+    options = {"require": ["exp", CLAIM_CHANNEL_ARN], "verify_exp": False, "verify_iat": False,
+               "verify_nbf": False, "verify_aud": False, "verify_iss": False}
+    try:
+        claims = jwt.decode(token, _public_key(_pem_bytes(public_key_pem)), algorithms=[ALGORITHM],
+                            options=options)
+    except jwt.InvalidSignatureError:
+        raise PlaybackTokenInvalid("bad_signature") from None
+    except jwt.MissingRequiredClaimError:
+        raise PlaybackTokenInvalid("missing_claim") from None
+    except jwt.PyJWTError:
+        raise PlaybackTokenInvalid("malformed") from None
+    current = now if now is not None else time.time()
+    exp = claims.get("exp")
+    if isinstance(exp, bool) or not isinstance(exp, int):
+        raise PlaybackTokenInvalid("malformed")
+    if exp <= current - CLOCK_SKEW_SECONDS:
+        raise PlaybackTokenInvalid("expired")
+    viewer_id = claims.get(CLAIM_VIEWER_ID)
+    if viewer_id is not None:
+        if not isinstance(viewer_id, str) or not 0 < len(viewer_id) <= VIEWER_ID_MAX_LENGTH:
+            raise PlaybackTokenInvalid("malformed")
+        if exp > current + MAX_TTL_SECONDS + CLOCK_SKEW_SECONDS:
+            raise PlaybackTokenInvalid("lifetime_too_long")
+    if claims.get(CLAIM_CHANNEL_ARN) != channel_arn:
+        raise PlaybackTokenInvalid("wrong_channel")
+    return claims
+
+
+# --- URLs -----------------------------------------------------------------
+
+def playback_url_with_token(playback_url: str, token: str) -> str:
+    """The playback URL with ``token=<JWT>`` in its query (replacing any old token)."""
+    parts = urlsplit(playback_url)
+    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k != "token"]
+    query.append(("token", token))
+    return urlunsplit((parts.scheme, parts.netloc, parts.path, urlencode(query, safe="-_.~"), parts.fragment))
+
+
+def custom_domain_playback_url(playback_url: str, domain: str | None) -> str:
+    """Serve playback from our own (filed) domain instead of the IVS host.
+
+    IVS playback URLs look like
+    ``https://<prefix>.<region>.playback.live-video.net/api/video/v1/<region>.<account>.channel.<id>.m3u8``.
+    Mini-programs can only play from domains filed with the platform, so when
+    ``PLAYBACK_DOMAIN`` is set we swap the host for it and keep the path (and
+    query). Assumptions, checked by whoever builds the distribution:
+
+    - the domain is a CloudFront distribution whose origin is the IVS playback
+      host; that host prefix belongs to the account and region, so one origin
+      serves every channel (a channel on another host needs another origin);
+    - CloudFront forwards the ``token`` query string to the origin and does not
+      share a cached multivariant playlist across tokens;
+    - the multivariant playlist lists its variant playlists by absolute URL on
+      IVS hosts; if the player must stay on the filed domain for those too,
+      the distribution has to rewrite them (or those hosts must be filed as
+      well). Verify against a live channel before launch.
+
+    With no domain (local stack, or not configured) the URL is returned as is.
+    """
+    if not domain:
+        return playback_url
+    domain = domain.strip().rstrip("/")
+    if "://" in domain:
+        target = urlsplit(domain)
+        scheme, netloc, prefix = target.scheme or "https", target.netloc, target.path.rstrip("/")
+    else:
+        scheme, netloc, prefix = "https", domain, ""
+    if not netloc:
+        raise ValueError(f"not a domain: {domain!r}")
+    parts = urlsplit(playback_url)
+    return urlunsplit((scheme, netloc, prefix + parts.path, parts.query, parts.fragment))
+
+
+def grant_playback(channel_arn: str, playback_url: str, viewer_id: str, *,
+                   ttl_seconds: int = DEFAULT_TTL_SECONDS, now: float | None = None) -> PlaybackGrant:
+    """Sign a token with the configured key and build the URL a viewer plays.
+
+    Uses ``PLAYBACK_DOMAIN`` (own domain) and ``PLAYBACK_ALLOW_ORIGIN``
+    (default "*") from the environment."""
+    token, expires = sign_playback_token(channel_arn, viewer_id, private_key_pem=load_playback_private_key(),
+                                         ttl_seconds=ttl_seconds,
+                                         allow_origin=os.environ.get(ALLOW_ORIGIN_ENV) or "*", now=now)
+    url = custom_domain_playback_url(playback_url, os.environ.get(PLAYBACK_DOMAIN_ENV))
+    return PlaybackGrant(url=playback_url_with_token(url, token), token=token, expires_at=expires)

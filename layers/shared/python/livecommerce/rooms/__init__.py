@@ -1,0 +1,1 @@
+"""Rooms: announcements, schedule, reservations, stream lifecycle, materials."""

@@ -1,0 +1,180 @@
+"""Rooms API shapes."""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+Visibility = Literal["public", "test"]
+Status = Literal["scheduled", "live", "interrupted", "ended"]
+HttpsUrl = Field(default=None, max_length=1024, pattern=r"^https://[^\s]+$")
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+def _aware(value: datetime) -> datetime:
+    if value.tzinfo is None:
+        raise ValueError("give a time zone, e.g. 2026-12-01T12:00:00Z")
+    return value
+
+
+class CreateRoomRequest(Strict):
+    title: str = Field(min_length=1, max_length=60)
+    topic: str | None = Field(default=None, max_length=200)
+    highlights: list[str] = Field(default_factory=list, max_length=10,
+                                  description="Selling points shown on the announcement, each up to 60 characters.")
+    host_id: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_-]{1,64}$",
+                                description="Operators create rooms for a host; hosts leave it out.")
+    host_intro: str | None = Field(default=None, max_length=500)
+    scheduled_start: datetime = Field(description="ISO 8601 with time zone; must be in the future.")
+    cover: str | None = HttpsUrl
+    visibility: Visibility = Field(default="public", description="`test`: a private rehearsal only the host can watch.")
+
+    _tz = field_validator("scheduled_start")(_aware)
+
+    @field_validator("highlights")
+    @classmethod
+    def _short_highlights(cls, value: list[str]) -> list[str]:
+        cleaned = [v.strip() for v in value]
+        if any(not v or len(v) > 60 for v in cleaned):
+            raise ValueError("each highlight is 1 to 60 characters")
+        return cleaned
+
+
+class UpdateRoomRequest(Strict):
+    title: str | None = Field(default=None, min_length=1, max_length=60)
+    topic: str | None = Field(default=None, max_length=200)
+    highlights: list[str] | None = Field(default=None, max_length=10)
+    host_intro: str | None = Field(default=None, max_length=500)
+    scheduled_start: datetime | None = None
+    cover: str | None = HttpsUrl
+    visibility: Visibility | None = None
+
+    @field_validator("scheduled_start")
+    @classmethod
+    def _tz(cls, value: datetime | None) -> datetime | None:
+        return _aware(value) if value is not None else value
+
+    @field_validator("highlights")
+    @classmethod
+    def _short_highlights(cls, value: list[str] | None) -> list[str] | None:
+        if value is None:
+            return value
+        cleaned = [v.strip() for v in value]
+        if any(not v or len(v) > 60 for v in cleaned):
+            raise ValueError("each highlight is 1 to 60 characters")
+        return cleaned
+
+
+class Room(BaseModel):
+    id: str
+    host_id: str
+    title: str
+    topic: str | None = None
+    highlights: list[str]
+    host_intro: str | None = None
+    cover: str | None = None
+    visibility: Visibility
+    scheduled_start: str
+    status: Status
+    reservation_count: int
+    started_at: str | None = None
+    interrupted_at: str | None = None
+    ended_at: str | None = None
+    created_at: str
+    updated_at: str
+
+
+class RoomPage(BaseModel):
+    items: list[Room]
+    cursor: str | None = Field(default=None, description="Pass back to get the next page; absent on the last page.")
+
+
+class HostCard(BaseModel):
+    id: str
+    display_name: str
+    avatar: str | None = None
+    intro: str | None = None
+    follower_count: int
+
+
+class PastSession(BaseModel):
+    room_id: str
+    title: str
+    ended_at: str | None = None
+    replay: str = Field(description="Path of the replay resource for this session.")
+
+
+class Announcement(BaseModel):
+    room: Room
+    host: HostCard | None
+    reservation_count: int
+    reserved_by_me: bool | None = Field(default=None, description="Present when the caller sent a token.")
+    hot_products: list[dict] = Field(default_factory=list,
+                                     description="Top products of the room (filled by the catalog once products exist).")
+    past_sessions: list[PastSession]
+
+
+class ReservationRequest(Strict):
+    subscribe_message: bool = Field(default=True, description="Consent to a mini-program subscribe message.")
+    sms: bool = Field(default=False, description="Consent to an SMS reminder; needs `phone`.")
+    phone: str | None = Field(default=None, pattern=r"^1[3-9]\d{9}$", description="Mainland China mobile number.")
+
+
+class Reservation(BaseModel):
+    room_id: str
+    viewer_id: str
+    subscribe_message: bool
+    sms: bool
+    phone: str | None = Field(default=None, description="Masked, e.g. 138****5678.")
+    scheduled_start: str
+    created_at: str
+    reservation_count: int | None = None
+
+
+class ReservationPage(BaseModel):
+    items: list[Reservation]
+    cursor: str | None = None
+
+
+class Ingest(BaseModel):
+    server: str = Field(description="RTMPS server URL for OBS (Settings > Stream > Server).")
+    stream_key: str
+    channel_arn: str
+
+
+class Playback(BaseModel):
+    playback_url: str = Field(description="HLS URL with the token attached (SD/HD/UHD adaptive).")
+    token: str
+    expires_at: str
+    status: Status
+
+
+class MaterialRequest(Strict):
+    filename: str = Field(min_length=1, max_length=200, pattern=r"^[^/\\\x00-\x1f]+$")
+    content_type: str = Field(max_length=120)
+    size_bytes: int = Field(gt=0)
+
+
+class Material(BaseModel):
+    id: str
+    kind: Literal["script", "image", "video", "slides"]
+    filename: str
+    content_type: str
+    size_bytes: int
+    created_at: str
+    download_url: str | None = None
+
+
+class MaterialUpload(BaseModel):
+    material: Material
+    upload_url: str
+    upload_fields: dict[str, str] = Field(description="Form fields to POST with the file (S3 presigned POST).")
+    expires_at: str
+
+
+class MaterialList(BaseModel):
+    items: list[Material]

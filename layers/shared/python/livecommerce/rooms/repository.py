@@ -1,0 +1,189 @@
+"""Rooms data access."""
+from __future__ import annotations
+
+from typing import Iterable
+
+from pynamodb.connection import Connection
+from pynamodb.exceptions import DoesNotExist, PutError, TransactWriteError, UpdateError
+from pynamodb.transactions import TransactWrite
+
+from livecommerce.rooms.storage import (MaterialItem, OutboxItem, ReservationItem, RoomItem, StreamItem,
+                                        bind_all)
+from livecommerce.shared import dynamo, outbox, paging, problems
+from livecommerce.shared.clock import now_iso
+
+
+def _connection() -> Connection:
+    bind_all()
+    return RoomItem._get_connection().connection
+
+
+def get_room(room_id: str, *, consistent: bool = False) -> RoomItem | None:
+    bind_all()
+    try:
+        return RoomItem.get(*RoomItem.key(room_id), consistent_read=consistent)
+    except DoesNotExist:
+        return None
+
+
+def _outbox_items(room_id: str, events: Iterable[tuple[str, dict]]) -> list[OutboxItem]:
+    return [outbox.new_item(OutboxItem, f"ROOM#{room_id}", detail_type, detail) for detail_type, detail in events]
+
+
+def put_new_room(room: RoomItem, events: list[tuple[str, dict]]) -> None:
+    try:
+        with TransactWrite(connection=_connection()) as tx:
+            tx.save(room, condition=RoomItem.pk.does_not_exist())
+            for item in _outbox_items(room.room_id, events):
+                tx.save(item)
+    except TransactWriteError as exc:
+        dynamo.raise_if_retryable(exc)
+        raise
+
+
+def save_room_if_version(room: RoomItem, expected_version: int, events: list[tuple[str, dict]]) -> bool:
+    """Write the whole room if nobody changed it since we read it (optimistic lock)."""
+    room.version = expected_version + 1
+    room.updated_at = now_iso()
+    try:
+        with TransactWrite(connection=_connection()) as tx:
+            tx.save(room, condition=RoomItem.version == expected_version)
+            for item in _outbox_items(room.room_id, events):
+                tx.save(item)
+    except TransactWriteError as exc:
+        if "ConditionalCheckFailed" in dynamo.cancellation_reasons(exc):
+            return False
+        dynamo.raise_if_retryable(exc)
+        raise
+    return True
+
+
+def flush_outbox(room_id: str) -> int:
+    bind_all()
+    return outbox.flush(OutboxItem, f"ROOM#{room_id}")
+
+
+def query_by_status(bucket: str, *, limit: int, cursor: str | None, newest_first: bool):
+    bind_all()
+    start = paging.decode(cursor, allowed_keys={"pk", "sk", "gsi1pk", "gsi1sk"})
+    result = RoomItem.by_status.query(f"STATUS#{bucket}", limit=limit, last_evaluated_key=start,
+                                      scan_index_forward=not newest_first)
+    items = list(result)
+    return items, paging.encode(result.last_evaluated_key)
+
+
+def rooms_of_host(host_id: str, *, limit: int = 20) -> list[RoomItem]:
+    bind_all()
+    return list(RoomItem.by_owner.query(f"HOST#{host_id}", limit=limit, scan_index_forward=False))
+
+
+# -- reservations ---------------------------------------------------------------
+
+def get_reservation(room_id: str, viewer_id: str) -> ReservationItem | None:
+    bind_all()
+    try:
+        return ReservationItem.get(*ReservationItem.key(room_id, viewer_id), consistent_read=True)
+    except DoesNotExist:
+        return None
+
+
+def add_reservation(reservation: ReservationItem, events: list[tuple[str, dict]]) -> bool:
+    """Insert the reservation and count it, atomically. False if the viewer had one already."""
+    room = RoomItem(*RoomItem.key(reservation.room_id))
+    try:
+        with TransactWrite(connection=_connection()) as tx:
+            tx.save(reservation, condition=ReservationItem.pk.does_not_exist())
+            tx.update(room, actions=[RoomItem.reservation_count.add(1)],
+                      condition=RoomItem.pk.exists() & RoomItem.status.is_in("scheduled", "live", "interrupted"))
+            for item in _outbox_items(reservation.room_id, events):
+                tx.save(item)
+    except TransactWriteError as exc:
+        reasons = dynamo.cancellation_reasons(exc)
+        if reasons and reasons[0] == "ConditionalCheckFailed":
+            return False
+        if len(reasons) > 1 and reasons[1] == "ConditionalCheckFailed":
+            raise problems.Conflict("The room has ended; reservations are closed.", code="room_ended") from exc
+        dynamo.raise_if_retryable(exc)
+        raise
+    return True
+
+
+def update_reservation_consent(reservation: ReservationItem) -> None:
+    try:
+        reservation.save(condition=ReservationItem.pk.exists())
+    except PutError as exc:
+        dynamo.raise_if_retryable(exc)
+        raise
+
+
+def remove_reservation(room_id: str, viewer_id: str, events: list[tuple[str, dict]]) -> bool:
+    reservation = ReservationItem(*ReservationItem.key(room_id, viewer_id))
+    room = RoomItem(*RoomItem.key(room_id))
+    try:
+        with TransactWrite(connection=_connection()) as tx:
+            tx.delete(reservation, condition=ReservationItem.pk.exists())
+            tx.update(room, actions=[RoomItem.reservation_count.add(-1)],
+                      condition=RoomItem.pk.exists() & (RoomItem.reservation_count > 0))
+            for item in _outbox_items(room_id, events):
+                tx.save(item)
+    except TransactWriteError as exc:
+        reasons = dynamo.cancellation_reasons(exc)
+        if reasons and reasons[0] == "ConditionalCheckFailed":
+            return False
+        dynamo.raise_if_retryable(exc)
+        raise
+    return True
+
+
+def reservations_of_viewer(viewer_id: str, *, limit: int, cursor: str | None):
+    bind_all()
+    start = paging.decode(cursor, allowed_keys={"pk", "sk", "gsi2pk", "gsi2sk"})
+    result = ReservationItem.by_owner.query(f"RESERVER#{viewer_id}", limit=limit, last_evaluated_key=start)
+    return list(result), paging.encode(result.last_evaluated_key)
+
+
+def reservations_of_room(room_id: str) -> Iterable[ReservationItem]:
+    bind_all()
+    return ReservationItem.query(f"ROOM#{room_id}", ReservationItem.sk.startswith("RES#"))
+
+
+def update_reservation_times(room_id: str, scheduled_start: str) -> int:
+    """Keep each reservation's copy of the start time (the reminder reads it) in step."""
+    changed = 0
+    for reservation in reservations_of_room(room_id):
+        reservation.update(actions=[ReservationItem.scheduled_start.set(scheduled_start),
+                                    ReservationItem.gsi2sk.set(f"{scheduled_start}#{room_id}")])
+        changed += 1
+    return changed
+
+
+# -- stream facts ---------------------------------------------------------------
+
+def record_stream_fact(room_id: str, stream_id: str, field: str, at: str) -> None:
+    """Remember when a stream started / ended / failed; the first report of each wins."""
+    bind_all()
+    item = StreamItem(*StreamItem.key(room_id, stream_id))
+    attribute = getattr(StreamItem, field)
+    try:
+        item.update(actions=[StreamItem.stream_id.set(stream_id),
+                             attribute.set(attribute | at)])  # if_not_exists: duplicates change nothing
+    except UpdateError as exc:
+        dynamo.raise_if_retryable(exc)
+        raise
+
+
+def stream_facts(room_id: str) -> list[StreamItem]:
+    bind_all()
+    return list(StreamItem.query(f"ROOM#{room_id}", StreamItem.sk.startswith("STREAM#"), consistent_read=True))
+
+
+# -- materials ------------------------------------------------------------------
+
+def put_material(item: MaterialItem) -> None:
+    bind_all()
+    item.save(condition=MaterialItem.pk.does_not_exist())
+
+
+def materials(room_id: str) -> list[MaterialItem]:
+    bind_all()
+    return list(MaterialItem.query(f"ROOM#{room_id}", MaterialItem.sk.startswith("MATERIAL#")))

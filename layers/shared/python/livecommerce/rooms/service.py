@@ -1,0 +1,431 @@
+"""Room rules: who may do what, when, and what it changes. No HTTP here."""
+from __future__ import annotations
+
+import base64
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+from livecommerce.rooms import lifecycle, repository
+from livecommerce.rooms.models import (Announcement, CreateRoomRequest, HostCard, Ingest, PastSession, Playback,
+                                       Reservation, ReservationPage, ReservationRequest, Room, RoomPage,
+                                       UpdateRoomRequest)
+from livecommerce.rooms.storage import ReservationItem, RoomItem
+from livecommerce.shared import aws, problems
+from livecommerce.shared.api import Caller
+from livecommerce.shared.clock import iso, now_iso, utcnow
+from livecommerce.shared.ids import new_ulid
+from livecommerce.shared.observability import logger
+from livecommerce.shared.settings import get_settings
+
+MAX_SCHEDULE_AHEAD = timedelta(days=180)
+EDITABLE_STATUSES = {lifecycle.SCHEDULED}
+MAX_LOCK_RETRIES = 8
+
+
+# -- views -----------------------------------------------------------------------
+
+def room_view(item: RoomItem) -> Room:
+    return Room(id=item.room_id, host_id=item.host_id, title=item.title, topic=item.topic,
+                highlights=list(item.highlights or []), host_intro=item.host_intro, cover=item.cover,
+                visibility=item.visibility, scheduled_start=item.scheduled_start, status=item.status,
+                reservation_count=int(item.reservation_count or 0), started_at=item.started_at,
+                interrupted_at=item.interrupted_at, ended_at=item.ended_at, created_at=item.created_at,
+                updated_at=item.updated_at)
+
+
+def _room_event(item: RoomItem, **extra: Any) -> dict[str, Any]:
+    return {"room_id": item.room_id, "host_id": item.host_id, "status": item.status,
+            "scheduled_start": item.scheduled_start, "visibility": item.visibility,
+            "channel_arn": item.channel_arn, **extra}
+
+
+def _index_keys(item: RoomItem) -> None:
+    # Test rooms stay out of the public lists (sparse index): only their host sees them.
+    if item.visibility == "public":
+        bucket = lifecycle.listing_bucket(item.status)
+        order = item.ended_at if bucket == lifecycle.ENDED and item.ended_at else item.scheduled_start
+        item.gsi1pk, item.gsi1sk = f"STATUS#{bucket}", f"{order}#{item.room_id}"
+    else:
+        item.gsi1pk = item.gsi1sk = None
+    item.gsi2pk, item.gsi2sk = f"HOST#{item.host_id}", f"{item.scheduled_start}#{item.room_id}"
+
+
+# -- access ----------------------------------------------------------------------
+
+def _load(room_id: str, *, consistent: bool = False) -> RoomItem:
+    item = repository.get_room(room_id, consistent=consistent)
+    if item is None:
+        raise problems.NotFound("No such room.", code="room_not_found")
+    return item
+
+
+def _can_run(caller: Caller | None, item: RoomItem) -> bool:
+    return caller is not None and (caller.is_operator or (caller.has("host") and caller.user_id == item.host_id))
+
+
+def _visible(caller: Caller | None, item: RoomItem) -> bool:
+    return item.visibility == "public" or _can_run(caller, item)
+
+
+def _load_visible(caller: Caller | None, room_id: str) -> RoomItem:
+    item = _load(room_id)
+    if not _visible(caller, item):
+        # A test room does not exist for anyone but its host.
+        raise problems.NotFound("No such room.", code="room_not_found")
+    return item
+
+
+def _load_for_host(caller: Caller, room_id: str, *, consistent: bool = False) -> RoomItem:
+    item = _load(room_id, consistent=consistent)
+    if not _can_run(caller, item):
+        if item.visibility != "public":
+            raise problems.NotFound("No such room.", code="room_not_found")
+        raise problems.Forbidden("Only this room's host may do this.", code="not_room_host")
+    return item
+
+
+def _check_start(value: datetime) -> str:
+    now = utcnow()
+    if value <= now:
+        raise problems.ValidationFailed("scheduled_start: must be in the future.",
+                                        errors=[{"field": "body.scheduled_start", "message": "must be in the future",
+                                                 "type": "value_error"}])
+    if value - now > MAX_SCHEDULE_AHEAD:
+        raise problems.ValidationFailed("scheduled_start: at most 180 days ahead.",
+                                        errors=[{"field": "body.scheduled_start", "message": "too far ahead",
+                                                 "type": "value_error"}])
+    return iso(value)
+
+
+# -- rooms -----------------------------------------------------------------------
+
+def create_room(caller: Caller, body: CreateRoomRequest) -> Room:
+    from livecommerce.identity import repository as identity
+
+    host_id = body.host_id or caller.user_id
+    if host_id != caller.user_id and not caller.is_operator:
+        raise problems.Forbidden("Hosts create rooms for themselves.", code="not_room_host")
+    if not caller.is_host:
+        raise problems.Forbidden("Only hosts may do this.", code="host_required")
+    host = identity.get_host(host_id)
+    if host is None:
+        raise problems.NotFound("That user has no host profile.", code="host_not_found")
+    now = now_iso()
+    room_id = new_ulid()
+    item = RoomItem(*RoomItem.key(room_id), room_id=room_id, host_id=host_id, title=body.title, topic=body.topic,
+                    highlights=body.highlights, host_intro=body.host_intro or host.intro, cover=body.cover,
+                    visibility=body.visibility, scheduled_start=_check_start(body.scheduled_start),
+                    status=lifecycle.SCHEDULED, reservation_count=0, created_at=now, updated_at=now, version=0)
+    _index_keys(item)
+    repository.put_new_room(item, [("RoomCreated", _room_event(item))])
+    _provision_channel(item)
+    repository.flush_outbox(room_id)
+    return room_view(item)
+
+
+def _provision_channel(item: RoomItem) -> RoomItem:
+    """Create the room's IVS channel; safe to repeat (the adapter reuses a channel made for this room)."""
+    from livecommerce.media import channels
+
+    settings = get_settings()
+    provisioned = channels.create_room_channel(item.room_id, host_id=item.host_id,
+                                               recording_configuration_arn=settings.recording_configuration_arn,
+                                               stage=settings.stage)
+    for _ in range(MAX_LOCK_RETRIES):
+        if item.channel_arn:
+            return item
+        item.channel_arn = provisioned.channel.arn
+        item.channel_name = provisioned.channel.name
+        item.ingest_endpoint = provisioned.channel.ingest_endpoint
+        item.playback_url = provisioned.channel.playback_url
+        if repository.save_room_if_version(item, item.version, []):
+            return item
+        item = _load(item.room_id, consistent=True)
+    raise problems.Conflict("The room changed while its channel was set up; retry.", code="concurrent_update",
+                            retryable=True)
+
+
+def _ensure_channel(item: RoomItem) -> RoomItem:
+    return item if item.channel_arn else _provision_channel(item)
+
+
+def update_room(caller: Caller, room_id: str, body: UpdateRoomRequest) -> Room:
+    changes = body.model_dump(exclude_unset=True)
+    if not changes:
+        raise problems.BadRequest("Nothing to change.", code="empty_update")
+    for _ in range(MAX_LOCK_RETRIES):
+        item = _load_for_host(caller, room_id, consistent=True)
+        if item.status not in EDITABLE_STATUSES:
+            raise problems.Conflict("The room has started; it can no longer be edited.", code="room_started")
+        old_start = item.scheduled_start
+        for field, value in changes.items():
+            if field == "scheduled_start":
+                value = _check_start(value)
+            if field in ("title", "scheduled_start", "visibility") and value is None:
+                raise problems.ValidationFailed(f"{field}: cannot be cleared.", errors=[
+                    {"field": f"body.{field}", "message": "cannot be null", "type": "value_error"}])
+            setattr(item, field, value)
+        _index_keys(item)
+        version = item.version
+        if repository.save_room_if_version(item, version, [("RoomUpdated", _room_event(
+                item, changed=sorted(changes), previous_scheduled_start=old_start))]):
+            if item.scheduled_start != old_start:
+                repository.update_reservation_times(room_id, item.scheduled_start)
+            repository.flush_outbox(room_id)
+            return room_view(item)
+    raise problems.Conflict("The room is being changed by someone else; retry.", code="concurrent_update",
+                            retryable=True)
+
+
+def list_rooms(status: str, *, limit: int, cursor: str | None) -> RoomPage:
+    items, next_cursor = repository.query_by_status(status, limit=limit, cursor=cursor,
+                                                    newest_first=status == lifecycle.ENDED)
+    return RoomPage(items=[room_view(i) for i in items], cursor=next_cursor)
+
+
+def announcement(caller: Caller | None, room_id: str) -> Announcement:
+    from livecommerce.identity import repository as identity
+
+    item = _load_visible(caller, room_id)
+    host = identity.get_host(item.host_id)
+    host_card = HostCard(id=host.host_id, display_name=host.display_name, avatar=host.avatar,
+                         intro=item.host_intro or host.intro, follower_count=int(host.follower_count or 0)) \
+        if host else None
+    past = [PastSession(room_id=r.room_id, title=r.title, ended_at=r.ended_at, replay=f"/v1/rooms/{r.room_id}/replay")
+            for r in repository.rooms_of_host(item.host_id, limit=20)
+            if r.status == lifecycle.ENDED and r.visibility == "public" and r.room_id != room_id][:10]
+    reserved = None
+    if caller is not None:
+        reserved = repository.get_reservation(room_id, caller.user_id) is not None
+    return Announcement(room=room_view(item), host=host_card, reservation_count=int(item.reservation_count or 0),
+                        reserved_by_me=reserved, hot_products=[], past_sessions=past)
+
+
+# -- reservations ----------------------------------------------------------------
+
+def _mask(phone: str) -> str:
+    return f"{phone[:3]}****{phone[-4:]}"
+
+
+def _encrypt_phone(phone: str, room_id: str, viewer_id: str) -> str:
+    # KMS with an encryption context: a ciphertext copied to another reservation will not decrypt.
+    blob = aws.client("kms").encrypt(KeyId=get_settings().pii_key_id, Plaintext=phone.encode(),
+                                     EncryptionContext={"room_id": room_id, "viewer_id": viewer_id})["CiphertextBlob"]
+    return base64.b64encode(blob).decode()
+
+
+def decrypt_phone(reservation: ReservationItem) -> str | None:
+    """For the reminder workflow only."""
+    if not reservation.phone_ciphertext:
+        return None
+    plain = aws.client("kms").decrypt(CiphertextBlob=base64.b64decode(reservation.phone_ciphertext),
+                                      EncryptionContext={"room_id": reservation.room_id,
+                                                         "viewer_id": reservation.viewer_id})["Plaintext"]
+    return plain.decode()
+
+
+def _reservation_view(r: ReservationItem, count: int | None = None) -> Reservation:
+    return Reservation(room_id=r.room_id, viewer_id=r.viewer_id, subscribe_message=r.subscribe_message, sms=r.sms,
+                       phone=r.phone_masked, scheduled_start=r.scheduled_start, created_at=r.created_at,
+                       reservation_count=count)
+
+
+def reserve(caller: Caller, room_id: str, body: ReservationRequest) -> tuple[Reservation, bool]:
+    if body.sms and not body.phone:
+        raise problems.ValidationFailed("phone: required when sms is true.", errors=[
+            {"field": "body.phone", "message": "required for SMS reminders", "type": "missing"}])
+    if not body.sms and not body.subscribe_message:
+        raise problems.ValidationFailed("Choose at least one reminder channel.", errors=[
+            {"field": "body.subscribe_message", "message": "at least one of subscribe_message, sms",
+             "type": "value_error"}])
+    item = _load_visible(caller, room_id)
+    if item.status == lifecycle.ENDED:
+        raise problems.Conflict("The room has ended; reservations are closed.", code="room_ended")
+    now = now_iso()
+    reservation = ReservationItem(*ReservationItem.key(room_id, caller.user_id), room_id=room_id,
+                                  viewer_id=caller.user_id, subscribe_message=body.subscribe_message, sms=body.sms,
+                                  scheduled_start=item.scheduled_start, created_at=now, updated_at=now,
+                                  gsi2pk=f"RESERVER#{caller.user_id}", gsi2sk=f"{item.scheduled_start}#{room_id}")
+    if body.sms and body.phone:
+        reservation.phone_ciphertext = _encrypt_phone(body.phone, room_id, caller.user_id)
+        reservation.phone_masked = _mask(body.phone)
+    created = repository.add_reservation(reservation, [("ReservationMade", {
+        "room_id": room_id, "viewer_id": caller.user_id, "scheduled_start": item.scheduled_start,
+        "subscribe_message": body.subscribe_message, "sms": body.sms})])
+    if not created:
+        # Reserving again updates the consent; the count stays as it is.
+        existing = repository.get_reservation(room_id, caller.user_id)
+        reservation.created_at = existing.created_at if existing else now
+        repository.update_reservation_consent(reservation)
+    repository.flush_outbox(room_id)
+    count = int(_load(room_id, consistent=True).reservation_count or 0)
+    return _reservation_view(reservation, count), created
+
+
+def cancel_reservation(caller: Caller, room_id: str) -> dict[str, Any]:
+    _load_visible(caller, room_id)
+    removed = repository.remove_reservation(room_id, caller.user_id, [("ReservationCancelled", {
+        "room_id": room_id, "viewer_id": caller.user_id})])
+    repository.flush_outbox(room_id)
+    count = int(_load(room_id, consistent=True).reservation_count or 0)
+    return {"room_id": room_id, "reserved": False, "changed": removed, "reservation_count": count}
+
+
+def my_reservations(caller: Caller, *, limit: int, cursor: str | None) -> ReservationPage:
+    items, next_cursor = repository.reservations_of_viewer(caller.user_id, limit=limit, cursor=cursor)
+    return ReservationPage(items=[_reservation_view(i) for i in items], cursor=next_cursor)
+
+
+# -- ingest and playback -----------------------------------------------------------
+
+def ingest(caller: Caller, room_id: str) -> Ingest:
+    from livecommerce.media import channels
+
+    item = _ensure_channel(_load_for_host(caller, room_id))
+    if item.status == lifecycle.ENDED:
+        raise problems.Conflict("The room has ended.", code="room_ended")
+    key = channels.get_stream_key(item.channel_arn)
+    return Ingest(server=_ingest_server(item), stream_key=key.value, channel_arn=item.channel_arn)
+
+
+def rotate_stream_key(caller: Caller, room_id: str) -> Ingest:
+    from livecommerce.media import channels
+
+    item = _ensure_channel(_load_for_host(caller, room_id))
+    if item.status == lifecycle.ENDED:
+        raise problems.Conflict("The room has ended.", code="room_ended")
+    key = channels.rotate_stream_key(item.channel_arn)
+    if item.status in (lifecycle.LIVE, lifecycle.INTERRUPTED):
+        # A leaked key may be streaming right now: cut it off; the host reconnects with the new key.
+        channels.stop_stream(item.channel_arn)
+    logger.info("stream key rotated", extra={"room_id": room_id})
+    return Ingest(server=_ingest_server(item), stream_key=key.value, channel_arn=item.channel_arn)
+
+
+def _ingest_server(item: RoomItem) -> str:
+    from livecommerce.media import channels
+
+    return channels.ingest_url(channels.Channel(
+        arn=item.channel_arn, name=item.channel_name or "", ingest_endpoint=item.ingest_endpoint or "",
+        playback_url=item.playback_url or "", latency_mode="LOW", type="STANDARD", authorized=True))
+
+
+def playback(caller: Caller, room_id: str) -> Playback:
+    from livecommerce.media import playback as tokens
+
+    item = _load(room_id)
+    if item.visibility == "test" and not _can_run(caller, item):
+        raise problems.NotFound("No such room.", code="room_not_found")
+    if item.status == lifecycle.ENDED:
+        raise problems.Conflict("The live has ended; watch the replay.", code="room_ended",
+                                replay=f"/v1/rooms/{room_id}/replay")
+    item = _ensure_channel(item)
+    settings = get_settings()
+    token, expires = tokens.sign_playback_token(item.channel_arn, caller.user_id,
+                                                private_key_pem=tokens.load_playback_private_key())
+    url = item.playback_url
+    if settings.playback_domain:
+        url = tokens.custom_domain_playback_url(url, settings.playback_domain)
+    return Playback(playback_url=tokens.playback_url_with_token(url, token), token=token,
+                    expires_at=iso(datetime.fromtimestamp(expires, timezone.utc)), status=item.status)
+
+
+# -- lifecycle ---------------------------------------------------------------------
+
+def _facts(item: RoomItem) -> lifecycle.RoomFacts:
+    streams = tuple(lifecycle.StreamFacts(s.stream_id, s.started_at, s.ended_at)
+                    for s in repository.stream_facts(item.room_id))
+    return lifecycle.RoomFacts(host_started_at=item.host_started_at, host_ended_at=item.host_ended_at,
+                               recording_ended_at=item.recording_ended_at, streams=streams)
+
+
+def _apply(room_id: str, mutate=None, *, cause: str) -> RoomItem:
+    """Re-derive the status from the facts and write it with its events; retry on a concurrent change."""
+    for _ in range(MAX_LOCK_RETRIES):
+        item = _load(room_id, consistent=True)
+        version = item.version
+        if mutate is not None:
+            mutate(item)
+        old = item.status
+        new = lifecycle.derive_status(_facts(item))
+        if new == old and mutate is None:
+            return item
+        now = now_iso()
+        if new != old:
+            item.status = new
+            if new == lifecycle.LIVE and not item.started_at:
+                item.started_at = now
+            if new == lifecycle.INTERRUPTED:
+                item.interrupted_at = now
+            if new == lifecycle.ENDED:
+                item.ended_at = item.ended_at or now
+        _index_keys(item)
+        events = [(name, _room_event(item, previous_status=old, cause=cause))
+                  for name in lifecycle.transition_events(old, new)]
+        if repository.save_room_if_version(item, version, events):
+            if events:
+                logger.info("room status changed", extra={"room_id": room_id, "from": old, "to": new,
+                                                          "cause": cause})
+            return item
+    raise problems.Conflict("The room is changing; retry.", code="concurrent_update", retryable=True)
+
+
+def start_by_host(caller: Caller, room_id: str) -> Room:
+    item = _load_for_host(caller, room_id)
+    if item.status == lifecycle.ENDED:
+        raise problems.Conflict("The room has ended.", code="room_ended")
+
+    def mark(room: RoomItem) -> None:
+        room.host_started_at = room.host_started_at or now_iso()
+
+    item = _apply(room_id, mark, cause="host")
+    repository.flush_outbox(room_id)
+    return room_view(item)
+
+
+def end_by_host(caller: Caller, room_id: str) -> Room:
+    from livecommerce.media import channels
+
+    item = _load_for_host(caller, room_id)
+    if item.status == lifecycle.ENDED and item.host_ended_at:
+        return room_view(item)
+
+    def mark(room: RoomItem) -> None:
+        room.host_ended_at = room.host_ended_at or now_iso()
+
+    item = _apply(room_id, mark, cause="host")
+    repository.flush_outbox(room_id)
+    if item.channel_arn:
+        channels.stop_stream(item.channel_arn)
+    return room_view(item)
+
+
+def on_stream_event(room_id: str, channel_arn: str | None, kind: str, stream_id: str | None, at: str) -> str | None:
+    """Apply one IVS event. Unknown rooms, foreign channels and repeats are safe no-ops."""
+    item = repository.get_room(room_id, consistent=True)
+    if item is None:
+        logger.warning("stream event for an unknown room", extra={"room_id": room_id})
+        return None
+    if channel_arn and item.channel_arn and channel_arn != item.channel_arn:
+        logger.warning("stream event from another channel", extra={"room_id": room_id, "channel_arn": channel_arn})
+        return None
+    repository.flush_outbox(room_id)  # events left by a crashed earlier delivery go first
+    if kind in ("started", "ended", "failed"):
+        if not stream_id:
+            return item.status
+        repository.record_stream_fact(room_id, stream_id, f"{kind}_at", at)
+        if kind == "failed":
+            repository.record_stream_fact(room_id, stream_id, "ended_at", at)
+        item = _apply(room_id, cause=f"stream_{kind}")
+    elif kind == "recording_ended":
+        def mark(room: RoomItem) -> None:
+            if not room.recording_ended_at or room.recording_ended_at < at:
+                room.recording_ended_at = at
+
+        item = _apply(room_id, mark, cause="recording_ended")
+    repository.flush_outbox(room_id)
+    return item.status
+
+
+def require_room_host(caller: Caller, room_id: str) -> RoomItem:
+    return _load_for_host(caller, room_id)

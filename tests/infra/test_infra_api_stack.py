@@ -1,0 +1,349 @@
+"""The API stack: routes, authorizer, validation, logging, WAF, functions,
+least-privilege IAM and the event consumers."""
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk.assertions import Match
+
+from cdk.constructs.lambda_function import RUNTIME
+from cdk.function_specs import BY_NAME, FUNCTION_SPECS
+from infra_helpers import as_list, props, resources, statements
+from livecommerce.shared.gateway_responses import GATEWAY_RESPONSES
+from livecommerce.shared.routes import ROUTES
+from livecommerce.shared.subscriptions import SUBSCRIPTIONS
+from livecommerce.shared.tables import ALL_TABLES
+
+pytestmark = pytest.mark.infra
+
+
+# --------------------------------------------------------------------- helpers
+
+def _paths(template: dict) -> dict[str, str]:
+    """Resource logical id -> its full path; the root is '/'."""
+    api_resources = resources(template, "AWS::ApiGateway::Resource")
+    paths: dict[str, str] = {}
+
+    def path_of(logical_id: str) -> str:
+        if logical_id not in paths:
+            p = props(api_resources[logical_id])
+            parent = p["ParentId"]
+            prefix = "" if "Fn::GetAtt" in parent else path_of(parent["Ref"])
+            paths[logical_id] = f"{prefix}/{p['PathPart']}"
+        return paths[logical_id]
+
+    for logical_id in api_resources:
+        path_of(logical_id)
+    return paths
+
+
+def _methods(template: dict) -> dict[tuple[str, str], dict]:
+    """(HTTP method, path) -> method properties, OPTIONS included."""
+    paths = _paths(template)
+    found = {}
+    for method in resources(template, "AWS::ApiGateway::Method").values():
+        p = props(method)
+        resource_id = p["ResourceId"]
+        path = "/" if "Fn::GetAtt" in resource_id else paths[resource_id["Ref"]]
+        found[(p["HttpMethod"], path)] = p
+    return found
+
+
+def _authorizer_id(template: dict) -> str:
+    (logical_id,) = resources(template, "AWS::ApiGateway::Authorizer")
+    return logical_id
+
+
+def _function_logical_id(template: dict, name: str, stage: str) -> str:
+    function_name = f"livecommerce-{stage}-{name.replace('_', '-')}"
+    (logical_id,) = [k for k, r in resources(template, "AWS::Lambda::Function").items()
+                     if props(r).get("FunctionName") == function_name]
+    return logical_id
+
+
+def _role_statements(template: dict, function_logical_id: str) -> list[dict]:
+    role = props(template["Resources"][function_logical_id])["Role"]["Fn::GetAtt"][0]
+    found = []
+    for logical_id, statement in statements(template):
+        resource = template["Resources"][logical_id]
+        if logical_id == role or {"Ref": role} in props(resource).get("Roles", []):
+            found.append(statement)
+    return found
+
+
+def _actions(statements_: list[dict]) -> set[str]:
+    return {a for s in statements_ for a in as_list(s["Action"])}
+
+
+# ---------------------------------------------------------------------- routes
+
+def test_every_route_is_a_method_and_nothing_else(synth, stage):
+    methods = _methods(synth.json(stage, "Api"))
+    assert {key for key in methods if key[0] != "OPTIONS"} == {(r.method, r.path) for r in ROUTES}
+
+
+@pytest.mark.parametrize("route", ROUTES, ids=lambda r: r.key)
+def test_authorizer_exactly_on_token_routes(synth, stage, route):
+    template = synth.json(stage, "Api")
+    method = _methods(template)[(route.method, route.path)]
+    params = method.get("RequestParameters", {})
+    if route.auth == "token":
+        assert method["AuthorizationType"] == "CUSTOM"
+        assert method["AuthorizerId"] == {"Ref": _authorizer_id(template)}
+        assert params.get("method.request.header.Authorization") is True
+    else:
+        assert method["AuthorizationType"] == "NONE"
+        assert "AuthorizerId" not in method
+        assert "method.request.header.Authorization" not in params
+    for name in re.findall(r"\{([^}]+)\}", route.path):
+        assert params[f"method.request.path.{name}"] is True
+
+
+def test_methods_use_lambda_proxy_of_their_function(synth, stage):
+    template = synth.json(stage, "Api")
+    methods = _methods(template)
+    for route in ROUTES:
+        integration = methods[(route.method, route.path)]["Integration"]
+        assert integration["Type"] == "AWS_PROXY"
+        uri = json.dumps(integration["Uri"])
+        assert _function_logical_id(template, route.function, stage) in uri
+
+
+def test_token_authorizer(synth, stage):
+    template = synth.template(stage, "Api")
+    template.resource_count_is("AWS::ApiGateway::Authorizer", 1)
+    template.has_resource_properties("AWS::ApiGateway::Authorizer", {
+        "Type": "REQUEST",
+        "IdentitySource": "method.request.header.Authorization",
+        "AuthorizerResultTtlInSeconds": 300,
+    })
+
+
+def test_request_validator_on_every_route(synth, stage):
+    template = synth.json(stage, "Api")
+    (validator_id, validator) = next(iter(resources(template, "AWS::ApiGateway::RequestValidator").items()))
+    assert props(validator)["ValidateRequestBody"] is True
+    assert props(validator)["ValidateRequestParameters"] is True
+    for (http_method, path), method in _methods(template).items():
+        if http_method != "OPTIONS":
+            assert method["RequestValidatorId"] == {"Ref": validator_id}, (http_method, path)
+
+
+def test_cors_preflight(synth, stage):
+    template = synth.json(stage, "Api")
+    methods = _methods(template)
+    origins = synth.config(stage).cors_allowed_origins
+    for path in {r.path for r in ROUTES}:
+        preflight = methods[("OPTIONS", path)]
+        assert preflight["AuthorizationType"] == "NONE"
+        headers = preflight["Integration"]["IntegrationResponses"][0]["ResponseParameters"]
+        assert headers["method.response.header.Access-Control-Allow-Headers"] == \
+            "'Authorization,Content-Type,Idempotency-Key'"
+        allowed = headers["method.response.header.Access-Control-Allow-Origin"].strip("'")
+        assert allowed == origins[0]
+
+
+def test_stage_logging_metrics_tracing_and_throttling(synth, stage):
+    config = synth.config(stage)
+    template = synth.json(stage, "Api")
+    (api_stage,) = resources(template, "AWS::ApiGateway::Stage").values()
+    p = props(api_stage)
+    assert p["StageName"] == stage
+    assert p["TracingEnabled"] is True
+    (settings,) = p["MethodSettings"]
+    assert settings["HttpMethod"] == "*" and settings["ResourcePath"] == "/*"
+    assert settings["MetricsEnabled"] is True
+    assert settings["LoggingLevel"] == config.api_execution_log_level
+    assert settings["DataTraceEnabled"] is False
+    assert settings["ThrottlingRateLimit"] == config.api_throttle_rate
+    assert settings["ThrottlingBurstLimit"] == config.api_throttle_burst
+
+    access = p["AccessLogSetting"]
+    assert access["DestinationArn"]["Fn::GetAtt"][1] == "Arn"
+    # The format is JSON once API Gateway fills in the $context variables.
+    sample = re.sub(r"\$context\.[A-Za-z.]+", "1", access["Format"])
+    fields = json.loads(sample)
+    assert {"requestId", "ip", "route", "status", "latencyMs"} <= set(fields)
+
+
+def test_api_gateway_account_logging_role_has_no_managed_policy(synth, stage):
+    template = synth.json(stage, "Api")
+    (account,) = resources(template, "AWS::ApiGateway::Account").values()
+    role_id = props(account)["CloudWatchRoleArn"]["Fn::GetAtt"][0]
+    assert "ManagedPolicyArns" not in props(template["Resources"][role_id])
+
+
+def test_gateway_responses_are_problem_json_with_cors(synth, stage):
+    template = synth.json(stage, "Api")
+    found = {props(r)["ResponseType"]: props(r)
+             for r in resources(template, "AWS::ApiGateway::GatewayResponse").values()}
+    assert set(found) == set(GATEWAY_RESPONSES)
+    for response_type, response in found.items():
+        headers = response["ResponseParameters"]
+        assert headers["gatewayresponse.header.Content-Type"] == "'application/problem+json'"
+        assert "gatewayresponse.header.Access-Control-Allow-Origin" in headers
+        body = json.loads(response["ResponseTemplates"]["application/json"])
+        assert {"type", "title", "detail", "code"} <= set(body)
+        status = GATEWAY_RESPONSES[response_type][0]
+        if response_type.startswith("DEFAULT_"):
+            assert "StatusCode" not in response      # API Gateway's own 4xx/5xx code is kept
+        else:
+            assert response["StatusCode"] == str(status) and body["status"] == status
+
+
+def test_waf_rate_limit_and_managed_rules_on_the_stage(synth, stage):
+    config = synth.config(stage)
+    template = synth.json(stage, "Api")
+    (acl_id, acl) = next(iter(resources(template, "AWS::WAFv2::WebACL").items()))
+    assert props(acl)["Scope"] == "REGIONAL"
+    rules = {r["Name"]: r for r in props(acl)["Rules"]}
+    rate = rules["RateLimitPerIp"]["Statement"]["RateBasedStatement"]
+    assert rate["AggregateKeyType"] == "IP"
+    assert rate["Limit"] == config.waf_rate_limit_per_5min
+    assert rate.get("EvaluationWindowSec", 300) == 300
+    assert "Block" in rules["RateLimitPerIp"]["Action"]
+    assert rules["AWSManagedRulesCommonRuleSet"]["Statement"]["ManagedRuleGroupStatement"]["VendorName"] == "AWS"
+
+    (association,) = resources(template, "AWS::WAFv2::WebACLAssociation").values()
+    assert props(association)["WebACLArn"] == {"Fn::GetAtt": [acl_id, "Arn"]}
+    (stage_id,) = resources(template, "AWS::ApiGateway::Stage")
+    assert {"Ref": stage_id} in props(association)["ResourceArn"]["Fn::Join"][1]
+
+
+# ------------------------------------------------------------------- functions
+
+def test_functions_runtime_architecture_tracing_and_layer(synth, stage):
+    latest_python = max((r for r in lambda_.Runtime.ALL if r.name.startswith("python")),
+                        key=lambda r: tuple(int(x) for x in r.name.removeprefix("python").split(".")))
+    assert RUNTIME.name == latest_python.name, "cdk-nag AwsSolutions-L1 wants the newest Python runtime"
+    template = synth.json(stage, "Api")
+    (layer_id,) = resources(template, "AWS::Lambda::LayerVersion")
+    functions = resources(template, "AWS::Lambda::Function")
+    assert len(functions) == len(FUNCTION_SPECS)
+    for logical_id, function in functions.items():
+        p = props(function)
+        assert p["Runtime"] == RUNTIME.name
+        assert p["Architectures"] == ["arm64"]
+        assert p["Handler"] == "handler.handler"
+        assert p["TracingConfig"] == {"Mode": "Active"}
+        assert p["Layers"] == [{"Ref": layer_id}]
+        assert "LogGroup" in p["LoggingConfig"]
+
+
+def test_function_log_groups_have_retention(synth, stage):
+    for log_group in resources(synth.json(stage, "Api"), "AWS::Logs::LogGroup").values():
+        assert props(log_group)["RetentionInDays"] > 0
+
+
+@pytest.mark.parametrize("spec", FUNCTION_SPECS, ids=lambda s: s.name)
+def test_function_environment(synth, stage, spec):
+    template = synth.json(stage, "Api")
+    env = props(template["Resources"][_function_logical_id(template, spec.name, stage)])["Environment"]["Variables"]
+    prefix = f"livecommerce-{stage}"
+    assert env["STAGE"] == stage
+    assert env["POWERTOOLS_SERVICE_NAME"] == spec.name
+    assert env["POWERTOOLS_METRICS_NAMESPACE"] == "LiveCommerce"
+    assert env["EVENT_BUS_NAME"] == f"{prefix}-bus"
+    assert env["TOKEN_SECRET_ID"] == f"{prefix}/token-signing-key"
+    assert env["PROVIDERS_SECRET_ID"] == f"{prefix}/login-providers"
+    assert env["WECHAT_API_BASE"] == "https://api.weixin.qq.com"
+    assert env["ALIPAY_GATEWAY"] == "https://openapi.alipay.com/gateway.do"
+    assert env["TOKEN_TTL_SECONDS"] == str(synth.config(stage).token_ttl_seconds)
+    assert {"MATERIALS_BUCKET", "EXPORTS_BUCKET"} <= set(env)
+    table_vars = {k: v for k, v in env.items() if k.endswith("_TABLE")}
+    assert table_vars == {t.env_var: t.physical_name(prefix) for t in spec.tables}
+
+
+# ------------------------------------------------------------------------- IAM
+
+def test_no_wildcard_actions_or_resources_except_xray(synth, stage):
+    for part in ("Data", "Api"):
+        for logical_id, statement in statements(synth.json(stage, part)):
+            if statement["Effect"] != "Allow":
+                continue
+            actions = as_list(statement["Action"])
+            assert not any(a == "*" or a.endswith(":*") for a in actions), (logical_id, actions)
+            if "*" in as_list(statement["Resource"]):
+                # X-Ray actions take no resource; acknowledged (AwsSolutions-IAM5) on each role.
+                assert all(a.startswith("xray:") for a in actions), (logical_id, statement)
+
+
+def test_least_privilege_per_function(synth, stage):
+    template = synth.json(stage, "Api")
+    allowed = {
+        name: _actions(_role_statements(template, _function_logical_id(template, name, stage)))
+        for name in BY_NAME
+    }
+    base = {"logs:CreateLogStream", "logs:PutLogEvents", "xray:PutTraceSegments", "xray:PutTelemetryRecords"}
+    assert allowed["docs"] == base
+    assert allowed["authorizer"] - base == {"secretsmanager:GetSecretValue", "kms:Decrypt", "kms:DescribeKey"}
+    assert "events:PutEvents" in allowed["identity"]
+    assert "dynamodb:PutItem" in allowed["identity"]
+    assert "dynamodb:PutItem" in allowed["domain_events"]
+    assert not any(a.startswith(("secretsmanager:", "events:")) for a in allowed["domain_events"])
+
+
+def test_table_grants_name_their_tables_and_indexes(synth, stage):
+    template = synth.json(stage, "Api")
+    prefix = f"livecommerce-{stage}"
+    table_ids = {props(r)["TableName"]: logical_id
+                 for logical_id, r in resources(synth.json(stage, "Data"), "AWS::DynamoDB::Table").items()}
+    for spec in FUNCTION_SPECS:
+        table_statements = [s for s in _role_statements(template, _function_logical_id(template, spec.name, stage))
+                            if any(a.startswith("dynamodb:") for a in as_list(s["Action"]))]
+        granted = json.dumps(table_statements)
+        for table in ALL_TABLES:
+            export = f"ExportsOutputFnGetAtt{table_ids[table.physical_name(prefix)]}Arn"
+            assert (export in granted) == (table in spec.tables), (spec.name, table.logical_id)
+        for table in spec.tables:
+            for index in table.indexes:
+                assert f"/index/{index.name}" in granted
+        assert "/index/*" not in granted
+
+
+def test_secret_grants(synth, stage):
+    template = synth.json(stage, "Api")
+    for spec in FUNCTION_SPECS:
+        secret_statements = [s for s in _role_statements(template, _function_logical_id(template, spec.name, stage))
+                             if "secretsmanager:GetSecretValue" in as_list(s["Action"])]
+        granted = json.dumps(secret_statements)
+        assert ("TokenSigningKey" in granted) == spec.reads_token_secret, spec.name
+        assert ("LoginProviders" in granted) == spec.reads_providers_secret, spec.name
+
+
+# ----------------------------------------------------------------------- events
+
+@pytest.mark.parametrize("subscription", SUBSCRIPTIONS, ids=lambda s: s.name)
+def test_event_rule_per_subscription(synth, stage, subscription):
+    template = synth.json(stage, "Api")
+    rules = [props(r) for r in resources(template, "AWS::Events::Rule").values()
+             if props(r)["Name"] == f"livecommerce-{stage}-{subscription.name}"]
+    assert len(rules) == 1
+    rule = rules[0]
+    assert rule["EventPattern"] == subscription.pattern()
+    if getattr(subscription, "bus", "domain") == "domain":
+        assert "EventBus" in json.dumps(rule["EventBusName"])
+    (target,) = rule["Targets"]
+    assert target["Arn"]["Fn::GetAtt"][0] == _function_logical_id(template, subscription.function, stage)
+    assert "DeadLetterConfig" in target
+    assert target["RetryPolicy"]["MaximumRetryAttempts"] == synth.config(stage).event_retry_attempts
+
+
+def test_dead_letter_queue_is_encrypted_and_tls_only(synth, stage):
+    template = synth.template(stage, "Api")
+    template.has_resource_properties("AWS::SQS::Queue", {"SqsManagedSseEnabled": True})
+    template.has_resource_properties("AWS::SQS::QueuePolicy", {
+        "PolicyDocument": {"Statement": Match.array_with([Match.object_like({
+            "Effect": "Deny", "Condition": {"Bool": {"aws:SecureTransport": "false"}}})])},
+    })
+
+
+def test_outputs(synth, stage):
+    outputs = synth.json(stage, "Api")["Outputs"]
+    assert "ApiUrl" in outputs
+    assert outputs["EventBusName"]["Value"] == f"livecommerce-{stage}-bus"
+    for table in ALL_TABLES:
+        assert outputs[f"{table.logical_id}TableName"]["Value"] == table.physical_name(f"livecommerce-{stage}")
