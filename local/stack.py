@@ -46,21 +46,20 @@ def _rsa_pair() -> tuple[str, str]:
 class LocalStack:
     api_port: int = 8000
     aws_port: int = 4566
+    rtmp_port: int = 1935
+    hls_port: int = 0
     host: str = "127.0.0.1"
     urls: dict[str, str] = field(default_factory=dict)
 
     def start(self) -> dict[str, str]:
         import secrets as pysecrets
 
-        from moto.server import ThreadedMotoServer
-
+        from local.embedded_aws import EmbeddedAwsServer
         from local.resources import LocalNames, create_all
 
         self._stop = threading.Event()
-        self._moto = ThreadedMotoServer(ip_address=self.host, port=self.aws_port, verbose=False)
-        self._moto.start()
-        aws_port = self._moto._server.server_port if self.aws_port == 0 else self.aws_port
-        aws_url = f"http://{self.host}:{aws_port}"
+        self._moto = EmbeddedAwsServer(self.host, self.aws_port)
+        aws_url = self._moto.start()
         self.names = LocalNames()
         env = self.names.env()
         env.update({
@@ -92,6 +91,26 @@ class LocalStack:
             "alipay_public_key": self.alipay.platform_public_key_pem,
         })
 
+        import json
+
+        from local.ivs import IngestUnavailable, LocalIvs
+
+        ivs_kwargs = dict(http_port=self.hls_port, region=REGION,
+                          reconnect_window_seconds=int(env["RECONNECT_WINDOW_SECONDS"]))
+        # IVS puts its events on the account's default bus, where the StreamState rule listens.
+        self.ivs = LocalIvs("default", rtmp_port=self.rtmp_port, **ivs_kwargs)
+        try:
+            ivs_urls = self.ivs.start()
+        except IngestUnavailable as exc:
+            print(f"warning: {exc}; IVS API and playback only, no RTMP ingest", file=sys.stderr)
+            self.ivs = LocalIvs("default", ingest=False, rtmp_port=self.rtmp_port, **ivs_kwargs)
+            ivs_urls = self.ivs.start()
+        os.environ["AWS_ENDPOINT_URL_IVS"] = ivs_urls["control"]
+        os.environ["RECORDING_CONFIGURATION_ARN"] = self.ivs.recording_configuration_arn
+        playback_key = json.loads(self.session.client("secretsmanager").get_secret_value(
+            SecretId=env["PLAYBACK_KEY_SECRET_ID"])["SecretString"])
+        self.ivs.client().import_playback_key_pair(publicKeyMaterial=playback_key["public_key_pem"], name="local")
+
         from local.seed import seed
 
         seeded = seed()
@@ -106,6 +125,7 @@ class LocalStack:
         self.urls = {
             "api": self._api.url, "docs": f"{self._api.url}/docs", "openapi": f"{self._api.url}/openapi.json",
             "aws": aws_url, "wechat_standin": wechat_url, "alipay_standin": os.environ["ALIPAY_GATEWAY"],
+            "ivs_api": ivs_urls["control"], "rtmp": ivs_urls["rtmp"], "hls": ivs_urls["playback"],
         }
         self.seeded = seeded
         return self.urls
@@ -123,6 +143,7 @@ class LocalStack:
                 self._stop.wait(1.0)
 
     def stop(self) -> None:
+        self.ivs.stop()  # first, so the final "Stream End" still reaches the bus
         self._stop.set()
         self._api.shutdown()
         self._api.server_close()
@@ -138,16 +159,21 @@ def main(argv: list[str] | None = None) -> int:
                         help="HTTP API port (0 picks a free one)")
     parser.add_argument("--aws-port", type=int, default=int(os.environ.get("AWS_PORT", "4566")),
                         help="embedded AWS (moto) port (0 picks a free one)")
+    parser.add_argument("--rtmp-port", type=int, default=int(os.environ.get("RTMP_PORT", "1935")),
+                        help="RTMP ingest port for OBS/ffmpeg (0 picks a free one)")
+    parser.add_argument("--hls-port", type=int, default=int(os.environ.get("HLS_PORT", "0")),
+                        help="HLS playback port (0 picks a free one)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(message)s")
     logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto server's per-call access log
     warnings.filterwarnings("ignore", message="No application metrics to publish")
 
-    stack = LocalStack(api_port=args.port, aws_port=args.aws_port)
+    stack = LocalStack(api_port=args.port, aws_port=args.aws_port, rtmp_port=args.rtmp_port, hls_port=args.hls_port)
     try:
         urls = stack.start()
     except OSError as exc:
-        print(f"could not start: {exc} (is another `make local` running? try PORT=8001)", file=sys.stderr)
+        print(f"could not start: {exc} (is another `make local` running? try PORT=8001 AWS_PORT=0 RTMP_PORT=0)",
+              file=sys.stderr)
         return 1
     print("live-commerce local stack is up (loopback only)")
     for name, url in urls.items():
@@ -155,6 +181,7 @@ def main(argv: list[str] | None = None) -> int:
     print("  demo users      operator-1 (operator), host-1 and host-2 (hosts), viewer-1, viewer-2")
     print(f"  log in          curl -s -X POST {urls['api']}/v1/auth/login "
           "-H 'Content-Type: application/json' -d '{\"provider\":\"dev\",\"code\":\"host-1\"}'")
+    print(f"  OBS             server {urls['rtmp']}  key: GET /v1/rooms/<id>/ingest as the host")
     print(f"READY {urls['api']}", flush=True)
 
     stopped = threading.Event()

@@ -58,6 +58,9 @@ def aws_env(monkeypatch):
 
     from local.resources import create_all
 
+    from local.embedded_aws import serialize_in_process_moto
+
+    serialize_in_process_moto()
     with mock_aws():
         reset_process_state()
         session = boto3.session.Session(region_name=REGION)
@@ -113,3 +116,30 @@ def tokens_for(api, seeded):
         return cache[user_id]
 
     return get
+
+
+@pytest.fixture(scope="session")
+def local_ivs_control():
+    """The local IVS stand-in's control plane (no RTMP ingest): boto3 `ivs` calls go to it."""
+    from local.ivs import LocalIvs
+
+    ivs = LocalIvs(None, ingest=False, reconnect_window_seconds=1)
+    ivs.start()
+    yield ivs
+    ivs.stop()
+
+
+@pytest.fixture
+def ivs_env(seeded, local_ivs_control, monkeypatch):
+    """moto for the AWS services it covers, the IVS stand-in for IVS (moto lacks stream keys)."""
+    from livecommerce.shared import aws
+    from livecommerce.shared.settings import reset_settings
+
+    monkeypatch.setenv("AWS_ENDPOINT_URL_IVS", local_ivs_control.control_url)
+    monkeypatch.setenv("RECORDING_CONFIGURATION_ARN", local_ivs_control.recording_configuration_arn)
+    reset_settings()
+    aws.reset_clients()
+    ivs = seeded.client("ivs", endpoint_url=local_ivs_control.control_url)
+    for channel in ivs.list_channels()["channels"]:
+        ivs.delete_channel(arn=channel["arn"])
+    yield seeded

@@ -1,67 +1,11 @@
 """Starts `python -m local.stack` as a newcomer would and uses it over real HTTP."""
 from __future__ import annotations
 
-import json
-import os
-import signal
-import subprocess
-import sys
-import time
-import urllib.error
-import urllib.request
-from pathlib import Path
-
 import pytest
 
+from stackproc import request as _request, start_stack as _start_stack, stop_stack as _stop
+
 pytestmark = pytest.mark.e2e
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def _request(method: str, url: str, body=None, token: str | None = None):
-    data = json.dumps(body).encode() if body is not None else None
-    req = urllib.request.Request(url, data=data, method=method)
-    req.add_header("Content-Type", "application/json")
-    if token:
-        req.add_header("Authorization", f"Bearer {token}")
-    try:
-        with urllib.request.urlopen(req, timeout=30) as resp:
-            return resp.status, dict(resp.headers), json.loads(resp.read() or b"null")
-    except urllib.error.HTTPError as err:
-        return err.code, dict(err.headers), json.loads(err.read() or b"null")
-
-
-def _start_stack():
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-    env["PYTHONPATH"] = f"{ROOT / 'layers' / 'shared' / 'python'}:{ROOT}"
-    proc = subprocess.Popen([sys.executable, "-m", "local.stack", "--port", "0", "--aws-port", "0"],
-                            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    lines = []
-    deadline = time.monotonic() + 90
-    while time.monotonic() < deadline:
-        line = proc.stdout.readline()
-        if not line:
-            if proc.poll() is not None:
-                break
-            continue
-        lines.append(line)
-        if line.startswith("READY "):
-            return proc, line.split()[1], lines
-    proc.kill()
-    raise AssertionError("local stack did not start:\n" + "".join(lines))
-
-
-def _stop(proc) -> str:
-    proc.send_signal(signal.SIGINT)
-    out, _ = proc.communicate(timeout=30)
-    return out
-
-
-@pytest.fixture(scope="module")
-def stack():
-    proc, url, lines = _start_stack()
-    yield url, lines, proc
-    if proc.poll() is None:
-        _stop(proc)
 
 
 def test_banner_prints_urls(stack):
