@@ -16,6 +16,7 @@ import os
 import signal
 import sys
 import threading
+import time
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,6 +27,7 @@ for extra in (ROOT / "layers" / "shared" / "python", ROOT):
         sys.path.insert(0, str(extra))
 
 REGION = "ap-northeast-1"
+SWEEP_SECONDS = 60
 WECHAT_APP_ID = "wx-local-app"
 ALIPAY_APP_ID = "2021000000000000"
 
@@ -133,9 +135,15 @@ class LocalStack:
     def _deliver_events(self) -> None:
         from local.event_delivery import drain
 
+        from local.lambda_runtime import invoke
+
         log = logging.getLogger("local.events")
+        next_sweep = time.monotonic() + SWEEP_SECONDS
         while not self._stop.is_set():
             try:
+                if time.monotonic() >= next_sweep:  # the scheduled outbox sweeper, as on AWS
+                    invoke("outbox_sweeper", {"id": "local-schedule", "detail-type": "Scheduled Event"})
+                    next_sweep = time.monotonic() + SWEEP_SECONDS
                 if drain(self.session, self.names) == 0:
                     self._stop.wait(0.2)
             except Exception:  # keep delivering; the message stays queued for a retry

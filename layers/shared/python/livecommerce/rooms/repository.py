@@ -63,6 +63,11 @@ def flush_outbox(room_id: str) -> int:
     return outbox.flush(OutboxItem, f"ROOM#{room_id}")
 
 
+def sweep_outbox(*, older_than_seconds: int = 30) -> int:
+    bind_all()
+    return outbox.sweep(OutboxItem, OutboxItem.pending, older_than_seconds=older_than_seconds)
+
+
 def query_by_status(bucket: str, *, limit: int, cursor: str | None, newest_first: bool):
     bind_all()
     start = paging.decode(cursor, allowed_keys={"pk", "sk", "gsi1pk", "gsi1sk"})

@@ -145,6 +145,9 @@ class OutboxItem(_Base):
     class Meta:
         table_name = "unbound"
 
+    gsi1pk = UnicodeAttribute()
+    gsi1sk = UnicodeAttribute()
+    pending = ByStatusIndex()
     detail_type = UnicodeAttribute()
     detail = JSONAttribute()
     created_at = UnicodeAttribute()
