@@ -22,10 +22,14 @@ DESCRIPTION = (
 
 def router_builders() -> list[Callable[[Api], Any]]:
     # Every context that serves HTTP adds its router builder here.
+    from livecommerce import wiring
     from livecommerce.identity.router import build_router as identity
     from livecommerce.rooms.router import build_router as rooms
 
-    return [identity, rooms]
+    builders = [identity, rooms]
+    for module in wiring.context_modules():
+        builders.extend(module.router_builders() if hasattr(module, "router_builders") else ())
+    return builders
 
 
 def _security() -> dict[str, Any]:

@@ -58,6 +58,19 @@ ROUTES: tuple[Route, ...] = (
     Route("GET", "/docs", "docs", "public", "anyone"),
 )
 
+
+def _context_routes() -> tuple[Route, ...]:
+    # Contexts that keep their own wiring (routes, tables, subscriptions, routers).
+    from livecommerce import wiring
+
+    found: list[Route] = []
+    for module in wiring.context_modules():
+        found.extend(getattr(module, "ROUTES", ()))
+    return tuple(found)
+
+
+ROUTES = ROUTES + _context_routes()
+
 FUNCTIONS: tuple[str, ...] = tuple(sorted({r.function for r in ROUTES}))
 
 

@@ -38,3 +38,12 @@ SUBSCRIPTIONS: tuple[Subscription, ...] = (
     Subscription("StreamState", "stream_events", source=IVS_SOURCE, bus="default",
                  detail_types=("IVS Stream State Change", "IVS Recording State Change")),
 )
+
+
+def _context_subscriptions() -> tuple[Subscription, ...]:
+    from livecommerce import wiring
+
+    return tuple(s for module in wiring.context_modules() for s in getattr(module, "SUBSCRIPTIONS", ()))
+
+
+SUBSCRIPTIONS = SUBSCRIPTIONS + _context_subscriptions()

@@ -66,4 +66,10 @@ ROOMS = TableSpec(
     ttl_attribute="expires_at",
 )
 
-ALL_TABLES: tuple[TableSpec, ...] = (IDENTITY, IDEMPOTENCY, EVENT_LOG, ROOMS)
+def _context_tables() -> tuple[TableSpec, ...]:
+    from livecommerce import wiring
+
+    return tuple(t for module in wiring.context_modules() for t in getattr(module, "TABLES", ()))
+
+
+ALL_TABLES: tuple[TableSpec, ...] = (IDENTITY, IDEMPOTENCY, EVENT_LOG, ROOMS) + _context_tables()
