@@ -1,8 +1,8 @@
-"""Writes docs/openapi.json from the routers (run by `make openapi`)."""
+"""Writes functions/docs/openapi.json from the routers (run by `make openapi`)."""
 from pathlib import Path
 
 from livecommerce.shared.openapi import render
 
-target = Path(__file__).resolve().parent.parent / "docs" / "openapi.json"
+target = Path(__file__).resolve().parent.parent / "functions" / "docs" / "openapi.json"
 target.write_text(render(), encoding="utf-8")
 print(f"wrote {target}")

@@ -8,14 +8,14 @@ import pytest
 from livecommerce.shared.routes import ROUTES
 
 pytestmark = pytest.mark.integration
-COMMITTED = Path(__file__).resolve().parents[2] / "docs" / "openapi.json"
+COMMITTED = Path(__file__).resolve().parents[2] / "functions" / "docs" / "openapi.json"
 
 
 def test_committed_openapi_is_not_stale():
     from livecommerce.shared.openapi import render
 
     assert COMMITTED.read_text(encoding="utf-8") == render(), \
-        "docs/openapi.json is stale: run `make openapi` and commit it"
+        "functions/docs/openapi.json is stale: run `make openapi` and commit it"
 
 
 def test_openapi_served_and_covers_every_api_route(api):

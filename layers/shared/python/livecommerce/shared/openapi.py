@@ -1,6 +1,7 @@
 """The OpenAPI 3.1 document of the whole public API, built from the same
-Powertools routers the functions serve. Served at /openapi.json and /docs, and
-written to docs/openapi.json (a test fails when that file is stale)."""
+Powertools routers the functions serve. Written to functions/docs/openapi.json
+by `make openapi` (a test fails when that file is stale) and served from there
+at /openapi.json and /docs."""
 from __future__ import annotations
 
 import json
