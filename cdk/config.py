@@ -5,6 +5,7 @@ Add a stage by adding a StageConfig to STAGES; everything else derives from it.
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 
 from aws_cdk import Duration, Environment, RemovalPolicy
@@ -12,6 +13,8 @@ from aws_cdk import aws_logs as logs
 
 PROJECT = "livecommerce"
 STACK_PREFIX = "LiveCommerce"
+_IVS_PLAYBACK_HOST = re.compile(r"^[a-z0-9]+\.[a-z0-9-]+\.playback\.live-video\.net$")
+_CLOUDFRONT_CERTIFICATE = re.compile(r"^arn:aws[a-z-]*:acm:us-east-1:\d{12}:certificate/[0-9a-f-]+$")
 
 
 @dataclass(frozen=True)
@@ -44,6 +47,47 @@ class StageConfig:
     # setting per account and region. Leave on unless another stack in the account
     # manages it.
     manage_apigateway_account_role: bool = True
+
+    # Media (IVS) ---------------------------------------------------------------
+    # After a stream drops, IVS keeps appending to the same recording for this
+    # long if the host reconnects (0-300 s); the room is "interrupted" meanwhile.
+    recording_reconnect_window_seconds: int = 60
+    # A thumbnail every N seconds of each recording (covers, replay scrubbing).
+    recording_thumbnail_interval_seconds: int = 10
+    # Days before recordings move to S3 Intelligent-Tiering (replays are watched
+    # mostly in the first weeks), and days they are kept (None: kept).
+    recording_tiering_days: int = 30
+    recording_expiry_days: int | None = None
+    # The IVS playback host of the account and region, the host of every channel's
+    # playbackUrl (GetChannel), e.g. "a1b2c3d4e5f6.ap-northeast-1.playback.live-video.net".
+    # Set: a CloudFront distribution serves playback from it. Empty: no distribution.
+    playback_origin_domain: str = ""
+    # The operator's own (filed) playback domain, e.g. "live.example.com": an alternate
+    # name of the distribution (needs playback_certificate_arn, an ACM certificate in
+    # us-east-1) and PLAYBACK_DOMAIN for the functions. Empty: IVS URLs are handed out
+    # unchanged. Set it only after checking playback through the distribution (see
+    # livecommerce.media.playback.custom_domain_playback_url for the assumptions).
+    playback_domain: str = ""
+    playback_certificate_arn: str = ""
+
+    def __post_init__(self) -> None:
+        problems = []
+        if self.playback_origin_domain and not _IVS_PLAYBACK_HOST.match(self.playback_origin_domain):
+            problems.append(f"playback_origin_domain {self.playback_origin_domain!r} is not an IVS playback host "
+                            "(<id>.<region>.playback.live-video.net)")
+        if bool(self.playback_domain) != bool(self.playback_certificate_arn):
+            problems.append("playback_domain and playback_certificate_arn go together (an alternate domain name "
+                            "needs a certificate)")
+        if self.playback_domain and not self.playback_origin_domain:
+            problems.append("playback_domain needs playback_origin_domain (the distribution it names)")
+        if self.playback_certificate_arn and not _CLOUDFRONT_CERTIFICATE.match(self.playback_certificate_arn):
+            problems.append("playback_certificate_arn must be an ACM certificate in us-east-1 (CloudFront's region)")
+        if not 0 <= self.recording_reconnect_window_seconds <= 300:
+            problems.append("recording_reconnect_window_seconds must be 0-300 (IVS limit)")
+        if not 1 <= self.recording_thumbnail_interval_seconds <= 60:
+            problems.append("recording_thumbnail_interval_seconds must be 1-60 (IVS limit)")
+        if problems:
+            raise ValueError(f"stage {self.name}: " + "; ".join(problems))
 
     @property
     def prefix(self) -> str:
@@ -81,6 +125,8 @@ STAGES: dict[str, StageConfig] = {
         export_expiry_days=7,
         access_log_expiry_days=30,
         event_archive_retention_days=7,
+        recording_expiry_days=14,
+        # No playback distribution: dev plays from the IVS URLs directly.
     ),
     "prod": StageConfig(
         name="prod",
@@ -97,6 +143,9 @@ STAGES: dict[str, StageConfig] = {
         export_expiry_days=30,
         access_log_expiry_days=365,
         event_archive_retention_days=90,
+        # Placeholder, like the console origin above: replace it with the account's IVS
+        # playback host (the host of any channel's playbackUrl) before deploying prod.
+        playback_origin_domain="0123456789ab.ap-northeast-1.playback.live-video.net",
     ),
 }
 

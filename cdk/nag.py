@@ -13,9 +13,10 @@ findings never reach it (cdk-nag filters them), so it lists only what is wrong.
 """
 from __future__ import annotations
 
-from typing import Iterable
+import json
+from typing import Any, Iterable
 
-from aws_cdk import Acknowledgment, App, Validations
+from aws_cdk import Acknowledgment, App, Stack, Validations
 from cdk_nag import AwsSolutionsChecks
 from constructs import IConstruct
 
@@ -40,6 +41,37 @@ def acknowledge(scope: IConstruct, rule_id: str, reason: str) -> None:
     if len(reason.strip()) < _MIN_REASON_LENGTH:
         raise ValueError(f"acknowledging {rule_id} needs a real reason, got {reason!r}")
     Validations.of(scope).acknowledge(Acknowledgment(id=rule_id, reason=reason.strip()))
+
+
+def flatten(scope: IConstruct, value: Any) -> str:
+    """A value (an ARN with tokens, say) the way cdk-nag prints it in a finding
+    id, e.g. `arn:<AWS::Partition>:ivs:<AWS::Region>:<AWS::AccountId>:channel/*`.
+    Only for values that resolve while the app is still being built: literals,
+    pseudo parameters, local references, Fn::ImportValue of a named export; not
+    automatic cross-stack references (those resolve during synth)."""
+    return flatten_resolved(Stack.of(scope).resolve(value))
+
+
+def flatten_resolved(node: Any) -> str:
+    """cdk-nag's flattenCfnReference, for a CloudFormation value as in a template."""
+    if node is None:
+        return ""
+    if isinstance(node, str):
+        return node.replace("${", "<").replace("}", ">")
+    if isinstance(node, dict):
+        if "Fn::Join" in node:
+            delimiter, items = node["Fn::Join"]
+            return delimiter.join(flatten_resolved(item) for item in items)
+        if "Fn::Sub" in node:
+            return flatten_resolved(node["Fn::Sub"])
+        if "Fn::GetAtt" in node:
+            resource, attribute = node["Fn::GetAtt"]
+            return f"<{flatten_resolved(resource)}.{flatten_resolved(attribute)}>"
+        if "Fn::ImportValue" in node:
+            return flatten_resolved(node["Fn::ImportValue"])
+        if "Ref" in node:
+            return f"<{flatten_resolved(node['Ref'])}>"
+    return json.dumps(node, separators=(",", ":"))
 
 
 def acknowledge_all(scope: IConstruct, rule_ids: Iterable[str], reason: str) -> None:

@@ -19,6 +19,7 @@ from cdk import nag
 from cdk.config import PROJECT, StageConfig, environment, stages_for
 from cdk.stacks.api_stack import ApiStack
 from cdk.stacks.data_stack import DataStack
+from cdk.stacks.media_stack import MediaStack
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -31,8 +32,8 @@ FEATURE_FLAGS = {
     "@aws-cdk/aws-s3:serverAccessLogsUseBucketPolicy": True,
     # A changed authorizer gets a new API deployment.
     "@aws-cdk/aws-apigateway:authorizerChangeDeploymentLogicalId": True,
-    # Cross-stack references (Api -> Data) as CloudFormation exports: the data
-    # stack cannot be deleted while the API stack still uses it.
+    # Cross-stack references (Media -> Data, Api -> Data and Media) as CloudFormation
+    # exports: a stack cannot be deleted while a later one still uses it.
     "@aws-cdk/core:defaultCrossStackReferences": "strong",
 }
 
@@ -41,11 +42,12 @@ FEATURE_FLAGS = {
 class StageStacks:
     config: StageConfig
     data: DataStack
+    media: MediaStack
     api: ApiStack
 
     @property
     def all(self) -> tuple:
-        return (self.data, self.api)
+        return (self.data, self.media, self.api)
 
 
 def build_stage(app: App, config: StageConfig) -> StageStacks:
@@ -53,10 +55,13 @@ def build_stage(app: App, config: StageConfig) -> StageStacks:
     common = dict(env=env, termination_protection=config.retain_data)
     data = DataStack(app, config.stack_name("Data"), config=config,
                      description=f"Live commerce {config.name}: tables, buckets, event bus, secrets", **common)
-    api = ApiStack(app, config.stack_name("Api"), config=config, data=data,
+    media = MediaStack(app, config.stack_name("Media"), config=config, data=data,
+                       description=f"Live commerce {config.name}: IVS recording, playback key pair, playback CDN",
+                       **common)
+    api = ApiStack(app, config.stack_name("Api"), config=config, data=data, media=media,
                    description=f"Live commerce {config.name}: REST API, functions, WAF, event consumers",
                    **common)
-    stacks = StageStacks(config=config, data=data, api=api)
+    stacks = StageStacks(config=config, data=data, media=media, api=api)
     for stack in stacks.all:
         Tags.of(stack).add("project", PROJECT)
         Tags.of(stack).add("stage", config.name)

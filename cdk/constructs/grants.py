@@ -55,3 +55,71 @@ def secret_statement(*, secret_arns: Iterable[str]) -> iam.PolicyStatement:
 
 def put_events_statement(*, event_bus_arn: str) -> iam.PolicyStatement:
     return iam.PolicyStatement(actions=["events:PutEvents"], resources=[event_bus_arn])
+
+
+def secret_write_statement(*, secret_arns: Iterable[str]) -> iam.PolicyStatement:
+    """Read a secret and store a new value (a deploy-time generator)."""
+    return iam.PolicyStatement(actions=["secretsmanager:GetSecretValue", "secretsmanager:PutSecretValue"],
+                               resources=list(secret_arns))
+
+
+def encryption_context_statement(*, key_arn: str, context_keys: Iterable[str]) -> iam.PolicyStatement:
+    """kms:Encrypt and kms:Decrypt called directly on a key, only with an encryption
+    context made of exactly `context_keys`, each present. A ciphertext is bound to
+    its context, so one taken from another record does not decrypt."""
+    keys = sorted(set(context_keys))
+    if not keys:
+        raise ValueError("an encryption context needs at least one key")
+    return iam.PolicyStatement(
+        actions=["kms:Encrypt", "kms:Decrypt"],
+        resources=[key_arn],
+        conditions={
+            "ForAllValues:StringEquals": {"kms:EncryptionContextKeys": keys},
+            "Null": {f"kms:EncryptionContext:{key}": "false" for key in keys},
+        },
+    )
+
+
+def bucket_prefix_statements(*, bucket_arn: str, prefix: str) -> list[iam.PolicyStatement]:
+    """Read and write objects under `prefix` (presigned POST uploads and GET
+    downloads are signed with these permissions) and list only that prefix."""
+    return [
+        iam.PolicyStatement(actions=["s3:PutObject", "s3:GetObject"], resources=[f"{bucket_arn}/{prefix}*"]),
+        iam.PolicyStatement(actions=["s3:ListBucket"], resources=[bucket_arn],
+                            conditions={"StringLike": {"s3:prefix": [f"{prefix}*"]}}),
+    ]
+
+
+# IVS low-latency actions -> the resource types each one is authorized on, as the
+# AWS Service Authorization Reference lists them ("Actions, resources, and
+# condition keys for Amazon Interactive Video Service"). Every action we call
+# takes resource-level permissions, ListChannels and ListStreamKeys included
+# (both on the channel). CreateChannel and DeleteChannel act on the channel and
+# its stream key; CreateChannel with tags also needs TagResource.
+IVS_ACTION_RESOURCES: dict[str, tuple[str, ...]] = {
+    "CreateChannel": ("channel", "stream-key"),
+    "DeleteChannel": ("channel", "stream-key"),
+    "GetChannel": ("channel",),
+    "ListChannels": ("channel",),
+    "StopStream": ("channel",),
+    "TagResource": ("channel", "stream-key"),
+    "CreateStreamKey": ("stream-key",),
+    "DeleteStreamKey": ("stream-key",),
+    "GetStreamKey": ("stream-key",),
+    "ListStreamKeys": ("channel", "stream-key"),
+    "PutMetadata": ("channel",),
+}
+
+
+def ivs_statements(*, actions: Iterable[str], resource_arns: dict[str, str]) -> list[iam.PolicyStatement]:
+    """One statement per IVS resource type: each action only on the resource types
+    it is authorized on. resource_arns: resource type -> ARN (pattern) to allow."""
+    by_type: dict[str, list[str]] = {}
+    for action in actions:
+        if action not in IVS_ACTION_RESOURCES:
+            raise KeyError(f"ivs:{action}: add its resource types (AWS Service Authorization Reference) to "
+                           "IVS_ACTION_RESOURCES first")
+        for resource_type in IVS_ACTION_RESOURCES[action]:
+            by_type.setdefault(resource_type, []).append(f"ivs:{action}")
+    return [iam.PolicyStatement(actions=sorted(set(found)), resources=[resource_arns[resource_type]])
+            for resource_type, found in sorted(by_type.items())]

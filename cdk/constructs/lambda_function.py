@@ -1,6 +1,9 @@
 """Lambda functions the project's way: Python on arm64, code from functions/<name>/
 (handler.handler), the shared layer, X-Ray active tracing, its own log group with
-a retention, and its own role with no managed policies (only what is granted)."""
+a retention, and its own role with no managed policies (only what is granted).
+
+Deploy-time helpers (custom resources) pass `code_dir` to use a folder under
+cdk/ instead of functions/<name>/."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -45,9 +48,10 @@ class LambdaFunction(Construct):
         log_retention: logs.RetentionDays,
         removal_policy: RemovalPolicy,
         dead_letter_queue: sqs.IQueue | None = None,
+        code_dir: Path | None = None,
     ) -> None:
         super().__init__(scope, id)
-        code_dir = FUNCTIONS_DIR / name
+        code_dir = code_dir or FUNCTIONS_DIR / name
         if not (code_dir / "handler.py").is_file():
             raise FileNotFoundError(f"{code_dir}/handler.py is missing (function {name!r})")
 

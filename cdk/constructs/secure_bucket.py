@@ -1,6 +1,10 @@
 """An S3 bucket with the project's baseline: versioned, TLS-only (1.2+), no
 public access, owner-enforced objects, encrypted, access-logged, old versions
-and failed multipart uploads cleaned up."""
+and failed multipart uploads cleaned up.
+
+Exception by argument only: `object_ownership` for a bucket that receives
+CloudFront standard logs (those are delivered with ACLs, which owner-enforced
+ownership turns off)."""
 from __future__ import annotations
 
 from typing import Sequence
@@ -23,7 +27,9 @@ class SecureBucket(Construct):
         access_logs_bucket: s3.IBucket | None = None,
         access_logs_prefix: str | None = None,
         expiration_days: int | None = None,
+        transitions: Sequence[s3.Transition] | None = None,
         cors: Sequence[s3.CorsRule] | None = None,
+        object_ownership: s3.ObjectOwnership = s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
     ) -> None:
         super().__init__(scope, id)
         rules = [
@@ -37,6 +43,8 @@ class SecureBucket(Construct):
         ]
         if expiration_days is not None:
             rules.append(s3.LifecycleRule(id="expire-objects", expiration=Duration.days(expiration_days)))
+        if transitions:
+            rules.append(s3.LifecycleRule(id="transitions", transitions=list(transitions)))
         self.bucket = s3.Bucket(
             self,
             "Bucket",
@@ -44,7 +52,7 @@ class SecureBucket(Construct):
             enforce_ssl=True,
             minimum_tls_version=1.2,
             block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
-            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+            object_ownership=object_ownership,
             encryption=s3.BucketEncryption.KMS if encryption_key else s3.BucketEncryption.S3_MANAGED,
             encryption_key=encryption_key,
             # One data key per bucket instead of one KMS call per object.

@@ -1,1 +1,1 @@
-"""One stack per lifecycle (data, api; later media, realtime, workflows, observability)."""
+"""One stack per lifecycle (data, media, api; later realtime, workflows, observability)."""

@@ -3,18 +3,24 @@
 Functions come from function_specs.FUNCTION_SPECS, routes from
 livecommerce.shared.routes.ROUTES, event subscriptions from
 livecommerce.shared.subscriptions.SUBSCRIPTIONS: adding a route, a function or
-a consumer is a change to those tables, not to this stack.
+a consumer is a change to those tables, not to this stack. Subscriptions on the
+"default" bus (IVS events) get a rule on the account's default event bus;
+functions with a `schedule` get a schedule rule. Media settings (recording
+configuration, playback key secret) come from the media stack.
 """
 from __future__ import annotations
 
 import json
+from typing import Iterable
 
 from aws_cdk import CfnOutput, Duration, Stack
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
+from cdk import nag
 from cdk.config import StageConfig
 from cdk.constructs import grants
 from cdk.constructs.lambda_function import LambdaFunction
@@ -23,6 +29,7 @@ from cdk.constructs.shared_layer import SharedLayer
 from cdk.constructs.web_acl import RegionalWebAcl
 from cdk.function_specs import BY_NAME, FUNCTION_SPECS, FunctionSpec
 from cdk.stacks.data_stack import DataStack
+from cdk.stacks.media_stack import MediaStack
 from livecommerce.shared import gateway_responses
 from livecommerce.shared.routes import ROUTES
 from livecommerce.shared.subscriptions import SUBSCRIPTIONS
@@ -30,6 +37,22 @@ from livecommerce.shared.subscriptions import SUBSCRIPTIONS
 WECHAT_API_BASE = "https://api.weixin.qq.com"
 ALIPAY_GATEWAY = "https://openapi.alipay.com/gateway.do"
 METRICS_NAMESPACE = "LiveCommerce"
+# boto3's "standard" retry mode retries throttling with backoff (3 attempts);
+# IVS allows 5 requests per second for most channel and stream-key operations.
+IVS_RETRY_MODE = "standard"
+
+# Why a function's IAM statement may name a wildcard resource (cdk-nag
+# AwsSolutions-IAM5, acknowledged per resource on the function's role).
+WILDCARD_REASONS = {
+    "materials": "Materials are objects whose keys are made per upload (rooms/<room_id>/materials/<id>); the "
+                 "grant is the {prefix} prefix of the materials bucket only (ListBucket is limited to the same "
+                 "prefix by an s3:prefix condition); presigned POST and GET are signed with it.",
+    "ivs": "IVS assigns channel and stream key ids when the rooms function creates them (one channel per room, "
+           "provisioned at run time), so the resource is every channel or stream key of this account and "
+           "region; the actions are exactly those livecommerce.media.channels calls, each on the resource "
+           "types the Service Authorization Reference gives it. Keep stages in separate accounts to separate "
+           "their channels.",
+}
 # Response types API Gateway's own status code is kept for: a catch-all cannot
 # know which 4xx/5xx it stands for.
 _KEEP_STATUS = {"DEFAULT_4XX", "DEFAULT_5XX"}
@@ -70,11 +93,14 @@ def check_function_specs() -> None:
 
 
 class ApiStack(Stack):
-    def __init__(self, scope: Construct, id: str, *, config: StageConfig, data: DataStack, **kwargs) -> None:
+    def __init__(self, scope: Construct, id: str, *, config: StageConfig, data: DataStack, media: MediaStack,
+                 **kwargs) -> None:
         super().__init__(scope, id, **kwargs)
         self.config = config
         self.data = data
+        self.media = media
         self.add_stack_dependency(data, "the API uses the data stack's tables, bus, key and secrets")
+        self.add_stack_dependency(media, "the rooms function uses the recording configuration and playback key")
         prefix = config.prefix
         check_function_specs()
 
@@ -139,6 +165,20 @@ class ApiStack(Stack):
             ))
             self.rules[subscription.name] = rule
 
+        # Scheduled functions (the outbox sweeper). A failed run is not retried:
+        # the next tick does the same work.
+        for spec in FUNCTION_SPECS:
+            if spec.schedule:
+                rule = events.Rule(
+                    self,
+                    "Schedule" + "".join(part.title() for part in spec.name.split("_")),
+                    rule_name=f"{prefix}-{spec.name.replace('_', '-')}-schedule",
+                    description=f"{spec.schedule} -> {spec.name}",
+                    schedule=events.Schedule.expression(spec.schedule),
+                )
+                rule.add_target(targets.LambdaFunction(self.functions[spec.name].function, retry_attempts=0))
+                self.rules[f"schedule:{spec.name}"] = rule
+
         CfnOutput(self, "ApiUrl", value=self.rest_api.url, description="Base URL of the API stage")
         CfnOutput(self, "EventBusName", value=data.event_bus_name)
         for logical_id, spec in data.table_specs.items():
@@ -162,6 +202,16 @@ class ApiStack(Stack):
         }
         for table in spec.tables:
             env[table.env_var] = table.physical_name(config.prefix)
+        if spec.reads_playback_key:
+            env["PLAYBACK_KEY_SECRET_ID"] = self.media.playback_key_secret_name
+            env["PLAYBACK_DOMAIN"] = config.playback_domain
+        if spec.pii_encryption_context:
+            env["PII_KEY_ID"] = data.pii_key.key_arn
+        if spec.media_settings:
+            env["RECORDING_CONFIGURATION_ARN"] = self.media.recording_configuration_arn
+            env["RECONNECT_WINDOW_SECONDS"] = str(config.recording_reconnect_window_seconds)
+        if spec.ivs_actions:
+            env["AWS_RETRY_MODE"] = IVS_RETRY_MODE
         return env
 
     def _function(self, spec: FunctionSpec, layer, *, dead_letter_queue: sqs.IQueue | None) -> LambdaFunction:
@@ -193,10 +243,37 @@ class ApiStack(Stack):
             secret_arns.append(data.token_secret.secret_arn)
         if spec.reads_providers_secret:
             secret_arns.append(data.providers_secret.secret_arn)
+        if spec.reads_playback_key:
+            secret_arns.append(self.media.playback_key.secret.secret_arn)   # encrypted with the data key too
         if secret_arns:
             function.add_to_role_policy(grants.secret_statement(secret_arns=secret_arns))
             function.add_to_role_policy(grants.kms_statement(
                 key_arn=data.key.key_arn, services=["secretsmanager"], encrypt=False))
         if spec.puts_events:
             function.add_to_role_policy(grants.put_events_statement(event_bus_arn=data.event_bus.event_bus_arn))
+        if spec.pii_encryption_context:
+            function.add_to_role_policy(grants.encryption_context_statement(
+                key_arn=data.pii_key.key_arn, context_keys=spec.pii_encryption_context))
+        if spec.materials_prefix:
+            self._allow(function, grants.bucket_prefix_statements(
+                bucket_arn=data.materials_bucket_arn_import, prefix=spec.materials_prefix),
+                wildcard_reason=WILDCARD_REASONS["materials"].format(prefix=spec.materials_prefix))
+            # The bucket is encrypted with the data key: uploads and downloads use it through S3.
+            function.add_to_role_policy(grants.kms_statement(
+                key_arn=data.key.key_arn, services=["s3"], encrypt=True))
+        if spec.ivs_actions:
+            self._allow(function, grants.ivs_statements(actions=spec.ivs_actions, resource_arns={
+                "channel": self.format_arn(service="ivs", resource="channel", resource_name="*"),
+                "stream-key": self.format_arn(service="ivs", resource="stream-key", resource_name="*"),
+            }), wildcard_reason=WILDCARD_REASONS["ivs"])
         return function
+
+    def _allow(self, function: LambdaFunction, statements: Iterable[iam.PolicyStatement], *,
+               wildcard_reason: str) -> None:
+        """Add the statements; acknowledge each wildcard resource in them (AwsSolutions-IAM5) with the reason."""
+        for statement in statements:
+            function.add_to_role_policy(statement)
+            for resource in statement.resources:
+                if "*" in resource:   # token strings never contain '*': only our own patterns do
+                    nag.acknowledge(function.role, f"AwsSolutions-IAM5[Resource::{nag.flatten(self, resource)}]",
+                                    wildcard_reason)

@@ -11,6 +11,12 @@ none of which an AWS-managed key allows. Cost: $1 a month plus requests
 access-log bucket uses SSE-S3 (S3 log delivery cannot write with SSE-KMS) and
 the event bus keeps EventBridge's AWS-owned key (events carry ids, not
 personal data).
+
+A second key, the PII key, encrypts single fields our code encrypts itself
+(reservation phone numbers) with kms:Encrypt/Decrypt and an encryption context.
+It is separate from the data key so that reading a table (which needs the data
+key through DynamoDB) never implies reading those fields: only functions granted
+the PII key, with the right context, can decrypt them.
 """
 from __future__ import annotations
 
@@ -65,6 +71,17 @@ class DataStack(Stack):
             removal_policy=config.removal_policy,
         )
 
+        self.pii_key = kms.Key(
+            self,
+            "PiiKey",
+            alias=f"alias/{prefix}/pii",
+            description=f"{prefix}: personal data fields encrypted by our code (phone numbers), "
+                        "always with an encryption context",
+            enable_key_rotation=True,
+            pending_window=Duration.days(30 if config.retain_data else 7),
+            removal_policy=config.removal_policy,
+        )
+
         # Tables ------------------------------------------------------------------
         self.table_specs: dict[str, TableSpec] = {spec.logical_id: spec for spec in ALL_TABLES}
         self.tables: dict[str, dynamodb.Table] = {spec.logical_id: self._table(spec) for spec in ALL_TABLES}
@@ -104,6 +121,12 @@ class DataStack(Stack):
             noncurrent_version_days=config.noncurrent_version_days,
             expiration_days=config.export_expiry_days,
         ).bucket
+
+        # The API stack builds IAM resources under the bucket (`<arn>/rooms/*`) from
+        # this export: a named export keeps those resources, and the cdk-nag findings
+        # they raise, readable and stable across synths.
+        self.materials_bucket_arn_import = self.export_value(
+            self.materials_bucket.bucket_arn, name=f"{self.stack_name}-MaterialsBucketArn")
 
         # Domain events -----------------------------------------------------------
         self.event_bus_name = f"{prefix}-bus"
@@ -163,6 +186,7 @@ class DataStack(Stack):
             ("MaterialsBucketName", self.materials_bucket.bucket_name),
             ("ExportsBucketName", self.exports_bucket.bucket_name),
             ("DataKeyArn", self.key.key_arn),
+            ("PiiKeyArn", self.pii_key.key_arn),
             ("TokenSecretName", self.token_secret_name),
             ("LoginProvidersSecretName", self.providers_secret_name),
         ):

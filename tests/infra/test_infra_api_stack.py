@@ -9,13 +9,16 @@ import pytest
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk.assertions import Match
 
-from cdk.constructs.lambda_function import RUNTIME
-from cdk.function_specs import BY_NAME, FUNCTION_SPECS
+from cdk import nag
+from cdk.constructs import grants
+from cdk.constructs.lambda_function import FUNCTIONS_DIR, RUNTIME
+from cdk.function_specs import BY_NAME, FUNCTION_SPECS, FunctionSpec
+from cdk.stacks import api_stack
 from infra_helpers import as_list, props, resources, statements
 from livecommerce.shared.gateway_responses import GATEWAY_RESPONSES
 from livecommerce.shared.routes import ROUTES
 from livecommerce.shared.subscriptions import SUBSCRIPTIONS
-from livecommerce.shared.tables import ALL_TABLES
+from livecommerce.shared.tables import ALL_TABLES, IDENTITY, ROOMS
 
 pytestmark = pytest.mark.infra
 
@@ -255,12 +258,74 @@ def test_function_environment(synth, stage, spec):
     assert {"MATERIALS_BUCKET", "EXPORTS_BUCKET"} <= set(env)
     table_vars = {k: v for k, v in env.items() if k.endswith("_TABLE")}
     assert table_vars == {t.env_var: t.physical_name(prefix) for t in spec.tables}
+    # Media settings only where the spec asks for them.
+    config = synth.config(stage)
+    assert ("PLAYBACK_KEY_SECRET_ID" in env) == spec.reads_playback_key
+    if spec.reads_playback_key:
+        assert env["PLAYBACK_KEY_SECRET_ID"] == f"{prefix}/playback-key"
+        assert env["PLAYBACK_DOMAIN"] == config.playback_domain
+    assert ("PII_KEY_ID" in env) == bool(spec.pii_encryption_context)
+    if spec.pii_encryption_context:
+        assert "PiiKey" in json.dumps(env["PII_KEY_ID"])
+    assert ("RECORDING_CONFIGURATION_ARN" in env) == spec.media_settings
+    if spec.media_settings:
+        assert "RecordingConfiguration" in json.dumps(env["RECORDING_CONFIGURATION_ARN"])
+        assert env["RECONNECT_WINDOW_SECONDS"] == str(config.recording_reconnect_window_seconds)
+    assert env.get("AWS_RETRY_MODE") == ("standard" if spec.ivs_actions else None)
+
+
+# ------------------------------------------------------------ function specs
+
+def _function_folders() -> set[str]:
+    return {p.name for p in FUNCTIONS_DIR.iterdir() if p.is_dir() and (p / "handler.py").is_file()}
+
+
+def test_every_function_folder_has_a_spec_and_every_spec_a_folder():
+    assert _function_folders() == set(BY_NAME)
+
+
+def test_every_route_and_subscription_function_has_a_spec():
+    assert {r.function for r in ROUTES} <= set(BY_NAME)
+    assert {s.function for s in SUBSCRIPTIONS} <= set(BY_NAME)
+    assert "authorizer" in BY_NAME
+
+
+def test_a_missing_spec_stops_the_build(monkeypatch):
+    monkeypatch.setattr(api_stack, "BY_NAME", {k: v for k, v in BY_NAME.items() if k != "stream_events"})
+    with pytest.raises(LookupError, match="stream_events"):
+        api_stack.check_function_specs()
+
+
+def test_ivs_actions_are_known_with_their_resource_types():
+    for spec in FUNCTION_SPECS:
+        assert set(spec.ivs_actions) <= set(grants.IVS_ACTION_RESOURCES), spec.name
+    with pytest.raises(KeyError, match="IVS_ACTION_RESOURCES"):
+        grants.ivs_statements(actions=["CreateStage"], resource_arns={})
+    with pytest.raises(ValueError):
+        FunctionSpec(name="x", description="x", ivs_actions=("ivs:GetChannel",))
+    with pytest.raises(ValueError):
+        FunctionSpec(name="x", description="x", materials_prefix="rooms")
+
+
+def test_rooms_and_stream_events_specs():
+    rooms, stream_events = BY_NAME["rooms"], BY_NAME["stream_events"]
+    assert rooms.tables_write == (ROOMS,) and rooms.tables_read == (IDENTITY,)
+    assert rooms.reads_token_secret and rooms.reads_playback_key and rooms.puts_events
+    assert rooms.pii_encryption_context == ("room_id", "viewer_id")
+    assert rooms.materials_prefix == "rooms/"
+    assert set(rooms.ivs_actions) == {"CreateChannel", "GetChannel", "ListChannels", "TagResource",
+                                      "CreateStreamKey", "GetStreamKey", "ListStreamKeys", "DeleteStreamKey",
+                                      "StopStream", "DeleteChannel"}
+    # The consumer only records facts and publishes events: no IVS, no secrets, no other table.
+    assert stream_events.tables == (ROOMS,) and stream_events.puts_events
+    assert not (stream_events.ivs_actions or stream_events.reads_token_secret or stream_events.reads_playback_key
+                or stream_events.pii_encryption_context or stream_events.materials_prefix)
 
 
 # ------------------------------------------------------------------------- IAM
 
 def test_no_wildcard_actions_or_resources_except_xray(synth, stage):
-    for part in ("Data", "Api"):
+    for part in ("Data", "Media", "Api"):
         for logical_id, statement in statements(synth.json(stage, part)):
             if statement["Effect"] != "Allow":
                 continue
@@ -284,6 +349,92 @@ def test_least_privilege_per_function(synth, stage):
     assert "dynamodb:PutItem" in allowed["identity"]
     assert "dynamodb:PutItem" in allowed["domain_events"]
     assert not any(a.startswith(("secretsmanager:", "events:")) for a in allowed["domain_events"])
+
+
+def _role_of(template: dict, function_logical_id: str) -> str:
+    return props(template["Resources"][function_logical_id])["Role"]["Fn::GetAtt"][0]
+
+
+def test_every_wildcard_resource_is_acknowledged_on_its_role(synth, stage):
+    """No unscoped wildcard: each resource with a '*' in a function's policy is one
+    this role acknowledges (AwsSolutions-IAM5) with a reason; a bare '*' only for X-Ray."""
+    acknowledged: dict[str, set[str]] = {}
+    for path, rule_id, _reason in nag.acknowledgements(synth.app):
+        if rule_id.startswith("AwsSolutions-IAM5[Resource::"):
+            acknowledged.setdefault(path, set()).add(rule_id[len("AwsSolutions-IAM5[Resource::"):-1])
+    for part in ("Api", "Media"):
+        template = synth.json(stage, part)
+        stack = getattr(synth.stages[stage], part.lower())
+        for function_id in resources(template, "AWS::Lambda::Function"):
+            role_id = _role_of(template, function_id)
+            role_path = next(c.node.path for c in stack.node.find_all()
+                             if stack.resolve(getattr(c, "logical_id", None) or "") == role_id)
+            role_path = role_path.rsplit("/", 1)[0] if role_path.endswith("/Resource") else role_path
+            for statement in _role_statements(template, function_id):
+                for resource in as_list(statement["Resource"]):
+                    flat = nag.flatten_resolved(resource)
+                    if "*" not in flat:
+                        continue
+                    assert flat in acknowledged.get(role_path, set()), (role_path, flat)
+                    if flat == "*":
+                        assert all(a.startswith("xray:") for a in as_list(statement["Action"])), statement
+
+
+def test_rooms_grants(synth, stage):
+    template = synth.json(stage, "Api")
+    granted = _role_statements(template, _function_logical_id(template, "rooms", stage))
+    by_action: dict[str, list[dict]] = {}
+    for statement in granted:
+        for action in as_list(statement["Action"]):
+            by_action.setdefault(action, []).append(statement)
+
+    # PII key: exactly Encrypt/Decrypt, bound to the {room_id, viewer_id} context.
+    (pii,) = [s for s in granted if "PiiKey" in json.dumps(s["Resource"])]
+    assert sorted(as_list(pii["Action"])) == ["kms:Decrypt", "kms:Encrypt"]
+    assert pii["Condition"]["ForAllValues:StringEquals"] == {"kms:EncryptionContextKeys": ["room_id", "viewer_id"]}
+    assert pii["Condition"]["Null"] == {"kms:EncryptionContext:room_id": "false",
+                                        "kms:EncryptionContext:viewer_id": "false"}
+
+    # IVS: only channels and stream keys of this account and region, each action on its resource types.
+    ivs_resources: dict[str, set[str]] = {}
+    for statement in granted:
+        for action in as_list(statement["Action"]):
+            if action.startswith("ivs:"):
+                ivs_resources.setdefault(action, set()).update(
+                    nag.flatten_resolved(r) for r in as_list(statement["Resource"]))
+    arn = "arn:<AWS::Partition>:ivs:<AWS::Region>:<AWS::AccountId>:{}/*"
+    assert ivs_resources == {f"ivs:{action}": {arn.format(t) for t in grants.IVS_ACTION_RESOURCES[action]}
+                             for action in BY_NAME["rooms"].ivs_actions}
+
+    # Materials: objects and listing under rooms/ only.
+    prefix = f"LiveCommerce-{stage}-Data-MaterialsBucketArn"
+    (objects,) = by_action["s3:PutObject"]
+    assert sorted(as_list(objects["Action"])) == ["s3:GetObject", "s3:PutObject"]
+    assert nag.flatten_resolved(objects["Resource"]) == f"{prefix}/rooms/*"
+    (listing,) = by_action["s3:ListBucket"]
+    assert nag.flatten_resolved(listing["Resource"]) == prefix
+    assert listing["Condition"] == {"StringLike": {"s3:prefix": ["rooms/*"]}}
+    assert not any(a.startswith("s3:") and a not in ("s3:PutObject", "s3:GetObject", "s3:ListBucket")
+                   for a in by_action)
+
+    # The data key only through the services that use it for this function.
+    via = set()
+    for statement in granted:
+        if "DataKey" in json.dumps(statement["Resource"]):
+            via.update(json.dumps(v) for v in statement["Condition"]["StringEquals"]["kms:ViaService"])
+    assert {next(p for p in ("dynamodb.", "secretsmanager.", "s3.") if p in v) for v in via} == \
+        {"dynamodb.", "secretsmanager.", "s3."}
+    assert "events:PutEvents" in by_action
+
+
+def test_stream_events_grants(synth, stage):
+    template = synth.json(stage, "Api")
+    allowed = _actions(_role_statements(template, _function_logical_id(template, "stream_events", stage)))
+    assert not any(a.startswith(("ivs:", "s3:", "secretsmanager:")) for a in allowed)
+    assert {"dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "events:PutEvents"} <= allowed
+    assert "kms:Encrypt" not in allowed or all(
+        "PiiKey" not in json.dumps(s["Resource"])
+        for s in _role_statements(template, _function_logical_id(template, "stream_events", stage)))
 
 
 def test_table_grants_name_their_tables_and_indexes(synth, stage):
@@ -312,6 +463,7 @@ def test_secret_grants(synth, stage):
         granted = json.dumps(secret_statements)
         assert ("TokenSigningKey" in granted) == spec.reads_token_secret, spec.name
         assert ("LoginProviders" in granted) == spec.reads_providers_secret, spec.name
+        assert ("PlaybackKeySecret" in granted) == spec.reads_playback_key, spec.name
 
 
 # ----------------------------------------------------------------------- events
@@ -326,10 +478,49 @@ def test_event_rule_per_subscription(synth, stage, subscription):
     assert rule["EventPattern"] == subscription.pattern()
     if getattr(subscription, "bus", "domain") == "domain":
         assert "EventBus" in json.dumps(rule["EventBusName"])
+    else:
+        assert "EventBusName" not in rule   # the account's default bus
     (target,) = rule["Targets"]
     assert target["Arn"]["Fn::GetAtt"][0] == _function_logical_id(template, subscription.function, stage)
     assert "DeadLetterConfig" in target
     assert target["RetryPolicy"]["MaximumRetryAttempts"] == synth.config(stage).event_retry_attempts
+
+
+def test_ivs_events_rule_is_on_the_default_bus(synth, stage):
+    """IVS puts stream and recording state changes on the account's default bus; the
+    rule has the subscription's pattern and the same DLQ and retry policy as the others."""
+    template = synth.json(stage, "Api")
+    config = synth.config(stage)
+    rules = {props(r)["Name"]: props(r) for r in resources(template, "AWS::Events::Rule").values()}
+    (subscription,) = [s for s in SUBSCRIPTIONS if s.function == "stream_events"]
+    assert subscription.bus == "default"
+    rule = rules[f"livecommerce-{stage}-{subscription.name}"]
+    assert "EventBusName" not in rule
+    assert rule["EventPattern"] == {"source": ["aws.ivs"],
+                                    "detail-type": ["IVS Stream State Change", "IVS Recording State Change"]}
+    (target,) = rule["Targets"]
+    assert target["Arn"]["Fn::GetAtt"][0] == _function_logical_id(template, "stream_events", stage)
+    (dlq_id,) = resources(template, "AWS::SQS::Queue")
+    assert target["DeadLetterConfig"]["Arn"] == {"Fn::GetAtt": [dlq_id, "Arn"]}
+    assert target["RetryPolicy"] == {"MaximumRetryAttempts": config.event_retry_attempts,
+                                     "MaximumEventAgeInSeconds": config.event_max_age_hours * 3600}
+    # Lambda's own asynchronous retries end in the same queue.
+    function = props(template["Resources"][_function_logical_id(template, "stream_events", stage)])
+    assert function["DeadLetterConfig"]["TargetArn"] == {"Fn::GetAtt": [dlq_id, "Arn"]}
+
+
+def test_scheduled_functions(synth, stage):
+    template = synth.json(stage, "Api")
+    rules = {props(r)["Name"]: props(r) for r in resources(template, "AWS::Events::Rule").values()}
+    scheduled = [spec for spec in FUNCTION_SPECS if spec.schedule]
+    assert [spec.name for spec in scheduled] == ["outbox_sweeper"]
+    for spec in scheduled:
+        rule = rules[f"livecommerce-{stage}-{spec.name.replace('_', '-')}-schedule"]
+        assert rule["ScheduleExpression"] == spec.schedule == "rate(1 minute)"
+        (target,) = rule["Targets"]
+        assert target["Arn"]["Fn::GetAtt"][0] == _function_logical_id(template, spec.name, stage)
+        assert target["RetryPolicy"]["MaximumRetryAttempts"] == 0   # the next tick retries
+        assert spec.timeout_seconds < 60
 
 
 def test_dead_letter_queue_is_encrypted_and_tls_only(synth, stage):

@@ -28,7 +28,7 @@ def _script(name: str):
 
 def test_stacks_of_every_stage(synth):
     names = {stack.stack_name for stack in synth.assembly.stacks}
-    assert names == {f"LiveCommerce-{s}-{part}" for s in STAGES for part in ("Data", "Api")}
+    assert names == {f"LiveCommerce-{s}-{part}" for s in STAGES for part in ("Data", "Media", "Api")}
     assert [c.name for c in stages_for(None)] == list(STAGES)
     assert [c.name for c in stages_for("prod")] == ["prod"]
     with pytest.raises(SystemExit):
@@ -44,7 +44,7 @@ def test_stacks_are_environment_agnostic(synth):
 def test_cfn_lint_finds_no_errors(synth):
     lint_templates = _script("lint_templates")
     templates = lint_templates.templates_in(synth.outdir)
-    assert len(templates) == 2 * len(STAGES)
+    assert len(templates) == 3 * len(STAGES)
     findings = lint_templates.lint(templates)
     errors = [str(f) for f in findings if f.severity == "error"]
     assert errors == []
@@ -79,8 +79,17 @@ def test_layer_build_is_cached():
 
 
 def test_function_code_is_its_folder_without_caches(synth):
-    template = synth.json("dev", "Api")
-    for function in resources(template, "AWS::Lambda::Function").values():
-        code = _asset_dir(synth, function)
-        assert (code / "handler.py").is_file()
-        assert not list(code.rglob("__pycache__"))
+    for part in ("Api", "Media"):
+        template = synth.json("dev", part)
+        for function in resources(template, "AWS::Lambda::Function").values():
+            code = _asset_dir(synth, function)
+            assert (code / "handler.py").is_file()
+            assert not list(code.rglob("__pycache__"))
+
+
+def test_media_stack_layer_is_the_same_build(synth):
+    """The playback key setup function uses the shared layer (cryptography): the same
+    asset as the API's layer, built once."""
+    (api_layer,) = resources(synth.json("dev", "Api"), "AWS::Lambda::LayerVersion").values()
+    (media_layer,) = resources(synth.json("dev", "Media"), "AWS::Lambda::LayerVersion").values()
+    assert _asset_dir(synth, api_layer) == _asset_dir(synth, media_layer)
