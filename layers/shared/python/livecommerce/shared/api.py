@@ -181,12 +181,12 @@ class Api:
     def handler(self) -> Callable[[dict[str, Any], Any], dict[str, Any]]:
         app = self.app
         function = self.function
+        metrics.set_default_dimensions(function=function)
 
         @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST,
                                       clear_state=True)
         @metrics.log_metrics
         def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-            metrics.add_dimension(name="function", value=function)
             request_id = (event.get("requestContext") or {}).get("requestId")
             rejected = Api.precheck(event)
             if rejected is not None:
