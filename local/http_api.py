@@ -54,6 +54,7 @@ class _Handler(BaseHTTPRequestHandler):
 class LocalApiServer(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
+    request_queue_size = 128  # flash-sale bursts: the default backlog of 5 resets connections
 
     def __init__(self, host: str = "127.0.0.1", port: int = 8000) -> None:
         super().__init__((host, port), _Handler)

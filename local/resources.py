@@ -31,6 +31,7 @@ class LocalNames:
             "MATERIALS_BUCKET": f"{self.prefix}-materials",
             "PII_KEY_ID": f"alias/{self.prefix}-pii",
             "PLAYBACK_KEY_SECRET_ID": f"{self.prefix}/playback-key",
+            "PAYMENTS_SECRET_ID": f"{self.prefix}/payment-providers",
             "RECONNECT_WINDOW_SECONDS": "60",
             "EXPORTS_BUCKET": f"{self.prefix}-exports",
             "POWERTOOLS_METRICS_NAMESPACE": "LiveCommerce",

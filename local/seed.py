@@ -1,4 +1,4 @@
-"""Demo data for the local stage: an operator, a host with a profile, viewers.
+"""Demo data for the local stage: an operator, hosts with profiles, viewers, products.
 
 Idempotent: running it again leaves existing data as it is. Later contexts
 (products, rooms) add their seeds here.
@@ -29,4 +29,6 @@ def seed() -> dict[str, int]:
             if repository.create_host(host_id=host_id, display_name=profile["display_name"],
                                       intro=profile["intro"], avatar=None, created_by="operator-1"):
                 created += 1
-    return {"users": len(DEMO_USERS), "hosts_created": created}
+    from local.seed_commerce import seed_products
+
+    return {"users": len(DEMO_USERS), "hosts_created": created, **seed_products()}

@@ -28,6 +28,8 @@ for extra in (ROOT / "layers" / "shared" / "python", ROOT):
 
 REGION = "ap-northeast-1"
 SWEEP_SECONDS = 60
+# Functions EventBridge runs on a schedule on AWS (rate(1 minute)); run here by the delivery thread.
+SCHEDULED_FUNCTIONS = ("outbox_sweeper", "order_expiry")
 WECHAT_APP_ID = "wx-local-app"
 ALIPAY_APP_ID = "2021000000000000"
 
@@ -122,12 +124,17 @@ class LocalStack:
         self._api = LocalApiServer(self.host, self.api_port)
         self._api_thread = threading.Thread(target=self._api.serve_forever, name="api", daemon=True)
         self._api_thread.start()
+        from local.seed_commerce import start_payment_standins
+
+        # WeChat Pay and Alipay stand-ins: they post signed notifications to this API.
+        self.payments = start_payment_standins(self.session, api_url=self._api.url)
         self._delivery = threading.Thread(target=self._deliver_events, name="events", daemon=True)
         self._delivery.start()
         self.urls = {
             "api": self._api.url, "docs": f"{self._api.url}/docs", "openapi": f"{self._api.url}/openapi.json",
             "aws": aws_url, "wechat_standin": wechat_url, "alipay_standin": os.environ["ALIPAY_GATEWAY"],
             "ivs_api": ivs_urls["control"], "rtmp": ivs_urls["rtmp"], "hls": ivs_urls["playback"],
+            **self.payments.urls,
         }
         self.seeded = seeded
         return self.urls
@@ -141,8 +148,9 @@ class LocalStack:
         next_sweep = time.monotonic() + SWEEP_SECONDS
         while not self._stop.is_set():
             try:
-                if time.monotonic() >= next_sweep:  # the scheduled outbox sweeper, as on AWS
-                    invoke("outbox_sweeper", {"id": "local-schedule", "detail-type": "Scheduled Event"})
+                if time.monotonic() >= next_sweep:  # the scheduled functions, as on AWS
+                    for scheduled in SCHEDULED_FUNCTIONS:
+                        invoke(scheduled, {"id": "local-schedule", "detail-type": "Scheduled Event"})
                     next_sweep = time.monotonic() + SWEEP_SECONDS
                 if drain(self.session, self.names) == 0:
                     self._stop.wait(0.2)
@@ -158,6 +166,7 @@ class LocalStack:
         self._delivery.join(timeout=5)
         self.wechat.stop()
         self.alipay.stop()
+        self.payments.stop()
         self._moto.stop()
 
 

@@ -61,6 +61,11 @@ MATRIX = {
 }
 
 
+from commerce.test_commerce_authorization import COMMERCE_MATRIX  # noqa: E402  (tests/integration is on sys.path)
+
+MATRIX.update(COMMERCE_MATRIX)
+
+
 def test_every_route_has_a_matrix_row():
     assert {r.key for r in ROUTES} == set(MATRIX)
 

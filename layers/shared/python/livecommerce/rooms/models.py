@@ -114,7 +114,7 @@ class Announcement(BaseModel):
     reservation_count: int
     reserved_by_me: bool | None = Field(default=None, description="Present when the caller sent a token.")
     hot_products: list[dict] = Field(default_factory=list,
-                                     description="Top products of the room (filled by the catalog once products exist).")
+                                     description="The room's top product cards: name, image, live price.")
     past_sessions: list[PastSession]
 
 

@@ -197,8 +197,10 @@ def announcement(caller: Caller | None, room_id: str) -> Announcement:
     reserved = None
     if caller is not None:
         reserved = repository.get_reservation(room_id, caller.user_id) is not None
+    from livecommerce.catalog import hot_products
+
     return Announcement(room=room_view(item), host=host_card, reservation_count=int(item.reservation_count or 0),
-                        reserved_by_me=reserved, hot_products=[], past_sessions=past)
+                        reserved_by_me=reserved, hot_products=hot_products(room_id), past_sessions=past)
 
 
 # -- reservations ----------------------------------------------------------------

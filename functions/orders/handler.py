@@ -1,0 +1,7 @@
+"""Lambda entry for the orders and flash-sale routes (orders, stock holds, cancel, flash sales)."""
+from livecommerce.orders.router import build_router
+from livecommerce.shared.api import Api
+
+api = Api("orders")
+api.include(build_router(api))
+handler = api.handler()

@@ -1,0 +1,9 @@
+"""Lambda entry for payments: starting a WeChat Pay / Alipay payment, and the providers' notifications.
+
+The only function that reads the payment provider keys."""
+from livecommerce.payments.router import build_router, lambda_handler
+from livecommerce.shared.api import Api
+
+api = Api("payments")
+api.include(build_router(api))
+handler = lambda_handler(api)

@@ -1,0 +1,97 @@
+"""PynamoDB items of the catalog table.
+
+  PRODUCT#<id>   META               a product of the library (unallocated stock)
+  ROOM#<room>    PRESET#<product>   the product's preset in a room: live price, live stock, listing
+  <aggregate>    OUTBOX#<ulid>      domain events written with the change (gsi1: pending, sharded)
+"""
+from __future__ import annotations
+
+from pynamodb.attributes import (BooleanAttribute, JSONAttribute, ListAttribute, NumberAttribute,
+                                 UnicodeAttribute)
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
+from pynamodb.models import Model
+
+from livecommerce.commerce_wiring import CATALOG
+from livecommerce.shared import dynamo
+
+
+class PendingIndex(GlobalSecondaryIndex):
+    class Meta:
+        index_name = "gsi1"
+        projection = AllProjection()
+
+    gsi1pk = UnicodeAttribute(hash_key=True)
+    gsi1sk = UnicodeAttribute(range_key=True)
+
+
+class _Base(Model):
+    class Meta:
+        table_name = "unbound"
+
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)
+
+
+class ProductItem(_Base):
+    class Meta:
+        table_name = "unbound"
+
+    product_id = UnicodeAttribute()
+    name = UnicodeAttribute()
+    images = ListAttribute(of=UnicodeAttribute, default=list)
+    description = UnicodeAttribute(null=True)
+    list_price = NumberAttribute()
+    stock = NumberAttribute(default=0)
+    created_by = UnicodeAttribute()
+    created_at = UnicodeAttribute()
+    updated_at = UnicodeAttribute()
+    version = NumberAttribute(default=0)
+
+    @staticmethod
+    def key(product_id: str) -> tuple[str, str]:
+        return f"PRODUCT#{product_id}", "META"
+
+
+class PresetItem(_Base):
+    class Meta:
+        table_name = "unbound"
+
+    room_id = UnicodeAttribute()
+    product_id = UnicodeAttribute()
+    name = UnicodeAttribute()
+    image = UnicodeAttribute(null=True)
+    list_price = NumberAttribute()
+    display_order = NumberAttribute(default=0)
+    live_price = NumberAttribute()
+    live_stock = NumberAttribute()
+    stock_left = NumberAttribute()
+    sold = NumberAttribute(default=0)
+    promotion_note = UnicodeAttribute(null=True)
+    listed = BooleanAttribute(default=False)
+    listed_at = UnicodeAttribute(null=True)
+    updated_at = UnicodeAttribute()
+
+    @staticmethod
+    def key(room_id: str, product_id: str) -> tuple[str, str]:
+        return f"ROOM#{room_id}", f"PRESET#{product_id}"
+
+
+class CatalogOutboxItem(_Base):
+    class Meta:
+        table_name = "unbound"
+
+    gsi1pk = UnicodeAttribute()
+    gsi1sk = UnicodeAttribute()
+    pending = PendingIndex()
+    detail_type = UnicodeAttribute()
+    detail = JSONAttribute()
+    created_at = UnicodeAttribute()
+    expires_at = NumberAttribute()
+
+
+MODELS = (ProductItem, PresetItem, CatalogOutboxItem)
+
+
+def bind_all() -> None:
+    for model in MODELS:
+        dynamo.bind(model, CATALOG)

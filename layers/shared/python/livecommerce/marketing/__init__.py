@@ -1,0 +1,1 @@
+"""Marketing: coupon templates, drops and claims, share rewards, the points ledger."""

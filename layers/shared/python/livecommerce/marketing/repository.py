@@ -1,0 +1,121 @@
+"""Marketing data access: templates, drops, coupons, shares, points, the marketing outbox."""
+from __future__ import annotations
+
+import time
+from typing import Iterable
+
+from pynamodb.exceptions import DoesNotExist
+
+from livecommerce.marketing.storage import (ArrivalItem, CouponItem, DropItem,
+                                            LedgerItem, MarketingOutboxItem, PointsItem, RoomShareRewardItem,
+                                            ShareItem, SharerItem, TemplateItem, bind_all)
+from livecommerce.orders import outboxes
+from livecommerce.orders.txn import Tx
+from livecommerce.shared import paging
+
+DROP_PENDING = "DROPSTART#pending"
+
+
+def outbox_items(pk: str, events: Iterable[tuple[str, dict]]) -> list[MarketingOutboxItem]:
+    bind_all()
+    return outboxes.new_items(MarketingOutboxItem, pk, events)
+
+
+def _get(model, *key, consistent: bool = False):
+    bind_all()
+    try:
+        return model.get(*key, consistent_read=consistent)
+    except DoesNotExist:
+        return None
+
+
+def get_template(template_id: str, *, consistent: bool = False) -> TemplateItem | None:
+    return _get(TemplateItem, *TemplateItem.key(template_id), consistent=consistent)
+
+
+def get_drop(drop_id: str, *, consistent: bool = False) -> DropItem | None:
+    return _get(DropItem, *DropItem.key(drop_id), consistent=consistent)
+
+
+def get_coupon(user_id: str, coupon_id: str, *, consistent: bool = True) -> CouponItem | None:
+    return _get(CouponItem, *CouponItem.key(user_id, coupon_id), consistent=consistent)
+
+
+def get_share(code: str) -> ShareItem | None:
+    return _get(ShareItem, *ShareItem.key(code))
+
+
+def get_sharer(room_id: str, user_id: str) -> SharerItem | None:
+    return _get(SharerItem, *SharerItem.key(room_id, user_id), consistent=True)
+
+
+def get_arrival(room_id: str, invitee_id: str) -> ArrivalItem | None:
+    return _get(ArrivalItem, *ArrivalItem.key(room_id, invitee_id), consistent=True)
+
+
+def get_room_share_reward(room_id: str) -> RoomShareRewardItem | None:
+    return _get(RoomShareRewardItem, *RoomShareRewardItem.key(room_id), consistent=True)
+
+
+def get_points(user_id: str) -> int:
+    found = _get(PointsItem, *PointsItem.key(user_id), consistent=True)
+    return int(found.balance) if found else 0
+
+
+def coupons_of(user_id: str, *, limit: int | None = None, cursor: str | None = None,
+               consistent: bool = False) -> tuple[list[CouponItem], str | None]:
+    bind_all()
+    start = paging.decode(cursor, allowed_keys={"pk", "sk"})
+    result = CouponItem.query(f"USER#{user_id}", CouponItem.sk.startswith("COUPON#"), limit=limit,
+                              last_evaluated_key=start, scan_index_forward=False, consistent_read=consistent)
+    items = list(result)
+    return items, paging.encode(result.last_evaluated_key) if limit else None
+
+
+def ledger_of(user_id: str, *, limit: int, cursor: str | None) -> tuple[list[LedgerItem], str | None]:
+    bind_all()
+    start = paging.decode(cursor, allowed_keys={"pk", "sk"})
+    result = LedgerItem.query(f"USER#{user_id}", LedgerItem.sk.startswith("PTS#"), limit=limit,
+                              last_evaluated_key=start, scan_index_forward=False)
+    items = list(result)
+    return items, paging.encode(result.last_evaluated_key)
+
+
+def due_drops(*, limit: int = 100) -> list[DropItem]:
+    """Scheduled drops whose time has come and whose CouponDropped event is not out yet."""
+    bind_all()
+    now_key = f"{int(time.time()):012d}~"
+    return list(DropItem.pending.query(DROP_PENDING, DropItem.gsi1sk < now_key, limit=limit))
+
+
+def flush_outbox(pk: str) -> int:
+    bind_all()
+    return outboxes.flush(MarketingOutboxItem, pk)
+
+
+def sweep_outbox(*, older_than_seconds: int = 30) -> int:
+    bind_all()
+    return outboxes.sweep(MarketingOutboxItem, MarketingOutboxItem.pending, older_than_seconds=older_than_seconds)
+
+
+# -- coupon holds (used inside the orders transactions) ------------------------------
+
+def add_lock(tx: Tx, user_id: str, coupon_id: str, order_id: str, *, label: str = "coupon") -> None:
+    bind_all()
+    tx.update(label, CouponItem(*CouponItem.key(user_id, coupon_id)),
+              [CouponItem.state.set("locked"), CouponItem.order_id.set(order_id)],
+              CouponItem.pk.exists() & (CouponItem.state == "available"))
+
+
+def add_unlock(tx: Tx, user_id: str, coupon_id: str, order_id: str, *, label: str = "coupon") -> None:
+    bind_all()
+    tx.update(label, CouponItem(*CouponItem.key(user_id, coupon_id)),
+              [CouponItem.state.set("available"), CouponItem.order_id.remove()],
+              (CouponItem.state == "locked") & (CouponItem.order_id == order_id))
+
+
+def add_use(tx: Tx, user_id: str, coupon_id: str, order_id: str, used_at: str, *, label: str = "coupon") -> None:
+    bind_all()
+    tx.update(label, CouponItem(*CouponItem.key(user_id, coupon_id)),
+              [CouponItem.state.set("used"), CouponItem.used_at.set(used_at)],
+              (CouponItem.state == "locked") & (CouponItem.order_id == order_id))

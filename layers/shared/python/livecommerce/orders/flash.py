@@ -1,0 +1,252 @@
+"""Flash sales: a countdown, sharded stock, per-user limits, no oversell.
+
+Stock lives in `shards` items (FLASHSTOCK#<sale>#<k>), each its own partition.
+A buy picks the shards in random order and commits, in one transaction, a
+conditional decrement of one shard, the buyer's counter (never past the
+per-user limit), the order, the Idempotency-Key record and the OrderCreated
+event. When every shard refuses a one-unit buy the sale is marked sold out on
+its META item (conditioned on no unit having been given back since the buyer
+read it), and later buyers are answered from that mark, read from a
+container-local cache, without touching the stock items.
+"""
+from __future__ import annotations
+
+import threading
+import time
+from datetime import datetime, timedelta
+
+from livecommerce.orders import idempotency, pricing, repository, sharding
+from livecommerce.orders.models import CreateFlashSaleRequest, FlashBuyRequest, FlashSale, FlashSaleList, Order
+from livecommerce.orders.service import new_order_item, order_event, order_view, replayed_order
+from livecommerce.orders.storage import FlashBuyerItem, FlashSaleItem, FlashShardItem, OrderItem, bind_all
+from livecommerce.orders.txn import Tx, TxCancelled
+from livecommerce.shared import problems
+from livecommerce.shared.api import Caller
+from livecommerce.shared.clock import iso, utcnow
+from livecommerce.shared.ids import new_ulid
+
+MAX_START_AHEAD = timedelta(days=7)
+# How long a container trusts what it read of a sale (the sold-out mark above all).
+CACHE_SECONDS = 0.5
+SOLD_OUT_CACHE_SECONDS = 2.0
+
+_cache: dict[str, tuple[float, FlashSaleItem]] = {}
+_cache_lock = threading.Lock()
+
+
+def _parse(value: str) -> datetime:
+    return datetime.fromisoformat(value.replace("Z", "+00:00"))
+
+
+def clear_cache() -> None:
+    with _cache_lock:
+        _cache.clear()
+
+
+def _sale(sale_id: str) -> FlashSaleItem:
+    now = time.monotonic()
+    with _cache_lock:
+        hit = _cache.get(sale_id)
+    if hit is not None:
+        age = now - hit[0]
+        if age < (SOLD_OUT_CACHE_SECONDS if hit[1].sold_out else CACHE_SECONDS):
+            return hit[1]
+    item = repository.get_sale(sale_id)
+    if item is None:
+        raise problems.NotFound("No such flash sale.", code="flash_sale_not_found")
+    with _cache_lock:
+        _cache[sale_id] = (now, item)
+    return item
+
+
+def _remember_sold_out(item: FlashSaleItem) -> None:
+    item.sold_out = True
+    with _cache_lock:
+        _cache[item.sale_id] = (time.monotonic(), item)
+
+
+def _state(item: FlashSaleItem, now: datetime, left: int | None = None) -> str:
+    if now < _parse(item.starts_at):
+        return "scheduled"
+    if now >= _parse(item.ends_at):
+        return "ended"
+    if item.sold_out or left == 0:
+        return "sold_out"
+    return "on_sale"
+
+
+def sale_view(item: FlashSaleItem, *, with_stock: bool = True) -> FlashSale:
+    now = utcnow()
+    left = 0
+    if with_stock and not item.sold_out:
+        left = sharding.total_left(repository.shard_lefts(item.sale_id, int(item.shards)))
+    return FlashSale(id=item.sale_id, room_id=item.room_id, product_id=item.product_id, name=item.name,
+                     image=item.image, price=int(item.price), list_price=int(item.list_price), stock=int(item.stock),
+                     stock_left=left, per_user_limit=int(item.per_user_limit), starts_at=item.starts_at,
+                     ends_at=item.ends_at, state=_state(item, now, left if with_stock else None),
+                     server_time=iso(now))
+
+
+def _event(item: FlashSaleItem, **extra) -> dict:
+    return {"flash_sale_id": item.sale_id, "room_id": item.room_id, "product_id": item.product_id,
+            "name": item.name, "image": item.image, "price": int(item.price), "list_price": int(item.list_price),
+            "stock": int(item.stock), "per_user_limit": int(item.per_user_limit), "starts_at": item.starts_at,
+            "ends_at": item.ends_at, **extra}
+
+
+# -- create and read --------------------------------------------------------------------
+
+def create_flash_sale(caller: Caller, room_id: str, body: CreateFlashSaleRequest) -> FlashSale:
+    from livecommerce.catalog import repository as catalog
+    from livecommerce.rooms import service as rooms
+
+    room = rooms.require_room_host(caller, room_id)
+    if room.status == "ended":
+        raise problems.Conflict("The room has ended.", code="room_ended")
+    product = catalog.get_product(body.product_id, consistent=True)
+    if product is None:
+        raise problems.NotFound("No such product.", code="product_not_found")
+    now = utcnow()
+    starts = now
+    if body.starts_at is not None:
+        if body.starts_at - now > MAX_START_AHEAD:
+            raise problems.ValidationFailed("starts_at: at most 7 days ahead.", errors=[
+                {"field": "body.starts_at", "message": "too far ahead", "type": "value_error"}])
+        starts = max(now, body.starts_at)
+    ends = starts + timedelta(seconds=body.duration_seconds)
+    shards = sharding.shard_count(body.stock)
+    sale_id = new_ulid()
+    bind_all()
+    item = FlashSaleItem(*FlashSaleItem.key(sale_id), sale_id=sale_id, room_id=room_id, host_id=room.host_id,
+                         product_id=product.product_id, name=product.name, image=(product.images or [None])[0],
+                         price=body.price, list_price=int(product.list_price), stock=body.stock, shards=shards,
+                         per_user_limit=body.per_user_limit, starts_at=iso(starts), ends_at=iso(ends),
+                         sold_out=False, restocks=0, created_at=iso(now), gsi2pk=f"ROOMFLASH#{room_id}",
+                         gsi2sk=f"{iso(starts)}#{sale_id}")
+    scheduled = starts > now
+    if scheduled:
+        item.gsi1pk, item.gsi1sk = repository.SALE_START_PENDING, f"{int(starts.timestamp()):012d}#{sale_id}"
+    tx = Tx()
+    catalog.add_product_allocation(tx, product.product_id, body.stock, label="product")
+    tx.put("sale", item, FlashSaleItem.pk.does_not_exist())
+    for k, units in enumerate(sharding.split_stock(body.stock, shards)):
+        tx.put(f"shard:{k}", FlashShardItem(*FlashShardItem.key(sale_id, k), left=units))
+    events = [("FlashSaleScheduled", _event(item))] if scheduled else [("FlashSaleStarted", _event(item))]
+    for event in repository.outbox_items(item.pk, events):
+        tx.put("outbox", event)
+    try:
+        tx.commit()
+    except TxCancelled as exc:
+        raise problems.Conflict(f"The product has only {int(product.stock or 0)} unallocated units.",
+                                code="insufficient_stock", product_ids=[product.product_id]) from exc
+    repository.flush_outbox(item.pk)
+    return sale_view(item)
+
+
+def get_flash_sale(sale_id: str) -> FlashSale:
+    item = repository.get_sale(sale_id)
+    if item is None:
+        raise problems.NotFound("No such flash sale.", code="flash_sale_not_found")
+    return sale_view(item)
+
+
+def room_flash_sales(room_id: str) -> FlashSaleList:
+    return FlashSaleList(items=[sale_view(i) for i in repository.sales_of_room(room_id)])
+
+
+def publish_due_starts() -> int:
+    """Scheduled sales whose start time has come get their FlashSaleStarted event (run every minute)."""
+    published = 0
+    for item in repository.due_sale_starts():
+        tx = Tx().update("sale", FlashSaleItem(*FlashSaleItem.key(item.sale_id)),
+                         [FlashSaleItem.gsi1pk.remove(), FlashSaleItem.gsi1sk.remove()], FlashSaleItem.gsi1pk.exists())
+        for event in repository.outbox_items(item.pk, [("FlashSaleStarted", _event(item, scheduled=True))]):
+            tx.put("outbox", event)
+        try:
+            tx.commit()
+        except TxCancelled:
+            continue
+        repository.flush_outbox(item.pk)
+        published += 1
+    return published
+
+
+# -- buy --------------------------------------------------------------------------------
+
+def buy(caller: Caller, sale_id: str, body: FlashBuyRequest, key: str) -> Order:
+    fp = idempotency.fingerprint({"kind": "flash_sale", "sale_id": sale_id, **body.model_dump(mode="json")})
+    sale = _sale(sale_id)
+    now = utcnow()
+    state = _state(sale, now)
+    if state != "on_sale" or body.quantity > int(sale.per_user_limit):
+        # Before refusing, a retry of a buy that went through gets its order. (On the way to a
+        # sale the transaction itself finds a retry: its Idempotency-Key record already exists.)
+        found = idempotency.replayed("flash", caller.user_id, key, fp)
+        if found is not None:
+            return replayed_order(found.ref)
+    if state == "scheduled":
+        raise problems.Conflict("The flash sale has not started.", code="flash_sale_not_started",
+                                starts_at=sale.starts_at)
+    if state == "ended":
+        raise problems.Conflict("The flash sale has ended.", code="flash_sale_ended")
+    if state == "sold_out":   # answered from the sale item alone: the stock shards are not touched
+        raise problems.Conflict("Sold out.", code="sold_out")
+    limit = int(sale.per_user_limit)
+    if body.quantity > limit:
+        raise problems.Conflict(f"At most {limit} per viewer.", code="per_user_limit", per_user_limit=limit)
+    restocks_seen = int(sale.restocks or 0)
+    quote = pricing.quote([pricing.Line(sale.product_id, int(sale.price), body.quantity)], [], room_id=sale.room_id,
+                          now=now, auto_coupon=False)
+    line = {"product_id": sale.product_id, "name": sale.name, "image": sale.image, "unit_price": int(sale.price),
+            "quantity": body.quantity, "line_total": quote.subtotal}
+    order_id = new_ulid()
+    for shard in sharding.probe_order(int(sale.shards)):
+        order = new_order_item(order_id=order_id, user_id=caller.user_id, room_id=sale.room_id, kind="flash_sale",
+                               lines=[line], quote=quote, address=body.address.model_dump(mode="json"),
+                               flash_sale_id=sale_id, flash_shard=shard)
+        tx = Tx()
+        tx.put("idem", idempotency.new_record("flash", caller.user_id, key, fp, ref=order_id),
+               idempotency.put_condition())
+        tx.update("shard", FlashShardItem(*FlashShardItem.key(sale_id, shard)),
+                  [FlashShardItem.left.add(-body.quantity)],
+                  FlashShardItem.pk.exists() & (FlashShardItem.left >= body.quantity))
+        tx.update("buyer", FlashBuyerItem(*FlashBuyerItem.key(sale_id, caller.user_id)),
+                  [FlashBuyerItem.count.add(body.quantity)],
+                  FlashBuyerItem.count.does_not_exist() | (FlashBuyerItem.count <= limit - body.quantity))
+        tx.put("order", order, OrderItem.pk.does_not_exist())
+        events = repository.outbox_items(order.pk, [("OrderCreated", order_event(order, pay_by=order.pay_by))])
+        for event in events:
+            tx.put("outbox", event)
+        try:
+            tx.commit()
+        except TxCancelled as exc:
+            if "idem" in exc:
+                found = idempotency.replayed("flash", caller.user_id, key, fp)
+                if found is not None:
+                    return replayed_order(found.ref)
+                raise problems.Conflict("A concurrent change won; retry.", code="concurrent_update",
+                                        retryable=True) from exc
+            if "buyer" in exc:
+                raise problems.Conflict(f"At most {limit} per viewer.", code="per_user_limit",
+                                        per_user_limit=limit) from exc
+            continue   # this shard is empty: try the next
+        repository.flush_new(order.pk, events)
+        return order_view(order)
+    if body.quantity == 1:
+        _mark_sold_out(sale, restocks_seen)
+        raise problems.Conflict("Sold out.", code="sold_out")
+    raise problems.Conflict(f"Fewer than {body.quantity} units are left together; buy fewer.",
+                            code="insufficient_stock")
+
+
+def _mark_sold_out(sale: FlashSaleItem, restocks_seen: int) -> None:
+    tx = Tx().update("sale", FlashSaleItem(*FlashSaleItem.key(sale.sale_id)), [FlashSaleItem.sold_out.set(True)],
+                     (FlashSaleItem.sold_out == False) & (FlashSaleItem.restocks == restocks_seen))  # noqa: E712
+    for event in repository.outbox_items(sale.pk, [("FlashSaleSoldOut", _event(sale))]):
+        tx.put("outbox", event)
+    try:
+        tx.commit()
+    except TxCancelled:
+        return   # marked already, or units came back since: nothing to do
+    _remember_sold_out(sale)
+    repository.flush_outbox(sale.pk)

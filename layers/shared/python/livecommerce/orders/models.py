@@ -1,0 +1,130 @@
+"""Orders and flash-sale API shapes. Money is integer fen; prices come from the server."""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+ULID = r"^[0-9A-HJKMNP-TV-Z]{26}$"
+OrderState = Literal["pending_payment", "paid", "cancelled", "expired"]
+MAX_QUANTITY = 99
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class Address(Strict):
+    name: str = Field(min_length=1, max_length=40)
+    phone: str = Field(pattern=r"^1[3-9]\d{9}$", description="Mainland China mobile number.")
+    province: str = Field(min_length=1, max_length=20)
+    city: str = Field(min_length=1, max_length=20)
+    district: str | None = Field(default=None, max_length=20)
+    detail: str = Field(min_length=1, max_length=120)
+
+
+class OrderLineRequest(Strict):
+    product_id: str = Field(pattern=ULID)
+    quantity: int = Field(ge=1, le=MAX_QUANTITY)
+
+
+class CreateOrderRequest(Strict):
+    """No price fields: the server prices every order (a client-sent price is refused)."""
+    room_id: str = Field(pattern=ULID)
+    items: list[OrderLineRequest] = Field(min_length=1, max_length=10)
+    coupon_id: str | None = Field(default=None, pattern=ULID,
+                                  description="A coupon from the caller's coupon centre. Left out: the best one applies.")
+    auto_coupon: bool = Field(default=True, description="False: apply no coupon unless one is named.")
+    address: Address
+
+    @field_validator("items")
+    @classmethod
+    def _unique(cls, value: list[OrderLineRequest]) -> list[OrderLineRequest]:
+        ids = [line.product_id for line in value]
+        if len(ids) != len(set(ids)):
+            raise ValueError("each product at most once; raise its quantity instead")
+        return value
+
+
+class OrderLine(BaseModel):
+    product_id: str
+    name: str
+    image: str | None = None
+    unit_price: int
+    quantity: int
+    line_total: int
+
+
+class PaymentInfo(BaseModel):
+    channel: Literal["wechat", "alipay"]
+    transaction_id: str
+    amount: int
+    paid_at: str
+
+
+class Order(BaseModel):
+    id: str
+    user_id: str
+    room_id: str
+    kind: Literal["room", "flash_sale"]
+    flash_sale_id: str | None = None
+    lines: list[OrderLine]
+    subtotal: int
+    discount: int
+    total: int
+    coupon_id: str | None = None
+    address: dict
+    state: OrderState
+    pay_by: str = Field(description="Unpaid after this time, the order expires and its stock comes back.")
+    created_at: str
+    paid_at: str | None = None
+    closed_at: str | None = None
+    payment: PaymentInfo | None = None
+
+
+class OrderPage(BaseModel):
+    items: list[Order]
+    cursor: str | None = None
+
+
+class CreateFlashSaleRequest(Strict):
+    product_id: str = Field(pattern=ULID)
+    price: int = Field(gt=0, le=100_000_000, description="Sale price in fen.")
+    stock: int = Field(ge=1, le=1_000_000, description="Units for the sale (taken from the product's stock).")
+    duration_seconds: int = Field(ge=10, le=24 * 3600)
+    per_user_limit: int = Field(default=1, ge=1, le=MAX_QUANTITY)
+    starts_at: datetime | None = Field(default=None, description="Default: now. At most 7 days ahead.")
+
+    @field_validator("starts_at")
+    @classmethod
+    def _tz(cls, value: datetime | None) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            raise ValueError("give a time zone, e.g. 2026-12-01T12:00:00Z")
+        return value
+
+
+class FlashSale(BaseModel):
+    id: str
+    room_id: str
+    product_id: str
+    name: str
+    image: str | None = None
+    price: int
+    list_price: int
+    stock: int
+    stock_left: int
+    per_user_limit: int
+    starts_at: str
+    ends_at: str
+    state: Literal["scheduled", "on_sale", "sold_out", "ended"]
+    server_time: str = Field(description="For the client's countdown.")
+
+
+class FlashSaleList(BaseModel):
+    items: list[FlashSale]
+
+
+class FlashBuyRequest(Strict):
+    quantity: int = Field(default=1, ge=1, le=MAX_QUANTITY)
+    address: Address

@@ -1,0 +1,107 @@
+"""Orders data access: orders, payments, settlements, flash sales, the orders outbox."""
+from __future__ import annotations
+
+import time
+from typing import Iterable
+
+from pynamodb.exceptions import DoesNotExist, PutError
+
+from livecommerce.orders import outboxes
+from livecommerce.orders.storage import (FlashSaleItem, FlashShardItem, OrderItem, OrdersOutboxItem, PaymentItem,
+                                         bind_all)
+from livecommerce.shared import dynamo, paging
+
+EXPIRY_SHARDS = 16
+SALE_START_PENDING = "FLASHSTART#pending"
+
+
+def expiry_keys(order_id: str, pay_by_epoch: int) -> tuple[str, str]:
+    return f"EXPIRY#{outboxes.shard_of(order_id, EXPIRY_SHARDS)}", f"{pay_by_epoch:012d}#{order_id}"
+
+
+def outbox_items(pk: str, events: Iterable[tuple[str, dict]]) -> list[OrdersOutboxItem]:
+    bind_all()
+    return outboxes.new_items(OrdersOutboxItem, pk, events)
+
+
+def get_order(order_id: str, *, consistent: bool = True) -> OrderItem | None:
+    bind_all()
+    try:
+        return OrderItem.get(*OrderItem.key(order_id), consistent_read=consistent)
+    except DoesNotExist:
+        return None
+
+
+def orders_of_user(user_id: str, *, limit: int, cursor: str | None) -> tuple[list[OrderItem], str | None]:
+    bind_all()
+    start = paging.decode(cursor, allowed_keys={"pk", "sk", "gsi2pk", "gsi2sk"})
+    result = OrderItem.by_buyer.query(f"USER#{user_id}", limit=limit, last_evaluated_key=start,
+                                      scan_index_forward=False)
+    items = list(result)
+    return items, paging.encode(result.last_evaluated_key)
+
+
+def overdue_orders(shard: int, *, before_epoch: int, limit: int = 100) -> list[OrderItem]:
+    bind_all()
+    return list(OrderItem.by_expiry.query(f"EXPIRY#{shard}", OrderItem.gsi1sk < f"{before_epoch:012d}~",
+                                          limit=limit))
+
+
+def get_payment(order_id: str, channel: str) -> PaymentItem | None:
+    bind_all()
+    try:
+        return PaymentItem.get(*PaymentItem.key(order_id, channel), consistent_read=True)
+    except DoesNotExist:
+        return None
+
+
+def put_payment(item: PaymentItem) -> None:
+    bind_all()
+    try:
+        item.save()
+    except PutError as exc:
+        dynamo.raise_if_retryable(exc)
+        raise
+
+
+# -- flash sales --------------------------------------------------------------------
+
+def get_sale(sale_id: str, *, consistent: bool = False) -> FlashSaleItem | None:
+    bind_all()
+    try:
+        return FlashSaleItem.get(*FlashSaleItem.key(sale_id), consistent_read=consistent)
+    except DoesNotExist:
+        return None
+
+
+def sales_of_room(room_id: str, *, limit: int = 50) -> list[FlashSaleItem]:
+    bind_all()
+    return list(FlashSaleItem.by_room.query(f"ROOMFLASH#{room_id}", limit=limit, scan_index_forward=False))
+
+
+def shard_lefts(sale_id: str, shards: int) -> list[int]:
+    bind_all()
+    keys = [FlashShardItem.key(sale_id, k) for k in range(shards)]
+    return [int(item.left) for item in FlashShardItem.batch_get(keys)]
+
+
+def due_sale_starts(*, limit: int = 100) -> list[FlashSaleItem]:
+    bind_all()
+    return list(FlashSaleItem.start_pending.query(SALE_START_PENDING, FlashSaleItem.gsi1sk < f"{int(time.time()):012d}~",
+                                                  limit=limit))
+
+
+def flush_outbox(pk: str) -> int:
+    bind_all()
+    return outboxes.flush(OrdersOutboxItem, pk)
+
+
+def flush_new(pk: str, items: list[OrdersOutboxItem]) -> int:
+    """Publish the events just committed for a new aggregate (nothing older can be queued under it)."""
+    bind_all()
+    return outboxes.flush_items(OrdersOutboxItem, pk, items)
+
+
+def sweep_outbox(*, older_than_seconds: int = 30) -> int:
+    bind_all()
+    return outboxes.sweep(OrdersOutboxItem, OrdersOutboxItem.pending, older_than_seconds=older_than_seconds)

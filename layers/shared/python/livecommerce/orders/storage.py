@@ -1,0 +1,191 @@
+"""PynamoDB items of the orders table.
+
+  ORDER#<id>                 META            an order; gsi1 while unpaid (EXPIRY#<0..15>, by pay-by time),
+                                             gsi2 (USER#<buyer>, newest first)
+  ORDER#<id>                 PAY#<channel>   the prepay made with a provider (reused while valid)
+  ORDER#<id>                 TXN#<ch>#<txn>  a payment the provider reported (applied, or to refund)
+  FLASH#<id>                 META            a flash sale; gsi1 until its FlashSaleStarted event is out,
+                                             gsi2 (ROOMFLASH#<room>)
+  FLASHSTOCK#<id>#<k>        SHARD           units left in stock shard k (one partition per shard)
+  FLASHBUYER#<id>#<user>     BUYER           units a buyer holds in the sale (per-user limit)
+  <aggregate>                OUTBOX#<ulid>   domain events (gsi1: pending, sharded)
+"""
+from __future__ import annotations
+
+from pynamodb.attributes import BooleanAttribute, JSONAttribute, NumberAttribute, UnicodeAttribute
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
+from pynamodb.models import Model
+
+from livecommerce.commerce_wiring import ORDERS
+from livecommerce.shared import dynamo
+
+
+class Gsi1(GlobalSecondaryIndex):
+    class Meta:
+        index_name = "gsi1"
+        projection = AllProjection()
+
+    gsi1pk = UnicodeAttribute(hash_key=True)
+    gsi1sk = UnicodeAttribute(range_key=True)
+
+
+class Gsi2(GlobalSecondaryIndex):
+    class Meta:
+        index_name = "gsi2"
+        projection = AllProjection()
+
+    gsi2pk = UnicodeAttribute(hash_key=True)
+    gsi2sk = UnicodeAttribute(range_key=True)
+
+
+class _Base(Model):
+    class Meta:
+        table_name = "unbound"
+
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)
+
+
+class OrderItem(_Base):
+    class Meta:
+        table_name = "unbound"
+
+    gsi1pk = UnicodeAttribute(null=True)
+    gsi1sk = UnicodeAttribute(null=True)
+    gsi2pk = UnicodeAttribute()
+    gsi2sk = UnicodeAttribute()
+    by_expiry = Gsi1()
+    by_buyer = Gsi2()
+
+    order_id = UnicodeAttribute()
+    user_id = UnicodeAttribute()
+    room_id = UnicodeAttribute()
+    kind = UnicodeAttribute()                 # room | flash_sale
+    flash_sale_id = UnicodeAttribute(null=True)
+    flash_shard = NumberAttribute(null=True)
+    lines = JSONAttribute()
+    subtotal = NumberAttribute()
+    discount = NumberAttribute(default=0)
+    total = NumberAttribute()
+    coupon_id = UnicodeAttribute(null=True)
+    address = JSONAttribute()
+    state = UnicodeAttribute()
+    pay_by = UnicodeAttribute()
+    pay_by_epoch = NumberAttribute()
+    created_at = UnicodeAttribute()
+    updated_at = UnicodeAttribute()
+    paid_at = UnicodeAttribute(null=True)
+    closed_at = UnicodeAttribute(null=True)
+    payment = JSONAttribute(null=True)
+
+    @staticmethod
+    def key(order_id: str) -> tuple[str, str]:
+        return f"ORDER#{order_id}", "META"
+
+
+class PaymentItem(_Base):
+    class Meta:
+        table_name = "unbound"
+
+    channel = UnicodeAttribute()
+    amount = NumberAttribute()
+    provider_ref = UnicodeAttribute()         # WeChat prepay_id / Alipay trade_no
+    params = JSONAttribute()                  # what the mini-program passes to its pay call
+    valid_until = UnicodeAttribute()
+    created_at = UnicodeAttribute()
+
+    @staticmethod
+    def key(order_id: str, channel: str) -> tuple[str, str]:
+        return f"ORDER#{order_id}", f"PAY#{channel}"
+
+
+class SettlementItem(_Base):
+    class Meta:
+        table_name = "unbound"
+
+    channel = UnicodeAttribute()
+    transaction_id = UnicodeAttribute()
+    amount = NumberAttribute()
+    outcome = UnicodeAttribute()              # applied | refund_required
+    reason = UnicodeAttribute(null=True)
+    received_at = UnicodeAttribute()
+
+    @staticmethod
+    def key(order_id: str, channel: str, transaction_id: str) -> tuple[str, str]:
+        return f"ORDER#{order_id}", f"TXN#{channel}#{transaction_id}"
+
+
+class FlashSaleItem(_Base):
+    class Meta:
+        table_name = "unbound"
+
+    gsi1pk = UnicodeAttribute(null=True)
+    gsi1sk = UnicodeAttribute(null=True)
+    gsi2pk = UnicodeAttribute()
+    gsi2sk = UnicodeAttribute()
+    start_pending = Gsi1()
+    by_room = Gsi2()
+
+    sale_id = UnicodeAttribute()
+    room_id = UnicodeAttribute()
+    host_id = UnicodeAttribute()
+    product_id = UnicodeAttribute()
+    name = UnicodeAttribute()
+    image = UnicodeAttribute(null=True)
+    price = NumberAttribute()
+    list_price = NumberAttribute()
+    stock = NumberAttribute()
+    shards = NumberAttribute()
+    per_user_limit = NumberAttribute()
+    starts_at = UnicodeAttribute()
+    ends_at = UnicodeAttribute()
+    sold_out = BooleanAttribute(default=False)
+    restocks = NumberAttribute(default=0)     # units given back so far: a sold-out mark must not hide them
+    created_at = UnicodeAttribute()
+
+    @staticmethod
+    def key(sale_id: str) -> tuple[str, str]:
+        return f"FLASH#{sale_id}", "META"
+
+
+class FlashShardItem(_Base):
+    class Meta:
+        table_name = "unbound"
+
+    left = NumberAttribute()
+
+    @staticmethod
+    def key(sale_id: str, shard: int) -> tuple[str, str]:
+        return f"FLASHSTOCK#{sale_id}#{shard}", "SHARD"
+
+
+class FlashBuyerItem(_Base):
+    class Meta:
+        table_name = "unbound"
+
+    count = NumberAttribute(default=0)
+
+    @staticmethod
+    def key(sale_id: str, user_id: str) -> tuple[str, str]:
+        return f"FLASHBUYER#{sale_id}#{user_id}", "BUYER"
+
+
+class OrdersOutboxItem(_Base):
+    class Meta:
+        table_name = "unbound"
+
+    gsi1pk = UnicodeAttribute()
+    gsi1sk = UnicodeAttribute()
+    pending = Gsi1()
+    detail_type = UnicodeAttribute()
+    detail = JSONAttribute()
+    created_at = UnicodeAttribute()
+    expires_at = NumberAttribute()
+
+
+MODELS = (OrderItem, PaymentItem, SettlementItem, FlashSaleItem, FlashShardItem, FlashBuyerItem, OrdersOutboxItem)
+
+
+def bind_all() -> None:
+    for model in MODELS:
+        dynamo.bind(model, ORDERS)

@@ -1,0 +1,126 @@
+"""Alipay through `python-alipay-sdk`: mini-program trade create (alipay.trade.create,
+product JSAPI_PAY) and RSA2-verified asynchronous notifications.
+
+The SDK builds and signs the request (RSA2 over the sorted k=v string) and
+verifies the signed answers and notifications with the Alipay public key. As
+for the login exchange (livecommerce.identity.providers), the transport is
+ours: a POST with a timeout, and the timestamp in Beijing time as the gateway
+documents (the SDK uses the host's local time, UTC on Lambda).
+"""
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta, timezone
+from functools import lru_cache
+from typing import Any
+
+from livecommerce.orders.pricing import yuan_text
+from livecommerce.payments.credentials import AlipayConfig
+from livecommerce.payments.errors import NotificationRejected, ProviderError
+
+ALIPAY = "alipay"
+CREATE_METHOD = "alipay.trade.create"
+CREATE_RESPONSE = "alipay_trade_create_response"
+BEIJING = timezone(timedelta(hours=8))
+RETRYABLE = {"20000", "ACQ.SYSTEM_ERROR", "isp.unknow-error", "aop.ACQ.SYSTEM_ERROR"}
+MISCONFIGURED = {"isv.invalid-signature", "isv.invalid-app-id", "isv.missing-signature", "isv.insufficient-isv-permissions"}
+
+
+def _key(text: str) -> str | bytes:
+    if "-----BEGIN" in text:
+        return text.replace("\\n", "\n")
+    import base64
+
+    return base64.b64decode("".join(text.split()))
+
+
+@lru_cache(maxsize=4)
+def _client(cfg: AlipayConfig):
+    from alipay import AliPay  # deferred: pycryptodome
+
+    return AliPay(appid=cfg.app_id, app_notify_url=None, app_private_key_string=_key(cfg.app_private_key),
+                  alipay_public_key_string=_key(cfg.alipay_public_key), sign_type="RSA2")
+
+
+def beijing_time(value: datetime) -> str:
+    return value.astimezone(BEIJING).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def trade_create(cfg: AlipayConfig, *, order_id: str, subject: str, amount: int, buyer: str, time_expire: datetime,
+                 notify_url: str, gateway: str, timeout: float) -> str:
+    """The Alipay trade_no the mini-program passes to my.tradePay."""
+    import requests
+
+    client = _client(cfg)
+    biz: dict[str, Any] = {"out_trade_no": order_id, "total_amount": yuan_text(amount), "subject": subject[:256],
+                           "product_code": "JSAPI_PAY", "op_app_id": cfg.app_id,
+                           "time_expire": beijing_time(time_expire)}
+    biz["buyer_id" if buyer.startswith("2088") and buyer.isdigit() else "buyer_open_id"] = buyer
+    data = client.build_body(CREATE_METHOD, biz, notify_url=notify_url,
+                             timestamp=beijing_time(datetime.now(timezone.utc)))
+    form = client.sign_data(data)
+    try:
+        response = requests.post(gateway, data=form.encode("utf-8"), timeout=(min(3.0, timeout), timeout),
+                                 headers={"Content-Type": "application/x-www-form-urlencoded;charset=utf-8"},
+                                 allow_redirects=False)
+    except requests.RequestException as exc:
+        raise ProviderError(ALIPAY, "network_error", type(exc).__name__, retryable=True) from None
+    if response.status_code != 200:
+        raise ProviderError(ALIPAY, f"http-{response.status_code}", "gateway error",
+                            retryable=response.status_code >= 500 or response.status_code == 429)
+    raw = response.content.decode("utf-8", "replace")
+    try:
+        doc = json.loads(raw)
+    except ValueError:
+        raise ProviderError(ALIPAY, "bad_response", "answer is not JSON", retryable=True) from None
+    node = doc.get("error_response") or doc.get(CREATE_RESPONSE)
+    if not isinstance(node, dict):
+        raise ProviderError(ALIPAY, "bad_response", f"answer has no {CREATE_RESPONSE}")
+    if str(node.get("code")) != "10000":
+        code = str(node.get("sub_code") or node.get("code") or "unknown")
+        raise ProviderError(ALIPAY, code, str(node.get("sub_msg") or node.get("msg") or "")[:200],
+                            retryable=code in RETRYABLE or str(node.get("code")) == "20000",
+                            misconfigured=code in MISCONFIGURED, already_paid=code == "ACQ.TRADE_HAS_SUCCESS")
+    from alipay import AliPayValidationError
+
+    try:
+        verified = client._verify_and_return_sync_response(raw, CREATE_RESPONSE)
+    except (AliPayValidationError, ValueError, TypeError, KeyError):
+        raise ProviderError(ALIPAY, "bad_signature", "answer does not verify with the Alipay public key",
+                            misconfigured=True) from None
+    trade_no = verified.get("trade_no")
+    if not trade_no or verified.get("out_trade_no") != order_id:
+        raise ProviderError(ALIPAY, "bad_response", "answer is for another order or has no trade_no")
+    return str(trade_no)
+
+
+def verify_notification(cfg: AlipayConfig, params: dict[str, str], *, now: datetime,
+                        max_age_seconds: int) -> dict[str, str]:
+    """The notification's parameters once its RSA2 signature verifies, or NotificationRejected."""
+    params = dict(params)
+    signature = params.pop("sign", "")
+    if not signature:
+        raise NotificationRejected("missing_signature")
+    if params.get("sign_type") != "RSA2":
+        raise NotificationRejected("unsupported_signature_type")
+    if params.get("app_id") != cfg.app_id:
+        raise NotificationRejected("foreign_app")
+    for name in ("notify_id", "notify_time", "out_trade_no", "trade_no", "trade_status", "total_amount"):
+        if not params.get(name):
+            raise NotificationRejected(f"missing_{name}")
+    try:
+        ok = _client(cfg).verify(dict(params), signature)   # all but sign and sign_type, sorted k=v
+    except Exception:  # noqa: BLE001 - a malformed signature is a failed one
+        ok = False
+    if not ok:
+        raise NotificationRejected("bad_signature")
+    try:
+        sent = datetime.strptime(params["notify_time"], "%Y-%m-%d %H:%M:%S").replace(tzinfo=BEIJING)
+    except ValueError:
+        raise NotificationRejected("bad_notify_time") from None
+    if abs((now - sent).total_seconds()) > max_age_seconds:
+        raise NotificationRejected("stale_notify_time")
+    if cfg.seller_id and params.get("seller_id") and params["seller_id"] != cfg.seller_id:
+        raise NotificationRejected("foreign_seller")
+    params.pop("sign_type", None)
+    return params

@@ -1,0 +1,44 @@
+"""Payments API shapes."""
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+Channel = Literal["wechat", "alipay"]
+
+
+class PaymentRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    channel: Channel
+    payer_openid: str | None = Field(default=None, max_length=128, pattern=r"^[A-Za-z0-9_-]+$",
+                                     description="WeChat: the buyer's openid under our mini-program, when the "
+                                                 "server does not know it from the login.")
+    buyer_id: str | None = Field(default=None, max_length=128, pattern=r"^[A-Za-z0-9_-]+$",
+                                 description="Alipay: the buyer's user id (2088...) or open_id, when the server "
+                                             "does not know it from the login.")
+
+
+class WeChatPayParams(BaseModel):
+    """Pass to wx.requestPayment as they are."""
+    appId: str
+    timeStamp: str
+    nonceStr: str
+    package: str
+    signType: Literal["RSA"]
+    paySign: str
+
+
+class AlipayParams(BaseModel):
+    """Pass to my.tradePay({tradeNO})."""
+    tradeNO: str
+
+
+class PaymentParams(BaseModel):
+    order_id: str
+    channel: Channel
+    amount: int
+    pay_by: str
+    wechat: WeChatPayParams | None = None
+    alipay: AlipayParams | None = None

@@ -1,0 +1,111 @@
+"""WeChat Pay API v3 through the `wechatpayv3` SDK: JSAPI (mini-program) prepay,
+the parameters for wx.requestPayment, and verified, decrypted notifications.
+
+The SDK signs requests (merchant key), verifies answers and notifications with
+the WeChat Pay platform public key (the "微信支付公钥" mode: a public key and its
+id, no platform-certificate download), decrypts AES-256-GCM resources with the
+APIv3 key and signs the mini-program's paySign. Checks the SDK leaves to us and
+done here: the serial must be our platform key id (an unknown serial would make
+the SDK go and download certificates), the timestamp within 5 minutes, the
+merchant and app ids of the decrypted resource ours.
+"""
+from __future__ import annotations
+
+import json
+import secrets
+import time
+from functools import lru_cache
+from typing import Any
+
+from livecommerce.payments.credentials import WeChatPayConfig
+from livecommerce.payments.errors import NotificationRejected, ProviderError
+
+WECHAT = "wechat"
+SIGNATURE_TYPE = "WECHATPAY2-SHA256-RSA2048"
+RETRYABLE = {"SYSTEM_ERROR", "FREQUENCY_LIMITED", "BANK_ERROR"}
+MISCONFIGURED = {"SIGN_ERROR", "MCH_NOT_EXISTS", "APPID_MCHID_NOT_MATCH", "NO_AUTH", "INVALID_REQUEST_SIGNATURE"}
+
+
+@lru_cache(maxsize=4)
+def _client(cfg: WeChatPayConfig, api_base: str, timeout: float):
+    from wechatpayv3 import WeChatPay, WeChatPayType  # deferred: requests + cryptography
+
+    client = WeChatPay(wechatpay_type=WeChatPayType.MINIPROG, mchid=cfg.mchid,
+                       private_key=cfg.merchant_private_key, cert_serial_no=cfg.merchant_serial_no,
+                       appid=cfg.appid, apiv3_key=cfg.apiv3_key, notify_url=None,
+                       public_key=cfg.platform_public_key, public_key_id=cfg.platform_public_key_id,
+                       timeout=(min(3.0, timeout), timeout))
+    # The SDK has no setting for its base URL; tests and the local stage point it at the stand-in.
+    client._core._gate_way = api_base.rstrip("/")
+    return client
+
+
+def jsapi_prepay(cfg: WeChatPayConfig, *, order_id: str, description: str, amount: int, openid: str,
+                 time_expire: str, notify_url: str, api_base: str, timeout: float) -> tuple[str, dict[str, str]]:
+    """(prepay_id, wx.requestPayment parameters)."""
+    import requests
+    from wechatpayv3 import WeChatPayType
+
+    client = _client(cfg, api_base, timeout)
+    try:
+        status, message = client.pay(description=description[:127], out_trade_no=order_id,
+                                     amount={"total": amount, "currency": "CNY"}, payer={"openid": openid},
+                                     time_expire=time_expire, notify_url=notify_url, pay_type=WeChatPayType.JSAPI)
+    except requests.RequestException as exc:
+        raise ProviderError(WECHAT, "network_error", type(exc).__name__, retryable=True) from None
+    except Exception as exc:  # noqa: BLE001 - the SDK raises bare Exception for a bad answer signature
+        if "verify the signature" in str(exc):
+            raise ProviderError(WECHAT, "bad_signature", "answer does not verify with the platform key",
+                                misconfigured=True) from None
+        raise
+    text = message.decode("utf-8", "replace") if isinstance(message, bytes) else str(message)
+    try:
+        doc = json.loads(text) if text else {}
+    except ValueError:
+        doc = {}
+    if status == 200 and doc.get("prepay_id"):
+        prepay_id = str(doc["prepay_id"])
+        params = {"appId": cfg.appid, "timeStamp": str(int(time.time())), "nonceStr": secrets.token_hex(16),
+                  "package": f"prepay_id={prepay_id}", "signType": "RSA"}
+        params["paySign"] = client.sign([params["appId"], params["timeStamp"], params["nonceStr"], params["package"]])
+        return prepay_id, params
+    code = str(doc.get("code") or f"http-{status}")
+    msg = str(doc.get("message") or "")[:200]
+    raise ProviderError(WECHAT, code, msg, retryable=code in RETRYABLE or status >= 500 or status == 429,
+                        misconfigured=code in MISCONFIGURED or status in (401, 403), already_paid=code == "ORDERPAID")
+
+
+def verify_notification(cfg: WeChatPayConfig, headers: dict[str, str], body: str, *, now: float,
+                        max_age_seconds: int, api_base: str, timeout: float) -> dict[str, Any]:
+    """The notification with its resource decrypted, or NotificationRejected."""
+    h = {k.lower(): v for k, v in (headers or {}).items()}
+    serial = h.get("wechatpay-serial", "")
+    signature = h.get("wechatpay-signature", "")
+    timestamp = h.get("wechatpay-timestamp", "")
+    nonce = h.get("wechatpay-nonce", "")
+    signature_type = h.get("wechatpay-signature-type") or SIGNATURE_TYPE
+    if not (serial and signature and timestamp and nonce and body):
+        raise NotificationRejected("missing_signature_headers")
+    if signature_type != SIGNATURE_TYPE:
+        raise NotificationRejected("unsupported_signature_type")
+    if serial != cfg.platform_public_key_id:
+        raise NotificationRejected("unknown_serial")
+    try:
+        sent_at = int(timestamp)
+    except ValueError:
+        raise NotificationRejected("bad_timestamp") from None
+    if abs(now - sent_at) > max_age_seconds:
+        raise NotificationRejected("stale_timestamp")
+    canonical = {"Wechatpay-Signature": signature, "Wechatpay-Timestamp": timestamp, "Wechatpay-Nonce": nonce,
+                 "Wechatpay-Serial": serial, "Wechatpay-Signature-Type": signature_type}
+    client = _client(cfg, api_base, timeout)
+    try:
+        result = client.callback(canonical, body)   # signature over timestamp\nnonce\nbody\n, then AES-256-GCM
+    except Exception:  # noqa: BLE001 - malformed JSON or resource: not trusted either way
+        raise NotificationRejected("malformed") from None
+    if not result or not isinstance(result.get("resource"), dict):
+        raise NotificationRejected("bad_signature_or_ciphertext")
+    resource = result["resource"]
+    if str(resource.get("mchid")) != cfg.mchid or str(resource.get("appid")) != cfg.appid:
+        raise NotificationRejected("foreign_merchant")
+    return result
