@@ -52,6 +52,7 @@ class LocalStack:
     aws_port: int = 4566
     rtmp_port: int = 1935
     hls_port: int = 0
+    mqtt_port: int = 8083
     host: str = "127.0.0.1"
     urls: dict[str, str] = field(default_factory=dict)
 
@@ -115,6 +116,18 @@ class LocalStack:
             SecretId=env["PLAYBACK_KEY_SECRET_ID"])["SecretString"])
         self.ivs.client().import_playback_key_pair(publicKeyMaterial=playback_key["public_key_pem"], name="local")
 
+        # IoT Core stand-in: MQTT over WebSocket with the same authorizer and topic policy,
+        # plus the iot-data Publish API; and the DynamoDB stream -> Lambda mappings.
+        from livecommerce.interaction_wiring import INTERACTION
+        from local.mqtt import LocalBroker, StreamPump
+
+        self.mqtt = LocalBroker(host=self.host, ws_port=self.mqtt_port, separate_process=True)
+        mqtt_urls = self.mqtt.start()
+        os.environ["AWS_ENDPOINT_URL_IOT_DATA_PLANE"] = mqtt_urls["publish"]
+        os.environ["REALTIME_ENDPOINT"] = mqtt_urls["ws"]
+        self.streams = StreamPump(self.session, {INTERACTION.logical_id: env[INTERACTION.env_var]})
+        self.streams.start()
+
         from local.seed import seed
 
         seeded = seed()
@@ -134,6 +147,7 @@ class LocalStack:
             "api": self._api.url, "docs": f"{self._api.url}/docs", "openapi": f"{self._api.url}/openapi.json",
             "aws": aws_url, "wechat_standin": wechat_url, "alipay_standin": os.environ["ALIPAY_GATEWAY"],
             "ivs_api": ivs_urls["control"], "rtmp": ivs_urls["rtmp"], "hls": ivs_urls["playback"],
+            "mqtt": mqtt_urls["ws"], "iot_publish": mqtt_urls["publish"],
             **self.payments.urls,
         }
         self.seeded = seeded
@@ -167,6 +181,8 @@ class LocalStack:
         self.wechat.stop()
         self.alipay.stop()
         self.payments.stop()
+        self.streams.stop()
+        self.mqtt.stop()
         self._moto.stop()
 
 
@@ -180,16 +196,19 @@ def main(argv: list[str] | None = None) -> int:
                         help="RTMP ingest port for OBS/ffmpeg (0 picks a free one)")
     parser.add_argument("--hls-port", type=int, default=int(os.environ.get("HLS_PORT", "0")),
                         help="HLS playback port (0 picks a free one)")
+    parser.add_argument("--mqtt-port", type=int, default=int(os.environ.get("MQTT_PORT", "8083")),
+                        help="MQTT-over-WebSocket port of the IoT Core stand-in (0 picks a free one)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(message)s")
     logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto server's per-call access log
     warnings.filterwarnings("ignore", message="No application metrics to publish")
 
-    stack = LocalStack(api_port=args.port, aws_port=args.aws_port, rtmp_port=args.rtmp_port, hls_port=args.hls_port)
+    stack = LocalStack(api_port=args.port, aws_port=args.aws_port, rtmp_port=args.rtmp_port, hls_port=args.hls_port,
+                       mqtt_port=args.mqtt_port)
     try:
         urls = stack.start()
     except OSError as exc:
-        print(f"could not start: {exc} (is another `make local` running? try PORT=8001 AWS_PORT=0 RTMP_PORT=0)",
+        print(f"could not start: {exc} (is another `make local` running? try PORT=8001 AWS_PORT=0 RTMP_PORT=0 MQTT_PORT=0)",
               file=sys.stderr)
         return 1
     print("live-commerce local stack is up (loopback only)")

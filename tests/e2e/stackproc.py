@@ -31,7 +31,7 @@ def start_stack():
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
     env["PYTHONPATH"] = f"{ROOT / 'layers' / 'shared' / 'python'}:{ROOT}"
     proc = subprocess.Popen([sys.executable, "-m", "local.stack", "--port", "0", "--aws-port", "0",
-                             "--rtmp-port", "0"],
+                             "--rtmp-port", "0", "--mqtt-port", "0"],
                             cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     lines = []
     deadline = time.monotonic() + 90

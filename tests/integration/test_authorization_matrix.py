@@ -64,6 +64,22 @@ MATRIX = {
 from commerce.test_commerce_authorization import COMMERCE_MATRIX  # noqa: E402  (tests/integration is on sys.path)
 
 MATRIX.update(COMMERCE_MATRIX)
+MATRIX.update({
+    "GET /v1/rooms/{room_id}/realtime": (lambda r: ("GET", f"/v1/rooms/{r}/realtime", None), LOGGED_IN),
+    "POST /v1/rooms/{room_id}/danmaku": (lambda r: ("POST", f"/v1/rooms/{r}/danmaku", {"text": "hi"}), LOGGED_IN),
+    "POST /v1/rooms/{room_id}/likes": (lambda r: ("POST", f"/v1/rooms/{r}/likes", {"count": 1}), LOGGED_IN),
+    "GET /v1/rooms/{room_id}/danmaku-settings": (lambda r: ("GET", f"/v1/rooms/{r}/danmaku-settings", None),
+                                                 ROOM_HOST),
+    "PUT /v1/rooms/{room_id}/danmaku-settings": (
+        lambda r: ("PUT", f"/v1/rooms/{r}/danmaku-settings", {"quick_phrases": ["想要"]}), ROOM_HOST),
+    "PUT /v1/rooms/{room_id}/mutes/{user_id}": (
+        lambda r: ("PUT", f"/v1/rooms/{r}/mutes/viewer-2", {"duration_seconds": 60}), ROOM_HOST),
+    "DELETE /v1/rooms/{room_id}/mutes/{user_id}": (lambda r: ("DELETE", f"/v1/rooms/{r}/mutes/viewer-2", None),
+                                                   ROOM_HOST),
+    "PUT /v1/rooms/{room_id}/bans/{user_id}": (lambda r: ("PUT", f"/v1/rooms/{r}/bans/viewer-2", {}), ROOM_HOST),
+    "DELETE /v1/rooms/{room_id}/bans/{user_id}": (lambda r: ("DELETE", f"/v1/rooms/{r}/bans/viewer-2", None),
+                                                  ROOM_HOST),
+})
 
 
 def test_every_route_has_a_matrix_row():

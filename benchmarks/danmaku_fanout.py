@@ -1,0 +1,414 @@
+"""Danmaku fan-out on the local broker: many senders into one room, 1,000
+MQTT-over-WebSocket subscribers.
+
+Everything runs on loopback, bounded in time: the API through the gateway
+emulation on in-process moto, the local IVS control plane (room channels),
+the local broker (local.mqtt.LocalBroker, the IoT Core stand-in) and the
+DynamoDB stream pump feeding the realtime batcher, in this process; the
+subscribers in a child process (paho-mqtt clients driven by one selector
+loop). Senders post danmaku and likes over the API at a fixed rate.
+
+Prints: messages delivered per viewer per second (danmaku batches; the goal
+is at most 5 at any send rate), p50/p99 send-to-receive latency (goal: p99
+under 250 ms locally), like broadcasts per second (goal: at most 1 per room),
+and what the same room would cost on IoT Core at 100,000 viewers (outbound
+publishes per second).
+
+    .venv/bin/python benchmarks/danmaku_fanout.py [--viewers 1000] [--rate 60] [--seconds 20]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing as mp
+import os
+import statistics
+import sys
+import threading
+import time
+from collections import defaultdict
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+for extra in (ROOT / "layers" / "shared" / "python", ROOT):
+    if str(extra) not in sys.path:
+        sys.path.insert(0, str(extra))
+
+REGION = "ap-northeast-1"
+GOAL_DELIVERIES = 5.0
+GOAL_P99_MS = 250.0
+GOAL_LIKES = 1.0
+IOT_VIEWERS = 100_000
+
+
+# -- subscribers (child process) -------------------------------------------------------
+# A thousand paho clients each want a thread; these subscribers are a minimal MQTT 3.1.1
+# client (CONNECT, SUBSCRIBE, PUBLISH in, PUBACK) over the `websockets` library, all on
+# one asyncio loop. The e2e tests use paho-mqtt.
+
+def _utf8(value: str | bytes) -> bytes:
+    data = value.encode() if isinstance(value, str) else value
+    return len(data).to_bytes(2, "big") + data
+
+
+def _packet(first: int, body: bytes) -> bytes:
+    length, out = len(body), bytearray([first])
+    while True:
+        byte, length = length % 128, length // 128
+        out.append(byte | (0x80 if length else 0))
+        if not length:
+            return bytes(out) + body
+
+
+def _connect(client_id: str, username: str, password: str, keepalive: int) -> bytes:
+    header = _utf8("MQTT") + bytes([4, 0x80 | 0x40 | 0x02]) + keepalive.to_bytes(2, "big")
+    return _packet(0x10, header + _utf8(client_id) + _utf8(username) + _utf8(password))
+
+
+def _subscribe(packet_id: int, topics: list[str]) -> bytes:
+    return _packet(0x82, packet_id.to_bytes(2, "big") + b"".join(_utf8(t) + bytes([1]) for t in topics))
+
+
+def _packets(data: bytes):
+    i = 0
+    while i < len(data):
+        first, multiplier, length, i = data[i], 1, 0, i + 1
+        while True:
+            byte = data[i]
+            i += 1
+            length += (byte & 0x7F) * multiplier
+            multiplier *= 128
+            if not byte & 0x80:
+                break
+        yield first, data[i:i + length]
+        i += length
+
+
+def subscribers(url: str, creds: list[tuple[str, str, str]], topics: list[str], sample_every: int,
+                ready: "mp.Event", stop: "mp.Event", out: "mp.Queue") -> None:
+    import asyncio
+
+    import websockets
+
+    per_second: dict[int, dict[int, int]] = defaultdict(lambda: defaultdict(int))  # viewer -> second -> batches
+    likes_seen: list[float] = []
+    receipts: dict[str, list[float]] = defaultdict(list)
+    hops: list[float] = []          # batch slot -> receipt (broker and client side)
+    slots: list[int] = []           # publish slot ("at") of every batch viewer 0 received
+    subscribed = [0]
+    failed = [0]
+
+    def on_publish(index: int, body: bytes, qos: int, ws) -> None:
+        now = time.time()
+        topic_len = int.from_bytes(body[:2], "big")
+        offset = 2 + topic_len + (2 if qos else 0)
+        if qos:
+            asyncio.ensure_future(ws.send(bytes([0x40, 2]) + body[2 + topic_len:4 + topic_len]))
+        sampled = index % sample_every == 0
+        if not sampled:  # count without parsing: messages start with their type
+            if body.startswith(b'{"type":"danmaku"', offset):
+                per_second[index][int(now)] += 1
+            return
+        message = json.loads(body[offset:])
+        if message.get("type") == "danmaku":
+            per_second[index][int(now)] += 1
+            if sampled:
+                hops.append(now * 1000 - message["at"])
+                if index == 0:
+                    slots.append(message["at"])
+                for item in message["items"]:
+                    receipts[item["id"]].append(now)
+        elif message.get("type") == "likes" and index == 0:
+            likes_seen.append(now)
+
+    async def viewer(index: int, client_id: str, username: str, password: str, gate: asyncio.Semaphore) -> None:
+        try:
+            async with gate:
+                ws = await websockets.connect(url, subprotocols=["mqtt"], compression=None, max_queue=None,
+                                              ping_interval=None, open_timeout=60)
+                await ws.send(_connect(client_id, username, password, keepalive=300))
+                connack = await ws.recv()
+                if connack[3] != 0:
+                    failed[0] += 1
+                    return
+                await ws.send(_subscribe(1, topics))
+                await ws.recv()
+            subscribed[0] += 1
+            async for frame in ws:
+                for first, body in _packets(frame):
+                    if first >> 4 == 3:
+                        on_publish(index, body, (first >> 1) & 3, ws)
+        except (websockets.ConnectionClosed, OSError, asyncio.CancelledError):
+            return
+
+    async def run() -> None:
+        gate = asyncio.Semaphore(32)
+        tasks = [asyncio.ensure_future(viewer(i, *c, gate)) for i, c in enumerate(creds)]
+        deadline = time.monotonic() + 180
+        while subscribed[0] + failed[0] < len(creds) and time.monotonic() < deadline:
+            await asyncio.sleep(0.1)
+        ready.set()
+        while not stop.is_set():
+            await asyncio.sleep(0.1)
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+    asyncio.run(run())
+    out.put({"per_second": {k: dict(v) for k, v in per_second.items()}, "likes": likes_seen,
+             "receipts": dict(receipts), "subscribed": subscribed[0], "failed": failed[0], "hops": hops,
+             "slots": slots})
+
+
+# -- the system under test (this process) ------------------------------------------------
+
+def start_system():
+    from local.resources import LocalNames
+
+    env = LocalNames().env()
+    env.update({"AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench", "AWS_DEFAULT_REGION": REGION,
+                "AWS_REGION": REGION, "POWERTOOLS_LOG_LEVEL": "ERROR", "POWERTOOLS_METRICS_DISABLED": "true"})
+    os.environ.update(env)
+    for name in ("AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_DYNAMODB", "AWS_PROFILE"):
+        os.environ.pop(name, None)
+
+    import boto3
+    from moto import mock_aws
+
+    from local.embedded_aws import serialize_in_process_moto
+    from local.ivs import LocalIvs
+    from local.resources import create_all
+
+    serialize_in_process_moto()
+    mock = mock_aws()
+    mock.start()
+    session = boto3.session.Session(region_name=REGION)
+    create_all(session, LocalNames(), provider_credentials={})
+    ivs = LocalIvs(None, ingest=False)
+    ivs.start()
+    os.environ["AWS_ENDPOINT_URL_IVS"] = ivs.control_url
+    from local.seed import seed
+
+    seed()
+
+    from livecommerce.interaction_wiring import INTERACTION
+    from local.mqtt import LocalBroker, StreamPump
+
+    broker = LocalBroker(separate_process=True)
+    urls = broker.start()
+    os.environ["AWS_ENDPOINT_URL_IOT_DATA_PLANE"] = urls["publish"]
+    os.environ["REALTIME_ENDPOINT"] = urls["ws"]
+    pump = StreamPump(session, {"Interaction": INTERACTION.physical_name(LocalNames().prefix)})
+    pump.start()
+    return mock, ivs, broker, pump, urls
+
+
+def ulid_ms(ulid: str) -> int:
+    alphabet = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+    value = 0
+    for ch in ulid[:10]:
+        value = value * 32 + alphabet.index(ch)
+    return value
+
+
+def percentile(values: list[float], pct: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(pct / 100 * (len(ordered) - 1))))]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--viewers", type=int, default=1000)
+    parser.add_argument("--senders", type=int, default=300, help="sender accounts (each limited to 3 per 5 s)")
+    parser.add_argument("--rate", type=float, default=10.0,
+                        help="danmaku sent per second over the API (moderated, timed end to end)")
+    parser.add_argument("--crowd-rate", type=float, default=80.0,
+                        help="further danmaku per second written straight to the table (a crowded room's "
+                             "already-moderated messages: the stream and batcher see them, the API does not)")
+    parser.add_argument("--likers", type=int, default=10)
+    parser.add_argument("--seconds", type=float, default=20.0)
+    parser.add_argument("--switch-interval-ms", type=float, default=0.5)
+    args = parser.parse_args()
+    import logging
+    import warnings
+
+    logging.basicConfig(level=logging.ERROR)
+    warnings.filterwarnings("ignore")
+
+    t0 = time.monotonic()
+    # The broker's event loop shares this process with the API threads: hand the GIL
+    # over more often than every 5 ms so it is not starved by them.
+    sys.setswitchinterval(args.switch_interval_ms / 1000)
+    mock, ivs, broker, pump, urls = start_system()
+    from datetime import datetime, timedelta, timezone
+
+    from livecommerce.interaction import topics
+    from livecommerce.shared import tokens
+    from local import gateway
+
+    def call(method, path, token, body=None):
+        return gateway.handle(method, path, {"Content-Type": "application/json", "Authorization": f"Bearer {token}"},
+                              json.dumps(body) if body is not None else None)
+
+    host = tokens.issue("host-1", ["viewer", "host"])[0]
+    start = (datetime.now(timezone.utc) + timedelta(hours=1)).isoformat().replace("+00:00", "Z")
+    room = call("POST", "/v1/rooms", host, {"title": "压测直播间", "scheduled_start": start}).json()["id"]
+    assert call("POST", f"/v1/rooms/{room}/start", host).status == 200
+    creds = []
+    for n in range(args.viewers):
+        user = f"watcher-{n}"
+        creds.append((topics.new_client_id("local", user), room, tokens.issue(user, ["viewer"])[0]))
+    sub_topics = [topics.danmaku_topic("local", room), topics.events_topic("local", room)]
+    ctx = mp.get_context("spawn")
+    ready, stop, out = ctx.Event(), ctx.Event(), ctx.Queue()
+    child = ctx.Process(target=subscribers, args=(urls["ws"], creds, sub_topics, 10, ready, stop, out), daemon=True)
+    child.start()
+    if not ready.wait(150):
+        print("subscribers did not all connect in time", file=sys.stderr)
+        stop.set()
+        child.join(10)
+        return 1
+    setup = time.monotonic() - t0
+
+    senders = [tokens.issue(f"fan-{n}", ["viewer"])[0] for n in range(args.senders)]
+    likers = [tokens.issue(f"liker-{n}", ["viewer"])[0] for n in range(args.likers)]
+    workers = 4
+    # Warm containers (the first request of each pays its cold start) before the clock runs.
+    from local.lambda_runtime import invoke
+
+    warm = [threading.Thread(target=call, args=("GET", f"/v1/rooms/{room}/realtime", senders[-1 - w]))
+            for w in range(workers + 4)]
+    warm += [threading.Thread(target=invoke, args=("realtime_batcher", {"Records": []})) for _ in range(9)]
+    for t in warm:
+        t.start()
+    for t in warm:
+        t.join()
+    call("POST", f"/v1/rooms/{room}/danmaku", senders[-1], {"text": "预热"})
+    call("POST", f"/v1/rooms/{room}/likes", senders[-1], {"count": 1})
+    time.sleep(1.5)
+    sent_at: dict[str, float] = {}
+    post_ms: list[float] = []
+    outcomes: dict[int, int] = defaultdict(int)
+    lock = threading.Lock()
+    end = time.monotonic() + args.seconds
+    run_from_ms, run_to_ms = time.time() * 1000, (time.time() + args.seconds) * 1000
+    interval = 1.0 / args.rate if args.rate > 0 else 1e9
+
+    def send(worker: int) -> None:
+        n = worker
+        next_at = time.monotonic() + worker * interval
+        while time.monotonic() < end:
+            time.sleep(max(0.0, next_at - time.monotonic()))
+            next_at += interval * workers
+            token = senders[n % len(senders)]
+            n += workers
+            before = time.time()
+            response = call("POST", f"/v1/rooms/{room}/danmaku", token, {"text": f"第{n}条 想问下有优惠吗 {worker}"})
+            with lock:
+                post_ms.append((time.time() - before) * 1000)
+                outcomes[response.status] += 1
+                if response.status == 201:
+                    sent_at[response.json()["id"]] = before
+
+    def like(index: int) -> None:
+        while time.monotonic() < end:
+            call("POST", f"/v1/rooms/{room}/likes", likers[index], {"count": 3})
+            time.sleep(1.0)
+
+    def crowd() -> None:
+        from livecommerce.interaction import repository
+        from livecommerce.interaction.settings import get_interaction_settings
+        from livecommerce.interaction.storage import MessageItem
+        from livecommerce.shared.clock import now_iso
+        from livecommerce.shared.ids import new_ulid
+
+        shards = get_interaction_settings().write_shards
+        step = 1.0 / args.crowd_rate
+        next_at, n = time.monotonic(), 0
+        while time.monotonic() < end:
+            time.sleep(max(0.0, next_at - time.monotonic()))
+            next_at += step
+            n += 1
+            message_id = new_ulid()
+            repository.put_message(MessageItem(
+                *MessageItem.key(room, message_id, shards), room_id=room, message_id=message_id,
+                user_id=f"crowd-{n % 5000}", text=("想要" if n % 3 == 0 else f"好看 {n}"),
+                kind="phrase" if n % 3 == 0 else "text", priority=False, at_ms=int(time.time() * 1000),
+                created_at=now_iso(), expires_at=int(time.time()) + 3600))
+            with lock:
+                outcomes["crowd"] += 1
+
+    threads = [threading.Thread(target=send, args=(w,)) for w in range(workers)]
+    if args.crowd_rate > 0:
+        threads.append(threading.Thread(target=crowd))
+    threads += [threading.Thread(target=like, args=(i,)) for i in range(args.likers)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    time.sleep(1.5)  # the last batch and like total
+    stop.set()
+    result = out.get(timeout=60)
+    child.join(10)
+    publishes = broker.remote_stats()
+    pump.stop()
+    broker.stop()
+    ivs.stop()
+    mock.stop()
+
+    window = [s for s in range(int(time.time() - args.seconds - 2), int(time.time()))]
+    per_viewer_max, per_viewer_mean = [], []
+    for counts in result["per_second"].values():
+        values = [counts.get(s, 0) for s in window]
+        per_viewer_max.append(max(values) if values else 0)
+        per_viewer_mean.append(sum(values) / max(1, len(window)))
+    latencies = [(t - sent_at[i]) * 1000 for i, ts in result["receipts"].items() if i in sent_at for t in ts]
+    accepted_latencies = [t * 1000 - ulid_ms(i) for i, ts in result["receipts"].items() if i in sent_at for t in ts]
+    like_times = result["likes"]
+    like_gaps = [b - a for a, b in zip(like_times, like_times[1:])]
+    likes_per_second = len(like_times) / args.seconds
+    slots = sorted(a for a in result["slots"] if run_from_ms <= a <= run_to_ms + 1000)
+    batches_per_second = len(slots) / ((run_to_ms + 1000 - run_from_ms) / 1000)
+    # Deliveries per viewer in any one-second window, by publish time (every viewer gets every batch).
+    densest = max((sum(1 for b in slots if a <= b < a + 1000) for a in slots), default=0)
+    slot_gaps = [b - a for a, b in zip(slots, slots[1:])]
+    accepted = outcomes.get(201, 0)
+    crowd_sent = outcomes.pop("crowd", 0)
+    iot = IOT_VIEWERS * (batches_per_second + likes_per_second) + accepted / args.seconds
+    delivered_ids = set(result["receipts"])
+
+    print(f"danmaku fan-out: 1 room, {args.viewers} subscribers on the local broker, {args.seconds:.0f} s "
+          f"(setup {setup:.0f} s), Python {sys.version.split()[0]}")
+    print(f"  sent              {sum(outcomes.values())} danmaku over the API at {args.rate:.0f}/s from "
+          f"{args.senders} senders ({dict(sorted(outcomes.items()))}), {crowd_sent} more from the crowd at "
+          f"{args.crowd_rate:.0f}/s, {args.likers} likers at 1 call/s")
+    print(f"  sampled           {len(delivered_ids & set(sent_at))} of {accepted} API messages shown to the room "
+          f"(the rest sampled away; senders get their own on their private topic)")
+    print(f"  deliveries/viewer/s  danmaku batches: max {densest} in any 1 s of publishing "
+          f"(min gap {min(slot_gaps or [0])} ms), mean {statistics.mean(per_viewer_mean or [0]):.2f}; "
+          f"max {max(per_viewer_max or [0])} in a wall-clock second at the receiver (delivery jitter)  "
+          f"(goal <= {GOAL_DELIVERIES:.0f})")
+    print(f"  latency send->receive  p50 {percentile(latencies, 50):.0f} ms, p99 {percentile(latencies, 99):.0f} ms "
+          f"over {len(latencies)} deliveries  (goal p99 < {GOAL_P99_MS:.0f} ms)")
+    print(f"    API call (POST danmaku) p50 {percentile(post_ms, 50):.0f} ms, p99 {percentile(post_ms, 99):.0f} ms; "
+          f"accepted->receive p50 {percentile(accepted_latencies, 50):.0f} ms, "
+          f"p99 {percentile(accepted_latencies, 99):.0f} ms")
+    print(f"    batch publish->receive  p50 {percentile(result['hops'], 50):.0f} ms, "
+          f"p99 {percentile(result['hops'], 99):.0f} ms")
+    print(f"  like broadcasts/s    {likes_per_second:.2f}, min gap {min(like_gaps or [0]) * 1000:.0f} ms  "
+          f"(goal <= {GOAL_LIKES:.0f})")
+    print(f"  local broker          {publishes.get('publishes', 0)} publishes in, "
+          f"{result['subscribed']} subscribers ({result['failed']} refused)")
+    print(f"  IoT Core at {IOT_VIEWERS:,} viewers: {iot:,.0f} outbound publishes/s "
+          f"= {IOT_VIEWERS:,} x ({batches_per_second:.2f} batches + {likes_per_second:.2f} like totals)/s "
+          f"+ {accepted / args.seconds:.1f} private echoes/s")
+    ok = (densest <= GOAL_DELIVERIES and percentile(latencies, 99) < GOAL_P99_MS
+          and likes_per_second <= GOAL_LIKES + 0.05)
+    print("  goals               " + ("met" if ok else "NOT met"))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

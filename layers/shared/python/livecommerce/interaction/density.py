@@ -1,0 +1,119 @@
+"""Density control (pure): what a viewer gets, whatever the room's send rate.
+
+Fan-out is one IoT publish per batch on the room's `danmaku` topic, so every
+viewer of a room receives the same batches. A room gets at most one batch
+every `interval_ms` (200 ms: at most 5 a second) with at most `max_messages`
+entries:
+
+1. messages of the host (and operators) are always in, oldest first;
+2. identical texts collapse into one entry with a count ("想要" x 57);
+3. at most one entry per sender per batch (a fast typist cannot fill it);
+4. if more entries remain than free places, a uniform random sample is kept
+   (in a crowded room every sender has the same chance to be seen);
+5. `dropped` says how many messages were left out, for "+123" in the UI.
+
+The sender's own message is never subject to sampling: it is echoed on the
+sender's private topic as soon as it is accepted.
+"""
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, field
+from typing import Iterable
+
+from livecommerce.interaction.moderation import fold
+
+
+@dataclass(frozen=True)
+class Candidate:
+    id: str
+    user_id: str
+    text: str
+    at_ms: int
+    priority: bool = False          # host or operator
+    nickname: str | None = None
+    reply_to: dict | None = None
+    weight: int = 1                 # messages this candidate stands for (pre-sampled, collapsed)
+
+
+@dataclass
+class Entry:
+    message: Candidate
+    count: int = 1
+    ids: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class BatchPlan:
+    entries: tuple[Entry, ...]
+    dropped: int
+    received: int
+
+    @property
+    def delivered_ids(self) -> list[str]:
+        return [i for e in self.entries for i in e.ids]
+
+
+def plan_batch(candidates: Iterable[Candidate], *, max_messages: int, rng: random.Random | None = None) -> BatchPlan:
+    rng = rng or random.Random()
+    unique: dict[str, Candidate] = {}
+    for c in candidates:
+        unique.setdefault(c.id, c)
+    ordered = sorted(unique.values(), key=lambda c: (c.at_ms, c.id))
+    priority = [Entry(c, c.weight, [c.id]) for c in ordered if c.priority]
+
+    groups: dict[str, Entry] = {}
+    for c in ordered:
+        if c.priority:
+            continue
+        key = fold(c.text) or c.text
+        entry = groups.get(key)
+        if entry is None:
+            groups[key] = Entry(c, c.weight, [c.id])
+        else:
+            entry.count += c.weight
+            entry.ids.append(c.id)
+
+    # One entry per sender: a sender's further distinct texts wait for a later batch
+    # (they are counted as dropped here, the stream does not replay them).
+    per_sender: dict[str, Entry] = {}
+    for entry in sorted(groups.values(), key=lambda e: (e.message.at_ms, e.message.id)):
+        per_sender.setdefault(entry.message.user_id, entry)
+    eligible = list(per_sender.values())
+    room = max(0, max_messages - len(priority))
+    if len(eligible) > room:
+        eligible = rng.sample(eligible, room)
+    chosen = sorted(priority + eligible, key=lambda e: (e.message.at_ms, e.message.id))
+    delivered = sum(e.count for e in chosen)
+    received = sum(c.weight for c in ordered)
+    return BatchPlan(entries=tuple(chosen), dropped=received - delivered, received=received)
+
+
+def presample(candidates: Iterable[Candidate], *, max_messages: int, rng: random.Random | None = None
+              ) -> tuple[list[Candidate], int]:
+    """What one of several concurrent batcher invocations hands on to the room's next
+    batch: its own plan (bounded, host messages all in, collapsed texts weighted) and
+    how many messages it left out. The final plan_batch over every invocation's
+    share keeps the same rules."""
+    plan = plan_batch(candidates, max_messages=max_messages, rng=rng)
+    kept = [Candidate(id=e.message.id, user_id=e.message.user_id, text=e.message.text, at_ms=e.message.at_ms,
+                      priority=e.message.priority, nickname=e.message.nickname, reply_to=e.message.reply_to,
+                      weight=e.count) for e in plan.entries]
+    return kept, plan.dropped
+
+
+def gate_wait_ms(last_ms: int | None, now_ms: int, interval_ms: int) -> int:
+    """How long until the next publish is allowed (0: now)."""
+    if last_ms is None:
+        return 0
+    return max(0, last_ms + interval_ms - now_ms)
+
+
+def max_deliveries_per_second(interval_ms: int) -> float:
+    return 1000.0 / interval_ms
+
+
+def iot_outbound_per_second(viewers: int, *, danmaku_batches_per_second: float, like_broadcasts_per_second: float,
+                            other_events_per_second: float = 0.0) -> float:
+    """IoT Core bills (and limits) each message delivered to each subscriber."""
+    return viewers * (danmaku_batches_per_second + like_broadcasts_per_second + other_events_per_second)

@@ -1,0 +1,108 @@
+"""Interaction API shapes."""
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StrictInt
+
+ULID_PATTERN = r"^[0-9A-HJKMNP-TV-Z]{26}$"
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class DanmakuRequest(Strict):
+    text: str = Field(min_length=1, max_length=200,
+                      description="1 to 60 characters after trimming; emoji welcome, control characters not. "
+                                  "A room's quick phrase (e.g. 想要) is sent as its text.")
+    reply_to: str | None = Field(default=None, pattern=ULID_PATTERN,
+                                 description="Hosts only: the id of a viewer's message this answers (@-reply).")
+
+
+class ReplyRef(BaseModel):
+    id: str
+    user_id: str
+    nickname: str | None = None
+    text: str
+
+
+class Danmaku(BaseModel):
+    id: str
+    room_id: str
+    user_id: str
+    nickname: str | None = None
+    text: str
+    kind: Literal["text", "phrase"]
+    host: bool = Field(description="Sent by the room's host (or an operator): always delivered.")
+    reply_to: ReplyRef | None = None
+    created_at: str
+
+
+class LikesRequest(Strict):
+    count: StrictInt = Field(ge=1, le=200, description="Taps since the last call (the client batches them).")
+
+
+class LikesAccepted(BaseModel):
+    room_id: str
+    accepted: int = Field(description="Likes counted; fewer than sent when the per-user cap was reached.")
+    capped: bool
+
+
+class Topic(BaseModel):
+    topic: str
+    qos: int
+
+
+class RealtimeCredentials(BaseModel):
+    scheme: Literal["mqtt-username-password"] = "mqtt-username-password"
+    username: str = Field(description="MQTT CONNECT username (carries the room and, on AWS, the authorizer name).")
+    password: str = Field(description="MQTT CONNECT password: your login token.")
+    authorizer: str | None = Field(default=None, description="IoT Core custom authorizer name (AWS only).")
+
+
+class Density(BaseModel):
+    max_batches_per_second: float
+    max_messages_per_batch: int
+    like_broadcasts_per_second: float
+
+
+class Realtime(BaseModel):
+    endpoint: str = Field(description="MQTT over WebSocket URL (wss on AWS).")
+    protocol: Literal["mqtt-3.1.1"] = "mqtt-3.1.1"
+    client_id: str = Field(description="Use exactly this client id; ask again for another device.")
+    credentials: RealtimeCredentials
+    topics: dict[str, str] = Field(description="danmaku, events and private topic names.")
+    subscribe: list[Topic]
+    keepalive_seconds: int
+    expires_at: int = Field(description="Epoch seconds: the connection closes when the token expires.")
+    density: Density
+    quick_phrases: list[str]
+    likes_total: int
+    status: str
+
+
+class DanmakuSettings(BaseModel):
+    quick_phrases: list[str]
+    blocked_words: list[str] = Field(description="The room's own list, on top of the platform list.")
+    updated_at: str | None = None
+
+
+class DanmakuSettingsRequest(Strict):
+    quick_phrases: list[str] | None = Field(default=None, max_length=12)
+    blocked_words: list[str] | None = Field(default=None, max_length=200)
+
+
+class MuteRequest(Strict):
+    duration_seconds: StrictInt = Field(default=600, ge=60, le=7 * 24 * 3600)
+
+
+class BanRequest(Strict):
+    reason: str | None = Field(default=None, max_length=200)
+
+
+class Moderation(BaseModel):
+    room_id: str
+    user_id: str
+    muted_until: str | None = None
+    banned: bool

@@ -1,0 +1,316 @@
+"""Interaction data access: messages, like counters, moderation, settings,
+fixed-window counters and the coalescing gates. Every check that must hold
+under concurrency is a conditional write (no read-then-write)."""
+from __future__ import annotations
+
+import json
+import random
+import threading
+import time
+from typing import Any, Iterator
+
+from pynamodb.exceptions import DoesNotExist, PutError, UpdateError
+
+from livecommerce.interaction.settings import get_interaction_settings
+from livecommerce.interaction.storage import (CounterItem, GateItem, LikeShardItem, MessageItem, ModerationItem,
+                                              SettingsItem, bind_all)
+from livecommerce.shared import dynamo
+from livecommerce.shared.clock import now_iso
+
+SETTINGS_CACHE_SECONDS = 5.0
+_settings_cache: dict[str, tuple[float, SettingsItem | None]] = {}
+_cache_lock = threading.Lock()
+
+
+def _conditional_failed(exc: Exception) -> bool:
+    return dynamo.error_code(exc) == "ConditionalCheckFailedException"
+
+
+def _raise_unless_condition(exc: Exception) -> None:
+    if _conditional_failed(exc):
+        return
+    dynamo.raise_if_retryable(exc)
+    raise exc
+
+
+# -- settings ----------------------------------------------------------------------
+
+def get_room_settings(room_id: str, *, cached: bool = True) -> SettingsItem | None:
+    now = time.monotonic()
+    if cached:
+        with _cache_lock:
+            hit = _settings_cache.get(room_id)
+        if hit and now - hit[0] < SETTINGS_CACHE_SECONDS:
+            return hit[1]
+    bind_all()
+    try:
+        item = SettingsItem.get(*SettingsItem.key(room_id))
+    except DoesNotExist:
+        item = None
+    with _cache_lock:
+        _settings_cache[room_id] = (now, item)
+    return item
+
+
+def put_room_settings(room_id: str, *, quick_phrases: list[str] | None, blocked_words: list[str] | None,
+                      updated_by: str) -> SettingsItem:
+    bind_all()
+    item = SettingsItem(*SettingsItem.key(room_id), quick_phrases=quick_phrases, blocked_words=blocked_words,
+                        updated_by=updated_by, updated_at=now_iso())
+    item.save()
+    with _cache_lock:
+        _settings_cache.pop(room_id, None)
+    return item
+
+
+def clear_caches() -> None:
+    with _cache_lock:
+        _settings_cache.clear()
+
+
+# -- moderation --------------------------------------------------------------------
+
+def get_moderation(room_id: str, user_id: str) -> ModerationItem | None:
+    bind_all()
+    try:
+        return ModerationItem.get(*ModerationItem.key(room_id, user_id), consistent_read=True)
+    except DoesNotExist:
+        return None
+
+
+def set_moderation(room_id: str, user_id: str, *, by: str, muted_until: int | None = None,
+                   clear_mute: bool = False, banned: bool | None = None, reason: str | None = None) -> ModerationItem:
+    bind_all()
+    item = ModerationItem(*ModerationItem.key(room_id, user_id))
+    actions = [ModerationItem.room_id.set(room_id), ModerationItem.user_id.set(user_id),
+               ModerationItem.updated_by.set(by), ModerationItem.updated_at.set(now_iso())]
+    if muted_until is not None:
+        actions.append(ModerationItem.muted_until.set(muted_until))
+    if clear_mute:
+        actions.append(ModerationItem.muted_until.remove())
+    if banned is not None:
+        actions.append(ModerationItem.banned.set(banned))
+        actions.append(ModerationItem.reason.set(reason) if reason and banned else ModerationItem.reason.remove())
+    item.update(actions=actions)
+    return item
+
+
+# -- counters ------------------------------------------------------------------------
+
+def hit_window(pk: str, sk: str, *, limit: int, expires_at: int) -> bool:
+    """Count one event in a fixed window; False (nothing counted) once `limit` is reached."""
+    bind_all()
+    item = CounterItem(pk, sk)
+    try:
+        item.update(actions=[CounterItem.n.add(1), CounterItem.expires_at.set(expires_at)],
+                    condition=CounterItem.n.does_not_exist() | (CounterItem.n < limit))
+        return True
+    except UpdateError as exc:
+        _raise_unless_condition(exc)
+        return False
+
+
+def add_capped(pk: str, sk: str, *, amount: int, cap: int, expires_at: int) -> bool:
+    """Add `amount` to a window counter unless that would pass `cap`."""
+    bind_all()
+    item = CounterItem(pk, sk)
+    try:
+        item.update(actions=[CounterItem.n.add(amount), CounterItem.expires_at.set(expires_at)],
+                    condition=CounterItem.n.does_not_exist() | (CounterItem.n <= cap - amount))
+        return True
+    except UpdateError as exc:
+        _raise_unless_condition(exc)
+        return False
+
+
+def read_counter(pk: str, sk: str) -> int:
+    bind_all()
+    try:
+        return int(CounterItem.get(pk, sk, consistent_read=True).n or 0)
+    except DoesNotExist:
+        return 0
+
+
+def claim_unique(pk: str, sk: str, *, now_s: int, until_s: int) -> bool:
+    """Take a key until `until_s`; False while someone else holds it (duplicate)."""
+    bind_all()
+    item = CounterItem(pk, sk, until=until_s, expires_at=until_s + 60)
+    try:
+        item.save(condition=CounterItem.pk.does_not_exist() | (CounterItem.until < now_s))
+        return True
+    except PutError as exc:
+        _raise_unless_condition(exc)
+        return False
+
+
+def first_delivery(event_id: str, *, ttl_seconds: int = 24 * 3600) -> bool:
+    """True the first time a domain event id is seen (EventBridge delivers at least once)."""
+    now = int(time.time())
+    return claim_unique(f"EVT#{event_id}", "SEEN", now_s=now, until_s=now + ttl_seconds)
+
+
+# -- messages ------------------------------------------------------------------------
+
+def put_message(item: MessageItem) -> None:
+    bind_all()
+    try:
+        item.save(condition=MessageItem.pk.does_not_exist())
+    except PutError as exc:
+        dynamo.raise_if_retryable(exc)
+        raise
+
+
+def get_message(room_id: str, message_id: str) -> MessageItem | None:
+    bind_all()
+    shards = get_interaction_settings().write_shards
+    try:
+        return MessageItem.get(*MessageItem.key(room_id, message_id, shards))
+    except DoesNotExist:
+        return None
+
+
+def iter_messages(room_id: str, *, since_ms: int = 0, until_ms: int | None = None) -> Iterator[MessageItem]:
+    """Every stored message of a room in time order (replay, keyword lotteries)."""
+    bind_all()
+    from livecommerce.shared.ids import _encode  # ULID time prefix for the key range
+
+    shards = get_interaction_settings().write_shards
+    low = f"MSG#{_encode(max(0, since_ms), 10)}"
+    high = f"MSG#{_encode(until_ms, 10)}~" if until_ms is not None else "MSG#~"
+    found: list[MessageItem] = []
+    for shard in range(shards):
+        found.extend(MessageItem.query(f"DM#{room_id}#{shard}", MessageItem.sk.between(low, high)))
+    yield from sorted(found, key=lambda m: m.sk)
+
+
+# -- likes ---------------------------------------------------------------------------
+
+def add_likes(room_id: str, amount: int) -> None:
+    bind_all()
+    shards = get_interaction_settings().like_shards
+    item = LikeShardItem(*LikeShardItem.key(room_id, random.randrange(shards)))
+    try:
+        item.update(actions=[LikeShardItem.count.add(amount), LikeShardItem.room_id.set(room_id)])
+    except UpdateError as exc:
+        dynamo.raise_if_retryable(exc)
+        raise
+
+
+def like_total(room_id: str) -> int:
+    bind_all()
+    shards = get_interaction_settings().like_shards
+    keys = [LikeShardItem.key(room_id, n) for n in range(shards)]
+    return sum(int(i.count or 0) for i in LikeShardItem.batch_get(keys, consistent_read=True))
+
+
+# -- gates -----------------------------------------------------------------------------
+
+def _gate(room_id: str, name: str) -> GateItem:
+    bind_all()
+    return GateItem(*GateItem.key(room_id, name))
+
+
+def try_gate(room_id: str, name: str, *, now_ms: int, interval_ms: int) -> bool:
+    """Take the publish slot: at most one publish per `interval_ms` per gate."""
+    item = _gate(room_id, name)
+    try:
+        item.update(actions=[GateItem.last_ms.set(now_ms)],
+                    condition=GateItem.last_ms.does_not_exist() | (GateItem.last_ms <= now_ms - interval_ms))
+        return True
+    except UpdateError as exc:
+        _raise_unless_condition(exc)
+        return False
+
+
+def read_gate(room_id: str, name: str) -> GateItem | None:
+    bind_all()
+    try:
+        return GateItem.get(*GateItem.key(room_id, name), consistent_read=True)
+    except DoesNotExist:
+        return None
+
+
+def claim_trailing(room_id: str, name: str, *, until_ms: int) -> bool:
+    """Become the one publisher that waits for `until_ms` (the end of the closed window)."""
+    item = _gate(room_id, name)
+    try:
+        item.update(actions=[GateItem.trailing_ms.set(until_ms)],
+                    condition=GateItem.trailing_ms.does_not_exist() | (GateItem.trailing_ms < until_ms))
+        return True
+    except UpdateError as exc:
+        _raise_unless_condition(exc)
+        return False
+
+
+def store_pending(room_id: str, name: str, value: dict[str, Any], version: str) -> bool:
+    """Keep `value` as the one to publish next unless a newer one is pending or published."""
+    item = _gate(room_id, name)
+    newer_pending = GateItem.pending_version.exists() & (GateItem.pending_version >= version)
+    newer_published = GateItem.published_version.exists() & (GateItem.published_version >= version)
+    try:
+        item.update(actions=[GateItem.pending.set(value), GateItem.pending_version.set(version)],
+                    condition=~(newer_pending | newer_published))
+        return True
+    except UpdateError as exc:
+        _raise_unless_condition(exc)
+        return False
+
+
+def take_pending(room_id: str, name: str, *, now_ms: int, interval_ms: int) -> tuple[bool, dict | None]:
+    """Take the publish slot and the pending value at once (ALL_OLD): (taken, value).
+    Not taken when the slot is closed or nothing is pending (see read_gate)."""
+    item = _gate(room_id, name)
+    connection = GateItem._get_connection()
+    try:
+        data = connection.update_item(
+            item.pk, range_key=item.sk,
+            actions=[GateItem.last_ms.set(now_ms), GateItem.pending.remove(),
+                     GateItem.published_version.set(GateItem.pending_version)],
+            condition=GateItem.pending.exists() & (GateItem.last_ms.does_not_exist()
+                                                   | (GateItem.last_ms <= now_ms - interval_ms)),
+            return_values="ALL_OLD")
+    except UpdateError as exc:
+        _raise_unless_condition(exc)
+        return False, None
+    old = (data or {}).get("Attributes") or {}
+    raw = (old.get("pending") or {}).get("S")
+    return True, (json.loads(raw) if raw else None)
+
+
+def enqueue(room_id: str, name: str, cards: list[dict[str, Any]]) -> None:
+    """Append entries to the gate's queue (timed-metadata cards, danmaku shares)."""
+    item = _gate(room_id, name)
+    encoded = [json.dumps(c, ensure_ascii=False, separators=(",", ":")) for c in cards]
+    item.update(actions=[GateItem.cards.set((GateItem.cards | []).append(encoded))])
+
+
+def take_queue(room_id: str, name: str, *, now_ms: int, interval_ms: int) -> tuple[bool, list[dict[str, Any]]]:
+    """Take the publish slot and every queued entry at once: (slot taken, entries)."""
+    item = _gate(room_id, name)
+    connection = GateItem._get_connection()
+    try:
+        data = connection.update_item(
+            item.pk, range_key=item.sk, actions=[GateItem.last_ms.set(now_ms), GateItem.cards.remove()],
+            condition=GateItem.last_ms.does_not_exist() | (GateItem.last_ms <= now_ms - interval_ms),
+            return_values="ALL_OLD")
+    except UpdateError as exc:
+        _raise_unless_condition(exc)
+        return False, []
+    old = (data or {}).get("Attributes") or {}
+    values = ((old.get("cards") or {}).get("L")) or []
+    return True, [json.loads(v["S"]) for v in values if "S" in v]
+
+
+def requeue(room_id: str, name: str, cards: list[dict[str, Any]]) -> None:
+    item = _gate(room_id, name)
+    encoded = [json.dumps(c, ensure_ascii=False, separators=(",", ":")) for c in cards]
+    item.update(actions=[GateItem.cards.set((GateItem.cards | []).prepend(encoded))])
+
+
+def forget_delivery(event_id: str) -> None:
+    bind_all()
+    try:
+        CounterItem(f"EVT#{event_id}", "SEEN").delete()
+    except Exception:  # noqa: BLE001 - best effort; the event is then dropped as a repeat
+        pass
+

@@ -1,0 +1,78 @@
+"""Interaction routes: thin, they validate, call the service and shape the reply."""
+from __future__ import annotations
+
+from typing import Annotated
+
+from aws_lambda_powertools.event_handler.api_gateway import Router
+from aws_lambda_powertools.event_handler.openapi.params import Path
+
+from livecommerce.interaction.models import (BanRequest, Danmaku, DanmakuRequest, DanmakuSettings,
+                                             DanmakuSettingsRequest, LikesAccepted, LikesRequest, Moderation,
+                                             MuteRequest, Realtime)
+from livecommerce.shared.api import BEARER, Api
+
+RoomId = Annotated[str, Path(pattern=r"^[0-9A-HJKMNP-TV-Z]{26}$", description="Room id (ULID).")]
+UserId = Annotated[str, Path(pattern=r"^[A-Za-z0-9_-]{1,64}$", description="The viewer's user id.")]
+
+
+def _service():
+    # Deferred so the entry module imports without pynamodb/botocore (cold start).
+    from livecommerce.interaction import service
+
+    return service
+
+
+def _bearer(api: Api) -> str:
+    headers = {k.lower(): v for k, v in (api.app.current_event.headers or {}).items()}
+    return (headers.get("authorization") or "").partition(" ")[2].strip()
+
+
+def build_router(api: Api) -> Router:
+    router = Router()
+
+    @router.get("/v1/rooms/<room_id>/realtime", tags=["realtime"], security=BEARER,
+                summary="MQTT-over-WSS endpoint, client id, credentials and topics of the room channel")
+    def realtime(room_id: RoomId) -> Realtime:
+        return _service().realtime(api.caller(), room_id, _bearer(api))
+
+    @router.post("/v1/rooms/<room_id>/danmaku", tags=["realtime"], security=BEARER,
+                 summary="Send a danmaku (moderated before anyone sees it)")
+    def danmaku(room_id: RoomId, body: DanmakuRequest) -> tuple[Danmaku, int]:
+        return _service().send_danmaku(api.caller(), room_id, body), 201
+
+    @router.post("/v1/rooms/<room_id>/likes", tags=["realtime"], security=BEARER,
+                 summary="Add likes batched by the client")
+    def likes(room_id: RoomId, body: LikesRequest) -> tuple[LikesAccepted, int]:
+        return _service().add_likes(api.caller(), room_id, body), 202
+
+    @router.get("/v1/rooms/<room_id>/danmaku-settings", tags=["realtime"], security=BEARER,
+                summary="The room's quick phrases and blocked words (host)")
+    def get_settings(room_id: RoomId) -> DanmakuSettings:
+        return _service().get_danmaku_settings(api.require("host"), room_id)
+
+    @router.put("/v1/rooms/<room_id>/danmaku-settings", tags=["realtime"], security=BEARER,
+                summary="Set the room's quick phrases and blocked words (host)")
+    def put_settings(room_id: RoomId, body: DanmakuSettingsRequest) -> DanmakuSettings:
+        return _service().put_danmaku_settings(api.require("host"), room_id, body)
+
+    @router.put("/v1/rooms/<room_id>/mutes/<user_id>", tags=["realtime"], security=BEARER,
+                summary="Mute a viewer in the room for a while (host)")
+    def mute(room_id: RoomId, user_id: UserId, body: MuteRequest) -> Moderation:
+        return _service().mute(api.require("host"), room_id, user_id, body.duration_seconds)
+
+    @router.delete("/v1/rooms/<room_id>/mutes/<user_id>", tags=["realtime"], security=BEARER,
+                   summary="Lift a mute (host)")
+    def unmute(room_id: RoomId, user_id: UserId) -> Moderation:
+        return _service().unmute(api.require("host"), room_id, user_id)
+
+    @router.put("/v1/rooms/<room_id>/bans/<user_id>", tags=["realtime"], security=BEARER,
+                summary="Ban a viewer from the room (host)")
+    def ban(room_id: RoomId, user_id: UserId, body: BanRequest) -> Moderation:
+        return _service().ban(api.require("host"), room_id, user_id, body.reason)
+
+    @router.delete("/v1/rooms/<room_id>/bans/<user_id>", tags=["realtime"], security=BEARER,
+                   summary="Lift a ban (host)")
+    def unban(room_id: RoomId, user_id: UserId) -> Moderation:
+        return _service().unban(api.require("host"), room_id, user_id)
+
+    return router

@@ -1,0 +1,342 @@
+"""Interaction rules: who may say what in a room, how often, and what it
+reaches. No HTTP here."""
+from __future__ import annotations
+
+import threading
+import time
+from typing import Any
+
+from livecommerce.interaction import moderation, repository, topics
+from livecommerce.interaction.density import max_deliveries_per_second
+from livecommerce.interaction.limits import clamp_likes, retry_after, window_end, window_index
+from livecommerce.interaction.models import (Danmaku, DanmakuRequest, DanmakuSettings, DanmakuSettingsRequest,
+                                             Density, LikesAccepted, LikesRequest, Moderation, Realtime,
+                                             RealtimeCredentials, ReplyRef, Topic)
+from livecommerce.interaction.realtime import mqtt_url, publish_best_effort
+from livecommerce.interaction.settings import get_interaction_settings
+from livecommerce.interaction.storage import MessageItem
+from livecommerce.shared import problems
+from livecommerce.shared.api import Caller
+from livecommerce.shared.clock import iso, now_iso
+from livecommerce.shared.ids import new_ulid
+from livecommerce.shared.observability import logger
+
+ENDED = "ended"
+KEEPALIVE_SECONDS = 60
+NICKNAME_CACHE_SECONDS = 60.0
+_nicknames: dict[str, tuple[float, str | None]] = {}
+_nick_lock = threading.Lock()
+
+
+# -- access ----------------------------------------------------------------------
+
+def _can_run(caller: Caller, room: Any) -> bool:
+    return caller.is_operator or (caller.has("host") and caller.user_id == room.host_id)
+
+
+def load_room(caller: Caller, room_id: str, *, open_only: bool = True) -> Any:
+    """The room if the caller may watch it (test rooms: their host only, as in rooms)."""
+    from livecommerce.rooms import repository as rooms
+
+    room = rooms.get_room(room_id)
+    if room is None or (room.visibility != "public" and not _can_run(caller, room)):
+        raise problems.NotFound("No such room.", code="room_not_found")
+    if open_only and room.status == ENDED:
+        raise problems.Conflict("The live has ended; watch the replay.", code="room_ended",
+                                replay=f"/v1/rooms/{room_id}/replay")
+    return room
+
+
+def _load_for_host(caller: Caller, room_id: str) -> Any:
+    room = load_room(caller, room_id, open_only=False)
+    if not _can_run(caller, room):
+        raise problems.Forbidden("Only this room's host may do this.", code="not_room_host")
+    return room
+
+
+def _check_standing(room_id: str, user_id: str, *, speaking: bool) -> None:
+    state = repository.get_moderation(room_id, user_id)
+    if state is None:
+        return
+    if state.banned:
+        raise problems.Forbidden("You have been removed from this room.", code="banned")
+    if speaking and state.muted_until and state.muted_until > time.time():
+        raise problems.Forbidden("The host has muted you for a while.", code="muted",
+                                 muted_until=iso_from_epoch(int(state.muted_until)))
+
+
+def iso_from_epoch(seconds: int) -> str:
+    from datetime import datetime, timezone
+
+    return iso(datetime.fromtimestamp(seconds, timezone.utc))
+
+
+def _nickname(user_id: str) -> str | None:
+    now = time.monotonic()
+    with _nick_lock:
+        hit = _nicknames.get(user_id)
+    if hit and now - hit[0] < NICKNAME_CACHE_SECONDS:
+        return hit[1]
+    from livecommerce.identity import repository as identity
+
+    user = identity.get_user(user_id)
+    name = getattr(user, "display_name", None) if user else None
+    with _nick_lock:
+        _nicknames[user_id] = (now, name)
+    return name
+
+
+def clear_caches() -> None:
+    with _nick_lock:
+        _nicknames.clear()
+    repository.clear_caches()
+
+
+def _phrases(settings_item: Any) -> list[str]:
+    if settings_item is not None and settings_item.quick_phrases is not None:
+        return list(settings_item.quick_phrases)
+    return list(moderation.DEFAULT_QUICK_PHRASES)
+
+
+def _invalid(field: str, rejected: moderation.TextRejected) -> problems.Problem:
+    return problems.ValidationFailed(f"{field}: {rejected.message}.", errors=[
+        {"field": f"body.{field}", "message": rejected.message, "type": rejected.code}])
+
+
+# -- danmaku ---------------------------------------------------------------------
+
+def send_danmaku(caller: Caller, room_id: str, body: DanmakuRequest) -> Danmaku:
+    cfg = get_interaction_settings()
+    try:
+        text = moderation.clean_text(body.text, max_chars=cfg.max_text_chars)
+    except moderation.TextRejected as rejected:
+        raise _invalid("text", rejected) from None
+    room = load_room(caller, room_id)
+    priority = _can_run(caller, room)
+    _check_standing(room_id, caller.user_id, speaking=True)
+
+    room_settings = repository.get_room_settings(room_id)
+    phrase = moderation.is_quick_phrase(text, _phrases(room_settings))
+    if not phrase:
+        words = cfg.blocked_words + tuple((room_settings.blocked_words or []) if room_settings else [])
+        if moderation.find_blocked(text, words):
+            # The word is not named: that would teach spammers the list.
+            raise problems.ValidationFailed("text: the message contains a word that is not allowed here.",
+                                            code="blocked_word", errors=[
+                                                {"field": "body.text", "message": "contains a blocked word",
+                                                 "type": "blocked_word"}])
+
+    reply = None
+    if body.reply_to:
+        if not priority:
+            raise problems.Forbidden("Only the host replies to messages.", code="reply_host_only")
+        original = repository.get_message(room_id, body.reply_to)
+        if original is None:
+            raise problems.NotFound("No such message in this room.", code="message_not_found")
+        reply = {"id": original.message_id, "user_id": original.user_id, "nickname": original.nickname,
+                 "text": original.text}
+
+    now = time.time()
+    # Conditional writes, one per rule, rather than one transaction: DynamoDB would take a
+    # transaction as well, but moto (the embedded AWS) copies the whole table for each one,
+    # which makes the local stack crawl as messages pile up. A refused message may have
+    # counted against the sender's rate limit; it is never stored or shown.
+    # Per-user rate limit (fixed window).
+    limit = cfg.host_max_messages if priority else cfg.user_max_messages
+    window = window_index(now, cfg.user_window_seconds)
+    if not repository.hit_window(f"RATE#{room_id}#{caller.user_id}", f"DM#{window}", limit=limit,
+                                 expires_at=window_end(now, cfg.user_window_seconds) + 60):
+        wait = retry_after(now, cfg.user_window_seconds)
+        raise problems.TooManyRequests(
+            f"At most {limit} messages every {cfg.user_window_seconds} seconds; wait a moment.",
+            code="rate_limited", headers={"Retry-After": str(wait)}, retry_after_seconds=wait)
+    # Duplicate suppression: the same text from the same user within the window.
+    key = moderation.text_key(text)
+    if not repository.claim_unique(f"DUP#{room_id}#{caller.user_id}", key, now_s=int(now),
+                                   until_s=int(now) + cfg.duplicate_window_seconds):
+        raise problems.Conflict("You just sent that; say something new.", code="duplicate_message")
+    # Flood suppression: the same (non-phrase) text from many senders in a short window.
+    if not phrase and not priority:
+        flood_window = window_index(now, cfg.flood_window_seconds)
+        if not repository.hit_window(f"FLOOD#{room_id}#{key}", f"W#{flood_window}", limit=cfg.flood_max_identical,
+                                     expires_at=window_end(now, cfg.flood_window_seconds) + 60):
+            wait = retry_after(now, cfg.flood_window_seconds)
+            raise problems.TooManyRequests("Too many identical messages in this room right now.",
+                                           code="flood_suppressed", headers={"Retry-After": str(wait)},
+                                           retry_after_seconds=wait)
+
+    message_id = new_ulid()
+    item = MessageItem(*MessageItem.key(room_id, message_id, cfg.write_shards), room_id=room_id,
+                       message_id=message_id, user_id=caller.user_id, nickname=_nickname(caller.user_id),
+                       text=text, kind="phrase" if phrase else "text", priority=priority, reply_to=reply,
+                       at_ms=int(now * 1000), created_at=now_iso(), expires_at=int(now) + cfg.retention_days * 86400)
+    repository.put_message(item)
+    view = message_view(item)
+    # The sender's own copy, at once and never sampled away (the room's batch follows).
+    publish_best_effort(topics.private_topic(cfg.stage, room_id, caller.user_id),
+                        {"type": "danmaku_ack", "room_id": room_id, "item": view.model_dump(exclude_none=True)})
+    if reply is not None and reply["user_id"] != caller.user_id:
+        publish_best_effort(topics.private_topic(cfg.stage, room_id, reply["user_id"]),
+                            {"type": "host_reply", "room_id": room_id, "item": view.model_dump(exclude_none=True)},
+                            qos=1)
+    return view
+
+
+def message_view(item: MessageItem) -> Danmaku:
+    reply = ReplyRef(**item.reply_to) if item.reply_to else None
+    return Danmaku(id=item.message_id, room_id=item.room_id, user_id=item.user_id, nickname=item.nickname,
+                   text=item.text, kind=item.kind, host=bool(item.priority), reply_to=reply,
+                   created_at=item.created_at)
+
+
+# -- likes -----------------------------------------------------------------------
+
+def add_likes(caller: Caller, room_id: str, body: LikesRequest) -> LikesAccepted:
+    cfg = get_interaction_settings()
+    if body.count > cfg.like_max_per_request:
+        raise problems.ValidationFailed(f"count: at most {cfg.like_max_per_request} per call.", errors=[
+            {"field": "body.count", "message": f"at most {cfg.like_max_per_request}", "type": "less_than_equal"}])
+    load_room(caller, room_id)
+    _check_standing(room_id, caller.user_id, speaking=False)
+    now = time.time()
+    pk = f"RATE#{room_id}#{caller.user_id}"
+    sk = f"LIKES#{window_index(now, cfg.like_user_window_seconds)}"
+    expires = window_end(now, cfg.like_user_window_seconds) + 60
+    wanted = body.count
+    accepted = 0
+    for _ in range(4):
+        if repository.add_capped(pk, sk, amount=wanted, cap=cfg.like_user_cap, expires_at=expires):
+            accepted = wanted
+            break
+        wanted = clamp_likes(body.count, repository.read_counter(pk, sk), cfg.like_user_cap)
+        if wanted <= 0:
+            break
+    if accepted <= 0:
+        wait = retry_after(now, cfg.like_user_window_seconds)
+        raise problems.TooManyRequests(
+            f"At most {cfg.like_user_cap} likes every {cfg.like_user_window_seconds} seconds.",
+            code="like_limit", headers={"Retry-After": str(wait)}, retry_after_seconds=wait)
+    repository.add_likes(room_id, accepted)
+    return LikesAccepted(room_id=room_id, accepted=accepted, capped=accepted < body.count)
+
+
+# -- the realtime channel ----------------------------------------------------------
+
+def realtime(caller: Caller, room_id: str, token: str) -> Realtime:
+    from livecommerce.shared import tokens
+
+    cfg = get_interaction_settings()
+    if not topics.valid_ids(room_id, caller.user_id):
+        raise problems.BadRequest("This account cannot use the realtime channel.", code="realtime_unavailable")
+    room = load_room(caller, room_id)
+    _check_standing(room_id, caller.user_id, speaking=False)
+    try:
+        claims = tokens.verify(token)
+    except tokens.TokenInvalid:
+        raise problems.Unauthorized("The token is invalid or expired; log in again.", code="unauthorized") from None
+    names = topics.viewer_topics(cfg.stage, room_id, caller.user_id)
+    username = room_id
+    endpoint = mqtt_url(cfg.realtime_endpoint)
+    if cfg.authorizer_name:
+        username = f"{room_id}?x-amz-customauthorizer-name={cfg.authorizer_name}"
+        if "x-amz-customauthorizer-name" not in endpoint:
+            endpoint += ("&" if "?" in endpoint else "?") + f"x-amz-customauthorizer-name={cfg.authorizer_name}"
+    likes_per_second = 1000.0 / cfg.like_broadcast_interval_ms
+    return Realtime(
+        endpoint=endpoint,
+        client_id=topics.new_client_id(cfg.stage, caller.user_id),
+        credentials=RealtimeCredentials(username=username, password=token, authorizer=cfg.authorizer_name or None),
+        topics=names,
+        subscribe=[Topic(topic=names["danmaku"], qos=0), Topic(topic=names["events"], qos=1),
+                   Topic(topic=names["private"], qos=1)],
+        keepalive_seconds=KEEPALIVE_SECONDS,
+        expires_at=claims.expires_at,
+        density=Density(max_batches_per_second=max_deliveries_per_second(cfg.batch_interval_ms),
+                        max_messages_per_batch=cfg.batch_max_messages,
+                        like_broadcasts_per_second=likes_per_second),
+        quick_phrases=_phrases(repository.get_room_settings(room_id)),
+        likes_total=repository.like_total(room_id),
+        status=room.status,
+    )
+
+
+# -- host tools ------------------------------------------------------------------
+
+def get_danmaku_settings(caller: Caller, room_id: str) -> DanmakuSettings:
+    _load_for_host(caller, room_id)
+    item = repository.get_room_settings(room_id, cached=False)
+    return DanmakuSettings(quick_phrases=_phrases(item), blocked_words=list((item.blocked_words or []) if item else []),
+                           updated_at=item.updated_at if item else None)
+
+
+def put_danmaku_settings(caller: Caller, room_id: str, body: DanmakuSettingsRequest) -> DanmakuSettings:
+    _load_for_host(caller, room_id)
+    current = repository.get_room_settings(room_id, cached=False)
+    phrases = current.quick_phrases if current else None
+    words = current.blocked_words if current else None
+    try:
+        if body.quick_phrases is not None:
+            phrases = moderation.clean_list(body.quick_phrases, max_items=moderation.MAX_QUICK_PHRASES,
+                                            max_chars=moderation.MAX_PHRASE_CHARS, what="quick_phrases")
+        if body.blocked_words is not None:
+            words = moderation.clean_list(body.blocked_words, max_items=moderation.MAX_ROOM_BLOCKED_WORDS,
+                                          max_chars=moderation.MAX_BLOCKED_WORD_CHARS, what="blocked_words")
+    except moderation.TextRejected as rejected:
+        field = "quick_phrases" if "phrase" in rejected.code else "blocked_words"
+        raise _invalid(field, rejected) from None
+    item = repository.put_room_settings(room_id, quick_phrases=phrases, blocked_words=words,
+                                        updated_by=caller.user_id)
+    return DanmakuSettings(quick_phrases=_phrases(item), blocked_words=list(item.blocked_words or []),
+                           updated_at=item.updated_at)
+
+
+def _moderation_target(caller: Caller, room_id: str, user_id: str) -> Any:
+    room = _load_for_host(caller, room_id)
+    if user_id == room.host_id or user_id == caller.user_id:
+        raise problems.Conflict("The host cannot be muted or banned in their own room.", code="cannot_moderate_host")
+    return room
+
+
+def _moderation_view(room_id: str, user_id: str) -> Moderation:
+    state = repository.get_moderation(room_id, user_id)
+    until = int(state.muted_until) if state and state.muted_until and state.muted_until > time.time() else None
+    return Moderation(room_id=room_id, user_id=user_id, muted_until=iso_from_epoch(until) if until else None,
+                      banned=bool(state and state.banned))
+
+
+def _notify(room_id: str, user_id: str, message: dict[str, Any]) -> None:
+    if topics.USER_ID.match(user_id):
+        publish_best_effort(topics.private_topic(get_interaction_settings().stage, room_id, user_id),
+                            {"room_id": room_id, **message}, qos=1)
+
+
+def mute(caller: Caller, room_id: str, user_id: str, duration_seconds: int) -> Moderation:
+    _moderation_target(caller, room_id, user_id)
+    until = int(time.time()) + duration_seconds
+    repository.set_moderation(room_id, user_id, by=caller.user_id, muted_until=until)
+    logger.info("viewer muted", extra={"room_id": room_id, "user_id": user_id, "seconds": duration_seconds})
+    _notify(room_id, user_id, {"type": "muted", "muted_until": iso_from_epoch(until)})
+    return _moderation_view(room_id, user_id)
+
+
+def unmute(caller: Caller, room_id: str, user_id: str) -> Moderation:
+    _moderation_target(caller, room_id, user_id)
+    repository.set_moderation(room_id, user_id, by=caller.user_id, clear_mute=True)
+    _notify(room_id, user_id, {"type": "unmuted"})
+    return _moderation_view(room_id, user_id)
+
+
+def ban(caller: Caller, room_id: str, user_id: str, reason: str | None) -> Moderation:
+    _moderation_target(caller, room_id, user_id)
+    repository.set_moderation(room_id, user_id, by=caller.user_id, banned=True, reason=reason)
+    logger.info("viewer banned", extra={"room_id": room_id, "user_id": user_id})
+    # The client leaves on this notice; IoT Core re-runs the authorizer (refresh) and
+    # refuses the connection, and every API call answers 403 `banned` from now on.
+    _notify(room_id, user_id, {"type": "banned"})
+    return _moderation_view(room_id, user_id)
+
+
+def unban(caller: Caller, room_id: str, user_id: str) -> Moderation:
+    _moderation_target(caller, room_id, user_id)
+    repository.set_moderation(room_id, user_id, by=caller.user_id, banned=False)
+    return _moderation_view(room_id, user_id)

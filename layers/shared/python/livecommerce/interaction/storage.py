@@ -1,0 +1,134 @@
+"""PynamoDB items of the interaction table.
+
+  DM#<room>#<shard>   MSG#<ulid>        a danmaku message (TTL); INSERTs feed the batcher
+  LIKES#<room>#<n>    TOTAL             one shard of the room's like counter
+  ROOM#<room>         SETTINGS          quick phrases and the room's blocked words
+  ROOM#<room>         MOD#<user>        mute (until) and ban of a user in the room
+  ROOM#<room>         GATE#<name>       coalescing gate of a broadcaster (last publish,
+                                        trailing publisher, pending value / cards)
+  RATE#<room>#<user>  <kind>#<window>   per-user fixed-window counters (TTL)
+  DUP#<room>#<user>   <text key>        duplicate suppression (TTL)
+  FLOOD#<room>#<key>  W#<window>        identical-text flood counter (TTL)
+  EVT#<event id>      SEEN              a domain event already broadcast (TTL)
+
+Messages are write-sharded (DANMAKU_WRITE_SHARDS partitions per room, chosen by
+a hash of the message id, so a message's key follows from its id) and like
+counters too (LIKE_SHARDS): a crowded room stays under a partition's
+1,000 writes a second.
+"""
+from __future__ import annotations
+
+from pynamodb.attributes import BooleanAttribute, JSONAttribute, ListAttribute, NumberAttribute, UnicodeAttribute
+from pynamodb.models import Model
+
+from livecommerce.shared import dynamo
+
+
+class _Base(Model):
+    class Meta:
+        table_name = "unbound"
+
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)
+
+
+class MessageItem(_Base):
+    class Meta:
+        table_name = "unbound"
+
+    room_id = UnicodeAttribute()
+    message_id = UnicodeAttribute()
+    user_id = UnicodeAttribute()
+    nickname = UnicodeAttribute(null=True)
+    text = UnicodeAttribute()
+    kind = UnicodeAttribute(default="text")          # text | phrase
+    priority = BooleanAttribute(default=False)       # host or operator
+    reply_to = JSONAttribute(null=True)              # {"id", "user_id", "text"}
+    at_ms = NumberAttribute()
+    created_at = UnicodeAttribute()
+    expires_at = NumberAttribute()
+
+    @staticmethod
+    def key(room_id: str, message_id: str, shards: int) -> tuple[str, str]:
+        import zlib
+
+        shard = zlib.crc32(message_id.encode()) % max(1, shards)
+        return f"DM#{room_id}#{shard}", f"MSG#{message_id}"
+
+
+class LikeShardItem(_Base):
+    class Meta:
+        table_name = "unbound"
+
+    room_id = UnicodeAttribute()
+    count = NumberAttribute(default=0)
+
+    @staticmethod
+    def key(room_id: str, shard: int) -> tuple[str, str]:
+        return f"LIKES#{room_id}#{shard}", "TOTAL"
+
+
+class SettingsItem(_Base):
+    class Meta:
+        table_name = "unbound"
+
+    quick_phrases = ListAttribute(of=UnicodeAttribute, null=True)
+    blocked_words = ListAttribute(of=UnicodeAttribute, null=True)
+    updated_by = UnicodeAttribute(null=True)
+    updated_at = UnicodeAttribute(null=True)
+
+    @staticmethod
+    def key(room_id: str) -> tuple[str, str]:
+        return f"ROOM#{room_id}", "SETTINGS"
+
+
+class ModerationItem(_Base):
+    class Meta:
+        table_name = "unbound"
+
+    room_id = UnicodeAttribute()
+    user_id = UnicodeAttribute()
+    muted_until = NumberAttribute(null=True)     # epoch seconds
+    banned = BooleanAttribute(default=False)
+    reason = UnicodeAttribute(null=True)
+    updated_by = UnicodeAttribute(null=True)
+    updated_at = UnicodeAttribute(null=True)
+
+    @staticmethod
+    def key(room_id: str, user_id: str) -> tuple[str, str]:
+        return f"ROOM#{room_id}", f"MOD#{user_id}"
+
+
+class GateItem(_Base):
+    class Meta:
+        table_name = "unbound"
+
+    last_ms = NumberAttribute(null=True)          # last publish
+    trailing_ms = NumberAttribute(null=True)      # a trailing publisher waits for this time
+    pending = JSONAttribute(null=True)            # latest value not yet published
+    pending_version = UnicodeAttribute(null=True)
+    published_version = UnicodeAttribute(null=True)
+    cards = ListAttribute(null=True)              # timed-metadata cards waiting (JSON strings)
+
+    @staticmethod
+    def key(room_id: str, name: str) -> tuple[str, str]:
+        return f"ROOM#{room_id}", f"GATE#{name}"
+
+
+class CounterItem(_Base):
+    class Meta:
+        table_name = "unbound"
+
+    n = NumberAttribute(default=0)
+    until = NumberAttribute(null=True)
+    expires_at = NumberAttribute(null=True)
+
+
+MODELS = (MessageItem, LikeShardItem, SettingsItem, ModerationItem, GateItem, CounterItem)
+
+
+def bind_all() -> None:
+    from livecommerce.interaction_wiring import INTERACTION
+
+    for model in MODELS:
+        dynamo.bind(model, INTERACTION)

@@ -1,0 +1,49 @@
+"""Run the local IoT Core stand-in alone (LocalBroker(separate_process=True) does):
+
+    python -m local.mqtt --ws-port 8083 --http-port 8084 [--authorizer-url URL]
+
+Without --authorizer-url the realtime authorizer function runs in this
+process (it then needs the stack's environment: tables, token secret).
+Prints `READY ws=<url> publish=<url>` and runs until SIGTERM or Ctrl-C.
+"""
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+import threading
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+for extra in (ROOT / "layers" / "shared" / "python", ROOT):
+    if str(extra) not in sys.path:
+        sys.path.insert(0, str(extra))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Local MQTT-over-WebSocket broker standing in for IoT Core")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--ws-port", type=int, default=8083)
+    parser.add_argument("--http-port", type=int, default=8084)
+    parser.add_argument("--authorizer-url", default=None)
+    args = parser.parse_args(argv)
+
+    from local.mqtt.broker import LocalBroker, lambda_authorizer, remote_authorizer
+
+    authorizer = remote_authorizer(args.authorizer_url) if args.authorizer_url else lambda_authorizer()
+    broker = LocalBroker(host=args.host, ws_port=args.ws_port, http_port=args.http_port, authorizer=authorizer)
+    urls = broker.start()
+    print(f"READY ws={urls['ws']} publish={urls['publish']}", flush=True)
+    stopped = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stopped.set())
+    try:
+        while not stopped.wait(0.5):
+            pass
+    except KeyboardInterrupt:
+        pass
+    broker.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,446 @@
+"""LocalBroker: amqtt with a WebSocket listener standing in for IoT Core.
+
+Connect: the CONNECT packet's username, password and client id are put in an
+IoT Core custom-authorizer event and given to the authorizer function (by
+default the real `functions/realtime_authorizer` handler through the local
+Lambda runtime). `isAuthenticated: false` refuses the connection (CONNACK
+"not authorized"); otherwise the returned policy documents are kept on the
+session and every SUBSCRIBE (iot:Subscribe on topicfilter/<filter>), PUBLISH
+(iot:Publish on topic/<topic>) and delivery (iot:Receive on topic/<topic>)
+is checked against them with livecommerce.interaction.policy.allows, the
+evaluation IoT Core does with the same documents. Differences from IoT Core,
+kept small on purpose: a refused PUBLISH is dropped (IoT Core also closes the
+connection), a refused SUBSCRIBE gets return code 0x80 (as IoT Core does), no
+TLS on loopback, no disconnect at `disconnectAfterInSeconds`.
+
+Server-side publishes: `POST /topics/{topic}?qos=&retain=` on the publish
+port, the REST API of the IoT data plane's Publish, so boto3's `iot-data`
+client (AWS_ENDPOINT_URL_IOT_DATA_PLANE) publishes here unchanged.
+"""
+from __future__ import annotations
+
+import asyncio
+import base64
+import itertools
+import json
+import logging
+import threading
+import uuid
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any, Callable
+from urllib.parse import parse_qs, unquote, urlsplit
+
+from amqtt.contexts import Action
+from amqtt.plugins.base import BaseAuthPlugin, BaseTopicPlugin
+
+from livecommerce.interaction import policy
+
+log = logging.getLogger("local.mqtt")
+Authorizer = Callable[[dict[str, Any]], dict[str, Any]]
+MAX_TOPIC_BYTES = 256
+_registry: dict[str, "LocalBroker"] = {}
+_ids = itertools.count(1)
+
+
+def lambda_authorizer(function: str = "realtime_authorizer") -> Authorizer:
+    """The authorizer function run the way the Lambda service runs it."""
+    def call(event: dict[str, Any]) -> dict[str, Any]:
+        from local.lambda_runtime import invoke
+
+        return invoke(function, event)
+
+    return call
+
+
+def remote_authorizer(url: str) -> Authorizer:
+    """An authorizer served by another process (LocalBroker(separate_process=True))."""
+    def call(event: dict[str, Any]) -> dict[str, Any]:
+        import urllib.request
+
+        request = urllib.request.Request(url, data=json.dumps(event).encode(), method="POST",
+                                         headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return json.loads(response.read())
+
+    return call
+
+
+def authorizer_event(username: str | None, password: str | bytes | None, client_id: str | None) -> dict[str, Any]:
+    """What IoT Core sends the authorizer for an MQTT CONNECT (password base64-encoded)."""
+    raw = password.encode("utf-8") if isinstance(password, str) else (password or b"")
+    mqtt: dict[str, Any] = {"username": username or "", "clientId": client_id or ""}
+    if raw:
+        mqtt["password"] = base64.b64encode(raw).decode("ascii")
+    return {"token": None, "signatureVerified": False, "protocols": ["mqtt"],
+            "protocolData": {"mqtt": mqtt}, "connectionMetadata": {"id": str(uuid.uuid4())}}
+
+
+class IotAuthPlugin(BaseAuthPlugin):
+    """Authenticates a CONNECT with the custom authorizer; keeps its policies on the session."""
+
+    @dataclass
+    class Config:
+        owner: str = ""
+
+    async def authenticate(self, *, session: Any) -> bool | None:
+        broker = _registry.get(self.config.owner)
+        if broker is None:
+            return False
+        event = authorizer_event(session.username, session.password, session.client_id)
+        loop = asyncio.get_running_loop()
+        try:
+            result = await loop.run_in_executor(broker.executor, broker.authorizer, event)
+        except Exception:  # noqa: BLE001 - an authorizer failure refuses, as on IoT Core
+            log.exception("realtime authorizer failed")
+            result = {"isAuthenticated": False}
+        allowed = bool(result.get("isAuthenticated"))
+        documents = list(result.get("policyDocuments") or []) if allowed else []
+        documents = [json.loads(d) if isinstance(d, str) else d for d in documents]
+        if allowed and not policy.allows(documents, policy.CONNECT, policy.resource("client", session.client_id or "")):
+            allowed = False
+        session.iot_policies = documents if allowed else []
+        session.iot_cache = {}
+        broker.stats["connects_allowed" if allowed else "connects_refused"] += 1
+        return allowed
+
+
+class IotPolicyPlugin(BaseTopicPlugin):
+    """iot:Subscribe / iot:Publish / iot:Receive checks against the session's policies."""
+
+    @dataclass
+    class Config:
+        owner: str = ""
+
+    async def topic_filtering(self, *, session: Any = None, topic: str | None = None,
+                              action: Action | None = None) -> bool | None:
+        if session is None or topic is None:
+            return False
+        cache = getattr(session, "iot_cache", None)
+        if cache is None:
+            return False
+        if action == Action.RECEIVE:
+            return receive_allowed(session, topic)
+        key = (action, topic)
+        found = cache.get(key)
+        if found is None:
+            if action == Action.SUBSCRIBE:
+                found = policy.allows(session.iot_policies, policy.SUBSCRIBE, policy.resource("topicfilter", topic))
+            elif action == Action.PUBLISH:
+                found = policy.allows(session.iot_policies, policy.PUBLISH, policy.resource("topic", topic))
+            else:
+                found = False
+            if len(cache) < 256:
+                cache[key] = found
+        if not found:
+            broker = _registry.get(self.config.owner)
+            if broker is not None:
+                broker.stats[f"refused_{getattr(action, 'value', action)}"] += 1
+        return found
+
+
+def receive_allowed(session: Any, topic: str) -> bool:
+    """iot:Receive for a session, cached (the same check IotPolicyPlugin makes)."""
+    cache = getattr(session, "iot_cache", None)
+    if cache is None:
+        return False
+    key = (Action.RECEIVE, topic)
+    found = cache.get(key)
+    if found is None:
+        found = policy.allows(session.iot_policies, policy.RECEIVE, policy.resource("topic", topic))
+        if len(cache) < 256:
+            cache[key] = found
+    return found
+
+
+def _publish_packet(topic: str, payload: bytes) -> bytes:
+    """An MQTT 3.1.1 PUBLISH, QoS 0, encoded once for every subscriber."""
+    name = topic.encode("utf-8")
+    body = len(name).to_bytes(2, "big") + name + payload
+    length, header = len(body), bytearray([0x30])
+    while True:
+        byte, length = length % 128, length // 128
+        header.append(byte | (0x80 if length else 0))
+        if not length:
+            return bytes(header) + body
+
+
+def _broker_class() -> type:
+    """amqtt's Broker with a fan-out fast path for QoS 0.
+
+    amqtt builds, encodes and sends a PUBLISH per subscriber in a task of its own
+    and runs the topic plugins per subscriber asynchronously; for a room of a
+    thousand viewers that is the broker's whole budget. Here a QoS 0 broadcast is
+    encoded once and written to each permitted (iot:Receive) subscriber's
+    WebSocket directly; QoS 1 and 2 deliveries take amqtt's own path."""
+    from amqtt.broker import Broker
+    from websockets.protocol import State
+
+    class FanOutBroker(Broker):
+        async def _run_broadcast(self, running_tasks):  # noqa: ANN001
+            broadcast = await self._broadcast_queue.get()
+            topic, data = broadcast["topic"], broadcast["data"]
+            raw: bytes | None = None
+            for k_filter, subscriptions in list(self._subscriptions.items()):
+                if not self._matches(topic, k_filter):
+                    continue
+                for target_session, sub_qos in list(subscriptions):
+                    qos = broadcast.get("qos", sub_qos)
+                    qos = min(qos if qos is not None else 0, sub_qos)
+                    if target_session.transitions.state != "connected":
+                        continue
+                    if not receive_allowed(target_session, topic):
+                        continue
+                    handler = self._get_handler(target_session)
+                    if handler is None:
+                        continue
+                    if qos == 0:
+                        connection = getattr(getattr(handler, "writer", None), "_protocol", None)
+                        if connection is not None and connection.protocol.state is State.OPEN:
+                            raw = raw or _publish_packet(topic, bytes(data))
+                            try:
+                                connection.protocol.send_binary(raw)
+                                connection.send_data()
+                            except Exception:  # noqa: BLE001 - a closing connection
+                                pass
+                            continue
+                    running_tasks.append(asyncio.ensure_future(handler.mqtt_publish(topic, data, qos,
+                                                                                    retain=False)))
+
+    return FanOutBroker
+
+
+def _valid_publish_topic(topic: str) -> bool:
+    return bool(topic) and len(topic.encode("utf-8")) <= MAX_TOPIC_BYTES and not topic.startswith("$") \
+        and "+" not in topic and "#" not in topic
+
+
+class _Stats(dict):
+    def __missing__(self, key: str) -> int:
+        return 0
+
+
+class _PublishHandler(BaseHTTPRequestHandler):
+    """The iot-data Publish REST API: POST /topics/{topic}?qos=0|1&retain=true|false."""
+
+    broker: "LocalBroker"
+
+    def log_message(self, *args: Any) -> None:  # quiet
+        pass
+
+    def _answer(self, status: int, body: dict[str, Any], error: str | None = None) -> None:
+        data = json.dumps(body).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.send_header("x-amzn-RequestId", str(uuid.uuid4()))
+        if error:
+            self.send_header("x-amzn-ErrorType", error)
+        self.end_headers()
+        self.wfile.write(data)
+
+    def do_POST(self) -> None:  # noqa: N802
+        parts = urlsplit(self.path)
+        length = int(self.headers.get("Content-Length") or 0)
+        payload = self.rfile.read(length) if length else b""
+        if not parts.path.startswith("/topics/"):
+            self._answer(404, {"message": "no such operation"}, "ResourceNotFoundException")
+            return
+        topic = unquote(parts.path[len("/topics/"):])
+        query = parse_qs(parts.query)
+        try:
+            qos = int((query.get("qos") or ["0"])[0])
+        except ValueError:
+            qos = -1
+        retain = (query.get("retain") or ["false"])[0].lower() == "true"
+        if not _valid_publish_topic(topic) or qos not in (0, 1):
+            self._answer(400, {"message": "invalid topic or qos"}, "InvalidRequestException")
+            return
+        try:
+            self.broker.publish(topic, payload, qos=qos, retain=retain)
+        except Exception:  # noqa: BLE001
+            log.exception("local publish failed")
+            self._answer(500, {"message": "internal failure"}, "InternalFailureException")
+            return
+        self._answer(200, {})
+
+    def do_GET(self) -> None:  # noqa: N802
+        if self.path == "/__standin/health":
+            self._answer(200, {"ok": True, "standin": "iot", "stats": dict(self.broker.stats)})
+        else:
+            self._answer(404, {"message": "not found"})
+
+
+@dataclass
+class LocalBroker:
+    host: str = "127.0.0.1"
+    ws_port: int = 0
+    http_port: int = 0
+    authorizer: Authorizer = field(default_factory=lambda_authorizer)
+    max_auth_workers: int = 8
+    # Run the MQTT broker in its own process (its event loop then never waits for the
+    # GIL of a busy API process, as IoT Core is a service of its own). Connections are
+    # still authorized by `authorizer` in this process, over a loopback HTTP call.
+    separate_process: bool = False
+
+    def __post_init__(self) -> None:
+        self.name = f"local-broker-{next(_ids)}"
+        self.stats: _Stats = _Stats()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._broker: Any = None
+        self._thread: threading.Thread | None = None
+        self._http: ThreadingHTTPServer | None = None
+        self._process: Any = None
+        self.urls: dict[str, str] = {}
+
+    # -- lifecycle -------------------------------------------------------------
+    def start(self) -> dict[str, str]:
+        if self.separate_process:
+            return self._start_process()
+        from concurrent.futures import ThreadPoolExecutor
+
+        for name in ("amqtt", "transitions", "websockets"):
+            logging.getLogger(name).setLevel(logging.WARNING)
+        _registry[self.name] = self
+        self.executor = ThreadPoolExecutor(max_workers=self.max_auth_workers, thread_name_prefix="mqtt-auth")
+        ready = threading.Event()
+        failure: list[BaseException] = []
+
+        def run() -> None:
+            loop = asyncio.new_event_loop()
+            asyncio.set_event_loop(loop)
+            self._loop = loop
+            try:
+                loop.run_until_complete(self._start_broker())
+            except BaseException as exc:  # noqa: BLE001
+                failure.append(exc)
+                ready.set()
+                return
+            ready.set()
+            loop.run_forever()
+            loop.run_until_complete(self._broker.shutdown())
+            loop.close()
+
+        self._thread = threading.Thread(target=run, name="mqtt-broker", daemon=True)
+        self._thread.start()
+        ready.wait(30)
+        if failure:
+            raise OSError(f"MQTT broker did not start: {failure[0]}")
+        handler = type("PublishHandler", (_PublishHandler,), {"broker": self})
+        self._http = ThreadingHTTPServer((self.host, self.http_port), handler)
+        self._http.daemon_threads = True
+        self.http_port = self._http.server_address[1]
+        threading.Thread(target=self._http.serve_forever, name="iot-data", daemon=True).start()
+        self.urls = {"ws": f"ws://{self.host}:{self.ws_port}/mqtt", "publish": f"http://{self.host}:{self.http_port}"}
+        return self.urls
+
+    async def _start_broker(self) -> None:
+        config = {
+            "listeners": {"default": {"type": "ws", "bind": f"{self.host}:{self.ws_port}", "max_connections": 0}},
+            "plugins": {f"{__name__}.IotAuthPlugin": {"owner": self.name},
+                        f"{__name__}.IotPolicyPlugin": {"owner": self.name}},
+        }
+        self._broker = _broker_class()(config)
+        await self._broker.start()
+        server = self._broker._servers["default"].instance  # the websockets server: read the bound port
+        self.ws_port = next(iter(server.sockets)).getsockname()[1]
+
+    def _start_process(self) -> dict[str, str]:
+        import subprocess
+        import sys
+        from pathlib import Path
+
+        owner = self
+
+        class AuthorizeHandler(BaseHTTPRequestHandler):
+            def log_message(self, *args: Any) -> None:
+                pass
+
+            def do_POST(self) -> None:  # noqa: N802
+                event = json.loads(self.rfile.read(int(self.headers.get("Content-Length") or 0)) or b"{}")
+                try:
+                    result = owner.authorizer(event)
+                except Exception:  # noqa: BLE001
+                    log.exception("realtime authorizer failed")
+                    result = {"isAuthenticated": False}
+                data = json.dumps(result).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+        self._http = ThreadingHTTPServer((self.host, 0), AuthorizeHandler)
+        self._http.daemon_threads = True
+        threading.Thread(target=self._http.serve_forever, name="mqtt-authorizer", daemon=True).start()
+        auth_url = f"http://{self.host}:{self._http.server_address[1]}/authorize"
+        import os
+
+        root = Path(__file__).resolve().parents[2]
+        env = dict(os.environ)
+        env["PYTHONPATH"] = os.pathsep.join([str(root / "layers" / "shared" / "python"), str(root),
+                                             env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
+        self._process = subprocess.Popen(
+            [sys.executable, "-m", "local.mqtt", "--host", self.host, "--ws-port", str(self.ws_port),
+             "--http-port", str(self.http_port), "--authorizer-url", auth_url],
+            cwd=root, env=env, stdout=subprocess.PIPE, text=True)
+        for line in self._process.stdout:
+            if line.startswith("READY "):
+                fields = dict(part.split("=", 1) for part in line.split()[1:])
+                self.urls = {"ws": fields["ws"], "publish": fields["publish"]}
+                self.ws_port = int(urlsplit(self.urls["ws"]).port)
+                self.http_port = int(urlsplit(self.urls["publish"]).port)
+                return self.urls
+        raise OSError("MQTT broker process did not start")
+
+    def remote_stats(self) -> dict[str, int]:
+        import urllib.request
+
+        with urllib.request.urlopen(f"{self.urls['publish']}/__standin/health", timeout=5) as response:
+            return json.loads(response.read())["stats"]
+
+    def stop(self) -> None:
+        if self._process is not None:
+            self._process.terminate()
+            self._process.wait(timeout=10)
+            self._process = None
+            if self._http is not None:
+                self._http.shutdown()
+                self._http.server_close()
+            return
+        if self._http is not None:
+            self._http.shutdown()
+            self._http.server_close()
+        if self._loop is not None:
+            self._loop.call_soon_threadsafe(self._loop.stop)
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+        self.executor.shutdown(wait=False, cancel_futures=True)
+        _registry.pop(self.name, None)
+
+    def __enter__(self) -> "LocalBroker":
+        self.start()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.stop()
+
+    # -- server-side publish -----------------------------------------------------
+    def publish(self, topic: str, payload: bytes, *, qos: int = 0, retain: bool = False) -> None:
+        if self._loop is None:
+            raise RuntimeError("broker not started")
+        broker = self._broker
+
+        async def send() -> None:
+            await broker.internal_message_broadcast(topic, payload, qos)
+            if retain:
+                await broker.retain_message(None, topic, payload, qos)
+
+        asyncio.run_coroutine_threadsafe(send(), self._loop).result(timeout=10)
+        self.stats["publishes"] += 1
+        kind = topic.rsplit("/", 2)
+        self.stats[f"publishes_{kind[-2] if kind[-2] == 'users' else kind[-1]}"] += 1
+
+    @property
+    def connections(self) -> int:
+        return len(self._broker._sessions) if self._broker is not None else 0

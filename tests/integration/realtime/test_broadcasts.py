@@ -1,0 +1,157 @@
+"""Live broadcasts: domain events on the bus -> the room's events topic, stock
+coalesced, duplicates dropped, nothing internal leaked; product cards -> IVS
+timed metadata at most 5 calls a second, merged not dropped (botocore Stubber)."""
+from __future__ import annotations
+
+import json
+import threading
+import time
+import uuid
+
+import pytest
+
+pytestmark = pytest.mark.integration
+
+
+def event(detail_type: str, detail: dict) -> dict:
+    return {"version": "0", "id": str(uuid.uuid4()), "detail-type": detail_type, "source": "livecommerce",
+            "account": "000000000000", "time": "2026-12-01T12:00:00Z", "region": "ap-northeast-1",
+            "resources": [], "detail": {"event_id": str(uuid.uuid4()), "occurred_at": "2026-12-01T12:00:00Z",
+                                        **detail}}
+
+
+def broadcast(evt: dict) -> dict:
+    from local.lambda_runtime import invoke
+
+    return invoke("broadcasts", evt)
+
+
+def test_room_lifecycle_reaches_the_events_topic(api, tokens_for, make_room, published, aws_env):
+    from local.event_delivery import drain
+    from local.resources import LocalNames
+
+    room = make_room(start=False)
+    host = tokens_for("host-1")
+    assert api.call("POST", f"/v1/rooms/{room}/start", token=host).status == 200
+    assert api.call("POST", f"/v1/rooms/{room}/end", token=host).status == 200
+    drain(aws_env, LocalNames())
+    messages = published.on(f"{room}/events")
+    assert [m["type"] for m in messages] == ["room_started", "room_ended"]
+    text = json.dumps(messages)
+    assert "channel_arn" not in text and "arn:aws" not in text and "visibility" not in text
+
+
+def test_commerce_events_generic_and_private_fields_dropped(room, published):
+    detail = {"room_id": room, "product_id": "P1", "title": "羊绒围巾", "live_price": 19900,
+              "channel_arn": "arn:aws:ivs:x:1:channel/abc", "buyer_id": "viewer-1", "created_by": "host-1",
+              "extra": {"secret_note": "x", "badge": "爆款"}}
+    first = event("CouponDropped", {**detail, "coupon_id": "C1"})
+    assert broadcast(first)["outcome"] == "published"
+    assert broadcast(first)["outcome"] == "duplicate"            # EventBridge delivered it twice
+    assert broadcast(event("CouponDropped", {"product_id": "P1"}))["outcome"] == "ignored"   # no room
+    [message] = published.on(f"{room}/events")
+    assert message["type"] == "coupon_dropped" and message["room_id"] == room
+    assert message["data"] == {"product_id": "P1", "title": "羊绒围巾", "live_price": 19900, "coupon_id": "C1",
+                               "extra": {"badge": "爆款"}}
+
+
+def test_stock_changes_are_coalesced_and_the_newest_wins(room, published):
+    def stock(version: int, left: int) -> dict:
+        return event("StockChanged", {"room_id": room, "product_id": "P9", "version": version, "stock": left})
+
+    assert broadcast(stock(1, 100))["outcome"] == "published"
+    outcomes: list[str] = []
+    threads = [threading.Thread(target=lambda v=v: outcomes.append(broadcast(stock(v, 100 - v))["outcome"]))
+               for v in range(2, 9)]
+    started = time.monotonic()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert time.monotonic() - started < 3
+    assert outcomes.count("published") == 1 and outcomes.count("coalesced") + outcomes.count("stale") == 6
+    stocks = [m["data"]["stock"] for m in published.on(f"{room}/events") if m["type"] == "stock_changed"]
+    assert stocks[0] == 100 and stocks[-1] == 92 and len(stocks) == 2
+    assert broadcast(stock(3, 97))["outcome"] == "stale"      # late and older than what viewers saw
+
+
+class Ivs:
+    """A stubbed IVS client in the place of the container's client."""
+
+    def __init__(self, monkeypatch, channel_arn: str) -> None:
+        import boto3
+        from botocore.stub import ANY, Stubber
+
+        from livecommerce.shared import aws
+
+        self.client = boto3.session.Session(region_name="ap-northeast-1").client("ivs")
+        self.stubber = Stubber(self.client)
+        self.any, self.arn = ANY, channel_arn
+        self.sent: list[dict] = []
+        self.times: list[float] = []
+        self.client.meta.events.register("provide-client-params.ivs.PutMetadata", self._capture)
+        monkeypatch.setitem(aws._clients, "ivs", self.client)
+
+    def _capture(self, params, **_):
+        self.sent.append(json.loads(params["metadata"]))
+        self.times.append(time.monotonic())
+
+    def expect(self, n: int = 1) -> None:
+        for _ in range(n):
+            self.stubber.add_response("put_metadata", {}, {"channelArn": self.arn, "metadata": self.any})
+
+    def throttle(self) -> None:
+        self.stubber.add_client_error("put_metadata", "ThrottlingException", "Rate exceeded", 429,
+                                      expected_params={"channelArn": self.arn, "metadata": self.any})
+
+
+def _channel(room_id: str) -> str:
+    from livecommerce.rooms import repository
+
+    return repository.get_room(room_id).channel_arn
+
+
+def test_cards_ride_in_the_video_merged_within_five_calls_a_second(room, monkeypatch, published):
+    ivs = Ivs(monkeypatch, _channel(room))
+    ivs.expect(3)
+    with ivs.stubber:
+        assert broadcast(event("ProductListed", {"room_id": room, "product_id": "P1", "title": "围巾",
+                                                 "live_price": 9900}))["outcome"] == "published"
+        threads = [threading.Thread(target=broadcast, args=(event(kind, {"room_id": room, "product_id": f"P{n}",
+                                                                          "flash_sale_id": f"F{n}"}),))
+                   for n, kind in enumerate(["ProductListed", "FlashSaleStarted", "ProductListed"], start=2)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    cards = [c for payload in ivs.sent for c in payload["cards"]]
+    assert sorted(c["product_id"] for c in cards) == ["P1", "P2", "P3", "P4"]      # none dropped
+    assert len(ivs.sent) <= 3                                                      # merged
+    assert all(len(json.dumps(p, ensure_ascii=False, separators=(",", ":")).encode()) <= 1024 for p in ivs.sent)
+    assert all(b - a >= 0.19 for a, b in zip(ivs.times, ivs.times[1:]))           # <= 5 calls a second
+    assert len(published.on(f"{room}/events")) == 4                                # and all on the topic
+
+
+def test_throttled_cards_are_sent_in_the_next_slot(room, monkeypatch):
+    ivs = Ivs(monkeypatch, _channel(room))
+    ivs.throttle()
+    ivs.expect(1)
+    with ivs.stubber:
+        broadcast(event("FlashSaleStarted", {"room_id": room, "flash_sale_id": "F1", "product_id": "P1",
+                                             "ends_at": "2026-12-01T12:10:00Z"}))
+        ivs.stubber.assert_no_pending_responses()
+    assert ivs.sent[0] == ivs.sent[1] and ivs.sent[1]["cards"][0]["flash_sale_id"] == "F1"
+
+
+def test_cards_pack_into_one_kilobyte(room):
+    from livecommerce.interaction import cards
+
+    now = 1_000_000
+    queued = [cards.card_for("ProductListed", {"product_id": f"P{n}", "title": "很长的商品标题" * 10}, at_ms=now)
+              for n in range(20)]
+    queued.append({"at_ms": now - 60_000, "card": {"type": "product_listed", "product_id": "OLD"}})
+    payload, sent, rest, stale = cards.pack(queued[-1:] + queued[:-1], now_ms=now)
+    assert stale == 1 and len(payload.encode()) <= 1024 and sent and len(sent) + len(rest) == 20
+    huge = [{"at_ms": now, "card": {"type": "product_listed", "product_id": "P", "title": "x" * 5000}}]
+    payload, sent, rest, _ = cards.pack(huge, now_ms=now)
+    assert json.loads(payload)["cards"] == [{"type": "product_listed", "product_id": "P"}] and rest == []

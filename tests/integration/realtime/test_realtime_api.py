@@ -1,0 +1,224 @@
+"""The room channel's HTTP side through the gateway emulation on moto:
+credentials, danmaku with moderation, likes, host tools, and what reaches
+IoT Core (moto records every iot-data Publish)."""
+from __future__ import annotations
+
+import pytest
+
+pytestmark = pytest.mark.integration
+
+
+def danmaku(api, token, room_id, text, **extra):
+    return api.call("POST", f"/v1/rooms/{room_id}/danmaku", token=token, json_body={"text": text, **extra})
+
+
+def test_realtime_credentials_and_topics(api, tokens_for, room):
+    response = api.call("GET", f"/v1/rooms/{room}/realtime", token=tokens_for("viewer-1"))
+    assert response.status == 200, response.body
+    body = response.json()
+    prefix = f"lc/local/rooms/{room}"
+    assert body["topics"] == {"danmaku": f"{prefix}/danmaku", "events": f"{prefix}/events",
+                              "private": f"{prefix}/users/viewer-1"}
+    assert body["client_id"].startswith("lc-local-viewer-1-")
+    assert body["credentials"]["username"] == room
+    assert body["credentials"]["password"] == tokens_for("viewer-1")
+    assert body["density"]["max_batches_per_second"] == 5.0
+    assert body["quick_phrases"][:2] == ["想要", "优惠多少"]
+    assert body["likes_total"] == 0 and body["status"] == "live"
+    again = api.call("GET", f"/v1/rooms/{room}/realtime", token=tokens_for("viewer-1")).json()
+    assert again["client_id"] != body["client_id"]
+
+
+def test_danmaku_reaches_sender_at_once_and_room_in_a_batch(api, tokens_for, room, published, pump):
+    sent = danmaku(api, tokens_for("viewer-1"), room, "这件羽绒服有黑色吗？🖤")
+    assert sent.status == 201, sent.body
+    message = sent.json()
+    assert message["text"] == "这件羽绒服有黑色吗？🖤" and message["host"] is False and message["kind"] == "text"
+    acks = published.on("/users/viewer-1")
+    assert [a["item"]["id"] for a in acks] == [message["id"]]
+    assert published.on("/danmaku") == []          # nothing public before the batcher runs
+    pump.drain()
+    batches = published.on("/danmaku")
+    assert len(batches) == 1 and [i["id"] for i in batches[0]["items"]] == [message["id"]]
+
+
+@pytest.mark.parametrize("text, code", [
+    ("", None),                                  # pydantic: min_length
+    ("   ", "text_empty"),
+    ("好" * 61, "text_too_long"),
+    ("第一行\n第二行", "text_control_characters"),
+    ("hello\u202eevil", "text_control_characters"),  # bidi override
+    ("zero\u200bwidth", "text_control_characters"),
+])
+def test_bad_text_is_rejected_and_nothing_is_published(api, tokens_for, room, published, pump, text, code):
+    response = danmaku(api, tokens_for("viewer-1"), room, text)
+    assert response.status == 422, response.body
+    body = response.json()
+    assert body["errors"][0]["field"] == "body.text"
+    if code:
+        assert body["errors"][0]["type"] == code
+    pump.drain()
+    assert published.all() == []
+
+
+def test_emoji_sequences_are_fine(api, room):
+    for n, text in enumerate(("👍🏻", "👨\u200d👩\u200d👧", "🇨🇳", "❤️❤️❤️")):
+        assert danmaku(api, api.login(f"emoji-{n}"), room, text).status == 201, text
+
+
+def test_blocked_words_platform_and_room(api, tokens_for, room, published, pump, monkeypatch):
+    from livecommerce.interaction.settings import reset_interaction_settings
+
+    monkeypatch.setenv("DANMAKU_BLOCKED_WORDS", "加微信,刷单")
+    reset_interaction_settings()
+    host = tokens_for("host-1")
+    put = api.call("PUT", f"/v1/rooms/{room}/danmaku-settings", token=host,
+                   json_body={"blocked_words": ["假货"], "quick_phrases": ["想要", "多少钱", "想要"]})
+    assert put.status == 200, put.body
+    assert put.json()["quick_phrases"] == ["想要", "多少钱"]
+    for text in ("私聊 加 微 信 送礼", "刷-单有返现", "这是假货吧"):
+        response = danmaku(api, tokens_for("viewer-1"), room, text)
+        assert response.status == 422 and response.json()["code"] == "blocked_word", text
+        assert "假货" not in response.body and "微信" not in response.body
+    pump.drain()
+    assert published.all() == []
+    assert api.call("GET", f"/v1/rooms/{room}/danmaku-settings", token=tokens_for("viewer-1")).status == 403
+    assert api.call("GET", f"/v1/rooms/{room}/danmaku-settings", token=tokens_for("host-2")).status == 403
+    assert api.call("PUT", f"/v1/rooms/{room}/danmaku-settings", token=host,
+                    json_body={"blocked_words": ["\n"]}).status == 422
+
+
+def long_windows(monkeypatch):
+    """Fixed windows of a year: no window boundary falls inside a test."""
+    from livecommerce.interaction.settings import reset_interaction_settings
+
+    for name in ("DANMAKU_USER_WINDOW_SECONDS", "DANMAKU_FLOOD_WINDOW_SECONDS", "LIKE_USER_WINDOW_SECONDS"):
+        monkeypatch.setenv(name, str(365 * 86400))
+    reset_interaction_settings()
+
+
+def test_rate_limit_duplicates_and_floods(api, tokens_for, room, monkeypatch):
+    from livecommerce.interaction.settings import reset_interaction_settings
+
+    long_windows(monkeypatch)
+    viewer = tokens_for("viewer-1")
+    assert danmaku(api, viewer, room, "第一条").status == 201
+    duplicate = danmaku(api, viewer, room, "第 一 条")
+    assert duplicate.status == 409 and duplicate.json()["code"] == "duplicate_message"
+    assert danmaku(api, viewer, room, "第三条").status == 201
+    limited = danmaku(api, viewer, room, "第四条")
+    assert limited.status == 429 and limited.json()["code"] == "rate_limited"
+    assert int(limited.headers["Retry-After"]) >= 1
+
+    monkeypatch.setenv("DANMAKU_FLOOD_MAX_IDENTICAL", "3")
+    reset_interaction_settings()
+    codes = [danmaku(api, api.login(f"bot-{n}"), room, "快来看看我的主页").status for n in range(5)]
+    assert codes[:3] == [201, 201, 201] and codes[3:] == [429, 429]
+    # Quick phrases are meant to be repeated: the batch counts them instead.
+    assert all(danmaku(api, api.login(f"fan-{n}"), room, "想要").status == 201 for n in range(5))
+
+
+def test_test_rooms_and_ended_rooms(api, tokens_for, make_room):
+    rehearsal = make_room(visibility="test")
+    assert danmaku(api, tokens_for("viewer-1"), rehearsal, "hi").status == 404
+    assert api.call("GET", f"/v1/rooms/{rehearsal}/realtime", token=tokens_for("viewer-1")).status == 404
+    assert danmaku(api, tokens_for("host-1"), rehearsal, "试播").status == 201
+    room = make_room()
+    assert api.call("POST", f"/v1/rooms/{room}/end", token=tokens_for("host-1")).status == 200
+    ended = danmaku(api, tokens_for("viewer-1"), room, "还在吗")
+    assert ended.status == 409 and ended.json()["code"] == "room_ended"
+    assert api.call("POST", f"/v1/rooms/{room}/likes", token=tokens_for("viewer-1"),
+                    json_body={"count": 1}).status == 409
+
+
+def test_host_replies_mutes_and_bans(api, tokens_for, room, published, pump):
+    viewer, host = tokens_for("viewer-1"), tokens_for("host-1")
+    question = danmaku(api, viewer, room, "优惠多少").json()
+    forbidden = danmaku(api, tokens_for("viewer-2"), room, "@viewer-1 不知道", reply_to=question["id"])
+    assert forbidden.status == 403 and forbidden.json()["code"] == "reply_host_only"
+    missing = danmaku(api, host, room, "答", reply_to="01ARZ3NDEKTSV4RRFFQ69G5FAV")
+    assert missing.status == 404 and missing.json()["code"] == "message_not_found"
+    answer = danmaku(api, host, room, "今晚立减50元！", reply_to=question["id"])
+    assert answer.status == 201, answer.body
+    assert answer.json()["host"] is True and answer.json()["reply_to"]["id"] == question["id"]
+    notices = published.on("/users/viewer-1")
+    assert notices[-1]["type"] == "host_reply" and notices[-1]["item"]["id"] == answer.json()["id"]
+
+    mute = api.call("PUT", f"/v1/rooms/{room}/mutes/viewer-1", token=host, json_body={"duration_seconds": 600})
+    assert mute.status == 200 and mute.json()["muted_until"], mute.body
+    muted = danmaku(api, viewer, room, "我被禁言了吗")
+    assert muted.status == 403 and muted.json()["code"] == "muted"
+    assert api.call("POST", f"/v1/rooms/{room}/likes", token=viewer, json_body={"count": 3}).status == 202
+    assert api.call("DELETE", f"/v1/rooms/{room}/mutes/viewer-1", token=host).json()["muted_until"] is None
+    assert danmaku(api, viewer, room, "解除了").status == 201
+
+    assert api.call("PUT", f"/v1/rooms/{room}/bans/viewer-1", token=tokens_for("viewer-2"),
+                    json_body={}).status == 403
+    assert api.call("PUT", f"/v1/rooms/{room}/bans/viewer-1", token=tokens_for("host-2"),
+                    json_body={}).status == 403
+    own = api.call("PUT", f"/v1/rooms/{room}/mutes/host-1", token=host, json_body={})
+    assert own.status == 409 and own.json()["code"] == "cannot_moderate_host"
+    banned = api.call("PUT", f"/v1/rooms/{room}/bans/viewer-1", token=host, json_body={"reason": "广告"})
+    assert banned.status == 200 and banned.json()["banned"] is True
+    assert published.on("/users/viewer-1")[-1]["type"] == "banned"
+    assert danmaku(api, viewer, room, "还能说吗").json()["code"] == "banned"
+    assert api.call("POST", f"/v1/rooms/{room}/likes", token=viewer, json_body={"count": 1}).status == 403
+    assert api.call("GET", f"/v1/rooms/{room}/realtime", token=viewer).json()["code"] == "banned"
+    assert api.call("DELETE", f"/v1/rooms/{room}/bans/viewer-1", token=host).json()["banned"] is False
+    assert api.call("GET", f"/v1/rooms/{room}/realtime", token=viewer).status == 200
+    # Operators moderate any room.
+    assert api.call("PUT", f"/v1/rooms/{room}/mutes/viewer-2", token=tokens_for("operator-1"),
+                    json_body={"duration_seconds": 60}).status == 200
+
+
+@pytest.mark.parametrize("body", [{"count": 0}, {"count": -5}, {"count": 10**9}, {"count": 1.5},
+                                  {"count": "3"}, {"count": True}, {}, {"count": 1, "extra": 1}])
+def test_bad_like_counts_are_rejected(api, tokens_for, room, published, pump, body):
+    response = api.call("POST", f"/v1/rooms/{room}/likes", token=tokens_for("viewer-1"), json_body=body)
+    assert response.status == 422, response.body
+    pump.drain()
+    assert published.all() == []
+
+
+def test_likes_are_exact_under_concurrency_and_capped_per_user(api, tokens_for, room, published, pump, monkeypatch):
+    from concurrent.futures import ThreadPoolExecutor
+
+    long_windows(monkeypatch)
+    viewers = [api.login(f"liker-{n}") for n in range(8)]
+
+    def like(token):
+        return [api.call("POST", f"/v1/rooms/{room}/likes", token=token, json_body={"count": 7}).json()["accepted"]
+                for _ in range(5)]
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        accepted = sum(sum(r) for r in pool.map(like, viewers))
+    assert accepted == 8 * 5 * 7
+    pump.drain()
+    totals = [m["total"] for m in published.on("/events") if m["type"] == "likes"]
+    assert totals and totals[-1] == accepted
+
+    # The per-user cap (600 a minute): the last call is clamped, the next refused.
+    token = viewers[0]
+    results = [api.call("POST", f"/v1/rooms/{room}/likes", token=token, json_body={"count": 200}) for _ in range(4)]
+    assert [r.status for r in results] == [202, 202, 202, 429]
+    assert results[2].json() == {"room_id": room, "accepted": 600 - 35 - 400, "capped": True}
+    assert results[3].json()["code"] == "like_limit"
+    from livecommerce.interaction import repository
+
+    assert repository.like_total(room) == accepted + 565
+
+
+def test_like_broadcasts_are_coalesced_to_one_a_second(api, tokens_for, room, published, pump):
+    import time
+
+    token = tokens_for("viewer-2")
+    started = time.monotonic()
+    for _ in range(6):
+        assert api.call("POST", f"/v1/rooms/{room}/likes", token=token, json_body={"count": 1}).status == 202
+        pump.drain()
+    elapsed = time.monotonic() - started
+    broadcasts = [m for m in published.on("/events") if m["type"] == "likes"]
+    assert broadcasts[-1]["total"] == 6
+    assert len(broadcasts) <= int(elapsed) + 1
+    stamps = [m["at"] for m in broadcasts]
+    assert all(b - a >= 1000 for a, b in zip(stamps, stamps[1:]))

@@ -1,0 +1,61 @@
+"""Density control: bounded batches, host always in, fair sampling."""
+from __future__ import annotations
+
+import random
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from livecommerce.interaction.density import Candidate, gate_wait_ms, iot_outbound_per_second, plan_batch
+
+texts = st.sampled_from(["想要", "优惠多少", "好看", "666", "多少钱", "有黑色吗", "👍", "主播好"])
+
+
+@st.composite
+def rooms(draw):
+    n = draw(st.integers(min_value=0, max_value=300))
+    users = draw(st.integers(min_value=1, max_value=60))
+    out = []
+    for i in range(n):
+        out.append(Candidate(id=f"M{i:05d}", user_id=f"u{draw(st.integers(0, users - 1))}", text=draw(texts),
+                             at_ms=draw(st.integers(0, 200)), priority=draw(st.booleans()) and i % 17 == 0))
+    return out
+
+
+@given(rooms(), st.integers(min_value=1, max_value=20), st.integers(0, 2**32))
+@settings(max_examples=200, deadline=None)
+def test_batches_are_bounded_and_host_messages_always_in(candidates, limit, seed):
+    plan = plan_batch(candidates, max_messages=limit, rng=random.Random(seed))
+    hosts = [c for c in candidates if c.priority]
+    assert len(plan.entries) <= max(limit, len(hosts))
+    delivered = set(plan.delivered_ids)
+    assert all(h.id in delivered for h in hosts)
+    assert plan.received == len(candidates)
+    assert plan.dropped == len(candidates) - len(delivered)
+    viewers = [e for e in plan.entries if not e.message.priority]
+    assert len({e.message.user_id for e in viewers}) == len(viewers)          # one entry per sender
+    assert [e.message.at_ms for e in plan.entries] == sorted(e.message.at_ms for e in plan.entries)
+
+
+def test_identical_texts_collapse_with_a_count():
+    candidates = [Candidate(id=f"M{i}", user_id=f"u{i}", text="想 要" if i % 2 else "想要", at_ms=i) for i in range(57)]
+    plan = plan_batch(candidates, max_messages=10)
+    assert len(plan.entries) == 1 and plan.entries[0].count == 57 and plan.dropped == 0
+
+
+def test_crowded_room_is_sampled_uniformly():
+    seen = {f"u{i}": 0 for i in range(100)}
+    rng = random.Random(7)
+    for _ in range(2000):
+        candidates = [Candidate(id=f"M{i}", user_id=f"u{i}", text=f"msg {i}", at_ms=i) for i in range(100)]
+        for entry in plan_batch(candidates, max_messages=10, rng=rng).entries:
+            seen[entry.message.user_id] += 1
+    # Each sender is chosen with probability 10/100: 200 expected per sender.
+    assert min(seen.values()) > 120 and max(seen.values()) < 290
+
+
+def test_gate_and_quota_math():
+    assert gate_wait_ms(None, 1000, 200) == 0
+    assert gate_wait_ms(1000, 1100, 200) == 100
+    assert gate_wait_ms(1000, 1300, 200) == 0
+    assert iot_outbound_per_second(100_000, danmaku_batches_per_second=5, like_broadcasts_per_second=1) == 600_000

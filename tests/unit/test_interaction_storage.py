@@ -1,0 +1,41 @@
+"""The interaction table's PynamoDB models, stream consumers and wiring agree with its spec."""
+from __future__ import annotations
+
+from livecommerce import interaction_wiring as wiring
+from livecommerce.interaction.storage import MODELS
+from livecommerce.shared import routes, subscriptions, tables
+
+
+def test_models_use_the_spec_keys_and_ttl():
+    spec = wiring.INTERACTION
+    assert spec in tables.ALL_TABLES and spec.stream and spec.ttl_attribute == "expires_at"
+    for model in MODELS:
+        attrs = model.get_attributes()
+        keys = ({a.attr_name for a in attrs.values() if a.is_hash_key}, {a.attr_name for a in attrs.values()
+                                                                         if a.is_range_key})
+        assert keys == ({spec.partition_key}, {spec.sort_key}), model.__name__
+        assert not model._indexes
+        if "expires_at" in attrs:
+            assert attrs["expires_at"].attr_name == spec.ttl_attribute
+
+
+def test_stream_consumers_read_the_interaction_stream_and_match_their_keys():
+    from local.mqtt.streams import passes
+
+    insert_msg = {"eventName": "INSERT", "dynamodb": {"Keys": {"pk": {"S": "DM#R#1"}, "sk": {"S": "MSG#01"}}}}
+    like = {"eventName": "MODIFY", "dynamodb": {"Keys": {"pk": {"S": "LIKES#R#3"}, "sk": {"S": "TOTAL"}}}}
+    gate = {"eventName": "MODIFY", "dynamodb": {"Keys": {"pk": {"S": "ROOM#R"}, "sk": {"S": "GATE#danmaku"}}}}
+    by_name = {c.name: c for c in wiring.STREAM_CONSUMERS}
+    assert {c.table_logical_id for c in by_name.values()} == {"Interaction"}
+    assert passes(by_name["DanmakuBatches"].filters, insert_msg)
+    assert not passes(by_name["DanmakuBatches"].filters, like) and not passes(by_name["DanmakuBatches"].filters, gate)
+    assert passes(by_name["LikeTotals"].filters, like) and not passes(by_name["LikeTotals"].filters, gate)
+
+
+def test_routes_and_subscription_are_registered():
+    keys = {r.key for r in routes.routes_for("interaction")}
+    assert "POST /v1/rooms/{room_id}/danmaku" in keys and "GET /v1/rooms/{room_id}/realtime" in keys
+    assert all(r.auth == "token" for r in routes.routes_for("interaction"))
+    [sub] = [s for s in subscriptions.SUBSCRIPTIONS if s.function == "broadcasts"]
+    assert set(wiring.ROOM_LIFECYCLE_EVENTS) <= set(sub.detail_types)
+    assert "StockChanged" in sub.detail_types
