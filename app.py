@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """CDK entry point (cdk.json runs `.venv/bin/python app.py`).
 
-    npx cdk synth -c stage=dev     # one stage: LiveCommerce-dev-{Data,Media,Api}
+    npx cdk synth -c stage=dev     # one stage: LiveCommerce-dev-{Data,Media,Api,Realtime}
     npx cdk synth                  # every stage in cdk/config.py (dev and prod)
 
 Offline and without Docker: no AWS account is needed (stacks are

@@ -15,6 +15,9 @@ PROJECT = "livecommerce"
 STACK_PREFIX = "LiveCommerce"
 _IVS_PLAYBACK_HOST = re.compile(r"^[a-z0-9]+\.[a-z0-9-]+\.playback\.live-video\.net$")
 _CLOUDFRONT_CERTIFICATE = re.compile(r"^arn:aws[a-z-]*:acm:us-east-1:\d{12}:certificate/[0-9a-f-]+$")
+# The public base URL of the API: https, a host, optionally a path (a stage path such as
+# /dev on an execute-api URL), no trailing slash, no query.
+_API_PUBLIC_BASE = re.compile(r"^https://[A-Za-z0-9.-]+(:\d+)?(/[A-Za-z0-9._~-]+)*$")
 
 
 @dataclass(frozen=True)
@@ -70,6 +73,19 @@ class StageConfig:
     playback_domain: str = ""
     playback_certificate_arn: str = ""
 
+    # Commerce ------------------------------------------------------------------
+    # The public HTTPS base of this stage's API as the payment providers reach it,
+    # without the /v1 the routes start with: the payments function sends
+    # <api_public_base>/v1/payments/{wechat,alipay}/notify as the notify URL.
+    # A custom domain mapped to the stage ("https://api.example.com") or the
+    # execute-api URL with its stage path ("https://<id>.execute-api.<region>.amazonaws.com/dev").
+    # Not taken from the RestApi itself: the API stack cannot reference its own URL
+    # in a function's environment (the deployment depends on the functions).
+    # Empty: payments answer "payments not configured" (503).
+    api_public_base: str = ""
+    # How long an unpaid order holds its stock and coupon (ORDER_PAYMENT_WINDOW_SECONDS).
+    order_payment_window_seconds: int = 15 * 60
+
     def __post_init__(self) -> None:
         problems = []
         if self.playback_origin_domain and not _IVS_PLAYBACK_HOST.match(self.playback_origin_domain):
@@ -86,6 +102,13 @@ class StageConfig:
             problems.append("recording_reconnect_window_seconds must be 0-300 (IVS limit)")
         if not 1 <= self.recording_thumbnail_interval_seconds <= 60:
             problems.append("recording_thumbnail_interval_seconds must be 1-60 (IVS limit)")
+        if self.api_public_base and not _API_PUBLIC_BASE.match(self.api_public_base):
+            problems.append(f"api_public_base {self.api_public_base!r} must be an https URL without a trailing "
+                            "slash, query or fragment")
+        if self.api_public_base.rstrip("/").endswith("/v1"):
+            problems.append("api_public_base is the base without /v1 (the payments code appends /v1/payments/...)")
+        if not 60 <= self.order_payment_window_seconds <= 2 * 3600:
+            problems.append("order_payment_window_seconds must be 60-7200 (an unpaid order holds stock)")
         if problems:
             raise ValueError(f"stage {self.name}: " + "; ".join(problems))
 
@@ -104,6 +127,11 @@ class StageConfig:
 
     def stack_name(self, part: str) -> str:
         return f"{STACK_PREFIX}-{self.name}-{part}"
+
+    @property
+    def realtime_authorizer_name(self) -> str:
+        """The IoT Core custom authorizer of the stage's real-time channel."""
+        return f"{self.prefix}-realtime"
 
     @property
     def token_ttl(self) -> Duration:
@@ -127,6 +155,8 @@ STAGES: dict[str, StageConfig] = {
         event_archive_retention_days=7,
         recording_expiry_days=14,
         # No playback distribution: dev plays from the IVS URLs directly.
+        # Placeholder: the stage's API domain (custom domain mapped to the dev stage).
+        api_public_base="https://api.dev.livecommerce.example.com",
     ),
     "prod": StageConfig(
         name="prod",
@@ -146,6 +176,9 @@ STAGES: dict[str, StageConfig] = {
         # Placeholder, like the console origin above: replace it with the account's IVS
         # playback host (the host of any channel's playbackUrl) before deploying prod.
         playback_origin_domain="0123456789ab.ap-northeast-1.playback.live-video.net",
+        # Placeholder, like the console origin: the API's public domain (custom domain
+        # mapped to the prod stage), where WeChat Pay and Alipay post their notifications.
+        api_public_base="https://api.livecommerce.example.com",
     ),
 }
 

@@ -9,8 +9,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from livecommerce.commerce_wiring import CATALOG, MARKETING, ORDERS
+from livecommerce.interaction_wiring import INTERACTION
 from livecommerce.shared import tables
 from livecommerce.shared.tables import TableSpec
+
+# IVS actions paced by our own code rather than by boto3 retries: timed metadata
+# (livecommerce.interaction.cards sends at most one PutMetadata per 200 ms per
+# channel and puts throttled cards back in its queue).
+IVS_PACED_ACTIONS = frozenset({"PutMetadata"})
 
 
 @dataclass(frozen=True)
@@ -21,6 +28,12 @@ class FunctionSpec:
     tables_write: tuple[TableSpec, ...] = ()   # write implies read
     reads_token_secret: bool = False
     reads_providers_secret: bool = False
+    # The payment providers' merchant keys (WeChat Pay, Alipay). Also sets
+    # PAYMENTS_SECRET_ID, PAYMENT_NOTIFY_BASE (the stage's api_public_base),
+    # WECHATPAY_API_BASE and ALIPAY_PAY_GATEWAY.
+    reads_payments_secret: bool = False
+    # Creates orders: ORDER_PAYMENT_WINDOW_SECONDS (the stage's payment window).
+    creates_orders: bool = False
     puts_events: bool = False
     # The playback key pair secret (the private key signs IVS playback tokens);
     # also sets PLAYBACK_KEY_SECRET_ID and PLAYBACK_DOMAIN.
@@ -32,10 +45,18 @@ class FunctionSpec:
     # Read, write (presigned POST/GET) and list objects of the materials bucket,
     # under this key prefix only (ends with "/").
     materials_prefix: str | None = None
-    # IVS control-plane actions the function calls ("CreateChannel", ...), on the
-    # channels and stream keys of the account and region. Also sets
-    # AWS_RETRY_MODE=standard: IVS allows 5 requests per second for most of them.
+    # IVS actions the function calls ("CreateChannel", ...), on the channels and
+    # stream keys of the account and region. Control-plane actions also set
+    # AWS_RETRY_MODE=standard: IVS allows 5 requests per second for most of them
+    # (not IVS_PACED_ACTIONS, whose caller paces and re-queues them itself).
     ivs_actions: tuple[str, ...] = ()
+    # Publishes to the real-time room channel (IoT Core): iot:Publish on this
+    # stage's room topics (lc/<stage>/rooms/*) and iot:DescribeEndpoint (the
+    # account's ATS data endpoint, looked up once per container).
+    publishes_realtime: bool = False
+    # Hands out real-time credentials: REALTIME_ENDPOINT (empty: the ATS endpoint
+    # found with DescribeEndpoint) and REALTIME_AUTHORIZER_NAME.
+    realtime_client_settings: bool = False
     # The stage's recording settings: RECORDING_CONFIGURATION_ARN and
     # RECONNECT_WINDOW_SECONDS (functions that provision channels or follow
     # the room lifecycle).
@@ -51,6 +72,11 @@ class FunctionSpec:
             raise ValueError(f"{self.name}: materials_prefix must be a non-empty prefix ending in '/'")
         if any(action.startswith("ivs:") or "*" in action for action in self.ivs_actions):
             raise ValueError(f"{self.name}: ivs_actions are bare action names, without 'ivs:' or wildcards")
+
+    @property
+    def ivs_retry_mode(self) -> bool:
+        """Whether the function calls IVS control-plane actions (AWS_RETRY_MODE=standard)."""
+        return any(action not in IVS_PACED_ACTIONS for action in self.ivs_actions)
 
     @property
     def tables(self) -> tuple[TableSpec, ...]:
@@ -94,7 +120,8 @@ FUNCTION_SPECS: tuple[FunctionSpec, ...] = (
         name="rooms",
         description="Rooms: announcements, reservations, ingest, playback, lifecycle, materials",
         tables_write=(tables.ROOMS,),
-        tables_read=(tables.IDENTITY,),          # host profiles (get_host)
+        # Host profiles (get_host); the announcement's hot products (livecommerce.catalog.hot_products).
+        tables_read=(tables.IDENTITY, CATALOG),
         reads_token_secret=True,                 # optional_caller verifies tokens on public routes
         reads_playback_key=True,                 # signs ES384 playback tokens
         puts_events=True,                        # the rooms outbox
@@ -129,6 +156,103 @@ FUNCTION_SPECS: tuple[FunctionSpec, ...] = (
         schedule="rate(1 minute)",
         memory_mb=256,
         timeout_seconds=50,   # finishes before the next tick
+    ),
+    # Commerce ------------------------------------------------------------------------
+    FunctionSpec(
+        name="catalog",
+        description="Catalog: product library, room presets, listings, cards",
+        tables_write=(CATALOG,),                 # products, presets, the catalog outbox
+        tables_read=(tables.ROOMS,),             # rooms.require_room_host (presets, listings)
+        puts_events=True,                        # the catalog outbox (ProductListed, StockChanged, ...)
+    ),
+    FunctionSpec(
+        name="orders",
+        description="Orders with stock holds, cancel, flash sales",
+        # One transaction per order: the order and its outbox (orders), the stock hold
+        # (catalog presets or flash-sale shards), the coupon lock (marketing) and the
+        # Idempotency-Key record (idempotency).
+        tables_write=(ORDERS, CATALOG, MARKETING, tables.IDEMPOTENCY),
+        tables_read=(tables.ROOMS,),             # flash sales: rooms.require_room_host
+        puts_events=True,
+        creates_orders=True,
+    ),
+    FunctionSpec(
+        name="payments",
+        description="WeChat Pay / Alipay payments and their verified notifications",
+        # apply_payment: the order, the settlement record and the outbox (orders), the
+        # coupon use (marketing), the per-transaction notification record and the
+        # Idempotency-Key record (idempotency).
+        tables_write=(ORDERS, MARKETING, tables.IDEMPOTENCY),
+        tables_read=(tables.IDENTITY,),          # the payer's openid / Alipay user id
+        reads_payments_secret=True,              # the only function that reads the merchant keys
+        puts_events=True,                        # OrderPaid, OrderRefundRequired
+        # The prepay call to WeChat Pay / Alipay is an outbound HTTPS call (8 s timeout).
+        timeout_seconds=15,
+    ),
+    FunctionSpec(
+        name="marketing",
+        description="Coupon templates, drops, claims, shares and points",
+        tables_write=(MARKETING, tables.IDEMPOTENCY),   # claims and redemptions take an Idempotency-Key
+        tables_read=(tables.ROOMS,),             # drops: room host; shares: room visibility
+        puts_events=True,
+    ),
+    FunctionSpec(
+        name="order_expiry",
+        description="Every minute: expires unpaid orders, starts due flash sales and drops, sweeps outboxes",
+        # close_order gives stock (catalog or flash-sale shards) and coupons (marketing)
+        # back; the three commerce outboxes are swept. Every step is conditional, so
+        # two overlapping runs do the work once.
+        tables_write=(ORDERS, CATALOG, MARKETING),
+        puts_events=True,
+        schedule="rate(1 minute)",
+        timeout_seconds=60,
+    ),
+    FunctionSpec(
+        name="commerce_events",
+        description="OrderPaid earns points (once per order)",
+        tables_write=(MARKETING,),               # points balance, ledger, per-order ref, outbox
+        puts_events=True,                        # PointsChanged
+        memory_mb=256,
+    ),
+    # Real-time room channel (IoT Core; the realtime stack adds the custom authorizer
+    # and the stream mappings) -------------------------------------------------------
+    FunctionSpec(
+        name="interaction",
+        description="Realtime credentials, danmaku, likes, danmaku settings, mutes and bans",
+        tables_write=(INTERACTION,),             # messages, like shards, counters, moderation, settings
+        tables_read=(tables.ROOMS, tables.IDENTITY),    # room access; sender nicknames
+        reads_token_secret=True,                 # GET .../realtime verifies the token it hands to the client
+        publishes_realtime=True,                 # the sender's own copy, host replies, mute/ban notices
+        realtime_client_settings=True,
+    ),
+    FunctionSpec(
+        name="broadcasts",
+        description="Domain events -> the room's events topic; product and flash-sale cards -> IVS timed metadata",
+        tables_write=(INTERACTION,),             # delivery dedup, coalescing gates, the metadata queue
+        tables_read=(tables.ROOMS,),             # the room's channel ARN for timed metadata
+        ivs_actions=("PutMetadata",),
+        publishes_realtime=True,
+        memory_mb=256,
+        # Coalescing waits for the next publish slot of a room (1 s for stock, 200 ms for cards).
+        timeout_seconds=30,
+    ),
+    FunctionSpec(
+        name="realtime_authorizer",
+        description="IoT Core custom authorizer: verifies login tokens, returns the room's viewer policy",
+        tables_read=(tables.ROOMS, INTERACTION),         # the room; the viewer's ban
+        reads_token_secret=True,
+        memory_mb=256,
+        timeout_seconds=5,
+    ),
+    FunctionSpec(
+        name="realtime_batcher",
+        description="Interaction table stream: danmaku batches and like totals on the room channel",
+        # Coalescing gates and like totals; the stream read grant comes with the mapping
+        # (realtime stack, interaction_wiring.STREAM_CONSUMERS).
+        tables_write=(INTERACTION,),
+        publishes_realtime=True,
+        # A batch waits for the room's next publish slot (200 ms danmaku, 1 s likes).
+        timeout_seconds=30,
     ),
 )
 

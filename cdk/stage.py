@@ -20,6 +20,7 @@ from cdk.config import PROJECT, StageConfig, environment, stages_for
 from cdk.stacks.api_stack import ApiStack
 from cdk.stacks.data_stack import DataStack
 from cdk.stacks.media_stack import MediaStack
+from cdk.stacks.realtime_stack import RealtimeStack
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -32,7 +33,7 @@ FEATURE_FLAGS = {
     "@aws-cdk/aws-s3:serverAccessLogsUseBucketPolicy": True,
     # A changed authorizer gets a new API deployment.
     "@aws-cdk/aws-apigateway:authorizerChangeDeploymentLogicalId": True,
-    # Cross-stack references (Media -> Data, Api -> Data and Media) as CloudFormation
+    # Cross-stack references (Media -> Data, Api -> Data and Media, Realtime -> Data and Api) as CloudFormation
     # exports: a stack cannot be deleted while a later one still uses it.
     "@aws-cdk/core:defaultCrossStackReferences": "strong",
 }
@@ -44,10 +45,11 @@ class StageStacks:
     data: DataStack
     media: MediaStack
     api: ApiStack
+    realtime: RealtimeStack
 
     @property
     def all(self) -> tuple:
-        return (self.data, self.media, self.api)
+        return (self.data, self.media, self.api, self.realtime)
 
 
 def build_stage(app: App, config: StageConfig) -> StageStacks:
@@ -61,7 +63,11 @@ def build_stage(app: App, config: StageConfig) -> StageStacks:
     api = ApiStack(app, config.stack_name("Api"), config=config, data=data, media=media,
                    description=f"Live commerce {config.name}: REST API, functions, WAF, event consumers",
                    **common)
-    stacks = StageStacks(config=config, data=data, media=media, api=api)
+    realtime = RealtimeStack(app, config.stack_name("Realtime"), config=config, data=data, api=api,
+                             description=f"Live commerce {config.name}: IoT Core custom authorizer, "
+                                         "interaction stream consumers",
+                             **common)
+    stacks = StageStacks(config=config, data=data, media=media, api=api, realtime=realtime)
     for stack in stacks.all:
         Tags.of(stack).add("project", PROJECT)
         Tags.of(stack).add("stage", config.name)

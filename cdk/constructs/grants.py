@@ -123,3 +123,27 @@ def ivs_statements(*, actions: Iterable[str], resource_arns: dict[str, str]) -> 
             by_type.setdefault(resource_type, []).append(f"ivs:{action}")
     return [iam.PolicyStatement(actions=sorted(set(found)), resources=[resource_arns[resource_type]])
             for resource_type, found in sorted(by_type.items())]
+
+
+def iot_publish_statements(*, topic_arn: str) -> list[iam.PolicyStatement]:
+    """Publish to the given topics (a pattern such as `topic/lc/<stage>/rooms/*`), and
+    look up the account's data endpoint (iot:DescribeEndpoint takes no resource: '*')."""
+    return [
+        iam.PolicyStatement(actions=["iot:Publish"], resources=[topic_arn]),
+        iam.PolicyStatement(actions=["iot:DescribeEndpoint"], resources=["*"]),
+    ]
+
+
+# What a Lambda event source mapping needs from the function's role to read a
+# DynamoDB stream (Lambda developer guide, "Execution role permissions").
+DYNAMODB_STREAM_READ = (
+    "dynamodb:DescribeStream",
+    "dynamodb:GetRecords",
+    "dynamodb:GetShardIterator",
+    "dynamodb:ListStreams",
+)
+
+
+def stream_read_statement(*, stream_arn: str) -> iam.PolicyStatement:
+    """Read one table's stream (the current stream's ARN, not `<table>/stream/*`)."""
+    return iam.PolicyStatement(actions=list(DYNAMODB_STREAM_READ), resources=[stream_arn])

@@ -49,7 +49,11 @@ class LambdaFunction(Construct):
         removal_policy: RemovalPolicy,
         dead_letter_queue: sqs.IQueue | None = None,
         code_dir: Path | None = None,
+        unscoped_action_reasons: Sequence[str] = (),
     ) -> None:
+        """unscoped_action_reasons: why the role's other statements with Resource '*'
+        (actions that take no resource, granted by the caller) need it; they share
+        the one AwsSolutions-IAM5[Resource::*] finding of the role with X-Ray."""
         super().__init__(scope, id)
         code_dir = code_dir or FUNCTIONS_DIR / name
         if not (code_dir / "handler.py").is_file():
@@ -92,8 +96,9 @@ class LambdaFunction(Construct):
         nag.acknowledge(
             self.role,
             "AwsSolutions-IAM5[Resource::*]",
-            "X-Ray active tracing: xray:PutTraceSegments and xray:PutTelemetryRecords "
-            "support no resource-level permissions, so AWS requires Resource '*'.",
+            " ".join(("X-Ray active tracing: xray:PutTraceSegments and xray:PutTelemetryRecords "
+                      "support no resource-level permissions, so AWS requires Resource '*'.",
+                      *unscoped_action_reasons)),
         )
 
     def add_to_role_policy(self, statement: iam.PolicyStatement) -> None:

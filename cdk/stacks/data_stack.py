@@ -20,6 +20,8 @@ the PII key, with the right context, can decrypt them.
 """
 from __future__ import annotations
 
+import json
+
 from aws_cdk import CfnOutput, Duration, RemovalPolicy, SecretValue, Stack
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_events as events
@@ -52,6 +54,18 @@ LOGIN_PROVIDER_KEYS = (
     "alipay_app_private_key",
     "alipay_public_key",
 )
+# Keys of the payment-providers secret (livecommerce.payments.credentials), the
+# merchant keys of WeChat Pay v3 and Alipay. Deployed with empty values: a provider
+# whose keys are missing answers "channel unavailable" (503) and no payment starts.
+# Only the payments function can read it. Fill in after the first deploy:
+#   aws secretsmanager put-secret-value --secret-id livecommerce-<stage>/payment-providers \
+#       --secret-string file://payments.json      # the shape below, as JSON
+# (leave a provider out, or its values empty, to keep it off; seller_id is optional).
+PAYMENT_PROVIDER_KEYS: dict[str, tuple[str, ...]] = {
+    "wechatpay": ("mchid", "appid", "merchant_serial_no", "merchant_private_key", "apiv3_key",
+                  "platform_public_key", "platform_public_key_id"),
+    "alipay": ("app_id", "app_private_key", "alipay_public_key", "seller_id"),
+}
 MATERIALS_UPLOAD_METHODS = (s3.HttpMethods.PUT, s3.HttpMethods.POST, s3.HttpMethods.GET, s3.HttpMethods.HEAD)
 
 
@@ -182,6 +196,28 @@ class DataStack(Stack):
             "(put-secret-value, see LOGIN_PROVIDER_KEYS).",
         )
 
+        self.payments_secret_name = f"{prefix}/payment-providers"
+        placeholder = {provider: {key: "" for key in keys} for provider, keys in PAYMENT_PROVIDER_KEYS.items()}
+        self.payments_secret = secretsmanager.Secret(
+            self,
+            "PaymentProviders",
+            secret_name=self.payments_secret_name,
+            description=("WeChat Pay v3 and Alipay merchant keys (JSON, see PAYMENT_PROVIDER_KEYS). Deployed "
+                         "empty, which keeps both payment channels off; fill in after deploy."),
+            encryption_key=self.key,
+            # Placeholders only, as for the login providers: written once by CloudFormation,
+            # the operator's values survive later deploys while this value stays unchanged.
+            secret_string_value=SecretValue.unsafe_plain_text(json.dumps(placeholder, sort_keys=True, separators=(",", ":"))),
+            removal_policy=config.removal_policy,
+        )
+        nag.acknowledge(
+            self.payments_secret,
+            "AwsSolutions-SMG4",
+            "Merchant keys are issued in the WeChat Pay and Alipay merchant platforms (API certificate, "
+            "APIv3 key, application key pair); no Lambda can rotate them there. The operator replaces them "
+            "when they are renewed at the provider (put-secret-value, see PAYMENT_PROVIDER_KEYS).",
+        )
+
         for name, value in (
             ("MaterialsBucketName", self.materials_bucket.bucket_name),
             ("ExportsBucketName", self.exports_bucket.bucket_name),
@@ -189,6 +225,7 @@ class DataStack(Stack):
             ("PiiKeyArn", self.pii_key.key_arn),
             ("TokenSecretName", self.token_secret_name),
             ("LoginProvidersSecretName", self.providers_secret_name),
+            ("PaymentProvidersSecretName", self.payments_secret_name),
         ):
             CfnOutput(self, name, value=value)
 

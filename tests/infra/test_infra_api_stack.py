@@ -14,7 +14,8 @@ from cdk.constructs import grants
 from cdk.constructs.lambda_function import FUNCTIONS_DIR, RUNTIME
 from cdk.function_specs import BY_NAME, FUNCTION_SPECS, FunctionSpec
 from cdk.stacks import api_stack
-from infra_helpers import as_list, props, resources, statements
+from infra_helpers import actions, as_list, function_logical_id, props, resources, role_statements, statements
+from livecommerce.commerce_wiring import CATALOG
 from livecommerce.shared.gateway_responses import GATEWAY_RESPONSES
 from livecommerce.shared.routes import ROUTES
 from livecommerce.shared.subscriptions import SUBSCRIPTIONS
@@ -60,25 +61,9 @@ def _authorizer_id(template: dict) -> str:
     return logical_id
 
 
-def _function_logical_id(template: dict, name: str, stage: str) -> str:
-    function_name = f"livecommerce-{stage}-{name.replace('_', '-')}"
-    (logical_id,) = [k for k, r in resources(template, "AWS::Lambda::Function").items()
-                     if props(r).get("FunctionName") == function_name]
-    return logical_id
-
-
-def _role_statements(template: dict, function_logical_id: str) -> list[dict]:
-    role = props(template["Resources"][function_logical_id])["Role"]["Fn::GetAtt"][0]
-    found = []
-    for logical_id, statement in statements(template):
-        resource = template["Resources"][logical_id]
-        if logical_id == role or {"Ref": role} in props(resource).get("Roles", []):
-            found.append(statement)
-    return found
-
-
-def _actions(statements_: list[dict]) -> set[str]:
-    return {a for s in statements_ for a in as_list(s["Action"])}
+_function_logical_id = function_logical_id
+_role_statements = role_statements
+_actions = actions
 
 
 # ---------------------------------------------------------------------- routes
@@ -271,7 +256,26 @@ def test_function_environment(synth, stage, spec):
     if spec.media_settings:
         assert "RecordingConfiguration" in json.dumps(env["RECORDING_CONFIGURATION_ARN"])
         assert env["RECONNECT_WINDOW_SECONDS"] == str(config.recording_reconnect_window_seconds)
-    assert env.get("AWS_RETRY_MODE") == ("standard" if spec.ivs_actions else None)
+    # IVS control-plane callers retry in standard mode; PutMetadata is paced by its caller.
+    assert env.get("AWS_RETRY_MODE") == ("standard" if spec.ivs_retry_mode else None)
+    # Payments: the secret, the notify base (without /v1) and the providers' endpoints.
+    assert ("PAYMENTS_SECRET_ID" in env) == spec.reads_payments_secret
+    if spec.reads_payments_secret:
+        assert env["PAYMENTS_SECRET_ID"] == f"{prefix}/payment-providers"
+        assert env["PAYMENT_NOTIFY_BASE"] == config.api_public_base
+        assert env["PAYMENT_NOTIFY_BASE"].startswith("https://")
+        assert not env["PAYMENT_NOTIFY_BASE"].endswith(("/", "/v1"))
+        assert env["WECHATPAY_API_BASE"] == "https://api.mch.weixin.qq.com"
+        assert env["ALIPAY_PAY_GATEWAY"] == "https://openapi.alipay.com/gateway.do"
+    else:
+        assert not {"PAYMENT_NOTIFY_BASE", "WECHATPAY_API_BASE", "ALIPAY_PAY_GATEWAY"} & set(env)
+    assert env.get("ORDER_PAYMENT_WINDOW_SECONDS") == \
+        (str(config.order_payment_window_seconds) if spec.creates_orders else None)
+    # Realtime credentials: the ATS endpoint is looked up at run time, the authorizer name is the stage's.
+    assert ("REALTIME_AUTHORIZER_NAME" in env) == spec.realtime_client_settings
+    if spec.realtime_client_settings:
+        assert env["REALTIME_ENDPOINT"] == ""
+        assert env["REALTIME_AUTHORIZER_NAME"] == f"{prefix}-realtime"
 
 
 # ------------------------------------------------------------ function specs
@@ -309,7 +313,7 @@ def test_ivs_actions_are_known_with_their_resource_types():
 
 def test_rooms_and_stream_events_specs():
     rooms, stream_events = BY_NAME["rooms"], BY_NAME["stream_events"]
-    assert rooms.tables_write == (ROOMS,) and rooms.tables_read == (IDENTITY,)
+    assert rooms.tables_write == (ROOMS,) and rooms.tables_read == (IDENTITY, CATALOG)
     assert rooms.reads_token_secret and rooms.reads_playback_key and rooms.puts_events
     assert rooms.pii_encryption_context == ("room_id", "viewer_id")
     assert rooms.materials_prefix == "rooms/"
@@ -324,16 +328,19 @@ def test_rooms_and_stream_events_specs():
 
 # ------------------------------------------------------------------------- IAM
 
-def test_no_wildcard_actions_or_resources_except_xray(synth, stage):
-    for part in ("Data", "Media", "Api"):
+# Actions that take no resource (Resource '*'), acknowledged (AwsSolutions-IAM5) on each role.
+UNSCOPED_ACTIONS = ("xray:PutTraceSegments", "xray:PutTelemetryRecords", "iot:DescribeEndpoint")
+
+
+def test_no_wildcard_actions_or_resources_except_unscoped_ones(synth, stage):
+    for part in ("Data", "Media", "Api", "Realtime"):
         for logical_id, statement in statements(synth.json(stage, part)):
             if statement["Effect"] != "Allow":
                 continue
-            actions = as_list(statement["Action"])
-            assert not any(a == "*" or a.endswith(":*") for a in actions), (logical_id, actions)
+            actions_ = as_list(statement["Action"])
+            assert not any(a == "*" or a.endswith(":*") for a in actions_), (logical_id, actions_)
             if "*" in as_list(statement["Resource"]):
-                # X-Ray actions take no resource; acknowledged (AwsSolutions-IAM5) on each role.
-                assert all(a.startswith("xray:") for a in actions), (logical_id, statement)
+                assert all(a in UNSCOPED_ACTIONS for a in actions_), (logical_id, statement)
 
 
 def test_least_privilege_per_function(synth, stage):
@@ -377,7 +384,7 @@ def test_every_wildcard_resource_is_acknowledged_on_its_role(synth, stage):
                         continue
                     assert flat in acknowledged.get(role_path, set()), (role_path, flat)
                     if flat == "*":
-                        assert all(a.startswith("xray:") for a in as_list(statement["Action"])), statement
+                        assert all(a in UNSCOPED_ACTIONS for a in as_list(statement["Action"])), statement
 
 
 def test_rooms_grants(synth, stage):
@@ -453,6 +460,10 @@ def test_table_grants_name_their_tables_and_indexes(synth, stage):
             for index in table.indexes:
                 assert f"/index/{index.name}" in granted
         assert "/index/*" not in granted
+        # No table wildcard of any kind: every table, index and stream ARN is named.
+        for statement in table_statements:
+            for resource in as_list(statement["Resource"]):
+                assert "*" not in nag.flatten_resolved(resource), (spec.name, resource)
 
 
 def test_secret_grants(synth, stage):
@@ -464,6 +475,7 @@ def test_secret_grants(synth, stage):
         assert ("TokenSigningKey" in granted) == spec.reads_token_secret, spec.name
         assert ("LoginProviders" in granted) == spec.reads_providers_secret, spec.name
         assert ("PlaybackKeySecret" in granted) == spec.reads_playback_key, spec.name
+        assert ("PaymentProviders" in granted) == spec.reads_payments_secret, spec.name
 
 
 # ----------------------------------------------------------------------- events
@@ -513,14 +525,18 @@ def test_scheduled_functions(synth, stage):
     template = synth.json(stage, "Api")
     rules = {props(r)["Name"]: props(r) for r in resources(template, "AWS::Events::Rule").values()}
     scheduled = [spec for spec in FUNCTION_SPECS if spec.schedule]
-    assert [spec.name for spec in scheduled] == ["outbox_sweeper"]
+    assert [spec.name for spec in scheduled] == ["outbox_sweeper", "order_expiry"]
+    assert len([r for r in rules.values() if "ScheduleExpression" in r]) == len(scheduled)
     for spec in scheduled:
         rule = rules[f"livecommerce-{stage}-{spec.name.replace('_', '-')}-schedule"]
         assert rule["ScheduleExpression"] == spec.schedule == "rate(1 minute)"
+        assert "EventBusName" not in rule      # schedules live on the default bus
         (target,) = rule["Targets"]
         assert target["Arn"]["Fn::GetAtt"][0] == _function_logical_id(template, spec.name, stage)
         assert target["RetryPolicy"]["MaximumRetryAttempts"] == 0   # the next tick retries
-        assert spec.timeout_seconds < 60
+        # At most one tick long: a run that overlaps the next one is safe (every step is
+        # a conditional write), a run that outlasts several would pile up.
+        assert spec.timeout_seconds <= 60
 
 
 def test_dead_letter_queue_is_encrypted_and_tls_only(synth, stage):

@@ -145,3 +145,34 @@ def test_secrets(synth, stage):
     assert set(json.loads(providers["SecretString"])) == {
         "wechat_app_id", "wechat_app_secret", "alipay_app_id", "alipay_app_private_key", "alipay_public_key"}
     assert "KmsKeyId" in providers
+    payments = secrets[f"livecommerce-{stage}/payment-providers"]
+    assert "KmsKeyId" in payments and "GenerateSecretString" not in payments
+    # Placeholders only: every key of both providers, all empty (both channels off until filled in).
+    assert json.loads(payments["SecretString"]) == {
+        "wechatpay": dict.fromkeys(("mchid", "appid", "merchant_serial_no", "merchant_private_key", "apiv3_key",
+                                    "platform_public_key", "platform_public_key_id"), ""),
+        "alipay": dict.fromkeys(("app_id", "app_private_key", "alipay_public_key", "seller_id"), ""),
+    }
+
+
+def test_payment_placeholders_mean_no_provider_configured(synth, stage):
+    """The deployed placeholder is what livecommerce.payments.credentials reads as "not configured"."""
+    from livecommerce.payments.credentials import PaymentCredentials
+
+    template = synth.json(stage, "Data")
+    (payments,) = [props(s) for s in resources(template, "AWS::SecretsManager::Secret").values()
+                   if props(s)["Name"] == f"livecommerce-{stage}/payment-providers"]
+    configured = PaymentCredentials.from_json(payments["SecretString"])
+    assert configured.wechatpay is None and configured.alipay is None
+
+
+def test_only_stream_tables_have_a_stream(synth, stage):
+    template = synth.json(stage, "Data")
+    prefix = synth.config(stage).prefix
+    for spec in ALL_TABLES:
+        table = props(_table(template, spec.physical_name(prefix)))
+        if spec.stream:
+            assert table["StreamSpecification"] == {"StreamViewType": "NEW_AND_OLD_IMAGES"}
+        else:
+            assert "StreamSpecification" not in table
+    assert any(spec.stream for spec in ALL_TABLES)   # the interaction table feeds the realtime batcher

@@ -28,7 +28,7 @@ def _script(name: str):
 
 def test_stacks_of_every_stage(synth):
     names = {stack.stack_name for stack in synth.assembly.stacks}
-    assert names == {f"LiveCommerce-{s}-{part}" for s in STAGES for part in ("Data", "Media", "Api")}
+    assert names == {f"LiveCommerce-{s}-{part}" for s in STAGES for part in ("Data", "Media", "Api", "Realtime")}
     assert [c.name for c in stages_for(None)] == list(STAGES)
     assert [c.name for c in stages_for("prod")] == ["prod"]
     with pytest.raises(SystemExit):
@@ -44,7 +44,7 @@ def test_stacks_are_environment_agnostic(synth):
 def test_cfn_lint_finds_no_errors(synth):
     lint_templates = _script("lint_templates")
     templates = lint_templates.templates_in(synth.outdir)
-    assert len(templates) == 3 * len(STAGES)
+    assert len(templates) == 4 * len(STAGES)
     findings = lint_templates.lint(templates)
     errors = [str(f) for f in findings if f.severity == "error"]
     assert errors == []
