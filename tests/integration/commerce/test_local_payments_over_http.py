@@ -43,8 +43,9 @@ def test_seed_products_is_idempotent_and_demo_coupon_is_redeemable(shop, seeded)
     from livecommerce.marketing import service as marketing
     from local.seed_commerce import DEMO_PRODUCTS, POINTS_TEMPLATE_ID, seed_products
 
-    first = seed_products()
-    assert first == {"products": len(DEMO_PRODUCTS), "commerce_created": len(DEMO_PRODUCTS) + 1}
+    # The `seeded` fixture ran the local seed, which now includes the commerce demo data:
+    # seeding again creates nothing and reports the same products.
+    assert seed_products() == {"products": len(DEMO_PRODUCTS), "commerce_created": 0}
     assert seed_products()["commerce_created"] == 0
     product = shop.ok(shop.call("GET", f"/v1/products/{DEMO_PRODUCTS[0][0]}"))
     assert product["name"] == DEMO_PRODUCTS[0][1] and product["stock"] == DEMO_PRODUCTS[0][3]
@@ -80,3 +81,10 @@ def test_pay_on_the_local_stage_over_http(shop, seeded, local_api, channel):
         assert now["state"] == "paid" and now["payment"]["channel"] == channel
     finally:
         standins.stop()
+
+
+def test_seed_products_creates_the_demo_catalog_once_on_an_empty_store(aws_env):
+    from local.seed_commerce import DEMO_PRODUCTS, seed_products
+
+    assert seed_products() == {"products": len(DEMO_PRODUCTS), "commerce_created": len(DEMO_PRODUCTS) + 1}
+    assert seed_products()["commerce_created"] == 0
