@@ -20,6 +20,7 @@ Only the standard library is used here so that the stand-ins start fast.
 """
 from __future__ import annotations
 
+import abc
 import argparse
 import json
 import secrets
@@ -123,7 +124,7 @@ class CodeBook:
             del self._used[code]
 
 
-class StandIn:
+class StandIn(abc.ABC):
     """Base class: a loopback HTTP server in a daemon thread, with control endpoints.
 
     Subclasses implement `handle(request) -> Reply | None` for the provider API,
@@ -211,11 +212,13 @@ class StandIn:
     def new_code(self) -> str:
         return secrets.token_hex(16)
 
-    def handle(self, request: Request) -> Reply | None:  # pragma: no cover - abstract
-        raise NotImplementedError
+    @abc.abstractmethod
+    def handle(self, request: Request) -> Reply | None:
+        """Answer one provider API request (None: not a path this provider serves)."""
 
-    def mint_from_json(self, body: dict[str, Any]) -> str:  # pragma: no cover - abstract
-        raise NotImplementedError
+    def mint_from_json(self, body: dict[str, Any]) -> str:
+        """Mint a login code from the control endpoint's JSON body (login providers override this)."""
+        raise ValueError(f"{self.NAME} does not mint login codes")
 
     def describe(self) -> dict[str, Any]:
         """What the standalone runner prints once listening."""
