@@ -84,11 +84,6 @@ def invoke(name: str, event: dict[str, Any]) -> Any:
         pool.release(module)
 
 
-def container_counts() -> dict[str, int]:
-    with _pools_lock:
-        return {name: pool.size for name, pool in _pools.items()}
-
-
 def reset() -> None:
     """Forget every container (tests that change settings between cases)."""
     with _pools_lock:

@@ -1,7 +1,6 @@
 """Identity rules: login, roles, hosts, follows. No HTTP here."""
 from __future__ import annotations
 
-import json
 import re
 import threading
 import time
@@ -178,8 +177,3 @@ def unfollow(caller: Caller, host_id: str) -> FollowState:
         host = get_host(host_id)
     return FollowState(host_id=host_id, following=False, changed=changed,
                        follower_count=host.follower_count)
-
-
-def provider_credentials_json(**values: str) -> str:
-    """Shape of the login-providers secret (used by the local stack's seeding)."""
-    return json.dumps(values)

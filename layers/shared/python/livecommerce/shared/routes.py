@@ -99,6 +99,3 @@ def match(method: str, path: str) -> tuple[Route, dict[str, str]] | None:
             return route, params
     return None
 
-
-def allowed_methods(path: str) -> list[str]:
-    return sorted({r.method for r in ROUTES if match(r.method, path) and match(r.method, path)[0] is r})
