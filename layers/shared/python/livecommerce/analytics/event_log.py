@@ -11,22 +11,13 @@ from typing import Any
 
 from pynamodb.attributes import NumberAttribute, UnicodeAttribute
 from pynamodb.exceptions import PutError
-from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
 
 from livecommerce.shared import dynamo
+from livecommerce.shared.storage import Gsi1Index as BySubjectIndex
 from livecommerce.shared.tables import EVENT_LOG
 
 RETENTION_SECONDS = 400 * 24 * 3600  # a year of comparisons plus a margin
-
-
-class BySubjectIndex(GlobalSecondaryIndex):
-    class Meta:
-        index_name = "gsi1"
-        projection = AllProjection()
-
-    gsi1pk = UnicodeAttribute(hash_key=True)
-    gsi1sk = UnicodeAttribute(range_key=True)
 
 
 class EventItem(Model):

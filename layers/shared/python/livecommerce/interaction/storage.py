@@ -19,17 +19,9 @@ counters too (LIKE_SHARDS): a crowded room stays under a partition's
 from __future__ import annotations
 
 from pynamodb.attributes import BooleanAttribute, JSONAttribute, ListAttribute, NumberAttribute, UnicodeAttribute
-from pynamodb.models import Model
 
 from livecommerce.shared import dynamo
-
-
-class _Base(Model):
-    class Meta:
-        table_name = "unbound"
-
-    pk = UnicodeAttribute(hash_key=True)
-    sk = UnicodeAttribute(range_key=True)
+from livecommerce.shared.storage import KeyedItem as _Base
 
 
 class MessageItem(_Base):

@@ -17,28 +17,10 @@
 from __future__ import annotations
 
 from pynamodb.attributes import BooleanAttribute, JSONAttribute, NumberAttribute, UnicodeAttribute
-from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
-from pynamodb.models import Model
 
 from livecommerce.commerce_wiring import MARKETING
 from livecommerce.shared import dynamo
-
-
-class PendingIndex(GlobalSecondaryIndex):
-    class Meta:
-        index_name = "gsi1"
-        projection = AllProjection()
-
-    gsi1pk = UnicodeAttribute(hash_key=True)
-    gsi1sk = UnicodeAttribute(range_key=True)
-
-
-class _Base(Model):
-    class Meta:
-        table_name = "unbound"
-
-    pk = UnicodeAttribute(hash_key=True)
-    sk = UnicodeAttribute(range_key=True)
+from livecommerce.shared.storage import KeyedItem as _Base, Gsi1Index as PendingIndex
 
 
 class TemplateItem(_Base):
