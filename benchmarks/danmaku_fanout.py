@@ -4,7 +4,8 @@ MQTT-over-WebSocket subscribers.
 Everything runs on loopback, bounded in time: the API through the gateway
 emulation on in-process moto, the local IVS control plane (room channels),
 the local broker (local.mqtt.LocalBroker, the IoT Core stand-in) and the
-DynamoDB stream pump feeding the realtime batcher, in this process; the
+DynamoDB stream pump (like totals) and the Lambda Invoke API (danmaku slot
+flushes) feeding the realtime batcher, in this process; the
 subscribers in a child process (paho-mqtt clients driven by one selector
 loop). Senders post danmaku and likes over the API at a fixed rate.
 
@@ -198,9 +199,13 @@ def start_system():
     urls = broker.start()
     os.environ["AWS_ENDPOINT_URL_IOT_DATA_PLANE"] = urls["publish"]
     os.environ["REALTIME_ENDPOINT"] = urls["ws"]
+    from local.lambda_api import LocalLambdaApi
+
+    lambda_api = LocalLambdaApi()
+    os.environ["AWS_ENDPOINT_URL_LAMBDA"] = lambda_api.start()   # flush requests -> realtime batcher
     pump = StreamPump(session, {"Interaction": INTERACTION.physical_name(LocalNames().prefix)})
     pump.start()
-    return mock, ivs, broker, pump, urls
+    return mock, ivs, broker, pump, urls, lambda_api
 
 
 def ulid_ms(ulid: str) -> int:
@@ -225,8 +230,9 @@ def main() -> int:
     parser.add_argument("--rate", type=float, default=10.0,
                         help="danmaku sent per second over the API (moderated, timed end to end)")
     parser.add_argument("--crowd-rate", type=float, default=80.0,
-                        help="further danmaku per second written straight to the table (a crowded room's "
-                             "already-moderated messages: the stream and batcher see them, the API does not)")
+                        help="further danmaku per second stored and offered to the room's batches the way "
+                             "the accepting API call does it, without the HTTP and moderation steps (a crowded "
+                             "room's other API containers)")
     parser.add_argument("--likers", type=int, default=10)
     parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument("--switch-interval-ms", type=float, default=0.5)
@@ -241,7 +247,7 @@ def main() -> int:
     # The broker's event loop shares this process with the API threads: hand the GIL
     # over more often than every 5 ms so it is not starved by them.
     sys.setswitchinterval(args.switch_interval_ms / 1000)
-    mock, ivs, broker, pump, urls = start_system()
+    mock, ivs, broker, pump, urls, lambda_api = start_system()
     from datetime import datetime, timedelta, timezone
 
     from livecommerce.interaction import topics
@@ -318,7 +324,7 @@ def main() -> int:
             time.sleep(1.0)
 
     def crowd() -> None:
-        from livecommerce.interaction import repository
+        from livecommerce.interaction import repository, service
         from livecommerce.interaction.settings import get_interaction_settings
         from livecommerce.interaction.storage import MessageItem
         from livecommerce.shared.clock import now_iso
@@ -332,11 +338,13 @@ def main() -> int:
             next_at += step
             n += 1
             message_id = new_ulid()
-            repository.put_message(MessageItem(
+            item = MessageItem(
                 *MessageItem.key(room, message_id, shards), room_id=room, message_id=message_id,
                 user_id=f"crowd-{n % 5000}", text=("想要" if n % 3 == 0 else f"好看 {n}"),
                 kind="phrase" if n % 3 == 0 else "text", priority=False, at_ms=int(time.time() * 1000),
-                created_at=now_iso(), expires_at=int(time.time()) + 3600))
+                created_at=now_iso(), expires_at=int(time.time()) + 3600)
+            repository.put_message(item)
+            service.show_to_room(item)       # what the accepting API call does after storing
             with lock:
                 outcomes["crowd"] += 1
 
@@ -354,6 +362,7 @@ def main() -> int:
     child.join(10)
     publishes = broker.remote_stats()
     pump.stop()
+    lambda_api.stop()
     broker.stop()
     ivs.stop()
     mock.stop()

@@ -61,6 +61,9 @@ class FunctionSpec:
     # RECONNECT_WINDOW_SECONDS (functions that provision channels or follow
     # the room lifecycle).
     media_settings: bool = False
+    # Functions this one invokes asynchronously (InvocationType=Event): lambda:InvokeFunction
+    # on exactly those, and <NAME>_FUNCTION (upper case) with each one's name.
+    invokes: tuple[str, ...] = ()
     # Invoked on a schedule (an EventBridge rule), e.g. "rate(1 minute)".
     schedule: str | None = None
     memory_mb: int = 512
@@ -222,8 +225,9 @@ FUNCTION_SPECS: tuple[FunctionSpec, ...] = (
         tables_write=(INTERACTION,),             # messages, like shards, counters, moderation, settings
         tables_read=(tables.ROOMS, tables.IDENTITY),    # room access; sender nicknames
         reads_token_secret=True,                 # GET .../realtime verifies the token it hands to the client
-        publishes_realtime=True,                 # the sender's own copy, host replies, mute/ban notices
+        publishes_realtime=True,                 # own copies, host replies, notices, danmaku batches
         realtime_client_settings=True,
+        invokes=("realtime_batcher",),           # the trailing publisher of a danmaku slot (interaction.feed)
     ),
     FunctionSpec(
         name="broadcasts",
@@ -246,9 +250,10 @@ FUNCTION_SPECS: tuple[FunctionSpec, ...] = (
     ),
     FunctionSpec(
         name="realtime_batcher",
-        description="Interaction table stream: danmaku batches and like totals on the room channel",
+        description="Danmaku slots flushed on request; like totals from the interaction table stream",
         # Coalescing gates and like totals; the stream read grant comes with the mapping
-        # (realtime stack, interaction_wiring.STREAM_CONSUMERS).
+        # (realtime stack, interaction_wiring.STREAM_CONSUMERS). Invoked asynchronously by
+        # `interaction` to publish a room's waiting danmaku at the next slot.
         tables_write=(INTERACTION,),
         publishes_realtime=True,
         # A batch waits for the room's next publish slot (200 ms danmaku, 1 s likes).

@@ -36,6 +36,8 @@ class LocalNames:
             "EXPORTS_BUCKET": f"{self.prefix}-exports",
             "POWERTOOLS_METRICS_NAMESPACE": "LiveCommerce",
             "POWERTOOLS_TRACE_DISABLED": "true",
+            # Functions invoked by others (FunctionSpec.invokes), by the physical name CDK gives them.
+            "REALTIME_BATCHER_FUNCTION": f"{self.prefix}-realtime-batcher",
         })
         return names
 

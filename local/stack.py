@@ -125,6 +125,11 @@ class LocalStack:
         mqtt_urls = self.mqtt.start()
         os.environ["AWS_ENDPOINT_URL_IOT_DATA_PLANE"] = mqtt_urls["publish"]
         os.environ["REALTIME_ENDPOINT"] = mqtt_urls["ws"]
+        # Lambda's Invoke API: functions that invoke others (FunctionSpec.invokes).
+        from local.lambda_api import LocalLambdaApi
+
+        self.lambda_api = LocalLambdaApi(host=self.host, prefix=self.names.prefix)
+        os.environ["AWS_ENDPOINT_URL_LAMBDA"] = self.lambda_api.start()
         self.streams = StreamPump(self.session, {INTERACTION.logical_id: env[INTERACTION.env_var]})
         self.streams.start()
 
@@ -182,6 +187,7 @@ class LocalStack:
         self.alipay.stop()
         self.payments.stop()
         self.streams.stop()
+        self.lambda_api.stop()
         self.mqtt.stop()
         self._moto.stop()
 

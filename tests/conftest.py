@@ -45,7 +45,10 @@ def reset_process_state() -> None:
     aws.reset_clients()
     tokens.clear_key_cache()
     identity_service.clear_caches()
+    from livecommerce.interaction import feed
     from livecommerce.media import playback
+
+    feed.reset()
 
     playback.clear_key_cache()
 
@@ -60,8 +63,12 @@ def aws_env(monkeypatch):
 
     from local.embedded_aws import serialize_in_process_moto
 
+    from local.lambda_api import LocalLambdaApi
+
     serialize_in_process_moto()
-    with mock_aws():
+    with mock_aws(), LocalLambdaApi() as lambda_api:
+        # Functions invoking functions (FunctionSpec.invokes) reach the real handlers.
+        monkeypatch.setenv("AWS_ENDPOINT_URL_LAMBDA", lambda_api.url)
         reset_process_state()
         session = boto3.session.Session(region_name=REGION)
         create_all(session, LocalNames(), provider_credentials={})

@@ -147,3 +147,8 @@ DYNAMODB_STREAM_READ = (
 def stream_read_statement(*, stream_arn: str) -> iam.PolicyStatement:
     """Read one table's stream (the current stream's ARN, not `<table>/stream/*`)."""
     return iam.PolicyStatement(actions=list(DYNAMODB_STREAM_READ), resources=[stream_arn])
+
+
+def invoke_statement(*, function_arns: Iterable[str]) -> iam.PolicyStatement:
+    """Invoke exactly these functions (their unqualified ARNs: $LATEST)."""
+    return iam.PolicyStatement(actions=["lambda:InvokeFunction"], resources=list(function_arns))

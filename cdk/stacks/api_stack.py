@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 from typing import Iterable
 
-from aws_cdk import CfnOutput, Duration, Stack
+from aws_cdk import ArnFormat, CfnOutput, Duration, Stack
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
@@ -142,6 +142,11 @@ class ApiStack(Stack):
         for spec in FUNCTION_SPECS:
             self.functions[spec.name] = self._function(
                 spec, layer, dead_letter_queue=self.events_dlq if spec.name in consumers else None)
+        # Asynchronous invocations between our functions ask for work at a moment (a danmaku
+        # slot): a retry minutes later would publish stale batches, so none.
+        for callee in sorted({name for spec in FUNCTION_SPECS for name in spec.invokes}):
+            self.functions[callee].function.configure_async_invoke(
+                retry_attempts=0, max_event_age=Duration.seconds(60))
 
         self.web_acl = RegionalWebAcl(
             self,
@@ -239,10 +244,16 @@ class ApiStack(Stack):
             env["ALIPAY_PAY_GATEWAY"] = ALIPAY_PAY_GATEWAY
         if spec.creates_orders:
             env["ORDER_PAYMENT_WINDOW_SECONDS"] = str(config.order_payment_window_seconds)
+        for callee in spec.invokes:
+            env[f"{callee.upper()}_FUNCTION"] = self.function_name(callee)
         if spec.realtime_client_settings:
             # Computed from the config, not referenced: the realtime stack comes after this one.
             env.update(RealtimeStack.function_environment(config))
         return env
+
+    def function_name(self, name: str) -> str:
+        """A function's physical name, known before it exists (so callers can be granted it)."""
+        return f"{self.config.prefix}-{name.replace('_', '-')}"
 
     def realtime_topic_arn(self) -> str:
         """Every room topic of this stage: topic/lc/<stage>/rooms/*."""
@@ -255,7 +266,7 @@ class ApiStack(Stack):
             self,
             "Fn" + "".join(part.title() for part in spec.name.split("_")),
             name=spec.name,
-            function_name=f"{config.prefix}-{spec.name.replace('_', '-')}",
+            function_name=self.function_name(spec.name),
             description=spec.description,
             environment=self.environment_for(spec),
             layers=[layer],
@@ -305,6 +316,10 @@ class ApiStack(Stack):
                 "channel": self.format_arn(service="ivs", resource="channel", resource_name="*"),
                 "stream-key": self.format_arn(service="ivs", resource="stream-key", resource_name="*"),
             }), wildcard_reason=WILDCARD_REASONS["ivs"].format(actions=", ".join(spec.ivs_actions)))
+        if spec.invokes:
+            function.add_to_role_policy(grants.invoke_statement(function_arns=[
+                self.format_arn(service="lambda", resource="function", resource_name=self.function_name(callee),
+                                arn_format=ArnFormat.COLON_RESOURCE_NAME) for callee in spec.invokes]))
         if spec.publishes_realtime:
             self._allow(function, grants.iot_publish_statements(topic_arn=self.realtime_topic_arn()),
                         wildcard_reason=WILDCARD_REASONS["iot_topics"].format(stage=config.name))

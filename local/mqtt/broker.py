@@ -25,7 +25,9 @@ import itertools
 import json
 import logging
 import threading
+import time
 import uuid
+from collections import deque
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Callable
@@ -165,28 +167,75 @@ def _publish_packet(topic: str, payload: bytes) -> bytes:
             return bytes(header) + body
 
 
+def _binary_frame(payload: bytes) -> bytes:
+    """A final, unmasked WebSocket binary frame (RFC 6455 5.2): what a server sends.
+
+    Server frames carry no mask, so without an extension the bytes on the wire are
+    the same for every connection and can be built once per broadcast."""
+    length = len(payload)
+    if length < 126:
+        header = bytes([0x82, length])
+    elif length < 65536:
+        header = bytes([0x82, 126]) + length.to_bytes(2, "big")
+    else:
+        header = bytes([0x82, 127]) + length.to_bytes(8, "big")
+    return header + payload
+
+
 def _broker_class() -> type:
     """amqtt's Broker with a fan-out fast path for QoS 0.
 
     amqtt builds, encodes and sends a PUBLISH per subscriber in a task of its own
     and runs the topic plugins per subscriber asynchronously; for a room of a
     thousand viewers that is the broker's whole budget. Here a QoS 0 broadcast is
-    encoded once and written to each permitted (iot:Receive) subscriber's
-    WebSocket directly; QoS 1 and 2 deliveries take amqtt's own path."""
+    encoded (MQTT packet and WebSocket frame) once and the same bytes are written
+    to each permitted (iot:Receive) subscriber's socket; QoS 1 and 2 deliveries
+    take amqtt's own path."""
     from amqtt.broker import Broker
     from websockets.protocol import State
 
     class FanOutBroker(Broker):
+        _wildcard_filters: list[str] | None = None
+
+        async def add_subscription(self, subscription, session):  # noqa: ANN001, ANN201
+            try:
+                return await super().add_subscription(subscription, session)
+            finally:
+                # Only a new filter can make the cached list incomplete (a removed one is
+                # just not found); amqtt adds it with no await after the policy check.
+                self._wildcard_filters = None
+
+        def _matching(self, topic: str) -> list[list]:
+            """The subscription lists whose filter matches `topic`.
+
+            A room has a private topic per viewer, so thousands of filters, nearly all
+            without wildcards: those are one dict lookup, and only the filters with
+            wildcards are matched one by one."""
+            subscriptions = self._subscriptions
+            if self._wildcard_filters is None:
+                self._wildcard_filters = [f for f in subscriptions if "+" in f or "#" in f]
+            found = [subscriptions[f] for f in self._wildcard_filters
+                     if f in subscriptions and self._matches(topic, f)]
+            exact = subscriptions.get(topic)
+            if exact is not None:
+                found.append(exact)
+            return found
+
         async def _run_broadcast(self, running_tasks):  # noqa: ANN001
             broadcast = await self._broadcast_queue.get()
-            topic, data = broadcast["topic"], broadcast["data"]
-            raw: bytes | None = None
-            for k_filter, subscriptions in list(self._subscriptions.items()):
-                if not self._matches(topic, k_filter):
-                    continue
-                for target_session, sub_qos in list(subscriptions):
-                    qos = broadcast.get("qos", sub_qos)
-                    qos = min(qos if qos is not None else 0, sub_qos)
+            self.fan_out(broadcast["topic"], broadcast["data"], broadcast.get("qos"), running_tasks)
+
+        def fan_out(self, topic: str, data: bytes | bytearray, force_qos: int | None,
+                    running_tasks: deque) -> None:  # noqa: ANN001
+            """Deliver one broadcast to every subscriber of `topic`.
+
+            Synchronous on purpose: no subscription list can change underneath, and the
+            last QoS 0 subscriber's bytes are with the kernel when it returns."""
+            frame: bytes | None = None
+            packet: bytes | None = None
+            for subscriptions in self._matching(topic):
+                for target_session, sub_qos in subscriptions:
+                    qos = min(force_qos if force_qos is not None else sub_qos, sub_qos)
                     if target_session.transitions.state != "connected":
                         continue
                     if not receive_allowed(target_session, topic):
@@ -195,17 +244,34 @@ def _broker_class() -> type:
                     if handler is None:
                         continue
                     if qos == 0:
+                        # amqtt's WebSocketsWriter keeps the websockets ServerConnection here.
                         connection = getattr(getattr(handler, "writer", None), "_protocol", None)
-                        if connection is not None and connection.protocol.state is State.OPEN:
-                            raw = raw or _publish_packet(topic, bytes(data))
+                        protocol = getattr(connection, "protocol", None)
+                        if protocol is not None and protocol.state is State.OPEN:
+                            packet = packet or _publish_packet(topic, bytes(data))
                             try:
-                                connection.protocol.send_binary(raw)
-                                connection.send_data()
+                                if protocol.extensions or protocol.expect_continuation_frame:
+                                    # permessage-deflate keeps per-connection state: frame it there.
+                                    protocol.send_binary(packet)
+                                    connection.send_data()
+                                elif not connection.transport.is_closing():
+                                    # websockets writes every frame out synchronously, so nothing
+                                    # of its own can be half-written when these bytes go after it.
+                                    frame = frame or _binary_frame(packet)
+                                    connection.transport.write(frame)
                             except Exception:  # noqa: BLE001 - a closing connection
                                 pass
                             continue
                     running_tasks.append(asyncio.ensure_future(handler.mqtt_publish(topic, data, qos,
                                                                                     retain=False)))
+
+        def reap(self) -> None:
+            """Drop finished delivery tasks (amqtt's broadcast loop does so only when it runs)."""
+            tasks = self._tasks_queue
+            while tasks and tasks[0].done():
+                task = tasks.popleft()
+                if not task.cancelled() and task.exception() is not None:
+                    log.warning("delivery failed: %r", task.exception())
 
     return FanOutBroker
 
@@ -224,6 +290,9 @@ class _PublishHandler(BaseHTTPRequestHandler):
     """The iot-data Publish REST API: POST /topics/{topic}?qos=0|1&retain=true|false."""
 
     broker: "LocalBroker"
+    # Keep-alive, as IoT Core's endpoint: boto3 then reuses its connection instead of
+    # paying a TCP handshake and a new server thread for every publish.
+    protocol_version = "HTTP/1.1"
 
     def log_message(self, *args: Any) -> None:  # quiet
         pass
@@ -240,6 +309,7 @@ class _PublishHandler(BaseHTTPRequestHandler):
         self.wfile.write(data)
 
     def do_POST(self) -> None:  # noqa: N802
+        received = time.perf_counter()
         parts = urlsplit(self.path)
         length = int(self.headers.get("Content-Length") or 0)
         payload = self.rfile.read(length) if length else b""
@@ -257,7 +327,7 @@ class _PublishHandler(BaseHTTPRequestHandler):
             self._answer(400, {"message": "invalid topic or qos"}, "InvalidRequestException")
             return
         try:
-            self.broker.publish(topic, payload, qos=qos, retain=retain)
+            self.broker.publish(topic, payload, qos=qos, retain=retain, received=received)
         except Exception:  # noqa: BLE001
             log.exception("local publish failed")
             self._answer(500, {"message": "internal failure"}, "InternalFailureException")
@@ -266,7 +336,8 @@ class _PublishHandler(BaseHTTPRequestHandler):
 
     def do_GET(self) -> None:  # noqa: N802
         if self.path == "/__standin/health":
-            self._answer(200, {"ok": True, "standin": "iot", "stats": dict(self.broker.stats)})
+            self._answer(200, {"ok": True, "standin": "iot", "stats": dict(self.broker.stats),
+                               "fanout_ms": list(self.broker.fanout_ms)})
         else:
             self._answer(404, {"message": "not found"})
 
@@ -286,6 +357,9 @@ class LocalBroker:
     def __post_init__(self) -> None:
         self.name = f"local-broker-{next(_ids)}"
         self.stats: _Stats = _Stats()
+        # Server-side publish received -> last QoS 0 subscriber's bytes written, per publish
+        # (the most recent ones; stats["fanouts"] counts them all).
+        self.fanout_ms: deque[float] = deque(maxlen=1024)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._broker: Any = None
         self._thread: threading.Thread | None = None
@@ -426,16 +500,27 @@ class LocalBroker:
         self.stop()
 
     # -- server-side publish -----------------------------------------------------
-    def publish(self, topic: str, payload: bytes, *, qos: int = 0, retain: bool = False) -> None:
+    def publish(self, topic: str, payload: bytes, *, qos: int = 0, retain: bool = False,
+                received: float | None = None) -> None:
+        """Publish as our functions do through iot-data. `received`: time.perf_counter()
+        when the request came in, if earlier than this call (the HTTP handler's)."""
+        received = time.perf_counter() if received is None else received
         if self._loop is None:
             raise RuntimeError("broker not started")
         broker = self._broker
 
         async def send() -> None:
-            await broker.internal_message_broadcast(topic, payload, qos)
+            # Delivered right here rather than through amqtt's broadcast queue, which
+            # would cost further turns of the event loop before the first byte goes out.
+            broker.reap()
+            broker.fan_out(topic, payload, qos, broker._tasks_queue)
+            self.fanout_ms.append((time.perf_counter() - received) * 1000)
+            self.stats["fanouts"] += 1
             if retain:
                 await broker.retain_message(None, topic, payload, qos)
 
+        # Waiting for the delivery also keeps this thread from taking the GIL from the
+        # broker's loop while it writes to the subscribers.
         asyncio.run_coroutine_threadsafe(send(), self._loop).result(timeout=10)
         self.stats["publishes"] += 1
         kind = topic.rsplit("/", 2)

@@ -59,3 +59,50 @@ def test_gate_and_quota_math():
     assert gate_wait_ms(1000, 1100, 200) == 100
     assert gate_wait_ms(1000, 1300, 200) == 0
     assert iot_outbound_per_second(100_000, danmaku_batches_per_second=5, like_broadcasts_per_second=1) == 600_000
+
+
+# -- admission of a crowded room's messages to the gate -------------------------------
+
+def test_admission_keeps_a_quiet_room_whole():
+    from livecommerce.interaction.density import Admission
+
+    admission = Admission(target_per_slot=30, interval_ms=200)
+    assert admission.chance("room", 0) == 1.0
+    admission.observe("room", queued=5, chance=1.0, now_ms=0)
+    assert admission.chance("room", 10) == 1.0
+
+
+def test_admission_converges_on_the_target_and_forgets_old_pressure():
+    """Simulate many containers sharing one estimate: 1,000 messages a second into
+    200 ms slots (200 per slot); the offers per slot settle near the target."""
+    from livecommerce.interaction.density import Admission
+
+    rng = random.Random(7)
+    admission = Admission(target_per_slot=30, interval_ms=200)
+    offers_per_slot = []
+    now = 0
+    for _slot in range(200):
+        queued = 0
+        for n in range(200):
+            now_ms = now + n
+            chance = admission.chance("room", now_ms)
+            if rng.random() < chance:
+                queued += 1
+                admission.observe("room", queued=queued, chance=chance, now_ms=now_ms)
+        offers_per_slot.append(queued)
+        now += 200
+    settled = offers_per_slot[50:]
+    assert 15 <= sum(settled) / len(settled) <= 45
+    assert max(settled) <= 80
+    # A second later with nothing observed, the room is quiet again.
+    assert admission.chance("room", now + 5000) == 1.0
+
+
+def test_weights_stand_for_the_messages_left_out():
+    from livecommerce.interaction.density import weight_for
+
+    rng = random.Random(3)
+    weights = [weight_for(0.3, rng) for _ in range(20000)]
+    assert set(weights) == {3, 4}
+    assert abs(sum(weights) / len(weights) - 1 / 0.3) < 0.05
+    assert weight_for(1.0, rng) == 1

@@ -3,6 +3,8 @@ credentials, danmaku with moderation, likes, host tools, and what reaches
 IoT Core (moto records every iot-data Publish)."""
 from __future__ import annotations
 
+import time
+
 import pytest
 
 pytestmark = pytest.mark.integration
@@ -29,17 +31,56 @@ def test_realtime_credentials_and_topics(api, tokens_for, room):
     assert again["client_id"] != body["client_id"]
 
 
-def test_danmaku_reaches_sender_at_once_and_room_in_a_batch(api, tokens_for, room, published, pump):
+def test_danmaku_reaches_sender_at_once_and_room_in_a_batch(api, tokens_for, room, published):
     sent = danmaku(api, tokens_for("viewer-1"), room, "这件羽绒服有黑色吗？🖤")
     assert sent.status == 201, sent.body
     message = sent.json()
     assert message["text"] == "这件羽绒服有黑色吗？🖤" and message["host"] is False and message["kind"] == "text"
     acks = published.on("/users/viewer-1")
     assert [a["item"]["id"] for a in acks] == [message["id"]]
-    assert published.on("/danmaku") == []          # nothing public before the batcher runs
-    pump.drain()
+    # A quiet room's slot is open: the accepting call publishes the batch itself.
     batches = published.on("/danmaku")
     assert len(batches) == 1 and [i["id"] for i in batches[0]["items"]] == [message["id"]]
+    assert batches[0]["dropped"] == 0
+
+
+def _wait_for(predicate, seconds: float = 3.0):
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        found = predicate()
+        if found:
+            return found
+        time.sleep(0.02)
+    return predicate()
+
+
+def test_a_burst_goes_out_in_slots_and_the_last_messages_are_flushed(api, tokens_for, room, published):
+    """Messages sent while the slot is closed wait for the next one; whoever finds no
+    trailing publisher asks the realtime batcher (an asynchronous invocation) to publish
+    then, so the burst's tail does not wait for a later message."""
+    sent = []
+    for n in range(6):
+        response = danmaku(api, api.login(f"burst-{n}"), room, f"第{n}个问题：有优惠吗")
+        assert response.status == 201, response.body
+        sent.append(response.json()["id"])
+    delivered = _wait_for(lambda: [i["id"] for b in published.on("/danmaku") for i in b["items"]]
+                          if len({i["id"] for b in published.on("/danmaku") for i in b["items"]}) == 6 else None)
+    assert delivered is not None and sorted(delivered) == sorted(sent)      # each once, none lost
+    slots = [b["at"] for b in published.on("/danmaku")]
+    assert len(slots) >= 2
+    assert all(b - a >= 200 for a, b in zip(slots, slots[1:]))             # at most 5 a second
+
+
+def test_a_failed_flush_request_is_published_by_the_caller(api, tokens_for, room, published, monkeypatch):
+    """No batcher to ask (invoke refused): the call that claimed the slot waits for it."""
+    monkeypatch.setenv("REALTIME_BATCHER_FUNCTION", "no-such-function")
+    first = danmaku(api, api.login("lonely-1"), room, "第一条").json()["id"]
+    started = time.monotonic()
+    second = danmaku(api, api.login("lonely-2"), room, "第二条")
+    assert second.status == 201
+    assert time.monotonic() - started >= 0.1          # it waited for the next slot
+    delivered = [i["id"] for b in published.on("/danmaku") for i in b["items"]]
+    assert delivered == [first, second.json()["id"]]
 
 
 @pytest.mark.parametrize("text, code", [
@@ -222,3 +263,34 @@ def test_like_broadcasts_are_coalesced_to_one_a_second(api, tokens_for, room, pu
     assert len(broadcasts) <= int(elapsed) + 1
     stamps = [m["at"] for m in broadcasts]
     assert all(b - a >= 1000 for a, b in zip(stamps, stamps[1:]))
+
+
+@pytest.mark.parametrize("request_body", [
+    {"gate": "likes", "room_id": "01HZY0000000000000000000AA", "not_before_ms": 0},
+    {"gate": "danmaku", "room_id": "../other", "not_before_ms": 0},
+    {"gate": "danmaku", "room_id": "01HZY0000000000000000000AA", "not_before_ms": "soon"},
+    {"gate": "danmaku", "room_id": "01HZY0000000000000000000AA", "not_before_ms": 10 ** 15},  # far future
+])
+def test_malformed_flush_requests_do_nothing(aws_env, published, request_body):
+    from local.lambda_runtime import invoke
+
+    assert invoke("realtime_batcher", {"flush": request_body}) == {"batches": 0, "like_broadcasts": 0}
+    assert published.all() == []
+
+
+def test_a_flush_publishes_what_waits_once(api, room, published):
+    """Two flush requests for the same slot (a retried invocation): one batch."""
+    from livecommerce.interaction import repository
+    from livecommerce.interaction.feed import DANMAKU_GATE
+    from local.lambda_runtime import invoke
+
+    first = danmaku(api, api.login("flush-1"), room, "先来").json()["id"]       # takes the open slot
+    last_ms = repository.read_gate(room, DANMAKU_GATE).last_ms
+    repository.offer(room, DANMAKU_GATE, {"id": "01HZY0000000000000000000ZZ", "user_id": "crowd-1",
+                                          "text": "后到", "at_ms": int(last_ms) + 1}, cap=None)
+    request = {"flush": {"gate": "danmaku", "room_id": room, "not_before_ms": int(last_ms) + 200}}
+    assert invoke("realtime_batcher", request)["batches"] == 1
+    assert invoke("realtime_batcher", request)["batches"] == 0
+    batches = published.on("/danmaku")
+    assert [[i["id"] for i in b["items"]] for b in batches] == [[first], ["01HZY0000000000000000000ZZ"]]
+    assert batches[1]["at"] - batches[0]["at"] >= 200

@@ -72,7 +72,8 @@ def _tables() -> dict[str, Any]:
     # Interaction: danmaku messages (write-sharded per room, TTL), like counters
     # (sharded), moderation (mutes, bans), danmaku settings, rate-limit and
     # duplicate counters (TTL) and the coalescing gates of the broadcasters.
-    # The stream feeds the realtime batcher (see STREAM_CONSUMERS).
+    # The stream feeds the realtime batcher's like totals (see STREAM_CONSUMERS);
+    # danmaku batches are published from the API call (interaction.feed).
     interaction = TableSpec(
         logical_id="Interaction",
         env_var="INTERACTION_TABLE",
@@ -123,12 +124,6 @@ def _subscriptions() -> tuple:
 def _stream_consumers() -> tuple[StreamConsumer, ...]:
     if "streams" not in _built:
         _built["streams"] = (
-            # New danmaku messages -> one sampled batch per room at most every
-            # 200 ms on the room's `danmaku` topic.
-            StreamConsumer("DanmakuBatches", "realtime_batcher", "Interaction",
-                           filters=({"eventName": ["INSERT"],
-                                     "dynamodb": {"Keys": {"sk": {"S": [{"prefix": "MSG#"}]}}}},),
-                           batch_size=500, batching_window_seconds=0, parallelization_factor=2),
             # Like counter changes -> the room's exact total at most once a second.
             StreamConsumer("LikeTotals", "realtime_batcher", "Interaction",
                            filters=({"eventName": ["INSERT", "MODIFY"],

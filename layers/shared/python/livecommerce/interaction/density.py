@@ -117,3 +117,50 @@ def iot_outbound_per_second(viewers: int, *, danmaku_batches_per_second: float, 
                             other_events_per_second: float = 0.0) -> float:
     """IoT Core bills (and limits) each message delivered to each subscriber."""
     return viewers * (danmaku_batches_per_second + like_broadcasts_per_second + other_events_per_second)
+
+
+class Admission:
+    """Which accepted messages of a crowded room are offered to its next batch.
+
+    Every offer is a write to the room's one gate item, so in a room of hundreds of
+    messages a second each API container offers a non-priority message only with
+    probability p, aiming at about `target_per_slot` offers per batch slot from all
+    containers together; an offered message stands for 1/p messages (its weight),
+    so counts ("想要 x57") and `dropped` stay estimates of the whole room.
+
+    The room's arrival rate is estimated from what the gate answers: `queued` (offers
+    since the slot was last taken) seen at a uniformly random point of the slot is
+    on average half the slot's offers, and offers are arrivals x p. Estimates older
+    than `stale_ms` are forgotten (p back to 1), so a quiet room is never sampled."""
+
+    def __init__(self, *, target_per_slot: int, interval_ms: int, smoothing: float = 0.3,
+                 stale_ms: int = 2000) -> None:
+        self.target_per_slot = max(1, target_per_slot)
+        self.interval_ms = interval_ms
+        self.smoothing = smoothing
+        self.stale_ms = stale_ms
+        self._rooms: dict[str, tuple[float, int]] = {}   # room -> (arrivals per slot, observed at ms)
+
+    def chance(self, room_id: str, now_ms: int) -> float:
+        found = self._rooms.get(room_id)
+        if found is None or now_ms - found[1] > self.stale_ms:
+            return 1.0
+        per_slot = found[0]
+        return 1.0 if per_slot <= self.target_per_slot else self.target_per_slot / per_slot
+
+    def observe(self, room_id: str, *, queued: int, chance: float, now_ms: int) -> None:
+        per_slot = 2.0 * max(1, queued) / max(chance, 1e-6)
+        found = self._rooms.get(room_id)
+        if found is not None and now_ms - found[1] <= self.stale_ms:
+            per_slot = found[0] + self.smoothing * (per_slot - found[0])
+        self._rooms[room_id] = (per_slot, now_ms)
+        if len(self._rooms) > 1024:          # a container serves few rooms at a time
+            oldest = min(self._rooms, key=lambda r: self._rooms[r][1])
+            self._rooms.pop(oldest, None)
+
+
+def weight_for(chance: float, rng: random.Random) -> int:
+    """An integer weight whose mean is 1/chance (randomized rounding)."""
+    exact = 1.0 / max(chance, 1e-6)
+    whole = int(exact)
+    return max(1, whole + (1 if rng.random() < exact - whole else 0))

@@ -7,9 +7,11 @@ import json
 import random
 import threading
 import time
+from dataclasses import dataclass
 from typing import Any, Iterator
 
 from pynamodb.exceptions import DoesNotExist, PutError, UpdateError
+from pynamodb.expressions.condition import size
 
 from livecommerce.interaction.settings import get_interaction_settings
 from livecommerce.interaction.storage import (CounterItem, GateItem, LikeShardItem, MessageItem, ModerationItem,
@@ -290,7 +292,8 @@ def take_queue(room_id: str, name: str, *, now_ms: int, interval_ms: int) -> tup
     connection = GateItem._get_connection()
     try:
         data = connection.update_item(
-            item.pk, range_key=item.sk, actions=[GateItem.last_ms.set(now_ms), GateItem.cards.remove()],
+            item.pk, range_key=item.sk,
+            actions=[GateItem.last_ms.set(now_ms), GateItem.cards.remove(), GateItem.queued.remove()],
             condition=GateItem.last_ms.does_not_exist() | (GateItem.last_ms <= now_ms - interval_ms),
             return_values="ALL_OLD")
     except UpdateError as exc:
@@ -299,6 +302,45 @@ def take_queue(room_id: str, name: str, *, now_ms: int, interval_ms: int) -> tup
     old = (data or {}).get("Attributes") or {}
     values = ((old.get("cards") or {}).get("L")) or []
     return True, [json.loads(v["S"]) for v in values if "S" in v]
+
+
+@dataclass(frozen=True)
+class Offered:
+    """The gate after an offer: when its slot was last taken, who waits for the next
+    one, and how many entries were offered since the queue was last taken."""
+    accepted: bool
+    last_ms: int | None
+    trailing_ms: int | None
+    queued: int
+
+
+def offer(room_id: str, name: str, entry: dict[str, Any], *, cap: int | None) -> Offered:
+    """Append one entry to the gate's queue in one write. With `cap`, a full queue
+    refuses it (accepted False): a hot room's gate item stays small, so each write
+    stays cheap on its partition."""
+    item = _gate(room_id, name)
+    connection = GateItem._get_connection()
+    encoded = json.dumps(entry, ensure_ascii=False, separators=(",", ":"))
+    condition = None
+    if cap is not None:
+        condition = GateItem.cards.does_not_exist() | (size(GateItem.cards) < cap)
+    try:
+        data = connection.update_item(
+            item.pk, range_key=item.sk,
+            actions=[GateItem.cards.set((GateItem.cards | []).append([encoded])), GateItem.queued.add(1)],
+            condition=condition, return_values="ALL_NEW")
+    except UpdateError as exc:
+        _raise_unless_condition(exc)
+        # Full: entries are waiting, so a publisher of this slot is already on its way.
+        return Offered(accepted=False, last_ms=None, trailing_ms=None, queued=cap or 0)
+    attrs = (data or {}).get("Attributes") or {}
+    return Offered(accepted=True, last_ms=_number(attrs, "last_ms"), trailing_ms=_number(attrs, "trailing_ms"),
+                   queued=int(_number(attrs, "queued") or 0))
+
+
+def _number(attrs: dict[str, Any], name: str) -> int | None:
+    raw = (attrs.get(name) or {}).get("N")
+    return int(float(raw)) if raw is not None else None
 
 
 def requeue(room_id: str, name: str, cards: list[dict[str, Any]]) -> None:

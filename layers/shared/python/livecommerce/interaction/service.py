@@ -179,7 +179,22 @@ def send_danmaku(caller: Caller, room_id: str, body: DanmakuRequest) -> Danmaku:
         publish_best_effort(topics.private_topic(cfg.stage, room_id, reply["user_id"]),
                             {"type": "host_reply", "room_id": room_id, "item": view.model_dump(exclude_none=True)},
                             qos=1)
+    show_to_room(item)
     return view
+
+
+def show_to_room(item: MessageItem) -> None:
+    """Offer a stored message to the room's batches (feed). The message is kept and the
+    sender has their copy whatever happens here, so a failure is logged, not raised."""
+    from livecommerce.interaction import feed
+    from livecommerce.interaction.density import Candidate
+
+    try:
+        feed.offer(item.room_id, Candidate(id=item.message_id, user_id=item.user_id, text=item.text,
+                                           at_ms=int(item.at_ms), priority=bool(item.priority),
+                                           nickname=item.nickname, reply_to=item.reply_to))
+    except Exception:  # noqa: BLE001 - display is best effort (QoS 0), storage is not
+        logger.exception("danmaku not offered to the room", extra={"room_id": item.room_id})
 
 
 def message_view(item: MessageItem) -> Danmaku:

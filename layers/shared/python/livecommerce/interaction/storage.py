@@ -100,7 +100,8 @@ class GateItem(_Base):
     pending = JSONAttribute(null=True)            # latest value not yet published
     pending_version = UnicodeAttribute(null=True)
     published_version = UnicodeAttribute(null=True)
-    cards = ListAttribute(null=True)              # timed-metadata cards waiting (JSON strings)
+    cards = ListAttribute(null=True)              # timed-metadata cards / danmaku waiting (JSON strings)
+    queued = NumberAttribute(null=True)           # entries offered since the queue was last taken
 
     @staticmethod
     def key(room_id: str, name: str) -> tuple[str, str]:

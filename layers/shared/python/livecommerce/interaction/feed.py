@@ -1,0 +1,159 @@
+"""The danmaku feed: from an accepted message to the room's batches.
+
+The API function that accepts a message offers it to the room's gate item
+straight away (one conditional write), instead of leaving it to the table's
+stream: a stream hop costs a poll interval or more, and the batch interval
+(200 ms) already takes most of a quarter-second budget.
+
+- The slot is open (nothing published for DANMAKU_BATCH_INTERVAL_MS): the
+  offering call takes the slot and every waiting entry and publishes one
+  batch (density.plan_batch) on the room's `danmaku` topic.
+- The slot is closed: the entry waits in the queue. The first caller to find
+  nobody waiting for the next slot claims it and asks for a flush at that time
+  (flush_requests: an asynchronous invocation of the realtime batcher), so a
+  burst's last messages go out in the next slot, not with the next message.
+  In a busy room the next message usually takes the slot first.
+- Crowded rooms: non-priority messages are offered with a probability that
+  keeps the gate item small (density.Admission); host messages always are.
+
+A crash between storing and offering leaves the message stored (replay,
+lotteries) but not shown in a batch; the sender saw it on their private topic.
+"""
+from __future__ import annotations
+
+import random
+import threading
+from typing import Any, Iterable
+
+from livecommerce.interaction import gates, repository, topics
+from livecommerce.interaction.density import Admission, BatchPlan, Candidate, plan_batch, weight_for
+from livecommerce.interaction.realtime import PublishFailed, publish
+from livecommerce.interaction.settings import get_interaction_settings
+from livecommerce.shared.observability import logger
+
+DANMAKU_GATE = "danmaku"
+# Offers a batch slot aims at (the gate's queue is capped at twice that).
+OFFERS_PER_SLOT = 30
+
+_rng = random.Random()
+_lock = threading.Lock()
+_admission: Admission | None = None
+
+
+def _admission_for(interval_ms: int) -> Admission:
+    global _admission
+    with _lock:
+        if _admission is None or _admission.interval_ms != interval_ms:
+            _admission = Admission(target_per_slot=OFFERS_PER_SLOT, interval_ms=interval_ms)
+        return _admission
+
+
+def reset() -> None:
+    global _admission
+    with _lock:
+        _admission = None
+
+
+def _entry(c: Candidate) -> dict[str, Any]:
+    entry = {"id": c.id, "user_id": c.user_id, "text": c.text, "at_ms": c.at_ms, "priority": c.priority,
+             "nickname": c.nickname, "reply_to": c.reply_to, "weight": c.weight}
+    return {k: v for k, v in entry.items() if v is not None and v is not False and not (k == "weight" and v == 1)}
+
+
+def _candidates(entries: Iterable[dict[str, Any]]) -> list[Candidate]:
+    found = []
+    for e in entries:
+        try:
+            found.append(Candidate(id=e["id"], user_id=e["user_id"], text=e["text"], at_ms=int(e.get("at_ms") or 0),
+                                   priority=bool(e.get("priority")), nickname=e.get("nickname"),
+                                   reply_to=e.get("reply_to"), weight=int(e.get("weight") or 1)))
+        except (KeyError, TypeError, ValueError):
+            logger.warning("unreadable danmaku gate entry dropped")
+    return found
+
+
+def batch_message(room_id: str, plan: BatchPlan, at_ms: int) -> dict[str, Any]:
+    items = []
+    for entry in plan.entries:
+        m = entry.message
+        item: dict[str, Any] = {"id": m.id, "user_id": m.user_id, "text": m.text}
+        if m.nickname:
+            item["nickname"] = m.nickname
+        if m.priority:
+            item["host"] = True
+        if m.reply_to:
+            item["reply_to"] = m.reply_to
+        if entry.count > 1:
+            item["count"] = entry.count
+        items.append(item)
+    return {"type": "danmaku", "room_id": room_id, "at": at_ms, "items": items, "dropped": plan.dropped}
+
+
+def _publish(room_id: str, entries: list[dict[str, Any]], at_ms: int) -> BatchPlan | None:
+    candidates = _candidates(entries)
+    if not candidates:
+        return None
+    cfg = get_interaction_settings()
+    plan = plan_batch(candidates, max_messages=cfg.batch_max_messages, rng=_rng)
+    try:
+        publish(topics.danmaku_topic(cfg.stage, room_id), batch_message(room_id, plan, at_ms), qos=0)
+    except PublishFailed:
+        # QoS 0 on IoT Core too: a lost batch is not re-sent (the next one is 200 ms away).
+        logger.warning("danmaku batch not published", extra={"room_id": room_id, "entries": len(plan.entries)})
+        return None
+    return plan
+
+
+def offer(room_id: str, candidate: Candidate) -> BatchPlan | None:
+    """Offer an accepted message to the room's next batch; the batch if this call published it."""
+    cfg = get_interaction_settings()
+    interval = cfg.batch_interval_ms
+    now = gates.now_ms()
+    admission = _admission_for(interval)
+    chance = 1.0
+    if not candidate.priority:
+        with _lock:
+            chance = admission.chance(room_id, now)
+        if chance < 1.0 and _rng.random() >= chance:
+            return None                      # sampled away before it costs a write
+        if chance < 1.0:
+            candidate = Candidate(**{**candidate.__dict__, "weight": weight_for(chance, _rng)})
+    offered = repository.offer(room_id, DANMAKU_GATE, _entry(candidate),
+                               cap=None if candidate.priority else 2 * OFFERS_PER_SLOT)
+    if not offered.accepted:
+        return None
+    with _lock:
+        admission.observe(room_id, queued=offered.queued, chance=chance, now_ms=now)
+    last = offered.last_ms
+    if last is None or gates.now_ms() >= last + interval:
+        at = gates.now_ms()
+        taken, entries = repository.take_queue(room_id, DANMAKU_GATE, now_ms=at, interval_ms=interval)
+        return _publish(room_id, entries, at) if taken else None
+    until = last + interval
+    if (offered.trailing_ms is None or offered.trailing_ms < until) \
+            and repository.claim_trailing(room_id, DANMAKU_GATE, until_ms=until):
+        from livecommerce.interaction import flush_requests
+
+        if not flush_requests.request_flush(room_id, until):
+            return flush(room_id, until)      # nobody else will: wait for the slot here
+    return None
+
+
+def flush(room_id: str, not_before_ms: int) -> BatchPlan | None:
+    """Publish what waits in the room's queue at the slot that opens at `not_before_ms`
+    (the trailing publisher). Returns None when another caller took it first."""
+    interval = get_interaction_settings().batch_interval_ms
+    gates.sleep_ms(not_before_ms - gates.now_ms())
+    for _ in range(gates.MAX_WAITS):
+        at = gates.now_ms()
+        taken, entries = repository.take_queue(room_id, DANMAKU_GATE, now_ms=at, interval_ms=interval)
+        if taken:
+            return _publish(room_id, entries, at)
+        gate = repository.read_gate(room_id, DANMAKU_GATE)
+        if gate is None or not gate.cards:
+            return None                      # a publisher took the queue with theirs
+        until = int(gate.last_ms or 0) + interval
+        if not repository.claim_trailing(room_id, DANMAKU_GATE, until_ms=until):
+            return None                      # the trailing publisher of that slot takes it
+        gates.sleep_ms(until - gates.now_ms())
+    raise RuntimeError(f"no danmaku slot for room {room_id}")
