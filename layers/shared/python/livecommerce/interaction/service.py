@@ -172,14 +172,15 @@ def send_danmaku(caller: Caller, room_id: str, body: DanmakuRequest) -> Danmaku:
                        at_ms=int(now * 1000), created_at=now_iso(), expires_at=int(now) + cfg.retention_days * 86400)
     repository.put_message(item)
     view = message_view(item)
-    # The sender's own copy, at once and never sampled away (the room's batch follows).
+    # The room's batch first (it may be this call's to publish, and every viewer waits on
+    # it); then the sender's own copy, never sampled away.
+    show_to_room(item)
     publish_best_effort(topics.private_topic(cfg.stage, room_id, caller.user_id),
                         {"type": "danmaku_ack", "room_id": room_id, "item": view.model_dump(exclude_none=True)})
     if reply is not None and reply["user_id"] != caller.user_id:
         publish_best_effort(topics.private_topic(cfg.stage, room_id, reply["user_id"]),
                             {"type": "host_reply", "room_id": room_id, "item": view.model_dump(exclude_none=True)},
                             qos=1)
-    show_to_room(item)
     return view
 
 
