@@ -300,7 +300,7 @@ def main() -> int:
     print(f"broker fan-out: 1 room, {result['subscribed']} subscribers ({result['refused']} refused, "
           f"{result['closed']} closed), {args.messages} QoS 0 publishes of {args.payload_bytes} B at "
           f"{args.rate:g}/s, broker {'in-process' if args.in_process else 'in its own process'} "
-          f"(setup {setup:.0f} s), Python {sys.version.split()[0]}")
+          f"(setup {setup:.0f} s), {os.cpu_count()} CPUs, Python {sys.version.split()[0]}")
     print(f"  delivered to all       {complete} of {args.messages} publishes")
     print(f"  broker fan-out         {summary(fanout)}")
     print(f"  publish->first recv    {summary(first)}")

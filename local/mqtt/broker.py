@@ -16,6 +16,9 @@ TLS on loopback, no disconnect at `disconnectAfterInSeconds`.
 Server-side publishes: `POST /topics/{topic}?qos=&retain=` on the publish
 port, the REST API of the IoT data plane's Publish, so boto3's `iot-data`
 client (AWS_ENDPOINT_URL_IOT_DATA_PLANE) publishes here unchanged.
+`GET /__standin/health` answers the counters and `fanout_ms`: for the latest
+server-side publishes, the time from the request coming in to the last QoS 0
+subscriber's bytes being handed to its socket (benchmarks/broker_fanout.py).
 """
 from __future__ import annotations
 
@@ -24,6 +27,7 @@ import base64
 import itertools
 import json
 import logging
+import socket
 import threading
 import time
 import uuid
@@ -182,6 +186,51 @@ def _binary_frame(payload: bytes) -> bytes:
     return header + payload
 
 
+class _Sessions(dict):
+    """amqtt's client id -> (session, handler) map, reporting every change.
+
+    A connection that comes, goes or is taken over changes this map, and so
+    makes the broker forget the subscriber lists it has worked out."""
+
+    def __init__(self, changed: Callable[[], None]) -> None:
+        super().__init__()
+        self._changed = changed
+
+    def __setitem__(self, key: Any, value: Any) -> None:
+        super().__setitem__(key, value)
+        self._changed()
+
+    def __delitem__(self, key: Any) -> None:
+        super().__delitem__(key)
+        self._changed()
+
+    def pop(self, *args: Any) -> Any:
+        try:
+            return super().pop(*args)
+        finally:
+            self._changed()
+
+    def popitem(self) -> Any:
+        try:
+            return super().popitem()
+        finally:
+            self._changed()
+
+    def clear(self) -> None:
+        super().clear()
+        self._changed()
+
+    def setdefault(self, key: Any, default: Any = None) -> Any:
+        try:
+            return super().setdefault(key, default)
+        finally:
+            self._changed()
+
+    def update(self, *args: Any, **kwargs: Any) -> None:
+        super().update(*args, **kwargs)
+        self._changed()
+
+
 def _broker_class() -> type:
     """amqtt's Broker with a fan-out fast path for QoS 0.
 
@@ -189,21 +238,42 @@ def _broker_class() -> type:
     and runs the topic plugins per subscriber asynchronously; for a room of a
     thousand viewers that is the broker's whole budget. Here a QoS 0 broadcast is
     encoded (MQTT packet and WebSocket frame) once and the same bytes are written
-    to each permitted (iot:Receive) subscriber's socket; QoS 1 and 2 deliveries
-    take amqtt's own path."""
+    to the socket of each subscriber allowed to receive it (iot:Receive). Who
+    those subscribers are is worked out once per topic and kept until a
+    subscription or a connection changes: between two publishes the broker's
+    objects drop out of the CPU caches, and visiting a thousand sessions,
+    handlers and connections again would cost more than the writes themselves.
+    QoS 1 and 2 deliveries take amqtt's own path."""
     from amqtt.broker import Broker
     from websockets.protocol import State
 
+    open_ = State.OPEN
+
     class FanOutBroker(Broker):
-        _wildcard_filters: list[str] | None = None
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            # (topic, forced qos) -> (direct, other): [(protocol, transport)] of the subscribers
+            # the shared frame can go to, [(session, handler, qos, connection)] of the rest
+            # (connection: QoS 0 framed by websockets; None: a QoS 1/2 delivery by amqtt).
+            self._plans: dict[tuple[str, int | None], tuple[list, list]] = {}
+            self._wildcard_filters: list[str] | None = None
+            self._sessions = _Sessions(self._plans.clear)
+
+        def _subscriptions_changed(self) -> None:
+            self._plans.clear()
+            self._wildcard_filters = None
 
         async def add_subscription(self, subscription, session):  # noqa: ANN001, ANN201
             try:
                 return await super().add_subscription(subscription, session)
             finally:
-                # Only a new filter can make the cached list incomplete (a removed one is
-                # just not found); amqtt adds it with no await after the policy check.
-                self._wildcard_filters = None
+                self._subscriptions_changed()
+
+        def _del_subscription(self, a_filter: str, session: Any) -> int:
+            try:
+                return super()._del_subscription(a_filter, session)
+            finally:
+                self._subscriptions_changed()
 
         def _matching(self, topic: str) -> list[list]:
             """The subscription lists whose filter matches `topic`.
@@ -225,45 +295,67 @@ def _broker_class() -> type:
             broadcast = await self._broadcast_queue.get()
             self.fan_out(broadcast["topic"], broadcast["data"], broadcast.get("qos"), running_tasks)
 
-        def fan_out(self, topic: str, data: bytes | bytearray, force_qos: int | None,
-                    running_tasks: deque) -> None:  # noqa: ANN001
+        def fan_out(self, topic: str, data: bytes | bytearray, force_qos: int | None, running_tasks: deque) -> None:
             """Deliver one broadcast to every subscriber of `topic`.
 
-            Synchronous on purpose: no subscription list can change underneath, and the
-            last QoS 0 subscriber's bytes are with the kernel when it returns."""
-            frame: bytes | None = None
-            packet: bytes | None = None
+            Synchronous on purpose: nothing can change the subscribers underneath, and
+            every QoS 0 delivery has been handed to its socket when it returns."""
+            direct, other = self._plan(topic, force_qos)
+            packet = _publish_packet(topic, bytes(data)) if direct or other else b""
+            if direct:
+                frame = _binary_frame(packet)
+                for protocol, transport in direct:
+                    # Not once the closing handshake has begun (no data frames after a
+                    # Close). websockets writes each of its own frames out whole and at
+                    # once, so these bytes never land inside one of them.
+                    if protocol.state is open_:
+                        try:
+                            transport.write(frame)
+                        except Exception:  # noqa: BLE001 - a connection going away
+                            pass
+            for session, handler, qos, connection in other:
+                if session.transitions.state != "connected" or self._get_handler(session) is not handler:
+                    continue
+                if connection is not None:
+                    # permessage-deflate keeps per-connection state: websockets frames it.
+                    if connection.protocol.state is open_:
+                        try:
+                            connection.protocol.send_binary(packet)
+                            connection.send_data()
+                        except Exception:  # noqa: BLE001 - a connection going away
+                            pass
+                    continue
+                running_tasks.append(asyncio.ensure_future(handler.mqtt_publish(topic, data, qos, retain=False)))
+
+        def _plan(self, topic: str, force_qos: int | None) -> tuple[list, list]:
+            plan = self._plans.get((topic, force_qos))
+            if plan is not None:
+                return plan
+            direct: list[tuple[Any, Any]] = []
+            other: list[tuple[Any, Any, int, Any]] = []
             for subscriptions in self._matching(topic):
-                for target_session, sub_qos in subscriptions:
+                for session, sub_qos in subscriptions:
                     qos = min(force_qos if force_qos is not None else sub_qos, sub_qos)
-                    if target_session.transitions.state != "connected":
+                    # A session that connects later changes self._sessions, and so the plan.
+                    if session.transitions.state != "connected" or not receive_allowed(session, topic):
                         continue
-                    if not receive_allowed(target_session, topic):
-                        continue
-                    handler = self._get_handler(target_session)
+                    handler = self._get_handler(session)
                     if handler is None:
                         continue
-                    if qos == 0:
-                        # amqtt's WebSocketsWriter keeps the websockets ServerConnection here.
-                        connection = getattr(getattr(handler, "writer", None), "_protocol", None)
-                        protocol = getattr(connection, "protocol", None)
-                        if protocol is not None and protocol.state is State.OPEN:
-                            packet = packet or _publish_packet(topic, bytes(data))
-                            try:
-                                if protocol.extensions or protocol.expect_continuation_frame:
-                                    # permessage-deflate keeps per-connection state: frame it there.
-                                    protocol.send_binary(packet)
-                                    connection.send_data()
-                                elif not connection.transport.is_closing():
-                                    # websockets writes every frame out synchronously, so nothing
-                                    # of its own can be half-written when these bytes go after it.
-                                    frame = frame or _binary_frame(packet)
-                                    connection.transport.write(frame)
-                            except Exception:  # noqa: BLE001 - a closing connection
-                                pass
-                            continue
-                    running_tasks.append(asyncio.ensure_future(handler.mqtt_publish(topic, data, qos,
-                                                                                    retain=False)))
+                    # amqtt's WebSocketsWriter keeps the websockets ServerConnection here.
+                    connection = getattr(getattr(handler, "writer", None), "_protocol", None)
+                    protocol = getattr(connection, "protocol", None)
+                    if qos == 0 and protocol is not None:
+                        if protocol.extensions or protocol.expect_continuation_frame:
+                            other.append((session, handler, qos, connection))
+                        else:
+                            direct.append((protocol, connection.transport))
+                    else:
+                        other.append((session, handler, qos, None))
+            if len(self._plans) >= 1024:  # one per private topic published to: keep it bounded
+                self._plans.clear()
+            plan = self._plans[(topic, force_qos)] = (direct, other)
+            return plan
 
         def reap(self) -> None:
             """Drop finished delivery tasks (amqtt's broadcast loop does so only when it runs)."""
@@ -291,8 +383,11 @@ class _PublishHandler(BaseHTTPRequestHandler):
 
     broker: "LocalBroker"
     # Keep-alive, as IoT Core's endpoint: boto3 then reuses its connection instead of
-    # paying a TCP handshake and a new server thread for every publish.
+    # paying a TCP handshake and a new server thread for every publish. Headers and
+    # body go out in two writes: without TCP_NODELAY the body would wait for the
+    # client's delayed ACK (40 ms) on a kept-alive connection.
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True
 
     def log_message(self, *args: Any) -> None:  # quiet
         pass
@@ -313,6 +408,8 @@ class _PublishHandler(BaseHTTPRequestHandler):
         parts = urlsplit(self.path)
         length = int(self.headers.get("Content-Length") or 0)
         payload = self.rfile.read(length) if length else b""
+        if self.headers.get("Transfer-Encoding"):
+            self.close_connection = True  # a body not read here must not be taken for the next request
         if not parts.path.startswith("/topics/"):
             self._answer(404, {"message": "no such operation"}, "ResourceNotFoundException")
             return
@@ -340,6 +437,32 @@ class _PublishHandler(BaseHTTPRequestHandler):
                                "fanout_ms": list(self.broker.fanout_ms)})
         else:
             self._answer(404, {"message": "not found"})
+
+
+class _PublishServer(ThreadingHTTPServer):
+    """The iot-data endpoint's server; closing it also closes the kept-alive
+    connections, so a client's pooled connection cannot outlive the broker."""
+
+    daemon_threads = True
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._connections: set[socket.socket] = set()
+
+    def process_request_thread(self, request: Any, client_address: Any) -> None:
+        self._connections.add(request)
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            self._connections.discard(request)
+
+    def server_close(self) -> None:
+        super().server_close()
+        for connection in list(self._connections):
+            try:
+                connection.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
 
 
 @dataclass
@@ -401,8 +524,7 @@ class LocalBroker:
         if failure:
             raise OSError(f"MQTT broker did not start: {failure[0]}")
         handler = type("PublishHandler", (_PublishHandler,), {"broker": self})
-        self._http = ThreadingHTTPServer((self.host, self.http_port), handler)
-        self._http.daemon_threads = True
+        self._http = _PublishServer((self.host, self.http_port), handler)
         self.http_port = self._http.server_address[1]
         threading.Thread(target=self._http.serve_forever, name="iot-data", daemon=True).start()
         self.urls = {"ws": f"ws://{self.host}:{self.ws_port}/mqtt", "publish": f"http://{self.host}:{self.http_port}"}

@@ -25,6 +25,7 @@ class Viewer:
 
         parts = urlsplit(url)
         self.messages: "queue.Queue[tuple[str, dict]]" = queue.Queue()
+        self.unmatched: list[tuple[str, dict]] = []
         self.connected = threading.Event()
         self.reason: object = None
         self.granted: dict[int, list] = {}
@@ -59,6 +60,13 @@ class Viewer:
             return self.granted[mid]
 
     def wait_for(self, predicate, timeout: float = 20.0) -> tuple[str, dict]:
+        """The first message (in arrival order) matching `predicate`; messages that did
+        not match stay for later waits, as a client handles every topic independently
+        (a room batch may arrive before the sender's own echo)."""
+        for n, (topic, message) in enumerate(self.unmatched):
+            if predicate(topic, message):
+                del self.unmatched[n]
+                return topic, message
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             try:
@@ -67,11 +75,12 @@ class Viewer:
                 continue
             if predicate(topic, message):
                 return topic, message
+            self.unmatched.append((topic, message))
         raise AssertionError("expected message did not arrive")
 
     def drain(self, seconds: float = 0.5) -> list[tuple[str, dict]]:
         time.sleep(seconds)
-        found = []
+        found, self.unmatched = self.unmatched, []
         while not self.messages.empty():
             found.append(self.messages.get_nowait())
         return found
