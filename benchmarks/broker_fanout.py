@@ -46,142 +46,26 @@ SEQ_AT, SENT_AT = 7, 24  # offsets in the payload `{"seq":00000001,"sent_ns":...
 
 # -- subscribers (child process) -------------------------------------------------------
 
-def _utf8(value: str) -> bytes:
-    data = value.encode()
-    return len(data).to_bytes(2, "big") + data
-
-
-def _mqtt(first: int, body: bytes) -> bytes:
-    length, out = len(body), bytearray([first])
-    while True:
-        byte, length = length % 128, length // 128
-        out.append(byte | (0x80 if length else 0))
-        if not length:
-            return bytes(out) + body
-
-
-def _client_frame(opcode: int, payload: bytes) -> bytes:
-    """A client WebSocket frame: masked, as RFC 6455 requires (an all-zero key leaves the bytes as they are)."""
-    n = len(payload)
-    if n < 126:
-        head = bytes([0x80 | opcode, 0x80 | n])
-    elif n < 65536:
-        head = bytes([0x80 | opcode, 0x80 | 126]) + n.to_bytes(2, "big")
-    else:
-        head = bytes([0x80 | opcode, 0x80 | 127]) + n.to_bytes(8, "big")
-    return head + b"\x00\x00\x00\x00" + payload
-
-
 def subscribers(url: str, viewers: list[tuple[str, str]], ready, stop, out) -> None:  # noqa: ANN001
-    import asyncio
+    from mqtt_viewers import run_viewers
 
-    parts = urlsplit(url)
     last: dict[int, float] = {}     # seq -> latest receipt (time.time())
     first: dict[int, float] = {}    # seq -> earliest receipt
     count: dict[int, int] = {}
-    state = {"subscribed": 0, "refused": 0, "closed": 0}
 
-    class Subscriber(asyncio.Protocol):
-        def __init__(self, client_id: str, user: str, done: asyncio.Future) -> None:
-            self.client_id, self.user, self.done = client_id, user, done
-            self.buffer, self.upgraded, self.transport = b"", False, None
+    def on_publish(index: int, topic: bytes, payload: bytes, now: float) -> None:
+        if payload.startswith(b'{"seq":'):
+            seq = int(payload[SEQ_AT:SEQ_AT + 8])
+            count[seq] = count.get(seq, 0) + 1
+            if now > last.get(seq, 0.0):
+                last[seq] = now
+            if now < first.get(seq, float("inf")):
+                first[seq] = now
 
-        def connection_made(self, transport) -> None:  # noqa: ANN001
-            self.transport = transport
-            key = base64.b64encode(os.urandom(16)).decode()
-            transport.write((f"GET {parts.path or '/'} HTTP/1.1\r\nHost: {parts.netloc}\r\n"
-                             f"Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: {key}\r\n"
-                             f"Sec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: mqtt\r\n\r\n").encode())
-
-        def data_received(self, data: bytes) -> None:
-            now = time.time()
-            self.buffer += data
-            if not self.upgraded:
-                head, sep, rest = self.buffer.partition(b"\r\n\r\n")
-                if not sep:
-                    return
-                if b" 101 " not in head.split(b"\r\n", 1)[0]:
-                    self._finish("refused")
-                    return
-                self.upgraded, self.buffer = True, rest
-                topics = [f"lc/{STAGE}/rooms/{ROOM}/{t}" for t in ("danmaku", "events", f"users/{self.user}")]
-                connect = (_utf8("MQTT") + bytes([4, 0x80 | 0x40 | 0x02]) + (0).to_bytes(2, "big")
-                           + _utf8(self.client_id) + _utf8(ROOM) + _utf8(self.user))
-                subscribe = (1).to_bytes(2, "big") + b"".join(_utf8(t) + b"\x01" for t in topics)
-                self.transport.write(_client_frame(2, _mqtt(0x10, connect)) + _client_frame(2, _mqtt(0x82, subscribe)))
-            buffer, i = self.buffer, 0
-            while len(buffer) - i >= 2:
-                opcode, length, start = buffer[i] & 0x0F, buffer[i + 1] & 0x7F, i + 2
-                if length == 126:
-                    length, start = int.from_bytes(buffer[i + 2:i + 4], "big"), i + 4
-                elif length == 127:
-                    length, start = int.from_bytes(buffer[i + 2:i + 10], "big"), i + 10
-                if len(buffer) < start + length:
-                    break
-                payload, i = buffer[start:start + length], start + length
-                if opcode == 2:
-                    self._mqtt_packets(payload, now)
-                elif opcode == 9:
-                    self.transport.write(_client_frame(0xA, payload))
-                elif opcode == 8:
-                    self.transport.close()
-            self.buffer = buffer[i:]
-
-        def _mqtt_packets(self, data: bytes, now: float) -> None:
-            i = 0
-            while i < len(data):
-                kind, multiplier, length, i = data[i] >> 4, 1, 0, i + 1
-                while True:
-                    byte, i = data[i], i + 1
-                    length += (byte & 0x7F) * multiplier
-                    multiplier *= 128
-                    if not byte & 0x80:
-                        break
-                body, i = data[i:i + length], i + length
-                if kind == 3:
-                    offset = 2 + int.from_bytes(body[:2], "big")
-                    if body.startswith(b'{"seq":', offset):
-                        seq = int(body[offset + SEQ_AT:offset + SEQ_AT + 8])
-                        count[seq] = count.get(seq, 0) + 1
-                        if now > last.get(seq, 0.0):
-                            last[seq] = now
-                        if now < first.get(seq, float("inf")):
-                            first[seq] = now
-                elif kind == 2 and body[1] != 0:
-                    self._finish("refused")
-                elif kind == 9:
-                    self._finish("refused" if 0x80 in body[2:] else "subscribed")
-
-        def _finish(self, outcome: str) -> None:
-            if not self.done.done():
-                state[outcome] += 1
-                self.done.set_result(outcome)
-
-        def connection_lost(self, exc) -> None:  # noqa: ANN001
-            if self.done.done():
-                state["closed"] += 1
-            self._finish("refused")
-
-    async def run() -> None:
-        loop = asyncio.get_running_loop()
-        gate = asyncio.Semaphore(32)
-
-        async def one(client_id: str, user: str) -> None:
-            async with gate:
-                done = loop.create_future()
-                try:
-                    await loop.create_connection(lambda: Subscriber(client_id, user, done), parts.hostname, parts.port)
-                    await asyncio.wait_for(done, 60)
-                except (OSError, asyncio.TimeoutError):
-                    if not done.done():
-                        state["refused"] += 1
-
-        await asyncio.gather(*(one(c, u) for c, u in viewers))
-        ready.set()
-        while not stop.is_set():
-            await asyncio.sleep(0.05)
-
-    asyncio.run(run())
+    topics = [f"lc/{STAGE}/rooms/{ROOM}/{t}" for t in ("danmaku", "events")]
+    clients = [(client_id, ROOM, user, topics + [f"lc/{STAGE}/rooms/{ROOM}/users/{user}"])
+               for client_id, user in viewers]
+    state = run_viewers(url, clients, on_publish, ready=ready, stop=stop, keepalive=0)
     out.put({"last": last, "first": first, "count": count, **state})
 
 

@@ -43,53 +43,12 @@ IOT_VIEWERS = 100_000
 
 
 # -- subscribers (child process) -------------------------------------------------------
-# A thousand paho clients each want a thread; these subscribers are a minimal MQTT 3.1.1
-# client (CONNECT, SUBSCRIBE, PUBLISH in, PUBACK) over the `websockets` library, all on
-# one asyncio loop. The e2e tests use paho-mqtt.
-
-def _utf8(value: str | bytes) -> bytes:
-    data = value.encode() if isinstance(value, str) else value
-    return len(data).to_bytes(2, "big") + data
-
-
-def _packet(first: int, body: bytes) -> bytes:
-    length, out = len(body), bytearray([first])
-    while True:
-        byte, length = length % 128, length // 128
-        out.append(byte | (0x80 if length else 0))
-        if not length:
-            return bytes(out) + body
-
-
-def _connect(client_id: str, username: str, password: str, keepalive: int) -> bytes:
-    header = _utf8("MQTT") + bytes([4, 0x80 | 0x40 | 0x02]) + keepalive.to_bytes(2, "big")
-    return _packet(0x10, header + _utf8(client_id) + _utf8(username) + _utf8(password))
-
-
-def _subscribe(packet_id: int, topics: list[str]) -> bytes:
-    return _packet(0x82, packet_id.to_bytes(2, "big") + b"".join(_utf8(t) + bytes([1]) for t in topics))
-
-
-def _packets(data: bytes):
-    i = 0
-    while i < len(data):
-        first, multiplier, length, i = data[i], 1, 0, i + 1
-        while True:
-            byte = data[i]
-            i += 1
-            length += (byte & 0x7F) * multiplier
-            multiplier *= 128
-            if not byte & 0x80:
-                break
-        yield first, data[i:i + length]
-        i += length
-
+# A thousand viewers on one asyncio loop (benchmarks/mqtt_viewers.py: a minimal
+# WebSocket + MQTT client stamping each read as it happens). The e2e tests use paho-mqtt.
 
 def subscribers(url: str, creds: list[tuple[str, str, str]], topics: list[str], sample_every: int,
                 ready: "mp.Event", stop: "mp.Event", out: "mp.Queue") -> None:
-    import asyncio
-
-    import websockets
+    from mqtt_viewers import run_viewers
 
     per_second: dict[int, dict[int, int]] = defaultdict(lambda: defaultdict(int))  # viewer -> second -> batches
     likes_seen: list[float] = []
@@ -97,71 +56,29 @@ def subscribers(url: str, creds: list[tuple[str, str, str]], topics: list[str], 
     hops: list[float] = []          # batch slot -> receipt (broker and client side)
     slots: list[int] = []           # publish slot ("at") of every batch viewer 0 received
     item_slot: dict[str, int] = {}  # message id -> the slot ("at") of the batch that carried it
-    subscribed = [0]
-    failed = [0]
 
-    def on_publish(index: int, body: bytes, qos: int, ws) -> None:
-        now = time.time()
-        topic_len = int.from_bytes(body[:2], "big")
-        offset = 2 + topic_len + (2 if qos else 0)
-        if qos:
-            asyncio.ensure_future(ws.send(bytes([0x40, 2]) + body[2 + topic_len:4 + topic_len]))
-        sampled = index % sample_every == 0
-        if not sampled:  # count without parsing: messages start with their type
-            if body.startswith(b'{"type":"danmaku"', offset):
-                per_second[index][int(now)] += 1
+    def on_publish(index: int, topic: bytes, payload: bytes, now: float) -> None:
+        if not payload.startswith(b'{"type":"danmaku"'):
+            if index == 0 and payload.startswith(b'{"type":"likes"'):
+                likes_seen.append(now)
             return
-        message = json.loads(body[offset:])
-        if message.get("type") == "danmaku":
-            per_second[index][int(now)] += 1
-            if sampled:
-                hops.append(now * 1000 - message["at"])
-                if index == 0:
-                    slots.append(message["at"])
-                    for item in message["items"]:
-                        item_slot[item["id"]] = message["at"]
-                for item in message["items"]:
-                    receipts[item["id"]].append(now)
-        elif message.get("type") == "likes" and index == 0:
-            likes_seen.append(now)
+        per_second[index][int(now)] += 1
+        if index % sample_every:
+            return                  # counted without parsing
+        message = json.loads(payload)
+        hops.append(now * 1000 - message["at"])
+        if index == 0:
+            slots.append(message["at"])
+        for item in message["items"]:
+            receipts[item["id"]].append(now)
+            if index == 0:
+                item_slot[item["id"]] = message["at"]
 
-    async def viewer(index: int, client_id: str, username: str, password: str, gate: asyncio.Semaphore) -> None:
-        try:
-            async with gate:
-                ws = await websockets.connect(url, subprotocols=["mqtt"], compression=None, max_queue=None,
-                                              ping_interval=None, open_timeout=60)
-                await ws.send(_connect(client_id, username, password, keepalive=300))
-                connack = await ws.recv()
-                if connack[3] != 0:
-                    failed[0] += 1
-                    return
-                await ws.send(_subscribe(1, topics))
-                await ws.recv()
-            subscribed[0] += 1
-            async for frame in ws:
-                for first, body in _packets(frame):
-                    if first >> 4 == 3:
-                        on_publish(index, body, (first >> 1) & 3, ws)
-        except (websockets.ConnectionClosed, OSError, asyncio.CancelledError):
-            return
-
-    async def run() -> None:
-        gate = asyncio.Semaphore(32)
-        tasks = [asyncio.ensure_future(viewer(i, *c, gate)) for i, c in enumerate(creds)]
-        deadline = time.monotonic() + 180
-        while subscribed[0] + failed[0] < len(creds) and time.monotonic() < deadline:
-            await asyncio.sleep(0.1)
-        ready.set()
-        while not stop.is_set():
-            await asyncio.sleep(0.1)
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
-
-    asyncio.run(run())
+    viewers = [(client_id, username, password, topics) for client_id, username, password in creds]
+    state = run_viewers(url, viewers, on_publish, ready=ready, stop=stop)
     out.put({"per_second": {k: dict(v) for k, v in per_second.items()}, "likes": likes_seen,
-             "receipts": dict(receipts), "subscribed": subscribed[0], "failed": failed[0], "hops": hops,
-             "slots": slots, "item_slot": item_slot})
+             "receipts": dict(receipts), "subscribed": state["subscribed"], "failed": state["refused"],
+             "hops": hops, "slots": slots, "item_slot": item_slot})
 
 
 # -- the system under test (this process) ------------------------------------------------
@@ -283,13 +200,24 @@ def main() -> int:
 
     senders = [tokens.issue(f"fan-{n}", ["viewer"])[0] for n in range(args.senders)]
     likers = [tokens.issue(f"liker-{n}", ["viewer"])[0] for n in range(args.likers)]
-    workers = 4
-    # Warm containers (the first request of each pays its cold start) before the clock runs.
-    from local.lambda_runtime import invoke
+    workers = 6      # concurrent senders: with the likers, the interaction function's 16 containers
+    # Warm every container the run will use at once (the first request of each pays its
+    # cold start, ~150 ms of imports) before the clock runs: one per concurrent caller.
+    from local.lambda_runtime import MAX_CONTAINERS_PER_FUNCTION, invoke
 
-    warm = [threading.Thread(target=call, args=("GET", f"/v1/rooms/{room}/realtime", senders[-1 - w]))
-            for w in range(workers + 4)]
-    warm += [threading.Thread(target=invoke, args=("realtime_batcher", {"Records": []})) for _ in range(9)]
+    concurrent = min(MAX_CONTAINERS_PER_FUNCTION, workers + args.likers + 2)
+    barrier = threading.Barrier(concurrent + 9)
+
+    def warm_api(token: str) -> None:
+        barrier.wait()
+        call("GET", f"/v1/rooms/{room}/realtime", token)
+
+    def warm_batcher() -> None:
+        barrier.wait()
+        invoke("realtime_batcher", {"Records": []})
+
+    warm = [threading.Thread(target=warm_api, args=(senders[-1 - w],)) for w in range(concurrent)]
+    warm += [threading.Thread(target=warm_batcher) for _ in range(9)]
     for t in warm:
         t.start()
     for t in warm:
@@ -297,22 +225,43 @@ def main() -> int:
     call("POST", f"/v1/rooms/{room}/danmaku", senders[-1], {"text": "预热"})
     call("POST", f"/v1/rooms/{room}/likes", senders[-1], {"count": 1})
     time.sleep(1.5)
+    # The emulator's heap (moto's tables, botocore models, 16 containers' imports) is far
+    # larger than any one Lambda container's; keep the collector from walking all of it on
+    # every full collection in the middle of the run.
+    import gc
+
+    gc.collect()
+    gc.freeze()
     sent_at: dict[str, float] = {}
     post_ms: list[float] = []
     outcomes: dict[int, int] = defaultdict(int)
     lock = threading.Lock()
     end = time.monotonic() + args.seconds
     run_from_ms, run_to_ms = time.time() * 1000, (time.time() + args.seconds) * 1000
-    interval = 1.0 / args.rate if args.rate > 0 else 1e9
+    # Poisson arrivals (exponential gaps), as independent viewers send: a metronome would
+    # lock into a fixed phase with the 200 ms slots and make the slot wait look better or
+    # worse than it is. Workers take the next arrival; `before` is when it is really sent.
+    import queue
+    import random
+
+    rng = random.Random(20261125)
+    arrivals: "queue.Queue[tuple[float, int]]" = queue.Queue()
+    at, n = time.monotonic(), 0
+    while args.rate > 0:
+        at += rng.expovariate(args.rate)
+        if at >= end:
+            break
+        arrivals.put((at, n))
+        n += 1
 
     def send(worker: int) -> None:
-        n = worker
-        next_at = time.monotonic() + worker * interval
-        while time.monotonic() < end:
-            time.sleep(max(0.0, next_at - time.monotonic()))
-            next_at += interval * workers
+        while True:
+            try:
+                at, n = arrivals.get_nowait()
+            except queue.Empty:
+                return
+            time.sleep(max(0.0, at - time.monotonic()))
             token = senders[n % len(senders)]
-            n += workers
             before = time.time()
             response = call("POST", f"/v1/rooms/{room}/danmaku", token, {"text": f"第{n}条 想问下有优惠吗 {worker}"})
             with lock:
@@ -322,6 +271,7 @@ def main() -> int:
                     sent_at[response.json()["id"]] = before
 
     def like(index: int) -> None:
+        time.sleep(index / max(1, args.likers))        # spread over the second
         while time.monotonic() < end:
             call("POST", f"/v1/rooms/{room}/likes", likers[index], {"count": 3})
             time.sleep(1.0)
@@ -334,11 +284,11 @@ def main() -> int:
         from livecommerce.shared.ids import new_ulid
 
         shards = get_interaction_settings().write_shards
-        step = 1.0 / args.crowd_rate
+        crowd_rng = random.Random(7)
         next_at, n = time.monotonic(), 0
         while time.monotonic() < end:
             time.sleep(max(0.0, next_at - time.monotonic()))
-            next_at += step
+            next_at += crowd_rng.expovariate(args.crowd_rate)
             n += 1
             message_id = new_ulid()
             item = MessageItem(
@@ -416,6 +366,8 @@ def main() -> int:
           f"p99 {percentile(result['hops'], 99):.0f} ms")
     print(f"  like broadcasts/s    {likes_per_second:.2f}, min gap {min(like_gaps or [0]) * 1000:.0f} ms  "
           f"(goal <= {GOAL_LIKES:.0f})")
+    print(f"  flush requests        {lambda_api.stats['event']} asynchronous invocations of the batcher "
+          f"({lambda_api.stats['failed']} failed)")
     print(f"  local broker          {publishes.get('publishes', 0)} publishes in, "
           f"{result['subscribed']} subscribers ({result['failed']} refused)")
     print(f"  IoT Core at {IOT_VIEWERS:,} viewers: {iot:,.0f} outbound publishes/s "

@@ -28,7 +28,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--authorizer-url", default=None)
     args = parser.parse_args(argv)
 
+    import gc
+
     from local.mqtt.broker import LocalBroker, lambda_authorizer, remote_authorizer
+
+    # A broker's heap is mostly long-lived sessions (a thousand viewers are tens of
+    # thousands of objects); collecting the young generation less often keeps full
+    # collections, which walk all of it and stall every delivery, rare.
+    gc.set_threshold(50_000, 50, 100)
 
     authorizer = remote_authorizer(args.authorizer_url) if args.authorizer_url else lambda_authorizer()
     broker = LocalBroker(host=args.host, ws_port=args.ws_port, http_port=args.http_port, authorizer=authorizer)

@@ -18,6 +18,7 @@ import time
 from typing import Any, Callable, Iterable
 
 log = logging.getLogger("local.streams")
+READ_PAGE = 50
 Invoke = Callable[[str, dict[str, Any]], Any]
 
 
@@ -119,9 +120,18 @@ class StreamPump:
         for shard_id, iterator in list(mapping.iterators.items()):
             if iterator is None:
                 continue
-            got = self._streams.get_records(ShardIterator=iterator, Limit=1000)
-            mapping.iterators[shard_id] = got.get("NextShardIterator")
-            for record in got.get("Records", []):
+            records: list[dict[str, Any]] = []
+            while iterator is not None:
+                # Small pages: each call holds the embedded AWS (one request at a time), and
+                # a busy table's records should not keep the API waiting behind one big read.
+                got = self._streams.get_records(ShardIterator=iterator, Limit=READ_PAGE)
+                page = got.get("Records", [])
+                records.extend(page)
+                iterator = got.get("NextShardIterator")
+                if len(page) < READ_PAGE:
+                    break
+            mapping.iterators[shard_id] = iterator
+            for record in records:
                 if passes(mapping.consumer.filters, record):
                     lane = mapping.lane_for(record)
                     with lane.lock:
