@@ -362,7 +362,8 @@ def main() -> int:
           f"p99 {percentile(accepted_latencies, 99):.0f} ms")
     print(f"    accepted->batch slot (waiting for the 200 ms slot, taking it, building the batch) "
           f"p50 {percentile(slot_waits, 50):.0f} ms, p99 {percentile(slot_waits, 99):.0f} ms")
-    print(f"    batch publish->receive  p50 {percentile(result['hops'], 50):.0f} ms, "
+    worst = sorted(result["hops"])[-3:]
+    print(f"    batch publish->receive  worst {', '.join(f'{h:.0f}' for h in worst)} ms; p50 {percentile(result['hops'], 50):.0f} ms, "
           f"p99 {percentile(result['hops'], 99):.0f} ms")
     print(f"  like broadcasts/s    {likes_per_second:.2f}, min gap {min(like_gaps or [0]) * 1000:.0f} ms  "
           f"(goal <= {GOAL_LIKES:.0f})")
