@@ -209,3 +209,35 @@ def test_realtime_functions_timeouts_fit_their_callers():
     assert BY_NAME["realtime_authorizer"].timeout_seconds <= 5
     assert BY_NAME["broadcasts"].timeout_seconds >= 10
     assert BY_NAME["realtime_batcher"].timeout_seconds >= 10
+
+
+# ------------------------------------------------- danmaku slot flushes (async invoke)
+
+def test_only_declared_callers_invoke_functions_and_only_those_functions(synth, stage):
+    """interaction asks realtime_batcher to flush a danmaku slot: lambda:InvokeFunction on
+    that one function, its name in REALTIME_BATCHER_FUNCTION; nobody else invokes."""
+    template = synth.json(stage, "Api")
+    for spec in FUNCTION_SPECS:
+        logical_id = function_logical_id(template, spec.name, stage)
+        invokes = [s for s in role_statements(template, logical_id) if "lambda:InvokeFunction" in as_list(s["Action"])]
+        env = props(template["Resources"][logical_id])["Environment"]["Variables"]
+        if not spec.invokes:
+            assert invokes == [], spec.name
+            assert "REALTIME_BATCHER_FUNCTION" not in env, spec.name
+            continue
+        assert spec.name == "interaction" and spec.invokes == ("realtime_batcher",)
+        (statement,) = invokes
+        assert as_list(statement["Action"]) == ["lambda:InvokeFunction"]
+        (resource,) = as_list(statement["Resource"])
+        flat = json.dumps(resource)
+        assert f"function:livecommerce-{stage}-realtime-batcher" in flat and "*" not in flat
+        assert env["REALTIME_BATCHER_FUNCTION"] == f"livecommerce-{stage}-realtime-batcher"
+
+
+def test_slot_flushes_are_not_retried(synth, stage):
+    """A flush retried minutes later would publish a stale batch: no async retries."""
+    template = synth.json(stage, "Api")
+    batcher = function_logical_id(template, "realtime_batcher", stage)
+    configs = resources(template, "AWS::Lambda::EventInvokeConfig")
+    (config,) = [props(c) for c in configs.values() if batcher in json.dumps(props(c)["FunctionName"])]
+    assert config["MaximumRetryAttempts"] == 0 and config["MaximumEventAgeInSeconds"] == 60
