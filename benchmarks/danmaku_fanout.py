@@ -51,34 +51,34 @@ def subscribers(url: str, creds: list[tuple[str, str, str]], topics: list[str], 
     from mqtt_viewers import run_viewers
 
     per_second: dict[int, dict[int, int]] = defaultdict(lambda: defaultdict(int))  # viewer -> second -> batches
-    likes_seen: list[float] = []
+    likes_seen: dict[int, list[float]] = defaultdict(list)   # sampled viewer -> like totals received
     receipts: dict[str, list[float]] = defaultdict(list)
     hops: list[float] = []          # batch slot -> receipt (broker and client side)
-    slots: list[int] = []           # publish slot ("at") of every batch viewer 0 received
+    slots: set[int] = set()         # publish slot ("at") of every batch a sampled viewer received
     item_slot: dict[str, int] = {}  # message id -> the slot ("at") of the batch that carried it
 
     def on_publish(index: int, topic: bytes, payload: bytes, now: float) -> None:
         if not payload.startswith(b'{"type":"danmaku"'):
-            if index == 0 and payload.startswith(b'{"type":"likes"'):
-                likes_seen.append(now)
+            if index % sample_every == 0 and payload.startswith(b'{"type":"likes"'):
+                likes_seen[index].append(now)
             return
         per_second[index][int(now)] += 1
         if index % sample_every:
             return                  # counted without parsing
         message = json.loads(payload)
         hops.append(now * 1000 - message["at"])
-        if index == 0:
-            slots.append(message["at"])
+        slots.add(message["at"])
         for item in message["items"]:
             receipts[item["id"]].append(now)
-            if index == 0:
-                item_slot[item["id"]] = message["at"]
+            item_slot[item["id"]] = message["at"]
 
     viewers = [(client_id, username, password, topics) for client_id, username, password in creds]
     state = run_viewers(url, viewers, on_publish, ready=ready, stop=stop)
-    out.put({"per_second": {k: dict(v) for k, v in per_second.items()}, "likes": likes_seen,
+    # One viewer's like totals (the one that got most: every subscribed viewer gets them all).
+    likes = max(likes_seen.values(), key=len, default=[])
+    out.put({"per_second": {k: dict(v) for k, v in per_second.items()}, "likes": likes,
              "receipts": dict(receipts), "subscribed": state["subscribed"], "failed": state["refused"],
-             "hops": hops, "slots": slots, "item_slot": item_slot})
+             "hops": hops, "slots": sorted(slots), "item_slot": item_slot})
 
 
 # -- the system under test (this process) ------------------------------------------------

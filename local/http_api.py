@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import json
 import logging
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 
+from local.loopback import LoopbackHTTPServer
 from local import gateway
 
 log = logging.getLogger("local.http")
@@ -51,10 +52,8 @@ class _Handler(BaseHTTPRequestHandler):
         log.info("%s %s", self.address_string(), fmt % args)
 
 
-class LocalApiServer(ThreadingHTTPServer):
-    daemon_threads = True
+class LocalApiServer(LoopbackHTTPServer):
     allow_reuse_address = True
-    request_queue_size = 128  # flash-sale bursts: the default backlog of 5 resets connections
 
     def __init__(self, host: str = "127.0.0.1", port: int = 8000) -> None:
         super().__init__((host, port), _Handler)

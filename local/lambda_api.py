@@ -24,11 +24,12 @@ import logging
 import threading
 import uuid
 from concurrent.futures import ThreadPoolExecutor
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any, Callable
 from urllib.parse import unquote, urlsplit
 
 from local.lambda_runtime import FUNCTIONS_DIR
+from local.loopback import LoopbackHTTPServer
 
 log = logging.getLogger("local.lambda_api")
 PATH_PREFIX = "/2015-03-31/functions/"
@@ -52,7 +53,7 @@ class LocalLambdaApi:
         self.prefix = prefix or LOCAL_PREFIX
         self._invoke = invoke
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="lambda-async")
-        self._server: ThreadingHTTPServer | None = None
+        self._server: LoopbackHTTPServer | None = None
         self.stats: dict[str, int] = {"event": 0, "request_response": 0, "failed": 0}
         self.url = ""
 
@@ -129,8 +130,7 @@ class LocalLambdaApi:
                 else:
                     self._error(400, "InvalidParameterValueException", f"bad invocation type {kind}")
 
-        self._server = ThreadingHTTPServer((self.host, self.port), Handler)
-        self._server.daemon_threads = True
+        self._server = LoopbackHTTPServer((self.host, self.port), Handler)
         self.port = self._server.server_address[1]
         threading.Thread(target=self._server.serve_forever, name="lambda-api", daemon=True).start()
         self.url = f"http://{self.host}:{self.port}"

@@ -5,9 +5,10 @@ import json
 import logging
 import threading
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any, Callable
 from urllib.parse import parse_qsl, urlsplit
+from local.loopback import LoopbackHTTPServer
 
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost")
 log = logging.getLogger("local.ivs")
@@ -44,9 +45,7 @@ class Response:
         return cls(status, text.encode(), {"Content-Type": "text/plain; charset=utf-8", **(headers or {})})
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    request_queue_size = 128
+_Server = LoopbackHTTPServer
 
 
 class LoopbackServer:

@@ -33,7 +33,7 @@ import time
 import uuid
 from collections import deque
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any, Callable
 from urllib.parse import parse_qs, unquote, urlsplit
 
@@ -41,6 +41,7 @@ from amqtt.contexts import Action
 from amqtt.plugins.base import BaseAuthPlugin, BaseTopicPlugin
 
 from livecommerce.interaction import policy
+from local.loopback import LoopbackHTTPServer
 
 log = logging.getLogger("local.mqtt")
 Authorizer = Callable[[dict[str, Any]], dict[str, Any]]
@@ -439,11 +440,9 @@ class _PublishHandler(BaseHTTPRequestHandler):
             self._answer(404, {"message": "not found"})
 
 
-class _PublishServer(ThreadingHTTPServer):
+class _PublishServer(LoopbackHTTPServer):
     """The iot-data endpoint's server; closing it also closes the kept-alive
     connections, so a client's pooled connection cannot outlive the broker."""
-
-    daemon_threads = True
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -486,7 +485,7 @@ class LocalBroker:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._broker: Any = None
         self._thread: threading.Thread | None = None
-        self._http: ThreadingHTTPServer | None = None
+        self._http: LoopbackHTTPServer | None = None
         self._process: Any = None
         self.urls: dict[str, str] = {}
 
@@ -566,8 +565,7 @@ class LocalBroker:
                 self.end_headers()
                 self.wfile.write(data)
 
-        self._http = ThreadingHTTPServer((self.host, 0), AuthorizeHandler)
-        self._http.daemon_threads = True
+        self._http = LoopbackHTTPServer((self.host, 0), AuthorizeHandler)
         threading.Thread(target=self._http.serve_forever, name="mqtt-authorizer", daemon=True).start()
         auth_url = f"http://{self.host}:{self._http.server_address[1]}/authorize"
         import os

@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Callable
 from urllib.parse import parse_qsl, urlsplit
+from local.loopback import LoopbackHTTPServer
 
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost")
 CONTROL_PREFIX = "/__standin"
@@ -249,9 +250,7 @@ class StandIn(abc.ABC):
         return Reply.json({"error": "no such control endpoint", "path": request.path}, status=404)
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    request_queue_size = 128  # the default backlog (5) drops bursts of concurrent clients
+_Server = LoopbackHTTPServer
 
 
 def _handler_for(standin: StandIn) -> type[BaseHTTPRequestHandler]:
