@@ -294,3 +294,19 @@ def test_a_flush_publishes_what_waits_once(api, room, published):
     batches = published.on("/danmaku")
     assert [[i["id"] for i in b["items"]] for b in batches] == [[first], ["01HZY0000000000000000000ZZ"]]
     assert batches[1]["at"] - batches[0]["at"] >= 200
+
+
+def test_a_cached_room_is_read_again_after_a_second(api, tokens_for, make_room, monkeypatch):
+    """The hot paths keep a room a moment (one DynamoDB item read by every message of a
+    crowded room); an ended live refuses messages once that moment has passed."""
+    from livecommerce.interaction import service
+
+    monkeypatch.setattr(service, "ROOM_CACHE_SECONDS", 0.2)
+    room = make_room()
+    assert danmaku(api, tokens_for("viewer-1"), room, "开始了吗").status == 201   # the room is now cached
+    assert api.call("POST", f"/v1/rooms/{room}/end", token=tokens_for("host-1")).status == 200
+    time.sleep(0.25)
+    ended = danmaku(api, tokens_for("viewer-2"), room, "还在吗")
+    assert ended.status == 409 and ended.json()["code"] == "room_ended"
+    # Anything but danmaku and likes reads the room every time.
+    assert api.call("GET", f"/v1/rooms/{room}/realtime", token=tokens_for("viewer-1")).status == 409

@@ -24,7 +24,13 @@ from livecommerce.shared.observability import logger
 ENDED = "ended"
 KEEPALIVE_SECONDS = 60
 NICKNAME_CACHE_SECONDS = 60.0
+# Every danmaku and like of a crowded room reads the same room item: a second of caching
+# per container keeps that one DynamoDB item from becoming a hot key (thousands of reads
+# a second). The cost: for up to a second after the host ends the live, a container that
+# has just seen it open may still take a message or a like.
+ROOM_CACHE_SECONDS = 1.0
 _nicknames: dict[str, tuple[float, str | None]] = {}
+_rooms: dict[str, tuple[float, Any]] = {}
 _nick_lock = threading.Lock()
 
 
@@ -34,11 +40,27 @@ def _can_run(caller: Caller, room: Any) -> bool:
     return caller.is_operator or (caller.has("host") and caller.user_id == room.host_id)
 
 
-def load_room(caller: Caller, room_id: str, *, open_only: bool = True) -> Any:
-    """The room if the caller may watch it (test rooms: their host only, as in rooms)."""
+def _get_room(room_id: str, *, cached: bool) -> Any:
     from livecommerce.rooms import repository as rooms
 
+    now = time.monotonic()
+    if cached:
+        with _nick_lock:
+            hit = _rooms.get(room_id)
+        if hit is not None and now - hit[0] < ROOM_CACHE_SECONDS:
+            return hit[1]
     room = rooms.get_room(room_id)
+    with _nick_lock:
+        if len(_rooms) > 1024:
+            _rooms.clear()
+        _rooms[room_id] = (now, room)
+    return room
+
+
+def load_room(caller: Caller, room_id: str, *, open_only: bool = True, cached: bool = False) -> Any:
+    """The room if the caller may watch it (test rooms: their host only, as in rooms).
+    `cached`: the hot paths (danmaku, likes) may use a copy up to ROOM_CACHE_SECONDS old."""
+    room = _get_room(room_id, cached=cached)
     if room is None or (room.visibility != "public" and not _can_run(caller, room)):
         raise problems.NotFound("No such room.", code="room_not_found")
     if open_only and room.status == ENDED:
@@ -89,6 +111,7 @@ def _nickname(user_id: str) -> str | None:
 def clear_caches() -> None:
     with _nick_lock:
         _nicknames.clear()
+        _rooms.clear()
     repository.clear_caches()
 
 
@@ -111,7 +134,7 @@ def send_danmaku(caller: Caller, room_id: str, body: DanmakuRequest) -> Danmaku:
         text = moderation.clean_text(body.text, max_chars=cfg.max_text_chars)
     except moderation.TextRejected as rejected:
         raise _invalid("text", rejected) from None
-    room = load_room(caller, room_id)
+    room = load_room(caller, room_id, cached=True)
     priority = _can_run(caller, room)
     _check_standing(room_id, caller.user_id, speaking=True)
 
@@ -212,7 +235,7 @@ def add_likes(caller: Caller, room_id: str, body: LikesRequest) -> LikesAccepted
     if body.count > cfg.like_max_per_request:
         raise problems.ValidationFailed(f"count: at most {cfg.like_max_per_request} per call.", errors=[
             {"field": "body.count", "message": f"at most {cfg.like_max_per_request}", "type": "less_than_equal"}])
-    load_room(caller, room_id)
+    load_room(caller, room_id, cached=True)
     _check_standing(room_id, caller.user_id, speaking=False)
     now = time.time()
     pk = f"RATE#{room_id}#{caller.user_id}"
