@@ -47,8 +47,10 @@ def reset_process_state() -> None:
     identity_service.clear_caches()
     from livecommerce.interaction import feed
     from livecommerce.media import playback
+    from local import gateway
 
     feed.reset()
+    gateway.clear_authorizer_cache()
 
     playback.clear_key_cache()
 

@@ -21,7 +21,7 @@ from constructs import Construct
 
 from cdk import nag
 from cdk.config import PROJECT, StageConfig
-from livecommerce.shared.routes import Route
+from livecommerce.shared.routes import AUTHORIZER_CACHE_SECONDS, Route
 
 CORS_ALLOW_HEADERS = ("Authorization", "Content-Type", "Idempotency-Key")
 PROBLEM_CONTENT_TYPE = "application/problem+json"
@@ -125,7 +125,7 @@ class RoutedRestApi(Construct):
             identity_sources=[apigw.IdentitySource.header("Authorization")],
             # The authorizer allows the whole API for a valid token, so one cached
             # answer serves every route.
-            results_cache_ttl=Duration.seconds(300),
+            results_cache_ttl=Duration.seconds(AUTHORIZER_CACHE_SECONDS),
         )
 
         self.methods: dict[str, apigw.Method] = {}

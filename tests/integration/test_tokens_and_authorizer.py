@@ -104,3 +104,27 @@ def test_authorizer_policy_covers_the_whole_api(aws_env, api):
     assert statement["Effect"] == "Allow"
     assert statement["Resource"] == "arn:aws:execute-api:ap-northeast-1:123456789012:abc123/prod/*/*"
     assert result["context"]["roles"] == "viewer"
+
+
+def test_the_gateway_keeps_the_authorizer_answer_per_token_as_api_gateway_does(api, seeded, monkeypatch):
+    """API Gateway caches a REQUEST authorizer's answer per Authorization header
+    (routes.AUTHORIZER_CACHE_SECONDS, set on the API stack's authorizer): the local
+    gateway does too, and evaluates the cached policy for each route."""
+    from local import gateway
+
+    calls: list[str] = []
+    real = gateway.invoke
+
+    def counting(function: str, event: dict):
+        if function == "authorizer":
+            calls.append(event["headers"].get("Authorization", ""))
+        return real(function, event)
+
+    monkeypatch.setattr(gateway, "invoke", counting)
+    token = api.login("viewer-1")
+    for path in ("/v1/me", "/v1/me", "/v1/me/reservations"):
+        assert api.call("GET", path, token=token).status == 200
+    assert calls == [f"Bearer {token}"]                       # one answer serves every route
+    assert api.call("GET", "/v1/me", token="not-a-token").status == 401
+    assert api.call("GET", "/v1/me", token="not-a-token").status == 401
+    assert len(calls) == 3                                    # a refusal (exception) is not kept

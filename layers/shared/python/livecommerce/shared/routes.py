@@ -12,6 +12,11 @@ from dataclasses import dataclass
 from typing import Literal
 
 Auth = Literal["public", "token"]
+
+# How long API Gateway keeps the token authorizer's answer for one Authorization header.
+# The authorizer allows the whole API for a valid token, so one answer serves every route.
+# A token can therefore be used up to this long after it expires (or its user is changed).
+AUTHORIZER_CACHE_SECONDS = 300
 Who = Literal["anyone", "viewer", "host", "operator", "owner", "provider"]
 
 
