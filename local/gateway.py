@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import base64
 import json
-import threading
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -18,6 +17,7 @@ from urllib.parse import parse_qs
 
 from livecommerce.shared import routes
 from livecommerce.shared.gateway_responses import GATEWAY_RESPONSES, body_for
+from livecommerce.shared.ttl_cache import TtlCache
 from local.lambda_runtime import invoke
 
 API_ID = "localapi"
@@ -67,14 +67,10 @@ def handle(method: str, raw_path: str, headers: dict[str, str] | None = None,
             "httpMethod": route.method, "headers": headers, "pathParameters": params,
             "queryStringParameters": _single(query), "requestContext": {"requestId": request_id},
         }
-        identity = lowered["authorization"]
-        result = _cached_authorization(identity)
-        if result is None:
-            try:
-                result = invoke("authorizer", auth_event)
-            except Exception:  # the authorizer's "Unauthorized" exception -> 401, as on AWS
-                return _gateway_error("UNAUTHORIZED")
-            _remember_authorization(identity, result)
+        try:
+            result = _answers.get(lowered["authorization"], lambda: invoke("authorizer", auth_event))
+        except Exception:  # the authorizer's "Unauthorized" exception -> 401, as on AWS (not kept)
+            return _gateway_error("UNAUTHORIZED")
         if not _allows(result, _method_arn(route)):
             return _gateway_error("ACCESS_DENIED")
         authorizer_context = {"principalId": result["principalId"], **(result.get("context") or {})}
@@ -118,28 +114,11 @@ def handle(method: str, raw_path: str, headers: dict[str, str] | None = None,
 # API Gateway keeps a REQUEST authorizer's answer per identity source (the Authorization
 # header) for the authorizer's results TTL (routes.AUTHORIZER_CACHE_SECONDS, the value the
 # API stack sets) and evaluates the cached policy against each method.
-_auth_cache: dict[str, tuple[float, dict[str, Any]]] = {}
-_auth_lock = threading.Lock()
-
-
-def _cached_authorization(identity: str) -> dict[str, Any] | None:
-    with _auth_lock:
-        hit = _auth_cache.get(identity)
-    if hit is None or time.monotonic() >= hit[0]:
-        return None
-    return hit[1]
-
-
-def _remember_authorization(identity: str, result: dict[str, Any]) -> None:
-    with _auth_lock:
-        if len(_auth_cache) > 10_000:
-            _auth_cache.clear()
-        _auth_cache[identity] = (time.monotonic() + routes.AUTHORIZER_CACHE_SECONDS, result)
+_answers: TtlCache[str, dict[str, Any]] = TtlCache(routes.AUTHORIZER_CACHE_SECONDS, max_entries=10_000)
 
 
 def clear_authorizer_cache() -> None:
-    with _auth_lock:
-        _auth_cache.clear()
+    _answers.clear()
 
 
 def _allows(result: dict[str, Any], method_arn: str) -> bool:

@@ -66,7 +66,7 @@ def test_gate_and_quota_math():
 def test_admission_keeps_a_quiet_room_whole():
     from livecommerce.interaction.density import Admission
 
-    admission = Admission(target_per_slot=30, interval_ms=200)
+    admission = Admission(target_per_slot=30)
     assert admission.chance("room", 0) == 1.0
     admission.observe("room", queued=5, chance=1.0, now_ms=0)
     assert admission.chance("room", 10) == 1.0
@@ -78,7 +78,7 @@ def test_admission_converges_on_the_target_and_forgets_old_pressure():
     from livecommerce.interaction.density import Admission
 
     rng = random.Random(7)
-    admission = Admission(target_per_slot=30, interval_ms=200)
+    admission = Admission(target_per_slot=30)
     offers_per_slot = []
     now = 0
     for _slot in range(200):

@@ -301,7 +301,7 @@ def test_a_cached_room_is_read_again_after_a_second(api, tokens_for, make_room, 
     crowded room); an ended live refuses messages once that moment has passed."""
     from livecommerce.interaction import service
 
-    monkeypatch.setattr(service, "ROOM_CACHE_SECONDS", 0.2)
+    monkeypatch.setattr(service._rooms, "seconds", 0.2)
     room = make_room()
     assert danmaku(api, tokens_for("viewer-1"), room, "开始了吗").status == 201   # the room is now cached
     assert api.call("POST", f"/v1/rooms/{room}/end", token=tokens_for("host-1")).status == 200

@@ -33,7 +33,7 @@ class Candidate:
     priority: bool = False          # host or operator
     nickname: str | None = None
     reply_to: dict | None = None
-    weight: int = 1                 # messages this candidate stands for (pre-sampled, collapsed)
+    weight: int = 1                 # messages this candidate stands for (admission sampling)
 
 
 @dataclass
@@ -75,7 +75,7 @@ def plan_batch(candidates: Iterable[Candidate], *, max_messages: int, rng: rando
             entry.ids.append(c.id)
 
     # One entry per sender: a sender's further distinct texts wait for a later batch
-    # (they are counted as dropped here, the stream does not replay them).
+    # (they are counted as dropped here; a message is offered once).
     per_sender: dict[str, Entry] = {}
     for entry in sorted(groups.values(), key=lambda e: (e.message.at_ms, e.message.id)):
         per_sender.setdefault(entry.message.user_id, entry)
@@ -87,19 +87,6 @@ def plan_batch(candidates: Iterable[Candidate], *, max_messages: int, rng: rando
     delivered = sum(e.count for e in chosen)
     received = sum(c.weight for c in ordered)
     return BatchPlan(entries=tuple(chosen), dropped=received - delivered, received=received)
-
-
-def presample(candidates: Iterable[Candidate], *, max_messages: int, rng: random.Random | None = None
-              ) -> tuple[list[Candidate], int]:
-    """What one of several concurrent batcher invocations hands on to the room's next
-    batch: its own plan (bounded, host messages all in, collapsed texts weighted) and
-    how many messages it left out. The final plan_batch over every invocation's
-    share keeps the same rules."""
-    plan = plan_batch(candidates, max_messages=max_messages, rng=rng)
-    kept = [Candidate(id=e.message.id, user_id=e.message.user_id, text=e.message.text, at_ms=e.message.at_ms,
-                      priority=e.message.priority, nickname=e.message.nickname, reply_to=e.message.reply_to,
-                      weight=e.count) for e in plan.entries]
-    return kept, plan.dropped
 
 
 def gate_wait_ms(last_ms: int | None, now_ms: int, interval_ms: int) -> int:
@@ -133,10 +120,8 @@ class Admission:
     on average half the slot's offers, and offers are arrivals x p. Estimates older
     than `stale_ms` are forgotten (p back to 1), so a quiet room is never sampled."""
 
-    def __init__(self, *, target_per_slot: int, interval_ms: int, smoothing: float = 0.3,
-                 stale_ms: int = 2000) -> None:
+    def __init__(self, *, target_per_slot: int, smoothing: float = 0.3, stale_ms: int = 2000) -> None:
         self.target_per_slot = max(1, target_per_slot)
-        self.interval_ms = interval_ms
         self.smoothing = smoothing
         self.stale_ms = stale_ms
         self._rooms: dict[str, tuple[float, int]] = {}   # room -> (arrivals per slot, observed at ms)

@@ -37,21 +37,13 @@ OFFERS_PER_SLOT = 30
 
 _rng = random.Random()
 _lock = threading.Lock()
-_admission: Admission | None = None
-
-
-def _admission_for(interval_ms: int) -> Admission:
-    global _admission
-    with _lock:
-        if _admission is None or _admission.interval_ms != interval_ms:
-            _admission = Admission(target_per_slot=OFFERS_PER_SLOT, interval_ms=interval_ms)
-        return _admission
+_admission = Admission(target_per_slot=OFFERS_PER_SLOT)
 
 
 def reset() -> None:
     global _admission
     with _lock:
-        _admission = None
+        _admission = Admission(target_per_slot=OFFERS_PER_SLOT)
 
 
 def _entry(c: Candidate) -> dict[str, Any]:
@@ -109,7 +101,7 @@ def offer(room_id: str, candidate: Candidate) -> BatchPlan | None:
     cfg = get_interaction_settings()
     interval = cfg.batch_interval_ms
     now = gates.now_ms()
-    admission = _admission_for(interval)
+    admission = _admission
     chance = 1.0
     if not candidate.priority:
         with _lock:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import random
-import threading
 import time
 from dataclasses import dataclass
 from typing import Any, Iterator
@@ -18,10 +17,9 @@ from livecommerce.interaction.storage import (CounterItem, GateItem, LikeShardIt
                                               SettingsItem, bind_all)
 from livecommerce.shared import dynamo
 from livecommerce.shared.clock import now_iso
+from livecommerce.shared.ttl_cache import TtlCache
 
-SETTINGS_CACHE_SECONDS = 5.0
-_settings_cache: dict[str, tuple[float, SettingsItem | None]] = {}
-_cache_lock = threading.Lock()
+_settings_cache: TtlCache[str, SettingsItem | None] = TtlCache(5.0)
 
 
 def _conditional_failed(exc: Exception) -> bool:
@@ -38,20 +36,14 @@ def _raise_unless_condition(exc: Exception) -> None:
 # -- settings ----------------------------------------------------------------------
 
 def get_room_settings(room_id: str, *, cached: bool = True) -> SettingsItem | None:
-    now = time.monotonic()
-    if cached:
-        with _cache_lock:
-            hit = _settings_cache.get(room_id)
-        if hit and now - hit[0] < SETTINGS_CACHE_SECONDS:
-            return hit[1]
-    bind_all()
-    try:
-        item = SettingsItem.get(*SettingsItem.key(room_id))
-    except DoesNotExist:
-        item = None
-    with _cache_lock:
-        _settings_cache[room_id] = (now, item)
-    return item
+    def load() -> SettingsItem | None:
+        bind_all()
+        try:
+            return SettingsItem.get(*SettingsItem.key(room_id))
+        except DoesNotExist:
+            return None
+
+    return _settings_cache.get(room_id, load, fresh=not cached)
 
 
 def put_room_settings(room_id: str, *, quick_phrases: list[str] | None, blocked_words: list[str] | None,
@@ -60,14 +52,12 @@ def put_room_settings(room_id: str, *, quick_phrases: list[str] | None, blocked_
     item = SettingsItem(*SettingsItem.key(room_id), quick_phrases=quick_phrases, blocked_words=blocked_words,
                         updated_by=updated_by, updated_at=now_iso())
     item.save()
-    with _cache_lock:
-        _settings_cache.pop(room_id, None)
+    _settings_cache.pop(room_id)
     return item
 
 
 def clear_caches() -> None:
-    with _cache_lock:
-        _settings_cache.clear()
+    _settings_cache.clear()
 
 
 # -- moderation --------------------------------------------------------------------

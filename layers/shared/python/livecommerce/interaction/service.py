@@ -2,7 +2,6 @@
 reaches. No HTTP here."""
 from __future__ import annotations
 
-import threading
 import time
 from typing import Any
 
@@ -20,18 +19,16 @@ from livecommerce.shared.api import Caller
 from livecommerce.shared.clock import iso, now_iso
 from livecommerce.shared.ids import new_ulid
 from livecommerce.shared.observability import logger
+from livecommerce.shared.ttl_cache import TtlCache
 
 ENDED = "ended"
 KEEPALIVE_SECONDS = 60
-NICKNAME_CACHE_SECONDS = 60.0
 # Every danmaku and like of a crowded room reads the same room item: a second of caching
 # per container keeps that one DynamoDB item from becoming a hot key (thousands of reads
 # a second). The cost: for up to a second after the host ends the live, a container that
 # has just seen it open may still take a message or a like.
-ROOM_CACHE_SECONDS = 1.0
-_nicknames: dict[str, tuple[float, str | None]] = {}
-_rooms: dict[str, tuple[float, Any]] = {}
-_nick_lock = threading.Lock()
+_rooms: TtlCache[str, Any] = TtlCache(1.0)
+_nicknames: TtlCache[str, str | None] = TtlCache(60.0)
 
 
 # -- access ----------------------------------------------------------------------
@@ -40,27 +37,12 @@ def _can_run(caller: Caller, room: Any) -> bool:
     return caller.is_operator or (caller.has("host") and caller.user_id == room.host_id)
 
 
-def _get_room(room_id: str, *, cached: bool) -> Any:
-    from livecommerce.rooms import repository as rooms
-
-    now = time.monotonic()
-    if cached:
-        with _nick_lock:
-            hit = _rooms.get(room_id)
-        if hit is not None and now - hit[0] < ROOM_CACHE_SECONDS:
-            return hit[1]
-    room = rooms.get_room(room_id)
-    with _nick_lock:
-        if len(_rooms) > 1024:
-            _rooms.clear()
-        _rooms[room_id] = (now, room)
-    return room
-
-
 def load_room(caller: Caller, room_id: str, *, open_only: bool = True, cached: bool = False) -> Any:
     """The room if the caller may watch it (test rooms: their host only, as in rooms).
-    `cached`: the hot paths (danmaku, likes) may use a copy up to ROOM_CACHE_SECONDS old."""
-    room = _get_room(room_id, cached=cached)
+    `cached`: the hot paths (danmaku, likes) may use a copy up to a second old."""
+    from livecommerce.rooms import repository as rooms
+
+    room = _rooms.get(room_id, lambda: rooms.get_room(room_id), fresh=not cached)
     if room is None or (room.visibility != "public" and not _can_run(caller, room)):
         raise problems.NotFound("No such room.", code="room_not_found")
     if open_only and room.status == ENDED:
@@ -94,24 +76,18 @@ def iso_from_epoch(seconds: int) -> str:
 
 
 def _nickname(user_id: str) -> str | None:
-    now = time.monotonic()
-    with _nick_lock:
-        hit = _nicknames.get(user_id)
-    if hit and now - hit[0] < NICKNAME_CACHE_SECONDS:
-        return hit[1]
-    from livecommerce.identity import repository as identity
+    def load() -> str | None:
+        from livecommerce.identity import repository as identity
 
-    user = identity.get_user(user_id)
-    name = getattr(user, "display_name", None) if user else None
-    with _nick_lock:
-        _nicknames[user_id] = (now, name)
-    return name
+        user = identity.get_user(user_id)
+        return getattr(user, "display_name", None) if user else None
+
+    return _nicknames.get(user_id, load)
 
 
 def clear_caches() -> None:
-    with _nick_lock:
-        _nicknames.clear()
-        _rooms.clear()
+    _nicknames.clear()
+    _rooms.clear()
     repository.clear_caches()
 
 
