@@ -365,6 +365,14 @@ def main() -> int:
     worst = sorted(result["hops"])[-3:]
     print(f"    batch publish->receive  worst {', '.join(f'{h:.0f}' for h in worst)} ms; p50 {percentile(result['hops'], 50):.0f} ms, "
           f"p99 {percentile(result['hops'], 99):.0f} ms")
+    # Where the slowest 1% of deliveries spent their time (means over those deliveries).
+    parts = sorted(((t - sent_at[i]) * 1000, ulid_ms(i) - sent_at[i] * 1000, result["item_slot"][i] - ulid_ms(i),
+                    t * 1000 - result["item_slot"][i])
+                   for i, ts in result["receipts"].items() if i in sent_at and i in result["item_slot"] for t in ts)
+    tail = parts[int(len(parts) * 0.99):]
+    if tail:
+        print("    slowest 1%: send->accepted {:.0f} ms + accepted->slot {:.0f} ms + slot->receive {:.0f} ms "
+              "(means)".format(*(statistics.mean(p[k] for p in tail) for k in (1, 2, 3))))
     print(f"  like broadcasts/s    {likes_per_second:.2f}, min gap {min(like_gaps or [0]) * 1000:.0f} ms  "
           f"(goal <= {GOAL_LIKES:.0f})")
     print(f"  flush requests        {lambda_api.stats['event']} asynchronous invocations of the batcher "
