@@ -15,7 +15,14 @@ for extra in (ROOT / "layers" / "shared" / "python", ROOT):
     if str(extra) not in sys.path:
         sys.path.insert(0, str(extra))
 
+from hypothesis import settings as hypothesis_settings  # noqa: E402
+
 from local.resources import LocalNames  # noqa: E402
+
+# The @given tests check properties, not speed: Hypothesis's default 200 ms deadline per
+# example would fail them on a GC pause or a busy CI core. HYPOTHESIS_PROFILE picks another.
+hypothesis_settings.register_profile("livecommerce", deadline=None)
+hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "livecommerce"))
 
 REGION = "ap-northeast-1"
 
