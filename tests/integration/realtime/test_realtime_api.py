@@ -44,7 +44,7 @@ def test_danmaku_reaches_sender_at_once_and_room_in_a_batch(api, tokens_for, roo
     assert batches[0]["dropped"] == 0
 
 
-def _wait_for(predicate, seconds: float = 3.0):
+def _wait_for(predicate, seconds: float = 15.0):
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         found = predicate()
