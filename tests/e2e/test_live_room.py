@@ -73,7 +73,7 @@ def test_host_goes_live_viewer_watches_stream_drops_host_ends(stack):
     wrong = _push(ingest["server"], "sk_wrong_key", 3)
     assert wrong.wait(timeout=20) != 0  # the ingest refuses a wrong stream key
 
-    pusher = _push(ingest["server"], ingest["stream_key"], 12)
+    pusher = _push(ingest["server"], ingest["stream_key"], 600)   # until terminate() below
     try:
         _wait_for_status(url, room_id, "live")
         status, _, playback = request("GET", f"{url}/v1/rooms/{room_id}/playback", token=viewer)

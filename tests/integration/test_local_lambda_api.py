@@ -50,7 +50,7 @@ def test_request_response_event_and_dry_run(api_and_client):
     done.clear()
     queued = client.invoke(FunctionName="realtime_batcher", InvocationType="Event", Payload=b'{"b": 2}')
     assert queued["StatusCode"] == 202
-    assert done.wait(5) and calls[-1] == ("realtime_batcher", {"b": 2})
+    assert done.wait(15) and calls[-1] == ("realtime_batcher", {"b": 2})
 
     assert client.invoke(FunctionName="realtime_batcher", InvocationType="DryRun")["StatusCode"] == 204
     assert len(calls) == 2
