@@ -21,6 +21,42 @@ def future(seconds: float) -> str:
     return (datetime.now(timezone.utc) + timedelta(seconds=seconds)).isoformat().replace("+00:00", "Z")
 
 
+def parse_time(value: str) -> datetime:
+    return datetime.fromisoformat(value.replace("Z", "+00:00"))
+
+
+class Clock:
+    """A settable "now" for the commerce code, so a test steps past a start or an expiry
+    instead of sleeping until it (a sleep races the work done meanwhile on a loaded machine).
+    `patch` puts it in place of modules' `utcnow`; `feed` passes it to a due query's
+    `now_epoch`. Until `set`, it is the real time."""
+
+    def __init__(self, monkeypatch) -> None:
+        self._monkeypatch = monkeypatch
+        self._at: datetime | None = None
+
+    def now(self) -> datetime:
+        return self._at if self._at is not None else datetime.now(timezone.utc)
+
+    def set(self, at: datetime) -> None:
+        self._at = at
+
+    def patch(self, *modules) -> "Clock":
+        for module in modules:
+            self._monkeypatch.setattr(module, "utcnow", self.now)
+        return self
+
+    def feed(self, module, query: str) -> "Clock":
+        real = getattr(module, query)
+        self._monkeypatch.setattr(module, query, lambda **kw: real(now_epoch=self.now().timestamp(), **kw))
+        return self
+
+
+@pytest.fixture
+def clock(monkeypatch) -> Clock:
+    return Clock(monkeypatch)
+
+
 @pytest.fixture(autouse=True)
 def _commerce_caches():
     from livecommerce.orders import flash

@@ -2,10 +2,11 @@
 from __future__ import annotations
 
 import time
+from datetime import timedelta
 
 import pytest
 
-from tests.integration.commerce.conftest import future, key, table_items
+from tests.integration.commerce.conftest import future, key, parse_time, table_items
 
 pytestmark = pytest.mark.integration
 
@@ -55,17 +56,20 @@ def test_bad_flash_sales_and_buys(shop):
     assert shop.buy("viewer-1", "01ARZ3NDEKTSV4RRFFQ69G5FAV").status == 404
 
 
-def test_countdown_then_sale_then_end(shop):
-    from livecommerce.orders import flash
+def test_countdown_then_sale_then_end(shop, clock):
+    from livecommerce.orders import flash, repository
 
+    clock.patch(flash).feed(repository, "due_sale_starts")    # stepped past the start, not slept through
     room_id = shop.room()
     pid = shop.product(stock=10)
-    sale = shop.flash_sale(room_id, pid, stock=3, duration=10, starts_at=future(1.5))
+    sale = shop.flash_sale(room_id, pid, stock=3, duration=10, starts_at=future(60))
     assert sale["state"] == "scheduled"
+    starts = parse_time(sale["starts_at"])
+    clock.set(starts - timedelta(seconds=1))
     early = shop.buy("viewer-1", sale["id"])
     assert early.status == 409 and early.json()["code"] == "flash_sale_not_started"
     assert flash.publish_due_starts() == 0
-    time.sleep(1.6)
+    clock.set(starts + timedelta(seconds=1))
     flash.clear_cache()
     assert shop.ok(shop.buy("viewer-1", sale["id"]), 201)
     assert flash.publish_due_starts() == 1 and flash.publish_due_starts() == 0

@@ -85,9 +85,10 @@ def shard_lefts(sale_id: str, shards: int) -> list[int]:
     return [int(item.left) for item in FlashShardItem.batch_get(keys)]
 
 
-def due_sale_starts(*, limit: int = 100) -> list[FlashSaleItem]:
+def due_sale_starts(*, limit: int = 100, now_epoch: float | None = None) -> list[FlashSaleItem]:
     bind_all()
-    return list(FlashSaleItem.start_pending.query(SALE_START_PENDING, FlashSaleItem.gsi1sk < f"{int(time.time()):012d}~",
+    now = int(now_epoch if now_epoch is not None else time.time())
+    return list(FlashSaleItem.start_pending.query(SALE_START_PENDING, FlashSaleItem.gsi1sk < f"{now:012d}~",
                                                   limit=limit))
 
 
