@@ -1,11 +1,11 @@
 """Coupons, drops, claims, share rewards and points through the API on moto."""
 from __future__ import annotations
 
-import time
+from datetime import timedelta
 
 import pytest
 
-from tests.integration.commerce.conftest import future, key, table_items
+from tests.integration.commerce.conftest import future, key, parse_time, table_items
 
 pytestmark = pytest.mark.integration
 
@@ -71,17 +71,20 @@ def test_drop_claim_limits_and_the_coupon_centre(shop):
     assert again.status == 409 and again.json()["code"] == "template_exhausted"
 
 
-def test_scheduled_drop_opens_at_its_time_and_is_announced(shop, seeded):
-    from livecommerce.marketing import service
+def test_scheduled_drop_opens_at_its_time_and_is_announced(shop, seeded, clock):
+    from livecommerce.marketing import repository, service
 
+    clock.patch(service).feed(repository, "due_drops")       # stepped past the drop time, not slept through
     room_id = shop.room()
     tpl = shop.template(room_id, total=10)
-    drop = shop.drop(room_id, tpl["id"], quantity=4, drops_at=future(2))
+    drop = shop.drop(room_id, tpl["id"], quantity=4, drops_at=future(60))
     assert drop["state"] == "scheduled" and drop["quantity"] == 4
+    drops_at = parse_time(drop["drops_at"])
+    clock.set(drops_at - timedelta(seconds=1))
     early = shop.claim("viewer-1", drop["id"])
     assert early.status == 409 and early.json()["code"] == "drop_not_started"
     assert service.publish_due_drops() == 0
-    time.sleep(2.2)
+    clock.set(drops_at + timedelta(seconds=1))
     assert shop.ok(shop.claim("viewer-1", drop["id"]), 201)
     assert service.publish_due_drops() == 1
     assert service.publish_due_drops() == 0
@@ -90,17 +93,21 @@ def test_scheduled_drop_opens_at_its_time_and_is_announced(shop, seeded):
     assert rest["quantity"] == 6
 
 
-def test_expired_and_foreign_coupons(shop):
+def test_expired_and_foreign_coupons(shop, clock):
+    from livecommerce.marketing import service as marketing
+    from livecommerce.orders import service as orders
+
+    clock.patch(marketing, orders)                            # stepped past the expiry, not slept through
     room_id, (pid,) = shop.listed_room(live_price=20000)
     other_room, _ = shop.listed_room()
     short = shop.template(room_id, name="短券", kind="no_threshold", amount=100, threshold=0, valid_days=None,
-                          valid_until=future(1.5))
+                          valid_until=future(60))
     foreign = shop.template(other_room, name="别的直播间", kind="no_threshold", amount=100, threshold=0)
     c_short = shop.ok(shop.claim("viewer-1", shop.drop(room_id, short["id"])["id"]))
     c_foreign = shop.ok(shop.claim("viewer-1", shop.drop(other_room, foreign["id"])["id"]))
     wrong_room = shop.order("viewer-1", room_id, [{"product_id": pid, "quantity": 1}], coupon_id=c_foreign["id"])
     assert wrong_room.status == 409 and wrong_room.json()["code"] == "coupon_wrong_room"
-    time.sleep(1.6)
+    clock.set(parse_time(c_short["valid_until"]) + timedelta(seconds=1))
     expired = shop.order("viewer-1", room_id, [{"product_id": pid, "quantity": 1}], coupon_id=c_short["id"])
     assert expired.status == 409 and expired.json()["code"] == "coupon_expired"
     states = {c["id"]: c["state"] for c in shop.ok(shop.call("GET", "/v1/me/coupons", "viewer-1"))["items"]}

@@ -81,10 +81,10 @@ def ledger_of(user_id: str, *, limit: int, cursor: str | None) -> tuple[list[Led
     return items, paging.encode(result.last_evaluated_key)
 
 
-def due_drops(*, limit: int = 100) -> list[DropItem]:
+def due_drops(*, limit: int = 100, now_epoch: float | None = None) -> list[DropItem]:
     """Scheduled drops whose time has come and whose CouponDropped event is not out yet."""
     bind_all()
-    now_key = f"{int(time.time()):012d}~"
+    now_key = f"{int(now_epoch if now_epoch is not None else time.time()):012d}~"
     return list(DropItem.pending.query(DROP_PENDING, DropItem.gsi1sk < now_key, limit=limit))
 
 
