@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import threading
-import time
 import uuid
 
 import pytest
@@ -55,23 +54,88 @@ def test_commerce_events_generic_and_private_fields_dropped(room, published):
                                "extra": {"badge": "爆款"}}
 
 
-def test_stock_changes_are_coalesced_and_the_newest_wins(room, published):
+class HeldSlots:
+    """The coalescing gates' clock and sleep (the seam gates.py keeps for tests), so that
+    concurrent publishers meet the same closed slot however slow the machine is.
+
+    The clock stands still but for sleeps: every publisher started together finds the slot
+    taken by the publish before them. A sleep (waiting for the next slot) is held until
+    every other publisher started by `run` has returned, then moves the clock on by what
+    was asked. `sleeps` is what was asked for; `takes` the clock at each slot taken."""
+
+    def __init__(self, monkeypatch, take: str) -> None:
+        from livecommerce.interaction import gates, repository
+
+        self._now = gates.now_ms()
+        self._changed = threading.Condition()
+        self._running = 0
+        self._sleeping = 0
+        self.sleeps: list[int] = []
+        self.takes: list[int] = []
+        self.held_too_long = False
+        monkeypatch.setattr(gates, "now_ms", self.now_ms)
+        monkeypatch.setattr(gates, "sleep_ms", self.sleep_ms)
+        real_take = getattr(repository, take)
+
+        def recorded_take(*args, **kwargs):
+            result = real_take(*args, **kwargs)
+            if result[0]:
+                with self._changed:
+                    self.takes.append(kwargs["now_ms"])
+            return result
+
+        monkeypatch.setattr(repository, take, recorded_take)
+
+    def now_ms(self) -> int:
+        with self._changed:
+            return self._now
+
+    def sleep_ms(self, ms: int) -> None:
+        with self._changed:
+            self.sleeps.append(ms)
+            self._sleeping += 1
+            if not self._changed.wait_for(lambda: self._running == self._sleeping, timeout=30):
+                self.held_too_long = True
+            self._sleeping -= 1
+            self._now += max(0, ms)
+
+    def run(self, calls: list) -> list:
+        """Runs `calls` in threads started together; their results, in the order they returned."""
+        results: list = []
+
+        def one(call) -> None:
+            try:
+                result = call()
+            finally:
+                with self._changed:
+                    self._running -= 1
+                    self._changed.notify_all()
+            results.append(result)
+
+        threads = [threading.Thread(target=one, args=(call,)) for call in calls]
+        with self._changed:
+            self._running = len(threads)
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=60)
+        assert not any(t.is_alive() for t in threads) and not self.held_too_long
+        return results
+
+
+def test_stock_changes_are_coalesced_and_the_newest_wins(room, published, monkeypatch):
     def stock(version: int, left: int) -> dict:
         return event("StockChanged", {"room_id": room, "product_id": "P9", "version": version, "stock": left})
 
+    slots = HeldSlots(monkeypatch, "take_pending")
     assert broadcast(stock(1, 100))["outcome"] == "published"
-    outcomes: list[str] = []
-    threads = [threading.Thread(target=lambda v=v: outcomes.append(broadcast(stock(v, 100 - v))["outcome"]))
-               for v in range(2, 9)]
-    started = time.monotonic()
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert time.monotonic() - started < 3
+    outcomes = slots.run([lambda v=v: broadcast(stock(v, 100 - v))["outcome"] for v in range(2, 9)])
+    # One of the seven waited for the next slot and carried the newest stock; the rest returned at once.
+    assert len(slots.sleeps) == 1
     assert outcomes.count("published") == 1 and outcomes.count("coalesced") + outcomes.count("stale") == 6
     stocks = [m["data"]["stock"] for m in published.on(f"{room}/events") if m["type"] == "stock_changed"]
-    assert stocks[0] == 100 and stocks[-1] == 92 and len(stocks) == 2
+    assert stocks == [100, 92]
+    assert len(slots.takes) == 2 and slots.takes[1] - slots.takes[0] >= 1000     # at most one a second
     assert broadcast(stock(3, 97))["outcome"] == "stale"      # late and older than what viewers saw
 
 
@@ -93,8 +157,10 @@ class Ivs:
         monkeypatch.setitem(aws._clients, "ivs", self.client)
 
     def _capture(self, params, **_):
+        from livecommerce.interaction import gates
+
         self.sent.append(json.loads(params["metadata"]))
-        self.times.append(time.monotonic())
+        self.times.append(gates.now_ms())
 
     def expect(self, n: int = 1) -> None:
         for _ in range(n):
@@ -113,22 +179,22 @@ def _channel(room_id: str) -> str:
 
 def test_cards_ride_in_the_video_merged_within_five_calls_a_second(room, monkeypatch, published):
     ivs = Ivs(monkeypatch, _channel(room))
-    ivs.expect(3)
+    ivs.expect(4)                                       # room for one call per card: the merging is checked below
+    slots = HeldSlots(monkeypatch, "take_queue")
     with ivs.stubber:
         assert broadcast(event("ProductListed", {"room_id": room, "product_id": "P1", "title": "围巾",
                                                  "live_price": 9900}))["outcome"] == "published"
-        threads = [threading.Thread(target=broadcast, args=(event(kind, {"room_id": room, "product_id": f"P{n}",
-                                                                          "flash_sale_id": f"F{n}"}),))
-                   for n, kind in enumerate(["ProductListed", "FlashSaleStarted", "ProductListed"], start=2)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
+        slots.run([lambda n=n, kind=kind: broadcast(event(kind, {"room_id": room, "product_id": f"P{n}",
+                                                                "flash_sale_id": f"F{n}"}))
+                   for n, kind in enumerate(["ProductListed", "FlashSaleStarted", "ProductListed"], start=2)])
     cards = [c for payload in ivs.sent for c in payload["cards"]]
     assert sorted(c["product_id"] for c in cards) == ["P1", "P2", "P3", "P4"]      # none dropped
-    assert len(ivs.sent) <= 3                                                      # merged
+    # merged: the three cards queued while the slot was closed went in one call, by the one caller that
+    # waited for the next slot (the other two returned at once)
+    assert [len(p["cards"]) for p in ivs.sent] == [1, 3] and len(slots.sleeps) == 1
     assert all(len(json.dumps(p, ensure_ascii=False, separators=(",", ":")).encode()) <= 1024 for p in ivs.sent)
-    assert all(b - a >= 0.19 for a, b in zip(ivs.times, ivs.times[1:]))           # <= 5 calls a second
+    assert slots.takes == ivs.times                                                 # one call per slot taken
+    assert all(b - a >= 200 for a, b in zip(ivs.times, ivs.times[1:]))             # <= 5 calls a second
     assert len(published.on(f"{room}/events")) == 4                                # and all on the topic
 
 
