@@ -113,6 +113,17 @@ def push(rtmp_url: str, stream_key: str, seconds: float | None) -> subprocess.Po
         stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
 
 
+def stop_encoder(encoder: subprocess.Popen) -> None:
+    """The host stops streaming (ffmpeg closes the connection on SIGTERM); killed if it hangs."""
+    if encoder.poll() is None:
+        encoder.terminate()
+        try:
+            encoder.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            encoder.kill()
+            encoder.wait()
+
+
 def named(events: list[dict], name: str, stream_id: str | None = None) -> list[dict]:
     return [e for e in events
             if (e["detail"].get("event_name") == name or e["detail"].get("recording_status") == name)
@@ -351,9 +362,13 @@ def test_push_play_private_channel_and_events(live_ivs):
     assert bad.wait(timeout=20) != 0
     assert events == []
 
-    encoder = push(ivs.urls["rtmp"], key, seconds=6)
+    # The encoder runs until the test stops it: everything below happens while it is live,
+    # however long that takes on a loaded machine.
+    pushed_at = time.time()
+    encoder = push(ivs.urls["rtmp"], key, seconds=None)
     try:
-        start = wait_for(lambda: named(events, "Stream Start"), 10, "Stream Start")[0]
+        start = wait_for(lambda: named(events, "Stream Start"), 30, "Stream Start")[0]
+        live_seen_at = time.time()                      # the stream began between pushed_at and now
         stream_id = start["detail"]["stream_id"]
         assert start["detail-type"] == "IVS Stream State Change" and start["source"] == "aws.ivs"
         assert start["resources"] == [channel["arn"]]
@@ -434,52 +449,65 @@ def test_push_play_private_channel_and_events(live_ivs):
 
         with pytest.raises(client.exceptions.ConflictException):
             client.delete_channel(arn=channel["arn"])
+        assert encoder.poll() is None                   # still live through all of the above
     finally:
-        encoder.wait(timeout=20)
+        stopped_at = time.time()                        # the stream ends after this
+        stop_encoder(encoder)
 
     end = wait_for(lambda: named(events, "Stream End"), 15, "Stream End")[0]
+    end_seen_at = time.time()
     assert end["detail"] == {"event_name": "Stream End", "channel_name": "room-live", "stream_id": stream_id}
     with pytest.raises(client.exceptions.ChannelNotBroadcasting):
         client.get_stream(channelArn=channel["arn"])
     assert http_get(f"{url}?token={playback_token(private, channel['arn'])}")[0] == 404
     assert http_get(media_url)[0] == 404
     # recording ends once the reconnect window (2 s here) is over
-    recording_end = wait_for(lambda: named(events, "Recording End"), 5, "Recording End")[0]["detail"]
+    recording_end = wait_for(lambda: named(events, "Recording End"), 15, "Recording End")[0]["detail"]
     assert recording_end["recording_session_stream_ids"] == [stream_id]
     assert recording_end["recording_session_id"] == recording_start["detail"]["recording_session_id"]
-    assert recording_end["recording_duration_ms"] > 3000
+    # the stream's time: at least from when it was seen live to when it was stopped, at most
+    # from the push to when its end was seen (whole milliseconds, truncated)
+    assert (stopped_at - live_seen_at) * 1000 - 1 <= recording_end["recording_duration_ms"] \
+        <= (end_seen_at - pushed_at) * 1000
     assert len(named(events, "Session Created")) == 1      # the refused encoders made no session
 
 
 @needs_push
-def test_stop_stream_drops_the_encoder_and_a_reconnect_joins_the_recording(live_ivs):
-    ivs, client, events = live_ivs
-    created = client.create_channel(name="room-stop", recordingConfigurationArn=ivs.recording_configuration_arn)
-    channel, key = created["channel"], created["streamKey"]["value"]
-    public_url = channel["playbackUrl"]
+def test_stop_stream_drops_the_encoder_and_a_reconnect_joins_the_recording():
+    events: list[dict] = []
+    # A reconnect window long enough for the second push to go live on a loaded machine.
+    with LocalIvs(None, rtmp_port=0, emit=events.append, reconnect_window_seconds=15) as ivs:
+        client = ivs.client()
+        created = client.create_channel(name="room-stop", recordingConfigurationArn=ivs.recording_configuration_arn)
+        channel, key = created["channel"], created["streamKey"]["value"]
+        public_url = channel["playbackUrl"]
 
-    encoder = push(ivs.urls["rtmp"], key, seconds=None)     # would run until stopped
-    try:
-        first = wait_for(lambda: named(events, "Stream Start"), 10, "Stream Start")[0]["detail"]["stream_id"]
-        assert http_get(public_url)[0] == 200                  # public channel: no token needed
-        client.stop_stream(channelArn=channel["arn"])
-        encoder.wait(timeout=10)                              # nginx dropped it
-    finally:
-        if encoder.poll() is None:
-            encoder.kill()
-            encoder.wait()
-    wait_for(lambda: named(events, "Stream End", first), 10, "Stream End")
+        encoder = push(ivs.urls["rtmp"], key, seconds=None)     # would run until stopped
+        try:
+            first = wait_for(lambda: named(events, "Stream Start"), 30, "Stream Start")[0]["detail"]["stream_id"]
+            assert http_get(public_url)[0] == 200                  # public channel: no token needed
+            client.stop_stream(channelArn=channel["arn"])
+            encoder.wait(timeout=20)                              # nginx dropped it
+        finally:
+            if encoder.poll() is None:
+                encoder.kill()
+                encoder.wait()
+        wait_for(lambda: named(events, "Stream End", first), 15, "Stream End")
+        recording_start = named(events, "Recording Start")[0]["detail"]
 
-    # the host reconnects within the window: a new stream, the same recording
-    again = push(ivs.urls["rtmp"], key, seconds=2)
-    second = wait_for(lambda: [e for e in named(events, "Stream Start") if e["detail"]["stream_id"] != first],
-                      10, "second Stream Start")[0]["detail"]["stream_id"]
-    again.wait(timeout=15)
-    wait_for(lambda: named(events, "Stream End", second), 10, "second Stream End")
-    recording_end = wait_for(lambda: named(events, "Recording End"), 5, "Recording End")[0]["detail"]
+        # the host reconnects within the window: a new stream, the same recording
+        again = push(ivs.urls["rtmp"], key, seconds=None)
+        try:
+            second = wait_for(lambda: [e for e in named(events, "Stream Start") if e["detail"]["stream_id"] != first],
+                              30, "second Stream Start")[0]["detail"]["stream_id"]
+        finally:
+            stop_encoder(again)
+        wait_for(lambda: named(events, "Stream End", second), 15, "second Stream End")
+        recording_end = wait_for(lambda: named(events, "Recording End"), 30, "Recording End")[0]["detail"]
     assert recording_end["recording_session_stream_ids"] == [first, second]
     assert recording_end["stream_id"] == second
-    assert len(named(events, "Recording Start")) == 1
+    assert recording_end["recording_session_id"] == recording_start["recording_session_id"]
+    assert len(named(events, "Recording Start")) == 1 and len(named(events, "Recording End")) == 1
 
 
 @needs_push
