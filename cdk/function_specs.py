@@ -178,6 +178,7 @@ FUNCTION_SPECS: tuple[FunctionSpec, ...] = (
         tables_read=(tables.ROOMS,),             # flash sales: rooms.require_room_host
         puts_events=True,
         creates_orders=True,
+        invokes=("commerce_timers",),            # a flash sale's first step within the minute: its timer
     ),
     FunctionSpec(
         name="payments",
@@ -198,17 +199,32 @@ FUNCTION_SPECS: tuple[FunctionSpec, ...] = (
         tables_write=(MARKETING, tables.IDEMPOTENCY),   # claims and redemptions take an Idempotency-Key
         tables_read=(tables.ROOMS,),             # drops: room host; shares: room visibility
         puts_events=True,
+        invokes=("commerce_timers",),            # a drop within the minute: its timer
     ),
     FunctionSpec(
         name="order_expiry",
-        description="Every minute: expires unpaid orders, starts due flash sales and drops, sweeps outboxes",
+        description="Every minute: expires unpaid orders, asks for flash-sale and drop timers, runs what "
+                    "they missed, sweeps outboxes",
         # close_order gives stock (catalog or flash-sale shards) and coupons (marketing)
         # back; the three commerce outboxes are swept. Every step is conditional, so
         # two overlapping runs do the work once.
         tables_write=(ORDERS, CATALOG, MARKETING),
         puts_events=True,
         schedule="rate(1 minute)",
+        invokes=("commerce_timers",),            # the flash-sale steps and drops of the next minute
         timeout_seconds=60,
+    ),
+    FunctionSpec(
+        name="commerce_timers",
+        description="A flash sale's countdown, start or end, or a coupon drop, at its second",
+        # One step: the sale (orders; its stock shards are read for the end) or the drop
+        # (marketing), with its event through the context's outbox.
+        tables_write=(ORDERS, MARKETING),
+        puts_events=True,
+        invokes=("commerce_timers",),            # the next step's timer, when that one is near too
+        # Sleeps until its moment, at most orders.timers.TIMER_LEAD_SECONDS (75 s), then one step.
+        timeout_seconds=120,
+        memory_mb=256,
     ),
     FunctionSpec(
         name="commerce_events",

@@ -36,9 +36,12 @@ class LocalNames:
             "EXPORTS_BUCKET": f"{self.prefix}-exports",
             "POWERTOOLS_METRICS_NAMESPACE": "LiveCommerce",
             "POWERTOOLS_TRACE_DISABLED": "true",
-            # Functions invoked by others (FunctionSpec.invokes), by the physical name CDK gives them.
-            "REALTIME_BATCHER_FUNCTION": f"{self.prefix}-realtime-batcher",
         })
+        # Functions invoked by others (FunctionSpec.invokes), by the physical name CDK gives them.
+        from cdk.function_specs import FUNCTION_SPECS
+
+        for callee in sorted({name for spec in FUNCTION_SPECS for name in spec.invokes}):
+            names[f"{callee.upper()}_FUNCTION"] = f"{self.prefix}-{callee.replace('_', '-')}"
         return names
 
 

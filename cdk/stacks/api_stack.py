@@ -143,7 +143,9 @@ class ApiStack(Stack):
             self.functions[spec.name] = self._function(
                 spec, layer, dead_letter_queue=self.events_dlq if spec.name in consumers else None)
         # Asynchronous invocations between our functions ask for work at a moment (a danmaku
-        # slot): a retry minutes later would publish stale batches, so none.
+        # slot, a flash sale's start): a retry minutes later would be late, so none. What such a
+        # call was for is picked up by its fallback (the caller itself, the next minute tick),
+        # and a missed tick of the commerce clock by the next one.
         for callee in sorted({name for spec in FUNCTION_SPECS for name in spec.invokes}):
             self.functions[callee].function.configure_async_invoke(
                 retry_attempts=0, max_event_age=Duration.seconds(60))

@@ -2,7 +2,9 @@
 
 - expires unpaid orders past their payment window and gives their stock and
   coupons back (idempotent: an order is closed once, whoever gets there first);
-- announces flash sales and coupon drops whose start time has come;
+- runs flash-sale steps (countdown, start, end) and coupon drops whose timer
+  was lost, and asks for timers (commerce_timers) for those of the next minute,
+  so they go out at the second;
 - publishes commerce domain events stranded in an outbox by a crash.
 
 Everything it acts on is found in DynamoDB indexes, so a crash (of this

@@ -211,33 +211,58 @@ def test_realtime_functions_timeouts_fit_their_callers():
     assert BY_NAME["realtime_batcher"].timeout_seconds >= 10
 
 
-# ------------------------------------------------- danmaku slot flushes (async invoke)
+# ------------------------------- asynchronous invocations: slot flushes, commerce timers
+
+# Who may invoke whom (InvocationType=Event): interaction asks realtime_batcher to flush a
+# danmaku slot; whoever learns a flash-sale step or a coupon drop is near asks commerce_timers.
+DECLARED_INVOKES = {
+    "interaction": ("realtime_batcher",),
+    "orders": ("commerce_timers",),
+    "marketing": ("commerce_timers",),
+    "order_expiry": ("commerce_timers",),
+    "commerce_timers": ("commerce_timers",),
+}
+
 
 def test_only_declared_callers_invoke_functions_and_only_those_functions(synth, stage):
-    """interaction asks realtime_batcher to flush a danmaku slot: lambda:InvokeFunction on
-    that one function, its name in REALTIME_BATCHER_FUNCTION; nobody else invokes."""
+    """lambda:InvokeFunction on exactly the declared functions, each named in <NAME>_FUNCTION;
+    nobody else invokes."""
     template = synth.json(stage, "Api")
+    callees = {name for names in DECLARED_INVOKES.values() for name in names}
     for spec in FUNCTION_SPECS:
         logical_id = function_logical_id(template, spec.name, stage)
         invokes = [s for s in role_statements(template, logical_id) if "lambda:InvokeFunction" in as_list(s["Action"])]
         env = props(template["Resources"][logical_id])["Environment"]["Variables"]
+        assert spec.invokes == DECLARED_INVOKES.get(spec.name, ()), spec.name
         if not spec.invokes:
             assert invokes == [], spec.name
-            assert "REALTIME_BATCHER_FUNCTION" not in env, spec.name
+            assert not any(f"{callee.upper()}_FUNCTION" in env for callee in callees), spec.name
             continue
-        assert spec.name == "interaction" and spec.invokes == ("realtime_batcher",)
         (statement,) = invokes
         assert as_list(statement["Action"]) == ["lambda:InvokeFunction"]
-        (resource,) = as_list(statement["Resource"])
-        flat = json.dumps(resource)
-        assert f"function:livecommerce-{stage}-realtime-batcher" in flat and "*" not in flat
-        assert env["REALTIME_BATCHER_FUNCTION"] == f"livecommerce-{stage}-realtime-batcher"
+        resources_ = as_list(statement["Resource"])
+        assert len(resources_) == len(spec.invokes)
+        for callee, resource in zip(spec.invokes, resources_):
+            physical = f"livecommerce-{stage}-{callee.replace('_', '-')}"
+            flat = json.dumps(resource)
+            assert f"function:{physical}" in flat and "*" not in flat
+            assert env[f"{callee.upper()}_FUNCTION"] == physical
 
 
-def test_slot_flushes_are_not_retried(synth, stage):
-    """A flush retried minutes later would publish a stale batch: no async retries."""
+def test_commerce_timers_outlast_their_sleep():
+    from livecommerce.orders import timers
+
+    # A timer sleeps up to the lead, then runs one step (a transaction and an event).
+    assert BY_NAME["commerce_timers"].timeout_seconds >= timers.TIMER_LEAD_SECONDS + 30
+    assert BY_NAME["order_expiry"].timeout_seconds <= 60       # the tick itself stays within its minute
+
+
+@pytest.mark.parametrize("callee", ["realtime_batcher", "commerce_timers"])
+def test_asynchronous_requests_for_a_moment_are_not_retried(synth, stage, callee):
+    """A flush or a timer retried minutes later would be late (a stale batch, a start at the
+    wrong second): no async retries; the caller or the next minute tick is the fallback."""
     template = synth.json(stage, "Api")
-    batcher = function_logical_id(template, "realtime_batcher", stage)
+    function = function_logical_id(template, callee, stage)
     configs = resources(template, "AWS::Lambda::EventInvokeConfig")
-    (config,) = [props(c) for c in configs.values() if batcher in json.dumps(props(c)["FunctionName"])]
+    (config,) = [props(c) for c in configs.values() if function in json.dumps(props(c)["FunctionName"])]
     assert config["MaximumRetryAttempts"] == 0 and config["MaximumEventAgeInSeconds"] == 60

@@ -49,7 +49,7 @@ def test_sleeps_until_the_moment_then_runs_the_step_and_asks_for_the_next(asked)
     assert seen == [T0 + timedelta(seconds=12)]               # never before the moment
     assert result["ran"] == "start"
     # The next step is 58 s away: within the lead, so a fresh timer is asked for it.
-    assert asked == [("order_expiry", timers.timer_event("flash_sale", SALE, T0 + timedelta(seconds=70)))]
+    assert asked == [("commerce_timers", timers.timer_event("flash_sale", SALE, T0 + timedelta(seconds=70)))]
 
 
 def test_the_next_step_far_away_is_left_to_the_minute_tick(asked):
@@ -104,5 +104,5 @@ def test_request_only_for_moments_within_the_lead(asked):
     assert timers.request("flash_sale", SALE, None, now=T0) is False
     assert asked == []
     assert timers.request("flash_sale", SALE, T0 + timedelta(seconds=30), now=T0) is True
-    assert asked == [("order_expiry", {"timer": {"kind": "flash_sale", "id": SALE,
+    assert asked == [("commerce_timers", {"timer": {"kind": "flash_sale", "id": SALE,
                                                   "at_ms": int((T0 + timedelta(seconds=30)).timestamp() * 1000)}})]

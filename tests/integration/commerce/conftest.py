@@ -58,6 +58,41 @@ def clock(monkeypatch) -> Clock:
 
 
 @pytest.fixture(autouse=True)
+def timer_requests(monkeypatch) -> list[dict]:
+    """Timers asked of the commerce clock (orders.timers), recorded instead of invoked: a
+    real one would sleep in a background thread past the test. `real_timers` lets them run."""
+    from livecommerce.orders import timers
+
+    asked: list[dict] = []
+    monkeypatch.setattr(timers, "invoke_async", lambda callee, payload: asked.append(payload["timer"]) or True)
+    return asked
+
+
+@pytest.fixture
+def real_timers(timer_requests, monkeypatch):
+    from livecommerce.orders import timers
+    from livecommerce.shared import async_invoke
+
+    monkeypatch.setattr(timers, "invoke_async", async_invoke.invoke_async)
+
+
+@pytest.fixture
+def bus(monkeypatch) -> list[tuple[str, dict, datetime]]:
+    """Domain events as they are put on the bus: (detail type, detail, when)."""
+    from livecommerce.shared import events
+
+    seen: list[tuple[str, dict, datetime]] = []
+    real = events.publish
+
+    def publish(detail_type, detail, **kw):
+        real(detail_type, detail, **kw)
+        seen.append((detail_type, detail, datetime.now(timezone.utc)))
+
+    monkeypatch.setattr(events, "publish", publish)
+    return seen
+
+
+@pytest.fixture(autouse=True)
 def _commerce_caches():
     from livecommerce.orders import flash
     from livecommerce.payments import credentials

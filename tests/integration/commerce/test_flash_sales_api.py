@@ -56,25 +56,68 @@ def test_bad_flash_sales_and_buys(shop):
     assert shop.buy("viewer-1", "01ARZ3NDEKTSV4RRFFQ69G5FAV").status == 404
 
 
-def test_countdown_then_sale_then_end(shop, clock):
+def test_countdown_start_and_end_go_out_at_their_time_once(shop, clock, timer_requests, bus):
     from livecommerce.orders import flash, repository
 
-    clock.patch(flash).feed(repository, "due_sale_starts")    # stepped past the start, not slept through
+    clock.patch(flash)                       # stepped through the sale's moments, not slept through
     room_id = shop.room()
     pid = shop.product(stock=10)
-    sale = shop.flash_sale(room_id, pid, stock=3, duration=10, starts_at=future(60))
+    sale = shop.flash_sale(room_id, pid, stock=3, duration=30, starts_at=future(60))
     assert sale["state"] == "scheduled"
-    starts = parse_time(sale["starts_at"])
-    clock.set(starts - timedelta(seconds=1))
+    starts, ends = parse_time(sale["starts_at"]), parse_time(sale["ends_at"])
+    countdown = starts - timedelta(seconds=10)
+
+    def announced():
+        return [(t, d) for t, d, _ in bus if t.startswith("FlashSale") and d.get("flash_sale_id") == sale["id"]]
+
+    assert [t for t, _ in announced()] == ["FlashSaleScheduled"]
+    # The final countdown is under a minute away: its timer was asked for at creation.
+    assert timer_requests == [{"kind": "flash_sale", "id": sale["id"], "at_ms": int(countdown.timestamp() * 1000)}]
+
+    clock.set(countdown - timedelta(milliseconds=300))           # the same second, not yet its moment
+    assert flash.run_due_steps() == 0
+    clock.set(countdown + timedelta(milliseconds=200))
+    assert flash.run_due_steps() == 1 and flash.run_due_steps() == 0
+    assert announced()[-1][0] == "FlashSaleCountdown" and announced()[-1][1]["seconds_to_start"] == 10
+
+    clock.set(starts - timedelta(milliseconds=300))
     early = shop.buy("viewer-1", sale["id"])
     assert early.status == 409 and early.json()["code"] == "flash_sale_not_started"
-    assert flash.publish_due_starts() == 0
-    clock.set(starts + timedelta(seconds=1))
+    assert flash.run_due_steps() == 0                            # never announced before it opens
+    clock.set(starts + timedelta(milliseconds=100))
     flash.clear_cache()
+    assert flash.run_due_steps() == 1 and flash.run_due_steps() == 0
+    assert announced()[-1] == ("FlashSaleStarted", {**announced()[-1][1], "scheduled": True})
     assert shop.ok(shop.buy("viewer-1", sale["id"]), 201)
-    assert flash.publish_due_starts() == 1 and flash.publish_due_starts() == 0
+
+    clock.set(ends + timedelta(milliseconds=100))
+    assert flash.run_due_steps() == 1 and flash.run_due_steps() == 0
+    ended = announced()[-1]
+    assert ended[0] == "FlashSaleEnded" and ended[1]["stock_left"] == 2 and ended[1]["sold_out"] is False
+    assert [t for t, _ in announced()] == ["FlashSaleScheduled", "FlashSaleCountdown", "FlashSaleStarted",
+                                           "FlashSaleEnded"]
+    assert repository.get_sale(sale["id"], consistent=True).gsi1pk is None    # nothing left to time
     short = shop.flash_sale(room_id, pid, stock=1, duration=10)
     assert shop.ok(shop.call("GET", f"/v1/flash-sales/{short['id']}"))["state"] == "on_sale"
+
+
+def test_timers_announce_the_sale_without_the_minute_tick(shop, real_timers, bus, monkeypatch):
+    """The real path: the clock function is invoked asynchronously (local Lambda Invoke
+    API), sleeps until each moment and runs the step; nothing runs the minute tick here."""
+    monkeypatch.setenv("FLASH_COUNTDOWN_SECONDS", "2")
+    room_id = shop.room()
+    sale = shop.flash_sale(room_id, shop.product(stock=10), stock=2, duration=10, starts_at=future(5))
+    starts, ends = parse_time(sale["starts_at"]), parse_time(sale["ends_at"])
+    deadline = time.monotonic() + 40
+    while time.monotonic() < deadline and not any(t == "FlashSaleEnded" for t, _, _ in bus):
+        time.sleep(0.1)
+    mine = [(t, at) for t, d, at in bus if t.startswith("FlashSale") and d.get("flash_sale_id") == sale["id"]]
+    assert [t for t, _ in mine] == ["FlashSaleScheduled", "FlashSaleCountdown", "FlashSaleStarted", "FlashSaleEnded"]
+    moments = {"FlashSaleCountdown": starts - timedelta(seconds=2), "FlashSaleStarted": starts,
+               "FlashSaleEnded": ends}
+    for name, at in mine[1:]:
+        assert at >= moments[name], name                         # never early
+        assert at - moments[name] < timedelta(seconds=10), name  # on time, not at the next minute
 
 
 def test_ended_sale_refuses_buyers(shop, seeded):

@@ -71,23 +71,27 @@ def test_drop_claim_limits_and_the_coupon_centre(shop):
     assert again.status == 409 and again.json()["code"] == "template_exhausted"
 
 
-def test_scheduled_drop_opens_at_its_time_and_is_announced(shop, seeded, clock):
-    from livecommerce.marketing import repository, service
+def test_scheduled_drop_opens_at_its_time_and_is_announced(shop, seeded, clock, timer_requests, bus):
+    from livecommerce.marketing import service
 
-    clock.patch(service).feed(repository, "due_drops")       # stepped past the drop time, not slept through
+    clock.patch(service)                                      # stepped past the drop time, not slept through
     room_id = shop.room()
     tpl = shop.template(room_id, total=10)
     drop = shop.drop(room_id, tpl["id"], quantity=4, drops_at=future(60))
     assert drop["state"] == "scheduled" and drop["quantity"] == 4
     drops_at = parse_time(drop["drops_at"])
-    clock.set(drops_at - timedelta(seconds=1))
+    # Under a minute away: the drop's timer was asked for when it was scheduled.
+    assert timer_requests == [{"kind": "coupon_drop", "id": drop["id"], "at_ms": int(drops_at.timestamp() * 1000)}]
+    clock.set(drops_at - timedelta(milliseconds=300))         # the same second, not yet its moment
     early = shop.claim("viewer-1", drop["id"])
     assert early.status == 409 and early.json()["code"] == "drop_not_started"
     assert service.publish_due_drops() == 0
+    assert not any(t == "CouponDropped" for t, _, _ in bus)
     clock.set(drops_at + timedelta(seconds=1))
     assert shop.ok(shop.claim("viewer-1", drop["id"]), 201)
     assert service.publish_due_drops() == 1
     assert service.publish_due_drops() == 0
+    assert [d["drop_id"] for t, d, _ in bus if t == "CouponDropped"] == [drop["id"]]
     assert shop.call("POST", f"/v1/rooms/{room_id}/coupon-drops", "host-2", {"template_id": tpl["id"]}).status == 403
     rest = shop.drop(room_id, tpl["id"])
     assert rest["quantity"] == 6

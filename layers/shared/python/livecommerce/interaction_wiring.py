@@ -24,8 +24,8 @@ _built: dict[str, Any] = {}
 # the others (their detail carries `room_id`; anything else is passed on
 # generically, minus internal fields).
 ROOM_LIFECYCLE_EVENTS = ("RoomStarted", "StreamInterrupted", "StreamResumed", "RoomEnded")
-COMMERCE_EVENTS = ("ProductListed", "ProductUnlisted", "StockChanged", "FlashSaleStarted",
-                   "FlashSaleCountdown", "FlashSaleSoldOut", "FlashSaleEnded", "CouponDropped")
+COMMERCE_EVENTS = ("ProductListed", "ProductUnlisted", "StockChanged", "FlashSaleScheduled", "FlashSaleCountdown",
+                   "FlashSaleStarted", "FlashSaleSoldOut", "FlashSaleEnded", "CouponDropped")
 BROADCAST_EVENTS = ROOM_LIFECYCLE_EVENTS + COMMERCE_EVENTS
 
 

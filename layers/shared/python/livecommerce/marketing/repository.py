@@ -82,7 +82,8 @@ def ledger_of(user_id: str, *, limit: int, cursor: str | None) -> tuple[list[Led
 
 
 def due_drops(*, limit: int = 100, now_epoch: float | None = None) -> list[DropItem]:
-    """Scheduled drops whose time has come and whose CouponDropped event is not out yet."""
+    """Scheduled drops not announced yet whose moment falls in the second of `now_epoch` or
+    earlier (the index holds whole seconds: callers check the exact time)."""
     bind_all()
     now_key = f"{int(now_epoch if now_epoch is not None else time.time()):012d}~"
     return list(DropItem.pending.query(DROP_PENDING, DropItem.gsi1sk < now_key, limit=limit))

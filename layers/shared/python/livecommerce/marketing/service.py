@@ -12,7 +12,7 @@ from livecommerce.marketing.models import (Arrival, Coupon, CouponPage, CreateDr
 from livecommerce.marketing.storage import (ArrivalItem, ClaimCounterItem, CouponItem, DropItem, LedgerItem,
                                             PointsItem, PointsRefItem, RoomShareRewardItem, ShareItem, SharerItem,
                                             TemplateItem, bind_all)
-from livecommerce.orders import idempotency
+from livecommerce.orders import idempotency, timers
 from livecommerce.orders.txn import Tx, TxCancelled
 from livecommerce.shared import problems
 from livecommerce.shared.api import Caller
@@ -205,6 +205,8 @@ def create_drop(caller: Caller, room_id: str, body: CreateDropRequest) -> Drop:
         raise problems.Conflict("The template has fewer coupons left than that; retry with fewer.",
                                 code="template_exhausted") from exc
     repository.flush_outbox(item.pk)
+    if scheduled and body.purpose != "share_reward":
+        timers.request("coupon_drop", drop_id, drops_at, now=now)     # within the minute: on time
     return drop_view(item)
 
 
@@ -215,25 +217,43 @@ def get_drop(drop_id: str) -> Drop:
     return drop_view(item)
 
 
-def publish_due_drops() -> int:
-    """Scheduled drops whose time has come get their CouponDropped event (run every minute)."""
+def run_drop(drop_id: str, now: datetime) -> timers.StepResult:
+    """Announce a scheduled drop (CouponDropped) once its moment has come, once.
+    (A timer runner, orders.timers; the minute tick calls it for drops whose timer was lost.)"""
+    item = repository.get_drop(drop_id, consistent=True)
+    if item is None or not item.gsi1pk:
+        return timers.StepResult(None, None)
+    at = parse_time(item.drops_at)
+    if now < at:
+        return timers.StepResult(None, at)
+    t = item.terms
+    tx = Tx().update("drop", DropItem(*DropItem.key(item.drop_id)),
+                     [DropItem.gsi1pk.remove(), DropItem.gsi1sk.remove()], DropItem.gsi1pk.exists())
+    for event in repository.outbox_items(item.pk, [("CouponDropped", {
+            "drop_id": item.drop_id, "room_id": item.room_id, "template_id": item.template_id,
+            "purpose": item.purpose, "quantity": int(item.quantity), "drops_at": item.drops_at,
+            "name": t["name"], "kind": t["kind"], "amount": int(t["amount"]),
+            "threshold": int(t.get("threshold") or 0), "scheduled": True})]):
+        tx.put("outbox", event)
+    try:
+        tx.commit()
+    except TxCancelled:
+        return timers.StepResult(None, None)     # announced by another timer or the tick
+    repository.flush_outbox(item.pk)
+    return timers.StepResult("drop", None)
+
+
+def publish_due_drops(now: datetime | None = None) -> int:
+    """The minute tick: announce drops whose moment has passed (their timer was lost) and
+    ask for timers for those of the next TIMER_LEAD_SECONDS. Returns how many it announced."""
+    now = now or utcnow()
     published = 0
-    for item in repository.due_drops():
-        t = item.terms
-        tx = Tx().update("drop", DropItem(*DropItem.key(item.drop_id)),
-                         [DropItem.gsi1pk.remove(), DropItem.gsi1sk.remove()], DropItem.gsi1pk.exists())
-        for event in repository.outbox_items(item.pk, [("CouponDropped", {
-                "drop_id": item.drop_id, "room_id": item.room_id, "template_id": item.template_id,
-                "purpose": item.purpose, "quantity": int(item.quantity), "drops_at": item.drops_at,
-                "name": t["name"], "kind": t["kind"], "amount": int(t["amount"]),
-                "threshold": int(t.get("threshold") or 0), "scheduled": True})]):
-            tx.put("outbox", event)
-        try:
-            tx.commit()
-        except TxCancelled:
-            continue  # another sweeper run took it
-        repository.flush_outbox(item.pk)
-        published += 1
+    for item in repository.due_drops(now_epoch=now.timestamp() + timers.TIMER_LEAD_SECONDS):
+        at = parse_time(item.drops_at)
+        if at > now:
+            timers.request("coupon_drop", item.drop_id, at, now=now)
+        elif run_drop(item.drop_id, now).ran is not None:
+            published += 1
     return published
 
 

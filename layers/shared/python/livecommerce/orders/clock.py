@@ -7,7 +7,9 @@ from livecommerce.shared.observability import logger
 
 
 def tick(*, outbox_older_than_seconds: int = 30) -> dict[str, int]:
-    """One run of the every-minute schedule. Each step is idempotent; one failing does not stop the rest."""
+    """One run of the every-minute schedule. Each step is idempotent; one failing does not stop the rest.
+    Flash-sale steps and coupon drops due within the next minute get timers (orders.timers), so they
+    go out at the second; the tick runs only those whose timer was lost."""
     from livecommerce.catalog import repository as catalog
     from livecommerce.marketing import repository as marketing
     from livecommerce.marketing import service as marketing_service
@@ -15,7 +17,7 @@ def tick(*, outbox_older_than_seconds: int = 30) -> dict[str, int]:
 
     steps = {
         "orders_expired": service.expire_overdue,
-        "sales_started": flash.publish_due_starts,
+        "sale_steps": flash.run_due_steps,
         "drops_published": marketing_service.publish_due_drops,
         "outbox_swept": lambda: (repository.sweep_outbox(older_than_seconds=outbox_older_than_seconds)
                                  + catalog.sweep_outbox(older_than_seconds=outbox_older_than_seconds)
@@ -30,6 +32,14 @@ def tick(*, outbox_older_than_seconds: int = 30) -> dict[str, int]:
             result[name] = 0
             result["failed_steps"] = result.get("failed_steps", 0) + 1
     return result
+
+
+def on_timer(raw: object) -> dict[str, Any]:
+    """A timer invocation ({"timer": {...}}): sleep until its moment and run the step."""
+    from livecommerce.marketing import service as marketing_service
+    from livecommerce.orders import flash, timers
+
+    return timers.run(raw, {"flash_sale": flash.run_step, "coupon_drop": marketing_service.run_drop})
 
 
 def on_domain_event(event: dict[str, Any]) -> dict[str, Any]:

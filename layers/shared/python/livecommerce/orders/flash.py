@@ -8,6 +8,14 @@ event. When every shard refuses a one-unit buy the sale is marked sold out on
 its META item (conditioned on no unit having been given back since the buyer
 read it), and later buyers are answered from that mark, read from a
 container-local cache, without touching the stock items.
+
+Timed steps, announced to the room at the second (orders.timers): a scheduled
+sale's final countdown (FlashSaleCountdown, FLASH_COUNTDOWN_SECONDS before it
+opens), its start (FlashSaleStarted) and, for every sale, its end
+(FlashSaleEnded). The next step and its time sit on the sale item, in a sparse
+index by time; each step is one conditional transaction with its event, so it
+runs once whoever gets there first: the timer, or the minute tick if the timer
+was lost. None is ever announced early.
 """
 from __future__ import annotations
 
@@ -15,9 +23,10 @@ import threading
 import time
 from datetime import datetime, timedelta
 
-from livecommerce.orders import idempotency, pricing, repository, sharding
+from livecommerce.orders import idempotency, pricing, repository, sharding, timers
 from livecommerce.orders.models import CreateFlashSaleRequest, FlashBuyRequest, FlashSale, FlashSaleList, Order
 from livecommerce.orders.service import new_order_item, order_event, order_view, replayed_order
+from livecommerce.orders.settings import get_commerce_settings
 from livecommerce.orders.storage import FlashBuyerItem, FlashSaleItem, FlashShardItem, OrderItem, bind_all
 from livecommerce.orders.txn import Tx, TxCancelled
 from livecommerce.shared import problems
@@ -94,6 +103,99 @@ def _event(item: FlashSaleItem, **extra) -> dict:
             "ends_at": item.ends_at, **extra}
 
 
+# -- timed steps ------------------------------------------------------------------------
+
+def _first_step(starts: datetime, ends: datetime, now: datetime) -> tuple[str, datetime]:
+    countdown = timedelta(seconds=get_commerce_settings().flash_countdown_seconds)
+    if starts > now:
+        return ("countdown", starts - countdown) if starts - countdown > now else ("start", starts)
+    return "end", ends
+
+
+def _step_after(step: str, item: FlashSaleItem) -> tuple[str, datetime] | None:
+    if step == "countdown":
+        return "start", _parse(item.starts_at)
+    if step == "start":
+        return "end", _parse(item.ends_at)
+    return None
+
+
+def next_step(item: FlashSaleItem) -> tuple[str, datetime] | None:
+    """The sale's pending timed step and when it is due (None: all done)."""
+    if item.next_step and item.next_at:
+        return item.next_step, _parse(item.next_at)
+    if item.gsi1pk:                     # written before steps had names: only the start was timed
+        return "start", _parse(item.starts_at)
+    return None
+
+
+def _pending_index(sale_id: str, at: datetime) -> tuple[str, str]:
+    return repository.SALE_START_PENDING, f"{int(at.timestamp()):012d}#{sale_id}"
+
+
+def _step_event(step: str, item: FlashSaleItem, now: datetime) -> tuple[str, dict]:
+    if step == "countdown":
+        left = max(0, round((_parse(item.starts_at) - now).total_seconds()))
+        return "FlashSaleCountdown", _event(item, seconds_to_start=left, server_time=iso(now))
+    if step == "start":
+        return "FlashSaleStarted", _event(item, scheduled=True)
+    left = 0 if item.sold_out else sharding.total_left(repository.shard_lefts(item.sale_id, int(item.shards)))
+    return "FlashSaleEnded", _event(item, stock_left=left, sold_out=left == 0)
+
+
+def run_step(sale_id: str, now: datetime) -> timers.StepResult:
+    """Run the sale's pending step if it is due: its state moves to the following step and
+    its event goes out in one transaction, once. (A timer runner, orders.timers.)"""
+    item = repository.get_sale(sale_id, consistent=True)
+    pending = next_step(item) if item is not None else None
+    if pending is None:
+        return timers.StepResult(None, None)
+    step, at = pending
+    if now < at:
+        return timers.StepResult(None, at)
+    following = _step_after(step, item)
+    if following is not None:
+        pk, sk = _pending_index(sale_id, following[1])
+        actions = [FlashSaleItem.next_step.set(following[0]), FlashSaleItem.next_at.set(iso(following[1])),
+                   FlashSaleItem.gsi1pk.set(pk), FlashSaleItem.gsi1sk.set(sk)]
+    else:
+        actions = [FlashSaleItem.next_step.remove(), FlashSaleItem.next_at.remove(),
+                   FlashSaleItem.gsi1pk.remove(), FlashSaleItem.gsi1sk.remove()]
+    if item.next_step:
+        condition = FlashSaleItem.next_step == step
+    else:
+        condition = FlashSaleItem.gsi1pk.exists() & FlashSaleItem.next_step.does_not_exist()
+    tx = Tx().update("sale", FlashSaleItem(*FlashSaleItem.key(sale_id)), actions, condition)
+    for event in repository.outbox_items(item.pk, [_step_event(step, item, now)]):
+        tx.put("outbox", event)
+    following_at = following[1] if following is not None else None
+    try:
+        tx.commit()
+    except TxCancelled:
+        return timers.StepResult(None, following_at)      # run by another timer or the tick
+    repository.flush_outbox(item.pk)
+    return timers.StepResult(step, following_at)
+
+
+def run_due_steps(now: datetime | None = None) -> int:
+    """The minute tick: run overdue steps (their timer was lost) and ask for timers for the
+    steps of the next TIMER_LEAD_SECONDS. Returns how many steps ran."""
+    now = now or utcnow()
+    ran = 0
+    for item in repository.pending_sale_steps(before_epoch=now.timestamp() + timers.TIMER_LEAD_SECONDS):
+        pending = next_step(item)
+        if pending is None:
+            continue
+        if pending[1] > now:
+            timers.request("flash_sale", item.sale_id, pending[1], now=now)
+            continue
+        result = run_step(item.sale_id, now)
+        if result.ran is not None:
+            ran += 1
+            timers.request("flash_sale", item.sale_id, result.next_at, now=now)
+    return ran
+
+
 # -- create and read --------------------------------------------------------------------
 
 def create_flash_sale(caller: Caller, room_id: str, body: CreateFlashSaleRequest) -> FlashSale:
@@ -124,14 +226,16 @@ def create_flash_sale(caller: Caller, room_id: str, body: CreateFlashSaleRequest
                          sold_out=False, restocks=0, created_at=iso(now), gsi2pk=f"ROOMFLASH#{room_id}",
                          gsi2sk=f"{iso(starts)}#{sale_id}")
     scheduled = starts > now
-    if scheduled:
-        item.gsi1pk, item.gsi1sk = repository.SALE_START_PENDING, f"{int(starts.timestamp()):012d}#{sale_id}"
+    first_step, first_at = _first_step(starts, ends, now)
+    item.next_step, item.next_at = first_step, iso(first_at)
+    item.gsi1pk, item.gsi1sk = _pending_index(sale_id, first_at)
     tx = Tx()
     catalog.add_product_allocation(tx, product.product_id, body.stock, label="product")
     tx.put("sale", item, FlashSaleItem.pk.does_not_exist())
     for k, units in enumerate(sharding.split_stock(body.stock, shards)):
         tx.put(f"shard:{k}", FlashShardItem(*FlashShardItem.key(sale_id, k), left=units))
-    events = [("FlashSaleScheduled", _event(item))] if scheduled else [("FlashSaleStarted", _event(item))]
+    events = [("FlashSaleScheduled", _event(item, server_time=iso(now)))] if scheduled \
+        else [("FlashSaleStarted", _event(item))]
     for event in repository.outbox_items(item.pk, events):
         tx.put("outbox", event)
     try:
@@ -140,6 +244,7 @@ def create_flash_sale(caller: Caller, room_id: str, body: CreateFlashSaleRequest
         raise problems.Conflict(f"The product has only {int(product.stock or 0)} unallocated units.",
                                 code="insufficient_stock", product_ids=[product.product_id]) from exc
     repository.flush_outbox(item.pk)
+    timers.request("flash_sale", sale_id, first_at, now=now)     # a step within the minute: on time
     return sale_view(item)
 
 
@@ -152,23 +257,6 @@ def get_flash_sale(sale_id: str) -> FlashSale:
 
 def room_flash_sales(room_id: str) -> FlashSaleList:
     return FlashSaleList(items=[sale_view(i) for i in repository.sales_of_room(room_id)])
-
-
-def publish_due_starts() -> int:
-    """Scheduled sales whose start time has come get their FlashSaleStarted event (run every minute)."""
-    published = 0
-    for item in repository.due_sale_starts():
-        tx = Tx().update("sale", FlashSaleItem(*FlashSaleItem.key(item.sale_id)),
-                         [FlashSaleItem.gsi1pk.remove(), FlashSaleItem.gsi1sk.remove()], FlashSaleItem.gsi1pk.exists())
-        for event in repository.outbox_items(item.pk, [("FlashSaleStarted", _event(item, scheduled=True))]):
-            tx.put("outbox", event)
-        try:
-            tx.commit()
-        except TxCancelled:
-            continue
-        repository.flush_outbox(item.pk)
-        published += 1
-    return published
 
 
 # -- buy --------------------------------------------------------------------------------

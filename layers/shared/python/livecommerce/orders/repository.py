@@ -1,7 +1,6 @@
 """Orders data access: orders, payments, settlements, flash sales, the orders outbox."""
 from __future__ import annotations
 
-import time
 from typing import Iterable
 
 from pynamodb.exceptions import DoesNotExist, PutError
@@ -12,7 +11,7 @@ from livecommerce.orders.storage import (FlashSaleItem, FlashShardItem, OrderIte
 from livecommerce.shared import dynamo, paging
 
 EXPIRY_SHARDS = 16
-SALE_START_PENDING = "FLASHSTART#pending"
+SALE_START_PENDING = "FLASHSTART#pending"     # the sparse index of sales with a timed step ahead
 
 
 def expiry_keys(order_id: str, pay_by_epoch: int) -> tuple[str, str]:
@@ -85,11 +84,12 @@ def shard_lefts(sale_id: str, shards: int) -> list[int]:
     return [int(item.left) for item in FlashShardItem.batch_get(keys)]
 
 
-def due_sale_starts(*, limit: int = 100, now_epoch: float | None = None) -> list[FlashSaleItem]:
+def pending_sale_steps(*, before_epoch: float, limit: int = 100) -> list[FlashSaleItem]:
+    """Sales with a timed step (countdown, start, end) due in the second of `before_epoch` or
+    earlier; the index holds whole seconds, so callers check the exact time (flash.next_step)."""
     bind_all()
-    now = int(now_epoch if now_epoch is not None else time.time())
-    return list(FlashSaleItem.start_pending.query(SALE_START_PENDING, FlashSaleItem.gsi1sk < f"{now:012d}~",
-                                                  limit=limit))
+    return list(FlashSaleItem.start_pending.query(
+        SALE_START_PENDING, FlashSaleItem.gsi1sk < f"{int(before_epoch):012d}~", limit=limit))
 
 
 def flush_outbox(pk: str) -> int:

@@ -23,6 +23,7 @@ class CommerceSettings:
     points_per_yuan: int
     wechat_notification_max_age_seconds: int
     alipay_notification_max_age_seconds: int
+    flash_countdown_seconds: int
     stage: str
 
     @property
@@ -46,5 +47,7 @@ def get_commerce_settings() -> CommerceSettings:
         # Alipay re-sends a notification for about 25 hours (4m, 10m, 10m, 1h, 2h, 6h, 15h);
         # its notify_time is older than that only for a replay.
         alipay_notification_max_age_seconds=int(env.get("ALIPAY_NOTIFY_MAX_AGE_SECONDS", str(26 * 3600))),
+        # A scheduled flash sale's final countdown is announced to the room this long before it opens.
+        flash_countdown_seconds=int(env.get("FLASH_COUNTDOWN_SECONDS", "10")),
         stage=env.get("STAGE", "local"),
     )

@@ -92,12 +92,15 @@ class FlashSaleItem(_Base):
     class Meta:
         table_name = "unbound"
 
+    # While a timed step is ahead (countdown, start, end: orders.flash), gsi1 holds it by time.
     gsi1pk = UnicodeAttribute(null=True)
     gsi1sk = UnicodeAttribute(null=True)
     gsi2pk = UnicodeAttribute()
     gsi2sk = UnicodeAttribute()
     start_pending = Gsi1()
     by_room = Gsi2()
+    next_step = UnicodeAttribute(null=True)   # "countdown" | "start" | "end"
+    next_at = UnicodeAttribute(null=True)     # ISO 8601, when next_step is due
 
     sale_id = UnicodeAttribute()
     room_id = UnicodeAttribute()

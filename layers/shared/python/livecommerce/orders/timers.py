@@ -5,7 +5,7 @@ Scheduler is no finer (it fires within the minute). Viewers counting down to a
 flash sale expect it to open, and the room to hear so, at the second. So
 whoever learns that a moment is less than TIMER_LEAD_SECONDS away (the call
 that schedules it, the minute tick looking ahead, the step before it) asks
-the clock function to wake at that moment: one asynchronous invocation
+the commerce_timers function to wake at that moment: one asynchronous invocation
 (livecommerce.shared.async_invoke) with {"timer": {"kind", "id", "at_ms"}}.
 The woken function sleeps until the moment and runs the step.
 
@@ -26,7 +26,7 @@ from livecommerce.shared.async_invoke import invoke_async
 from livecommerce.shared.clock import utcnow
 from livecommerce.shared.observability import logger
 
-CLOCK_FUNCTION = "order_expiry"
+CLOCK_FUNCTION = "commerce_timers"
 # The tick runs every 60 s and asks for the moments of the next 75 s: the windows overlap.
 TIMER_LEAD_SECONDS = 75
 _ID = re.compile(r"^[0-9A-HJKMNP-TV-Z]{26}$")
