@@ -185,6 +185,33 @@ def test_viewers_get_danmaku_likes_and_product_cards_over_mqtt(api, tokens_for, 
     assert broker.stats["connects_allowed"] == 2
 
 
+def test_viewers_see_a_flash_sale_count_down_open_and_close_at_its_seconds(api, tokens_for, channel, monkeypatch):
+    """A scheduled flash sale over MQTT: announced, final countdown, open, closed, each when
+    its moment comes (commerce timers through the Lambda Invoke API; no minute tick runs here)."""
+    from tests.integration.commerce.conftest import Shop, future, parse_time
+
+    monkeypatch.setenv("FLASH_COUNTDOWN_SECONDS", "2")
+    _, connect = channel
+    shop = Shop(api, tokens_for)
+    room = _room(api, tokens_for("host-1"))
+    viewer, _ = connect(tokens_for("viewer-1"), room)
+    assert viewer.wait_connected()
+    assert viewer.subscribe([(f"lc/local/rooms/{room}/events", 1)]) == [1]
+    sale = shop.flash_sale(room, shop.product(stock=5), stock=2, duration=10, starts_at=future(5))
+    starts, ends = parse_time(sale["starts_at"]), parse_time(sale["ends_at"])
+    moments = {"flash_sale_countdown": starts - timedelta(seconds=2), "flash_sale_started": starts,
+               "flash_sale_ended": ends}
+    for kind in ("flash_sale_scheduled", "flash_sale_countdown", "flash_sale_started", "flash_sale_ended"):
+        _, message = viewer.wait_for(lambda t, m, kind=kind: m["type"] == kind
+                                     and m["data"].get("flash_sale_id") == sale["id"], timeout=40)
+        if kind in moments:
+            assert datetime.fromisoformat(message["at"]) >= moments[kind], kind     # never early
+        if kind == "flash_sale_countdown":
+            assert message["data"]["seconds_to_start"] == 2
+        if kind == "flash_sale_ended":
+            assert message["data"]["stock_left"] == 2
+
+
 def test_the_broker_enforces_the_authorizer_policy(api, tokens_for, channel):
     broker, connect = channel
     room = _room(api, tokens_for("host-1"))
