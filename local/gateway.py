@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import json
+import logging
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -100,7 +101,8 @@ def handle(method: str, raw_path: str, headers: dict[str, str] | None = None,
     }
     try:
         result = invoke(route.function, event)
-    except Exception:  # a crashed function is a 502 from API Gateway
+    except Exception:  # a crashed function is a 502 from API Gateway (and a traceback in its log)
+        logging.getLogger("local.gateway").exception("function %s crashed on %s %s", route.function, method, path)
         return _gateway_error("DEFAULT_5XX")
     out_headers = dict(result.get("headers") or {})
     for key, values in (result.get("multiValueHeaders") or {}).items():

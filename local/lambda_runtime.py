@@ -61,6 +61,33 @@ class _Pool:
         return self._total
 
 
+def _one_metrics_writer_at_a_time() -> None:
+    """Each Lambda container has its memory to itself; here every container of every
+    function shares one process, and Powertools Metrics keeps its metric set on one
+    module-level object. Requests finishing at the same moment would flush it together
+    and fail ("Must contain at least one metric", "dictionary changed size during
+    iteration") where Lambda never does: its changes are made one at a time."""
+    import functools
+
+    from aws_lambda_powertools.metrics.provider.cloudwatch_emf.cloudwatch import AmazonCloudWatchEMFProvider
+
+    if getattr(AmazonCloudWatchEMFProvider, "_local_guarded", False):
+        return
+    lock = threading.RLock()
+    for name in ("add_metric", "serialize_metric_set", "add_dimension", "add_dimensions", "add_metadata",
+                 "clear_metrics", "flush_metrics", "add_cold_start_metric", "set_default_dimensions"):
+        original = getattr(AmazonCloudWatchEMFProvider, name)
+
+        def guarded(self: Any, *args: Any, __original: Any = original, **kwargs: Any) -> Any:
+            with lock:
+                return __original(self, *args, **kwargs)
+
+        setattr(AmazonCloudWatchEMFProvider, name, functools.wraps(original)(guarded))
+    AmazonCloudWatchEMFProvider._local_guarded = True
+
+
+_one_metrics_writer_at_a_time()
+
 _pools: dict[str, _Pool] = {}
 _pools_lock = threading.Lock()
 
