@@ -6,13 +6,13 @@ previous version still verify until they expire (AWSPREVIOUS is tried too).
 """
 from __future__ import annotations
 
-import threading
 import time
 import uuid
 from dataclasses import dataclass
 
 from livecommerce.shared import aws
 from livecommerce.shared.settings import get_settings
+from livecommerce.shared.ttl_cache import TtlCache
 
 ALGORITHM = "HS256"
 AUDIENCE = "livecommerce-api"
@@ -36,28 +36,6 @@ class TokenClaims:
     token_id: str
 
 
-class _KeyCache:
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._keys: list[bytes] = []
-        self._fetched_at = 0.0
-
-    def keys(self) -> list[bytes]:
-        now = time.monotonic()
-        if self._keys and now - self._fetched_at < KEY_CACHE_SECONDS:
-            return self._keys
-        with self._lock:
-            if not self._keys or now - self._fetched_at >= KEY_CACHE_SECONDS:
-                self._keys = _load_keys()
-                self._fetched_at = now
-        return self._keys
-
-    def clear(self) -> None:
-        with self._lock:
-            self._keys = []
-            self._fetched_at = 0.0
-
-
 def _load_keys() -> list[bytes]:
     sm = aws.client("secretsmanager")
     secret_id = get_settings().token_secret_id
@@ -72,7 +50,11 @@ def _load_keys() -> list[bytes]:
     return keys
 
 
-_cache = _KeyCache()
+_cache: TtlCache[None, list[bytes]] = TtlCache(KEY_CACHE_SECONDS)
+
+
+def _keys() -> list[bytes]:
+    return _cache.get(None, _load_keys)
 
 
 def clear_key_cache() -> None:
@@ -95,7 +77,7 @@ def issue(user_id: str, roles: list[str] | tuple[str, ...], *, now: float | None
         "aud": AUDIENCE,
         "jti": uuid.uuid4().hex,
     }
-    return jwt.encode(claims, _cache.keys()[0], algorithm=ALGORITHM), expires
+    return jwt.encode(claims, _keys()[0], algorithm=ALGORITHM), expires
 
 
 def verify(token: str) -> TokenClaims:
@@ -106,7 +88,7 @@ def verify(token: str) -> TokenClaims:
     settings = get_settings()
     options = {"require": ["sub", "exp", "iat", "iss", "aud"]}
     last_error = "invalid"
-    for key in _cache.keys():
+    for key in _keys():
         try:
             claims = jwt.decode(token, key, algorithms=[ALGORITHM], audience=AUDIENCE,
                                 issuer=settings.token_issuer, leeway=CLOCK_SKEW_SECONDS, options=options)
