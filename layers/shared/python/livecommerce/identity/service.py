@@ -2,8 +2,6 @@
 from __future__ import annotations
 
 import re
-import threading
-import time
 from datetime import datetime, timezone
 
 from livecommerce.identity import repository
@@ -13,34 +11,30 @@ from livecommerce.shared.api import Caller, logger
 from livecommerce.shared.clock import iso
 from livecommerce.shared.ids import new_ulid
 from livecommerce.shared.settings import get_settings
+from livecommerce.shared.ttl_cache import TtlCache
 
 DEV_USER_ID = re.compile(r"^[A-Za-z0-9_-]{1,40}$")
 # Seeded roles for the local stage's dev logins (the README lists these users).
 DEV_ROLES = {"operator-1": ["viewer", "operator"], "host-1": ["viewer", "host"], "host-2": ["viewer", "host"]}
 PROVIDERS_CACHE_SECONDS = 300
 
-_providers_lock = threading.Lock()
-_providers_cache: tuple[float, object] | None = None
+_providers: TtlCache[None, object] = TtlCache(PROVIDERS_CACHE_SECONDS)
+
+
+def _load_provider_credentials():
+    from livecommerce.identity.providers import ProviderCredentials
+
+    raw = aws.client("secretsmanager").get_secret_value(
+        SecretId=get_settings().providers_secret_id)["SecretString"]
+    return ProviderCredentials.from_json(raw)
 
 
 def _provider_credentials():
-    from livecommerce.identity.providers import ProviderCredentials
-
-    global _providers_cache
-    with _providers_lock:
-        if _providers_cache and time.monotonic() - _providers_cache[0] < PROVIDERS_CACHE_SECONDS:
-            return _providers_cache[1]
-        raw = aws.client("secretsmanager").get_secret_value(
-            SecretId=get_settings().providers_secret_id)["SecretString"]
-        creds = ProviderCredentials.from_json(raw)
-        _providers_cache = (time.monotonic(), creds)
-        return creds
+    return _providers.get(None, _load_provider_credentials)
 
 
 def clear_caches() -> None:
-    global _providers_cache
-    with _providers_lock:
-        _providers_cache = None
+    _providers.clear()
 
 
 def _user_view(item) -> User:
