@@ -634,7 +634,7 @@ def test_playback_key_is_read_once_and_refreshed(playback_secret, monkeypatch):
         {"private_key_pem": new_private, "public_key_pem": new_public,
          "key_pair_arn": "arn:aws:ivs:ap-northeast-1:123456789012:playback-key/New1New2New3"}))
     assert playback.load_playback_private_key() == private_pem  # cached
-    monkeypatch.setattr(playback, "KEY_CACHE_SECONDS", 0)
+    monkeypatch.setattr(playback._cache, "seconds", 0)
     assert playback.load_playback_private_key() == new_private
     assert playback.load_playback_key_pair().key_pair_arn.endswith("New1New2New3")
 

@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import json
 import os
-import threading
 import time
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -36,6 +35,7 @@ from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from livecommerce.shared import aws
+from livecommerce.shared.ttl_cache import TtlCache
 
 ALGORITHM = "ES384"
 MAX_TTL_SECONDS = 600          # IVS: exp at most 10 minutes ahead when aws:viewer-id is used
@@ -124,29 +124,6 @@ def _public_key(pem: bytes) -> Any:
     return key
 
 
-class _KeyCache:
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._pair: PlaybackKeyPair | None = None
-        self._fetched_at = 0.0
-
-    def get(self) -> PlaybackKeyPair:
-        now = time.monotonic()
-        pair = self._pair
-        if pair is not None and now - self._fetched_at < KEY_CACHE_SECONDS:
-            return pair
-        with self._lock:
-            if self._pair is None or now - self._fetched_at >= KEY_CACHE_SECONDS:
-                self._pair = _fetch_key_pair()
-                self._fetched_at = now
-            return self._pair
-
-    def clear(self) -> None:
-        with self._lock:
-            self._pair = None
-            self._fetched_at = 0.0
-
-
 def _fetch_key_pair() -> PlaybackKeyPair:
     secret_id = os.environ.get(SECRET_ID_ENV) or DEFAULT_SECRET_ID
     raw = aws.client("secretsmanager").get_secret_value(SecretId=secret_id)["SecretString"]
@@ -162,17 +139,17 @@ def _fetch_key_pair() -> PlaybackKeyPair:
     return pair
 
 
-_cache = _KeyCache()
+_cache: TtlCache[None, PlaybackKeyPair] = TtlCache(KEY_CACHE_SECONDS)
 
 
 def load_playback_key_pair() -> PlaybackKeyPair:
     """The playback key pair from Secrets Manager, cached for 5 minutes."""
-    return _cache.get()
+    return _cache.get(None, _fetch_key_pair)
 
 
 def load_playback_private_key() -> str:
     """The playback private key PEM from Secrets Manager, cached for 5 minutes."""
-    return _cache.get().private_key_pem
+    return load_playback_key_pair().private_key_pem
 
 
 def clear_key_cache() -> None:
