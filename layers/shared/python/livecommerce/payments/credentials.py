@@ -16,13 +16,12 @@ Either provider may be left out; its channel then answers 503.
 from __future__ import annotations
 
 import json
-import threading
-import time
 from dataclasses import dataclass
 from typing import Any
 
 from livecommerce.orders.settings import get_commerce_settings
 from livecommerce.shared import aws
+from livecommerce.shared.ttl_cache import TtlCache
 
 CACHE_SECONDS = 300
 
@@ -65,28 +64,24 @@ class PaymentCredentials:
         )
 
 
-_lock = threading.Lock()
-_cache: tuple[float, str, PaymentCredentials] | None = None
+# One entry: after a secret id change, going back to an earlier id reads it again rather than
+# serving the copy kept before the change.
+_cache: TtlCache[str, PaymentCredentials] = TtlCache(CACHE_SECONDS, max_entries=1)
 
 
-def credentials() -> PaymentCredentials:
-    global _cache
-    secret_id = get_commerce_settings().payments_secret_id
-    with _lock:
-        if _cache and _cache[1] == secret_id and time.monotonic() - _cache[0] < CACHE_SECONDS:
-            return _cache[2]
+def _load(secret_id: str) -> PaymentCredentials:
     sm = aws.client("secretsmanager")
     try:
         raw = sm.get_secret_value(SecretId=secret_id)["SecretString"]
     except sm.exceptions.ResourceNotFoundException:
         raw = "{}"   # no secret: no provider configured (each channel answers as unavailable)
-    creds = PaymentCredentials.from_json(raw)
-    with _lock:
-        _cache = (time.monotonic(), secret_id, creds)
-    return creds
+    return PaymentCredentials.from_json(raw)
+
+
+def credentials() -> PaymentCredentials:
+    secret_id = get_commerce_settings().payments_secret_id
+    return _cache.get(secret_id, lambda: _load(secret_id))
 
 
 def clear_cache() -> None:
-    global _cache
-    with _lock:
-        _cache = None
+    _cache.clear()
