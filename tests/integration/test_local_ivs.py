@@ -29,6 +29,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from local.ivs import IngestUnavailable, LocalIvs
 from local.ivs.ingest import find_nginx
+from tests.polling import poll
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(120)]
 
@@ -93,13 +94,10 @@ def http_get(url: str, headers: dict[str, str] | None = None) -> tuple[int, dict
 
 
 def wait_for(predicate: Callable[[], object], timeout: float, what: str):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+    value = poll(predicate, timeout, interval=0.05)
+    if not value:
+        raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+    return value
 
 
 def push(rtmp_url: str, stream_key: str, seconds: float | None) -> subprocess.Popen:

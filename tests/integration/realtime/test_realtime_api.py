@@ -7,6 +7,8 @@ import time
 
 import pytest
 
+from tests.polling import poll
+
 pytestmark = pytest.mark.integration
 
 
@@ -45,13 +47,7 @@ def test_danmaku_reaches_sender_at_once_and_room_in_a_batch(api, tokens_for, roo
 
 
 def _wait_for(predicate, seconds: float = 15.0):
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        found = predicate()
-        if found:
-            return found
-        time.sleep(0.02)
-    return predicate()
+    return poll(predicate, seconds)
 
 
 def test_a_burst_goes_out_in_slots_and_the_last_messages_are_flushed(api, tokens_for, room, published):
