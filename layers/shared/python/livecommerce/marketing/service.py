@@ -85,6 +85,15 @@ def _terms_of(template: TemplateItem) -> dict[str, Any]:
             "valid_days": int(template.valid_days) if template.valid_days else None, "room_id": template.room_id}
 
 
+def _drop_detail(item: DropItem, **extra: Any) -> dict[str, Any]:
+    """What the drop events (scheduled, dropped, share reward) tell the room and the bus."""
+    t = item.terms
+    return {"drop_id": item.drop_id, "room_id": item.room_id, "template_id": item.template_id,
+            "purpose": item.purpose, "quantity": int(item.quantity), "drops_at": item.drops_at,
+            "name": t["name"], "kind": t["kind"], "amount": int(t["amount"]),
+            "threshold": int(t.get("threshold") or 0), **extra}
+
+
 def _new_coupon(user_id: str, template_id: str, terms: dict[str, Any], *, source: str,
                 drop_id: str | None) -> CouponItem:
     now = utcnow()
@@ -177,10 +186,7 @@ def create_drop(caller: Caller, room_id: str, body: CreateDropRequest) -> Drop:
                     purpose=body.purpose, terms=_terms_of(template), quantity=quantity, left=quantity,
                     drops_at=iso(drops_at), drops_at_epoch=int(drops_at.timestamp()),
                     created_by=caller.user_id, created_at=iso(now))
-    detail = {"drop_id": drop_id, "room_id": room_id, "template_id": template.template_id,
-              "purpose": body.purpose, "quantity": quantity, "drops_at": item.drops_at,
-              "name": template.name, "kind": template.kind, "amount": int(template.amount),
-              "threshold": int(template.threshold or 0)}
+    detail = _drop_detail(item)
     events: list[tuple[str, dict]] = []
     if body.purpose == "share_reward":
         events.append(("ShareRewardConfigured", detail))
@@ -226,14 +232,9 @@ def run_drop(drop_id: str, now: datetime) -> timers.StepResult:
     at = parse_time(item.drops_at)
     if now < at:
         return timers.StepResult(None, at)
-    t = item.terms
     tx = Tx().update("drop", DropItem(*DropItem.key(item.drop_id)),
                      [DropItem.gsi1pk.remove(), DropItem.gsi1sk.remove()], DropItem.gsi1pk.exists())
-    for event in repository.outbox_items(item.pk, [("CouponDropped", {
-            "drop_id": item.drop_id, "room_id": item.room_id, "template_id": item.template_id,
-            "purpose": item.purpose, "quantity": int(item.quantity), "drops_at": item.drops_at,
-            "name": t["name"], "kind": t["kind"], "amount": int(t["amount"]),
-            "threshold": int(t.get("threshold") or 0), "scheduled": True})]):
+    for event in repository.outbox_items(item.pk, [("CouponDropped", _drop_detail(item, scheduled=True))]):
         tx.put("outbox", event)
     try:
         tx.commit()
