@@ -5,7 +5,7 @@ from datetime import timedelta
 
 import pytest
 
-from tests.integration.commerce.conftest import future, key, parse_time, table_items
+from tests.integration.commerce_fixtures import future, key, parse_time, table_items
 
 pytestmark = pytest.mark.integration
 

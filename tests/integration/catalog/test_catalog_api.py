@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.integration.commerce.conftest import table_items
+from tests.integration.commerce_fixtures import table_items
 
 pytestmark = pytest.mark.integration
 

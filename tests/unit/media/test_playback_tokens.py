@@ -250,7 +250,7 @@ def test_custom_domain_changes_only_the_host(path):
 # --- cold start -------------------------------------------------------------
 
 def test_importing_the_media_package_loads_no_heavy_libraries():
-    root = Path(__file__).resolve().parents[2]
+    root = Path(__file__).resolve().parents[3]
     code = ("import sys; from livecommerce.media import channels, errors, playback; "
             "print(sorted(m for m in ('boto3', 'botocore', 'jwt', 'cryptography') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,

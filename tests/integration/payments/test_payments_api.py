@@ -8,7 +8,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from tests.integration.commerce.conftest import key, table_items
+from tests.integration.commerce_fixtures import key, table_items
 
 pytestmark = pytest.mark.integration
 

@@ -61,7 +61,7 @@ MATRIX = {
 }
 
 
-from commerce.test_commerce_authorization import COMMERCE_MATRIX  # noqa: E402  (tests/integration is on sys.path)
+from tests.integration.orders.test_commerce_authorization import COMMERCE_MATRIX  # noqa: E402
 
 MATRIX.update(COMMERCE_MATRIX)
 MATRIX.update({

@@ -28,7 +28,7 @@ def test_route_keys_are_unique_and_functions_exist():
 
     keys = [r.key for r in routes.ROUTES]
     assert len(keys) == len(set(keys))
-    root = Path(__file__).resolve().parents[2] / "functions"
+    root = Path(__file__).resolve().parents[3] / "functions"
     for name in routes.FUNCTIONS:
         assert (root / name / "handler.py").is_file(), name
 

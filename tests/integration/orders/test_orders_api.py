@@ -5,7 +5,7 @@ import time
 
 import pytest
 
-from tests.integration.commerce.conftest import ADDRESS, key, table_items
+from tests.integration.commerce_fixtures import ADDRESS, key, table_items
 
 pytestmark = pytest.mark.integration
 

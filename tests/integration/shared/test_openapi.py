@@ -8,7 +8,7 @@ import pytest
 from livecommerce.shared.routes import ROUTES
 
 pytestmark = pytest.mark.integration
-COMMITTED = Path(__file__).resolve().parents[2] / "functions" / "docs" / "openapi.json"
+COMMITTED = Path(__file__).resolve().parents[3] / "functions" / "docs" / "openapi.json"
 
 
 def test_committed_openapi_is_not_stale():

@@ -8,7 +8,7 @@ import urllib.request
 
 import pytest
 
-from tests.integration.commerce.conftest import ADDRESS, key
+from tests.integration.commerce_fixtures import ADDRESS, key
 
 pytestmark = pytest.mark.integration
 

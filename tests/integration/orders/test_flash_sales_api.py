@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import pytest
 
-from tests.integration.commerce.conftest import future, key, parse_time, table_items
+from tests.integration.commerce_fixtures import future, key, parse_time, table_items
 from tests.polling import poll
 
 pytestmark = pytest.mark.integration

@@ -1,5 +1,6 @@
 """Commerce fixtures: a live room with listed products, and the payment stand-ins
-wired to the API Gateway emulation (notifications arrive in process)."""
+wired to the API Gateway emulation (notifications arrive in process). Each commerce
+context's conftest imports them (tests/integration/<context>/conftest.py)."""
 from __future__ import annotations
 
 import json

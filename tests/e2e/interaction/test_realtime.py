@@ -188,7 +188,7 @@ def test_viewers_get_danmaku_likes_and_product_cards_over_mqtt(api, tokens_for, 
 def test_viewers_see_a_flash_sale_count_down_open_and_close_at_its_seconds(api, tokens_for, channel, monkeypatch):
     """A scheduled flash sale over MQTT: announced, final countdown, open, closed, each when
     its moment comes (commerce timers through the Lambda Invoke API; no minute tick runs here)."""
-    from tests.integration.commerce.conftest import Shop, future, parse_time
+    from tests.integration.commerce_fixtures import Shop, future, parse_time
 
     monkeypatch.setenv("FLASH_COUNTDOWN_SECONDS", "2")
     _, connect = channel

@@ -17,7 +17,7 @@ import pytest
 from botocore.client import BaseClient
 from botocore.exceptions import ClientError
 
-from tests.integration.commerce.conftest import key, table_items
+from tests.integration.commerce_fixtures import key, table_items
 
 pytestmark = pytest.mark.integration
 

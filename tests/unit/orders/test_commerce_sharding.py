@@ -75,6 +75,6 @@ def test_commerce_wiring_is_complete_and_import_light():
             "assert 'pynamodb' not in sys.modules and 'boto3' not in sys.modules")
     from pathlib import Path
 
-    root = Path(__file__).resolve().parents[2]
+    root = Path(__file__).resolve().parents[3]
     env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": f"{root / 'layers' / 'shared' / 'python'}:{root}"}
     subprocess.run([sys.executable, "-c", code], check=True, env=env)

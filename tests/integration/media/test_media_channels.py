@@ -29,7 +29,7 @@ CHANNEL_ARN = "arn:aws:ivs:ap-northeast-1:123456789012:channel/xT6bLk3Gq9Zp"
 KEY_ARN = "arn:aws:ivs:ap-northeast-1:123456789012:stream-key/g1H2i3J4k5L6"
 NEW_KEY_ARN = "arn:aws:ivs:ap-northeast-1:123456789012:stream-key/m7N8o9P0q1R2"
 RECORDING_ARN = "arn:aws:ivs:ap-northeast-1:123456789012:recording-configuration/Ab1Cd2Ef3Gh4"
-EVENTS = Path(__file__).resolve().parents[2] / "events" / "ivs"
+EVENTS = Path(__file__).resolve().parents[3] / "events" / "ivs"
 
 
 def _aws_env(monkeypatch) -> None:

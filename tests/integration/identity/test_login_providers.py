@@ -32,7 +32,7 @@ from local.standins.wechat_api import WeChatStandIn
 
 pytestmark = pytest.mark.timeout(60)
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 EVENTS = ROOT / "events" / "providers"
 WECHAT_APP_ID = "wx5f0c1a2b3c4d5e6f"
 WECHAT_APP_SECRET = "0123456789abcdef-TOP-SECRET-fedcba98"
