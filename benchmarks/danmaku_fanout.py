@@ -112,7 +112,7 @@ def start_system():
 
     seed()
 
-    from livecommerce.interaction_wiring import INTERACTION
+    from livecommerce.interaction.spec import INTERACTION
     from local.mqtt import LocalBroker, StreamPump
 
     broker = LocalBroker(separate_process=True)

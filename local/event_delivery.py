@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 
-from livecommerce.shared.subscriptions import SUBSCRIPTIONS
+from livecommerce.manifest import SUBSCRIPTIONS
 from local.lambda_runtime import invoke
 from local.resources import LocalNames, delivery_queue_name
 

@@ -16,7 +16,8 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs
 
-from livecommerce.shared import routes
+from livecommerce import manifest
+from livecommerce.shared.spec import AUTHORIZER_CACHE_SECONDS, Route
 from livecommerce.shared.gateway_responses import GATEWAY_RESPONSES, body_for
 from livecommerce.shared.ttl_cache import TtlCache
 from local.lambda_runtime import invoke
@@ -41,7 +42,7 @@ def _gateway_error(response_type: str) -> GatewayResponse:
     return GatewayResponse(status, {"Content-Type": "application/problem+json"}, body_for(response_type))
 
 
-def _method_arn(route: routes.Route) -> str:
+def _method_arn(route: Route) -> str:
     return f"arn:aws:execute-api:local:000000000000:{API_ID}/{STAGE}/{route.method}{route.path}"
 
 
@@ -53,7 +54,7 @@ def handle(method: str, raw_path: str, headers: dict[str, str] | None = None,
         body = body.encode("utf-8")
     if body and len(body) > MAX_GATEWAY_BODY:
         return _gateway_error("REQUEST_TOO_LARGE")
-    found = routes.match(method.upper(), path)
+    found = manifest.match(method.upper(), path)
     if found is None:
         return _gateway_error("MISSING_AUTHENTICATION_TOKEN")
     route, params = found
@@ -114,9 +115,9 @@ def handle(method: str, raw_path: str, headers: dict[str, str] | None = None,
 
 
 # API Gateway keeps a REQUEST authorizer's answer per identity source (the Authorization
-# header) for the authorizer's results TTL (routes.AUTHORIZER_CACHE_SECONDS, the value the
+# header) for the authorizer's results TTL (AUTHORIZER_CACHE_SECONDS, the value the
 # API stack sets) and evaluates the cached policy against each method.
-_answers: TtlCache[str, dict[str, Any]] = TtlCache(routes.AUTHORIZER_CACHE_SECONDS, max_entries=10_000)
+_answers: TtlCache[str, dict[str, Any]] = TtlCache(AUTHORIZER_CACHE_SECONDS, max_entries=10_000)
 
 
 def clear_authorizer_cache() -> None:

@@ -1,6 +1,6 @@
 """Creates the stack's resources in an embedded AWS (moto) from the same specs
-the CDK stacks use: tables from livecommerce.shared.tables, the event bus and
-its rules from livecommerce.shared.subscriptions, the secrets and buckets.
+the CDK stacks use: tables from livecommerce.manifest, the event bus and
+its rules from the manifest's subscriptions, the secrets and buckets.
 
 Used by the local stack (against moto server) and by tests (in-process moto).
 """
@@ -10,8 +10,9 @@ import json
 import secrets
 from dataclasses import dataclass
 
-from livecommerce.shared.subscriptions import SUBSCRIPTIONS
-from livecommerce.shared.tables import ALL_TABLES, TableSpec
+from livecommerce.manifest import SUBSCRIPTIONS
+from livecommerce.manifest import ALL_TABLES
+from livecommerce.shared.spec import TableSpec
 
 LOCAL_PREFIX = "livecommerce-local"
 
@@ -38,7 +39,7 @@ class LocalNames:
             "POWERTOOLS_TRACE_DISABLED": "true",
         })
         # Functions invoked by others (FunctionSpec.invokes), by the physical name CDK gives them.
-        from cdk.function_specs import FUNCTION_SPECS
+        from livecommerce.manifest import FUNCTION_SPECS
 
         for callee in sorted({name for spec in FUNCTION_SPECS for name in spec.invokes}):
             names[f"{callee.upper()}_FUNCTION"] = f"{self.prefix}-{callee.replace('_', '-')}"

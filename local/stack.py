@@ -118,7 +118,7 @@ class LocalStack:
 
         # IoT Core stand-in: MQTT over WebSocket with the same authorizer and topic policy,
         # plus the iot-data Publish API; and the DynamoDB stream -> Lambda mappings.
-        from livecommerce.interaction_wiring import INTERACTION
+        from livecommerce.interaction.spec import INTERACTION
         from local.mqtt import LocalBroker, StreamPump
 
         self.mqtt = LocalBroker(host=self.host, ws_port=self.mqtt_port, separate_process=True)

@@ -10,7 +10,7 @@ from typing import Iterable
 from aws_cdk import Aws
 from aws_cdk import aws_iam as iam
 
-from livecommerce.shared.tables import TableSpec
+from livecommerce.shared.spec import TableSpec
 
 DYNAMODB_READ = (
     "dynamodb:DescribeTable",      # PynamoDB reads the key schema on first use

@@ -1,4 +1,4 @@
-"""The REST API, built from the route table (livecommerce.shared.routes.ROUTES).
+"""The REST API, built from the route table (livecommerce.manifest.ROUTES).
 
 Each route becomes a method with a Lambda proxy integration on its function;
 "token" routes run the REQUEST token authorizer first and require the
@@ -21,7 +21,7 @@ from constructs import Construct
 
 from cdk import nag
 from cdk.config import PROJECT, StageConfig
-from livecommerce.shared.routes import AUTHORIZER_CACHE_SECONDS, Route
+from livecommerce.shared.spec import AUTHORIZER_CACHE_SECONDS, Route
 
 CORS_ALLOW_HEADERS = ("Authorization", "Content-Type", "Idempotency-Key")
 PROBLEM_CONTENT_TYPE = "application/problem+json"

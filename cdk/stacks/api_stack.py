@@ -1,9 +1,8 @@
 """The HTTP API and the functions behind it, plus the EventBridge consumers.
 
-Functions come from function_specs.FUNCTION_SPECS, routes from
-livecommerce.shared.routes.ROUTES, event subscriptions from
-livecommerce.shared.subscriptions.SUBSCRIPTIONS: adding a route, a function or
-a consumer is a change to those tables, not to this stack. Subscriptions on the
+Functions, routes and event subscriptions come from the manifest
+(livecommerce.manifest, which reads every context's spec.py): adding a route, a
+function or a consumer is a change to a context's spec, not to this stack. Subscriptions on the
 "default" bus (IVS events) get a rule on the account's default event bus;
 functions with a `schedule` get a schedule rule. Media settings (recording
 configuration, playback key secret) come from the media stack. The real-time
@@ -30,15 +29,13 @@ from cdk.constructs.lambda_function import LambdaFunction
 from cdk.constructs.routed_api import RoutedRestApi, problem_body_with_correlation_id
 from cdk.constructs.shared_layer import SharedLayer
 from cdk.constructs.web_acl import RegionalWebAcl
-from cdk.function_specs import BY_NAME, FUNCTION_SPECS, FunctionSpec
 from cdk.stacks.data_stack import DataStack
 from cdk.stacks.media_stack import MediaStack
 from cdk.stacks.realtime_stack import RealtimeStack
 from livecommerce.interaction import topics
-from livecommerce.interaction_wiring import STREAM_CONSUMERS
+from livecommerce.manifest import BY_NAME, FUNCTION_SPECS, ROUTES, STREAM_CONSUMERS, SUBSCRIPTIONS
 from livecommerce.shared import gateway_responses
-from livecommerce.shared.routes import ROUTES
-from livecommerce.shared.subscriptions import SUBSCRIPTIONS
+from livecommerce.shared.spec import FunctionSpec
 
 WECHAT_API_BASE = "https://api.weixin.qq.com"
 ALIPAY_GATEWAY = "https://openapi.alipay.com/gateway.do"
@@ -108,7 +105,7 @@ def check_function_specs() -> None:
     named["realtime_authorizer"] = "the IoT Core custom authorizer"
     missing = sorted(f"{function!r} ({user})" for function, user in named.items() if function not in BY_NAME)
     if missing:
-        raise LookupError("no FunctionSpec in cdk/function_specs.py for: " + ", ".join(missing)
+        raise LookupError("no FunctionSpec in any context's spec.py for: " + ", ".join(missing)
                           + ". Add one with exactly the tables, secrets and events the function uses.")
 
 

@@ -33,7 +33,8 @@ from constructs import Construct
 from cdk import nag
 from cdk.config import StageConfig
 from cdk.constructs.secure_bucket import SecureBucket
-from livecommerce.shared.tables import ALL_TABLES, TableSpec
+from livecommerce.manifest import ALL_TABLES
+from livecommerce.shared.spec import TableSpec
 
 # Keys of the login-providers secret. Deployed with empty values, which the
 # identity service reads as "provider not configured" (that login answers with a

@@ -9,7 +9,7 @@ belongs to the channel itself:
   function (signing disabled: the credential is our login token, sent as the
   MQTT password), and IoT's permission to invoke it (this authorizer only);
 - the event source mappings on the tables' DynamoDB streams, one per
-  interaction_wiring.STREAM_CONSUMERS entry (filters, batch size, window,
+  manifest.STREAM_CONSUMERS entry (filters, batch size, window,
   parallelization), and the read grant on that stream for their functions.
 
 No IoT policy resources: the authorizer returns the per-connection policy
@@ -28,7 +28,7 @@ from constructs import Construct
 
 from cdk.config import StageConfig
 from cdk.constructs import grants
-from cdk.function_specs import BY_NAME
+from livecommerce.manifest import BY_NAME, STREAM_CONSUMERS
 
 AUTHORIZER_FUNCTION = "realtime_authorizer"
 # Lambda's bounds for a DynamoDB stream mapping's maximum record age (-1: infinite).
@@ -38,7 +38,6 @@ MIN_RECORD_AGE_SECONDS = 60
 class RealtimeStack(Stack):
     def __init__(self, scope: Construct, id: str, *, config: StageConfig, data, api, **kwargs) -> None:
         super().__init__(scope, id, **kwargs)
-        from livecommerce.interaction_wiring import STREAM_CONSUMERS
 
         self.config = config
         self.add_stack_dependency(data, "the stream mappings read the data stack's table streams")

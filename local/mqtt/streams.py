@@ -1,6 +1,6 @@
 """DynamoDB stream -> Lambda event source mappings, for the local stack and tests.
 
-Reads the streams of the tables named by interaction_wiring.STREAM_CONSUMERS
+Reads the streams of the tables named by livecommerce.manifest.STREAM_CONSUMERS
 from the embedded AWS (moto) and calls each consumer's real handler with the
 event Lambda would send ({"Records": [...]}), applying the same filter
 patterns, batch size, batching window and parallelization factor. Each
@@ -83,7 +83,7 @@ class StreamPump:
     def __init__(self, session: Any, table_names: dict[str, str], consumers: Iterable[Any] | None = None,
                  invoke: Invoke | None = None, poll_seconds: float = 0.25) -> None:
         if consumers is None:
-            from livecommerce.interaction_wiring import STREAM_CONSUMERS
+            from livecommerce.manifest import STREAM_CONSUMERS
 
             consumers = STREAM_CONSUMERS
         if invoke is None:

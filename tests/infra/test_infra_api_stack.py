@@ -12,14 +12,17 @@ from aws_cdk.assertions import Match
 from cdk import nag
 from cdk.constructs import grants
 from cdk.constructs.lambda_function import FUNCTIONS_DIR, RUNTIME
-from cdk.function_specs import BY_NAME, FUNCTION_SPECS, FunctionSpec
+from livecommerce.manifest import BY_NAME, FUNCTION_SPECS
+from livecommerce.shared.spec import FunctionSpec
 from cdk.stacks import api_stack
 from infra_helpers import actions, as_list, function_logical_id, props, resources, role_statements, statements
-from livecommerce.commerce_wiring import CATALOG
+from livecommerce.catalog.spec import CATALOG
 from livecommerce.shared.gateway_responses import GATEWAY_RESPONSES
-from livecommerce.shared.routes import ROUTES
-from livecommerce.shared.subscriptions import SUBSCRIPTIONS
-from livecommerce.shared.tables import ALL_TABLES, IDENTITY, ROOMS
+from livecommerce.manifest import ROUTES
+from livecommerce.manifest import SUBSCRIPTIONS
+from livecommerce.identity.spec import IDENTITY
+from livecommerce.manifest import ALL_TABLES
+from livecommerce.rooms.spec import ROOMS
 
 pytestmark = pytest.mark.infra
 

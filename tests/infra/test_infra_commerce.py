@@ -10,11 +10,16 @@ import json
 import pytest
 
 from cdk.config import STAGES
-from cdk.function_specs import BY_NAME, FUNCTION_SPECS
+from livecommerce.manifest import BY_NAME, FUNCTION_SPECS
 from infra_helpers import actions, as_list, function_logical_id, props, resources, role_statements, statements
-from livecommerce.commerce_wiring import CATALOG, MARKETING, ORDERS
-from livecommerce.shared.subscriptions import SUBSCRIPTIONS
-from livecommerce.shared.tables import ALL_TABLES, IDEMPOTENCY, IDENTITY, ROOMS
+from livecommerce.catalog.spec import CATALOG
+from livecommerce.marketing.spec import MARKETING
+from livecommerce.orders.spec import ORDERS
+from livecommerce.manifest import SUBSCRIPTIONS
+from livecommerce.identity.spec import IDENTITY
+from livecommerce.manifest import ALL_TABLES
+from livecommerce.rooms.spec import ROOMS
+from livecommerce.shared.platform_spec import IDEMPOTENCY
 
 pytestmark = pytest.mark.infra
 

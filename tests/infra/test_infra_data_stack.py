@@ -7,7 +7,7 @@ import pytest
 from aws_cdk.assertions import Match
 
 from infra_helpers import props, resources
-from livecommerce.shared.tables import ALL_TABLES
+from livecommerce.manifest import ALL_TABLES
 
 pytestmark = pytest.mark.infra
 

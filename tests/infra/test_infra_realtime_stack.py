@@ -10,12 +10,14 @@ from fnmatch import fnmatchcase
 import pytest
 
 from cdk import nag
-from cdk.function_specs import BY_NAME, FUNCTION_SPECS
+from livecommerce.manifest import BY_NAME, FUNCTION_SPECS
 from infra_helpers import actions, as_list, function_logical_id, props, resources, role_statements
 from livecommerce.interaction import topics
-from livecommerce.interaction_wiring import BROADCAST_EVENTS, INTERACTION, STREAM_CONSUMERS
-from livecommerce.shared.subscriptions import SUBSCRIPTIONS
-from livecommerce.shared.tables import IDENTITY, ROOMS
+from livecommerce.interaction.spec import BROADCAST_EVENTS, INTERACTION
+from livecommerce.manifest import STREAM_CONSUMERS
+from livecommerce.manifest import SUBSCRIPTIONS
+from livecommerce.identity.spec import IDENTITY
+from livecommerce.rooms.spec import ROOMS
 
 pytestmark = pytest.mark.infra
 

@@ -94,7 +94,7 @@ class Viewer:
 def channel(api, tokens_for, ivs_env, monkeypatch):
     """The local broker and stream pump wired as the local stack wires them."""
     from livecommerce.interaction.settings import reset_interaction_settings
-    from livecommerce.interaction_wiring import INTERACTION
+    from livecommerce.interaction.spec import INTERACTION
     from livecommerce.shared import aws
     from local.event_delivery import drain
     from local.mqtt import LocalBroker, StreamPump

@@ -56,7 +56,7 @@ def published(aws_env) -> Published:
 
 @pytest.fixture
 def pump(aws_env):
-    from livecommerce.interaction_wiring import INTERACTION
+    from livecommerce.interaction.spec import INTERACTION
     from local.mqtt.streams import StreamPump
     from local.resources import LocalNames
 

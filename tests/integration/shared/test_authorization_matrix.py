@@ -9,7 +9,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from livecommerce.shared.routes import ROUTES
+from livecommerce.manifest import ROUTES
 
 pytestmark = pytest.mark.integration
 

@@ -1,14 +1,14 @@
-"""The interaction table's PynamoDB models, stream consumers and wiring agree with its spec."""
+"""The interaction table's PynamoDB models, stream consumers and registration agree with its spec."""
 from __future__ import annotations
 
-from livecommerce import interaction_wiring as wiring
+from livecommerce import manifest
+from livecommerce.interaction import spec as wiring
 from livecommerce.interaction.storage import MODELS
-from livecommerce.shared import routes, subscriptions, tables
 
 
 def test_models_use_the_spec_keys_and_ttl():
     spec = wiring.INTERACTION
-    assert spec in tables.ALL_TABLES and spec.stream and spec.ttl_attribute == "expires_at"
+    assert spec in manifest.ALL_TABLES and spec.stream and spec.ttl_attribute == "expires_at"
     for model in MODELS:
         attrs = model.get_attributes()
         keys = ({a.attr_name for a in attrs.values() if a.is_hash_key}, {a.attr_name for a in attrs.values()
@@ -25,7 +25,7 @@ def test_stream_consumers_read_the_interaction_stream_and_match_their_keys():
     insert_msg = {"eventName": "INSERT", "dynamodb": {"Keys": {"pk": {"S": "DM#R#1"}, "sk": {"S": "MSG#01"}}}}
     like = {"eventName": "MODIFY", "dynamodb": {"Keys": {"pk": {"S": "LIKES#R#3"}, "sk": {"S": "TOTAL"}}}}
     gate = {"eventName": "MODIFY", "dynamodb": {"Keys": {"pk": {"S": "ROOM#R"}, "sk": {"S": "GATE#danmaku"}}}}
-    by_name = {c.name: c for c in wiring.STREAM_CONSUMERS}
+    by_name = {c.name: c for c in manifest.STREAM_CONSUMERS}
     assert {c.table_logical_id for c in by_name.values()} == {"Interaction"}
     # Danmaku batches come from the accepting API call (interaction.feed), not the stream.
     assert set(by_name) == {"LikeTotals"}
@@ -34,9 +34,9 @@ def test_stream_consumers_read_the_interaction_stream_and_match_their_keys():
 
 
 def test_routes_and_subscription_are_registered():
-    keys = {r.key for r in routes.routes_for("interaction")}
+    keys = {r.key for r in manifest.routes_for("interaction")}
     assert "POST /v1/rooms/{room_id}/danmaku" in keys and "GET /v1/rooms/{room_id}/realtime" in keys
-    assert all(r.auth == "token" for r in routes.routes_for("interaction"))
-    [sub] = [s for s in subscriptions.SUBSCRIPTIONS if s.function == "broadcasts"]
+    assert all(r.auth == "token" for r in manifest.routes_for("interaction"))
+    [sub] = [s for s in manifest.SUBSCRIPTIONS if s.function == "broadcasts"]
     assert set(wiring.ROOM_LIFECYCLE_EVENTS) <= set(sub.detail_types)
     assert "StockChanged" in sub.detail_types

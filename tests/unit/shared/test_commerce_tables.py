@@ -3,8 +3,10 @@ from __future__ import annotations
 
 import pytest
 
-from livecommerce.commerce_wiring import CATALOG, MARKETING, ORDERS
-from livecommerce.shared.tables import IDEMPOTENCY
+from livecommerce.catalog.spec import CATALOG
+from livecommerce.marketing.spec import MARKETING
+from livecommerce.orders.spec import ORDERS
+from livecommerce.shared.platform_spec import IDEMPOTENCY
 
 
 def _models():

@@ -6,36 +6,37 @@ import string
 from hypothesis import given
 from hypothesis import strategies as st
 
-from livecommerce.shared import problems, routes
+from livecommerce import manifest
+from livecommerce.shared import problems
 from livecommerce.shared.ids import new_ulid
 
 
 def test_match_binds_path_parameters():
-    route, params = routes.match("PUT", "/v1/hosts/host-1/follow")
+    route, params = manifest.match("PUT", "/v1/hosts/host-1/follow")
     assert route.key == "PUT /v1/hosts/{host_id}/follow"
     assert params == {"host_id": "host-1"}
 
 
 def test_match_is_exact_on_method_and_literal_segments():
-    assert routes.match("GET", "/v1/auth/login") is None
-    assert routes.match("POST", "/v1/hosts/x/y/z") is None
-    assert routes.match("GET", "/v1/hosts/") is None
-    assert routes.match("GET", "/v1/me/")[0].key == "GET /v1/me"
+    assert manifest.match("GET", "/v1/auth/login") is None
+    assert manifest.match("POST", "/v1/hosts/x/y/z") is None
+    assert manifest.match("GET", "/v1/hosts/") is None
+    assert manifest.match("GET", "/v1/me/")[0].key == "GET /v1/me"
 
 
 def test_route_keys_are_unique_and_functions_exist():
     from pathlib import Path
 
-    keys = [r.key for r in routes.ROUTES]
+    keys = [r.key for r in manifest.ROUTES]
     assert len(keys) == len(set(keys))
     root = Path(__file__).resolve().parents[3] / "functions"
-    for name in routes.FUNCTIONS:
+    for name in manifest.FUNCTIONS:
         assert (root / name / "handler.py").is_file(), name
 
 
 @given(st.text(alphabet=string.ascii_letters + string.digits + "-_", min_size=1, max_size=64))
 def test_any_host_id_matches_the_profile_route(host_id):
-    route, params = routes.match("GET", f"/v1/hosts/{host_id}")
+    route, params = manifest.match("GET", f"/v1/hosts/{host_id}")
     assert params == {"host_id": host_id}
 
 

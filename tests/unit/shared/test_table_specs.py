@@ -5,7 +5,9 @@ import pytest
 
 from livecommerce.analytics.event_log import EventItem
 from livecommerce.identity.storage import MODELS as IDENTITY_MODELS
-from livecommerce.shared.tables import ALL_TABLES, EVENT_LOG, IDENTITY
+from livecommerce.analytics.spec import EVENT_LOG
+from livecommerce.identity.spec import IDENTITY
+from livecommerce.manifest import ALL_TABLES
 
 MODELS_BY_TABLE = {IDENTITY: IDENTITY_MODELS, EVENT_LOG: (EventItem,)}
 

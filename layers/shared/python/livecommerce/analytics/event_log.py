@@ -15,7 +15,7 @@ from pynamodb.models import Model
 
 from livecommerce.shared import dynamo
 from livecommerce.shared.storage import Gsi1Index as BySubjectIndex
-from livecommerce.shared.tables import EVENT_LOG
+from livecommerce.analytics.spec import EVENT_LOG
 
 RETENTION_SECONDS = 400 * 24 * 3600  # a year of comparisons plus a margin
 

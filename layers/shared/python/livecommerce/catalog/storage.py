@@ -9,7 +9,7 @@ from __future__ import annotations
 from pynamodb.attributes import (BooleanAttribute, JSONAttribute, ListAttribute, NumberAttribute,
                                  UnicodeAttribute)
 
-from livecommerce.commerce_wiring import CATALOG
+from livecommerce.catalog.spec import CATALOG
 from livecommerce.shared import dynamo
 from livecommerce.shared.storage import KeyedItem as _Base, Gsi1Index as PendingIndex
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from pynamodb.attributes import ListAttribute, NumberAttribute, UnicodeAttribute
 
 from livecommerce.shared import dynamo
-from livecommerce.shared.tables import IDENTITY
+from livecommerce.identity.spec import IDENTITY
 from livecommerce.shared.storage import KeyedItem as _Base, Gsi1Index as ByFollowerIndex
 
 

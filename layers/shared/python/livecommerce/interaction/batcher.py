@@ -4,7 +4,7 @@
   asynchronous invocations from the API function, see feed and
   flush_requests): publish the room's waiting danmaku at that slot, as its
   trailing publisher.
-- The interaction table's DynamoDB stream (interaction_wiring.STREAM_CONSUMERS):
+- The interaction table's DynamoDB stream (interaction.spec (stream consumers)):
   like counter changes of a room -> its exact total (sum of the shards, read
   after the changes) on the room's `events` topic, at most once a second.
   Every change is a stream record, so the last total is always published.

@@ -1,7 +1,7 @@
 """Live broadcasts: domain events of the other contexts -> the room's
 `events` topic (and, for product cards and flash sales, IVS timed metadata).
 
-Every event in interaction_wiring.BROADCAST_EVENTS with a `room_id` in its
+Every event in interaction.spec.BROADCAST_EVENTS with a `room_id` in its
 detail becomes one message
 
     {"type": "product_listed", "room_id": ..., "event_id": ..., "at": ..., "data": {...}}

@@ -121,7 +121,7 @@ MODELS = (MessageItem, LikeShardItem, SettingsItem, ModerationItem, GateItem, Co
 
 
 def bind_all() -> None:
-    from livecommerce.interaction_wiring import INTERACTION
+    from livecommerce.interaction.spec import INTERACTION
 
     for model in MODELS:
         dynamo.bind(model, INTERACTION)

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from pynamodb.attributes import BooleanAttribute, JSONAttribute, NumberAttribute, UnicodeAttribute
 
-from livecommerce.commerce_wiring import MARKETING
+from livecommerce.marketing.spec import MARKETING
 from livecommerce.shared import dynamo
 from livecommerce.shared.storage import KeyedItem as _Base, Gsi1Index as PendingIndex
 

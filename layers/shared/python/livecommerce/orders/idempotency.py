@@ -26,7 +26,7 @@ from pynamodb.models import Model
 
 from livecommerce.shared import dynamo, problems
 from livecommerce.shared.clock import now_iso
-from livecommerce.shared.tables import IDEMPOTENCY
+from livecommerce.shared.platform_spec import IDEMPOTENCY
 
 KEY_PATTERN = r"^[A-Za-z0-9_.:\-]{8,100}$"
 _KEY_RE = re.compile(KEY_PATTERN)

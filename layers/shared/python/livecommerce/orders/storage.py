@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from pynamodb.attributes import BooleanAttribute, JSONAttribute, NumberAttribute, UnicodeAttribute
 
-from livecommerce.commerce_wiring import ORDERS
+from livecommerce.orders.spec import ORDERS
 from livecommerce.shared import dynamo
 from livecommerce.shared.storage import KeyedItem as _Base, Gsi1Index as Gsi1, Gsi2Index as Gsi2
 

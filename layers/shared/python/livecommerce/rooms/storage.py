@@ -12,7 +12,7 @@ from pynamodb.attributes import (BooleanAttribute, JSONAttribute, ListAttribute,
                                  UnicodeAttribute)
 
 from livecommerce.shared import dynamo
-from livecommerce.shared.tables import ROOMS
+from livecommerce.rooms.spec import ROOMS
 from livecommerce.shared.storage import KeyedItem as _Base, Gsi1Index as ByStatusIndex, Gsi2Index as ByOwnerIndex
 
 

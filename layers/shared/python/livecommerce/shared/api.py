@@ -15,8 +15,9 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValida
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 
-from livecommerce.shared import problems, routes
+from livecommerce.shared import problems
 from livecommerce.shared.observability import NAMESPACE, logger, metrics  # noqa: F401 (re-exported)
+from livecommerce.shared.spec import Route, match_route
 
 # OpenAPI security requirement for routes behind the token authorizer.
 BEARER = [{"bearer": []}]
@@ -74,8 +75,10 @@ def _field_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
 class Api:
     """A resolver plus the current request's helpers, one per Lambda function."""
 
-    def __init__(self, function: str) -> None:
+    def __init__(self, function: str, routes: tuple[Route, ...] = ()) -> None:
+        """`routes`: the function's routes from the manifest (their body limits)."""
         self.function = function
+        self.routes = tuple(routes)
         self.app = APIGatewayRestResolver(enable_validation=True)
         self._install_handlers()
 
@@ -156,11 +159,10 @@ class Api:
                 "Something went wrong on our side; retry later.", code="internal_error",
                 status=500, title="Internal error"), self.correlation_id)
 
-    @staticmethod
-    def precheck(event: dict[str, Any]) -> problems.Problem | None:
+    def precheck(self, event: dict[str, Any]) -> problems.Problem | None:
         """Body size and media type, checked before any parsing or validation."""
         method = event.get("httpMethod", "")
-        found = routes.match(method, event.get("path") or "")
+        found = match_route(self.routes, method, event.get("path") or "")
         limit = found[0].max_body_bytes if found else 16 * 1024
         body = event.get("body") or ""
         size = len(body.encode("utf-8")) if isinstance(body, str) else len(body)
@@ -181,6 +183,7 @@ class Api:
     def handler(self) -> Callable[[dict[str, Any], Any], dict[str, Any]]:
         app = self.app
         function = self.function
+        precheck = self.precheck
         metrics.set_default_dimensions(function=function)
 
         @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST,
@@ -188,7 +191,7 @@ class Api:
         @metrics.log_metrics
         def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
             request_id = (event.get("requestContext") or {}).get("requestId")
-            rejected = Api.precheck(event)
+            rejected = precheck(event)
             if rejected is not None:
                 metrics.add_metric(name="ClientErrors", unit=MetricUnit.Count, value=1)
                 body = rejected.to_dict()

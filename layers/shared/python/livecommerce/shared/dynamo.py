@@ -7,7 +7,7 @@ from typing import Any
 
 from livecommerce.shared import problems
 from livecommerce.shared.settings import get_settings
-from livecommerce.shared.tables import TableSpec
+from livecommerce.shared.spec import TableSpec
 
 _RETRYABLE_CODES = {
     "ProvisionedThroughputExceededException", "ThrottlingException", "RequestLimitExceeded",

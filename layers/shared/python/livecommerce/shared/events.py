@@ -7,7 +7,7 @@ from typing import Any
 
 from livecommerce.shared import aws
 from livecommerce.shared.settings import get_settings
-from livecommerce.shared.subscriptions import EVENT_SOURCE
+from livecommerce.shared.spec import EVENT_SOURCE
 
 
 class EventPublishError(RuntimeError):

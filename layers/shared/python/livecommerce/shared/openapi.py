@@ -1,14 +1,15 @@
 """The OpenAPI 3.1 document of the whole public API, built from the same
 Powertools routers the functions serve. Written to functions/docs/openapi.json
 by `make openapi` (a test fails when that file is stale) and served from there
-at /openapi.json and /docs."""
+at /openapi.json and /docs. The routers come from the composition root
+(livecommerce.http_routers): the platform imports no context."""
 from __future__ import annotations
 
 import json
-from typing import Any, Callable
+from typing import Any, Callable, Iterable
 
 from aws_lambda_powertools.event_handler import Response
-from aws_lambda_powertools.event_handler.openapi.models import Server
+from aws_lambda_powertools.event_handler.openapi.models import HTTPBearer, Server
 
 from livecommerce.shared.api import Api
 
@@ -21,34 +22,20 @@ DESCRIPTION = (
 )
 
 
-def router_builders() -> list[Callable[[Api], Any]]:
-    # Every context that serves HTTP adds its router builder here.
-    from livecommerce import wiring
-    from livecommerce.identity.router import build_router as identity
-    from livecommerce.rooms.router import build_router as rooms
-
-    builders = [identity, rooms]
-    for module in wiring.context_modules():
-        builders.extend(module.router_builders() if hasattr(module, "router_builders") else ())
-    return builders
-
-
 def _security() -> dict[str, Any]:
-    from aws_lambda_powertools.event_handler.openapi.models import HTTPBearer
-
     return {"bearer": HTTPBearer(bearerFormat="JWT", description="Token from POST /v1/auth/login")}
 
 
-def schema_dict(api: Api | None = None) -> dict[str, Any]:
-    api = api or build_docs_api()
+def schema_dict(api: Api) -> dict[str, Any]:
     return json.loads(api.app.get_openapi_json_schema(
         title=TITLE, version=VERSION, description=DESCRIPTION, servers=[Server(url="/")],
         security_schemes=_security()))
 
 
-def build_docs_api() -> Api:
+def build_docs_api(router_builders: Iterable[Callable[[Api], Any]]) -> Api:
+    """An Api with every router included (the composition root passes the builders)."""
     api = Api("docs")
-    for build in router_builders():
+    for build in router_builders:
         api.include(build(api))
     api.app.enable_swagger(path="/docs", title=TITLE, version=VERSION, description=DESCRIPTION,
                            security_schemes=_security())
@@ -61,5 +48,6 @@ def build_docs_api() -> Api:
     return api
 
 
-def render() -> str:
-    return json.dumps(schema_dict(), indent=2, ensure_ascii=False, sort_keys=True) + "\n"
+def render(router_builders: Iterable[Callable[[Api], Any]]) -> str:
+    document = schema_dict(build_docs_api(router_builders))
+    return json.dumps(document, indent=2, ensure_ascii=False, sort_keys=True) + "\n"

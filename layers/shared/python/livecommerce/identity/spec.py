@@ -1,0 +1,45 @@
+"""What the identity context declares: its table, routes, functions and events."""
+from __future__ import annotations
+
+from livecommerce.shared.spec import ContextSpec, FunctionSpec, IndexSpec, Route, TableSpec
+
+IDENTITY = TableSpec(
+    logical_id="Identity",
+    env_var="IDENTITY_TABLE",
+    indexes=(IndexSpec("gsi1", "gsi1pk", "gsi1sk"),),
+)
+
+SPEC = ContextSpec(
+    name="identity",
+    description="Login, users, roles, hosts, follows",
+    tables=(IDENTITY,),
+    routes=(
+        Route("POST", "/v1/auth/login", "identity", "public", "anyone"),
+        Route("GET", "/v1/me", "identity", "token", "viewer"),
+        Route("POST", "/v1/hosts", "identity", "token", "operator"),
+        Route("GET", "/v1/hosts/{host_id}", "identity", "public", "anyone"),
+        Route("PUT", "/v1/hosts/{host_id}/follow", "identity", "token", "viewer"),
+        Route("DELETE", "/v1/hosts/{host_id}/follow", "identity", "token", "viewer"),
+    ),
+    functions=(
+        FunctionSpec(
+            name="authorizer",
+            description="API Gateway REQUEST authorizer: verifies login tokens",
+            reads_token_secret=True,
+            memory_mb=256,
+            timeout_seconds=5,
+        ),
+        FunctionSpec(
+            name="identity",
+            description="Login, profile, hosts and follows",
+            tables_write=(IDENTITY,),
+            reads_token_secret=True,
+            reads_providers_secret=True,
+            puts_events=True,
+            # The WeChat/Alipay code exchange is an outbound HTTPS call with its own timeout.
+            timeout_seconds=15,
+        ),
+    ),
+    emits=("UserRegistered", "UserLoggedIn", "HostCreated", "HostFollowed", "HostUnfollowed"),
+    router="livecommerce.identity.router",
+)

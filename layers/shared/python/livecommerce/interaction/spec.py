@@ -1,0 +1,100 @@
+"""What the interaction context (the real-time room channel: danmaku, likes,
+live broadcasts, video-synced cards) declares: its table, routes, functions,
+subscriptions and stream consumers."""
+from __future__ import annotations
+
+from livecommerce.shared.spec import ContextSpec, FunctionSpec, Route, StreamConsumer, Subscription, TableSpec
+
+# Domain events the broadcasts function turns into messages on a room's
+# `events` topic. Rooms emits the lifecycle ones; the commerce contexts emit
+# the others (each carries `room_id`).
+ROOM_LIFECYCLE_EVENTS = ("RoomStarted", "StreamInterrupted", "StreamResumed", "RoomEnded")
+COMMERCE_EVENTS = ("ProductListed", "ProductUnlisted", "StockChanged", "FlashSaleScheduled", "FlashSaleCountdown",
+                   "FlashSaleStarted", "FlashSaleSoldOut", "FlashSaleEnded", "CouponDropped")
+BROADCAST_EVENTS = ROOM_LIFECYCLE_EVENTS + COMMERCE_EVENTS
+
+# Interaction: danmaku messages (write-sharded per room, TTL), like counters
+# (sharded), moderation (mutes, bans), danmaku settings, rate-limit and
+# duplicate counters (TTL) and the coalescing gates of the broadcasters.
+# The stream feeds the realtime batcher's like totals (see the stream consumers);
+# danmaku batches are published from the API call (interaction.feed).
+INTERACTION = TableSpec(
+    logical_id="Interaction",
+    env_var="INTERACTION_TABLE",
+    ttl_attribute="expires_at",
+    stream=True,
+)
+
+SPEC = ContextSpec(
+    name="interaction",
+    description="Danmaku, likes, moderation, room broadcasts, video-synced cards",
+    tables=(INTERACTION,),
+    routes=(
+        Route("GET", "/v1/rooms/{room_id}/realtime", "interaction", "token", "viewer"),
+        Route("POST", "/v1/rooms/{room_id}/danmaku", "interaction", "token", "viewer", max_body_bytes=2 * 1024),
+        Route("POST", "/v1/rooms/{room_id}/likes", "interaction", "token", "viewer", max_body_bytes=1024),
+        Route("GET", "/v1/rooms/{room_id}/danmaku-settings", "interaction", "token", "host"),
+        Route("PUT", "/v1/rooms/{room_id}/danmaku-settings", "interaction", "token", "host",
+              max_body_bytes=16 * 1024),
+        Route("PUT", "/v1/rooms/{room_id}/mutes/{user_id}", "interaction", "token", "host", max_body_bytes=1024),
+        Route("DELETE", "/v1/rooms/{room_id}/mutes/{user_id}", "interaction", "token", "host"),
+        Route("PUT", "/v1/rooms/{room_id}/bans/{user_id}", "interaction", "token", "host", max_body_bytes=1024),
+        Route("DELETE", "/v1/rooms/{room_id}/bans/{user_id}", "interaction", "token", "host"),
+    ),
+    subscriptions=(
+        # Room lifecycle and commerce events -> the room's `events` topic (and
+        # IVS timed metadata for product cards and flash sales).
+        Subscription("RoomBroadcasts", "broadcasts", detail_types=BROADCAST_EVENTS),
+    ),
+    stream_consumers=(
+        # Like counter changes -> the room's exact total at most once a second.
+        StreamConsumer("LikeTotals", "realtime_batcher", "Interaction",
+                       filters=({"eventName": ["INSERT", "MODIFY"],
+                                 "dynamodb": {"Keys": {"pk": {"S": [{"prefix": "LIKES#"}]}}}},),
+                       batch_size=1000, batching_window_seconds=1),
+    ),
+    functions=(
+        FunctionSpec(
+            name="interaction",
+            description="Realtime credentials, danmaku, likes, danmaku settings, mutes and bans",
+            tables_write=(INTERACTION,),             # messages, like shards, counters, moderation, settings
+            tables_read=("Rooms", "Identity"),       # room access; sender nicknames
+            reads_token_secret=True,                 # GET .../realtime verifies the token it hands to the client
+            publishes_realtime=True,                 # own copies, host replies, notices, danmaku batches
+            realtime_client_settings=True,
+            invokes=("realtime_batcher",),           # the trailing publisher of a danmaku slot (interaction.feed)
+        ),
+        FunctionSpec(
+            name="broadcasts",
+            description="Domain events -> the room's events topic; product and flash-sale cards -> IVS timed "
+                        "metadata",
+            tables_write=(INTERACTION,),             # delivery dedup, coalescing gates, the metadata queue
+            tables_read=("Rooms",),                  # the room's channel ARN for timed metadata
+            ivs_actions=("PutMetadata",),
+            publishes_realtime=True,
+            memory_mb=256,
+            # Coalescing waits for the next publish slot of a room (1 s for stock, 200 ms for cards).
+            timeout_seconds=30,
+        ),
+        FunctionSpec(
+            name="realtime_authorizer",
+            description="IoT Core custom authorizer: verifies login tokens, returns the room's viewer policy",
+            tables_read=("Rooms", INTERACTION),      # the room; the viewer's ban
+            reads_token_secret=True,
+            memory_mb=256,
+            timeout_seconds=5,
+        ),
+        FunctionSpec(
+            name="realtime_batcher",
+            description="Danmaku slots flushed on request; like totals from the interaction table stream",
+            # Coalescing gates and like totals; the stream read grant comes with the mapping
+            # (realtime stack, the LikeTotals stream consumer). Invoked asynchronously by
+            # `interaction` to publish a room's waiting danmaku at the next slot.
+            tables_write=(INTERACTION,),
+            publishes_realtime=True,
+            # A batch waits for the room's next publish slot (200 ms danmaku, 1 s likes).
+            timeout_seconds=30,
+        ),
+    ),
+    router="livecommerce.interaction.router",
+)

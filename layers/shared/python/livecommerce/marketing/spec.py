@@ -1,0 +1,55 @@
+"""What the marketing context declares: its table, routes, functions, subscriptions and events."""
+from __future__ import annotations
+
+from livecommerce.shared.spec import ContextSpec, FunctionSpec, IndexSpec, Route, Subscription, TableSpec
+
+# Marketing: coupon templates and drops, the coupons viewers hold, share codes
+# and rewards, points balances and ledgers, and the marketing outbox. gsi1:
+# drops waiting for their drop event, pending outbox events (sharded).
+MARKETING = TableSpec(
+    logical_id="Marketing",
+    env_var="MARKETING_TABLE",
+    indexes=(IndexSpec("gsi1", "gsi1pk", "gsi1sk"),),
+    ttl_attribute="expires_at",
+)
+
+SPEC = ContextSpec(
+    name="marketing",
+    description="Coupon templates, drops and claims, share rewards, the points ledger",
+    tables=(MARKETING,),
+    routes=(
+        Route("POST", "/v1/coupon-templates", "marketing", "token", "host"),
+        Route("POST", "/v1/rooms/{room_id}/coupon-drops", "marketing", "token", "host"),
+        Route("GET", "/v1/coupon-drops/{drop_id}", "marketing", "public", "anyone"),
+        Route("POST", "/v1/coupon-drops/{drop_id}/claim", "marketing", "token", "viewer"),
+        Route("GET", "/v1/me/coupons", "marketing", "token", "viewer"),
+        Route("POST", "/v1/rooms/{room_id}/shares", "marketing", "token", "viewer"),
+        Route("POST", "/v1/shares/{code}/arrivals", "marketing", "token", "viewer"),
+        Route("GET", "/v1/me/points", "marketing", "token", "viewer"),
+        Route("POST", "/v1/points/redemptions", "marketing", "token", "viewer"),
+    ),
+    subscriptions=(
+        # A paid order earns points (idempotent per order: the ledger entry is keyed by it).
+        Subscription("CommercePoints", "commerce_events", detail_types=("OrderPaid",)),
+    ),
+    functions=(
+        FunctionSpec(
+            name="marketing",
+            description="Coupon templates, drops, claims, shares and points",
+            tables_write=(MARKETING, "Idempotency"),   # claims and redemptions take an Idempotency-Key
+            tables_read=("Rooms",),                  # drops: room host; shares: room visibility
+            puts_events=True,
+            invokes=("commerce_timers",),            # a drop within the minute: its timer
+        ),
+        FunctionSpec(
+            name="commerce_events",
+            description="OrderPaid earns points (once per order)",
+            tables_write=(MARKETING,),               # points balance, ledger, per-order ref, outbox
+            puts_events=True,                        # PointsChanged
+            memory_mb=256,
+        ),
+    ),
+    emits=("CouponTemplateCreated", "CouponDropScheduled", "CouponDropped", "CouponClaimed", "CouponRedeemed",
+           "ShareRewardConfigured", "ShareArrived", "ShareRewarded", "PointsChanged"),
+    router="livecommerce.marketing.router",
+)

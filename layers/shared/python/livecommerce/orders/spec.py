@@ -1,0 +1,73 @@
+"""What the orders context declares: its table, routes, functions and events."""
+from __future__ import annotations
+
+from livecommerce.shared.spec import ContextSpec, FunctionSpec, IndexSpec, Route, TableSpec
+
+# Orders: orders and their payment attempts, flash sales with their sharded
+# stock and per-buyer counters, and the orders outbox. gsi1: pending orders by
+# expiry (sharded, swept every minute), sales waiting for their start event,
+# pending outbox events (sharded). gsi2: a buyer's orders, a room's flash sales.
+ORDERS = TableSpec(
+    logical_id="Orders",
+    env_var="ORDERS_TABLE",
+    indexes=(IndexSpec("gsi1", "gsi1pk", "gsi1sk"), IndexSpec("gsi2", "gsi2pk", "gsi2sk")),
+    ttl_attribute="expires_at",
+)
+
+SPEC = ContextSpec(
+    name="orders",
+    description="Orders with stock holds and expiry, flash sales",
+    tables=(ORDERS,),
+    routes=(
+        Route("POST", "/v1/orders", "orders", "token", "viewer"),
+        Route("GET", "/v1/orders/{order_id}", "orders", "token", "owner"),
+        Route("GET", "/v1/me/orders", "orders", "token", "viewer"),
+        Route("POST", "/v1/orders/{order_id}/cancel", "orders", "token", "owner"),
+        Route("POST", "/v1/rooms/{room_id}/flash-sales", "orders", "token", "host"),
+        Route("GET", "/v1/rooms/{room_id}/flash-sales", "orders", "public", "anyone"),
+        Route("GET", "/v1/flash-sales/{sale_id}", "orders", "public", "anyone"),
+        Route("POST", "/v1/flash-sales/{sale_id}/orders", "orders", "token", "viewer"),
+    ),
+    functions=(
+        FunctionSpec(
+            name="orders",
+            description="Orders with stock holds, cancel, flash sales",
+            # One transaction per order: the order and its outbox (orders), the stock hold
+            # (catalog presets or flash-sale shards), the coupon lock (marketing) and the
+            # Idempotency-Key record (idempotency).
+            tables_write=(ORDERS, "Catalog", "Marketing", "Idempotency"),
+            tables_read=("Rooms",),                  # flash sales: rooms.require_room_host
+            puts_events=True,
+            creates_orders=True,
+            invokes=("commerce_timers",),            # a flash sale's first step within the minute: its timer
+        ),
+        FunctionSpec(
+            name="order_expiry",
+            description="Every minute: expires unpaid orders, asks for flash-sale and drop timers, runs what "
+                        "they missed, sweeps outboxes",
+            # close_order gives stock (catalog or flash-sale shards) and coupons (marketing)
+            # back; the three commerce outboxes are swept. Every step is conditional, so
+            # two overlapping runs do the work once.
+            tables_write=(ORDERS, "Catalog", "Marketing"),
+            puts_events=True,
+            schedule="rate(1 minute)",
+            invokes=("commerce_timers",),            # the flash-sale steps and drops of the next minute
+            timeout_seconds=60,
+        ),
+        FunctionSpec(
+            name="commerce_timers",
+            description="A flash sale's countdown, start or end, or a coupon drop, at its second",
+            # One step: the sale (orders; its stock shards are read for the end) or the drop
+            # (marketing), with its event through the context's outbox.
+            tables_write=(ORDERS, "Marketing"),
+            puts_events=True,
+            invokes=("commerce_timers",),            # the next step's timer, when that one is near too
+            # Sleeps until its moment, at most shared.timers.TIMER_LEAD_SECONDS (75 s), then one step.
+            timeout_seconds=120,
+            memory_mb=256,
+        ),
+    ),
+    emits=("OrderCreated", "OrderCancelled", "OrderExpired", "OrderPaid", "OrderRefundRequired",
+           "FlashSaleScheduled", "FlashSaleCountdown", "FlashSaleStarted", "FlashSaleSoldOut", "FlashSaleEnded"),
+    router="livecommerce.orders.router",
+)

@@ -1,0 +1,259 @@
+"""The spec types: what a context declares about itself.
+
+Each context has one `spec.py` that builds a `ContextSpec` from these types and
+imports nothing else (no boto3, no pydantic, no other context), so CDK, the
+local stack, the OpenAPI writer and the tests can read every declaration
+without loading any code that runs. `livecommerce.manifest` lists the
+contexts and puts their declarations together.
+
+A function may use another context's table (the rooms function reads the
+catalog's presets for the announcement's hot products): it names that table by
+its logical id, and the manifest resolves the name to the owner's TableSpec.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal, Union
+
+# --------------------------------------------------------------------- routes
+
+Auth = Literal["public", "token"]
+Who = Literal["anyone", "viewer", "host", "operator", "owner", "provider"]
+
+# How long API Gateway keeps the token authorizer's answer for one Authorization header.
+# The authorizer allows the whole API for a valid token, so one answer serves every route.
+# A token can therefore be used up to this long after it expires (or its user is changed).
+AUTHORIZER_CACHE_SECONDS = 300
+
+
+@dataclass(frozen=True)
+class Route:
+    """One HTTP route. `function` names the Lambda (folder under functions/) that
+    serves it; `auth` says whether API Gateway runs the token authorizer first
+    ("token") or lets the call through anonymously ("public"). Role checks
+    (viewer, host, operator) happen in the handlers, so `who` documents and tests them."""
+
+    method: str
+    path: str
+    function: str
+    auth: Auth
+    who: Who
+    max_body_bytes: int = 16 * 1024
+
+    @property
+    def key(self) -> str:
+        return f"{self.method} {self.path}"
+
+
+def match_route(routes: tuple[Route, ...], method: str, path: str) -> tuple[Route, dict[str, str]] | None:
+    """Find the route for a concrete path, as API Gateway does for resources."""
+    parts = path.rstrip("/").split("/") if path != "/" else [""]
+    for route in routes:
+        if route.method != method:
+            continue
+        template = route.path.split("/")
+        if len(template) != len(parts):
+            continue
+        params: dict[str, str] = {}
+        for t, p in zip(template, parts):
+            if t.startswith("{") and t.endswith("}"):
+                if not p:
+                    break
+                params[t[1:-1]] = p
+            elif t != p:
+                break
+        else:
+            return route, params
+    return None
+
+
+# --------------------------------------------------------------------- tables
+
+@dataclass(frozen=True)
+class IndexSpec:
+    name: str
+    partition_key: str
+    sort_key: str | None = None
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    """A DynamoDB table: the CDK data stack builds it, the local stack creates the
+    same table in the embedded AWS, the PynamoDB models take their key and index
+    names from it (a test checks the models against the specs)."""
+
+    logical_id: str          # CDK construct id and suffix of the physical name
+    env_var: str             # environment variable that carries the physical name
+    partition_key: str = "pk"
+    sort_key: str | None = "sk"
+    indexes: tuple[IndexSpec, ...] = field(default_factory=tuple)
+    ttl_attribute: str | None = None
+    stream: bool = False
+
+    def physical_name(self, prefix: str) -> str:
+        return f"{prefix}-{self.logical_id.lower()}"
+
+
+# ------------------------------------------------------------- subscriptions
+
+EVENT_SOURCE = "livecommerce"
+IVS_SOURCE = "aws.ivs"
+
+
+@dataclass(frozen=True)
+class Subscription:
+    """Which consumer function receives which domain events: one source for the
+    CDK EventBridge rules and the local stack's event delivery."""
+
+    name: str
+    function: str                       # folder under functions/
+    detail_types: tuple[str, ...] = ()  # empty: every detail type from the source
+    source: str = EVENT_SOURCE
+    # "domain": our bus. "default": the account's default bus, where AWS
+    # services (IVS stream and recording state changes) put their events.
+    bus: str = "domain"
+
+    def pattern(self) -> dict:
+        pattern: dict = {"source": [self.source]}
+        if self.detail_types:
+            pattern["detail-type"] = list(self.detail_types)
+        return pattern
+
+    def matches(self, source: str, detail_type: str) -> bool:
+        return source == self.source and (not self.detail_types or detail_type in self.detail_types)
+
+
+@dataclass(frozen=True)
+class StreamConsumer:
+    """A Lambda event source mapping on a table's DynamoDB stream.
+
+    `filters` are Lambda event filtering patterns (FilterCriteria), matched
+    against the stream record; a record passing any one of them is delivered.
+    `batching_window_seconds` 0: invoke as soon as records arrive (Lambda
+    polls each shard about four times a second). `parallelization_factor`:
+    concurrent batches per shard, records of one partition key stay in order.
+    The realtime CDK stack builds the mappings from these and the local stack's
+    stream pump (local.mqtt.streams) delivers the same records, with the same
+    filters, to the same handlers."""
+
+    name: str
+    function: str
+    table_logical_id: str
+    filters: tuple[dict, ...] = field(default_factory=tuple)
+    batch_size: int = 100
+    batching_window_seconds: int = 0
+    starting_position: str = "LATEST"
+    retry_attempts: int = 3
+    max_record_age_seconds: int = 120
+    parallelization_factor: int = 1
+
+
+# ------------------------------------------------------------------ functions
+
+# IVS actions paced by our own code rather than by boto3 retries: timed metadata
+# (livecommerce.interaction.cards sends at most one PutMetadata per 200 ms per
+# channel and puts throttled cards back in its queue).
+IVS_PACED_ACTIONS = frozenset({"PutMetadata"})
+
+# A table a function uses: the owner context's TableSpec, or another context's
+# table by logical id (resolved by the manifest).
+TableRef = Union[TableSpec, str]
+
+
+@dataclass(frozen=True)
+class FunctionSpec:
+    """What one Lambda function may touch: the source of its IAM grants and of the
+    table environment variables it gets. Least privilege by default: a function
+    gets nothing that is not listed here. The name is its folder under functions/."""
+
+    name: str
+    description: str
+    tables_read: tuple[TableRef, ...] = ()
+    tables_write: tuple[TableRef, ...] = ()   # write implies read
+    reads_token_secret: bool = False
+    reads_providers_secret: bool = False
+    # The payment providers' merchant keys (WeChat Pay, Alipay). Also sets
+    # PAYMENTS_SECRET_ID, PAYMENT_NOTIFY_BASE (the stage's api_public_base),
+    # WECHATPAY_API_BASE and ALIPAY_PAY_GATEWAY.
+    reads_payments_secret: bool = False
+    # Creates orders: ORDER_PAYMENT_WINDOW_SECONDS (the stage's payment window).
+    creates_orders: bool = False
+    puts_events: bool = False
+    # The playback key pair secret (the private key signs IVS playback tokens);
+    # also sets PLAYBACK_KEY_SECRET_ID and PLAYBACK_DOMAIN.
+    reads_playback_key: bool = False
+    # Non-empty: kms:Encrypt and kms:Decrypt with the PII key, called directly (not
+    # through a service), allowed only with exactly these encryption context keys.
+    # Also sets PII_KEY_ID.
+    pii_encryption_context: tuple[str, ...] = ()
+    # Read, write (presigned POST/GET) and list objects of the materials bucket,
+    # under this key prefix only (ends with "/").
+    materials_prefix: str | None = None
+    # IVS actions the function calls ("CreateChannel", ...), on the channels and
+    # stream keys of the account and region. Control-plane actions also set
+    # AWS_RETRY_MODE=standard: IVS allows 5 requests per second for most of them
+    # (not IVS_PACED_ACTIONS, whose caller paces and re-queues them itself).
+    ivs_actions: tuple[str, ...] = ()
+    # Publishes to the real-time room channel (IoT Core): iot:Publish on this
+    # stage's room topics (lc/<stage>/rooms/*) and iot:DescribeEndpoint (the
+    # account's ATS data endpoint, looked up once per container).
+    publishes_realtime: bool = False
+    # Hands out real-time credentials: REALTIME_ENDPOINT (empty: the ATS endpoint
+    # found with DescribeEndpoint) and REALTIME_AUTHORIZER_NAME.
+    realtime_client_settings: bool = False
+    # The stage's recording settings: RECORDING_CONFIGURATION_ARN and
+    # RECONNECT_WINDOW_SECONDS (functions that provision channels or follow
+    # the room lifecycle).
+    media_settings: bool = False
+    # Functions this one invokes asynchronously (InvocationType=Event): lambda:InvokeFunction
+    # on exactly those, and <NAME>_FUNCTION (upper case) with each one's name.
+    invokes: tuple[str, ...] = ()
+    # Invoked on a schedule (an EventBridge rule), e.g. "rate(1 minute)".
+    schedule: str | None = None
+    memory_mb: int = 512
+    timeout_seconds: int = 10
+
+    def __post_init__(self) -> None:
+        if self.materials_prefix is not None and not (self.materials_prefix.endswith("/")
+                                                      and self.materials_prefix.strip("/")):
+            raise ValueError(f"{self.name}: materials_prefix must be a non-empty prefix ending in '/'")
+        if any(action.startswith("ivs:") or "*" in action for action in self.ivs_actions):
+            raise ValueError(f"{self.name}: ivs_actions are bare action names, without 'ivs:' or wildcards")
+
+    @property
+    def ivs_retry_mode(self) -> bool:
+        """Whether the function calls IVS control-plane actions (AWS_RETRY_MODE=standard)."""
+        return any(action not in IVS_PACED_ACTIONS for action in self.ivs_actions)
+
+    @property
+    def tables(self) -> tuple[TableSpec, ...]:
+        """Every table the function uses (read or write), without repeats (after the manifest resolved names)."""
+        seen: dict[str, TableSpec] = {}
+        for spec in (*self.tables_write, *self.tables_read):
+            if isinstance(spec, str):
+                raise TypeError(f"{self.name}: table {spec!r} is a name; read the function from the manifest")
+            seen.setdefault(spec.logical_id, spec)
+        return tuple(seen.values())
+
+
+# ------------------------------------------------------------------- contexts
+
+@dataclass(frozen=True)
+class ContextSpec:
+    """Everything one bounded context declares.
+
+    `router` names the module that defines `build_router(api)` for the
+    context's HTTP routes (imported by the composition root, never here).
+    `emits` lists the detail types of the domain events the context publishes;
+    their pydantic models live in the context's `events` module (a test checks
+    the two agree)."""
+
+    name: str
+    description: str
+    tables: tuple[TableSpec, ...] = ()
+    routes: tuple[Route, ...] = ()
+    subscriptions: tuple[Subscription, ...] = ()
+    stream_consumers: tuple[StreamConsumer, ...] = ()
+    functions: tuple[FunctionSpec, ...] = ()
+    emits: tuple[str, ...] = ()
+    router: str | None = None
