@@ -94,7 +94,8 @@ def bus(monkeypatch) -> list[tuple[str, dict, datetime]]:
 
 
 @pytest.fixture(autouse=True)
-def _commerce_caches():
+def commerce_caches():
+    """Autouse, and public so that the conftests' `import *` registers it."""
     from livecommerce.orders import flash
     from livecommerce.payments import credentials
 
