@@ -252,7 +252,7 @@ def test_only_declared_callers_invoke_functions_and_only_those_functions(synth, 
 
 
 def test_commerce_timers_outlast_their_sleep():
-    from livecommerce.orders import timers
+    from livecommerce.shared import timers
 
     # A timer sleeps up to the lead, then runs one step (a transaction and an event).
     assert BY_NAME["commerce_timers"].timeout_seconds >= timers.TIMER_LEAD_SECONDS + 30

@@ -62,7 +62,7 @@ def clock(monkeypatch) -> Clock:
 def timer_requests(monkeypatch) -> list[dict]:
     """Timers asked of the commerce clock (orders.timers), recorded instead of invoked: a
     real one would sleep in a background thread past the test. `real_timers` lets them run."""
-    from livecommerce.orders import timers
+    from livecommerce.shared import timers
 
     asked: list[dict] = []
     monkeypatch.setattr(timers, "invoke_async", lambda callee, payload: asked.append(payload["timer"]) or True)
@@ -71,7 +71,7 @@ def timer_requests(monkeypatch) -> list[dict]:
 
 @pytest.fixture
 def real_timers(timer_requests, monkeypatch):
-    from livecommerce.orders import timers
+    from livecommerce.shared import timers
     from livecommerce.shared import async_invoke
 
     monkeypatch.setattr(timers, "invoke_async", async_invoke.invoke_async)

@@ -137,7 +137,7 @@ def test_ended_sale_refuses_buyers(shop, seeded):
 
 def test_sold_out_is_answered_without_touching_the_stock(shop, seeded, monkeypatch):
     from livecommerce.orders import flash
-    from livecommerce.orders.txn import Tx
+    from livecommerce.shared.tx import Tx
 
     room_id = shop.room()
     sale = shop.flash_sale(room_id, shop.product(stock=10), stock=2)

@@ -7,7 +7,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from livecommerce.orders import outboxes, sharding
+from livecommerce.orders import sharding
+from livecommerce.orders.repository import OUTBOX
+from livecommerce.shared.outbox import shard_of
 
 
 @given(st.integers(0, 10**7), st.integers(1, 64))
@@ -38,15 +40,15 @@ def test_probe_order_is_a_permutation_that_spreads_buyers():
 
 
 def test_outbox_shards_are_stable_and_spread():
-    assert outboxes.shard_of("ORDER#A") == outboxes.shard_of("ORDER#A")
-    used = {outboxes.shard_of(f"ORDER#{i}") for i in range(500)}
-    assert used == set(range(outboxes.SHARDS))
+    assert shard_of("ORDER#A", OUTBOX.shards) == shard_of("ORDER#A", OUTBOX.shards)
+    used = {shard_of(f"ORDER#{i}", OUTBOX.shards) for i in range(500)}
+    assert used == set(range(OUTBOX.shards)) and OUTBOX.shards == 16
 
 
 @pytest.mark.parametrize("value,ok", [("k-1234567", True), ("abc", False), ("a" * 101, False), ("has space1", False),
                                       ("uuid:550e8400-e29b", True), (None, False)])
 def test_idempotency_key_format(value, ok):
-    from livecommerce.orders import idempotency
+    from livecommerce.shared import idempotency
     from livecommerce.shared import problems
 
     if ok:
@@ -57,7 +59,7 @@ def test_idempotency_key_format(value, ok):
 
 
 def test_fingerprints_ignore_key_order():
-    from livecommerce.orders.idempotency import fingerprint
+    from livecommerce.shared.idempotency import fingerprint
 
     assert fingerprint({"a": 1, "b": [1, 2]}) == fingerprint({"b": [1, 2], "a": 1})
     assert fingerprint({"a": 1}) != fingerprint({"a": 2})

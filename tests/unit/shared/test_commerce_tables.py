@@ -12,7 +12,7 @@ from livecommerce.shared.platform_spec import IDEMPOTENCY
 def _models():
     from livecommerce.catalog.storage import MODELS as catalog
     from livecommerce.marketing.storage import MODELS as marketing
-    from livecommerce.orders.idempotency import IdempotencyRecord
+    from livecommerce.shared.idempotency import IdempotencyRecord
     from livecommerce.orders.storage import MODELS as orders
 
     return {CATALOG: catalog, ORDERS: orders, MARKETING: marketing, IDEMPOTENCY: (IdempotencyRecord,)}

@@ -6,8 +6,8 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from livecommerce.orders import timers
-from livecommerce.orders.timers import StepResult
+from livecommerce.shared import timers
+from livecommerce.shared.timers import StepResult
 
 T0 = datetime(2026, 11, 25, 12, 0, 0, tzinfo=timezone.utc)
 SALE = "01JDQ8ZK3M7S4X2Y6A9B0C1DEF"

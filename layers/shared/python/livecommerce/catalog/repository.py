@@ -6,14 +6,17 @@ from typing import Iterable
 from pynamodb.exceptions import DoesNotExist
 
 from livecommerce.catalog.storage import CatalogOutboxItem, PresetItem, ProductItem, bind_all
-from livecommerce.orders import outboxes
-from livecommerce.orders.txn import Tx, TxCancelled
+from livecommerce.shared.tx import Tx, TxCancelled
 from livecommerce.shared.clock import now_iso
+from livecommerce.shared import outbox
 
 
-def outbox_items(pk: str, events: Iterable[tuple[str, dict]]) -> list[CatalogOutboxItem]:
+OUTBOX = outbox.Outbox(CatalogOutboxItem, shards=16)
+
+
+def outbox_items(pk: str, events: Iterable[outbox.Event]) -> list[CatalogOutboxItem]:
     bind_all()
-    return outboxes.new_items(CatalogOutboxItem, pk, events)
+    return OUTBOX.items(pk, events)
 
 
 def room_pk(room_id: str) -> str:
@@ -71,12 +74,12 @@ def presets(room_id: str, product_ids: Iterable[str]) -> dict[str, PresetItem]:
 
 def flush_outbox(pk: str) -> int:
     bind_all()
-    return outboxes.flush(CatalogOutboxItem, pk)
+    return OUTBOX.flush(pk)
 
 
 def sweep_outbox(*, older_than_seconds: int = 30) -> int:
     bind_all()
-    return outboxes.sweep(CatalogOutboxItem, CatalogOutboxItem.pending, older_than_seconds=older_than_seconds)
+    return OUTBOX.sweep(older_than_seconds=older_than_seconds)
 
 
 # -- stock holds (used inside the orders transactions) -------------------------------

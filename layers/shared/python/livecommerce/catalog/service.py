@@ -7,7 +7,7 @@ from livecommerce.catalog import repository
 from livecommerce.catalog.models import (Card, CardList, CreateProductRequest, ListingChange, Preset, PresetList,
                                          PresetsRequest, Product, UpdateProductRequest)
 from livecommerce.catalog.storage import PresetItem, ProductItem
-from livecommerce.orders.txn import Tx, TxCancelled
+from livecommerce.shared.tx import Tx, TxCancelled
 from livecommerce.shared import problems
 from livecommerce.shared.api import Caller
 from livecommerce.shared.clock import now_iso

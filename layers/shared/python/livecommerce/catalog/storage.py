@@ -11,6 +11,7 @@ from pynamodb.attributes import (BooleanAttribute, JSONAttribute, ListAttribute,
 
 from livecommerce.catalog.spec import CATALOG
 from livecommerce.shared import dynamo
+from livecommerce.shared.outbox import OutboxItem
 from livecommerce.shared.storage import KeyedItem as _Base, Gsi1Index as PendingIndex
 
 
@@ -58,17 +59,11 @@ class PresetItem(_Base):
         return f"ROOM#{room_id}", f"PRESET#{product_id}"
 
 
-class CatalogOutboxItem(_Base):
+class CatalogOutboxItem(OutboxItem):
+    """The one outbox item (livecommerce.shared.outbox), bound to this table."""
+
     class Meta:
         table_name = "unbound"
-
-    gsi1pk = UnicodeAttribute()
-    gsi1sk = UnicodeAttribute()
-    pending = PendingIndex()
-    detail_type = UnicodeAttribute()
-    detail = JSONAttribute()
-    created_at = UnicodeAttribute()
-    expires_at = NumberAttribute()
 
 
 MODELS = (ProductItem, PresetItem, CatalogOutboxItem)

@@ -9,16 +9,18 @@ from pynamodb.exceptions import DoesNotExist
 from livecommerce.marketing.storage import (ArrivalItem, CouponItem, DropItem,
                                             LedgerItem, MarketingOutboxItem, PointsItem, RoomShareRewardItem,
                                             ShareItem, SharerItem, TemplateItem, bind_all)
-from livecommerce.orders import outboxes
-from livecommerce.orders.txn import Tx
-from livecommerce.shared import paging
+from livecommerce.shared.tx import Tx
+from livecommerce.shared import outbox, paging
 
 DROP_PENDING = "DROPSTART#pending"
 
 
-def outbox_items(pk: str, events: Iterable[tuple[str, dict]]) -> list[MarketingOutboxItem]:
+OUTBOX = outbox.Outbox(MarketingOutboxItem, shards=16)
+
+
+def outbox_items(pk: str, events: Iterable[outbox.Event]) -> list[MarketingOutboxItem]:
     bind_all()
-    return outboxes.new_items(MarketingOutboxItem, pk, events)
+    return OUTBOX.items(pk, events)
 
 
 def _get(model, *key, consistent: bool = False):
@@ -91,12 +93,12 @@ def due_drops(*, limit: int = 100, now_epoch: float | None = None) -> list[DropI
 
 def flush_outbox(pk: str) -> int:
     bind_all()
-    return outboxes.flush(MarketingOutboxItem, pk)
+    return OUTBOX.flush(pk)
 
 
 def sweep_outbox(*, older_than_seconds: int = 30) -> int:
     bind_all()
-    return outboxes.sweep(MarketingOutboxItem, MarketingOutboxItem.pending, older_than_seconds=older_than_seconds)
+    return OUTBOX.sweep(older_than_seconds=older_than_seconds)
 
 
 # -- coupon holds (used inside the orders transactions) ------------------------------

@@ -12,8 +12,8 @@ from livecommerce.marketing.models import (Arrival, Coupon, CouponPage, CreateDr
 from livecommerce.marketing.storage import (ArrivalItem, ClaimCounterItem, CouponItem, DropItem, LedgerItem,
                                             PointsItem, PointsRefItem, RoomShareRewardItem, ShareItem, SharerItem,
                                             TemplateItem, bind_all)
-from livecommerce.orders import idempotency, timers
-from livecommerce.orders.txn import Tx, TxCancelled
+from livecommerce.shared import idempotency, timers
+from livecommerce.shared.tx import Tx, TxCancelled
 from livecommerce.shared import problems
 from livecommerce.shared.api import Caller
 from livecommerce.shared.clock import iso, now_iso, utcnow

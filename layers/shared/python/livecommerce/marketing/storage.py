@@ -20,6 +20,7 @@ from pynamodb.attributes import BooleanAttribute, JSONAttribute, NumberAttribute
 
 from livecommerce.marketing.spec import MARKETING
 from livecommerce.shared import dynamo
+from livecommerce.shared.outbox import OutboxItem
 from livecommerce.shared.storage import KeyedItem as _Base, Gsi1Index as PendingIndex
 
 
@@ -199,17 +200,11 @@ class RoomShareRewardItem(_Base):
         return f"ROOMSHARE#{room_id}", "META"
 
 
-class MarketingOutboxItem(_Base):
+class MarketingOutboxItem(OutboxItem):
+    """The one outbox item (livecommerce.shared.outbox), bound to this table."""
+
     class Meta:
         table_name = "unbound"
-
-    gsi1pk = UnicodeAttribute()
-    gsi1sk = UnicodeAttribute()
-    pending = PendingIndex()
-    detail_type = UnicodeAttribute()
-    detail = JSONAttribute()
-    created_at = UnicodeAttribute()
-    expires_at = NumberAttribute()
 
 
 MODELS = (TemplateItem, DropItem, ClaimCounterItem, CouponItem, PointsItem, LedgerItem, PointsRefItem, ShareItem,

@@ -37,7 +37,8 @@ def tick(*, outbox_older_than_seconds: int = 30) -> dict[str, int]:
 def on_timer(raw: object) -> dict[str, Any]:
     """A timer invocation ({"timer": {...}}): sleep until its moment and run the step."""
     from livecommerce.marketing import service as marketing_service
-    from livecommerce.orders import flash, timers
+    from livecommerce.orders import flash
+    from livecommerce.shared import timers
 
     return timers.run(raw, {"flash_sale": flash.run_step, "coupon_drop": marketing_service.run_drop})
 

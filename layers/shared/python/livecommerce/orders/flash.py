@@ -23,12 +23,13 @@ import threading
 import time
 from datetime import datetime, timedelta
 
-from livecommerce.orders import idempotency, pricing, repository, sharding, timers
+from livecommerce.orders import pricing, repository, sharding
+from livecommerce.shared import idempotency, timers
 from livecommerce.orders.models import CreateFlashSaleRequest, FlashBuyRequest, FlashSale, FlashSaleList, Order
 from livecommerce.orders.service import new_order_item, order_event, order_view, replayed_order
 from livecommerce.orders.settings import get_commerce_settings
 from livecommerce.orders.storage import FlashBuyerItem, FlashSaleItem, FlashShardItem, OrderItem, bind_all
-from livecommerce.orders.txn import Tx, TxCancelled
+from livecommerce.shared.tx import Tx, TxCancelled
 from livecommerce.shared import problems
 from livecommerce.shared.api import Caller
 from livecommerce.shared.clock import iso, utcnow

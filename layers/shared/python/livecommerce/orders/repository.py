@@ -5,22 +5,24 @@ from typing import Iterable
 
 from pynamodb.exceptions import DoesNotExist, PutError
 
-from livecommerce.orders import outboxes
 from livecommerce.orders.storage import (FlashSaleItem, FlashShardItem, OrderItem, OrdersOutboxItem, PaymentItem,
                                          bind_all)
-from livecommerce.shared import dynamo, paging
+from livecommerce.shared import dynamo, outbox, paging
 
 EXPIRY_SHARDS = 16
 SALE_START_PENDING = "FLASHSTART#pending"     # the sparse index of sales with a timed step ahead
 
 
 def expiry_keys(order_id: str, pay_by_epoch: int) -> tuple[str, str]:
-    return f"EXPIRY#{outboxes.shard_of(order_id, EXPIRY_SHARDS)}", f"{pay_by_epoch:012d}#{order_id}"
+    return f"EXPIRY#{outbox.shard_of(order_id, EXPIRY_SHARDS)}", f"{pay_by_epoch:012d}#{order_id}"
 
 
-def outbox_items(pk: str, events: Iterable[tuple[str, dict]]) -> list[OrdersOutboxItem]:
+OUTBOX = outbox.Outbox(OrdersOutboxItem, shards=16)
+
+
+def outbox_items(pk: str, events: Iterable[outbox.Event]) -> list[OrdersOutboxItem]:
     bind_all()
-    return outboxes.new_items(OrdersOutboxItem, pk, events)
+    return OUTBOX.items(pk, events)
 
 
 def get_order(order_id: str, *, consistent: bool = True) -> OrderItem | None:
@@ -94,15 +96,15 @@ def pending_sale_steps(*, before_epoch: float, limit: int = 100) -> list[FlashSa
 
 def flush_outbox(pk: str) -> int:
     bind_all()
-    return outboxes.flush(OrdersOutboxItem, pk)
+    return OUTBOX.flush(pk)
 
 
 def flush_new(pk: str, items: list[OrdersOutboxItem]) -> int:
     """Publish the events just committed for a new aggregate (nothing older can be queued under it)."""
     bind_all()
-    return outboxes.flush_items(OrdersOutboxItem, pk, items)
+    return OUTBOX.flush_items(pk, items)
 
 
 def sweep_outbox(*, older_than_seconds: int = 30) -> int:
     bind_all()
-    return outboxes.sweep(OrdersOutboxItem, OrdersOutboxItem.pending, older_than_seconds=older_than_seconds)
+    return OUTBOX.sweep(older_than_seconds=older_than_seconds)

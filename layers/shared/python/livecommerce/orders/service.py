@@ -13,12 +13,13 @@ import time
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from livecommerce.orders import idempotency, pricing, repository
+from livecommerce.orders import pricing, repository
+from livecommerce.shared import idempotency
 from livecommerce.orders.models import CreateOrderRequest, Order, OrderLine, OrderPage, PaymentInfo
 from livecommerce.orders.settings import get_commerce_settings
 from livecommerce.orders.storage import (FlashBuyerItem, FlashSaleItem, FlashShardItem, OrderItem,
                                          SettlementItem, bind_all)
-from livecommerce.orders.txn import Tx, TxCancelled
+from livecommerce.shared.tx import Tx, TxCancelled
 from livecommerce.shared import problems
 from livecommerce.shared.api import Caller
 from livecommerce.shared.clock import iso, now_iso, utcnow

@@ -16,6 +16,7 @@ from pynamodb.attributes import BooleanAttribute, JSONAttribute, NumberAttribute
 
 from livecommerce.orders.spec import ORDERS
 from livecommerce.shared import dynamo
+from livecommerce.shared.outbox import OutboxItem
 from livecommerce.shared.storage import KeyedItem as _Base, Gsi1Index as Gsi1, Gsi2Index as Gsi2
 
 
@@ -146,17 +147,11 @@ class FlashBuyerItem(_Base):
         return f"FLASHBUYER#{sale_id}#{user_id}", "BUYER"
 
 
-class OrdersOutboxItem(_Base):
+class OrdersOutboxItem(OutboxItem):
+    """The one outbox item (livecommerce.shared.outbox), bound to this table."""
+
     class Meta:
         table_name = "unbound"
-
-    gsi1pk = UnicodeAttribute()
-    gsi1sk = UnicodeAttribute()
-    pending = Gsi1()
-    detail_type = UnicodeAttribute()
-    detail = JSONAttribute()
-    created_at = UnicodeAttribute()
-    expires_at = NumberAttribute()
 
 
 MODELS = (OrderItem, PaymentItem, SettlementItem, FlashSaleItem, FlashShardItem, FlashBuyerItem, OrdersOutboxItem)

@@ -15,7 +15,7 @@ import time
 from datetime import datetime, timedelta, timezone
 from urllib.parse import parse_qsl
 
-from livecommerce.orders import idempotency
+from livecommerce.shared import idempotency
 from livecommerce.orders import repository as orders_repository
 from livecommerce.orders import service as orders
 from livecommerce.orders.settings import get_commerce_settings

@@ -7,7 +7,7 @@ from pynamodb.connection import Connection
 from pynamodb.exceptions import DoesNotExist, PutError, TransactWriteError, UpdateError
 from pynamodb.transactions import TransactWrite
 
-from livecommerce.rooms.storage import (MaterialItem, OutboxItem, ReservationItem, RoomItem, StreamItem,
+from livecommerce.rooms.storage import (MaterialItem, RoomsOutboxItem, ReservationItem, RoomItem, StreamItem,
                                         bind_all)
 from livecommerce.shared import dynamo, outbox, paging, problems
 from livecommerce.shared.clock import now_iso
@@ -26,8 +26,11 @@ def get_room(room_id: str, *, consistent: bool = False) -> RoomItem | None:
         return None
 
 
-def _outbox_items(room_id: str, events: Iterable[tuple[str, dict]]) -> list[OutboxItem]:
-    return [outbox.new_item(OutboxItem, f"ROOM#{room_id}", detail_type, detail) for detail_type, detail in events]
+OUTBOX = outbox.Outbox(RoomsOutboxItem)
+
+
+def _outbox_items(room_id: str, events: Iterable[outbox.Event]) -> list[RoomsOutboxItem]:
+    return OUTBOX.items(f"ROOM#{room_id}", events)
 
 
 def put_new_room(room: RoomItem, events: list[tuple[str, dict]]) -> None:
@@ -60,12 +63,12 @@ def save_room_if_version(room: RoomItem, expected_version: int, events: list[tup
 
 def flush_outbox(room_id: str) -> int:
     bind_all()
-    return outbox.flush(OutboxItem, f"ROOM#{room_id}")
+    return OUTBOX.flush(f"ROOM#{room_id}")
 
 
 def sweep_outbox(*, older_than_seconds: int = 30) -> int:
     bind_all()
-    return outbox.sweep(OutboxItem, OutboxItem.pending, older_than_seconds=older_than_seconds)
+    return OUTBOX.sweep(older_than_seconds=older_than_seconds)
 
 
 def query_by_status(bucket: str, *, limit: int, cursor: str | None, newest_first: bool):

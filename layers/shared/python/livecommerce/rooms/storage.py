@@ -12,6 +12,7 @@ from pynamodb.attributes import (BooleanAttribute, JSONAttribute, ListAttribute,
                                  UnicodeAttribute)
 
 from livecommerce.shared import dynamo
+from livecommerce.shared.outbox import OutboxItem
 from livecommerce.rooms.spec import ROOMS
 from livecommerce.shared.storage import KeyedItem as _Base, Gsi1Index as ByStatusIndex, Gsi2Index as ByOwnerIndex
 
@@ -114,20 +115,14 @@ class MaterialItem(_Base):
         return f"ROOM#{room_id}", f"MATERIAL#{material_id}"
 
 
-class OutboxItem(_Base):
+class RoomsOutboxItem(OutboxItem):
+    """The one outbox item (livecommerce.shared.outbox), bound to this table."""
+
     class Meta:
         table_name = "unbound"
 
-    gsi1pk = UnicodeAttribute()
-    gsi1sk = UnicodeAttribute()
-    pending = ByStatusIndex()
-    detail_type = UnicodeAttribute()
-    detail = JSONAttribute()
-    created_at = UnicodeAttribute()
-    expires_at = NumberAttribute()
 
-
-MODELS = (RoomItem, ReservationItem, StreamItem, MaterialItem, OutboxItem)
+MODELS = (RoomItem, ReservationItem, StreamItem, MaterialItem, RoomsOutboxItem)
 
 
 def bind_all() -> None:

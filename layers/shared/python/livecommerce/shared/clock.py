@@ -1,11 +1,14 @@
-"""UTC time helpers: ISO 8601 in the API, epoch seconds for TTLs."""
+"""UTC time helpers: ISO 8601 in the API, epoch seconds for TTLs. "Now" comes from
+the clock port (livecommerce.shared.ports), so a test can set it."""
 from __future__ import annotations
 
 from datetime import datetime, timezone
 
+from livecommerce.shared import ports
+
 
 def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+    return ports.get().clock.now()
 
 
 def iso(dt: datetime) -> str:

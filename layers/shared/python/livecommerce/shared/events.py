@@ -1,11 +1,21 @@
-"""Domain events: published to the one EventBridge bus, never handler-to-handler."""
+"""Domain events: typed, published to the one EventBridge bus, never handler-to-handler.
+
+Every event type is a pydantic model owned by the context that emits it (its
+`events` module) and listed in that context's spec (`emits`). Producers build
+the model; it goes into the outbox as its JSON detail; consumers parse the
+detail back into the producer's model (`Model.parse(detail)`), so a consumer
+that reads a field the event does not have fails in the tests, not in
+production. docs/events.md is the generated catalogue (scripts/write_event_catalogue.py).
+"""
 from __future__ import annotations
 
 import json
 from datetime import datetime, timezone
-from typing import Any
+from typing import Any, ClassVar
 
-from livecommerce.shared import aws
+from pydantic import BaseModel, ConfigDict
+
+from livecommerce.shared import aws, ports
 from livecommerce.shared.settings import get_settings
 from livecommerce.shared.spec import EVENT_SOURCE
 
@@ -14,16 +24,57 @@ class EventPublishError(RuntimeError):
     pass
 
 
+class DomainEvent(BaseModel):
+    """Base of every domain event. Subclasses set `detail_type` and their fields.
+
+    `event_id` (set by the outbox) and `occurred_at` (set when published) ride
+    in every detail; extra fields are ignored when parsing, so a producer may
+    add a field before its consumers read it."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    detail_type: ClassVar[str]
+
+    event_id: str | None = None
+    occurred_at: str | None = None
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "detail_type" not in cls.__dict__:
+            cls.detail_type = cls.__name__
+
+    def detail(self) -> dict[str, Any]:
+        """The JSON detail: what the producer set (fields left at their default are left out,
+        as the untyped producers did), without the envelope fields the outbox and bus add."""
+        return self.model_dump(mode="json", exclude_unset=True, exclude={"event_id", "occurred_at"})
+
+    @classmethod
+    def parse(cls, detail: dict[str, Any]) -> "DomainEvent":
+        return cls.model_validate(detail)
+
+
+class EventBridgeBus:
+    """The event bus port's AWS adapter."""
+
+    def put(self, detail_type: str, detail: dict[str, Any], *, resources: list[str] | None = None) -> None:
+        entry = {
+            "Source": EVENT_SOURCE,
+            "DetailType": detail_type,
+            "Detail": json.dumps(detail),
+            "EventBusName": get_settings().event_bus_name,
+        }
+        if resources:
+            entry["Resources"] = resources
+        result = aws.client("events").put_events(Entries=[entry])
+        if result.get("FailedEntryCount"):
+            raise EventPublishError(str(result["Entries"]))
+
+
 def publish(detail_type: str, detail: dict[str, Any], *, resources: list[str] | None = None) -> None:
-    """Put one domain event on the bus; raises if EventBridge did not take it."""
-    entry = {
-        "Source": EVENT_SOURCE,
-        "DetailType": detail_type,
-        "Detail": json.dumps({**detail, "occurred_at": datetime.now(timezone.utc).isoformat()}),
-        "EventBusName": get_settings().event_bus_name,
-    }
-    if resources:
-        entry["Resources"] = resources
-    result = aws.client("events").put_events(Entries=[entry])
-    if result.get("FailedEntryCount"):
-        raise EventPublishError(str(result["Entries"]))
+    """Put one domain event on the bus; raises if the bus did not take it."""
+    stamped = {**detail, "occurred_at": datetime.now(timezone.utc).isoformat()}
+    ports.get().bus.put(detail_type, stamped, resources=resources)
+
+
+def publish_event(event: DomainEvent, *, resources: list[str] | None = None) -> None:
+    publish(event.detail_type, event.detail(), resources=resources)

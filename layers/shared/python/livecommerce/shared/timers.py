@@ -1,6 +1,6 @@
 """On-time commerce moments: a flash sale's countdown, start and end, a coupon drop.
 
-The commerce clock (orders.clock.tick) runs once a minute, and EventBridge
+The commerce clock (the order_expiry tick) runs once a minute, and EventBridge
 Scheduler is no finer (it fires within the minute). Viewers counting down to a
 flash sale expect it to open, and the room to hear so, at the second. So
 whoever learns that a moment is less than TIMER_LEAD_SECONDS away (the call

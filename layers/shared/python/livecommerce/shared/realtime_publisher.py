@@ -1,0 +1,63 @@
+"""The realtime port's AWS adapter: IoT Core's data plane (boto3 `iot-data`
+Publish; one call reaches every subscriber of the topic, we never loop over
+connections).
+
+Endpoint: on the local stack `AWS_ENDPOINT_URL_IOT_DATA_PLANE` (botocore's
+service-specific endpoint variable for the "IoT Data Plane" service id) points
+at the local broker's publish endpoint, which speaks the same REST API
+(`POST /topics/{topic}?qos=&retain=`) and hands the message to the MQTT
+broker, so this code path is the same in both places. On AWS (no endpoint
+variable, a deployed stage) the account's ATS data endpoint is looked up once
+per container with `iot:DescribeEndpoint` (it is account-specific and cannot be
+known at synth time); the same address serves MQTT over WSS to clients.
+"""
+from __future__ import annotations
+
+import os
+import threading
+
+from livecommerce.shared import aws
+from livecommerce.shared.settings import get_settings
+
+_lock = threading.Lock()
+_discovered: dict[str, str] = {}
+
+
+def _explicit_endpoint() -> bool:
+    return bool(os.environ.get("AWS_ENDPOINT_URL_IOT_DATA_PLANE") or os.environ.get("AWS_ENDPOINT_URL"))
+
+
+def data_endpoint() -> str | None:
+    """The account's IoT Core ATS data endpoint (host name), looked up once; None when
+    the environment names an endpoint (local stack) or on the local stage (moto)."""
+    if _explicit_endpoint() or get_settings().is_local:
+        return None
+    with _lock:
+        if "address" not in _discovered:
+            _discovered["address"] = aws.client("iot").describe_endpoint(
+                endpointType="iot:Data-ATS")["endpointAddress"]
+        return _discovered["address"]
+
+
+def _client():
+    address = data_endpoint()
+    if address is None:
+        return aws.client("iot-data")
+    with _lock:
+        found = aws._clients.get("iot-data@ats")
+        if found is None:
+            import boto3  # deferred: cold start (boto3 costs ~100 ms to import)
+
+            found = boto3.session.Session().client("iot-data", endpoint_url=f"https://{address}")
+            aws._clients["iot-data@ats"] = found
+        return found
+
+
+class IotDataPublisher:
+    def publish(self, topic: str, payload: bytes, *, qos: int = 0, retain: bool = False) -> None:
+        _client().publish(topic=topic, qos=qos, retain=retain, payload=payload)
+
+
+def forget_endpoint() -> None:
+    with _lock:
+        _discovered.clear()
