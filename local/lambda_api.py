@@ -21,19 +21,21 @@ from __future__ import annotations
 
 import json
 import logging
-import threading
 import uuid
 from concurrent.futures import ThreadPoolExecutor
-from http.server import BaseHTTPRequestHandler
 from typing import Any, Callable
-from urllib.parse import unquote, urlsplit
+from urllib.parse import unquote
 
 from local.lambda_runtime import FUNCTIONS_DIR
-from local.loopback import LoopbackHTTPServer
+from local.loopback import LoopbackServer, Reply, Request
 
 log = logging.getLogger("local.lambda_api")
 PATH_PREFIX = "/2015-03-31/functions/"
 Invoke = Callable[[str, dict[str, Any]], Any]
+
+
+def _error(status: int, kind: str, message: str) -> Reply:
+    return Reply.json({"Type": "User", "message": message}, status, {"x-amzn-ErrorType": kind}, separators=None)
 
 
 def folder_for(function_name: str, prefix: str) -> str | None:
@@ -53,7 +55,7 @@ class LocalLambdaApi:
         self.prefix = prefix or LOCAL_PREFIX
         self._invoke = invoke
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="lambda-async")
-        self._server: LoopbackHTTPServer | None = None
+        self._server: LoopbackServer | None = None
         self.stats: dict[str, int] = {"event": 0, "request_response": 0, "failed": 0}
         self.url = ""
 
@@ -72,74 +74,51 @@ class LocalLambdaApi:
             log.exception("asynchronous invocation of %s failed", folder)
 
     def start(self) -> str:
-        owner = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args: Any) -> None:
-                pass
-
-            def _answer(self, status: int, body: bytes = b"", headers: dict[str, str] | None = None) -> None:
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(body)))
-                self.send_header("x-amzn-RequestId", str(uuid.uuid4()))
-                for key, value in (headers or {}).items():
-                    self.send_header(key, value)
-                self.end_headers()
-                if body:
-                    self.wfile.write(body)
-
-            def _error(self, status: int, kind: str, message: str) -> None:
-                self._answer(status, json.dumps({"Type": "User", "message": message}).encode(),
-                             {"x-amzn-ErrorType": kind})
-
-            def do_POST(self) -> None:  # noqa: N802
-                path = urlsplit(self.path).path
-                raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                if not (path.startswith(PATH_PREFIX) and path.endswith("/invocations")):
-                    self._error(404, "ResourceNotFoundException", "no such operation")
-                    return
-                name = unquote(path[len(PATH_PREFIX):-len("/invocations")])
-                folder = folder_for(name, owner.prefix)
-                if folder is None:
-                    self._error(404, "ResourceNotFoundException", f"Function not found: {name}")
-                    return
-                try:
-                    event = json.loads(raw or b"{}")
-                except ValueError:
-                    self._error(400, "InvalidRequestContentException", "Could not parse request body into json")
-                    return
-                kind = self.headers.get("X-Amz-Invocation-Type") or "RequestResponse"
-                if kind == "DryRun":
-                    self._answer(204)
-                elif kind == "Event":
-                    owner.stats["event"] += 1
-                    owner._pool.submit(owner._run_async, folder, event)
-                    self._answer(202)
-                elif kind == "RequestResponse":
-                    owner.stats["request_response"] += 1
-                    try:
-                        result = owner.invoke(folder, event)
-                    except Exception as exc:  # noqa: BLE001 - reported as Lambda reports it
-                        owner.stats["failed"] += 1
-                        body = json.dumps({"errorMessage": str(exc), "errorType": type(exc).__name__}).encode()
-                        self._answer(200, body, {"X-Amz-Function-Error": "Unhandled",
-                                                 "X-Amz-Executed-Version": "$LATEST"})
-                        return
-                    self._answer(200, json.dumps(result).encode(), {"X-Amz-Executed-Version": "$LATEST"})
-                else:
-                    self._error(400, "InvalidParameterValueException", f"bad invocation type {kind}")
-
-        self._server = LoopbackHTTPServer((self.host, self.port), Handler)
-        self.port = self._server.server_address[1]
-        threading.Thread(target=self._server.serve_forever, name="lambda-api", daemon=True).start()
-        self.url = f"http://{self.host}:{self.port}"
+        self._server = LoopbackServer(self._answer, name="lambda-api", host=self.host, port=self.port,
+                                      server_version="lambda", timeout=None)
+        self.url = self._server.start()
+        self.port = self._server.port
         return self.url
+
+    def _answer(self, request: Request) -> Reply:
+        reply = self._route(request)
+        reply.headers.setdefault("Content-Type", "application/json")
+        reply.headers["x-amzn-RequestId"] = str(uuid.uuid4())
+        return reply
+
+    def _route(self, request: Request) -> Reply:
+        path = request.path
+        if request.method != "POST" or not (path.startswith(PATH_PREFIX) and path.endswith("/invocations")):
+            return _error(404, "ResourceNotFoundException", "no such operation")
+        name = unquote(path[len(PATH_PREFIX):-len("/invocations")])
+        folder = folder_for(name, self.prefix)
+        if folder is None:
+            return _error(404, "ResourceNotFoundException", f"Function not found: {name}")
+        try:
+            event = json.loads(request.body or b"{}")
+        except ValueError:
+            return _error(400, "InvalidRequestContentException", "Could not parse request body into json")
+        kind = request.headers.get("x-amz-invocation-type") or "RequestResponse"
+        if kind == "DryRun":
+            return Reply(204)
+        if kind == "Event":
+            self.stats["event"] += 1
+            self._pool.submit(self._run_async, folder, event)
+            return Reply(202)
+        if kind != "RequestResponse":
+            return _error(400, "InvalidParameterValueException", f"bad invocation type {kind}")
+        self.stats["request_response"] += 1
+        try:
+            result = self.invoke(folder, event)
+        except Exception as exc:  # noqa: BLE001 - reported as Lambda reports it
+            self.stats["failed"] += 1
+            body = json.dumps({"errorMessage": str(exc), "errorType": type(exc).__name__}).encode()
+            return Reply(200, body, {"X-Amz-Function-Error": "Unhandled", "X-Amz-Executed-Version": "$LATEST"})
+        return Reply(200, json.dumps(result).encode(), {"X-Amz-Executed-Version": "$LATEST"})
 
     def stop(self) -> None:
         if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
+            self._server.stop()
             self._server = None
         self._pool.shutdown(wait=False, cancel_futures=True)
 

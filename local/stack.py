@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import logging
 import os
-import signal
 import sys
 import threading
 import time
@@ -32,18 +31,6 @@ SWEEP_SECONDS = 60
 SCHEDULED_FUNCTIONS = ("outbox_sweeper", "order_expiry")
 WECHAT_APP_ID = "wx-local-app"
 ALIPAY_APP_ID = "2021000000000000"
-
-
-def _rsa_pair() -> tuple[str, str]:
-    from cryptography.hazmat.primitives import serialization
-    from cryptography.hazmat.primitives.asymmetric import rsa
-
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    private = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL,
-                                serialization.NoEncryption()).decode()
-    public = key.public_key().public_bytes(serialization.Encoding.PEM,
-                                           serialization.PublicFormat.SubjectPublicKeyInfo).decode()
-    return private, public
 
 
 @dataclass
@@ -75,11 +62,12 @@ class LocalStack:
         os.environ.update(env)
         os.environ.pop("AWS_PROFILE", None)
 
+        from local.standins import generate_key_pair
         from local.standins.alipay_api import AlipayStandIn
         from local.standins.wechat_api import WeChatStandIn
 
         wechat_secret = pysecrets.token_hex(16)
-        alipay_private, alipay_public = _rsa_pair()
+        alipay_private, alipay_public = generate_key_pair()
         self.wechat = WeChatStandIn(WECHAT_APP_ID, wechat_secret, port=0)
         self.alipay = AlipayStandIn(ALIPAY_APP_ID, alipay_public, port=0)
         wechat_url = self.wechat.start()
@@ -140,8 +128,7 @@ class LocalStack:
         from local.http_api import LocalApiServer
 
         self._api = LocalApiServer(self.host, self.api_port)
-        self._api_thread = threading.Thread(target=self._api.serve_forever, name="api", daemon=True)
-        self._api_thread.start()
+        self._api.start()
         from local.seed_commerce import start_payment_standins
 
         # WeChat Pay and Alipay stand-ins: they post signed notifications to this API.
@@ -180,8 +167,7 @@ class LocalStack:
     def stop(self) -> None:
         self.ivs.stop()  # first, so the final "Stream End" still reaches the bus
         self._stop.set()
-        self._api.shutdown()
-        self._api.server_close()
+        self._api.stop()
         self._delivery.join(timeout=5)
         self.wechat.stop()
         self.alipay.stop()
@@ -226,13 +212,9 @@ def main(argv: list[str] | None = None) -> int:
     print(f"  OBS             server {urls['rtmp']}  key: GET /v1/rooms/<id>/ingest as the host")
     print(f"READY {urls['api']}", flush=True)
 
-    stopped = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stopped.set())
-    try:
-        while not stopped.wait(0.5):
-            pass
-    except KeyboardInterrupt:
-        pass
+    from local.loopback import serve_until_stopped
+
+    serve_until_stopped()
     print("stopping...", flush=True)
     stack.stop()
     print("stopped", flush=True)

@@ -5,12 +5,11 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import signal
 import sys
-import threading
 
 from local.ivs import IngestUnavailable, LocalIvs
 from local.ivs.events import describe
+from local.loopback import serve_until_stopped
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -33,13 +32,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"could not start: {exc}", file=sys.stderr)
         return 1
     print(json.dumps({"standin": "ivs", **urls, "AWS_ENDPOINT_URL_IVS": urls["control"]}), flush=True)
-    stopped = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stopped.set())
-    try:
-        while not stopped.wait(0.5):
-            pass
-    except KeyboardInterrupt:
-        pass
+    serve_until_stopped()
     ivs.stop()
     return 0
 

@@ -27,7 +27,7 @@ from __future__ import annotations
 import logging
 from typing import Callable
 
-from local.ivs._http import LoopbackServer, Request, Response
+from local.loopback import LoopbackServer, Reply, Request
 from local.ivs.events import EventPump
 from local.ivs.state import IvsError, IvsState
 
@@ -64,11 +64,25 @@ OPERATIONS: dict[str, tuple[str, int]] = {
 }
 
 
-def error_response(code: str, message: str, status: int) -> Response:
+def error_response(code: str, message: str, status: int) -> Reply:
     # botocore's rest-json parser takes the code from x-amzn-ErrorType; the
     # modeled member is exceptionMessage, "message" fills Error.Message.
-    return Response.json({"exceptionMessage": message, "message": message}, status,
+    return Reply.json({"exceptionMessage": message, "message": message}, status,
                          {"x-amzn-ErrorType": code, "x-amzn-RequestId": _request_id()})
+
+
+def failure(request: Request, exc: Exception) -> Reply:
+    """A stand-in bug must show (logged, and a 500 botocore understands), not hang the client."""
+    log.exception("IVS stand-in failed on %s %s", request.method, request.path)
+    return Reply.json({"__type": "InternalServerException",
+                          "exceptionMessage": f"stand-in failure: {type(exc).__name__}: {exc}"}, 500,
+                         {"x-amzn-ErrorType": "InternalServerException"})
+
+
+def ivs_server(name: str, handle: Callable[[Request], Reply], *, host: str, port: int) -> LoopbackServer:
+    # URLs carry playback tokens and stream keys: the server logs nothing.
+    return LoopbackServer(handle, name=f"ivs-{name}", host=host, port=port, server_version="local-ivs",
+                          on_error=failure)
 
 
 def _request_id() -> str:
@@ -83,7 +97,7 @@ class ControlPlane:
         self.state = state
         self.pump = pump
         self._on_publish_accepted = on_publish_accepted
-        self.server = LoopbackServer("control", self.handle, host=host, port=port)
+        self.server = ivs_server("control", self.handle, host=host, port=port)
 
     @property
     def url(self) -> str:
@@ -100,7 +114,7 @@ class ControlPlane:
         self.server.stop()
 
     # ------------------------------------------------------------------ dispatch
-    def handle(self, request: Request) -> Response:
+    def handle(self, request: Request) -> Reply:
         if request.path.startswith(CALLBACK_PREFIX):
             return self._rtmp_callback(request.path[len(CALLBACK_PREFIX):], request.form())
         if request.path.startswith("/__standin/"):
@@ -124,40 +138,40 @@ class ControlPlane:
             return error_response(exc.code, exc.message, exc.status)
         headers = {"x-amzn-RequestId": _request_id()}
         if status == 204:
-            return Response(204, b"", headers)
-        return Response.json(result if result is not None else {}, status, headers)
+            return Reply(204, b"", headers)
+        return Reply.json(result if result is not None else {}, status, headers)
 
-    def _control(self, request: Request) -> Response:
+    def _control(self, request: Request) -> Reply:
         action = request.path[len("/__standin/"):]
         if action == "health":
-            return Response.json({"ok": True, "standin": "ivs"})
+            return Reply.json({"ok": True, "standin": "ivs"})
         if action == "events":
-            return Response.json({"events": list(self.pump.recent)})
+            return Reply.json({"events": list(self.pump.recent)})
         if action == "metadata":
-            return Response.json({"metadata": self.state.metadata(request.query.get("channelArn", ""))})
-        return Response.json({"error": "no such control endpoint", "path": request.path}, 404)
+            return Reply.json({"metadata": self.state.metadata(request.query.get("channelArn", ""))})
+        return Reply.json({"error": "no such control endpoint", "path": request.path}, 404)
 
     # ------------------------------------------------------------------ nginx-rtmp callbacks
-    def _rtmp_callback(self, call: str, form: dict[str, str]) -> Response:
+    def _rtmp_callback(self, call: str, form: dict[str, str]) -> Reply:
         """nginx-rtmp notify callbacks: any 2xx lets the encoder go on, anything else drops it."""
         name, client_id = form.get("name", ""), form.get("clientid", "")
         if call == "on_publish":
             if form.get("app") != RTMP_APPLICATION:
-                return Response.text(f"publish to rtmp://host:port/{RTMP_APPLICATION}/<stream key>", 404)
+                return Reply.text(f"publish to rtmp://host:port/{RTMP_APPLICATION}/<stream key>", 404)
             try:
                 self.state.authorize_publish(name, client_id)
             except IvsError as exc:
                 log.warning("IVS ingest: publish refused (%s) from %s", exc.message, form.get("addr", "?"))
-                return Response.text(exc.message, 403)
+                return Reply.text(exc.message, 403)
             if self._on_publish_accepted:
                 self._on_publish_accepted()
-            return Response.text("ok", 200)
+            return Reply.text("ok", 200)
         if call == "on_publish_done":
             self.state.publish_done(name, client_id)
-            return Response.text("ok", 200)
+            return Reply.text("ok", 200)
         if call == "on_update":
             if form.get("call") == "update_publish" and not self.state.keep_publishing(name, client_id):
-                return Response.text("stream stopped (StopStream)", 403)
-            return Response.text("ok", 200)
-        return Response.text("unknown callback", 404)
+                return Reply.text("stream stopped (StopStream)", 403)
+            return Reply.text("ok", 200)
+        return Reply.text("unknown callback", 404)
 

@@ -38,8 +38,9 @@ from typing import Any
 
 import jwt
 
-from local.ivs._http import LoopbackServer, Request, Response
+from local.ivs.control_plane import ivs_server
 from local.ivs.state import IvsState
+from local.loopback import Reply, Request
 
 PREFIX = "/api/video/v1/"
 _MULTIVARIANT = re.compile(r"^/api/video/v1/local\.channel\.([a-zA-Z0-9-]+)\.(m3u8|metadata)$")
@@ -62,7 +63,7 @@ class PlaybackServer:
     def __init__(self, state: IvsState, hls_dir: Path, *, host: str = "127.0.0.1", port: int = 0) -> None:
         self.state = state
         self.hls_dir = Path(hls_dir)
-        self.server = LoopbackServer("playback", self.handle, host=host, port=port)
+        self.server = ivs_server("playback", self.handle, host=host, port=port)
 
     @property
     def url(self) -> str:
@@ -75,38 +76,38 @@ class PlaybackServer:
         self.server.stop()
 
     # ------------------------------------------------------------------ routes
-    def handle(self, request: Request) -> Response:
+    def handle(self, request: Request) -> Reply:
         if request.method == "OPTIONS":
-            return Response(204, b"", dict(CORS))
+            return Reply(204, b"", dict(CORS))
         if request.method not in ("GET", "HEAD"):
-            return Response.text("method not allowed", 405, CORS)
+            return Reply.text("method not allowed", 405, CORS)
         match = _MULTIVARIANT.match(request.path)
         if match:
             return self._multivariant(request, match.group(1), match.group(2))
         match = _MEDIA.match(request.path)
         if match:
             return self._media(request, *match.groups())
-        return Response.text("not found: playback URLs look like "
+        return Reply.text("not found: playback URLs look like "
                              f"{PREFIX}local.channel.<channelId>.m3u8", 404, CORS)
 
-    def _multivariant(self, request: Request, channel_id: str, kind: str) -> Response:
+    def _multivariant(self, request: Request, channel_id: str, kind: str) -> Reply:
         channel, stream = self.state.live_by_channel_id(channel_id)
         if channel is None:
-            return Response.text(f"channel {channel_id} does not exist", 404, CORS)
+            return Reply.text(f"channel {channel_id} does not exist", 404, CORS)
         headers = dict(CORS)
         if channel.authorized:
             try:
                 allow_origin = self._check_token(request, channel.arn)
             except PlaybackDenied as exc:
-                return Response.text(f"playback denied: {exc}", 403, CORS)
+                return Reply.text(f"playback denied: {exc}", 403, CORS)
             headers["Access-Control-Allow-Origin"] = allow_origin
             if allow_origin != "*":
                 headers["Vary"] = "Origin"
         if kind == "metadata":
-            return Response.json({"channelArn": channel.arn, "metadata": self.state.metadata(channel.arn)},
+            return Reply.json({"channelArn": channel.arn, "metadata": self.state.metadata(channel.arn)},
                                  200, headers)
         if stream is None or not stream.started or self._playlist_path(stream.stream_key) is None:
-            return Response.text(f"channel {channel_id} is not live", 404, headers)
+            return Reply.text(f"channel {channel_id} is not live", 404, headers)
         viewer = secrets.token_hex(8)
         # one rendition: the encoder's own (IVS BASIC channels do the same)
         body = ("#EXTM3U\n"
@@ -114,18 +115,18 @@ class PlaybackServer:
                 "#EXT-X-STREAM-INF:BANDWIDTH=3000000\n"
                 f"live/{channel.id}/{stream.playback_secret}/{viewer}/index.m3u8\n")
         headers.update({"Content-Type": PLAYLIST_TYPE, "Cache-Control": "no-cache"})
-        return Response(200, body.encode(), headers)
+        return Reply(200, body.encode(), headers)
 
     def _media(self, request: Request, channel_id: str, secret: str, viewer: str, name: str,
-               number: str | None) -> Response:
+               number: str | None) -> Reply:
         channel, stream = self.state.live_by_channel_id(channel_id)
         if channel is None or stream is None or not secrets.compare_digest(stream.playback_secret, secret):
-            return Response.text("stream ended or unknown", 404, CORS)
+            return Reply.text("stream ended or unknown", 404, CORS)
         headers = dict(CORS)
         if number is None:
             path = self._playlist_path(stream.stream_key)
             if path is None:
-                return Response.text("no playlist yet", 404, CORS)
+                return Reply.text("no playlist yet", 404, CORS)
             self.state.record_view(stream, viewer)
             text = path.read_text()
             prefix = f"{stream.stream_key}-"
@@ -137,14 +138,14 @@ class PlaybackServer:
                         line = base[len(prefix):]          # "<key>-12.ts" -> "12.ts"
                 lines.append(line)
             headers.update({"Content-Type": PLAYLIST_TYPE, "Cache-Control": "no-cache"})
-            return Response(200, ("\n".join(lines) + "\n").encode(), headers)
+            return Reply(200, ("\n".join(lines) + "\n").encode(), headers)
         segment = self.hls_dir / f"{stream.stream_key}-{int(number)}.ts"
         try:
             data = segment.read_bytes()
         except FileNotFoundError:
-            return Response.text("segment expired", 404, CORS)
+            return Reply.text("segment expired", 404, CORS)
         headers.update({"Content-Type": "video/mp2t", "Cache-Control": "max-age=60"})
-        return Response(200, data, headers)
+        return Reply(200, data, headers)
 
     def _playlist_path(self, stream_key: str) -> Path | None:
         path = self.hls_dir / f"{stream_key}.m3u8"

@@ -9,9 +9,7 @@ Prints `READY ws=<url> publish=<url>` and runs until SIGTERM or Ctrl-C.
 from __future__ import annotations
 
 import argparse
-import signal
 import sys
-import threading
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -30,6 +28,7 @@ def main(argv: list[str] | None = None) -> int:
 
     import gc
 
+    from local.loopback import serve_until_stopped
     from local.mqtt.broker import LocalBroker, lambda_authorizer, remote_authorizer
 
     # A broker's heap is mostly long-lived sessions (a thousand viewers are tens of
@@ -41,13 +40,7 @@ def main(argv: list[str] | None = None) -> int:
     broker = LocalBroker(host=args.host, ws_port=args.ws_port, http_port=args.http_port, authorizer=authorizer)
     urls = broker.start()
     print(f"READY ws={urls['ws']} publish={urls['publish']}", flush=True)
-    stopped = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stopped.set())
-    try:
-        while not stopped.wait(0.5):
-            pass
-    except KeyboardInterrupt:
-        pass
+    serve_until_stopped()
     broker.stop()
     return 0
 

@@ -27,13 +27,11 @@ import base64
 import itertools
 import json
 import logging
-import socket
 import threading
 import time
 import uuid
 from collections import deque
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler
 from typing import Any, Callable
 from urllib.parse import parse_qs, unquote, urlsplit
 
@@ -41,7 +39,7 @@ from amqtt.contexts import Action
 from amqtt.plugins.base import BaseAuthPlugin, BaseTopicPlugin
 
 from livecommerce.interaction import policy
-from local.loopback import LoopbackHTTPServer
+from local.loopback import LoopbackServer, Reply, Request, Router
 
 log = logging.getLogger("local.mqtt")
 Authorizer = Callable[[dict[str, Any]], dict[str, Any]]
@@ -379,89 +377,45 @@ class _Stats(dict):
         return 0
 
 
-class _PublishHandler(BaseHTTPRequestHandler):
-    """The iot-data Publish REST API: POST /topics/{topic}?qos=0|1&retain=true|false."""
+def _iot_reply(status: int, body: dict[str, Any], error: str | None = None) -> Reply:
+    headers = {"x-amzn-RequestId": str(uuid.uuid4())}
+    if error:
+        headers["x-amzn-ErrorType"] = error
+    return Reply.json(body, status, headers, separators=None)
 
-    broker: "LocalBroker"
-    # Keep-alive, as IoT Core's endpoint: boto3 then reuses its connection instead of
-    # paying a TCP handshake and a new server thread for every publish. Headers and
-    # body go out in two writes: without TCP_NODELAY the body would wait for the
-    # client's delayed ACK (40 ms) on a kept-alive connection.
-    protocol_version = "HTTP/1.1"
-    disable_nagle_algorithm = True
 
-    def log_message(self, *args: Any) -> None:  # quiet
-        pass
+def _publish_api(broker: "LocalBroker") -> Router:
+    """The iot-data Publish REST API: POST /topics/{topic}?qos=0|1&retain=true|false, and the health check."""
 
-    def _answer(self, status: int, body: dict[str, Any], error: str | None = None) -> None:
-        data = json.dumps(body).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.send_header("x-amzn-RequestId", str(uuid.uuid4()))
-        if error:
-            self.send_header("x-amzn-ErrorType", error)
-        self.end_headers()
-        self.wfile.write(data)
-
-    def do_POST(self) -> None:  # noqa: N802
-        received = time.perf_counter()
-        parts = urlsplit(self.path)
-        length = int(self.headers.get("Content-Length") or 0)
-        payload = self.rfile.read(length) if length else b""
-        if self.headers.get("Transfer-Encoding"):
-            self.close_connection = True  # a body not read here must not be taken for the next request
-        if not parts.path.startswith("/topics/"):
-            self._answer(404, {"message": "no such operation"}, "ResourceNotFoundException")
-            return
-        topic = unquote(parts.path[len("/topics/"):])
-        query = parse_qs(parts.query)
+    def publish(request: Request, quoted_topic: str) -> Reply:
+        topic = unquote(quoted_topic)
+        query = parse_qs(request.target.partition("?")[2])
         try:
             qos = int((query.get("qos") or ["0"])[0])
         except ValueError:
             qos = -1
         retain = (query.get("retain") or ["false"])[0].lower() == "true"
         if not _valid_publish_topic(topic) or qos not in (0, 1):
-            self._answer(400, {"message": "invalid topic or qos"}, "InvalidRequestException")
-            return
+            return _iot_reply(400, {"message": "invalid topic or qos"}, "InvalidRequestException")
         try:
-            self.broker.publish(topic, payload, qos=qos, retain=retain, received=received)
+            broker.publish(topic, request.body, qos=qos, retain=retain, received=request.received)
         except Exception:  # noqa: BLE001
             log.exception("local publish failed")
-            self._answer(500, {"message": "internal failure"}, "InternalFailureException")
-            return
-        self._answer(200, {})
+            return _iot_reply(500, {"message": "internal failure"}, "InternalFailureException")
+        return _iot_reply(200, {})
 
-    def do_GET(self) -> None:  # noqa: N802
-        if self.path == "/__standin/health":
-            self._answer(200, {"ok": True, "standin": "iot", "stats": dict(self.broker.stats),
-                               "fanout_ms": list(self.broker.fanout_ms)})
-        else:
-            self._answer(404, {"message": "not found"})
+    def health(request: Request) -> Reply:
+        return _iot_reply(200, {"ok": True, "standin": "iot", "stats": dict(broker.stats),
+                                "fanout_ms": list(broker.fanout_ms)})
 
+    def fallback(request: Request) -> Reply:
+        if request.method == "POST":
+            return _iot_reply(404, {"message": "no such operation"}, "ResourceNotFoundException")
+        return _iot_reply(404, {"message": "not found"})
 
-class _PublishServer(LoopbackHTTPServer):
-    """The iot-data endpoint's server; closing it also closes the kept-alive
-    connections, so a client's pooled connection cannot outlive the broker."""
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self._connections: set[socket.socket] = set()
-
-    def process_request_thread(self, request: Any, client_address: Any) -> None:
-        self._connections.add(request)
-        try:
-            super().process_request_thread(request, client_address)
-        finally:
-            self._connections.discard(request)
-
-    def server_close(self) -> None:
-        super().server_close()
-        for connection in list(self._connections):
-            try:
-                connection.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
+    return (Router(fallback)
+            .add("POST", r"/topics/(.*)", publish)
+            .add("GET", r"/__standin/health", health))
 
 
 @dataclass
@@ -485,7 +439,7 @@ class LocalBroker:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._broker: Any = None
         self._thread: threading.Thread | None = None
-        self._http: LoopbackHTTPServer | None = None
+        self._http: LoopbackServer | None = None
         self._process: Any = None
         self.urls: dict[str, str] = {}
 
@@ -522,10 +476,13 @@ class LocalBroker:
         ready.wait(30)
         if failure:
             raise OSError(f"MQTT broker did not start: {failure[0]}")
-        handler = type("PublishHandler", (_PublishHandler,), {"broker": self})
-        self._http = _PublishServer((self.host, self.http_port), handler)
-        self.http_port = self._http.server_address[1]
-        threading.Thread(target=self._http.serve_forever, name="iot-data", daemon=True).start()
+        # Keep-alive, as IoT Core's endpoint: boto3 then reuses its connection instead of
+        # paying a TCP handshake and a new server thread for every publish.
+        self._http = LoopbackServer(_publish_api(self), name="iot-data", host=self.host, port=self.http_port,
+                                    keep_alive=True, timeout=None, server_version="iot-data",
+                                    methods=("GET", "POST"))
+        self._http.start()
+        self.http_port = self._http.port
         self.urls = {"ws": f"ws://{self.host}:{self.ws_port}/mqtt", "publish": f"http://{self.host}:{self.http_port}"}
         return self.urls
 
@@ -545,29 +502,17 @@ class LocalBroker:
         import sys
         from pathlib import Path
 
-        owner = self
+        def authorize(request: Request) -> Reply:
+            try:
+                result = self.authorizer(request.json())
+            except Exception:  # noqa: BLE001
+                log.exception("realtime authorizer failed")
+                result = {"isAuthenticated": False}
+            return Reply.json(result, separators=None)
 
-        class AuthorizeHandler(BaseHTTPRequestHandler):
-            def log_message(self, *args: Any) -> None:
-                pass
-
-            def do_POST(self) -> None:  # noqa: N802
-                event = json.loads(self.rfile.read(int(self.headers.get("Content-Length") or 0)) or b"{}")
-                try:
-                    result = owner.authorizer(event)
-                except Exception:  # noqa: BLE001
-                    log.exception("realtime authorizer failed")
-                    result = {"isAuthenticated": False}
-                data = json.dumps(result).encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-        self._http = LoopbackHTTPServer((self.host, 0), AuthorizeHandler)
-        threading.Thread(target=self._http.serve_forever, name="mqtt-authorizer", daemon=True).start()
-        auth_url = f"http://{self.host}:{self._http.server_address[1]}/authorize"
+        self._http = LoopbackServer(authorize, name="mqtt-authorizer", host=self.host, timeout=None,
+                                    server_version="mqtt-authorizer", methods=("POST",))
+        auth_url = f"{self._http.start()}/authorize"
         import os
 
         root = Path(__file__).resolve().parents[2]
@@ -599,12 +544,10 @@ class LocalBroker:
             self._process.wait(timeout=10)
             self._process = None
             if self._http is not None:
-                self._http.shutdown()
-                self._http.server_close()
+                self._http.stop()
             return
         if self._http is not None:
-            self._http.shutdown()
-            self._http.server_close()
+            self._http.stop()
         if self._loop is not None:
             self._loop.call_soon_threadsafe(self._loop.stop)
         if self._thread is not None:

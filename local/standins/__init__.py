@@ -1,6 +1,7 @@
 """Stand-ins for third-party APIs, answering like the real ones over real HTTP.
 
-Each stand-in is a small `http.server.ThreadingHTTPServer` on loopback:
+Each stand-in answers through the loopback server all stand-ins share
+(`local.loopback.LoopbackServer`):
 
     with WeChatStandIn("wx-app", "secret") as wechat:      # start() -> base URL
         code = wechat.mint_code("openid-1")                # what wx.login() would give
@@ -24,54 +25,36 @@ import abc
 import argparse
 import json
 import secrets
-import signal
 import threading
 import time
-from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Callable
-from urllib.parse import parse_qsl, urlsplit
-from local.loopback import LoopbackHTTPServer
 
-LOOPBACK_HOSTS = ("127.0.0.1", "localhost")
+from local.loopback import (LOOPBACK_HOSTS, UTF8_JSON_TYPE, LoopbackServer, Reply, Request,
+                            serve_until_stopped)
+
 CONTROL_PREFIX = "/__standin"
 
-
-@dataclass
-class Reply:
-    status: int
-    body: bytes
-    content_type: str = "application/json; charset=utf-8"
-
-    @classmethod
-    def json(cls, payload: Any, status: int = 200, content_type: str = "application/json; charset=utf-8") -> "Reply":
-        text = json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
-        return cls(status, text.encode("utf-8"), content_type)
+__all__ = ["CONTROL_PREFIX", "CodeBook", "LOOPBACK_HOSTS", "PaymentControls", "Reply", "Request", "StandIn",
+           "base_arguments",
+           "generate_key_pair", "json_reply", "run_standalone"]
 
 
-@dataclass
-class Request:
-    method: str
-    path: str
-    query: dict[str, str]
-    body: bytes
-    headers: dict[str, str] = field(default_factory=dict)
+def json_reply(payload: Any, status: int = 200, *, content_type: str = UTF8_JSON_TYPE) -> Reply:
+    """JSON as the providers write it: compact UTF-8, not escaped."""
+    return Reply.json(payload, status, content_type=content_type, ensure_ascii=False)
 
-    def form(self) -> dict[str, str]:
-        """Query string and url-encoded body merged (body wins), as gateways read them."""
-        params = dict(self.query)
-        ctype = self.headers.get("content-type", "")
-        if self.body and (not ctype or "x-www-form-urlencoded" in ctype):
-            params.update(parse_qsl(self.body.decode("utf-8"), keep_blank_values=True))
-        return params
 
-    def json(self) -> dict[str, Any]:
-        if not self.body:
-            return {}
-        value = json.loads(self.body.decode("utf-8"))
-        if not isinstance(value, dict):
-            raise ValueError("body must be a JSON object")
-        return value
+def generate_key_pair() -> tuple[str, str]:
+    """A fresh RSA 2048 key pair as (private PKCS#8 PEM, public SPKI PEM)."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    private_pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                    serialization.NoEncryption()).decode()
+    public_pem = key.public_key().public_bytes(serialization.Encoding.PEM,
+                                               serialization.PublicFormat.SubjectPublicKeyInfo).decode()
+    return private_pem, public_pem
 
 
 class CodeBook:
@@ -126,7 +109,7 @@ class CodeBook:
 
 
 class StandIn(abc.ABC):
-    """Base class: a loopback HTTP server in a daemon thread, with control endpoints.
+    """Base class: a provider API on the shared loopback server, with control endpoints.
 
     Subclasses implement `handle(request) -> Reply | None` for the provider API,
     `mint_from_json(body) -> str` for ``POST /__standin/codes``, and list their
@@ -139,10 +122,6 @@ class StandIn(abc.ABC):
 
     def __init__(self, port: int = 0, *, host: str = "127.0.0.1",
                  clock: Callable[[], float] = time.time) -> None:
-        if host not in LOOPBACK_HOSTS:
-            raise ValueError(f"stand-ins listen on loopback only, not {host!r}")
-        self.host = host
-        self.port = port
         #: time source for code expiry; tests replace it (``standin.clock = lambda: ...``)
         self.clock = clock
         self.codes = CodeBook(lambda: self.clock(), self.code_ttl_seconds, self.new_code)
@@ -151,30 +130,15 @@ class StandIn(abc.ABC):
         self._faults_lock = threading.Lock()
         #: the last provider API request served (control endpoints excluded), for assertions
         self.last_request: Request | None = None
-        self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
+        # WeChat's query string carries the app secret: the server logs nothing.
+        self.server = LoopbackServer(self.dispatch, name=self.NAME, host=host, port=port)
 
     # -- lifecycle ------------------------------------------------------------
     def start(self) -> str:
-        if self._server is not None:
-            return self.base_url
-        server = _Server((self.host, self.port), _handler_for(self))
-        self._server = server
-        self.port = server.server_address[1]
-        # a short poll interval keeps stop() quick (shutdown waits for one poll)
-        self._thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
-                                        name=f"{self.NAME}:{self.port}", daemon=True)
-        self._thread.start()
-        return self.base_url
+        return self.server.start()
 
     def stop(self) -> None:
-        server, self._server = self._server, None
-        if server is not None:
-            server.shutdown()
-            server.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-            self._thread = None
+        self.server.stop()
 
     def __enter__(self) -> "StandIn":
         self.start()
@@ -184,8 +148,16 @@ class StandIn(abc.ABC):
         self.stop()
 
     @property
+    def host(self) -> str:
+        return self.server.host
+
+    @property
+    def port(self) -> int:
+        return self.server.port
+
+    @property
     def base_url(self) -> str:
-        return f"http://{self.host}:{self.port}"
+        return self.server.url
 
     # -- faults -----------------------------------------------------------------
     def inject_fault(self, **counts: int) -> dict[str, int]:
@@ -226,85 +198,65 @@ class StandIn(abc.ABC):
         return {"standin": self.NAME, "base_url": self.base_url}
 
     # -- dispatch -----------------------------------------------------------------
-    def dispatch(self, request: Request) -> Reply:
+    def dispatch(self, request: Request) -> Reply | None:
         if request.path.startswith(CONTROL_PREFIX + "/"):
             return self._control(request)
         self.last_request = request
-        reply = self.handle(request)
-        return reply or Reply.json({"error": "not found", "path": request.path}, status=404)
+        return self.handle(request)
 
     def _control(self, request: Request) -> Reply:
         action = request.path[len(CONTROL_PREFIX) + 1:]
         try:
             if action == "health" and request.method == "GET":
-                return Reply.json({"ok": True, **self.describe()})
+                return json_reply({"ok": True, **self.describe()})
             if action == "codes" and request.method == "POST":
-                return Reply.json({"code": self.mint_from_json(request.json())})
+                return json_reply({"code": self.mint_from_json(request.json_object())})
             if action == "faults" and request.method == "POST":
-                body = request.json()
+                body = request.json_object()
                 if "slow_seconds" in body:
                     self.slow_seconds = float(body.pop("slow_seconds"))
-                return Reply.json({"faults": self.inject_fault(**body)})
+                return json_reply({"faults": self.inject_fault(**body)})
         except (ValueError, TypeError) as exc:
-            return Reply.json({"error": str(exc)}, status=400)
-        return Reply.json({"error": "no such control endpoint", "path": request.path}, status=404)
+            return json_reply({"error": str(exc)}, 400)
+        return json_reply({"error": "no such control endpoint", "path": request.path}, 404)
 
 
-_Server = LoopbackHTTPServer
+class PaymentControls:
+    """The payment stand-ins' control endpoints, before StandIn's in the bases:
 
+    * ``POST /__standin/pay {"out_trade_no": .., "amount"?: .., "allow_expired"?: ..}`` the buyer pays
+      and the provider notifies the merchant (``pay``);
+    * ``POST /__standin/resend {"out_trade_no": ..}`` the provider notifies again (``resend``).
 
-def _handler_for(standin: StandIn) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        # HTTP/1.0: one request per connection, so a stopped stand-in cannot keep
-        # answering on a connection pooled by a client.
-        protocol_version = "HTTP/1.0"
-        server_version = "standin"
-        sys_version = ""
-        timeout = 30
+    Both answer where the notification went and whether the merchant acknowledged it."""
 
-        def _serve(self) -> None:
-            split = urlsplit(self.path)
-            length = int(self.headers.get("Content-Length") or 0)
-            body = self.rfile.read(length) if length else b""
-            request = Request(
-                method=self.command,
-                path=split.path,
-                query=dict(parse_qsl(split.query, keep_blank_values=True)),
-                body=body,
-                headers={k.lower(): v for k, v in self.headers.items()},
-            )
-            try:
-                reply = standin.dispatch(request)
-            except Exception as exc:  # a stand-in bug must show, not hang the client
-                reply = Reply.json({"error": f"stand-in failure: {type(exc).__name__}: {exc}"}, status=500)
-            self.send_response(reply.status)
-            self.send_header("Content-Type", reply.content_type)
-            self.send_header("Content-Length", str(len(reply.body)))
-            self.end_headers()
-            if self.command != "HEAD":
-                self.wfile.write(reply.body)
+    #: the provider's name for its own trade id, answered beside out_trade_no
+    TRADE_ID = "trade_no"
 
-        do_GET = do_POST = do_PUT = do_DELETE = do_HEAD = _serve
-
-        def log_message(self, format: str, *args: Any) -> None:
-            # The default logs the request line, query string included, and the
-            # WeChat query string carries the app secret. Stay quiet.
-            return
-
-    return Handler
+    def _control(self, request: Request) -> Reply:
+        action = request.path[len(CONTROL_PREFIX) + 1:]
+        if request.method != "POST" or action not in ("pay", "resend"):
+            return super()._control(request)  # type: ignore[misc]
+        try:
+            body = request.json_object()
+            no = str(body["out_trade_no"])
+            if action == "pay":
+                note = self.pay(no, amount=body.get("amount"), allow_expired=bool(body.get("allow_expired")))
+            else:
+                note = self.resend(no)
+        except (KeyError, LookupError, ValueError, TypeError) as exc:
+            return json_reply({"error": str(exc)}, 400)
+        return json_reply({"out_trade_no": no, self.TRADE_ID: getattr(self.trades[no], self.TRADE_ID),
+                           "delivered_to": note.url, "status": note.status, "reply": note.reply,
+                           "acknowledged": note.acknowledged})
 
 
 def run_standalone(standin: StandIn) -> None:
     """Start, print one JSON line describing the stand-in, serve until SIGINT/SIGTERM."""
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
     standin.start()
     print(json.dumps(standin.describe(), ensure_ascii=False), flush=True)
     try:
-        while not stop.wait(0.5):
-            pass
-    except KeyboardInterrupt:
-        pass
+        serve_until_stopped()
     finally:
         standin.stop()
 

@@ -49,9 +49,10 @@ from typing import Any, Callable
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import padding, rsa
+from cryptography.hazmat.primitives.asymmetric import padding
 
-from local.standins import Reply, Request, StandIn, base_arguments, run_standalone
+from local.standins import (Reply, Request, StandIn, base_arguments, generate_key_pair, json_reply,
+                            run_standalone)
 
 GATEWAY_PATH = "/gateway.do"
 OAUTH_METHOD = "alipay.system.oauth.token"
@@ -64,16 +65,6 @@ _REQUIRED = (
     ("timestamp", "isv.missing-timestamp", "缺少时间戳参数"),
     ("version", "isv.missing-version", "缺少版本参数"),
 )
-
-
-def generate_key_pair() -> tuple[str, str]:
-    """A fresh RSA 2048 key pair as (private PKCS#8 PEM, public SPKI PEM)."""
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    private_pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                    serialization.NoEncryption()).decode()
-    public_pem = key.public_key().public_bytes(serialization.Encoding.PEM,
-                                               serialization.PublicFormat.SubjectPublicKeyInfo).decode()
-    return private_pem, public_pem
 
 
 def sign_string(params: dict[str, str]) -> str:
@@ -127,7 +118,7 @@ class AlipayStandIn(StandIn):
         if request.path != GATEWAY_PATH:
             return None
         if request.method not in ("GET", "POST"):
-            return Reply.json({"error": "method not allowed"}, status=405)
+            return json_reply({"error": "method not allowed"}, 405)
         try:
             params = request.form()
         except UnicodeDecodeError:
@@ -205,7 +196,7 @@ class AlipayStandIn(StandIn):
             text = json.dumps(forged, ensure_ascii=False, separators=(",", ":"))
         body = '{"%s":%s,"sign":"%s"}' % (key, text, base64.b64encode(signature).decode())
         # The real gateway answers text/html;charset=utf-8; clients must not rely on it.
-        return Reply(200, body.encode("utf-8"), "text/html;charset=utf-8")
+        return Reply(200, body.encode("utf-8"), {"Content-Type": "text/html;charset=utf-8"})
 
 
 def _load_public_key(pem_or_base64: str):

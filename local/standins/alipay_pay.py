@@ -38,7 +38,7 @@ from urllib.parse import urlencode, urlsplit
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding
 
-from local.standins import CONTROL_PREFIX, Reply, Request, base_arguments, run_standalone
+from local.standins import PaymentControls, Reply, Request, base_arguments, run_standalone
 from local.standins.alipay_api import GATEWAY_PATH, AlipayStandIn, generate_key_pair, sign_string
 from local.standins.wechatpay_api import Sender
 
@@ -89,7 +89,7 @@ class FormNotification:
         return self.status == 200 and (self.reply or "").strip() == "success"
 
 
-class AlipayPayStandIn(AlipayStandIn):
+class AlipayPayStandIn(PaymentControls, AlipayStandIn):
     NAME = "alipay-pay"
 
     def __init__(self, app_id: str, app_public_key_pem: str, port: int = 0, *, seller_id: str = "2088000000000001",
@@ -252,21 +252,6 @@ class AlipayPayStandIn(AlipayStandIn):
         params["sign_type"] = "RSA2"
         params["sign"] = base64.b64encode(signature).decode()
         return FormNotification(url=trade.notify_url or "", params=params)
-
-    # -- control -----------------------------------------------------------------------------
-    def _control(self, request: Request) -> Reply:
-        action = request.path[len(CONTROL_PREFIX) + 1:]
-        if request.method == "POST" and action in ("pay", "resend"):
-            try:
-                body = request.json()
-                no = str(body["out_trade_no"])
-                note = self.pay(no, amount=body.get("amount"), allow_expired=bool(body.get("allow_expired"))) \
-                    if action == "pay" else self.resend(no)
-            except (KeyError, LookupError, ValueError, TypeError) as exc:
-                return Reply.json({"error": str(exc)}, status=400)
-            return Reply.json({"out_trade_no": no, "trade_no": self.trades[no].trade_no, "delivered_to": note.url,
-                               "status": note.status, "reply": note.reply, "acknowledged": note.acknowledged})
-        return super()._control(request)
 
 
 def _amount(value: Any) -> str | None:

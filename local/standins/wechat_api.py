@@ -36,7 +36,7 @@ import string
 import time
 from typing import Any, Callable
 
-from local.standins import Reply, Request, StandIn, base_arguments, run_standalone
+from local.standins import Reply, Request, StandIn, base_arguments, json_reply, run_standalone
 
 PATH = "/sns/jscode2session"
 _CODE_ALPHABET = string.ascii_letters + string.digits
@@ -124,7 +124,7 @@ def _error(errcode: int, errmsg: str) -> Reply:
 def _reply(payload: dict[str, Any]) -> Reply:
     # Always HTTP 200; the content type is not application/json on every WeChat
     # endpoint, so clients must parse the body whatever the header says.
-    return Reply.json(payload, content_type="text/plain")
+    return json_reply(payload, content_type="text/plain")
 
 
 def main(argv: list[str] | None = None) -> None:

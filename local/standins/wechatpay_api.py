@@ -44,16 +44,17 @@ import urllib.request
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
-from http.server import BaseHTTPRequestHandler
 from typing import Any, Callable
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import urlsplit
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import padding, rsa
+from cryptography.hazmat.primitives.asymmetric import padding
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from local.standins import CONTROL_PREFIX, Reply, Request, StandIn, _Server, base_arguments, run_standalone
+from local.loopback import UTF8_JSON_TYPE
+from local.standins import (PaymentControls, Reply, Request, StandIn, base_arguments, generate_key_pair,
+                            json_reply, run_standalone)
 
 JSAPI_PATH = "/v3/pay/transactions/jsapi"
 QUERY_PREFIX = "/v3/pay/transactions/out-trade-no/"
@@ -64,16 +65,6 @@ _AUTH = re.compile(r'(\w+)="([^"]*)"')
 _TRADE_NO = re.compile(r"^[0-9A-Za-z_\-*|]{6,32}$")
 
 Sender = Callable[[str, dict[str, str], bytes], tuple[int, str]]
-
-
-def generate_key_pair() -> tuple[str, str]:
-    """A fresh RSA 2048 key pair as (private PKCS#8 PEM, public SPKI PEM)."""
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    private_pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                    serialization.NoEncryption()).decode()
-    public_pem = key.public_key().public_bytes(serialization.Encoding.PEM,
-                                               serialization.PublicFormat.SubjectPublicKeyInfo).decode()
-    return private_pem, public_pem
 
 
 def http_sender(url: str, headers: dict[str, str], body: bytes) -> tuple[int, str]:
@@ -121,9 +112,10 @@ class Notification:
             return False
 
 
-class WeChatPayStandIn(StandIn):
+class WeChatPayStandIn(PaymentControls, StandIn):
     NAME = "wechatpay-api"
     FAULTS = ("busy", "tamper", "slow")
+    TRADE_ID = "transaction_id"
 
     def __init__(self, mchid: str, appid: str, merchant_public_key_pem: str, merchant_serial_no: str,
                  apiv3_key: str, port: int = 0, *, host: str = "127.0.0.1",
@@ -170,18 +162,6 @@ class WeChatPayStandIn(StandIn):
                 "platform_public_key_id": self.platform_public_key_id,
                 "platform_public_key_pem": self.platform_public_key_pem}
 
-    # -- HTTP (answers carry signature headers, which the shared handler cannot send) ------
-    def start(self) -> str:
-        if self._server is not None:
-            return self.base_url
-        server = _Server((self.host, self.port), _handler_with_headers(self))
-        self._server = server
-        self.port = server.server_address[1]
-        self._thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
-                                        name=f"{self.NAME}:{self.port}", daemon=True)
-        self._thread.start()
-        return self.base_url
-
     # -- API --------------------------------------------------------------------------------
     def handle(self, request: Request) -> Reply | None:
         if request.path == JSAPI_PATH and request.method == "POST":
@@ -206,9 +186,8 @@ class WeChatPayStandIn(StandIn):
             return self._error(401, "SIGN_ERROR", "签名错误：时间戳无效")
         if abs(self.clock() - stamp) > MAX_SKEW_SECONDS:
             return self._error(401, "SIGN_ERROR", "签名错误：时间戳已过期")
-        query = request.raw_query if hasattr(request, "raw_query") else ""
-        path = request.path + (f"?{query}" if query else "")
-        message = f"{request.method}\n{path}\n{stamp}\n{fields.get('nonce_str', '')}\n" \
+        # the signature covers the query string as sent
+        message = f"{request.method}\n{request.target}\n{stamp}\n{fields.get('nonce_str', '')}\n" \
                   f"{request.body.decode('utf-8')}\n"
         try:
             self._merchant_key.verify(base64.b64decode(fields.get("signature", "")), message.encode("utf-8"),
@@ -223,7 +202,7 @@ class WeChatPayStandIn(StandIn):
 
     def _prepay(self, request: Request) -> Reply:
         try:
-            doc = request.json()
+            doc = request.json_object()
         except ValueError:
             return self._error(400, "PARAM_ERROR", "请求体不是合法的JSON")
         for name in ("appid", "mchid", "description", "out_trade_no", "notify_url", "amount", "payer"):
@@ -374,71 +353,14 @@ class WeChatPayStandIn(StandIn):
         signature = self._sign(f"{stamp}\n{nonce}\n{text}\n")
         if self.take_fault("tamper"):
             text = text + " "
-        reply = Reply(status, text.encode("utf-8"), "application/json; charset=utf-8")
-        reply.headers = {"Wechatpay-Timestamp": stamp, "Wechatpay-Nonce": nonce, "Wechatpay-Signature": signature,
-                         "Wechatpay-Serial": self.platform_public_key_id,
-                         "Wechatpay-Signature-Type": SIGNATURE_TYPE,
-                         "Request-ID": str(uuid.uuid4())}
-        return reply
+        return Reply(status, text.encode("utf-8"), {
+            "Content-Type": UTF8_JSON_TYPE, "Wechatpay-Timestamp": stamp, "Wechatpay-Nonce": nonce,
+            "Wechatpay-Signature": signature, "Wechatpay-Serial": self.platform_public_key_id,
+            "Wechatpay-Signature-Type": SIGNATURE_TYPE, "Request-ID": str(uuid.uuid4())})
 
     def _error(self, status: int, code: str, message: str) -> Reply:
         # Errors are not signed (WeChat Pay signs successful answers); the SDK only verifies 2xx.
-        return Reply.json({"code": code, "message": message}, status=status)
-
-    # -- control -----------------------------------------------------------------------------------
-    def _control(self, request: Request) -> Reply:
-        action = request.path[len(CONTROL_PREFIX) + 1:]
-        if request.method == "POST" and action in ("pay", "resend"):
-            try:
-                body = request.json()
-                no = str(body["out_trade_no"])
-                if action == "pay":
-                    note = self.pay(no, amount=body.get("amount"), allow_expired=bool(body.get("allow_expired")))
-                else:
-                    note = self.resend(no)
-            except (KeyError, LookupError, ValueError, TypeError) as exc:
-                return Reply.json({"error": str(exc)}, status=400)
-            trade = self.trades[no]
-            return Reply.json({"out_trade_no": no, "transaction_id": trade.transaction_id,
-                               "delivered_to": note.url, "status": note.status, "reply": note.reply,
-                               "acknowledged": note.acknowledged})
-        return super()._control(request)
-
-
-def _handler_with_headers(standin: StandIn) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.0"
-        server_version = "standin"
-        sys_version = ""
-        timeout = 30
-
-        def _serve(self) -> None:
-            split = urlsplit(self.path)
-            length = int(self.headers.get("Content-Length") or 0)
-            body = self.rfile.read(length) if length else b""
-            request = Request(method=self.command, path=split.path,
-                              query=dict(parse_qsl(split.query, keep_blank_values=True)), body=body,
-                              headers={k.lower(): v for k, v in self.headers.items()})
-            request.raw_query = split.query  # the signature covers the query string as sent
-            try:
-                reply = standin.dispatch(request)
-            except Exception as exc:  # a stand-in bug must show, not hang the client
-                reply = Reply.json({"error": f"stand-in failure: {type(exc).__name__}: {exc}"}, status=500)
-            self.send_response(reply.status)
-            self.send_header("Content-Type", reply.content_type)
-            for name, value in (getattr(reply, "headers", None) or {}).items():
-                self.send_header(name, value)
-            self.send_header("Content-Length", str(len(reply.body)))
-            self.end_headers()
-            if self.command != "HEAD":
-                self.wfile.write(reply.body)
-
-        do_GET = do_POST = do_PUT = do_DELETE = do_HEAD = _serve
-
-        def log_message(self, format: str, *args: Any) -> None:
-            return
-
-    return Handler
+        return json_reply({"code": code, "message": message}, status)
 
 
 def main(argv: list[str] | None = None) -> None:

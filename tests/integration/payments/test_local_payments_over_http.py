@@ -3,7 +3,6 @@ products, and the payment stand-ins posting their notifications to it."""
 from __future__ import annotations
 
 import json
-import threading
 import urllib.request
 
 import pytest
@@ -31,12 +30,8 @@ def _http(method, url, body=None, token=None, idem=None):
 def local_api(shop, seeded):
     from local.http_api import LocalApiServer
 
-    server = LocalApiServer("127.0.0.1", 0)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield server.url
-    server.shutdown()
-    server.server_close()
+    with LocalApiServer("127.0.0.1", 0) as server:
+        yield server.url
 
 
 def test_seed_products_is_idempotent_and_demo_coupon_is_redeemable(shop, seeded):
