@@ -1,0 +1,91 @@
+"""The domain events marketing emits: one model per type in spec.py `emits`.
+
+Fields are what the producers in service.py send; `detail()` leaves out the
+fields a producer did not set (a drop announced by its timer carries
+`scheduled`, one dropped at once does not). Consumers parse a detail back with
+`Model.parse(detail)`.
+"""
+from __future__ import annotations
+
+from livecommerce.shared.events import DomainEvent
+
+
+class CouponTemplateCreated(DomainEvent):
+    template_id: str
+    room_id: str | None = None
+    kind: str
+    amount: int
+    threshold: int
+    total: int
+    created_by: str
+
+
+class _DropEvent(DomainEvent):
+    """What a drop event tells the room and the bus (scheduled, dropped, share reward configured)."""
+
+    drop_id: str
+    room_id: str
+    template_id: str
+    purpose: str
+    quantity: int
+    drops_at: str
+    name: str
+    kind: str
+    amount: int
+    threshold: int
+
+
+class CouponDropScheduled(_DropEvent):
+    pass
+
+
+class CouponDropped(_DropEvent):
+    scheduled: bool | None = None      # True when announced by its timer (or the minute tick)
+
+
+class ShareRewardConfigured(_DropEvent):
+    pass
+
+
+class CouponClaimed(DomainEvent):
+    drop_id: str
+    room_id: str
+    template_id: str
+    coupon_id: str
+    user_id: str
+
+
+class CouponRedeemed(DomainEvent):
+    user_id: str
+    template_id: str
+    coupon_id: str
+    points: int
+
+
+class ShareArrived(DomainEvent):
+    room_id: str
+    code: str
+    sharer_id: str
+    invitee_id: str
+    rewarded: bool = False
+    reason: str | None = None
+
+
+class ShareRewarded(DomainEvent):
+    room_id: str
+    code: str
+    sharer_id: str
+    invitee_id: str
+    coupon_id: str
+    drop_id: str
+
+
+class PointsChanged(DomainEvent):
+    user_id: str
+    delta: int
+    reason: str
+    ref: str
+
+
+ALL = (CouponTemplateCreated, CouponDropScheduled, CouponDropped, CouponClaimed, CouponRedeemed,
+       ShareRewardConfigured, ShareArrived, ShareRewarded, PointsChanged)
