@@ -9,19 +9,13 @@ production. docs/events.md is the generated catalogue (scripts/write_event_catal
 """
 from __future__ import annotations
 
-import json
 from datetime import datetime, timezone
 from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict
 
-from livecommerce.shared import aws, ports
-from livecommerce.shared.settings import get_settings
-from livecommerce.shared.spec import EVENT_SOURCE
-
-
-class EventPublishError(RuntimeError):
-    pass
+from livecommerce.shared import ports
+from livecommerce.shared.eventbridge_bus import EventPublishError  # noqa: F401 (re-exported)
 
 
 class DomainEvent(BaseModel):
@@ -51,23 +45,6 @@ class DomainEvent(BaseModel):
     @classmethod
     def parse(cls, detail: dict[str, Any]) -> "DomainEvent":
         return cls.model_validate(detail)
-
-
-class EventBridgeBus:
-    """The event bus port's AWS adapter."""
-
-    def put(self, detail_type: str, detail: dict[str, Any], *, resources: list[str] | None = None) -> None:
-        entry = {
-            "Source": EVENT_SOURCE,
-            "DetailType": detail_type,
-            "Detail": json.dumps(detail),
-            "EventBusName": get_settings().event_bus_name,
-        }
-        if resources:
-            entry["Resources"] = resources
-        result = aws.client("events").put_events(Entries=[entry])
-        if result.get("FailedEntryCount"):
-            raise EventPublishError(str(result["Entries"]))
 
 
 def publish(detail_type: str, detail: dict[str, Any], *, resources: list[str] | None = None) -> None:

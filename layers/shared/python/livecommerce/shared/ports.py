@@ -47,13 +47,13 @@ class SystemClock:
 
 
 def _eventbridge() -> EventBus:
-    from livecommerce.shared.events import EventBridgeBus
+    from livecommerce.shared.eventbridge_bus import EventBridgeBus  # deferred: cold start, boto3 on first use
 
     return EventBridgeBus()
 
 
 def _iot_data() -> RealtimePublisher:
-    from livecommerce.shared.realtime_publisher import IotDataPublisher
+    from livecommerce.shared.realtime_publisher import IotDataPublisher  # deferred: cold start, boto3 on first use
 
     return IotDataPublisher()
 
