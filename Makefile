@@ -14,7 +14,7 @@ PY_STAMP := $(VENV)/.stamp-$(shell cat requirements.txt requirements-dev.txt | s
 NPM_STAMP := node_modules/.stamp-$(shell cat package.json | sha1sum | cut -c1-12)
 DEB_STAMP := .cache/.stamp-deb-$(shell cat debian-packages.txt | sha1sum | cut -c1-12)
 
-.PHONY: setup local test test-fast synth lint-infra bench deploy openapi clean
+.PHONY: setup local test test-fast synth lint-infra bench deploy openapi events clean
 
 setup: $(PY_STAMP) $(NPM_STAMP) $(DEB_STAMP)
 
@@ -48,6 +48,9 @@ synth: setup
 
 openapi: setup
 	$(PY) scripts/write_openapi.py
+
+events: setup
+	$(PY) scripts/write_event_catalogue.py
 
 bench: setup
 	$(PY) benchmarks/cold_start.py
