@@ -35,11 +35,12 @@ $(NPM_STAMP): package.json $(DEB_STAMP)
 local: setup
 	$(PY) -m local.stack --port $(PORT)
 
+# Fast tiers first: unit, then integration (moto), infra (synth), e2e (the local stack).
 test: setup
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q tests/unit tests/integration tests/infra tests/e2e
 
 test-fast: setup
-	$(PY) -m pytest -q -m "not e2e and not infra"
+	$(PY) -m pytest -q tests/unit tests/integration
 
 # Without STAGE on the command line (or in the environment): every stage.
 synth: setup
