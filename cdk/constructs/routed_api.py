@@ -5,6 +5,9 @@ Each route becomes a method with a Lambda proxy integration on its function;
 Authorization header, "public" routes do not. Also: request validation, CORS
 preflight, problem+json gateway responses, JSON access logs, execution logs,
 metrics, X-Ray and stage throttling.
+
+API Gateway invokes each function through one permission for the whole stage:
+a route costs its method (and a new path its resource and CORS preflight).
 """
 from __future__ import annotations
 
@@ -129,15 +132,28 @@ class RoutedRestApi(Construct):
         )
 
         self.methods: dict[str, apigw.Method] = {}
-        integrations: dict[str, apigw.LambdaIntegration] = {}
+        integrations: dict[str, apigw.Integration] = {}
         for route in self.routes:
             if route.function not in functions:
                 raise KeyError(f"route {route.key} names unknown function {route.function!r}")
             if route.function not in integrations:
-                # One Lambda permission per method, none for the console's test invoke.
-                integrations[route.function] = apigw.LambdaIntegration(
-                    functions[route.function], allow_test_invoke=False)
+                integrations[route.function] = lambda_proxy_integration(functions[route.function])
             self.methods[route.key] = self._add_method(route, integrations[route.function])
+
+        # One invoke permission per function, not one per method: this API's stage may
+        # invoke the functions its routes name (a method only ever calls the function
+        # its integration names, so a per-method scope would add nothing but a resource
+        # per route); other stages and the console's test-invoke stage may not.
+        self.invoke_permissions: dict[str, lambda_.CfnPermission] = {}
+        source_arn = self.execute_api_arn(config.name)
+        for name in sorted({route.function for route in self.routes}):
+            functions[name].add_permission(
+                f"ApiInvoke{_pascal(name)}",
+                principal=iam.ServicePrincipal("apigateway.amazonaws.com"),
+                source_arn=source_arn,
+                scope=self,
+            )
+            self.invoke_permissions[name] = self.node.find_child(f"ApiInvoke{_pascal(name)}")
 
         # Cognito user pools cannot federate WeChat / Alipay mini-program logins.
         nag.acknowledge(
@@ -156,6 +172,11 @@ class RoutedRestApi(Construct):
     def url(self) -> str:
         return self.api.url
 
+    def execute_api_arn(self, stage_name: str) -> str:
+        """Every method and path of one stage of this API:
+        arn:<partition>:execute-api:<region>:<account>:<api id>/<stage>/*/*."""
+        return self.api.arn_for_execute_api(method="*", path="/*", stage=stage_name)
+
     def _resource(self, path: str) -> apigw.IResource:
         node: apigw.IResource = self.api.root
         for part in path.strip("/").split("/"):
@@ -163,7 +184,7 @@ class RoutedRestApi(Construct):
                 node = node.get_resource(part) or node.add_resource(part)
         return node
 
-    def _add_method(self, route: Route, integration: apigw.LambdaIntegration) -> apigw.Method:
+    def _add_method(self, route: Route, integration: apigw.Integration) -> apigw.Method:
         params = {f"method.request.path.{name}": True for name in path_parameters(route.path)}
         token = route.auth == "token"
         if token:
@@ -247,6 +268,21 @@ class RoutedRestApi(Construct):
             (all_groups, "logs:DescribeLogGroups is a list action that only takes the log-group:* resource."),
         ):
             nag.acknowledge(role, f"AwsSolutions-IAM5[Resource::{_flatten_sub(arn)}]", why)
+
+
+def lambda_proxy_integration(function: lambda_.IFunction) -> apigw.Integration:
+    """A Lambda proxy integration (AWS_PROXY, POST to the function's invocations
+    path), the one apigw.LambdaIntegration builds, but without its per-method
+    permission: RoutedRestApi grants each function once for the whole stage."""
+    return apigw.AwsIntegration(
+        proxy=True,
+        service="lambda",
+        path=f"2015-03-31/functions/{function.function_arn}/invocations",
+    )
+
+
+def _pascal(name: str) -> str:
+    return "".join(part.title() for part in name.split("_"))
 
 
 def _flatten_sub(template: str) -> str:
