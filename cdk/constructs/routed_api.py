@@ -6,8 +6,9 @@ Authorization header, "public" routes do not. Also: request validation, CORS
 preflight, problem+json gateway responses, JSON access logs, execution logs,
 metrics, X-Ray and stage throttling.
 
-API Gateway invokes each function through one permission for the whole stage:
-a route costs its method (and a new path its resource and CORS preflight).
+The API itself is a nested stack (`nested_stack`): a route costs its method, and a
+new path its resource and CORS preflight, there and not in the enclosing stack.
+API Gateway invokes each function through one permission for the whole stage.
 """
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ import json
 import re
 from typing import Mapping, Sequence
 
-from aws_cdk import Duration, Fn, RemovalPolicy
+from aws_cdk import Duration, Fn, NestedStack, RemovalPolicy
 from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
@@ -78,6 +79,8 @@ class RoutedRestApi(Construct):
         super().__init__(scope, id)
         self.routes = tuple(routes)
 
+        # Named and account-level things stay in the enclosing stack: the access log
+        # group (a fixed name) and, below, the API Gateway account logging role.
         self.access_logs = logs.LogGroup(
             self,
             "AccessLogs",
@@ -85,8 +88,18 @@ class RoutedRestApi(Construct):
             retention=config.log_retention,
             removal_policy=config.removal_policy,
         )
-        self.api = apigw.RestApi(
+        # Everything that grows with the route table (a method per route, a resource and
+        # a CORS preflight per path) lives in a nested stack of its own, so the enclosing
+        # stack stays far from CloudFormation's 500 resources per stack (the nested stack
+        # is one resource there) and the routes have the nested stack's 500 to themselves.
+        self.nested_stack = NestedStack(
             self,
+            "RestApi",
+            description=f"Live commerce {config.name}: REST API resources, methods, authorizer, "
+                        "gateway responses and invoke permissions",
+        )
+        self.api = apigw.RestApi(
+            self.nested_stack,
             "Api",
             rest_api_name=f"{config.prefix}-api",
             description=f"Live commerce API ({config.name})",
@@ -121,7 +134,7 @@ class RoutedRestApi(Construct):
             validate_request_parameters=True,
         )
         self.authorizer = apigw.RequestAuthorizer(
-            self,
+            self.nested_stack,
             "TokenAuthorizer",
             authorizer_name=f"{config.prefix}-token",
             handler=authorizer_function,
@@ -151,9 +164,9 @@ class RoutedRestApi(Construct):
                 f"ApiInvoke{_pascal(name)}",
                 principal=iam.ServicePrincipal("apigateway.amazonaws.com"),
                 source_arn=source_arn,
-                scope=self,
+                scope=self.nested_stack,
             )
-            self.invoke_permissions[name] = self.node.find_child(f"ApiInvoke{_pascal(name)}")
+            self.invoke_permissions[name] = self.nested_stack.node.find_child(f"ApiInvoke{_pascal(name)}")
 
         # Cognito user pools cannot federate WeChat / Alipay mini-program logins.
         nag.acknowledge(

@@ -100,7 +100,10 @@ class RegionalWebAcl(Construct):
         )
         logging.node.add_dependency(self.log_group)
 
-    def associate(self, id: str, *, resource_arn: str) -> wafv2.CfnWebACLAssociation:
+    def associate(self, id: str, *, resource_arn: str, scope: Construct | None = None) -> wafv2.CfnWebACLAssociation:
+        """Associate the ACL with a resource (an API stage). `scope`: where the association
+        lives, by default here; pass the stage's own stack when that is another one (a
+        nested stack), so the stage and its association are in one template."""
         return wafv2.CfnWebACLAssociation(
-            self, id, resource_arn=resource_arn, web_acl_arn=self.web_acl.attr_arn)
+            scope or self, id, resource_arn=resource_arn, web_acl_arn=self.web_acl.attr_arn)
 

@@ -165,7 +165,8 @@ class ApiStack(Stack):
             authorizer_function=self.functions["authorizer"].function,
             gateway_responses=gateway_response_table(),
         )
-        self.web_acl.associate("ApiAssociation", resource_arn=self.rest_api.stage.stage_arn)
+        self.web_acl.associate("ApiAssociation", resource_arn=self.rest_api.stage.stage_arn,
+                               scope=self.rest_api.nested_stack)
 
         self.rules: dict[str, events.Rule] = {}
         for subscription in SUBSCRIPTIONS:
