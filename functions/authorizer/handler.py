@@ -12,19 +12,11 @@ from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 
 from livecommerce.shared import tokens
+from livecommerce.shared.bearer import bearer_token
 from livecommerce.shared.observability import NAMESPACE
 
 logger = Logger(service="authorizer")
 metrics = Metrics(namespace=NAMESPACE, service="authorizer")
-
-
-def _bearer(event: dict[str, Any]) -> str | None:
-    headers = {k.lower(): v for k, v in (event.get("headers") or {}).items()}
-    value = headers.get("authorization") or ""
-    scheme, _, token = value.partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
-        return None
-    return token.strip()
 
 
 def _api_wide_arn(method_arn: str) -> str:
@@ -37,7 +29,7 @@ def _api_wide_arn(method_arn: str) -> str:
 @logger.inject_lambda_context(clear_state=True)
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    token = _bearer(event)
+    token = bearer_token(event.get("headers"))
     if token is None:
         metrics.add_metric(name="TokenRejected", unit=MetricUnit.Count, value=1)
         logger.info("token rejected", extra={"reason": "missing"})

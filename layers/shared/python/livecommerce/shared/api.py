@@ -15,7 +15,7 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValida
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 
-from livecommerce.shared import problems
+from livecommerce.shared import bearer, problems, tokens
 from livecommerce.shared.observability import NAMESPACE, logger, metrics  # noqa: F401 (re-exported)
 from livecommerce.shared.spec import Route, match_route
 
@@ -98,17 +98,14 @@ class Api:
         found = caller_from_event(self.app.current_event.raw_event)
         if found is not None:
             return found
-        headers = {k.lower(): v for k, v in (self.app.current_event.headers or {}).items()}
-        value = headers.get("authorization")
-        if not value:
+        headers = self.app.current_event.headers
+        if not bearer.authorization(headers):
             return None
-        from livecommerce.shared import tokens
-
-        scheme, _, token = value.partition(" ")
+        token = bearer.bearer_token(headers)
         try:
-            if scheme.lower() != "bearer":
+            if token is None:
                 raise tokens.TokenInvalid("malformed")
-            claims = tokens.verify(token.strip())
+            claims = tokens.verify(token)
         except tokens.TokenInvalid:
             raise problems.Unauthorized("The token is invalid or expired; log in again.",
                                         code="unauthorized") from None
