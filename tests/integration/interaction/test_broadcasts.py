@@ -55,8 +55,8 @@ def test_commerce_events_generic_and_private_fields_dropped(room, published):
 
 
 class HeldSlots:
-    """The coalescing gates' clock and sleep (the seam gates.py keeps for tests), so that
-    concurrent publishers meet the same closed slot however slow the machine is.
+    """The coalescing gates' clock and sleep (the clock port, livecommerce.shared.gates reads
+    it), so that concurrent publishers meet the same closed slot however slow the machine is.
 
     The clock stands still but for sleeps: every publisher started together finds the slot
     taken by the publish before them. A sleep (waiting for the next slot) is held until
@@ -64,7 +64,10 @@ class HeldSlots:
     was asked. `sleeps` is what was asked for; `takes` the clock at each slot taken."""
 
     def __init__(self, monkeypatch, take: str) -> None:
+        import dataclasses
+
         from livecommerce.interaction import gates, repository
+        from livecommerce.shared import ports
 
         self._now = gates.now_ms()
         self._changed = threading.Condition()
@@ -73,8 +76,7 @@ class HeldSlots:
         self.sleeps: list[int] = []
         self.takes: list[int] = []
         self.held_too_long = False
-        monkeypatch.setattr(gates, "now_ms", self.now_ms)
-        monkeypatch.setattr(gates, "sleep_ms", self.sleep_ms)
+        monkeypatch.setattr(ports, "_current", dataclasses.replace(ports.get(), clock=self))
         real_take = getattr(repository, take)
 
         def recorded_take(*args, **kwargs):
@@ -89,6 +91,14 @@ class HeldSlots:
     def now_ms(self) -> int:
         with self._changed:
             return self._now
+
+    def now(self):
+        from datetime import datetime, timedelta, timezone
+
+        return datetime(1970, 1, 1, tzinfo=timezone.utc) + timedelta(milliseconds=self.now_ms())
+
+    def sleep(self, seconds: float) -> None:
+        self.sleep_ms(round(seconds * 1000))
 
     def sleep_ms(self, ms: int) -> None:
         with self._changed:

@@ -73,20 +73,16 @@ def publish_stock(room_id: str, message: dict[str, Any], detail: dict[str, Any])
     interval = cfg.stock_broadcast_interval_ms
     if not repository.store_pending(room_id, gate, message, _stock_version(detail)):
         return "stale"
-    for _ in range(gates.MAX_WAITS):
-        taken, value = repository.take_pending(room_id, gate, now_ms=gates.now_ms(), interval_ms=interval)
-        if taken:
-            if value is not None:
-                publish(topics.events_topic(cfg.stage, room_id), value, qos=1)
-            return "published"
-        state = repository.read_gate(room_id, gate)
-        if state is None or state.pending is None:
-            return "coalesced"  # a newer publish carried it
-        until = int(state.last_ms or 0) + interval
-        if not repository.claim_trailing(room_id, gate, until_ms=until):
-            return "coalesced"  # the trailing publisher of this window carries it
-        gates.sleep_ms(until - gates.now_ms())
-    return "coalesced"
+
+    def take(at: int) -> tuple[bool, None]:
+        taken, value = repository.take_pending(room_id, gate, now_ms=at, interval_ms=interval)
+        if taken and value is not None:
+            publish(topics.events_topic(cfg.stage, room_id), value, qos=1)
+        return taken, None
+
+    # Not taken: a newer publish carried it, or the trailing publisher of this window will.
+    waited = gates.wait_for_trailing(room_id, gate, interval, take, waiting="pending")
+    return "published" if waited.taken else "coalesced"
 
 
 def handle(event: dict[str, Any]) -> str:

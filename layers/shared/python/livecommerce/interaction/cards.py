@@ -93,27 +93,27 @@ def deliver(room_id: str, channel_arn: str, entry: dict[str, Any]) -> int:
     interval = get_interaction_settings().metadata_interval_ms
     repository.enqueue(room_id, GATE, [entry])
     calls = 0
-    for _ in range(gates.MAX_WAITS):
-        taken, queued = repository.take_queue(room_id, GATE, now_ms=gates.now_ms(), interval_ms=interval)
-        if taken:
-            payload, sent, rest, stale = pack(queued, now_ms=gates.now_ms())
-            if stale:
-                logger.info("stale timed-metadata cards let go", extra={"room_id": room_id, "cards": stale})
-            if payload is not None:
-                calls += 1
-                outcome = put_metadata(channel_arn, payload)
-                if outcome == "throttled":
-                    rest = sent + rest  # everything back, in order, for the next slot
-                elif outcome == "not_broadcasting":
-                    return calls  # no video to carry them; the events topic has them
-            if not rest:
-                return calls
-            repository.requeue(room_id, GATE, rest)
-        gate = repository.read_gate(room_id, GATE)
-        if gate is None or not gate.cards:
-            return calls  # another caller took them
-        until = int(gate.last_ms or 0) + interval
-        if not repository.claim_trailing(room_id, GATE, until_ms=until):
-            return calls  # the trailing caller of this window sends them
-        gates.sleep_ms(until - gates.now_ms())
+
+    def take(at: int) -> tuple[bool, None]:
+        """Send what fits in one call if the slot is ours; done unless cards remain."""
+        nonlocal calls
+        taken, queued = repository.take_queue(room_id, GATE, now_ms=at, interval_ms=interval)
+        if not taken:
+            return False, None
+        payload, sent, rest, stale = pack(queued, now_ms=gates.now_ms())
+        if stale:
+            logger.info("stale timed-metadata cards let go", extra={"room_id": room_id, "cards": stale})
+        if payload is not None:
+            calls += 1
+            outcome = put_metadata(channel_arn, payload)
+            if outcome == "throttled":
+                rest = sent + rest  # everything back, in order, for the next slot
+            elif outcome == "not_broadcasting":
+                return True, None  # no video to carry them; the events topic has them
+        if not rest:
+            return True, None
+        repository.requeue(room_id, GATE, rest)
+        return False, None      # the rest wait for the next slot (another caller takes them, or we do)
+
+    gates.wait_for_trailing(room_id, GATE, interval, take, waiting="cards")
     return calls

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from typing import Iterable
 
 from livecommerce.interaction.moderation import fold
+from livecommerce.shared.gates import gate_wait_ms  # noqa: F401 - the one definition, re-exported
 
 
 @dataclass(frozen=True)
@@ -87,13 +88,6 @@ def plan_batch(candidates: Iterable[Candidate], *, max_messages: int, rng: rando
     delivered = sum(e.count for e in chosen)
     received = sum(c.weight for c in ordered)
     return BatchPlan(entries=tuple(chosen), dropped=received - delivered, received=received)
-
-
-def gate_wait_ms(last_ms: int | None, now_ms: int, interval_ms: int) -> int:
-    """How long until the next publish is allowed (0: now)."""
-    if last_ms is None:
-        return 0
-    return max(0, last_ms + interval_ms - now_ms)
 
 
 def max_deliveries_per_second(interval_ms: int) -> float:

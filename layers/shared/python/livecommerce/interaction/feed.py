@@ -136,16 +136,12 @@ def flush(room_id: str, not_before_ms: int) -> BatchPlan | None:
     (the trailing publisher). Returns None when another caller took it first."""
     interval = get_interaction_settings().batch_interval_ms
     gates.sleep_ms(not_before_ms - gates.now_ms())
-    for _ in range(gates.MAX_WAITS):
-        at = gates.now_ms()
+
+    def take(at: int) -> tuple[bool, BatchPlan | None]:
         taken, entries = repository.take_queue(room_id, DANMAKU_GATE, now_ms=at, interval_ms=interval)
-        if taken:
-            return _publish(room_id, entries, at)
-        gate = repository.read_gate(room_id, DANMAKU_GATE)
-        if gate is None or not gate.cards:
-            return None                      # a publisher took the queue with theirs
-        until = int(gate.last_ms or 0) + interval
-        if not repository.claim_trailing(room_id, DANMAKU_GATE, until_ms=until):
-            return None                      # the trailing publisher of that slot takes it
-        gates.sleep_ms(until - gates.now_ms())
+        return taken, (_publish(room_id, entries, at) if taken else None)
+
+    waited = gates.wait_for_trailing(room_id, DANMAKU_GATE, interval, take, waiting="cards")
+    if waited.taken or waited.left:
+        return waited.value
     raise RuntimeError(f"no danmaku slot for room {room_id}")

@@ -1,65 +1,26 @@
-"""The one adapter that publishes to the room channel: boto3 `iot-data`
-Publish (one call reaches every subscriber of the topic; we never loop over
-connections).
+"""Publishing to the room channel: one JSON message to one topic (one publish
+reaches every subscriber of it; we never loop over connections).
 
-Endpoint: on the local stack `AWS_ENDPOINT_URL_IOT_DATA_PLANE` (botocore's
-service-specific endpoint variable for the "IoT Data Plane" service id) points
-at the local broker's publish endpoint, which speaks the same REST API
-(`POST /topics/{topic}?qos=&retain=`) and hands the message to the MQTT
-broker, so this code path is the same in both places. On AWS (no endpoint
-variable, a deployed stage) the account's ATS data endpoint is looked up once
-per container with `iot:DescribeEndpoint` (it is account-specific and cannot be
-known at synth time); the same address serves MQTT over WSS to clients.
+The message is encoded and size-checked here; it goes out through the realtime
+port (`ports.get().realtime`, IoT Core's data plane on AWS and on the local
+stack: livecommerce.shared.realtime_publisher, which also finds the account's
+endpoint), so a test can record it with a fake publisher.
 """
 from __future__ import annotations
 
 import json
+import os
 from typing import Any
 
-import os
-import threading
-
-from livecommerce.shared import aws
+from livecommerce.shared import ports
 from livecommerce.shared.observability import logger
-
-_lock = threading.Lock()
-_discovered: dict[str, str] = {}
+from livecommerce.shared.realtime_publisher import data_endpoint
 
 MAX_PAYLOAD_BYTES = 128 * 1024     # IoT Core message size limit
 
 
 class PublishFailed(RuntimeError):
     pass
-
-
-def _explicit_endpoint() -> bool:
-    return bool(os.environ.get("AWS_ENDPOINT_URL_IOT_DATA_PLANE") or os.environ.get("AWS_ENDPOINT_URL"))
-
-
-def data_endpoint() -> str | None:
-    """The account's IoT Core ATS data endpoint (host name), looked up once; None when
-    the environment names an endpoint (local stack) or on the local stage (moto)."""
-    if _explicit_endpoint() or os.environ.get("STAGE", "local") == "local":
-        return None
-    with _lock:
-        if "address" not in _discovered:
-            _discovered["address"] = aws.client("iot").describe_endpoint(
-                endpointType="iot:Data-ATS")["endpointAddress"]
-        return _discovered["address"]
-
-
-def _client():
-    address = data_endpoint()
-    if address is None:
-        return aws.client("iot-data")
-    with _lock:
-        found = aws._clients.get("iot-data@ats")
-        if found is None:
-            import boto3
-
-            found = boto3.session.Session().client("iot-data", endpoint_url=f"https://{address}")
-            aws._clients["iot-data@ats"] = found
-        return found
 
 
 def mqtt_url(configured: str) -> str:
@@ -78,7 +39,7 @@ def publish(topic: str, message: dict[str, Any], *, qos: int = 0, retain: bool =
     if len(payload) > MAX_PAYLOAD_BYTES:
         raise PublishFailed(f"payload of {len(payload)} bytes is over IoT Core's {MAX_PAYLOAD_BYTES}")
     try:
-        _client().publish(topic=topic, qos=qos, retain=retain, payload=payload)
+        ports.get().realtime.publish(topic, payload, qos=qos, retain=retain)
     except Exception as exc:  # noqa: BLE001 - botocore errors and transport failures alike
         raise PublishFailed(f"publish to {topic} failed: {type(exc).__name__}") from exc
     return len(payload)
