@@ -1,22 +1,28 @@
-"""Coupon rules as plain functions: which coupon applies to an order and how much it takes off.
+"""Marketing rules as plain functions: coupons, drops, claims, points. No I/O.
 
 A threshold coupon (满减) takes `amount` off an order whose subtotal reaches
 `threshold`; a no-threshold coupon takes `amount` off any order. A coupon may
 be limited to one room. No coupon makes an order free: the payable total
 stays at least MIN_PAYABLE fen (WeChat Pay and Alipay take no zero amounts).
+A viewer holds at most a template's `per_user_limit` of its coupons; a points
+balance never goes below zero.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Iterable, Literal
+
+from pydantic import BaseModel, ConfigDict
 
 MIN_PAYABLE = 1
 Kind = Literal["threshold", "no_threshold"]
 
 
-@dataclass(frozen=True)
-class CouponTerms:
+class CouponTerms(BaseModel):
+    """What an order needs to know about a coupon the viewer holds (marketing's face hands these out)."""
+
+    model_config = ConfigDict(frozen=True)
+
     coupon_id: str
     kind: Kind
     amount: int
@@ -25,6 +31,8 @@ class CouponTerms:
     valid_until: datetime
     room_id: str | None = None
 
+
+# -- coupons on an order --------------------------------------------------------------
 
 def unusable_reason(terms: CouponTerms, *, subtotal: int, room_id: str, now: datetime) -> str | None:
     """Why the coupon cannot apply to this order (a stable code), or None when it can."""
@@ -54,6 +62,8 @@ def best_coupon(coupons: Iterable[CouponTerms], *, subtotal: int, room_id: str, 
     return min(usable, key=lambda c: (-discount(c, subtotal), c.valid_until, c.coupon_id))
 
 
+# -- templates, drops, coupons held --------------------------------------------------
+
 def check_template(kind: Kind, amount: int, threshold: int) -> str | None:
     """Why these terms make no sense, or None."""
     if amount <= 0:
@@ -63,3 +73,48 @@ def check_template(kind: Kind, amount: int, threshold: int) -> str | None:
     if kind == "no_threshold" and threshold != 0:
         return "a no-threshold coupon has threshold 0"
     return None
+
+
+def drop_state(*, drops_at: datetime, valid_until: datetime | None, left: int, now: datetime) -> str:
+    """scheduled (before its moment), ended (its coupons expired), exhausted (none left) or open."""
+    if now < drops_at:
+        return "scheduled"
+    if valid_until is not None and now >= valid_until:
+        return "ended"
+    return "exhausted" if left <= 0 else "open"
+
+
+def coupon_state(state: str, *, valid_until: datetime, now: datetime) -> str:
+    """A held coupon's state as the viewer sees it: an available one past its validity is expired."""
+    if state == "available" and now >= valid_until:
+        return "expired"
+    return state
+
+
+def coupon_validity(*, valid_from: datetime | None, valid_until: datetime | None, valid_days: int | None,
+                    now: datetime) -> tuple[datetime, datetime]:
+    """When a coupon issued now is valid: the template's window, or `valid_days` from now."""
+    start = valid_from or now
+    if valid_until is not None:
+        return start, valid_until
+    if not valid_days:
+        raise ValueError("a template has valid_until or valid_days")
+    return start, now + timedelta(days=int(valid_days))
+
+
+def may_hold_another(held: int, per_user_limit: int) -> bool:
+    """One more coupon of a template for a viewer who holds `held` of it (the claim counter's condition)."""
+    return held < per_user_limit
+
+
+# -- points ----------------------------------------------------------------------------
+
+def points_for(total_fen: int, points_per_yuan: int) -> int:
+    """Points earned by a paid order: whole yuan paid times the rate."""
+    return max(0, total_fen // 100) * max(0, points_per_yuan)
+
+
+def balance_after(balance: int, delta: int) -> int | None:
+    """The balance after a change, or None when it would go below zero (the change is refused)."""
+    after = balance + delta
+    return after if after >= 0 else None

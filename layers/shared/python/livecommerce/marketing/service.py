@@ -6,16 +6,19 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from livecommerce.marketing import repository, rules
+from livecommerce.marketing.events import (CouponClaimed, CouponDropped, CouponDropScheduled, CouponRedeemed,
+                                           CouponTemplateCreated, PointsChanged, ShareArrived, ShareRewarded,
+                                           ShareRewardConfigured)
 from livecommerce.marketing.models import (Arrival, Coupon, CouponPage, CreateDropRequest, CreateTemplateRequest,
                                            Drop, LedgerEntry, Points, Redemption, RedemptionRequest, ShareCode,
                                            Template)
 from livecommerce.marketing.storage import (ArrivalItem, ClaimCounterItem, CouponItem, DropItem, LedgerItem,
                                             PointsItem, PointsRefItem, RoomShareRewardItem, ShareItem, SharerItem,
                                             TemplateItem, bind_all)
-from livecommerce.shared import idempotency, timers
-from livecommerce.shared.tx import Tx, TxCancelled
-from livecommerce.shared import problems
+from livecommerce.shared import idempotency, problems, timers
 from livecommerce.shared.api import Caller
+from livecommerce.shared.events import DomainEvent
+from livecommerce.shared.tx import Tx, TxCancelled
 from livecommerce.shared.clock import iso, now_iso, utcnow
 from livecommerce.shared.ids import new_ulid
 
@@ -41,12 +44,9 @@ def template_view(item: TemplateItem) -> Template:
 
 
 def _drop_state(item: DropItem, now: datetime) -> str:
-    if now < parse_time(item.drops_at):
-        return "scheduled"
     until = item.terms.get("valid_until")
-    if until and now >= parse_time(until):
-        return "ended"
-    return "exhausted" if int(item.left) <= 0 else "open"
+    return rules.drop_state(drops_at=parse_time(item.drops_at), valid_until=parse_time(until) if until else None,
+                            left=int(item.left), now=now)
 
 
 def drop_view(item: DropItem) -> Drop:
@@ -58,10 +58,7 @@ def drop_view(item: DropItem) -> Drop:
 
 
 def coupon_state(item: CouponItem, now: datetime | None = None) -> str:
-    now = now or utcnow()
-    if item.state == "available" and now >= parse_time(item.valid_until):
-        return "expired"
-    return item.state
+    return rules.coupon_state(item.state, valid_until=parse_time(item.valid_until), now=now or utcnow())
 
 
 def coupon_view(item: CouponItem) -> Coupon:
@@ -85,23 +82,23 @@ def _terms_of(template: TemplateItem) -> dict[str, Any]:
             "valid_days": int(template.valid_days) if template.valid_days else None, "room_id": template.room_id}
 
 
-def _drop_detail(item: DropItem, **extra: Any) -> dict[str, Any]:
+def _drop_detail(item: DropItem) -> dict[str, Any]:
     """What the drop events (scheduled, dropped, share reward) tell the room and the bus."""
     t = item.terms
     return {"drop_id": item.drop_id, "room_id": item.room_id, "template_id": item.template_id,
             "purpose": item.purpose, "quantity": int(item.quantity), "drops_at": item.drops_at,
             "name": t["name"], "kind": t["kind"], "amount": int(t["amount"]),
-            "threshold": int(t.get("threshold") or 0), **extra}
+            "threshold": int(t.get("threshold") or 0)}
 
 
 def _new_coupon(user_id: str, template_id: str, terms: dict[str, Any], *, source: str,
                 drop_id: str | None) -> CouponItem:
     now = utcnow()
-    valid_from = terms.get("valid_from") or iso(now)
-    if terms.get("valid_until"):
-        valid_until = terms["valid_until"]
-    else:
-        valid_until = iso(now + timedelta(days=int(terms["valid_days"])))
+    start, until = rules.coupon_validity(
+        valid_from=parse_time(terms["valid_from"]) if terms.get("valid_from") else None,
+        valid_until=parse_time(terms["valid_until"]) if terms.get("valid_until") else None,
+        valid_days=terms.get("valid_days"), now=now)
+    valid_from, valid_until = iso(start), iso(until)
     coupon_id = new_ulid()
     return CouponItem(*CouponItem.key(user_id, coupon_id), coupon_id=coupon_id, user_id=user_id,
                       template_id=template_id, drop_id=drop_id, name=terms["name"], kind=terms["kind"],
@@ -148,9 +145,9 @@ def create_template(caller: Caller, body: CreateTemplateRequest) -> Template:
                         valid_days=body.valid_days, room_id=body.room_id, points_cost=body.points_cost,
                         created_by=caller.user_id, created_at=now)
     tx = Tx().put("template", item, TemplateItem.pk.does_not_exist())
-    for event in repository.outbox_items(item.pk, [("CouponTemplateCreated", {
-            "template_id": template_id, "room_id": body.room_id, "kind": body.kind, "amount": body.amount,
-            "threshold": body.threshold, "total": body.total, "created_by": caller.user_id})]):
+    for event in repository.outbox_items(item.pk, [CouponTemplateCreated(
+            template_id=template_id, room_id=body.room_id, kind=body.kind, amount=body.amount,
+            threshold=body.threshold, total=body.total, created_by=caller.user_id)]):
         tx.put("outbox", event)
     tx.commit()
     repository.flush_outbox(item.pk)
@@ -187,14 +184,14 @@ def create_drop(caller: Caller, room_id: str, body: CreateDropRequest) -> Drop:
                     drops_at=iso(drops_at), drops_at_epoch=int(drops_at.timestamp()),
                     created_by=caller.user_id, created_at=iso(now))
     detail = _drop_detail(item)
-    events: list[tuple[str, dict]] = []
+    events: list[DomainEvent] = []
     if body.purpose == "share_reward":
-        events.append(("ShareRewardConfigured", detail))
+        events.append(ShareRewardConfigured(**detail))
     elif scheduled:
         item.gsi1pk, item.gsi1sk = repository.DROP_PENDING, f"{int(drops_at.timestamp()):012d}#{drop_id}"
-        events.append(("CouponDropScheduled", detail))
+        events.append(CouponDropScheduled(**detail))
     else:
-        events.append(("CouponDropped", detail))
+        events.append(CouponDropped(**detail))
     tx = Tx()
     tx.update("template", TemplateItem(*TemplateItem.key(template.template_id)),
               [TemplateItem.issued.add(quantity)],
@@ -234,7 +231,7 @@ def run_drop(drop_id: str, now: datetime) -> timers.StepResult:
         return timers.StepResult(None, at)
     tx = Tx().update("drop", DropItem(*DropItem.key(item.drop_id)),
                      [DropItem.gsi1pk.remove(), DropItem.gsi1sk.remove()], DropItem.gsi1pk.exists())
-    for event in repository.outbox_items(item.pk, [("CouponDropped", _drop_detail(item, scheduled=True))]):
+    for event in repository.outbox_items(item.pk, [CouponDropped(**_drop_detail(item), scheduled=True)]):
         tx.put("outbox", event)
     try:
         tx.commit()
@@ -286,9 +283,9 @@ def claim(caller: Caller, drop_id: str, key: str) -> tuple[Coupon, bool]:
               DropItem.pk.exists() & (DropItem.left >= 1))
     _add_issue(tx, coupon, int(drop.terms["per_user_limit"]))
     # The event goes under the claimer's partition, not the (hot) drop's.
-    for event in repository.outbox_items(coupon.pk, [("CouponClaimed", {
-            "drop_id": drop_id, "room_id": drop.room_id, "template_id": drop.template_id,
-            "coupon_id": coupon.coupon_id, "user_id": caller.user_id})]):
+    for event in repository.outbox_items(coupon.pk, [CouponClaimed(
+            drop_id=drop_id, room_id=drop.room_id, template_id=drop.template_id,
+            coupon_id=coupon.coupon_id, user_id=caller.user_id)]):
         tx.put("outbox", event)
     try:
         tx.commit()
@@ -399,7 +396,7 @@ def arrive(caller: Caller, code: str) -> Arrival:
         arrival = ArrivalItem(*ArrivalItem.key(share.room_id, caller.user_id), code=code,
                               sharer_id=share.sharer_id, arrived_at=now, rewarded=drop is not None)
         tx = Tx()
-        events: list[tuple[str, dict]] = []
+        events: list[DomainEvent] = []
         coupon = None
         if drop is not None:
             coupon = _new_coupon(share.sharer_id, drop.template_id, drop.terms, source="share_reward",
@@ -409,13 +406,12 @@ def arrive(caller: Caller, code: str) -> Arrival:
                       DropItem.pk.exists() & (DropItem.left >= 1))
             _add_issue(tx, coupon, int(drop.terms["per_user_limit"]))
             tx.update("share", ShareItem(*ShareItem.key(code)), [ShareItem.rewards.add(1)], ShareItem.pk.exists())
-            events.append(("ShareRewarded", {"room_id": share.room_id, "code": code, "sharer_id": share.sharer_id,
-                                             "invitee_id": caller.user_id, "coupon_id": coupon.coupon_id,
-                                             "drop_id": drop.drop_id}))
+            events.append(ShareRewarded(room_id=share.room_id, code=code, sharer_id=share.sharer_id,
+                                        invitee_id=caller.user_id, coupon_id=coupon.coupon_id,
+                                        drop_id=drop.drop_id))
         else:
-            events.append(("ShareArrived", {"room_id": share.room_id, "code": code, "sharer_id": share.sharer_id,
-                                            "invitee_id": caller.user_id, "rewarded": False,
-                                            "reason": reward_reason}))
+            events.append(ShareArrived(room_id=share.room_id, code=code, sharer_id=share.sharer_id,
+                                       invitee_id=caller.user_id, rewarded=False, reason=reward_reason))
         tx.put("arrival", arrival, ArrivalItem.pk.does_not_exist())
         pk = f"USER#{share.sharer_id}"
         for event in repository.outbox_items(pk, events):
@@ -454,8 +450,7 @@ def award_points(user_id: str, points: int, *, reason: str, ref: str) -> bool:
     tx.put("ledger", LedgerItem(*LedgerItem.key(user_id, entry_id), entry_id=entry_id, delta=points, reason=reason,
                                 ref=ref, created_at=now_iso()))
     pk = f"USER#{user_id}"
-    for event in repository.outbox_items(pk, [("PointsChanged", {"user_id": user_id, "delta": points,
-                                                                 "reason": reason, "ref": ref})]):
+    for event in repository.outbox_items(pk, [PointsChanged(user_id=user_id, delta=points, reason=reason, ref=ref)]):
         tx.put("outbox", event)
     try:
         tx.commit()
@@ -503,10 +498,9 @@ def redeem(caller: Caller, body: RedemptionRequest, key: str) -> tuple[Redemptio
               TemplateItem.pk.exists() & (TemplateItem.issued < TemplateItem.total))
     _add_issue(tx, coupon, int(template.per_user_limit))
     for event in repository.outbox_items(coupon.pk, [
-            ("PointsChanged", {"user_id": caller.user_id, "delta": -cost, "reason": "redemption",
-                               "ref": coupon.coupon_id}),
-            ("CouponRedeemed", {"user_id": caller.user_id, "template_id": template.template_id,
-                                "coupon_id": coupon.coupon_id, "points": cost})]):
+            PointsChanged(user_id=caller.user_id, delta=-cost, reason="redemption", ref=coupon.coupon_id),
+            CouponRedeemed(user_id=caller.user_id, template_id=template.template_id, coupon_id=coupon.coupon_id,
+                           points=cost)]):
         tx.put("outbox", event)
     try:
         tx.commit()
