@@ -11,7 +11,7 @@ from livecommerce.shared.observability import logger, metrics
 @logger.inject_lambda_context(correlation_id_path="id", clear_state=True)
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    from livecommerce.orders.clock import on_domain_event  # deferred: pynamodb pulls in botocore
+    from livecommerce.marketing.consumers import on_domain_event  # deferred: pynamodb pulls in botocore
 
     result = on_domain_event(event)
     metrics.add_metric(name="CommerceEventsHandled", unit=MetricUnit.Count, value=1)
