@@ -22,8 +22,7 @@ Cursor = Annotated[str | None, Query(max_length=1024)]
 
 
 def _service():
-    # Deferred so the entry module imports without pynamodb/botocore (cold start).
-    from livecommerce.marketing import service
+    from livecommerce.marketing import service  # deferred: pynamodb/botocore, not paid at the handler's import
 
     return service
 
