@@ -11,6 +11,23 @@ and completed after the effect).
 
 A record remembers a fingerprint of the request; the same key with a
 different request is refused (422), not silently answered with the first.
+
+`commit_once` is the one way a use case does this (orders, flash-sale buys,
+payments, coupon claims and redemptions):
+
+    effect = commit_once(scope, owner, key, fp,
+                         build_tx=lambda: Effect(tx, value, ref=order_id),  # the effect, without the record
+                         replay=lambda record: answer_from(record))         # the first request's answer
+
+1. the record for (scope, owner, key) is looked up (skipped with check_first=False,
+   when the caller has just looked, or looks only on some paths): found -> replay(record);
+2. else build_tx() builds the effect's Tx (it may raise to refuse the request);
+   commit_once adds the record to it, labelled IDEM_LABEL, on the condition that
+   it does not exist, and commits;
+3. the record's condition failed (a concurrent request with the same key won the
+   race) -> replay(its record); failures of the effect's own conditions raise
+   TxCancelled for the caller to read by label (and usually retry);
+4. committed -> effect.after() (e.g. flush the outbox), then effect.value.
 """
 from __future__ import annotations
 
@@ -18,15 +35,17 @@ import hashlib
 import json
 import re
 import time
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Callable, Generic, TypeVar
 
 from pynamodb.attributes import JSONAttribute, NumberAttribute, UnicodeAttribute
-from pynamodb.exceptions import DoesNotExist
+from pynamodb.exceptions import DoesNotExist, PutError
 from pynamodb.models import Model
 
 from livecommerce.shared import dynamo, problems
 from livecommerce.shared.clock import now_iso
 from livecommerce.shared.platform_spec import IDEMPOTENCY
+from livecommerce.shared.tx import Tx, TxCancelled
 
 KEY_PATTERN = r"^[A-Za-z0-9_.:\-]{8,100}$"
 _KEY_RE = re.compile(KEY_PATTERN)
@@ -107,8 +126,6 @@ def replayed(scope: str, owner: str, key: str, fp: str) -> IdempotencyRecord | N
 
 def put_plain(record: IdempotencyRecord) -> bool:
     """Store a record on its own (no effect to pair it with). False if one exists."""
-    from pynamodb.exceptions import PutError
-
     try:
         record.save(condition=put_condition())
     except PutError as exc:
@@ -117,3 +134,53 @@ def put_plain(record: IdempotencyRecord) -> bool:
         dynamo.raise_if_retryable(exc)
         raise
     return True
+
+
+# -- the one commit-and-replay helper -------------------------------------------------
+
+IDEM_LABEL = "idem"
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+@dataclass
+class Effect(Generic[T]):
+    """What one attempt of a use case commits: its transaction (without the record), the value
+    to answer with once committed, what the record remembers (`ref`: the id of what was made,
+    or `response`: the answer itself) and what to do after the commit (flush the outbox)."""
+
+    tx: Tx
+    value: T
+    ref: str | None = None
+    response: dict | None = None
+    after: Callable[[], Any] | None = None
+
+
+def commit_once(scope: str, owner: str, key: str, fp: str, build_tx: Callable[[], Effect[T]],
+                replay: Callable[[IdempotencyRecord], R], *, check_first: bool = True,
+                ttl_seconds: int = DEFAULT_TTL_SECONDS) -> T | R:
+    """Make the effect at most once per (scope, owner, Idempotency-Key); a retry gets the first answer.
+
+    Raises problems.ValidationFailed (422) when the key was used for another request, TxCancelled
+    when the effect's own conditions failed (labels other than IDEM_LABEL), and a retryable
+    Conflict when the record's condition failed but the record is not readable (expired)."""
+    if check_first:
+        found = replayed(scope, owner, key, fp)
+        if found is not None:
+            return replay(found)
+    effect = build_tx()
+    effect.tx.put(IDEM_LABEL, new_record(scope, owner, key, fp, ref=effect.ref, response=effect.response,
+                                         ttl_seconds=ttl_seconds), put_condition())
+    try:
+        effect.tx.commit()
+    except TxCancelled as exc:
+        if IDEM_LABEL not in exc:
+            raise
+        found = replayed(scope, owner, key, fp)
+        if found is not None:
+            return replay(found)
+        raise problems.Conflict("A concurrent request with this Idempotency-Key won; retry.",
+                                code="concurrent_update", retryable=True) from exc
+    if effect.after is not None:
+        effect.after()
+    return effect.value
