@@ -30,7 +30,11 @@ class Synth:
     outdir: Path
 
     def template(self, stage: str, part: str) -> assertions.Template:
+        """part: a stack of the stage (Data, Media, Api, Realtime), or RestApi: the Api
+        stack's nested stack with the REST API (methods, resources, authorizer, stage)."""
         stacks = self.stages[stage]
+        if part == "RestApi":
+            return assertions.Template.from_stack(stacks.api.rest_api.nested_stack)
         return assertions.Template.from_stack(getattr(stacks, part.lower()))
 
     def json(self, stage: str, part: str) -> dict:

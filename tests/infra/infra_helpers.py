@@ -1,6 +1,7 @@
 """Small helpers for reading synthesized templates."""
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 
@@ -53,3 +54,31 @@ def role_statements(template: dict, function_logical_id_: str) -> list[dict]:
 
 def actions(statements_: list[dict]) -> set[str]:
     return {a for s in statements_ for a in as_list(s["Action"])}
+
+
+def from_parent(parent: dict, value: Any) -> Any:
+    """A nested template's {"Ref": parameter} as its parent stack passes it in
+    (another value is returned as it is)."""
+    if isinstance(value, dict) and set(value) == {"Ref"}:
+        for stack in resources(parent, "AWS::CloudFormation::Stack").values():
+            passed = props(stack).get("Parameters", {})
+            if value["Ref"] in passed:
+                return passed[value["Ref"]]
+    return value
+
+
+def stack_templates(synth) -> dict[str, Path]:
+    """Every CloudFormation stack the synth produced, nested ones included:
+    stack name (a nested stack: its construct path) -> template file."""
+    from aws_cdk import NestedStack
+
+    found = {artifact.stack_name: Path(artifact.template_full_path) for artifact in synth.assembly.stacks}
+    for construct in synth.app.node.find_all():
+        if NestedStack.is_nested_stack(construct):
+            found[construct.node.path] = synth.outdir / construct.template_file
+    return found
+
+
+def nested_templates(synth) -> list[Path]:
+    """The nested stacks' templates (assets of their parents, not stacks of the manifest)."""
+    return [path for name, path in stack_templates(synth).items() if "/" in name]

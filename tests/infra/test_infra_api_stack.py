@@ -15,7 +15,8 @@ from cdk.constructs.lambda_function import FUNCTIONS_DIR, RUNTIME
 from livecommerce.manifest import BY_NAME, FUNCTION_SPECS
 from livecommerce.shared.spec import FunctionSpec
 from cdk.stacks import api_stack
-from infra_helpers import actions, as_list, function_logical_id, props, resources, role_statements, statements
+from infra_helpers import (actions, as_list, from_parent, function_logical_id, props, resources, role_statements,
+                           statements)
 from livecommerce.catalog.spec import CATALOG
 from livecommerce.shared.gateway_responses import GATEWAY_RESPONSES
 from livecommerce.manifest import ROUTES
@@ -72,13 +73,26 @@ _actions = actions
 # ---------------------------------------------------------------------- routes
 
 def test_every_route_is_a_method_and_nothing_else(synth, stage):
-    methods = _methods(synth.json(stage, "Api"))
+    methods = _methods(synth.json(stage, "RestApi"))
     assert {key for key in methods if key[0] != "OPTIONS"} == {(r.method, r.path) for r in ROUTES}
+
+
+def test_the_api_is_in_its_own_nested_stack(synth, stage):
+    """What grows with the route table is in the nested stack; the Api stack holds the
+    functions and the nested stack, and no API Gateway method or resource."""
+    parent = synth.json(stage, "Api")
+    assert len(resources(parent, "AWS::CloudFormation::Stack")) == 1
+    assert not resources(parent, "AWS::ApiGateway::Method")
+    assert not resources(parent, "AWS::ApiGateway::Resource")
+    assert not resources(parent, "AWS::ApiGateway::RestApi")
+    nested = synth.json(stage, "RestApi")
+    assert len(resources(nested, "AWS::ApiGateway::RestApi")) == 1
+    assert not resources(nested, "AWS::Lambda::Function")
 
 
 @pytest.mark.parametrize("route", ROUTES, ids=lambda r: r.key)
 def test_authorizer_exactly_on_token_routes(synth, stage, route):
-    template = synth.json(stage, "Api")
+    template = synth.json(stage, "RestApi")
     method = _methods(template)[(route.method, route.path)]
     params = method.get("RequestParameters", {})
     if route.auth == "token":
@@ -94,17 +108,52 @@ def test_authorizer_exactly_on_token_routes(synth, stage, route):
 
 
 def test_methods_use_lambda_proxy_of_their_function(synth, stage):
-    template = synth.json(stage, "Api")
-    methods = _methods(template)
+    parent = synth.json(stage, "Api")
+    methods = _methods(synth.json(stage, "RestApi"))
     for route in ROUTES:
         integration = methods[(route.method, route.path)]["Integration"]
         assert integration["Type"] == "AWS_PROXY"
-        uri = json.dumps(integration["Uri"])
-        assert _function_logical_id(template, route.function, stage) in uri
+        assert integration["IntegrationHttpMethod"] == "POST"
+        parts = integration["Uri"]["Fn::Join"][1]
+        assert parts[-3] == ":lambda:path/2015-03-31/functions/" and parts[-1] == "/invocations"
+        assert from_parent(parent, parts[-2]) == \
+            {"Fn::GetAtt": [_function_logical_id(parent, route.function, stage), "Arn"]}
+
+
+def _execute_api_arn(api_id: str, suffix: list) -> dict:
+    return {"Fn::Join": ["", ["arn:", {"Ref": "AWS::Partition"}, ":execute-api:", {"Ref": "AWS::Region"}, ":",
+                              {"Ref": "AWS::AccountId"}, ":", {"Ref": api_id}, *suffix]]}
+
+
+def test_one_invoke_permission_per_function_for_this_stage_only(synth, stage):
+    """API Gateway may invoke each route function through one permission for the
+    whole stage (any method and path of this API's <stage>), not one per method;
+    not from other stages or the console's test-invoke stage, and no other principal."""
+    parent, nested = synth.json(stage, "Api"), synth.json(stage, "RestApi")
+    (api_id,) = resources(nested, "AWS::ApiGateway::RestApi")
+    granted = {}
+    for permission in resources(nested, "AWS::Lambda::Permission").values():
+        p = props(permission)
+        assert p["Action"] == "lambda:InvokeFunction"
+        assert p["Principal"] == "apigateway.amazonaws.com"
+        assert p["SourceArn"] == _execute_api_arn(api_id, [f"/{stage}/*/*"])
+        function = from_parent(parent, p["FunctionName"])["Fn::GetAtt"][0]
+        assert function not in granted, f"two permissions for {function}"
+        granted[function] = p
+    assert set(granted) == {_function_logical_id(parent, name, stage) for name in {r.function for r in ROUTES}}
+    # In the Api stack: the token authorizer's (scoped to the authorizer) and the event rules'.
+    by_principal: dict[str, list[dict]] = {}
+    for permission in resources(parent, "AWS::Lambda::Permission").values():
+        by_principal.setdefault(props(permission)["Principal"], []).append(props(permission))
+    assert set(by_principal) == {"apigateway.amazonaws.com", "events.amazonaws.com"}
+    (authorizer,) = by_principal["apigateway.amazonaws.com"]
+    assert authorizer["FunctionName"] == {"Fn::GetAtt": [_function_logical_id(parent, "authorizer", stage), "Arn"]}
+    source = json.dumps(authorizer["SourceArn"])
+    assert "/authorizers/" in source and ":execute-api:" in source
 
 
 def test_token_authorizer(synth, stage):
-    template = synth.template(stage, "Api")
+    template = synth.template(stage, "RestApi")
     template.resource_count_is("AWS::ApiGateway::Authorizer", 1)
     template.has_resource_properties("AWS::ApiGateway::Authorizer", {
         "Type": "REQUEST",
@@ -114,7 +163,7 @@ def test_token_authorizer(synth, stage):
 
 
 def test_request_validator_on_every_route(synth, stage):
-    template = synth.json(stage, "Api")
+    template = synth.json(stage, "RestApi")
     (validator_id, validator) = next(iter(resources(template, "AWS::ApiGateway::RequestValidator").items()))
     assert props(validator)["ValidateRequestBody"] is True
     assert props(validator)["ValidateRequestParameters"] is True
@@ -124,7 +173,7 @@ def test_request_validator_on_every_route(synth, stage):
 
 
 def test_cors_preflight(synth, stage):
-    template = synth.json(stage, "Api")
+    template = synth.json(stage, "RestApi")
     methods = _methods(template)
     origins = synth.config(stage).cors_allowed_origins
     for path in {r.path for r in ROUTES}:
@@ -139,7 +188,7 @@ def test_cors_preflight(synth, stage):
 
 def test_stage_logging_metrics_tracing_and_throttling(synth, stage):
     config = synth.config(stage)
-    template = synth.json(stage, "Api")
+    template = synth.json(stage, "RestApi")
     (api_stage,) = resources(template, "AWS::ApiGateway::Stage").values()
     p = props(api_stage)
     assert p["StageName"] == stage
@@ -153,7 +202,10 @@ def test_stage_logging_metrics_tracing_and_throttling(synth, stage):
     assert settings["ThrottlingBurstLimit"] == config.api_throttle_burst
 
     access = p["AccessLogSetting"]
-    assert access["DestinationArn"]["Fn::GetAtt"][1] == "Arn"
+    # The access log group (a fixed name) stays in the Api stack, passed in.
+    destination = from_parent(synth.json(stage, "Api"), access["DestinationArn"])
+    assert destination["Fn::GetAtt"][1] == "Arn"
+    assert destination["Fn::GetAtt"][0] in resources(synth.json(stage, "Api"), "AWS::Logs::LogGroup")
     # The format is JSON once API Gateway fills in the $context variables.
     sample = re.sub(r"\$context\.[A-Za-z.]+", "1", access["Format"])
     fields = json.loads(sample)
@@ -168,7 +220,7 @@ def test_api_gateway_account_logging_role_has_no_managed_policy(synth, stage):
 
 
 def test_gateway_responses_are_problem_json_with_cors(synth, stage):
-    template = synth.json(stage, "Api")
+    template = synth.json(stage, "RestApi")
     found = {props(r)["ResponseType"]: props(r)
              for r in resources(template, "AWS::ApiGateway::GatewayResponse").values()}
     assert set(found) == set(GATEWAY_RESPONSES)
@@ -198,9 +250,12 @@ def test_waf_rate_limit_and_managed_rules_on_the_stage(synth, stage):
     assert "Block" in rules["RateLimitPerIp"]["Action"]
     assert rules["AWSManagedRulesCommonRuleSet"]["Statement"]["ManagedRuleGroupStatement"]["VendorName"] == "AWS"
 
-    (association,) = resources(template, "AWS::WAFv2::WebACLAssociation").values()
-    assert props(association)["WebACLArn"] == {"Fn::GetAtt": [acl_id, "Arn"]}
-    (stage_id,) = resources(template, "AWS::ApiGateway::Stage")
+    # The association is in the stage's (nested) stack, with the Api stack's ACL.
+    nested = synth.json(stage, "RestApi")
+    assert not resources(template, "AWS::WAFv2::WebACLAssociation")
+    (association,) = resources(nested, "AWS::WAFv2::WebACLAssociation").values()
+    assert from_parent(template, props(association)["WebACLArn"]) == {"Fn::GetAtt": [acl_id, "Arn"]}
+    (stage_id,) = resources(nested, "AWS::ApiGateway::Stage")
     assert {"Ref": stage_id} in props(association)["ResourceArn"]["Fn::Join"][1]
 
 
