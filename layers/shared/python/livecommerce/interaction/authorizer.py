@@ -25,7 +25,11 @@ import time
 from typing import Any
 from urllib.parse import parse_qs
 
-from livecommerce.interaction import policy, topics
+from livecommerce.interaction import policy, repository, topics
+from livecommerce.interaction.settings import get_interaction_settings
+from livecommerce.rooms import repository as rooms  # TODO(face)
+from livecommerce.shared import tokens
+from livecommerce.shared.settings import get_settings
 from livecommerce.shared.observability import logger
 
 MIN_SESSION_SECONDS = 300        # IoT Core's bounds for disconnect/refreshAfterInSeconds
@@ -80,12 +84,6 @@ def _arn_parts(function_arn: str | None, region: str) -> tuple[str, str, str]:
 
 
 def authorize(event: dict[str, Any], *, function_arn: str | None = None) -> dict[str, Any]:
-    from livecommerce.interaction import repository
-    from livecommerce.interaction.settings import get_interaction_settings
-    from livecommerce.rooms import repository as rooms
-    from livecommerce.shared import tokens
-    from livecommerce.shared.settings import get_settings
-
     token, room_id, client_id = credentials(event)
     if not token:
         return deny("token_missing")

@@ -15,12 +15,14 @@ are dropped.
 """
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
 from livecommerce.interaction import cards, gates, repository, topics
 from livecommerce.interaction.realtime import publish
 from livecommerce.interaction.settings import get_interaction_settings
+from livecommerce.rooms import repository as rooms  # TODO(face)
 from livecommerce.shared.observability import logger
 
 MAX_DATA_BYTES = 8 * 1024
@@ -48,8 +50,6 @@ def public_data(detail: dict[str, Any]) -> dict[str, Any]:
 
 
 def message_for(detail_type: str, detail: dict[str, Any]) -> dict[str, Any]:
-    import json
-
     data = public_data(detail)
     data.pop("room_id", None)
     if len(json.dumps(data, ensure_ascii=False)) > MAX_DATA_BYTES:
@@ -111,8 +111,6 @@ def _broadcast(detail_type: str, detail: dict[str, Any], room_id: str) -> str:
     publish(topics.events_topic(cfg.stage, room_id), message, qos=1)
     entry = cards.card_for(detail_type, detail, at_ms=gates.now_ms())
     if entry is not None:
-        from livecommerce.rooms import repository as rooms
-
         room = rooms.get_room(room_id)
         if room is not None and room.channel_arn:
             cards.deliver(room_id, room.channel_arn, entry)

@@ -25,7 +25,7 @@ import random
 import threading
 from typing import Any, Iterable
 
-from livecommerce.interaction import gates, repository, topics
+from livecommerce.interaction import flush_requests, gates, repository, topics
 from livecommerce.interaction.density import Admission, BatchPlan, Candidate, plan_batch, weight_for
 from livecommerce.interaction.realtime import PublishFailed, publish
 from livecommerce.interaction.settings import get_interaction_settings
@@ -124,8 +124,6 @@ def offer(room_id: str, candidate: Candidate) -> BatchPlan | None:
     until = last + interval
     if (offered.trailing_ms is None or offered.trailing_ms < until) \
             and repository.claim_trailing(room_id, DANMAKU_GATE, until_ms=until):
-        from livecommerce.interaction import flush_requests
-
         if not flush_requests.request_flush(room_id, until):
             return flush(room_id, until)      # nobody else will: wait for the slot here
     return None

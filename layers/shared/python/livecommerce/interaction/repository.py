@@ -17,6 +17,7 @@ from livecommerce.interaction.storage import (CounterItem, GateItem, LikeShardIt
                                               SettingsItem, bind_all)
 from livecommerce.shared import dynamo
 from livecommerce.shared.clock import now_iso
+from livecommerce.shared.ids import _encode  # ULID time prefix for the key range
 from livecommerce.shared.ttl_cache import TtlCache
 
 _settings_cache: TtlCache[str, SettingsItem | None] = TtlCache(5.0)
@@ -164,7 +165,6 @@ def get_message(room_id: str, message_id: str) -> MessageItem | None:
 def iter_messages(room_id: str, *, since_ms: int = 0, until_ms: int | None = None) -> Iterator[MessageItem]:
     """Every stored message of a room in time order (replay, keyword lotteries)."""
     bind_all()
-    from livecommerce.shared.ids import _encode  # ULID time prefix for the key range
 
     shards = get_interaction_settings().write_shards
     low = f"MSG#{_encode(max(0, since_ms), 10)}"

@@ -10,6 +10,7 @@ from livecommerce.interaction.models import (BanRequest, Danmaku, DanmakuRequest
                                              DanmakuSettingsRequest, LikesAccepted, LikesRequest, Moderation,
                                              MuteRequest, Realtime)
 from livecommerce.shared.api import BEARER, Api
+from livecommerce.shared.bearer import bearer_token
 
 RoomId = Annotated[str, Path(pattern=r"^[0-9A-HJKMNP-TV-Z]{26}$", description="Room id (ULID).")]
 UserId = Annotated[str, Path(pattern=r"^[A-Za-z0-9_-]{1,64}$", description="The viewer's user id.")]
@@ -17,14 +18,13 @@ UserId = Annotated[str, Path(pattern=r"^[A-Za-z0-9_-]{1,64}$", description="The 
 
 def _service():
     # Deferred so the entry module imports without pynamodb/botocore (cold start).
-    from livecommerce.interaction import service
+    from livecommerce.interaction import service  # deferred: cold start (pynamodb and botocore on first call)
 
     return service
 
 
 def _bearer(api: Api) -> str:
-    headers = {k.lower(): v for k, v in (api.app.current_event.headers or {}).items()}
-    return (headers.get("authorization") or "").partition(" ")[2].strip()
+    return bearer_token(api.app.current_event.headers) or ""
 
 
 def build_router(api: Api) -> Router:

@@ -3,10 +3,12 @@ reaches. No HTTP here."""
 from __future__ import annotations
 
 import time
+from datetime import datetime, timezone
 from typing import Any
 
-from livecommerce.interaction import moderation, repository, topics
-from livecommerce.interaction.density import max_deliveries_per_second
+from livecommerce.identity import repository as identity  # TODO(face)
+from livecommerce.interaction import feed, moderation, repository, topics
+from livecommerce.interaction.density import Candidate, max_deliveries_per_second
 from livecommerce.interaction.limits import clamp_likes, retry_after, window_end, window_index
 from livecommerce.interaction.models import (Danmaku, DanmakuRequest, DanmakuSettings, DanmakuSettingsRequest,
                                              Density, LikesAccepted, LikesRequest, Moderation, Realtime,
@@ -14,7 +16,8 @@ from livecommerce.interaction.models import (Danmaku, DanmakuRequest, DanmakuSet
 from livecommerce.interaction.realtime import mqtt_url, publish_best_effort
 from livecommerce.interaction.settings import get_interaction_settings
 from livecommerce.interaction.storage import MessageItem
-from livecommerce.shared import problems
+from livecommerce.rooms import repository as rooms  # TODO(face)
+from livecommerce.shared import problems, tokens
 from livecommerce.shared.api import Caller
 from livecommerce.shared.clock import iso, now_iso
 from livecommerce.shared.ids import new_ulid
@@ -40,8 +43,6 @@ def _can_run(caller: Caller, room: Any) -> bool:
 def load_room(caller: Caller, room_id: str, *, open_only: bool = True, cached: bool = False) -> Any:
     """The room if the caller may watch it (test rooms: their host only, as in rooms).
     `cached`: the hot paths (danmaku, likes) may use a copy up to a second old."""
-    from livecommerce.rooms import repository as rooms
-
     room = _rooms.get(room_id, lambda: rooms.get_room(room_id), fresh=not cached)
     if room is None or (room.visibility != "public" and not _can_run(caller, room)):
         raise problems.NotFound("No such room.", code="room_not_found")
@@ -70,15 +71,11 @@ def _check_standing(room_id: str, user_id: str, *, speaking: bool) -> None:
 
 
 def iso_from_epoch(seconds: int) -> str:
-    from datetime import datetime, timezone
-
     return iso(datetime.fromtimestamp(seconds, timezone.utc))
 
 
 def _nickname(user_id: str) -> str | None:
     def load() -> str | None:
-        from livecommerce.identity import repository as identity
-
         user = identity.get_user(user_id)
         return getattr(user, "display_name", None) if user else None
 
@@ -186,9 +183,6 @@ def send_danmaku(caller: Caller, room_id: str, body: DanmakuRequest) -> Danmaku:
 def show_to_room(item: MessageItem) -> None:
     """Offer a stored message to the room's batches (feed). The message is kept and the
     sender has their copy whatever happens here, so a failure is logged, not raised."""
-    from livecommerce.interaction import feed
-    from livecommerce.interaction.density import Candidate
-
     try:
         feed.offer(item.room_id, Candidate(id=item.message_id, user_id=item.user_id, text=item.text,
                                            at_ms=int(item.at_ms), priority=bool(item.priority),
@@ -238,8 +232,6 @@ def add_likes(caller: Caller, room_id: str, body: LikesRequest) -> LikesAccepted
 # -- the realtime channel ----------------------------------------------------------
 
 def realtime(caller: Caller, room_id: str, token: str) -> Realtime:
-    from livecommerce.shared import tokens
-
     cfg = get_interaction_settings()
     if not topics.valid_ids(room_id, caller.user_id):
         raise problems.BadRequest("This account cannot use the realtime channel.", code="realtime_unavailable")

@@ -18,8 +18,11 @@ counters too (LIKE_SHARDS): a crowded room stays under a partition's
 """
 from __future__ import annotations
 
+import zlib
+
 from pynamodb.attributes import BooleanAttribute, JSONAttribute, ListAttribute, NumberAttribute, UnicodeAttribute
 
+from livecommerce.interaction.spec import INTERACTION
 from livecommerce.shared import dynamo
 from livecommerce.shared.storage import KeyedItem as _Base
 
@@ -42,8 +45,6 @@ class MessageItem(_Base):
 
     @staticmethod
     def key(room_id: str, message_id: str, shards: int) -> tuple[str, str]:
-        import zlib
-
         shard = zlib.crc32(message_id.encode()) % max(1, shards)
         return f"DM#{room_id}#{shard}", f"MSG#{message_id}"
 
@@ -121,7 +122,5 @@ MODELS = (MessageItem, LikeShardItem, SettingsItem, ModerationItem, GateItem, Co
 
 
 def bind_all() -> None:
-    from livecommerce.interaction.spec import INTERACTION
-
     for model in MODELS:
         dynamo.bind(model, INTERACTION)
