@@ -1,1 +1,55 @@
-"""Identity: login through WeChat / Alipay (and dev locally), users, roles, hosts, follows."""
+"""Identity: login through WeChat / Alipay (and dev locally), users, roles, hosts, follows.
+
+The public face: what other contexts may call. They get identity's pydantic
+views (`Host`, `User`) or plain values, never the identity table's items;
+events are in `livecommerce.identity.events`. The functions import the
+service inside so that importing this package stays cheap (no PynamoDB).
+"""
+from __future__ import annotations
+
+from livecommerce.identity.models import Host, User
+
+__all__ = ["Host", "User", "find_host", "find_user", "nickname", "payer_subject", "register_dev_user",
+           "sweep_outbox"]
+
+
+def find_host(host_id: str) -> Host | None:
+    """The host's profile, or None when the user has none."""
+    from livecommerce.identity import service  # deferred: pynamodb (cheap face for callers that need little)
+
+    return service.find_host(host_id)
+
+
+def find_user(user_id: str) -> User | None:
+    """The user (id, roles, display name, avatar, login provider), or None."""
+    from livecommerce.identity import service  # deferred: pynamodb (cheap face for callers that need little)
+
+    return service.find_user(user_id)
+
+
+def nickname(user_id: str) -> str | None:
+    """The name shown for a user (their display name), or None."""
+    user = find_user(user_id)
+    return user.display_name if user is not None else None
+
+
+def payer_subject(user_id: str, provider: str) -> str | None:
+    """The user's id at a payment provider (WeChat openid, Alipay user id) when identity knows it
+    for a user who logged in with that provider; None otherwise (the caller sends it)."""
+    from livecommerce.identity import service  # deferred: pynamodb (cheap face for callers that need little)
+
+    return service.payer_subject(user_id, provider)
+
+
+def register_dev_user(user_id: str) -> bool:
+    """Local stage only (the seed): create the dev user a first dev login would. True when created."""
+    from livecommerce.identity import service  # deferred: pynamodb (cheap face for callers that need little)
+
+    return service.register_dev_user(user_id)
+
+
+def sweep_outbox(*, older_than_seconds: int = 30) -> int:
+    """Publish identity events a crash left in the identity outbox (the outbox sweeper)."""
+    from livecommerce.identity import repository  # deferred: pynamodb (cheap face for callers that need little)
+
+    return repository.sweep_outbox(older_than_seconds=older_than_seconds)

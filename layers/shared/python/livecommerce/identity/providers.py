@@ -30,6 +30,7 @@ anybody in does not pay for them.
 """
 from __future__ import annotations
 
+import base64
 import json
 import logging
 import re
@@ -251,7 +252,7 @@ def _exchange_alipay(code: str, creds: ProviderCredentials, gateway: str, timeou
 
     # A success must be signed by Alipay: the signature covers the exact JSON
     # text of the ..._response value, found and checked by the SDK.
-    from alipay import AliPayValidationError
+    from alipay import AliPayValidationError  # deferred: the Alipay SDK pulls in RSA crypto; WeChat logins never pay it
 
     if not isinstance(doc.get("sign"), str) or not doc["sign"]:
         raise _rejected(ALIPAY, BAD_SIGNATURE, "answer is not signed", retryable=False, config_error=True)
@@ -292,7 +293,7 @@ def alipay_rejection(node: dict[str, Any]) -> LoginRejected:
 @lru_cache(maxsize=4)
 def _alipay_client(app_id: str, app_private_key: str, alipay_public_key: str):
     """One SDK client per container and credentials: parsing RSA keys costs a few ms."""
-    from alipay import AliPay
+    from alipay import AliPay  # deferred: the Alipay SDK pulls in RSA crypto; WeChat logins never pay it
 
     return AliPay(appid=app_id, app_notify_url=None,
                   app_private_key_string=_key_material(app_private_key),
@@ -304,8 +305,6 @@ def _key_material(key: str) -> str | bytes:
     """PEM as is; a bare base64 body (Alipay console style) as DER bytes."""
     if "-----BEGIN" in key:
         return key.replace("\\n", "\n")
-    import base64
-
     return base64.b64decode("".join(key.split()))
 
 
@@ -342,7 +341,7 @@ def _session():
 
 
 def _send(provider: str, method: str, url: str, *, timeout: float, **kwargs: Any) -> bytes:
-    import requests
+    import requests  # deferred: ~40 ms to import; only a provider login pays it
 
     try:
         resp = _session().request(method, url, timeout=timeout, allow_redirects=False, **kwargs)

@@ -1,18 +1,54 @@
-"""Identity data access: every read and conditional write of the identity table."""
+"""Identity data access: every read and conditional write of the identity table.
+
+Writes that cause domain events take them (typed events from
+livecommerce.identity.events) and write them to the identity outbox in the same
+transaction; the service flushes the outbox after the commit.
+"""
 from __future__ import annotations
 
-from pynamodb.connection import Connection
-from pynamodb.exceptions import DoesNotExist, PutError, TransactWriteError, UpdateError
-from pynamodb.transactions import TransactWrite
+from typing import Iterable
 
-from livecommerce.identity.storage import FollowItem, HostItem, LoginLinkItem, UserItem, bind_all
-from livecommerce.shared import dynamo, problems
+from pynamodb.exceptions import DoesNotExist, UpdateError
+
+from livecommerce.identity.storage import (FollowItem, HostItem, IdentityOutboxItem, LoginLinkItem, UserItem,
+                                           bind_all)
+from livecommerce.shared import dynamo, outbox, problems
 from livecommerce.shared.clock import now_iso
+from livecommerce.shared.tx import Tx, TxCancelled
+
+OUTBOX = outbox.Outbox(IdentityOutboxItem)
+
+Events = Iterable[outbox.Event]
 
 
-def _connection() -> Connection:
+def user_pk(user_id: str) -> str:
+    return UserItem.key(user_id)[0]
+
+
+def host_pk(host_id: str) -> str:
+    return HostItem.key(host_id)[0]
+
+
+def _with_events(tx: Tx, pk: str, events: Events) -> Tx:
+    for item in OUTBOX.items(pk, events):
+        tx.put("outbox", item)
+    return tx
+
+
+def write_events(pk: str, events: Events) -> None:
+    """Events caused by something that changed no identity item (a login): the outbox alone."""
     bind_all()
-    return UserItem._get_connection().connection
+    _with_events(Tx(), pk, events).commit()
+
+
+def flush_outbox(pk: str) -> int:
+    bind_all()
+    return OUTBOX.flush(pk)
+
+
+def sweep_outbox(*, older_than_seconds: int = 30) -> int:
+    bind_all()
+    return OUTBOX.sweep(older_than_seconds=older_than_seconds)
 
 
 def get_user(user_id: str) -> UserItem | None:
@@ -32,39 +68,37 @@ def get_link(provider: str, subject: str) -> LoginLinkItem | None:
 
 
 def create_user_with_link(*, user_id: str, provider: str, subject: str, union_id: str | None,
-                          roles: list[str]) -> bool:
-    """Create a user and its provider link atomically.
+                          roles: list[str], events: Events = ()) -> bool:
+    """Create a user and its provider link atomically (with the events it causes).
 
     Returns False when another request linked this provider identity first
     (two first logins racing); the caller then reads the winner's link."""
+    bind_all()
     now = now_iso()
     user = UserItem(*UserItem.key(user_id), user_id=user_id, roles=roles, provider=provider,
                     created_at=now, updated_at=now)
     link = LoginLinkItem(*LoginLinkItem.key(provider, subject), user_id=user_id, union_id=union_id,
                          created_at=now)
+    tx = Tx().put("link", link, LoginLinkItem.pk.does_not_exist()) \
+        .put("user", user, UserItem.pk.does_not_exist())
     try:
-        with TransactWrite(connection=_connection()) as tx:
-            tx.save(link, condition=LoginLinkItem.pk.does_not_exist())
-            tx.save(user, condition=UserItem.pk.does_not_exist())
-    except TransactWriteError as exc:
-        if "ConditionalCheckFailed" in dynamo.cancellation_reasons(exc):
-            return False
-        dynamo.raise_if_retryable(exc)
-        raise
+        _with_events(tx, user_pk(user_id), events).commit()
+    except TxCancelled:
+        return False
     return True
 
 
-def ensure_dev_user(user_id: str, roles: list[str]) -> UserItem:
-    """Local stage only: a dev login creates the user on first use."""
+def ensure_dev_user(user_id: str, roles: list[str], events: Events = ()) -> UserItem:
+    """Local stage only: a dev login creates the user on first use (with the events that causes;
+    nothing is written when the user exists)."""
     bind_all()
     now = now_iso()
     user = UserItem(*UserItem.key(user_id), user_id=user_id, roles=roles, provider="dev",
                     created_at=now, updated_at=now)
     try:
-        user.save(condition=UserItem.pk.does_not_exist())
-    except PutError as exc:
-        if dynamo.error_code(exc) != "ConditionalCheckFailedException":
-            dynamo.raise_if_retryable(exc)
+        _with_events(Tx().put("user", user, UserItem.pk.does_not_exist()), user_pk(user_id), events).commit()
+    except TxCancelled as exc:
+        if "user" not in exc:
             raise
     found = get_user(user_id)
     assert found is not None
@@ -86,36 +120,30 @@ def add_role(user_id: str, role: str) -> None:
 
 
 def create_host(*, host_id: str, display_name: str, intro: str | None, avatar: str | None,
-                created_by: str) -> HostItem | None:
-    """Create the host profile and grant the host role in one transaction.
+                created_by: str, events: Events = ()) -> HostItem | None:
+    """Create the host profile and grant the host role in one transaction (with its events).
 
     Returns None when the profile already exists."""
+    bind_all()
     now = now_iso()
     host = HostItem(*HostItem.key(host_id), host_id=host_id, display_name=display_name, intro=intro,
                     avatar=avatar, follower_count=0, created_by=created_by, created_at=now)
     user = UserItem(*UserItem.key(host_id))
+    events = list(events)
+    profile = Tx().put("host", host, HostItem.pk.does_not_exist())
     try:
-        with TransactWrite(connection=_connection()) as tx:
-            tx.save(host, condition=HostItem.pk.does_not_exist())
-            tx.update(user, actions=[UserItem.roles.set(UserItem.roles.append(["host"])),
-                                     UserItem.updated_at.set(now)],
-                      condition=UserItem.pk.exists() & ~UserItem.roles.contains("host"))
-    except TransactWriteError as exc:
-        reasons = dynamo.cancellation_reasons(exc)
-        if reasons and reasons[0] == "ConditionalCheckFailed":
+        _with_events(profile.update("role", user, [UserItem.roles.set(UserItem.roles.append(["host"])),
+                                                   UserItem.updated_at.set(now)],
+                                    UserItem.pk.exists() & ~UserItem.roles.contains("host")),
+                     host_pk(host_id), events).commit()
+    except TxCancelled as exc:
+        if "host" in exc:
             return None
-        if len(reasons) > 1 and reasons[1] == "ConditionalCheckFailed":
-            # The user already holds the host role (granted by hand): create the profile alone.
-            try:
-                host.save(condition=HostItem.pk.does_not_exist())
-            except PutError as inner:
-                if dynamo.error_code(inner) == "ConditionalCheckFailedException":
-                    return None
-                dynamo.raise_if_retryable(inner)
-                raise
-            return host
-        dynamo.raise_if_retryable(exc)
-        raise
+        # The user already holds the host role (granted by hand): create the profile alone.
+        try:
+            _with_events(Tx().put("host", host, HostItem.pk.does_not_exist()), host_pk(host_id), events).commit()
+        except TxCancelled:
+            return None
     return host
 
 
@@ -127,42 +155,38 @@ def get_host(host_id: str) -> HostItem | None:
         return None
 
 
-def follow(host_id: str, viewer_id: str) -> bool:
-    """Add the follow edge and bump the count together. False if already following."""
+def follow(host_id: str, viewer_id: str, events: Events = ()) -> bool:
+    """Add the follow edge and bump the count together (with the events). False if already following."""
+    bind_all()
     now = now_iso()
     edge = FollowItem(*FollowItem.key(host_id, viewer_id), gsi1pk=f"USER#{viewer_id}",
                       gsi1sk=f"FOLLOWS#{host_id}", host_id=host_id, viewer_id=viewer_id,
                       followed_at=now)
     host = HostItem(*HostItem.key(host_id))
+    tx = Tx().put("edge", edge, FollowItem.pk.does_not_exist()) \
+        .update("count", host, [HostItem.follower_count.add(1)], HostItem.pk.exists())
     try:
-        with TransactWrite(connection=_connection()) as tx:
-            tx.save(edge, condition=FollowItem.pk.does_not_exist())
-            tx.update(host, actions=[HostItem.follower_count.add(1)], condition=HostItem.pk.exists())
-    except TransactWriteError as exc:
-        reasons = dynamo.cancellation_reasons(exc)
-        if reasons and reasons[0] == "ConditionalCheckFailed":
+        _with_events(tx, host_pk(host_id), events).commit()
+    except TxCancelled as exc:
+        if "edge" in exc:
             return False
-        if len(reasons) > 1 and reasons[1] == "ConditionalCheckFailed":
-            raise problems.NotFound("No such host.", code="host_not_found") from exc
-        dynamo.raise_if_retryable(exc)
-        raise
+        raise problems.NotFound("No such host.", code="host_not_found") from exc
     return True
 
 
-def unfollow(host_id: str, viewer_id: str) -> bool:
-    """Remove the edge and decrement together. False if not following."""
+def unfollow(host_id: str, viewer_id: str, events: Events = ()) -> bool:
+    """Remove the edge and decrement together (with the events). False if not following."""
+    bind_all()
     edge = FollowItem(*FollowItem.key(host_id, viewer_id))
     host = HostItem(*HostItem.key(host_id))
+    tx = Tx().delete("edge", edge, FollowItem.pk.exists()) \
+        .update("count", host, [HostItem.follower_count.add(-1)],
+                HostItem.pk.exists() & (HostItem.follower_count > 0))
     try:
-        with TransactWrite(connection=_connection()) as tx:
-            tx.delete(edge, condition=FollowItem.pk.exists())
-            tx.update(host, actions=[HostItem.follower_count.add(-1)],
-                      condition=HostItem.pk.exists() & (HostItem.follower_count > 0))
-    except TransactWriteError as exc:
-        reasons = dynamo.cancellation_reasons(exc)
-        if reasons and reasons[0] == "ConditionalCheckFailed":
+        _with_events(tx, host_pk(host_id), events).commit()
+    except TxCancelled as exc:
+        if "edge" in exc:
             return False
-        dynamo.raise_if_retryable(exc)
         raise
     return True
 

@@ -14,7 +14,7 @@ from livecommerce.shared.api import BEARER, Api
 def _service():
     # Deferred so the entry module imports without pynamodb/botocore (cold start);
     # the first request pays it once.
-    from livecommerce.identity import service
+    from livecommerce.identity import service  # deferred: pynamodb/botocore (cold start); the first request pays
 
     return service
 

@@ -1,29 +1,27 @@
 """Identity rules: login, roles, hosts, follows. No HTTP here."""
 from __future__ import annotations
 
-import re
 from datetime import datetime, timezone
 
-from livecommerce.identity import repository
+from livecommerce.identity import repository, rules
+from livecommerce.identity.events import HostCreated, HostFollowed, HostUnfollowed, UserLoggedIn, UserRegistered
 from livecommerce.identity.models import FollowState, Host, LoginResponse, Me, User
-from livecommerce.shared import aws, events, problems, tokens
+from livecommerce.identity.providers import LoginRejected, ProviderCredentials, exchange_code
+from livecommerce.shared import aws, problems, tokens
 from livecommerce.shared.api import Caller, logger
 from livecommerce.shared.clock import iso
 from livecommerce.shared.ids import new_ulid
 from livecommerce.shared.settings import get_settings
 from livecommerce.shared.ttl_cache import TtlCache
 
-DEV_USER_ID = re.compile(r"^[A-Za-z0-9_-]{1,40}$")
-# Seeded roles for the local stage's dev logins (the README lists these users).
-DEV_ROLES = {"operator-1": ["viewer", "operator"], "host-1": ["viewer", "host"], "host-2": ["viewer", "host"]}
+DEV_USER_ID = rules.DEV_USER_ID
+DEV_ROLES = rules.DEV_ROLES
 PROVIDERS_CACHE_SECONDS = 300
 
 _providers: TtlCache[None, object] = TtlCache(PROVIDERS_CACHE_SECONDS)
 
 
 def _load_provider_credentials():
-    from livecommerce.identity.providers import ProviderCredentials
-
     raw = aws.client("secretsmanager").get_secret_value(
         SecretId=get_settings().providers_secret_id)["SecretString"]
     return ProviderCredentials.from_json(raw)
@@ -42,41 +40,75 @@ def _user_view(item) -> User:
                 avatar=item.avatar, provider=item.provider, created_at=item.created_at)
 
 
-def _publish(detail_type: str, detail: dict) -> None:
-    # Identity events feed analytics only; a bus hiccup must not fail a login.
-    try:
-        events.publish(detail_type, detail)
-    except Exception:  # noqa: BLE001 - logged and counted, never swallowed silently
-        logger.exception("domain event not published", extra={"detail_type": detail_type})
+def find_user(user_id: str) -> User | None:
+    item = repository.get_user(user_id)
+    return _user_view(item) if item is not None else None
+
+
+def payer_subject(user_id: str, provider: str) -> str | None:
+    """The user's subject at a payment provider, when identity stores one for a user of that provider.
+    (Users do not carry it today: the payer's id comes with the payment request.)"""
+    item = repository.get_user(user_id)
+    if item is None or item.provider != provider:
+        return None
+    subject = getattr(item, "provider_subject", None)
+    return str(subject) if subject else None
+
+
+def _flush(pk: str) -> None:
+    # Identity events feed analytics only; the change is committed with its events in the outbox,
+    # so a bus hiccup never fails a login (the flush logs it; the next flush or the sweeper publishes).
+    repository.flush_outbox(pk)
+
+
+def _require_local_stage() -> None:
+    # The stage is read from STAGE, which CDK sets to the deployed stage's name on every
+    # function and which is never "local" there (cdk/config.py refuses it): dev users
+    # cannot exist on AWS.
+    if not get_settings().is_local:
+        raise problems.BadRequest("The dev provider exists only on the local stage.",
+                                  code="provider_disabled")
+
+
+def _dev_user(user_id: str):
+    """(user, created): the dev user, created on first use with its DEV_ROLES (and UserRegistered
+    in the same write)."""
+    _require_local_stage()
+    existing = repository.get_user(user_id)
+    if existing is not None:
+        return existing, False
+    registered = UserRegistered(user_id=user_id, provider="dev")
+    user = repository.ensure_dev_user(user_id, rules.dev_roles(user_id), [registered])
+    _flush(repository.user_pk(user_id))
+    return user, True
+
+
+def register_dev_user(user_id: str) -> bool:
+    """Local stage only (the seed): the dev user a first dev login would create, with the
+    same roles and UserRegistered event, without a login. True when it was created."""
+    _, created = _dev_user(user_id)
+    return created
 
 
 def login(provider: str, code: str) -> LoginResponse:
-    settings = get_settings()
-    new_user = False
     if provider == "dev":
-        if not settings.is_local:
-            raise problems.BadRequest("The dev provider exists only on the local stage.",
-                                      code="provider_disabled")
-        if not DEV_USER_ID.match(code):
+        _require_local_stage()
+        if not rules.is_dev_user_id(code):
             raise problems.ValidationFailed("code: a dev login code is a user id (letters, digits, - and _).",
                                             errors=[{"field": "body.code", "message": "not a user id",
                                                      "type": "pattern"}])
-        existing = repository.get_user(code)
-        user = existing or repository.ensure_dev_user(code, DEV_ROLES.get(code, ["viewer"]))
-        new_user = existing is None
+        user, new_user = _dev_user(code)
     else:
         user, new_user = _provider_login(provider, code)
     token, expires = tokens.issue(user.user_id, user.roles)
-    if new_user:
-        _publish("UserRegistered", {"user_id": user.user_id, "provider": provider})
-    _publish("UserLoggedIn", {"user_id": user.user_id, "provider": provider})
+    repository.write_events(repository.user_pk(user.user_id),
+                            [UserLoggedIn(user_id=user.user_id, provider=provider)])
+    _flush(repository.user_pk(user.user_id))
     return LoginResponse(token=token, expires_at=iso(datetime.fromtimestamp(expires, timezone.utc)),
                          user=_user_view(user), new_user=new_user)
 
 
 def _provider_login(provider: str, code: str):
-    from livecommerce.identity.providers import LoginRejected, exchange_code
-
     settings = get_settings()
     try:
         identity = exchange_code(provider, code, credentials=_provider_credentials(),
@@ -110,7 +142,9 @@ def _provider_login(provider: str, code: str):
         return user, False
     user_id = new_ulid()
     if repository.create_user_with_link(user_id=user_id, provider=provider, subject=identity.subject,
-                                        union_id=identity.union_id, roles=["viewer"]):
+                                        union_id=identity.union_id, roles=["viewer"],
+                                        events=[UserRegistered(user_id=user_id, provider=provider)]):
+        _flush(repository.user_pk(user_id))
         user = repository.get_user(user_id)
         return user, True
     # Lost a race with a concurrent first login of the same person: use theirs.
@@ -139,11 +173,17 @@ def create_host(caller: Caller, *, user_id: str, display_name: str, intro: str |
     if repository.get_user(user_id) is None:
         raise problems.NotFound("No user with that id; they must log in once first.", code="user_not_found")
     host = repository.create_host(host_id=user_id, display_name=display_name, intro=intro, avatar=avatar,
-                                  created_by=caller.user_id)
+                                  created_by=caller.user_id,
+                                  events=[HostCreated(host_id=user_id, created_by=caller.user_id)])
     if host is None:
         raise problems.Conflict("That user is already a host.", code="host_exists")
-    _publish("HostCreated", {"host_id": user_id, "created_by": caller.user_id})
+    _flush(repository.host_pk(user_id))
     return _host_view(host)
+
+
+def find_host(host_id: str) -> Host | None:
+    item = repository.get_host(host_id)
+    return _host_view(item) if item is not None else None
 
 
 def get_host(host_id: str) -> Host:
@@ -154,20 +194,20 @@ def get_host(host_id: str) -> Host:
 
 
 def follow(caller: Caller, host_id: str) -> FollowState:
-    if host_id == caller.user_id:
-        raise problems.BadRequest("Hosts cannot follow themselves.", code="self_follow")
-    changed = repository.follow(host_id, caller.user_id)
+    rules.check_follow(caller.user_id, host_id)
+    changed = repository.follow(host_id, caller.user_id, [HostFollowed(host_id=host_id, viewer_id=caller.user_id)])
     if changed:
-        _publish("HostFollowed", {"host_id": host_id, "viewer_id": caller.user_id})
+        _flush(repository.host_pk(host_id))
     return FollowState(host_id=host_id, following=True, changed=changed,
                        follower_count=get_host(host_id).follower_count)
 
 
 def unfollow(caller: Caller, host_id: str) -> FollowState:
     host = get_host(host_id)  # 404 for an unknown host
-    changed = repository.unfollow(host_id, caller.user_id)
+    changed = repository.unfollow(host_id, caller.user_id,
+                                  [HostUnfollowed(host_id=host_id, viewer_id=caller.user_id)])
     if changed:
-        _publish("HostUnfollowed", {"host_id": host_id, "viewer_id": caller.user_id})
+        _flush(repository.host_pk(host_id))
         host = get_host(host_id)
     return FollowState(host_id=host_id, following=False, changed=changed,
                        follower_count=host.follower_count)

@@ -4,13 +4,20 @@
   LOGIN#<provider>#<sub>    LINK                provider identity -> user id (unique)
   HOST#<id>                 PROFILE             host profile with follower count
   HOST#<host>               FOLLOWER#<viewer>   a follow; gsi1 inverts it (what a viewer follows)
+  USER#<id> or HOST#<id>    OUTBOX#<ulid>       a domain event written with the change that caused it
+
+gsi1 partitions: USER#<viewer> (a viewer's follows, sort key FOLLOWS#<host>)
+and OUTBOX#pending (pending events, for the sweeper). Every follow partition
+starts with USER#, so the outbox partition never holds a follow and
+`following_count` (a count of USER#<viewer>) never counts an event.
 """
 from __future__ import annotations
 
 from pynamodb.attributes import ListAttribute, NumberAttribute, UnicodeAttribute
 
-from livecommerce.shared import dynamo
 from livecommerce.identity.spec import IDENTITY
+from livecommerce.shared import dynamo
+from livecommerce.shared.outbox import OutboxItem
 from livecommerce.shared.storage import KeyedItem as _Base, Gsi1Index as ByFollowerIndex
 
 
@@ -77,7 +84,14 @@ class FollowItem(_Base):
         return f"HOST#{host_id}", f"FOLLOWER#{viewer_id}"
 
 
-MODELS = (UserItem, LoginLinkItem, HostItem, FollowItem)
+class IdentityOutboxItem(OutboxItem):
+    """The one outbox item (livecommerce.shared.outbox), bound to this table."""
+
+    class Meta:
+        table_name = "unbound"
+
+
+MODELS = (UserItem, LoginLinkItem, HostItem, FollowItem, IdentityOutboxItem)
 
 
 def bind_all() -> None:
