@@ -58,8 +58,25 @@ def templates_in(directory: Path) -> list[Path]:
         listed = sorted(directory / a["properties"]["templateFile"] for a in artifacts.values()
                         if a.get("type") == "aws:cloudformation:stack")
         if listed:
-            return listed
+            return listed + nested_templates(directory, listed)
     return sorted(directory.glob("*.template.json"))
+
+
+def nested_templates(directory: Path, parents: list[Path]) -> list[Path]:
+    """The nested stacks' templates the listed stacks point at (asset path in the
+    AWS::CloudFormation::Stack resource's metadata), and theirs in turn."""
+    found: list[Path] = []
+    queue = list(parents)
+    while queue:
+        template = json.loads(queue.pop(0).read_text())
+        for resource in template.get("Resources", {}).values():
+            path = (resource.get("Metadata") or {}).get("aws:asset:path", "")
+            if resource.get("Type") == "AWS::CloudFormation::Stack" and path.endswith(".template.json"):
+                nested = directory / path
+                if nested.is_file() and nested not in found:
+                    found.append(nested)
+                    queue.append(nested)
+    return sorted(found)
 
 
 def main(argv: list[str] | None = None) -> int:
