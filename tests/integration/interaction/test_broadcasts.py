@@ -19,6 +19,24 @@ def event(detail_type: str, detail: dict) -> dict:
                                         **detail}}
 
 
+def product_listed(room: str, product_id: str, name: str = "羊绒围巾", **extra) -> dict:
+    """A ProductListed detail as catalog sends it (its model checks the fields)."""
+    from livecommerce.catalog.events import ProductListed
+
+    return ProductListed(room_id=room, product_id=product_id, name=name, live_price=19900, stock_left=30,
+                         **extra).detail()
+
+
+def flash_sale_started(room: str, sale_id: str, product_id: str = "P1", **extra) -> dict:
+    """A FlashSaleStarted detail as orders sends it."""
+    from livecommerce.orders.events import FlashSaleStarted
+
+    fields = {"flash_sale_id": sale_id, "room_id": room, "product_id": product_id, "name": "秒杀围巾", "price": 9900,
+              "list_price": 19900, "stock": 50, "per_user_limit": 1, "starts_at": "2026-12-01T12:00:00Z",
+              "ends_at": "2026-12-01T12:10:00Z", **extra}
+    return FlashSaleStarted(**fields).detail()
+
+
 def broadcast(evt: dict) -> dict:
     from local.lambda_runtime import invoke
 
@@ -41,7 +59,10 @@ def test_room_lifecycle_reaches_the_events_topic(api, tokens_for, make_room, pub
 
 
 def test_commerce_events_generic_and_private_fields_dropped(room, published):
-    detail = {"room_id": room, "product_id": "P1", "title": "羊绒围巾", "live_price": 19900,
+    drop = {"drop_id": "D1", "template_id": "T1", "purpose": "live", "quantity": 100,
+            "drops_at": "2026-12-01T12:00:00Z", "name": "满99减10", "kind": "amount_off", "amount": 1000,
+            "threshold": 9900}
+    detail = {"room_id": room, **drop, "product_id": "P1", "title": "羊绒围巾", "live_price": 19900,
               "channel_arn": "arn:aws:ivs:x:1:channel/abc", "buyer_id": "viewer-1", "created_by": "host-1",
               "extra": {"secret_note": "x", "badge": "爆款"}}
     first = event("CouponDropped", {**detail, "coupon_id": "C1"})
@@ -50,8 +71,11 @@ def test_commerce_events_generic_and_private_fields_dropped(room, published):
     assert broadcast(event("CouponDropped", {"product_id": "P1"}))["outcome"] == "ignored"   # no room
     [message] = published.on(f"{room}/events")
     assert message["type"] == "coupon_dropped" and message["room_id"] == room
-    assert message["data"] == {"product_id": "P1", "title": "羊绒围巾", "live_price": 19900, "coupon_id": "C1",
-                               "extra": {"badge": "爆款"}}
+    assert message["data"] == {**drop, "product_id": "P1", "title": "羊绒围巾", "live_price": 19900,
+                               "coupon_id": "C1", "extra": {"badge": "爆款"}}
+    # a detail its producer's model does not accept is let go, not retried
+    assert broadcast(event("CouponDropped", {"room_id": room, "coupon_id": "C2"}))["outcome"] == "invalid"
+    assert len(published.on(f"{room}/events")) == 1
 
 
 class HeldSlots:
@@ -135,7 +159,9 @@ class HeldSlots:
 
 def test_stock_changes_are_coalesced_and_the_newest_wins(room, published, monkeypatch):
     def stock(version: int, left: int) -> dict:
-        return event("StockChanged", {"room_id": room, "product_id": "P9", "version": version, "stock": left})
+        # as orders sends it; newer changes occur later
+        return event("StockChanged", {"room_id": room, "product_id": "P9", "delta": -1, "stock_left": left,
+                                      "cause": "order", "occurred_at": f"2026-12-01T12:00:{version:02d}Z"})
 
     slots = HeldSlots(monkeypatch, "take_pending")
     assert broadcast(stock(1, 100))["outcome"] == "published"
@@ -143,7 +169,7 @@ def test_stock_changes_are_coalesced_and_the_newest_wins(room, published, monkey
     # One of the seven waited for the next slot and carried the newest stock; the rest returned at once.
     assert len(slots.sleeps) == 1
     assert outcomes.count("published") == 1 and outcomes.count("coalesced") + outcomes.count("stale") == 6
-    stocks = [m["data"]["stock"] for m in published.on(f"{room}/events") if m["type"] == "stock_changed"]
+    stocks = [m["data"]["stock_left"] for m in published.on(f"{room}/events") if m["type"] == "stock_changed"]
     assert stocks == [100, 92]
     assert len(slots.takes) == 2 and slots.takes[1] - slots.takes[0] >= 1000     # at most one a second
     assert broadcast(stock(3, 97))["outcome"] == "stale"      # late and older than what viewers saw
@@ -192,10 +218,10 @@ def test_cards_ride_in_the_video_merged_within_five_calls_a_second(room, monkeyp
     ivs.expect(4)                                       # room for one call per card: the merging is checked below
     slots = HeldSlots(monkeypatch, "take_queue")
     with ivs.stubber:
-        assert broadcast(event("ProductListed", {"room_id": room, "product_id": "P1", "title": "围巾",
-                                                 "live_price": 9900}))["outcome"] == "published"
-        slots.run([lambda n=n, kind=kind: broadcast(event(kind, {"room_id": room, "product_id": f"P{n}",
-                                                                "flash_sale_id": f"F{n}"}))
+        assert broadcast(event("ProductListed", product_listed(room, "P1", "围巾")))["outcome"] == "published"
+        details = {"ProductListed": lambda n: product_listed(room, f"P{n}"),
+                   "FlashSaleStarted": lambda n: flash_sale_started(room, f"F{n}", f"P{n}")}
+        slots.run([lambda n=n, kind=kind: broadcast(event(kind, details[kind](n)))
                    for n, kind in enumerate(["ProductListed", "FlashSaleStarted", "ProductListed"], start=2)])
     cards = [c for payload in ivs.sent for c in payload["cards"]]
     assert sorted(c["product_id"] for c in cards) == ["P1", "P2", "P3", "P4"]      # none dropped
@@ -213,17 +239,17 @@ def test_throttled_cards_are_sent_in_the_next_slot(room, monkeypatch):
     ivs.throttle()
     ivs.expect(1)
     with ivs.stubber:
-        broadcast(event("FlashSaleStarted", {"room_id": room, "flash_sale_id": "F1", "product_id": "P1",
-                                             "ends_at": "2026-12-01T12:10:00Z"}))
+        broadcast(event("FlashSaleStarted", flash_sale_started(room, "F1", "P1")))
         ivs.stubber.assert_no_pending_responses()
     assert ivs.sent[0] == ivs.sent[1] and ivs.sent[1]["cards"][0]["flash_sale_id"] == "F1"
 
 
 def test_cards_pack_into_one_kilobyte(room):
+    from livecommerce.catalog.events import ProductListed
     from livecommerce.interaction import cards
 
     now = 1_000_000
-    queued = [cards.card_for("ProductListed", {"product_id": f"P{n}", "title": "很长的商品标题" * 10}, at_ms=now)
+    queued = [cards.card_for(ProductListed.parse(product_listed(room, f"P{n}", "很长的商品标题" * 10)), at_ms=now)
               for n in range(20)]
     queued.append({"at_ms": now - 60_000, "card": {"type": "product_listed", "product_id": "OLD"}})
     payload, sent, rest, stale = cards.pack(queued[-1:] + queued[:-1], now_ms=now)

@@ -2,14 +2,15 @@
 `events` topic (and, for product cards and flash sales, IVS timed metadata).
 
 Every event in interaction.spec.BROADCAST_EVENTS with a `room_id` in its
-detail becomes one message
+detail is parsed with its producer's model (interaction.consumed; a detail that
+does not match is logged and let go: `invalid`) and becomes one message
 
     {"type": "product_listed", "room_id": ..., "event_id": ..., "at": ..., "data": {...}}
 
 where `type` is the detail type in snake case and `data` is the detail
 without internal or personal fields (ARNs, keys, user and order ids, contact
-data). StockChanged is coalesced per room and product: at most one message a
-second, always the newest stock (by `version`, else by occurrence), and the
+data). StockChanged is coalesced per room and product (or flash sale): at most
+one message a second, always the newest stock (by occurrence), and the
 last change is always published. Repeated deliveries of the same event id
 are dropped.
 """
@@ -19,10 +20,13 @@ import json
 import re
 from typing import Any
 
-from livecommerce.interaction import cards, gates, repository, topics
+from pydantic import ValidationError
+
+from livecommerce.interaction import cards, consumed, gates, repository, topics
 from livecommerce.interaction.realtime import publish
 from livecommerce.interaction.settings import get_interaction_settings
 from livecommerce.rooms import repository as rooms  # TODO(face)
+from livecommerce.shared.events import DomainEvent
 from livecommerce.shared.observability import logger
 
 MAX_DATA_BYTES = 8 * 1024
@@ -49,29 +53,27 @@ def public_data(detail: dict[str, Any]) -> dict[str, Any]:
     return data if isinstance(data, dict) else {}
 
 
-def message_for(detail_type: str, detail: dict[str, Any]) -> dict[str, Any]:
+def message_for(event: DomainEvent, detail: dict[str, Any]) -> dict[str, Any]:
+    """The room's message for a parsed event; `data` is the public part of its detail."""
     data = public_data(detail)
     data.pop("room_id", None)
     if len(json.dumps(data, ensure_ascii=False)) > MAX_DATA_BYTES:
         data = {k: v for k, v in data.items() if not isinstance(v, (list, dict))}
-    return {"type": snake(detail_type), "room_id": detail["room_id"], "event_id": detail.get("event_id"),
-            "at": detail.get("occurred_at"), "data": data}
+    return {"type": snake(event.detail_type), "room_id": event.room_id, "event_id": event.event_id,
+            "at": event.occurred_at, "data": data}
 
 
-def _stock_version(detail: dict[str, Any]) -> str:
-    for name in ("version", "stock_version", "seq"):
-        value = detail.get(name)
-        if isinstance(value, int) and not isinstance(value, bool):
-            return f"v{value:020d}"
-    return f"t{detail.get('occurred_at') or ''}#{detail.get('event_id') or ''}"
+def _stock_version(event: DomainEvent) -> str:
+    """Newer changes sort higher: the producer's occurrence time, then the event id."""
+    return f"t{event.occurred_at or ''}#{event.event_id or ''}"
 
 
-def publish_stock(room_id: str, message: dict[str, Any], detail: dict[str, Any]) -> str:
+def publish_stock(room_id: str, message: dict[str, Any], event: DomainEvent) -> str:
     cfg = get_interaction_settings()
-    key = str(detail.get("product_id") or detail.get("listing_id") or detail.get("sku_id") or "all")[:64]
+    key = str(event.product_id or event.flash_sale_id or "all")[:64]
     gate = f"stock#{key}"
     interval = cfg.stock_broadcast_interval_ms
-    if not repository.store_pending(room_id, gate, message, _stock_version(detail)):
+    if not repository.store_pending(room_id, gate, message, _stock_version(event)):
         return "stale"
 
     def take(at: int) -> tuple[bool, None]:
@@ -92,24 +94,31 @@ def handle(event: dict[str, Any]) -> str:
     if not isinstance(room_id, str) or not topics.ROOM_ID.match(room_id):
         logger.info("broadcast without a room", extra={"detail_type": detail_type})
         return "ignored"
-    event_id = str(detail.get("event_id") or event.get("id") or "")
+    try:
+        typed = consumed.parse(detail_type, detail)
+    except (consumed.NotConsumed, ValidationError) as exc:
+        # A detail its producer's model does not accept: retrying will not help.
+        logger.error("broadcast event not as its producer declares it", extra={
+            "detail_type": detail_type, "error": str(exc)[:1000]})
+        return "invalid"
+    event_id = str(typed.event_id or event.get("id") or "")
     if event_id and not repository.first_delivery(event_id):
         return "duplicate"
     try:
-        return _broadcast(detail_type, detail, room_id)
+        return _broadcast(typed, detail, room_id)
     except Exception:
         if event_id:
             repository.forget_delivery(event_id)  # let EventBridge's retry through
         raise
 
 
-def _broadcast(detail_type: str, detail: dict[str, Any], room_id: str) -> str:
+def _broadcast(event: DomainEvent, detail: dict[str, Any], room_id: str) -> str:
     cfg = get_interaction_settings()
-    message = message_for(detail_type, detail)
-    if detail_type == "StockChanged":
-        return publish_stock(room_id, message, detail)
+    message = message_for(event, detail)
+    if event.detail_type == "StockChanged":
+        return publish_stock(room_id, message, event)
     publish(topics.events_topic(cfg.stage, room_id), message, qos=1)
-    entry = cards.card_for(detail_type, detail, at_ms=gates.now_ms())
+    entry = cards.card_for(event, at_ms=gates.now_ms())
     if entry is not None:
         room = rooms.get_room(room_id)
         if room is not None and room.channel_arn:

@@ -12,35 +12,50 @@ let go: the moment has passed (the card is also on the room's events topic).
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, Callable
 
 from livecommerce.interaction import gates, repository
 from livecommerce.interaction.settings import get_interaction_settings
+from livecommerce.catalog.events import ProductListed
+from livecommerce.orders.events import FlashSaleStarted
 from livecommerce.shared import aws
+from livecommerce.shared.events import DomainEvent
 from livecommerce.shared.observability import logger
 
 METADATA_MAX_BYTES = 1024
 CARD_MAX_AGE_MS = 10_000
 GATE = "metadata"
-CARD_EVENTS = {"ProductListed": "product_listed", "FlashSaleStarted": "flash_sale_started"}
-CARD_FIELDS = ("product_id", "listing_id", "flash_sale_id", "sale_id", "coupon_id", "title", "price", "live_price",
-               "original_price", "stock", "starts_at", "ends_at", "limit_per_user")
 TITLE_CHARS = 40
 
 
-def card_for(detail_type: str, detail: dict[str, Any], *, at_ms: int) -> dict[str, Any] | None:
-    kind = CARD_EVENTS.get(detail_type)
-    if kind is None:
+def _product_card(event: ProductListed) -> dict[str, Any]:
+    return {"type": "product_listed", "product_id": event.product_id, "title": event.name[:TITLE_CHARS],
+            "price": event.live_price, "live_price": event.live_price, "stock": event.stock_left}
+
+
+def _flash_sale_card(event: FlashSaleStarted) -> dict[str, Any]:
+    return {"type": "flash_sale_started", "flash_sale_id": event.flash_sale_id, "product_id": event.product_id,
+            "title": event.name[:TITLE_CHARS], "price": event.price, "original_price": event.list_price,
+            "stock": event.stock, "limit_per_user": event.per_user_limit, "starts_at": event.starts_at,
+            "ends_at": event.ends_at}
+
+
+# The events that become cards, read from their producers' models.
+CARDS: dict[type[DomainEvent], Callable[[Any], dict[str, Any]]] = {
+    ProductListed: _product_card,
+    FlashSaleStarted: _flash_sale_card,
+}
+CARD_EVENTS: tuple[str, ...] = tuple(model.detail_type for model in CARDS)
+
+
+def card_for(event: DomainEvent, *, at_ms: int) -> dict[str, Any] | None:
+    """The card of a parsed event ({"at_ms", "card"}), None when the event has no card."""
+    builder = CARDS.get(type(event))
+    if builder is None:
         return None
-    card: dict[str, Any] = {"type": kind}
-    for name in CARD_FIELDS:
-        value = detail.get(name)
-        if isinstance(value, str) and name == "title":
-            value = value[:TITLE_CHARS]
-        if isinstance(value, (str, int)) and not isinstance(value, bool):
-            card[name] = value
-    if detail.get("event_id"):
-        card["event_id"] = detail["event_id"]
+    card = builder(event)
+    if event.event_id:
+        card["event_id"] = event.event_id
     return {"at_ms": at_ms, "card": card}
 
 
