@@ -10,6 +10,7 @@ import pytest
 from livecommerce import marketing
 from livecommerce.marketing import consumers, repository, service
 from livecommerce.marketing.storage import CouponItem, DropItem, bind_all
+from livecommerce.orders.events import OrderPaid
 from livecommerce.shared import idempotency, ports, problems, timers
 from livecommerce.shared.api import Caller
 from livecommerce.shared.clock import iso
@@ -172,7 +173,9 @@ def test_order_paid_earns_whole_yuan_times_the_rate(world, monkeypatch):
     monkeypatch.setattr(service, "award_points", lambda user_id, points, *, reason, ref:
                         awarded.append((user_id, points, reason, ref)) or True)
     monkeypatch.setenv("POINTS_PER_YUAN", "2")
-    paid = {"order_id": "01ORDER", "user_id": "viewer-1", "total": 12_345, "room_id": ROOM, "lines": []}
+    paid = OrderPaid(order_id="01ORDER", user_id="viewer-1", room_id=ROOM, kind="room", subtotal=12_345,
+                     discount=0, total=12_345, lines=[{"product_id": "P1", "quantity": 1, "unit_price": 12_345}],
+                     channel="wechat", transaction_id="T1", paid_at="2026-12-05T12:00:00Z").detail()
     assert consumers.on_domain_event({"detail-type": "OrderPaid", "detail": paid}) == {
         "detail_type": "OrderPaid", "points": 246, "awarded": True}
     assert awarded == [("viewer-1", 246, "order_paid", "order:01ORDER")]

@@ -7,6 +7,8 @@ fields a producer did not set (a drop announced by its timer carries
 """
 from __future__ import annotations
 
+from pydantic import BaseModel, ConfigDict
+
 from livecommerce.shared.events import DomainEvent
 
 
@@ -20,8 +22,10 @@ class CouponTemplateCreated(DomainEvent):
     created_by: str
 
 
-class _DropEvent(DomainEvent):
-    """What a drop event tells the room and the bus (scheduled, dropped, share reward configured)."""
+class _DropFields(BaseModel):
+    """What a drop event tells the room and the bus (a field set, not an event type)."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
 
     drop_id: str
     room_id: str
@@ -35,15 +39,15 @@ class _DropEvent(DomainEvent):
     threshold: int
 
 
-class CouponDropScheduled(_DropEvent):
+class CouponDropScheduled(DomainEvent, _DropFields):
     pass
 
 
-class CouponDropped(_DropEvent):
+class CouponDropped(DomainEvent, _DropFields):
     scheduled: bool | None = None      # True when announced by its timer (or the minute tick)
 
 
-class ShareRewardConfigured(_DropEvent):
+class ShareRewardConfigured(DomainEvent, _DropFields):
     pass
 
 

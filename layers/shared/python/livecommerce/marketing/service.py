@@ -123,7 +123,9 @@ def _require_room_host(caller: Caller, room_id: str):
     return rooms.require_room_host(caller, room_id)
 
 
-def create_template(caller: Caller, body: CreateTemplateRequest) -> Template:
+def create_template(caller: Caller, body: CreateTemplateRequest, *, template_id: str | None = None) -> Template:
+    """`template_id`: a fixed id instead of a new one (the local stage's demo coupon);
+    409 template_exists when it is taken."""
     problem = rules.check_template(body.kind, body.amount, body.threshold)
     if problem:
         raise problems.ValidationFailed(problem, errors=[{"field": "body.threshold", "message": problem,
@@ -136,7 +138,7 @@ def create_template(caller: Caller, body: CreateTemplateRequest) -> Template:
     if body.room_id is not None:
         _require_room_host(caller, body.room_id)
     now = now_iso()
-    template_id = new_ulid()
+    template_id = template_id or new_ulid()
     item = TemplateItem(*TemplateItem.key(template_id), template_id=template_id, name=body.name, kind=body.kind,
                         amount=body.amount, threshold=body.threshold, total=body.total, issued=0,
                         per_user_limit=body.per_user_limit,
@@ -149,7 +151,12 @@ def create_template(caller: Caller, body: CreateTemplateRequest) -> Template:
             template_id=template_id, room_id=body.room_id, kind=body.kind, amount=body.amount,
             threshold=body.threshold, total=body.total, created_by=caller.user_id)]):
         tx.put("outbox", event)
-    tx.commit()
+    try:
+        tx.commit()
+    except TxCancelled as exc:
+        if "template" in exc:
+            raise problems.Conflict("A coupon template with that id exists.", code="template_exists") from None
+        raise
     repository.flush_outbox(item.pk)
     return template_view(item)
 
@@ -259,52 +266,46 @@ def publish_due_drops(now: datetime | None = None) -> int:
 
 def claim(caller: Caller, drop_id: str, key: str) -> tuple[Coupon, bool]:
     """Claim one coupon of a drop into the caller's coupon centre. (coupon, created)."""
-    fp = idempotency.fingerprint({"drop_id": drop_id})
-    found = idempotency.replayed("claim", caller.user_id, key, fp)
-    if found is not None:
-        return _replayed_coupon(caller.user_id, found.ref), False
-    drop = repository.get_drop(drop_id)
-    if drop is None:
-        raise problems.NotFound("No such coupon drop.", code="drop_not_found")
-    if drop.purpose != "claim":
-        raise problems.Conflict("This drop is a share reward; it cannot be claimed.", code="drop_not_claimable")
-    state = _drop_state(drop, utcnow())
-    if state == "scheduled":
-        raise problems.Conflict("The drop has not started.", code="drop_not_started", drops_at=drop.drops_at)
-    if state == "ended":
-        raise problems.Conflict("The drop's coupons have expired.", code="drop_ended")
-    if state == "exhausted":   # answered without touching the counter
-        raise problems.Conflict("All coupons of this drop are claimed.", code="drop_exhausted")
-    coupon = _new_coupon(caller.user_id, drop.template_id, drop.terms, source="claim", drop_id=drop_id)
-    tx = Tx()
-    tx.put("idem", idempotency.new_record("claim", caller.user_id, key, fp, ref=coupon.coupon_id),
-           idempotency.put_condition())
-    tx.update("drop", DropItem(*DropItem.key(drop_id)), [DropItem.left.add(-1)],
-              DropItem.pk.exists() & (DropItem.left >= 1))
-    _add_issue(tx, coupon, int(drop.terms["per_user_limit"]))
-    # The event goes under the claimer's partition, not the (hot) drop's.
-    for event in repository.outbox_items(coupon.pk, [CouponClaimed(
-            drop_id=drop_id, room_id=drop.room_id, template_id=drop.template_id,
-            coupon_id=coupon.coupon_id, user_id=caller.user_id)]):
-        tx.put("outbox", event)
+
+    def build() -> idempotency.Effect[tuple[Coupon, bool]]:
+        drop = repository.get_drop(drop_id)
+        if drop is None:
+            raise problems.NotFound("No such coupon drop.", code="drop_not_found")
+        if drop.purpose != "claim":
+            raise problems.Conflict("This drop is a share reward; it cannot be claimed.",
+                                    code="drop_not_claimable")
+        state = _drop_state(drop, utcnow())
+        if state == "scheduled":
+            raise problems.Conflict("The drop has not started.", code="drop_not_started", drops_at=drop.drops_at)
+        if state == "ended":
+            raise problems.Conflict("The drop's coupons have expired.", code="drop_ended")
+        if state == "exhausted":   # answered without touching the counter
+            raise problems.Conflict("All coupons of this drop are claimed.", code="drop_exhausted")
+        limits["per_user_limit"] = int(drop.terms["per_user_limit"])
+        coupon = _new_coupon(caller.user_id, drop.template_id, drop.terms, source="claim", drop_id=drop_id)
+        tx = Tx()
+        tx.update("drop", DropItem(*DropItem.key(drop_id)), [DropItem.left.add(-1)],
+                  DropItem.pk.exists() & (DropItem.left >= 1))
+        _add_issue(tx, coupon, limits["per_user_limit"])
+        # The event goes under the claimer's partition, not the (hot) drop's.
+        for event in repository.outbox_items(coupon.pk, [CouponClaimed(
+                drop_id=drop_id, room_id=drop.room_id, template_id=drop.template_id,
+                coupon_id=coupon.coupon_id, user_id=caller.user_id)]):
+            tx.put("outbox", event)
+        return idempotency.Effect(tx, (coupon_view(coupon), True), ref=coupon.coupon_id,
+                                  after=lambda: repository.flush_outbox(coupon.pk))
+
+    limits: dict[str, int] = {}
     try:
-        tx.commit()
+        return idempotency.commit_once("claim", caller.user_id, key, idempotency.fingerprint({"drop_id": drop_id}),
+                                       build, lambda found: (_replayed_coupon(caller.user_id, found.ref), False))
     except TxCancelled as exc:
-        if "idem" in exc:
-            found = idempotency.replayed("claim", caller.user_id, key, fp)
-            if found is not None:
-                return _replayed_coupon(caller.user_id, found.ref), False
-            raise problems.Conflict("A concurrent change won; retry.", code="concurrent_update",
-                                    retryable=True) from exc
         if "drop" in exc:
             raise problems.Conflict("All coupons of this drop are claimed.", code="drop_exhausted") from exc
         if "counter" in exc:
             raise problems.Conflict("You hold as many of these coupons as one viewer may.",
-                                    code="claim_limit_reached", per_user_limit=int(drop.terms["per_user_limit"])) \
-                from exc
+                                    code="claim_limit_reached", per_user_limit=limits["per_user_limit"]) from exc
         raise
-    repository.flush_outbox(coupon.pk)
-    return coupon_view(coupon), True
 
 
 def _replayed_coupon(user_id: str, coupon_id: str | None) -> Coupon:
@@ -472,43 +473,42 @@ def points(caller: Caller, *, limit: int, cursor: str | None) -> Points:
 
 def redeem(caller: Caller, body: RedemptionRequest, key: str) -> tuple[Redemption, bool]:
     """Spend points on a coupon of a redeemable template; the balance never goes negative."""
-    fp = idempotency.fingerprint({"template_id": body.template_id})
-    found = idempotency.replayed("redeem", caller.user_id, key, fp)
     template = repository.get_template(body.template_id)
     if template is None:
         raise problems.NotFound("No such coupon template.", code="template_not_found")
-    if found is not None:
-        return Redemption(coupon=_replayed_coupon(caller.user_id, found.ref),
-                          points_spent=int(template.points_cost or 0)), False
-    if not template.points_cost:
-        raise problems.Conflict("That coupon cannot be had for points.", code="not_redeemable")
-    if template.valid_until and utcnow() >= parse_time(template.valid_until):
-        raise problems.Conflict("That template's coupons have expired.", code="template_expired")
-    cost = int(template.points_cost)
-    coupon = _new_coupon(caller.user_id, template.template_id, _terms_of(template), source="points", drop_id=None)
-    entry_id = new_ulid()
-    tx = Tx()
-    tx.put("idem", idempotency.new_record("redeem", caller.user_id, key, fp, ref=coupon.coupon_id),
-           idempotency.put_condition())
-    tx.update("balance", PointsItem(*PointsItem.key(caller.user_id)), [PointsItem.balance.add(-cost)],
-              PointsItem.balance >= cost)
-    tx.put("ledger", LedgerItem(*LedgerItem.key(caller.user_id, entry_id), entry_id=entry_id, delta=-cost,
-                                reason="redemption", ref=coupon.coupon_id, created_at=now_iso()))
-    tx.update("template", TemplateItem(*TemplateItem.key(template.template_id)), [TemplateItem.issued.add(1)],
-              TemplateItem.pk.exists() & (TemplateItem.issued < TemplateItem.total))
-    _add_issue(tx, coupon, int(template.per_user_limit))
-    for event in repository.outbox_items(coupon.pk, [
-            PointsChanged(user_id=caller.user_id, delta=-cost, reason="redemption", ref=coupon.coupon_id),
-            CouponRedeemed(user_id=caller.user_id, template_id=template.template_id, coupon_id=coupon.coupon_id,
-                           points=cost)]):
-        tx.put("outbox", event)
+    cost = int(template.points_cost or 0)
+
+    def build() -> idempotency.Effect[tuple[Redemption, bool]]:
+        if not template.points_cost:
+            raise problems.Conflict("That coupon cannot be had for points.", code="not_redeemable")
+        if template.valid_until and utcnow() >= parse_time(template.valid_until):
+            raise problems.Conflict("That template's coupons have expired.", code="template_expired")
+        coupon = _new_coupon(caller.user_id, template.template_id, _terms_of(template), source="points",
+                             drop_id=None)
+        entry_id = new_ulid()
+        tx = Tx()
+        tx.update("balance", PointsItem(*PointsItem.key(caller.user_id)), [PointsItem.balance.add(-cost)],
+                  PointsItem.balance >= cost)
+        tx.put("ledger", LedgerItem(*LedgerItem.key(caller.user_id, entry_id), entry_id=entry_id, delta=-cost,
+                                    reason="redemption", ref=coupon.coupon_id, created_at=now_iso()))
+        tx.update("template", TemplateItem(*TemplateItem.key(template.template_id)), [TemplateItem.issued.add(1)],
+                  TemplateItem.pk.exists() & (TemplateItem.issued < TemplateItem.total))
+        _add_issue(tx, coupon, int(template.per_user_limit))
+        for event in repository.outbox_items(coupon.pk, [
+                PointsChanged(user_id=caller.user_id, delta=-cost, reason="redemption", ref=coupon.coupon_id),
+                CouponRedeemed(user_id=caller.user_id, template_id=template.template_id, coupon_id=coupon.coupon_id,
+                               points=cost)]):
+            tx.put("outbox", event)
+        return idempotency.Effect(tx, (Redemption(coupon=coupon_view(coupon), points_spent=cost), True),
+                                  ref=coupon.coupon_id, after=lambda: repository.flush_outbox(coupon.pk))
+
+    def replay(found: idempotency.IdempotencyRecord) -> tuple[Redemption, bool]:
+        return Redemption(coupon=_replayed_coupon(caller.user_id, found.ref), points_spent=cost), False
+
+    fp = idempotency.fingerprint({"template_id": body.template_id})
     try:
-        tx.commit()
+        return idempotency.commit_once("redeem", caller.user_id, key, fp, build, replay)
     except TxCancelled as exc:
-        if "idem" in exc:
-            found = idempotency.replayed("redeem", caller.user_id, key, fp)
-            if found is not None:
-                return Redemption(coupon=_replayed_coupon(caller.user_id, found.ref), points_spent=cost), False
         if "balance" in exc:
             raise problems.Conflict(f"Not enough points: this coupon costs {cost}.", code="insufficient_points",
                                     points_cost=cost, balance=repository.get_points(caller.user_id)) from exc
@@ -518,5 +518,3 @@ def redeem(caller: Caller, body: RedemptionRequest, key: str) -> tuple[Redemptio
             raise problems.Conflict("You hold as many of these coupons as one viewer may.",
                                     code="claim_limit_reached") from exc
         raise problems.Conflict("A concurrent change won; retry.", code="concurrent_update", retryable=True) from exc
-    repository.flush_outbox(coupon.pk)
-    return Redemption(coupon=coupon_view(coupon), points_spent=cost), True
