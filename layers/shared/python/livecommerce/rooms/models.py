@@ -178,3 +178,24 @@ class MaterialUpload(BaseModel):
 
 class MaterialList(BaseModel):
     items: list[Material]
+
+
+class RoomRef(BaseModel):
+    """What other contexts know of a room (the rooms public face returns this, never the table item)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    room_id: str
+    host_id: str
+    status: Status
+    visibility: Visibility
+    scheduled_start: str
+    channel_arn: str | None = None
+
+    def run_by(self, user_id: str | None, roles: frozenset[str] | set[str] | tuple[str, ...] = ()) -> bool:
+        """Operators run every room; a host runs their own."""
+        return "operator" in roles or ("host" in roles and user_id is not None and user_id == self.host_id)
+
+    def visible_to(self, user_id: str | None, roles: frozenset[str] | set[str] | tuple[str, ...] = ()) -> bool:
+        """A test room does not exist for anyone but the people who run it."""
+        return self.visibility == "public" or self.run_by(user_id, roles)

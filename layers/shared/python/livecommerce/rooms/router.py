@@ -18,7 +18,7 @@ Cursor = Annotated[str | None, Query(max_length=1024)]
 
 def _service():
     # Deferred so the entry module imports without pynamodb/botocore (cold start).
-    from livecommerce.rooms import service
+    from livecommerce.rooms import service  # deferred: pynamodb/botocore (cold start); the first request pays
 
     return service
 
@@ -81,7 +81,7 @@ def build_router(api: Api) -> Router:
     @router.post("/v1/rooms/<room_id>/materials", tags=["rooms"], security=BEARER,
                  summary="Presigned upload of a script, image, video or slides")
     def add_material(room_id: RoomId, body: MaterialRequest) -> tuple[MaterialUpload, int]:
-        from livecommerce.rooms import materials
+        from livecommerce.rooms import materials  # deferred: pynamodb/botocore (cold start)
 
         caller = api.require("host")
         _service().require_room_host(caller, room_id)
@@ -89,7 +89,7 @@ def build_router(api: Api) -> Router:
 
     @router.get("/v1/rooms/<room_id>/materials", tags=["rooms"], security=BEARER, summary="List materials")
     def list_materials(room_id: RoomId) -> MaterialList:
-        from livecommerce.rooms import materials
+        from livecommerce.rooms import materials  # deferred: pynamodb/botocore (cold start)
 
         _service().require_room_host(api.require("host"), room_id)
         return materials.list_materials(room_id)

@@ -5,9 +5,10 @@ import base64
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from livecommerce.rooms import lifecycle, repository
+from livecommerce import catalog, identity, media
+from livecommerce.rooms import events, lifecycle, repository, rules
 from livecommerce.rooms.models import (Announcement, CreateRoomRequest, HostCard, Ingest, PastSession, Playback,
-                                       Reservation, ReservationPage, ReservationRequest, Room, RoomPage,
+                                       Reservation, ReservationPage, ReservationRequest, Room, RoomPage, RoomRef,
                                        UpdateRoomRequest)
 from livecommerce.rooms.storage import ReservationItem, RoomItem
 from livecommerce.shared import aws, problems
@@ -17,8 +18,8 @@ from livecommerce.shared.ids import new_ulid
 from livecommerce.shared.observability import logger
 from livecommerce.shared.settings import get_settings
 
-MAX_SCHEDULE_AHEAD = timedelta(days=180)
-EDITABLE_STATUSES = {lifecycle.SCHEDULED}
+MAX_SCHEDULE_AHEAD = rules.MAX_SCHEDULE_AHEAD
+EDITABLE_STATUSES = rules.EDITABLE_STATUSES
 MAX_LOCK_RETRIES = 8
 
 
@@ -33,21 +34,27 @@ def room_view(item: RoomItem) -> Room:
                 updated_at=item.updated_at)
 
 
-def _room_event(item: RoomItem, **extra: Any) -> dict[str, Any]:
+def ref_of(item: RoomItem) -> RoomRef:
+    return RoomRef(room_id=item.room_id, host_id=item.host_id, status=item.status, visibility=item.visibility,
+                   scheduled_start=item.scheduled_start, channel_arn=item.channel_arn)
+
+
+def room_ref(room_id: str, *, consistent: bool = False) -> RoomRef | None:
+    item = repository.get_room(room_id, consistent=consistent)
+    return ref_of(item) if item is not None else None
+
+
+def _room_fields(item: RoomItem) -> dict[str, Any]:
+    """The room's state every room event carries (channel_arn is null until provisioned)."""
     return {"room_id": item.room_id, "host_id": item.host_id, "status": item.status,
             "scheduled_start": item.scheduled_start, "visibility": item.visibility,
-            "channel_arn": item.channel_arn, **extra}
+            "channel_arn": item.channel_arn}
 
 
 def _index_keys(item: RoomItem) -> None:
-    # Test rooms stay out of the public lists (sparse index): only their host sees them.
-    if item.visibility == "public":
-        bucket = lifecycle.listing_bucket(item.status)
-        order = item.ended_at if bucket == lifecycle.ENDED and item.ended_at else item.scheduled_start
-        item.gsi1pk, item.gsi1sk = f"STATUS#{bucket}", f"{order}#{item.room_id}"
-    else:
-        item.gsi1pk = item.gsi1sk = None
-    item.gsi2pk, item.gsi2sk = f"HOST#{item.host_id}", f"{item.scheduled_start}#{item.room_id}"
+    keys = rules.index_keys(room_id=item.room_id, host_id=item.host_id, visibility=item.visibility,
+                            status=item.status, scheduled_start=item.scheduled_start, ended_at=item.ended_at)
+    item.gsi1pk, item.gsi1sk, item.gsi2pk, item.gsi2sk = keys.gsi1pk, keys.gsi1sk, keys.gsi2pk, keys.gsi2sk
 
 
 # -- access ----------------------------------------------------------------------
@@ -60,14 +67,14 @@ def _load(room_id: str, *, consistent: bool = False) -> RoomItem:
 
 
 def _can_run(caller: Caller | None, item: RoomItem) -> bool:
-    return caller is not None and (caller.is_operator or (caller.has("host") and caller.user_id == item.host_id))
+    return caller is not None and rules.can_run(caller.user_id, caller.roles, item.host_id)
 
 
 def _visible(caller: Caller | None, item: RoomItem) -> bool:
     return item.visibility == "public" or _can_run(caller, item)
 
 
-def _load_visible(caller: Caller | None, room_id: str) -> RoomItem:
+def load_visible(caller: Caller | None, room_id: str) -> RoomItem:
     item = _load(room_id)
     if not _visible(caller, item):
         # A test room does not exist for anyone but its host.
@@ -85,29 +92,18 @@ def _load_for_host(caller: Caller, room_id: str, *, consistent: bool = False) ->
 
 
 def _check_start(value: datetime) -> str:
-    now = utcnow()
-    if value <= now:
-        raise problems.ValidationFailed("scheduled_start: must be in the future.",
-                                        errors=[{"field": "body.scheduled_start", "message": "must be in the future",
-                                                 "type": "value_error"}])
-    if value - now > MAX_SCHEDULE_AHEAD:
-        raise problems.ValidationFailed("scheduled_start: at most 180 days ahead.",
-                                        errors=[{"field": "body.scheduled_start", "message": "too far ahead",
-                                                 "type": "value_error"}])
-    return iso(value)
+    return rules.check_start(value, utcnow())
 
 
 # -- rooms -----------------------------------------------------------------------
 
 def create_room(caller: Caller, body: CreateRoomRequest) -> Room:
-    from livecommerce.identity import repository as identity
-
     host_id = body.host_id or caller.user_id
     if host_id != caller.user_id and not caller.is_operator:
         raise problems.Forbidden("Hosts create rooms for themselves.", code="not_room_host")
     if not caller.is_host:
         raise problems.Forbidden("Only hosts may do this.", code="host_required")
-    host = identity.get_host(host_id)
+    host = identity.find_host(host_id)
     if host is None:
         raise problems.NotFound("That user has no host profile.", code="host_not_found")
     now = now_iso()
@@ -117,7 +113,7 @@ def create_room(caller: Caller, body: CreateRoomRequest) -> Room:
                     visibility=body.visibility, scheduled_start=_check_start(body.scheduled_start),
                     status=lifecycle.SCHEDULED, reservation_count=0, created_at=now, updated_at=now, version=0)
     _index_keys(item)
-    repository.put_new_room(item, [("RoomCreated", _room_event(item))])
+    repository.put_new_room(item, [events.RoomCreated(**_room_fields(item))])
     _provision_channel(item)
     repository.flush_outbox(room_id)
     return room_view(item)
@@ -125,10 +121,8 @@ def create_room(caller: Caller, body: CreateRoomRequest) -> Room:
 
 def _provision_channel(item: RoomItem) -> RoomItem:
     """Create the room's IVS channel; safe to repeat (the adapter reuses a channel made for this room)."""
-    from livecommerce.media import channels
-
     settings = get_settings()
-    provisioned = channels.create_room_channel(item.room_id, host_id=item.host_id,
+    provisioned = media.create_room_channel(item.room_id, host_id=item.host_id,
                                                recording_configuration_arn=settings.recording_configuration_arn,
                                                stage=settings.stage)
     for _ in range(MAX_LOCK_RETRIES):
@@ -155,20 +149,14 @@ def update_room(caller: Caller, room_id: str, body: UpdateRoomRequest) -> Room:
         raise problems.BadRequest("Nothing to change.", code="empty_update")
     for _ in range(MAX_LOCK_RETRIES):
         item = _load_for_host(caller, room_id, consistent=True)
-        if item.status not in EDITABLE_STATUSES:
-            raise problems.Conflict("The room has started; it can no longer be edited.", code="room_started")
+        rules.check_editable(item.status)
         old_start = item.scheduled_start
-        for field, value in changes.items():
-            if field == "scheduled_start":
-                value = _check_start(value)
-            if field in ("title", "scheduled_start", "visibility") and value is None:
-                raise problems.ValidationFailed(f"{field}: cannot be cleared.", errors=[
-                    {"field": f"body.{field}", "message": "cannot be null", "type": "value_error"}])
+        for field, value in rules.edit_values(changes, utcnow()).items():
             setattr(item, field, value)
         _index_keys(item)
         version = item.version
-        if repository.save_room_if_version(item, version, [("RoomUpdated", _room_event(
-                item, changed=sorted(changes), previous_scheduled_start=old_start))]):
+        if repository.save_room_if_version(item, version, [events.RoomUpdated(
+                **_room_fields(item), changed=sorted(changes), previous_scheduled_start=old_start)]):
             if item.scheduled_start != old_start:
                 repository.update_reservation_times(room_id, item.scheduled_start)
             repository.flush_outbox(room_id)
@@ -184,29 +172,26 @@ def list_rooms(status: str, *, limit: int, cursor: str | None) -> RoomPage:
 
 
 def announcement(caller: Caller | None, room_id: str) -> Announcement:
-    from livecommerce.identity import repository as identity
-
-    item = _load_visible(caller, room_id)
-    host = identity.get_host(item.host_id)
-    host_card = HostCard(id=host.host_id, display_name=host.display_name, avatar=host.avatar,
-                         intro=item.host_intro or host.intro, follower_count=int(host.follower_count or 0)) \
+    item = load_visible(caller, room_id)
+    host = identity.find_host(item.host_id)
+    host_card = HostCard(id=host.id, display_name=host.display_name, avatar=host.avatar,
+                         intro=item.host_intro or host.intro, follower_count=host.follower_count) \
         if host else None
+    earlier = (rules.PastRoom(r.room_id, r.title, r.status, r.visibility, r.ended_at)
+               for r in repository.rooms_of_host(item.host_id, limit=20))
     past = [PastSession(room_id=r.room_id, title=r.title, ended_at=r.ended_at, replay=f"/v1/rooms/{r.room_id}/replay")
-            for r in repository.rooms_of_host(item.host_id, limit=20)
-            if r.status == lifecycle.ENDED and r.visibility == "public" and r.room_id != room_id][:10]
+            for r in rules.past_sessions(earlier, current_room_id=room_id)]
     reserved = None
     if caller is not None:
         reserved = repository.get_reservation(room_id, caller.user_id) is not None
-    from livecommerce.catalog import hot_products
-
     return Announcement(room=room_view(item), host=host_card, reservation_count=int(item.reservation_count or 0),
-                        reserved_by_me=reserved, hot_products=hot_products(room_id), past_sessions=past)
+                        reserved_by_me=reserved, hot_products=catalog.hot_products(room_id), past_sessions=past)
 
 
 # -- reservations ----------------------------------------------------------------
 
 def _mask(phone: str) -> str:
-    return f"{phone[:3]}****{phone[-4:]}"
+    return rules.mask_phone(phone)
 
 
 def _encrypt_phone(phone: str, room_id: str, viewer_id: str) -> str:
@@ -233,16 +218,9 @@ def _reservation_view(r: ReservationItem, count: int | None = None) -> Reservati
 
 
 def reserve(caller: Caller, room_id: str, body: ReservationRequest) -> tuple[Reservation, bool]:
-    if body.sms and not body.phone:
-        raise problems.ValidationFailed("phone: required when sms is true.", errors=[
-            {"field": "body.phone", "message": "required for SMS reminders", "type": "missing"}])
-    if not body.sms and not body.subscribe_message:
-        raise problems.ValidationFailed("Choose at least one reminder channel.", errors=[
-            {"field": "body.subscribe_message", "message": "at least one of subscribe_message, sms",
-             "type": "value_error"}])
-    item = _load_visible(caller, room_id)
-    if item.status == lifecycle.ENDED:
-        raise problems.Conflict("The room has ended; reservations are closed.", code="room_ended")
+    rules.check_reservation_channels(subscribe_message=body.subscribe_message, sms=body.sms, phone=body.phone)
+    item = load_visible(caller, room_id)
+    rules.check_reservable(item.status)
     now = now_iso()
     reservation = ReservationItem(*ReservationItem.key(room_id, caller.user_id), room_id=room_id,
                                   viewer_id=caller.user_id, subscribe_message=body.subscribe_message, sms=body.sms,
@@ -251,9 +229,9 @@ def reserve(caller: Caller, room_id: str, body: ReservationRequest) -> tuple[Res
     if body.sms and body.phone:
         reservation.phone_ciphertext = _encrypt_phone(body.phone, room_id, caller.user_id)
         reservation.phone_masked = _mask(body.phone)
-    created = repository.add_reservation(reservation, [("ReservationMade", {
-        "room_id": room_id, "viewer_id": caller.user_id, "scheduled_start": item.scheduled_start,
-        "subscribe_message": body.subscribe_message, "sms": body.sms})])
+    created = repository.add_reservation(reservation, [events.ReservationMade(
+        room_id=room_id, viewer_id=caller.user_id, scheduled_start=item.scheduled_start,
+        subscribe_message=body.subscribe_message, sms=body.sms)])
     if not created:
         # Reserving again updates the consent; the count stays as it is.
         existing = repository.get_reservation(room_id, caller.user_id)
@@ -265,9 +243,9 @@ def reserve(caller: Caller, room_id: str, body: ReservationRequest) -> tuple[Res
 
 
 def cancel_reservation(caller: Caller, room_id: str) -> dict[str, Any]:
-    _load_visible(caller, room_id)
-    removed = repository.remove_reservation(room_id, caller.user_id, [("ReservationCancelled", {
-        "room_id": room_id, "viewer_id": caller.user_id})])
+    load_visible(caller, room_id)
+    removed = repository.remove_reservation(room_id, caller.user_id, [events.ReservationCancelled(
+        room_id=room_id, viewer_id=caller.user_id)])
     repository.flush_outbox(room_id)
     count = int(_load(room_id, consistent=True).reservation_count or 0)
     return {"room_id": room_id, "reserved": False, "changed": removed, "reservation_count": count}
@@ -281,40 +259,32 @@ def my_reservations(caller: Caller, *, limit: int, cursor: str | None) -> Reserv
 # -- ingest and playback -----------------------------------------------------------
 
 def ingest(caller: Caller, room_id: str) -> Ingest:
-    from livecommerce.media import channels
-
     item = _ensure_channel(_load_for_host(caller, room_id))
     if item.status == lifecycle.ENDED:
         raise problems.Conflict("The room has ended.", code="room_ended")
-    key = channels.get_stream_key(item.channel_arn)
+    key = media.get_stream_key(item.channel_arn)
     return Ingest(server=_ingest_server(item), stream_key=key.value, channel_arn=item.channel_arn)
 
 
 def rotate_stream_key(caller: Caller, room_id: str) -> Ingest:
-    from livecommerce.media import channels
-
     item = _ensure_channel(_load_for_host(caller, room_id))
     if item.status == lifecycle.ENDED:
         raise problems.Conflict("The room has ended.", code="room_ended")
-    key = channels.rotate_stream_key(item.channel_arn)
+    key = media.rotate_stream_key(item.channel_arn)
     if item.status in (lifecycle.LIVE, lifecycle.INTERRUPTED):
         # A leaked key may be streaming right now: cut it off; the host reconnects with the new key.
-        channels.stop_stream(item.channel_arn)
+        media.stop_stream(item.channel_arn)
     logger.info("stream key rotated", extra={"room_id": room_id})
     return Ingest(server=_ingest_server(item), stream_key=key.value, channel_arn=item.channel_arn)
 
 
 def _ingest_server(item: RoomItem) -> str:
-    from livecommerce.media import channels
-
-    return channels.ingest_url(channels.Channel(
+    return media.ingest_url(media.Channel(
         arn=item.channel_arn, name=item.channel_name or "", ingest_endpoint=item.ingest_endpoint or "",
         playback_url=item.playback_url or "", latency_mode="LOW", type="STANDARD", authorized=True))
 
 
 def playback(caller: Caller, room_id: str) -> Playback:
-    from livecommerce.media import playback as tokens
-
     item = _load(room_id)
     if item.visibility == "test" and not _can_run(caller, item):
         raise problems.NotFound("No such room.", code="room_not_found")
@@ -323,12 +293,12 @@ def playback(caller: Caller, room_id: str) -> Playback:
                                 replay=f"/v1/rooms/{room_id}/replay")
     item = _ensure_channel(item)
     settings = get_settings()
-    token, expires = tokens.sign_playback_token(item.channel_arn, caller.user_id,
-                                                private_key_pem=tokens.load_playback_private_key())
+    token, expires = media.sign_playback_token(item.channel_arn, caller.user_id,
+                                               private_key_pem=media.load_playback_private_key())
     url = item.playback_url
     if settings.playback_domain:
-        url = tokens.custom_domain_playback_url(url, settings.playback_domain)
-    return Playback(playback_url=tokens.playback_url_with_token(url, token), token=token,
+        url = media.custom_domain_playback_url(url, settings.playback_domain)
+    return Playback(playback_url=media.playback_url_with_token(url, token), token=token,
                     expires_at=iso(datetime.fromtimestamp(expires, timezone.utc)), status=item.status)
 
 
@@ -362,10 +332,10 @@ def _apply(room_id: str, mutate=None, *, cause: str) -> RoomItem:
             if new == lifecycle.ENDED:
                 item.ended_at = item.ended_at or now
         _index_keys(item)
-        events = [(name, _room_event(item, previous_status=old, cause=cause))
-                  for name in lifecycle.transition_events(old, new)]
-        if repository.save_room_if_version(item, version, events):
-            if events:
+        changes = [events.LIFECYCLE_EVENTS[name](**_room_fields(item), previous_status=old, cause=cause)
+                   for name in lifecycle.transition_events(old, new)]
+        if repository.save_room_if_version(item, version, changes):
+            if changes:
                 logger.info("room status changed", extra={"room_id": room_id, "from": old, "to": new,
                                                           "cause": cause})
             return item
@@ -386,8 +356,6 @@ def start_by_host(caller: Caller, room_id: str) -> Room:
 
 
 def end_by_host(caller: Caller, room_id: str) -> Room:
-    from livecommerce.media import channels
-
     item = _load_for_host(caller, room_id)
     if item.status == lifecycle.ENDED and item.host_ended_at:
         return room_view(item)
@@ -399,7 +367,7 @@ def end_by_host(caller: Caller, room_id: str) -> Room:
     repository.flush_outbox(room_id)
     if item.channel_arn:
         try:
-            channels.stop_stream(item.channel_arn)
+            media.stop_stream(item.channel_arn)
         except problems.Problem as exc:
             # The room is ended either way; an encoder still pushing is cut off by the
             # next end call or left to stop itself. Not worth failing the host's request.

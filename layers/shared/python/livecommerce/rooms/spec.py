@@ -73,9 +73,9 @@ SPEC = ContextSpec(
         ),
         FunctionSpec(
             name="outbox_sweeper",
-            description="Every minute: publishes domain events a crash left in the rooms outbox",
-            # Queries the pending-outbox index (gsi1), publishes, deletes the outbox items.
-            tables_write=(ROOMS,),
+            description="Every minute: publishes domain events a crash left in the rooms and identity outboxes",
+            # Queries each table's pending-outbox index (gsi1), publishes, deletes the outbox items.
+            tables_write=(ROOMS, "Identity"),
             puts_events=True,
             schedule="rate(1 minute)",
             memory_mb=256,

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from livecommerce.rooms import service
 from livecommerce.shared.observability import logger
 
 STREAM_KINDS = {"Stream Start": "started", "Stream End": "ended", "Stream Failure": "failed"}
@@ -17,8 +18,6 @@ def room_id_from_channel_name(name: str | None) -> str | None:
 
 
 def handle(event: dict[str, Any]) -> str | None:
-    from livecommerce.rooms import service
-
     detail = event.get("detail") or {}
     detail_type = event.get("detail-type")
     at = str(event.get("time") or "")

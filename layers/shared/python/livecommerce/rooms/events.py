@@ -1,0 +1,76 @@
+"""The domain events rooms emits: one model per type in spec.py `emits`.
+
+Fields are what rooms/service.py sends. Every room event carries the room's
+state after the change (`room_id`, `host_id`, `status`, `scheduled_start`,
+`visibility`, `channel_arn`, which is null until the channel is provisioned);
+lifecycle events add `previous_status` and `cause`, RoomUpdated adds `changed`
+and `previous_scheduled_start`. Consumers parse a detail with `Model.parse(detail)`.
+"""
+from __future__ import annotations
+
+from typing import Union
+
+from livecommerce.shared.events import DomainEvent
+
+
+class _RoomEvent(DomainEvent):
+    """The room as it is after the change."""
+
+    room_id: str
+    host_id: str
+    status: str
+    scheduled_start: str
+    visibility: str
+    channel_arn: str | None = None
+
+
+class RoomCreated(_RoomEvent):
+    pass
+
+
+class RoomUpdated(_RoomEvent):
+    changed: list[str]                 # the fields the host changed, sorted
+    previous_scheduled_start: str
+
+
+class _LifecycleEvent(_RoomEvent):
+    previous_status: str
+    cause: str                         # host, stream_started, stream_ended, stream_failed, recording_ended
+
+
+class RoomStarted(_LifecycleEvent):
+    pass
+
+
+class StreamInterrupted(_LifecycleEvent):
+    pass
+
+
+class StreamResumed(_LifecycleEvent):
+    pass
+
+
+class RoomEnded(_LifecycleEvent):
+    pass
+
+
+LifecycleEvent = Union[RoomStarted, StreamInterrupted, StreamResumed, RoomEnded]
+LIFECYCLE_EVENTS: dict[str, type[_LifecycleEvent]] = {
+    model.detail_type: model for model in (RoomStarted, StreamInterrupted, StreamResumed, RoomEnded)}
+
+
+class ReservationMade(DomainEvent):
+    room_id: str
+    viewer_id: str
+    scheduled_start: str
+    subscribe_message: bool
+    sms: bool
+
+
+class ReservationCancelled(DomainEvent):
+    room_id: str
+    viewer_id: str
+
+
+EVENTS = (RoomCreated, RoomUpdated, ReservationMade, ReservationCancelled,
+          RoomStarted, StreamInterrupted, StreamResumed, RoomEnded)
