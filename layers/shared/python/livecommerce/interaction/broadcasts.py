@@ -22,10 +22,10 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from livecommerce import rooms
 from livecommerce.interaction import cards, consumed, gates, repository, topics
 from livecommerce.interaction.realtime import publish
 from livecommerce.interaction.settings import get_interaction_settings
-from livecommerce.rooms import repository as rooms  # TODO(face)
 from livecommerce.shared.events import DomainEvent
 from livecommerce.shared.observability import logger
 

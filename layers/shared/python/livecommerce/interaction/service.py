@@ -6,7 +6,7 @@ import time
 from datetime import datetime, timezone
 from typing import Any
 
-from livecommerce.identity import repository as identity  # TODO(face)
+from livecommerce import identity, rooms
 from livecommerce.interaction import feed, moderation, repository, topics
 from livecommerce.interaction.density import Candidate, max_deliveries_per_second
 from livecommerce.interaction.limits import clamp_likes, retry_after, window_end, window_index
@@ -16,7 +16,6 @@ from livecommerce.interaction.models import (Danmaku, DanmakuRequest, DanmakuSet
 from livecommerce.interaction.realtime import mqtt_url, publish_best_effort
 from livecommerce.interaction.settings import get_interaction_settings
 from livecommerce.interaction.storage import MessageItem
-from livecommerce.rooms import repository as rooms  # TODO(face)
 from livecommerce.shared import problems, tokens
 from livecommerce.shared.api import Caller
 from livecommerce.shared.clock import iso, now_iso
@@ -30,21 +29,21 @@ KEEPALIVE_SECONDS = 60
 # per container keeps that one DynamoDB item from becoming a hot key (thousands of reads
 # a second). The cost: for up to a second after the host ends the live, a container that
 # has just seen it open may still take a message or a like.
-_rooms: TtlCache[str, Any] = TtlCache(1.0)
+_rooms: TtlCache[str, rooms.RoomRef | None] = TtlCache(1.0)
 _nicknames: TtlCache[str, str | None] = TtlCache(60.0)
 
 
 # -- access ----------------------------------------------------------------------
 
-def _can_run(caller: Caller, room: Any) -> bool:
-    return caller.is_operator or (caller.has("host") and caller.user_id == room.host_id)
+def _can_run(caller: Caller, room: rooms.RoomRef) -> bool:
+    return room.run_by(caller.user_id, caller.roles)
 
 
-def load_room(caller: Caller, room_id: str, *, open_only: bool = True, cached: bool = False) -> Any:
+def load_room(caller: Caller, room_id: str, *, open_only: bool = True, cached: bool = False) -> rooms.RoomRef:
     """The room if the caller may watch it (test rooms: their host only, as in rooms).
     `cached`: the hot paths (danmaku, likes) may use a copy up to a second old."""
     room = _rooms.get(room_id, lambda: rooms.get_room(room_id), fresh=not cached)
-    if room is None or (room.visibility != "public" and not _can_run(caller, room)):
+    if room is None or not room.visible_to(caller.user_id, caller.roles):
         raise problems.NotFound("No such room.", code="room_not_found")
     if open_only and room.status == ENDED:
         raise problems.Conflict("The live has ended; watch the replay.", code="room_ended",
@@ -52,7 +51,7 @@ def load_room(caller: Caller, room_id: str, *, open_only: bool = True, cached: b
     return room
 
 
-def _load_for_host(caller: Caller, room_id: str) -> Any:
+def _load_for_host(caller: Caller, room_id: str) -> rooms.RoomRef:
     room = load_room(caller, room_id, open_only=False)
     if not _can_run(caller, room):
         raise problems.Forbidden("Only this room's host may do this.", code="not_room_host")
@@ -76,8 +75,7 @@ def iso_from_epoch(seconds: int) -> str:
 
 def _nickname(user_id: str) -> str | None:
     def load() -> str | None:
-        user = identity.get_user(user_id)
-        return getattr(user, "display_name", None) if user else None
+        return identity.nickname(user_id)
 
     return _nicknames.get(user_id, load)
 
