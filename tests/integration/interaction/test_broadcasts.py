@@ -208,9 +208,9 @@ class Ivs:
 
 
 def _channel(room_id: str) -> str:
-    from livecommerce.rooms import repository
+    from livecommerce import rooms
 
-    return repository.get_room(room_id).channel_arn
+    return rooms.get_room(room_id).channel_arn
 
 
 def test_cards_ride_in_the_video_merged_within_five_calls_a_second(room, monkeypatch, published):

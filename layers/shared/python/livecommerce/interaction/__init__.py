@@ -13,5 +13,9 @@
               custom authorizer turns our login token into an IoT policy.
 
 Pure rules (density, moderation text rules, limits, topics, IoT policies) need
-no AWS; `realtime` is the one adapter that publishes (boto3 `iot-data`).
+no AWS; `realtime` encodes and publishes every message through the realtime
+port (livecommerce.shared.ports; IoT Core's data plane in shared.realtime_publisher).
+Rooms and identity are reached through their public faces (`livecommerce.rooms`,
+`livecommerce.identity`); consumed events are parsed with their producers' models
+(`consumed`).
 """
