@@ -1,33 +1,43 @@
 """The domain events interaction consumes, as their producers' models.
 
-Every type in spec.BROADCAST_EVENTS is owned by one context (manifest.PRODUCERS:
-rooms, catalog, orders, marketing) and modelled in that context's `events`
-module; the broadcasts function and the timed-metadata cards parse a detail
-with its producer's model and read attributes, so a field the producer does not
-send fails in the tests, not in the video.
+Every type in spec.BROADCAST_EVENTS is owned by one context (rooms, catalog,
+orders, marketing: their spec's `emits`) and modelled in that context's
+`events` module; the broadcasts function and the timed-metadata cards parse a
+detail with its producer's model and read attributes, so a field the producer
+does not send fails in the tests, not in the video.
 """
 from __future__ import annotations
 
-import importlib
-from functools import lru_cache
 from typing import Any
 
+from livecommerce.catalog.events import ProductListed, ProductUnlisted, StockChanged
 from livecommerce.interaction.spec import BROADCAST_EVENTS
-from livecommerce.manifest import PRODUCERS
+from livecommerce.marketing.events import CouponDropped
+from livecommerce.orders.events import (FlashSaleCountdown, FlashSaleEnded, FlashSaleScheduled, FlashSaleSoldOut,
+                                        FlashSaleStarted)
+from livecommerce.rooms.events import RoomEnded, RoomStarted, StreamInterrupted, StreamResumed
 from livecommerce.shared.events import DomainEvent
+
+MODELS: dict[str, type[DomainEvent]] = {model.detail_type: model for model in (
+    RoomStarted, StreamInterrupted, StreamResumed, RoomEnded,
+    ProductListed, ProductUnlisted, StockChanged,
+    FlashSaleScheduled, FlashSaleCountdown, FlashSaleStarted, FlashSaleSoldOut, FlashSaleEnded,
+    CouponDropped,
+)}
+if set(MODELS) != set(BROADCAST_EVENTS):
+    raise RuntimeError("interaction.consumed.MODELS and spec.BROADCAST_EVENTS list different event types")
 
 
 class NotConsumed(LookupError):
     """A detail type interaction does not subscribe to."""
 
 
-@lru_cache(maxsize=None)
 def model_of(detail_type: str) -> type[DomainEvent]:
-    """The producer's model of a consumed event type (livecommerce.<producer>.events.<type>)."""
-    if detail_type not in BROADCAST_EVENTS:
-        raise NotConsumed(detail_type)
-    module = importlib.import_module(f"livecommerce.{PRODUCERS[detail_type]}.events")
-    return getattr(module, detail_type)
+    """The producer's model of a consumed event type."""
+    try:
+        return MODELS[detail_type]
+    except KeyError:
+        raise NotConsumed(detail_type) from None
 
 
 def parse(detail_type: str, detail: dict[str, Any]) -> DomainEvent:
