@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from aws_cdk import Duration, Environment, RemovalPolicy
 from aws_cdk import aws_logs as logs
 
+from livecommerce.shared.settings import DEPLOYED_STAGES, LOCAL_STAGE
+
 PROJECT = "livecommerce"
 STACK_PREFIX = "LiveCommerce"
 _IVS_PLAYBACK_HOST = re.compile(r"^[a-z0-9]+\.[a-z0-9-]+\.playback\.live-video\.net$")
@@ -87,6 +89,12 @@ class StageConfig:
     order_payment_window_seconds: int = 15 * 60
 
     def __post_init__(self) -> None:
+        if self.name not in DEPLOYED_STAGES:
+            # Every function gets STAGE=<name> (cdk/stage.py); "local" there would open the dev
+            # login on AWS, and the functions refuse any name they do not know.
+            what = "is the local stack's, never a deployed one" if self.name == LOCAL_STAGE else "is not a stage"
+            raise ValueError(f"stage {self.name!r} {what}; deployed stages: {', '.join(DEPLOYED_STAGES)} "
+                             "(livecommerce.shared.settings.DEPLOYED_STAGES)")
         problems = []
         if self.playback_origin_domain and not _IVS_PLAYBACK_HOST.match(self.playback_origin_domain):
             problems.append(f"playback_origin_domain {self.playback_origin_domain!r} is not an IVS playback host "

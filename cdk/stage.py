@@ -13,7 +13,10 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from aws_cdk import App, Tags
+import jsii
+from aws_cdk import App, Aspects, IAspect, Tags
+from aws_cdk import aws_lambda as lambda_
+from constructs import IConstruct
 
 from cdk import nag
 from cdk.config import PROJECT, StageConfig, environment, stages_for
@@ -37,6 +40,19 @@ FEATURE_FLAGS = {
     # exports: a stack cannot be deleted while a later one still uses it.
     "@aws-cdk/core:defaultCrossStackReferences": "strong",
 }
+
+
+@jsii.implements(IAspect)
+class StageEnvironment:
+    """Every Lambda function of a stage's stacks gets STAGE=<stage name> (the functions
+    refuse to start without one, and the name is never "local": cdk/config.py)."""
+
+    def __init__(self, stage: str) -> None:
+        self.stage = stage
+
+    def visit(self, node: IConstruct) -> None:
+        if isinstance(node, lambda_.Function):
+            node.add_environment("STAGE", self.stage)
 
 
 @dataclass(frozen=True)
@@ -71,6 +87,7 @@ def build_stage(app: App, config: StageConfig) -> StageStacks:
     for stack in stacks.all:
         Tags.of(stack).add("project", PROJECT)
         Tags.of(stack).add("stage", config.name)
+        Aspects.of(stack).add(StageEnvironment(config.name))
     return stacks
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib.util
 import itertools
+import os
 import threading
 from pathlib import Path
 from types import ModuleType
@@ -103,6 +104,11 @@ def _pool(name: str) -> _Pool:
 
 
 def invoke(name: str, event: dict[str, Any]) -> Any:
+    if not os.environ.get("STAGE"):
+        # On AWS, CDK sets STAGE on every function; here local.stack and the tests set it
+        # (to "local", local.resources.LocalNames.env()). No function runs on an assumed stage.
+        raise RuntimeError(f"cannot run {name}: STAGE is not set (local.stack and tests/conftest.py set "
+                           "STAGE=local)")
     pool = _pool(name)
     module = pool.acquire()
     try:

@@ -12,9 +12,10 @@ from dataclasses import dataclass
 
 from livecommerce.manifest import SUBSCRIPTIONS
 from livecommerce.manifest import ALL_TABLES
+from livecommerce.shared.settings import LOCAL_STAGE
 from livecommerce.shared.spec import TableSpec
 
-LOCAL_PREFIX = "livecommerce-local"
+LOCAL_PREFIX = f"livecommerce-{LOCAL_STAGE}"
 
 
 @dataclass(frozen=True)
@@ -22,10 +23,11 @@ class LocalNames:
     prefix: str = LOCAL_PREFIX
 
     def env(self) -> dict[str, str]:
-        """The environment every function gets, as CDK sets it on AWS."""
+        """The environment every function gets, as CDK sets it on AWS (there STAGE is the
+        deployed stage's name; here, and only here, it is "local")."""
         names = {spec.env_var: spec.physical_name(self.prefix) for spec in ALL_TABLES}
         names.update({
-            "STAGE": "local",
+            "STAGE": LOCAL_STAGE,
             "EVENT_BUS_NAME": f"{self.prefix}-bus",
             "TOKEN_SECRET_ID": f"{self.prefix}/token-signing-key",
             "PROVIDERS_SECRET_ID": f"{self.prefix}/login-providers",

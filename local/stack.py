@@ -46,6 +46,7 @@ class LocalStack:
     def start(self) -> dict[str, str]:
         import secrets as pysecrets
 
+        from livecommerce.shared.settings import LOCAL_STAGE
         from local.embedded_aws import EmbeddedAwsServer
         from local.resources import LocalNames, create_all
 
@@ -55,6 +56,7 @@ class LocalStack:
         self.names = LocalNames()
         env = self.names.env()
         env.update({
+            "STAGE": LOCAL_STAGE,   # the local stack is the local stage; nothing else ever is
             "AWS_ENDPOINT_URL": aws_url, "AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local",
             "AWS_REGION": REGION, "AWS_DEFAULT_REGION": REGION, "POWERTOOLS_LOG_LEVEL": "WARNING",
             "POWERTOOLS_METRICS_DISABLED": "true",

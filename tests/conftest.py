@@ -30,6 +30,7 @@ REGION = "ap-northeast-1"
 def _base_env() -> dict[str, str]:
     env = LocalNames().env()
     env.update({
+        "STAGE": "local",   # said, never assumed: product code refuses to run without a stage
         "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_SESSION_TOKEN": "testing",
         "AWS_DEFAULT_REGION": REGION, "AWS_REGION": REGION,
         "POWERTOOLS_DEV": "false", "POWERTOOLS_LOG_LEVEL": "WARNING",

@@ -30,6 +30,7 @@ def request(method: str, url: str, body=None, token: str | None = None):
 def start_stack():
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
     env["PYTHONPATH"] = f"{ROOT / 'layers' / 'shared' / 'python'}:{ROOT}"
+    env["STAGE"] = "local"   # what `make local` runs: the local stage, said explicitly
     proc = subprocess.Popen([sys.executable, "-m", "local.stack", "--port", "0", "--aws-port", "0",
                              "--rtmp-port", "0", "--mqtt-port", "0"],
                             cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)

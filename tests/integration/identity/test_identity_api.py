@@ -29,14 +29,20 @@ def test_dev_login_returns_token_and_user(api):
     assert again.json()["new_user"] is False
 
 
-def test_dev_provider_refused_outside_local_stage(api, monkeypatch, aws_env):
+@pytest.mark.parametrize("stage", ["dev", "prod"])
+def test_dev_provider_refused_outside_local_stage(api, monkeypatch, aws_env, stage):
+    from livecommerce.identity import service
+    from livecommerce.shared import problems
     from livecommerce.shared.settings import reset_settings
 
-    monkeypatch.setenv("STAGE", "prod")
+    monkeypatch.setenv("STAGE", stage)   # what CDK sets on every deployed function
     reset_settings()
-    response = api.call("POST", "/v1/auth/login", json_body={"provider": "dev", "code": "operator-1"})
-    assert response.status == 400
-    assert response.json()["code"] == "provider_disabled"
+    for code in ("operator-1", "not a user id!"):
+        response = api.call("POST", "/v1/auth/login", json_body={"provider": "dev", "code": code})
+        assert response.status == 400
+        assert response.json()["code"] == "provider_disabled"
+    with pytest.raises(problems.BadRequest):   # nor can a seed make dev users there
+        service.register_dev_user("operator-1")
     assert _identity_items(aws_env) == []
 
 

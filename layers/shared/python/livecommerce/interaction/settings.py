@@ -6,6 +6,8 @@ import os
 from dataclasses import dataclass
 from functools import lru_cache
 
+from livecommerce.shared.settings import get_settings
+
 
 @dataclass(frozen=True)
 class InteractionSettings:
@@ -48,7 +50,7 @@ def _int(name: str, default: int) -> int:
 def get_interaction_settings() -> InteractionSettings:
     words = os.environ.get("DANMAKU_BLOCKED_WORDS", "")
     return InteractionSettings(
-        stage=os.environ.get("STAGE", "local"),
+        stage=get_settings().stage,
         realtime_endpoint=os.environ.get("REALTIME_ENDPOINT", "ws://127.0.0.1:8083/mqtt"),
         authorizer_name=os.environ.get("REALTIME_AUTHORIZER_NAME", ""),
         max_text_chars=_int("DANMAKU_MAX_CHARS", 60),

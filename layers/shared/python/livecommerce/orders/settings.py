@@ -9,6 +9,8 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
+from livecommerce.shared.settings import LOCAL_STAGE, get_settings
+
 DEFAULT_PAYMENT_WINDOW_SECONDS = 15 * 60
 
 
@@ -28,7 +30,7 @@ class CommerceSettings:
 
     @property
     def is_local(self) -> bool:
-        return self.stage == "local"
+        return self.stage == LOCAL_STAGE
 
 
 def get_commerce_settings() -> CommerceSettings:
@@ -49,5 +51,5 @@ def get_commerce_settings() -> CommerceSettings:
         alipay_notification_max_age_seconds=int(env.get("ALIPAY_NOTIFY_MAX_AGE_SECONDS", str(26 * 3600))),
         # A scheduled flash sale's final countdown is announced to the room this long before it opens.
         flash_countdown_seconds=int(env.get("FLASH_COUNTDOWN_SECONDS", "10")),
-        stage=env.get("STAGE", "local"),
+        stage=get_settings().stage,
     )

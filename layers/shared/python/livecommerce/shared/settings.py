@@ -1,12 +1,25 @@
 """Settings come from environment variables, read in one place.
 
 CDK sets these on every function; the local stack sets the same names.
+
+The stage is never assumed: STAGE must be set, to one of STAGES ("local" only on the
+local stack and in tests, which set it themselves; CDK sets the deployed stage's name
+on every function and refuses to deploy a stage named "local"). Everything that
+depends on the stage reads `get_settings().stage`.
 """
 from __future__ import annotations
 
 import os
 from dataclasses import dataclass
 from functools import lru_cache
+
+LOCAL_STAGE = "local"
+DEPLOYED_STAGES = ("dev", "prod")
+STAGES = (LOCAL_STAGE, *DEPLOYED_STAGES)
+
+
+class StageError(RuntimeError):
+    """STAGE is missing or not a known stage: nothing runs on an assumed stage."""
 
 
 @dataclass(frozen=True)
@@ -33,7 +46,7 @@ class Settings:
 
     @property
     def is_local(self) -> bool:
-        return self.stage == "local"
+        return self.stage == LOCAL_STAGE
 
 
 def _env(name: str, default: str | None = None) -> str:
@@ -43,10 +56,20 @@ def _env(name: str, default: str | None = None) -> str:
     return value
 
 
+def _stage() -> str:
+    value = os.environ.get("STAGE")
+    if not value:
+        raise StageError(f"STAGE is not set; it must be one of {', '.join(STAGES)} "
+                          "(CDK sets it on every function, the local stack and the tests set it to local)")
+    if value not in STAGES:
+        raise StageError(f"STAGE={value!r} is not a stage; known: {', '.join(STAGES)}")
+    return value
+
+
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
     return Settings(
-        stage=_env("STAGE", "local"),
+        stage=_stage(),
         region=_env("AWS_REGION", os.environ.get("AWS_DEFAULT_REGION", "ap-northeast-1")),
         identity_table=_env("IDENTITY_TABLE", "livecommerce-local-identity"),
         idempotency_table=_env("IDEMPOTENCY_TABLE", "livecommerce-local-idempotency"),
