@@ -39,14 +39,14 @@ def products(product_ids: Iterable[str]) -> dict[str, ProductItem]:
     return {item.product_id: item for item in ProductItem.batch_get(keys)} if keys else {}
 
 
-def put_new_product(item: ProductItem, events: list[tuple[str, dict]]) -> None:
+def put_new_product(item: ProductItem, events: list[outbox.Event]) -> None:
     tx = Tx().put("product", item, ProductItem.pk.does_not_exist())
     for event in outbox_items(item.pk, events):
         tx.put("outbox", event)
     tx.commit()
 
 
-def save_product_if_version(item: ProductItem, expected_version: int, events: list[tuple[str, dict]]) -> bool:
+def save_product_if_version(item: ProductItem, expected_version: int, events: list[outbox.Event]) -> bool:
     item.version = expected_version + 1
     item.updated_at = now_iso()
     tx = Tx().put("product", item, ProductItem.version == expected_version)
@@ -84,14 +84,14 @@ def sweep_outbox(*, older_than_seconds: int = 30) -> int:
 
 # -- stock holds (used inside the orders transactions) -------------------------------
 
-def add_hold(tx: Tx, preset: PresetItem, quantity: int, *, label: str) -> None:
+def add_hold(tx: Tx, room_id: str, product_id: str, quantity: int, *, live_price: int, label: str) -> None:
     """Take `quantity` from a listed preset at the price the order was priced with."""
     bind_all()
-    item = PresetItem(*PresetItem.key(preset.room_id, preset.product_id))
+    item = PresetItem(*PresetItem.key(room_id, product_id))
     tx.update(label, item,
               actions=[PresetItem.stock_left.add(-quantity), PresetItem.sold.add(quantity)],
               condition=PresetItem.pk.exists() & (PresetItem.listed == True)  # noqa: E712 - PynamoDB condition
-              & (PresetItem.stock_left >= quantity) & (PresetItem.live_price == preset.live_price))
+              & (PresetItem.stock_left >= quantity) & (PresetItem.live_price == live_price))
 
 
 def add_release(tx: Tx, room_id: str, product_id: str, quantity: int, *, label: str, to_product: bool) -> None:

@@ -16,8 +16,7 @@ ProductId = Annotated[str, Path(pattern=Ulid, description="Product id (ULID).")]
 
 
 def _service():
-    # Deferred so the entry module imports without pynamodb/botocore (cold start).
-    from livecommerce.catalog import service
+    from livecommerce.catalog import service  # deferred: pynamodb/botocore (entry module cold start)
 
     return service
 

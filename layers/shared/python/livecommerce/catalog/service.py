@@ -1,9 +1,12 @@
 """Catalog rules: the product library, room presets, listings and cards. No HTTP here."""
 from __future__ import annotations
 
-from typing import Any
+from typing import Iterable
 
+from livecommerce import rooms
 from livecommerce.catalog import repository
+from livecommerce.catalog.events import (ProductCreated, ProductListed, ProductUnlisted, ProductUpdated,
+                                         RoomProductsPreset, StockChanged)
 from livecommerce.catalog.models import (Card, CardList, CreateProductRequest, ListingChange, Preset, PresetList,
                                          PresetsRequest, Product, UpdateProductRequest)
 from livecommerce.catalog.storage import PresetItem, ProductItem
@@ -12,6 +15,7 @@ from livecommerce.shared import problems
 from livecommerce.shared.api import Caller
 from livecommerce.shared.clock import now_iso
 from livecommerce.shared.ids import new_ulid
+from livecommerce.shared.outbox import Event
 
 MAX_ATTEMPTS = 5
 
@@ -39,10 +43,11 @@ def card_view(item: PresetItem) -> Card:
                 list_price=int(item.list_price), stock_left=left, promotion_note=item.promotion_note, state=state)
 
 
-def _listing_event(item: PresetItem) -> dict[str, Any]:
-    return {"room_id": item.room_id, "product_id": item.product_id, "name": item.name, "image": item.image,
-            "live_price": int(item.live_price), "stock_left": max(0, int(item.stock_left)),
-            "promotion_note": item.promotion_note}
+def _listing_event(item: PresetItem, **changes) -> ProductListed:
+    fields = {"room_id": item.room_id, "product_id": item.product_id, "name": item.name, "image": item.image,
+              "live_price": int(item.live_price), "stock_left": max(0, int(item.stock_left)),
+              "promotion_note": item.promotion_note}
+    return ProductListed(**{**fields, **changes})
 
 
 def _sorted(items: list[PresetItem]) -> list[PresetItem]:
@@ -58,14 +63,21 @@ def _load_product(product_id: str, *, consistent: bool = False) -> ProductItem:
     return item
 
 
-def create_product(caller: Caller, body: CreateProductRequest) -> Product:
+def create_product(caller: Caller, body: CreateProductRequest, *, product_id: str | None = None) -> Product:
+    """`product_id`: a fixed id instead of a new one (the local stage's demo products);
+    409 product_exists when it is taken."""
     now = now_iso()
-    product_id = new_ulid()
+    product_id = product_id or new_ulid()
     item = ProductItem(*ProductItem.key(product_id), product_id=product_id, name=body.name, images=body.images,
                        description=body.description, list_price=body.list_price, stock=body.stock,
                        created_by=caller.user_id, created_at=now, updated_at=now, version=0)
-    repository.put_new_product(item, [("ProductCreated", {"product_id": product_id, "name": body.name,
-                                                          "list_price": body.list_price, "stock": body.stock})])
+    try:
+        repository.put_new_product(item, [("ProductCreated", {"product_id": product_id, "name": body.name,
+                                                              "list_price": body.list_price, "stock": body.stock})])
+    except TxCancelled as exc:
+        if "product" in exc:
+            raise problems.Conflict("A product with that id exists.", code="product_exists") from None
+        raise
     repository.flush_outbox(item.pk)
     return product_view(item)
 
@@ -87,8 +99,7 @@ def update_product(caller: Caller, product_id: str, body: UpdateProductRequest) 
         version = int(item.version or 0)
         for field, value in changes.items():
             setattr(item, field, value)
-        events = [("ProductUpdated", {"product_id": product_id, "changed": sorted(changes),
-                                      "updated_by": caller.user_id})]
+        events = [ProductUpdated(product_id=product_id, changed=sorted(changes), updated_by=caller.user_id)]
         if repository.save_product_if_version(item, version, events):
             repository.flush_outbox(item.pk)
             return product_view(item)
@@ -98,9 +109,7 @@ def update_product(caller: Caller, product_id: str, body: UpdateProductRequest) 
 
 # -- presets -----------------------------------------------------------------------
 
-def _require_room_host(caller: Caller, room_id: str):
-    from livecommerce.rooms import service as rooms
-
+def _require_room_host(caller: Caller, room_id: str) -> rooms.RoomRef:
     return rooms.require_room_host(caller, room_id)
 
 
@@ -121,7 +130,7 @@ def replace_presets(caller: Caller, room_id: str, body: PresetsRequest) -> Prese
     for _ in range(MAX_ATTEMPTS):
         current = {p.product_id: p for p in repository.presets_of_room(room_id, consistent=True)}
         tx = Tx()
-        events: list[tuple[str, dict]] = []
+        events: list[Event] = []
         now = now_iso()
         for product_id, want in wanted.items():
             product = products[product_id]
@@ -151,13 +160,11 @@ def replace_presets(caller: Caller, room_id: str, body: PresetsRequest) -> Prese
             tx.update(f"preset:{product_id}", PresetItem(*PresetItem.key(room_id, product_id)), actions, condition)
             repository.add_product_allocation(tx, product_id, delta, label=f"product:{product_id}")
             if old.listed and delta:
-                events.append(("StockChanged", {"room_id": room_id, "product_id": product_id, "delta": delta,
-                                                "stock_left": max(0, int(old.stock_left) + delta),
-                                                "cause": "preset"}))
+                events.append(StockChanged(room_id=room_id, product_id=product_id, delta=delta,
+                                           stock_left=max(0, int(old.stock_left) + delta), cause="preset"))
             if old.listed and int(old.live_price) != want.live_price:
-                events.append(("ProductListed", {**_listing_event(old), "live_price": want.live_price,
-                                                 "stock_left": max(0, int(old.stock_left) + delta),
-                                                 "cause": "price_changed"}))
+                events.append(_listing_event(old, live_price=want.live_price,
+                                             stock_left=max(0, int(old.stock_left) + delta), cause="price_changed"))
         for product_id, old in current.items():
             if product_id in wanted:
                 continue
@@ -166,9 +173,8 @@ def replace_presets(caller: Caller, room_id: str, body: PresetsRequest) -> Prese
                       (PresetItem.live_stock == int(old.live_stock)) & (PresetItem.stock_left == int(old.stock_left)))
             repository.add_product_allocation(tx, product_id, -left, label=f"product:{product_id}")
             if old.listed:
-                events.append(("ProductUnlisted", {"room_id": room_id, "product_id": product_id,
-                                                   "cause": "preset_removed"}))
-        events.append(("RoomProductsPreset", {"room_id": room_id, "product_ids": list(wanted)}))
+                events.append(ProductUnlisted(room_id=room_id, product_id=product_id, cause="preset_removed"))
+        events.append(RoomProductsPreset(room_id=room_id, product_ids=list(wanted)))
         for event in repository.outbox_items(repository.room_pk(room_id), events):
             tx.put("outbox", event)
         if len(tx) > Tx.MAX_ITEMS:
@@ -209,7 +215,7 @@ def set_listing(caller: Caller, room_id: str, product_id: str | None, listed: bo
             return ListingChange(room_id=room_id, changed=[], listed=listed)
         now = now_iso()
         tx = Tx()
-        events: list[tuple[str, dict]] = []
+        events: list[Event] = []
         for item in to_change:
             target = PresetItem(*PresetItem.key(room_id, item.product_id))
             if listed:
@@ -217,13 +223,12 @@ def set_listing(caller: Caller, room_id: str, product_id: str | None, listed: bo
                           [PresetItem.listed.set(True), PresetItem.listed_at.set(now), PresetItem.updated_at.set(now)],
                           PresetItem.pk.exists() & (PresetItem.listed == False))  # noqa: E712
                 item.listed_at = now
-                events.append(("ProductListed", _listing_event(item)))
+                events.append(_listing_event(item))
             else:
                 tx.update(f"preset:{item.product_id}", target,
                           [PresetItem.listed.set(False), PresetItem.updated_at.set(now)],
                           PresetItem.pk.exists() & (PresetItem.listed == True))  # noqa: E712
-                events.append(("ProductUnlisted", {"room_id": room_id, "product_id": item.product_id,
-                                                   "cause": "host"}))
+                events.append(ProductUnlisted(room_id=room_id, product_id=item.product_id, cause="host"))
         for event in repository.outbox_items(repository.room_pk(room_id), events):
             tx.put("outbox", event)
         try:
@@ -246,3 +251,33 @@ def hot_products(room_id: str, *, limit: int = 5) -> list[dict]:
     items = sorted(repository.presets_of_room(room_id),
                    key=lambda p: (-int(p.sold or 0), not p.listed, int(p.display_order or 0), p.product_id))
     return [card_view(p).model_dump() for p in items[:max(0, limit)]]
+
+
+# -- for other contexts (through the face, livecommerce.catalog) ----------------------------
+
+def find_product(product_id: str, *, consistent: bool = False) -> Product | None:
+    item = repository.get_product(product_id, consistent=consistent)
+    return product_view(item) if item is not None else None
+
+
+def presets_for_order(room_id: str, product_ids: Iterable[str]) -> dict[str, Preset]:
+    return {pid: preset_view(item) for pid, item in repository.presets(room_id, product_ids).items()}
+
+
+def add_hold(tx: Tx, room_id: str, product_id: str, quantity: int, *, live_price: int, label: str) -> None:
+    repository.add_hold(tx, room_id, product_id, quantity, live_price=live_price, label=label)
+
+
+def add_releases(tx: Tx, room_id: str, quantities: dict[str, int], *, label) -> None:
+    """Held units go back to their presets; to the product when the preset was removed since."""
+    present = repository.presets(room_id, list(quantities))
+    for pid, qty in quantities.items():
+        repository.add_release(tx, room_id, pid, qty, label=label(pid), to_product=pid not in present)
+
+
+def add_allocation(tx: Tx, product_id: str, units: int, *, label: str) -> None:
+    repository.add_product_allocation(tx, product_id, units, label=label)
+
+
+def sweep_outbox(*, older_than_seconds: int = 30) -> int:
+    return repository.sweep_outbox(older_than_seconds=older_than_seconds)

@@ -1,1 +1,59 @@
-"""Orders: orders with stock holds and expiry, flash sales with sharded stock."""
+"""Orders: orders with stock holds and expiry, flash sales with sharded stock.
+
+The public face: what other contexts (payments, the commerce schedule and
+timers) may call. They get orders' pydantic types (`PayableOrder`,
+`PaymentAttempt`) or plain values, never the orders table's items; events are
+in `livecommerce.orders.events`, scheduled jobs in `livecommerce.orders.jobs`.
+
+Importing this package stays light (no pynamodb or botocore): consumers import
+`livecommerce.orders.events`, which loads it. The functions that touch storage
+load the service when first called.
+"""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from livecommerce.orders.models import PayableOrder, PaymentAttempt
+from livecommerce.orders.pricing import fen_from_yuan_text, yuan_text
+from livecommerce.orders.settings import CommerceSettings, get_commerce_settings
+
+if TYPE_CHECKING:
+    from livecommerce.shared.api import Caller
+
+__all__ = ["PayableOrder", "PaymentAttempt", "payable_order", "payment_attempt", "record_payment_attempt",
+           "apply_payment", "commerce_settings", "fen_from_yuan_text", "yuan_text"]
+
+
+def _service():
+    from livecommerce.orders import service  # deferred: pynamodb/botocore, not paid at face import
+
+    return service
+
+
+def payable_order(caller: "Caller", order_id: str) -> PayableOrder:
+    """The caller's own order if it can be paid now (pending, inside its payment window); else the
+    problem to answer (404 not theirs, 409 order_already_paid / order_not_payable / order_expired)."""
+    return _service().payable_order(caller, order_id)
+
+
+def payment_attempt(order_id: str, channel: str) -> PaymentAttempt | None:
+    """The prepay made earlier for this order and channel, or None."""
+    return _service().payment_attempt(order_id, channel)
+
+
+def record_payment_attempt(attempt: PaymentAttempt) -> None:
+    """Remember a prepay (replacing the channel's earlier one)."""
+    _service().record_payment_attempt(attempt)
+
+
+def apply_payment(*, channel: str, order_id: str, transaction_id: str, amount: int, paid_at: str) -> str:
+    """Apply a verified "paid" report, at most once per provider transaction: "paid" (OrderPaid),
+    "duplicate", "refund_required" (OrderRefundRequired: wrong amount, paid twice, closed) or
+    "unknown_order"."""
+    return _service().apply_payment(channel=channel, order_id=order_id, transaction_id=transaction_id,
+                                    amount=amount, paid_at=paid_at)
+
+
+def commerce_settings() -> CommerceSettings:
+    """The commerce settings (payment window, provider endpoints and timeouts, notification ages)."""
+    return get_commerce_settings()

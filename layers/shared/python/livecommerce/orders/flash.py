@@ -23,14 +23,18 @@ import threading
 import time
 from datetime import datetime, timedelta
 
+from livecommerce import catalog, rooms
 from livecommerce.orders import pricing, repository, sharding
-from livecommerce.shared import idempotency, timers
+from livecommerce.orders.events import (FlashSaleCountdown, FlashSaleEnded, FlashSaleScheduled, FlashSaleSoldOut,
+                                        FlashSaleStarted)
 from livecommerce.orders.models import CreateFlashSaleRequest, FlashBuyRequest, FlashSale, FlashSaleList, Order
-from livecommerce.orders.service import new_order_item, order_event, order_view, replayed_order
+from livecommerce.orders.service import new_order_item, order_created, order_view, replayed_order
 from livecommerce.orders.settings import get_commerce_settings
 from livecommerce.orders.storage import FlashBuyerItem, FlashSaleItem, FlashShardItem, OrderItem, bind_all
+from livecommerce.shared import idempotency, problems, timers
+from livecommerce.shared.events import DomainEvent
+from livecommerce.shared.idempotency import Effect
 from livecommerce.shared.tx import Tx, TxCancelled
-from livecommerce.shared import problems
 from livecommerce.shared.api import Caller
 from livecommerce.shared.clock import iso, utcnow
 from livecommerce.shared.ids import new_ulid
@@ -97,11 +101,16 @@ def sale_view(item: FlashSaleItem, *, with_stock: bool = True) -> FlashSale:
                      server_time=iso(now))
 
 
-def _event(item: FlashSaleItem, **extra) -> dict:
+def _event(kind: type[DomainEvent], item: FlashSaleItem, **extra) -> DomainEvent:
+    return kind(**_sale_fields(item), **extra)
+
+
+def _sale_fields(item: FlashSaleItem) -> dict:
+    """The sale as every flash-sale event carries it (orders.events._FlashSaleFields)."""
     return {"flash_sale_id": item.sale_id, "room_id": item.room_id, "product_id": item.product_id,
             "name": item.name, "image": item.image, "price": int(item.price), "list_price": int(item.list_price),
             "stock": int(item.stock), "per_user_limit": int(item.per_user_limit), "starts_at": item.starts_at,
-            "ends_at": item.ends_at, **extra}
+            "ends_at": item.ends_at}
 
 
 # -- timed steps ------------------------------------------------------------------------
@@ -134,14 +143,14 @@ def _pending_index(sale_id: str, at: datetime) -> tuple[str, str]:
     return repository.SALE_START_PENDING, f"{int(at.timestamp()):012d}#{sale_id}"
 
 
-def _step_event(step: str, item: FlashSaleItem, now: datetime) -> tuple[str, dict]:
+def _step_event(step: str, item: FlashSaleItem, now: datetime) -> DomainEvent:
     if step == "countdown":
         left = max(0, round((_parse(item.starts_at) - now).total_seconds()))
-        return "FlashSaleCountdown", _event(item, seconds_to_start=left, server_time=iso(now))
+        return _event(FlashSaleCountdown, item, seconds_to_start=left, server_time=iso(now))
     if step == "start":
-        return "FlashSaleStarted", _event(item, scheduled=True)
+        return _event(FlashSaleStarted, item, scheduled=True)
     left = 0 if item.sold_out else sharding.total_left(repository.shard_lefts(item.sale_id, int(item.shards)))
-    return "FlashSaleEnded", _event(item, stock_left=left, sold_out=left == 0)
+    return _event(FlashSaleEnded, item, stock_left=left, sold_out=left == 0)
 
 
 def run_step(sale_id: str, now: datetime) -> timers.StepResult:
@@ -200,13 +209,10 @@ def run_due_steps(now: datetime | None = None) -> int:
 # -- create and read --------------------------------------------------------------------
 
 def create_flash_sale(caller: Caller, room_id: str, body: CreateFlashSaleRequest) -> FlashSale:
-    from livecommerce.catalog import repository as catalog
-    from livecommerce.rooms import service as rooms
-
     room = rooms.require_room_host(caller, room_id)
     if room.status == "ended":
         raise problems.Conflict("The room has ended.", code="room_ended")
-    product = catalog.get_product(body.product_id, consistent=True)
+    product = catalog.find_product(body.product_id, consistent=True)
     if product is None:
         raise problems.NotFound("No such product.", code="product_not_found")
     now = utcnow()
@@ -221,7 +227,7 @@ def create_flash_sale(caller: Caller, room_id: str, body: CreateFlashSaleRequest
     sale_id = new_ulid()
     bind_all()
     item = FlashSaleItem(*FlashSaleItem.key(sale_id), sale_id=sale_id, room_id=room_id, host_id=room.host_id,
-                         product_id=product.product_id, name=product.name, image=(product.images or [None])[0],
+                         product_id=product.id, name=product.name, image=(product.images or [None])[0],
                          price=body.price, list_price=int(product.list_price), stock=body.stock, shards=shards,
                          per_user_limit=body.per_user_limit, starts_at=iso(starts), ends_at=iso(ends),
                          sold_out=False, restocks=0, created_at=iso(now), gsi2pk=f"ROOMFLASH#{room_id}",
@@ -231,19 +237,19 @@ def create_flash_sale(caller: Caller, room_id: str, body: CreateFlashSaleRequest
     item.next_step, item.next_at = first_step, iso(first_at)
     item.gsi1pk, item.gsi1sk = _pending_index(sale_id, first_at)
     tx = Tx()
-    catalog.add_product_allocation(tx, product.product_id, body.stock, label="product")
+    catalog.allocate_stock(tx, product.id, body.stock)
     tx.put("sale", item, FlashSaleItem.pk.does_not_exist())
     for k, units in enumerate(sharding.split_stock(body.stock, shards)):
         tx.put(f"shard:{k}", FlashShardItem(*FlashShardItem.key(sale_id, k), left=units))
-    events = [("FlashSaleScheduled", _event(item, server_time=iso(now)))] if scheduled \
-        else [("FlashSaleStarted", _event(item))]
+    events = [_event(FlashSaleScheduled, item, server_time=iso(now))] if scheduled \
+        else [_event(FlashSaleStarted, item)]
     for event in repository.outbox_items(item.pk, events):
         tx.put("outbox", event)
     try:
         tx.commit()
     except TxCancelled as exc:
         raise problems.Conflict(f"The product has only {int(product.stock or 0)} unallocated units.",
-                                code="insufficient_stock", product_ids=[product.product_id]) from exc
+                                code="insufficient_stock", product_ids=[product.id]) from exc
     repository.flush_outbox(item.pk)
     timers.request("flash_sale", sale_id, first_at, now=now)     # a step within the minute: on time
     return sale_view(item)
@@ -290,37 +296,16 @@ def buy(caller: Caller, sale_id: str, body: FlashBuyRequest, key: str) -> Order:
             "quantity": body.quantity, "line_total": quote.subtotal}
     order_id = new_ulid()
     for shard in sharding.probe_order(int(sale.shards)):
-        order = new_order_item(order_id=order_id, user_id=caller.user_id, room_id=sale.room_id, kind="flash_sale",
-                               lines=[line], quote=quote, address=body.address.model_dump(mode="json"),
-                               flash_sale_id=sale_id, flash_shard=shard)
-        tx = Tx()
-        tx.put("idem", idempotency.new_record("flash", caller.user_id, key, fp, ref=order_id),
-               idempotency.put_condition())
-        tx.update("shard", FlashShardItem(*FlashShardItem.key(sale_id, shard)),
-                  [FlashShardItem.left.add(-body.quantity)],
-                  FlashShardItem.pk.exists() & (FlashShardItem.left >= body.quantity))
-        tx.update("buyer", FlashBuyerItem(*FlashBuyerItem.key(sale_id, caller.user_id)),
-                  [FlashBuyerItem.count.add(body.quantity)],
-                  FlashBuyerItem.count.does_not_exist() | (FlashBuyerItem.count <= limit - body.quantity))
-        tx.put("order", order, OrderItem.pk.does_not_exist())
-        events = repository.outbox_items(order.pk, [("OrderCreated", order_event(order, pay_by=order.pay_by))])
-        for event in events:
-            tx.put("outbox", event)
         try:
-            tx.commit()
+            return idempotency.commit_once(
+                "flash", caller.user_id, key, fp,
+                build_tx=lambda: _buy_effect(caller, sale, body, order_id, shard, line, quote, limit),
+                replay=lambda record: replayed_order(record.ref), check_first=False)
         except TxCancelled as exc:
-            if "idem" in exc:
-                found = idempotency.replayed("flash", caller.user_id, key, fp)
-                if found is not None:
-                    return replayed_order(found.ref)
-                raise problems.Conflict("A concurrent change won; retry.", code="concurrent_update",
-                                        retryable=True) from exc
             if "buyer" in exc:
                 raise problems.Conflict(f"At most {limit} per viewer.", code="per_user_limit",
                                         per_user_limit=limit) from exc
             continue   # this shard is empty: try the next
-        repository.flush_new(order.pk, events)
-        return order_view(order)
     if body.quantity == 1:
         _mark_sold_out(sale, restocks_seen)
         raise problems.Conflict("Sold out.", code="sold_out")
@@ -328,10 +313,30 @@ def buy(caller: Caller, sale_id: str, body: FlashBuyRequest, key: str) -> Order:
                             code="insufficient_stock")
 
 
+def _buy_effect(caller: Caller, sale: FlashSaleItem, body: FlashBuyRequest, order_id: str, shard: int,
+                line: dict, quote: pricing.Quote, limit: int) -> Effect[Order]:
+    """One shard's try: its conditional decrement, the buyer's counter, the order and its event."""
+    sale_id = sale.sale_id
+    order = new_order_item(order_id=order_id, user_id=caller.user_id, room_id=sale.room_id, kind="flash_sale",
+                           lines=[line], quote=quote, address=body.address.model_dump(mode="json"),
+                           flash_sale_id=sale_id, flash_shard=shard)
+    tx = Tx()
+    tx.update("shard", FlashShardItem(*FlashShardItem.key(sale_id, shard)), [FlashShardItem.left.add(-body.quantity)],
+              FlashShardItem.pk.exists() & (FlashShardItem.left >= body.quantity))
+    tx.update("buyer", FlashBuyerItem(*FlashBuyerItem.key(sale_id, caller.user_id)),
+              [FlashBuyerItem.count.add(body.quantity)],
+              FlashBuyerItem.count.does_not_exist() | (FlashBuyerItem.count <= limit - body.quantity))
+    tx.put("order", order, OrderItem.pk.does_not_exist())
+    events = repository.outbox_items(order.pk, [order_created(order)])
+    for event in events:
+        tx.put("outbox", event)
+    return Effect(tx, order_view(order), ref=order_id, after=lambda: repository.flush_new(order.pk, events))
+
+
 def _mark_sold_out(sale: FlashSaleItem, restocks_seen: int) -> None:
     tx = Tx().update("sale", FlashSaleItem(*FlashSaleItem.key(sale.sale_id)), [FlashSaleItem.sold_out.set(True)],
                      (FlashSaleItem.sold_out == False) & (FlashSaleItem.restocks == restocks_seen))  # noqa: E712
-    for event in repository.outbox_items(sale.pk, [("FlashSaleSoldOut", _event(sale))]):
+    for event in repository.outbox_items(sale.pk, [_event(FlashSaleSoldOut, sale)]):
         tx.put("outbox", event)
     try:
         tx.commit()

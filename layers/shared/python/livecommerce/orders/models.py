@@ -128,3 +128,26 @@ class FlashSaleList(BaseModel):
 class FlashBuyRequest(Strict):
     quantity: int = Field(default=1, ge=1, le=MAX_QUANTITY)
     address: Address
+
+
+# -- for payments (through the face, livecommerce.orders) ------------------------------
+
+class PayableOrder(BaseModel):
+    """An order its buyer may pay now: what a payment provider is told."""
+
+    order_id: str
+    total: int
+    pay_by: str
+    pay_by_epoch: int
+    line_names: list[str]
+
+
+class PaymentAttempt(BaseModel):
+    """A prepay made with a provider for an order (reused while valid: one order is never paid twice)."""
+
+    order_id: str
+    channel: str
+    amount: int
+    provider_ref: str                   # WeChat prepay_id / Alipay trade_no
+    params: dict
+    valid_until: str

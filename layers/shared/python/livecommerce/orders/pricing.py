@@ -7,7 +7,7 @@ from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Iterable, Sequence
 
-from livecommerce.marketing.rules import MIN_PAYABLE, CouponTerms, best_coupon, discount, unusable_reason
+from livecommerce.marketing import MIN_PAYABLE, CouponTerms, best_coupon, discount, unusable_reason
 
 MAX_ORDER_TOTAL = 5_000_000_00   # 5,000,000 yuan: above any single mini-program payment limit
 

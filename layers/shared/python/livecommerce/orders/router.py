@@ -23,14 +23,13 @@ Cursor = Annotated[str | None, Query(max_length=1024)]
 
 
 def _orders():
-    # Deferred so the entry module imports without pynamodb/botocore (cold start).
-    from livecommerce.orders import service
+    from livecommerce.orders import service  # deferred: pynamodb/botocore (entry module cold start)
 
     return service
 
 
 def _flash():
-    from livecommerce.orders import flash
+    from livecommerce.orders import flash  # deferred: pynamodb/botocore (entry module cold start)
 
     return flash
 

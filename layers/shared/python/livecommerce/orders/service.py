@@ -13,23 +13,27 @@ import time
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from livecommerce.orders import pricing, repository
-from livecommerce.shared import idempotency
-from livecommerce.orders.models import CreateOrderRequest, Order, OrderLine, OrderPage, PaymentInfo
+from livecommerce import catalog, marketing
+from livecommerce.catalog.events import StockChanged
+from livecommerce.orders import pricing, repository, rules
+from livecommerce.orders.events import (OrderCancelled, OrderCreated, OrderExpired, OrderPaid,
+                                        OrderRefundRequired)
+from livecommerce.orders.models import (CreateOrderRequest, Order, OrderLine, OrderPage, PayableOrder,
+                                        PaymentAttempt, PaymentInfo)
 from livecommerce.orders.settings import get_commerce_settings
-from livecommerce.orders.storage import (FlashBuyerItem, FlashSaleItem, FlashShardItem, OrderItem,
+from livecommerce.orders.storage import (FlashBuyerItem, FlashSaleItem, FlashShardItem, OrderItem, PaymentItem,
                                          SettlementItem, bind_all)
+from livecommerce.shared import idempotency, problems
+from livecommerce.shared.idempotency import Effect
+from livecommerce.shared.outbox import Event
 from livecommerce.shared.tx import Tx, TxCancelled
-from livecommerce.shared import problems
 from livecommerce.shared.api import Caller
 from livecommerce.shared.clock import iso, now_iso, utcnow
 from livecommerce.shared.ids import new_ulid
 from livecommerce.shared.observability import logger
 
-PENDING, PAID, CANCELLED, EXPIRED = "pending_payment", "paid", "cancelled", "expired"
-# The sweeper expires an order this long after its pay-by time: a payment made at
-# the last second and reported late still finds the order waiting for it.
-EXPIRY_GRACE_SECONDS = 120
+PENDING, PAID, CANCELLED, EXPIRED = rules.PENDING, rules.PAID, rules.CANCELLED, rules.EXPIRED
+EXPIRY_GRACE_SECONDS = rules.EXPIRY_GRACE_SECONDS
 MAX_ATTEMPTS = 4
 NOTIFICATION_TTL_SECONDS = 72 * 3600
 
@@ -45,12 +49,17 @@ def order_view(item: OrderItem) -> Order:
                  created_at=item.created_at, paid_at=item.paid_at, closed_at=item.closed_at, payment=payment)
 
 
-def order_event(item: OrderItem, **extra: Any) -> dict[str, Any]:
+def order_fields(item: OrderItem) -> dict[str, Any]:
+    """The order as every order event carries it (orders.events._OrderFields)."""
     return {"order_id": item.order_id, "user_id": item.user_id, "room_id": item.room_id, "kind": item.kind,
             "flash_sale_id": item.flash_sale_id, "subtotal": int(item.subtotal), "discount": int(item.discount or 0),
             "total": int(item.total), "coupon_id": item.coupon_id,
             "lines": [{"product_id": line["product_id"], "quantity": line["quantity"],
-                       "unit_price": line["unit_price"]} for line in item.lines], **extra}
+                       "unit_price": line["unit_price"]} for line in item.lines]}
+
+
+def order_created(item: OrderItem) -> OrderCreated:
+    return OrderCreated(**order_fields(item), pay_by=item.pay_by)
 
 
 def new_order_item(*, order_id: str, user_id: str, room_id: str, kind: str, lines: list[dict], quote: pricing.Quote,
@@ -89,80 +98,75 @@ def replayed_order(order_id: str | None) -> Order:
 # -- create ------------------------------------------------------------------------
 
 def create_order(caller: Caller, body: CreateOrderRequest, key: str) -> Order:
-    from livecommerce.catalog import repository as catalog
-    from livecommerce.marketing import repository as marketing
-    from livecommerce.marketing import service as coupons
-
     fp = idempotency.fingerprint({"kind": "room", **body.model_dump(mode="json")})
-    found = idempotency.replayed("order", caller.user_id, key, fp)
-    if found is not None:
-        return replayed_order(found.ref)
     wanted = {line.product_id: line.quantity for line in body.items}
     avoid_coupons: set[str] = set()
-    for _ in range(MAX_ATTEMPTS):
-        presets = catalog.presets(body.room_id, wanted)
-        unlisted = sorted(pid for pid in wanted if pid not in presets or not presets[pid].listed)
-        if unlisted:
-            raise problems.Conflict("Not on sale in this room: " + ", ".join(unlisted) + ".",
-                                    code="product_not_listed", product_ids=unlisted)
-        short = sorted(pid for pid, qty in wanted.items() if int(presets[pid].stock_left) < qty)
-        if short:
-            raise problems.Conflict("Not enough stock left for: " + ", ".join(short) + ".", code="out_of_stock",
-                                    product_ids=short)
-        lines = [pricing.Line(pid, int(presets[pid].live_price), qty) for pid, qty in wanted.items()]
-        held = coupons.usable_coupons(caller.user_id)
-        if body.coupon_id and body.coupon_id not in {c.coupon_id for c in held}:
-            mine = marketing.get_coupon(caller.user_id, body.coupon_id)
-            if mine is None:
-                raise problems.NotFound("No such coupon in your coupon centre.", code="coupon_not_found")
-            raise problems.Conflict("That coupon is already used or held by another unpaid order.",
-                                    code="coupon_unavailable")
-        terms = [coupons.coupon_terms(c) for c in held if c.coupon_id not in avoid_coupons]
+    tried: dict[str, str | None] = {}     # the coupon the last attempt locked
+    for attempt in range(MAX_ATTEMPTS):
         try:
-            quote = pricing.quote(lines, terms, room_id=body.room_id, now=utcnow(), coupon_id=body.coupon_id,
-                                  auto_coupon=body.auto_coupon)
-        except pricing.CouponRejected as exc:
-            raise problems.Conflict(f"The coupon does not apply to this order ({exc.code}).", code=exc.code) from exc
-        if quote.total > pricing.MAX_ORDER_TOTAL:
-            raise problems.ValidationFailed("The order is larger than one payment may be.", code="order_too_large",
-                                            errors=[{"field": "body.items", "message": "total too large",
-                                                     "type": "value_error"}])
-        order_id = new_ulid()
-        line_docs = [{"product_id": line.product_id, "name": presets[line.product_id].name,
-                      "image": presets[line.product_id].image, "unit_price": line.unit_price,
-                      "quantity": line.quantity, "line_total": line.total} for line in lines]
-        order = new_order_item(order_id=order_id, user_id=caller.user_id, room_id=body.room_id, kind="room",
-                               lines=line_docs, quote=quote, address=body.address.model_dump(mode="json"))
-        tx = Tx()
-        tx.put("idem", idempotency.new_record("order", caller.user_id, key, fp, ref=order_id),
-               idempotency.put_condition())
-        for line in lines:
-            catalog.add_hold(tx, presets[line.product_id], line.quantity, label=f"stock:{line.product_id}")
-        if quote.coupon_id:
-            marketing.add_lock(tx, caller.user_id, quote.coupon_id, order_id, label="coupon")
-        tx.put("order", order, OrderItem.pk.does_not_exist())
-        events = [("OrderCreated", order_event(order, pay_by=order.pay_by))]
-        events += [("StockChanged", {"room_id": body.room_id, "product_id": line.product_id, "delta": -line.quantity,
-                                     "cause": "order", "order_id": order_id}) for line in lines]
-        outbox = repository.outbox_items(order.pk, events)
-        for event in outbox:
-            tx.put("outbox", event)
-        try:
-            tx.commit()
+            return idempotency.commit_once(
+                "order", caller.user_id, key, fp,
+                build_tx=lambda: _order_effect(caller, body, wanted, avoid_coupons, tried),
+                replay=lambda record: replayed_order(record.ref), check_first=attempt == 0)
         except TxCancelled as exc:
-            if "idem" in exc:
-                found = idempotency.replayed("order", caller.user_id, key, fp)
-                if found is not None:
-                    return replayed_order(found.ref)
-            if "coupon" in exc:
+            if marketing.coupon_failed(exc):
                 if body.coupon_id:
                     raise problems.Conflict("That coupon is already used or held by another unpaid order.",
                                             code="coupon_unavailable") from exc
-                avoid_coupons.add(quote.coupon_id)
+                avoid_coupons.add(tried["coupon_id"])
             continue  # stock, listing or price moved under us: read again and re-price
-        repository.flush_new(order.pk, outbox)
-        return order_view(order)
     raise problems.Conflict("Stock or prices are changing fast; retry.", code="concurrent_update", retryable=True)
+
+
+def _order_effect(caller: Caller, body: CreateOrderRequest, wanted: dict[str, int],
+                  avoid_coupons: set[str], tried: dict[str, str | None]) -> Effect[Order]:
+    """One attempt at a room order: read presets and coupons, price, and build its transaction."""
+    presets = catalog.room_presets_for_order(body.room_id, wanted)
+    problem = rules.unsellable(wanted, {pid: (p.listed, p.stock_left) for pid, p in presets.items()})
+    if problem is not None:
+        code, product_ids = problem
+        if code == "product_not_listed":
+            raise problems.Conflict("Not on sale in this room: " + ", ".join(product_ids) + ".",
+                                    code=code, product_ids=product_ids)
+        raise problems.Conflict("Not enough stock left for: " + ", ".join(product_ids) + ".", code=code,
+                                product_ids=product_ids)
+    lines = [pricing.Line(pid, int(presets[pid].live_price), qty) for pid, qty in wanted.items()]
+    held = marketing.usable_coupons(caller.user_id)
+    if body.coupon_id and body.coupon_id not in {c.coupon_id for c in held}:
+        if not marketing.holds_coupon(caller.user_id, body.coupon_id):
+            raise problems.NotFound("No such coupon in your coupon centre.", code="coupon_not_found")
+        raise problems.Conflict("That coupon is already used or held by another unpaid order.",
+                                code="coupon_unavailable")
+    terms = [c for c in held if c.coupon_id not in avoid_coupons]
+    try:
+        quote = pricing.quote(lines, terms, room_id=body.room_id, now=utcnow(), coupon_id=body.coupon_id,
+                              auto_coupon=body.auto_coupon)
+    except pricing.CouponRejected as exc:
+        raise problems.Conflict(f"The coupon does not apply to this order ({exc.code}).", code=exc.code) from exc
+    if quote.total > pricing.MAX_ORDER_TOTAL:
+        raise problems.ValidationFailed("The order is larger than one payment may be.", code="order_too_large",
+                                        errors=[{"field": "body.items", "message": "total too large",
+                                                 "type": "value_error"}])
+    order_id = new_ulid()
+    line_docs = [{"product_id": line.product_id, "name": presets[line.product_id].name,
+                  "image": presets[line.product_id].image, "unit_price": line.unit_price,
+                  "quantity": line.quantity, "line_total": line.total} for line in lines]
+    order = new_order_item(order_id=order_id, user_id=caller.user_id, room_id=body.room_id, kind="room",
+                           lines=line_docs, quote=quote, address=body.address.model_dump(mode="json"))
+    tried["coupon_id"] = quote.coupon_id
+    tx = Tx()
+    for line in lines:
+        catalog.hold_stock(tx, body.room_id, line.product_id, line.quantity, live_price=line.unit_price)
+    if quote.coupon_id:
+        marketing.lock_coupon(tx, caller.user_id, quote.coupon_id, order_id)
+    tx.put("order", order, OrderItem.pk.does_not_exist())
+    events: list[Event] = [order_created(order)]
+    events += [StockChanged(room_id=body.room_id, product_id=line.product_id, delta=-line.quantity, cause="order",
+                            order_id=order_id) for line in lines]
+    outbox = repository.outbox_items(order.pk, events)
+    for event in outbox:
+        tx.put("outbox", event)
+    return Effect(tx, order_view(order), ref=order_id, after=lambda: repository.flush_new(order.pk, outbox))
 
 
 # -- read ---------------------------------------------------------------------------
@@ -192,9 +196,6 @@ def cancel_order(caller: Caller, order_id: str) -> Order:
 
 def close_order(order_id: str, to_state: str, *, cause: str) -> OrderItem:
     """Cancel or expire an unpaid order and give its stock and coupon back, exactly once."""
-    from livecommerce.catalog import repository as catalog
-    from livecommerce.marketing import repository as marketing
-
     skip_coupon = False
     for _ in range(MAX_ATTEMPTS + 1):
         item = repository.get_order(order_id)
@@ -208,28 +209,27 @@ def close_order(order_id: str, to_state: str, *, cause: str) -> OrderItem:
                   [OrderItem.state.set(to_state), OrderItem.closed_at.set(now), OrderItem.updated_at.set(now),
                    OrderItem.gsi1pk.remove(), OrderItem.gsi1sk.remove()],
                   OrderItem.state == PENDING)
-        events = [("OrderCancelled" if to_state == CANCELLED else "OrderExpired", order_event(item, cause=cause))]
+        closed = OrderCancelled if to_state == CANCELLED else OrderExpired
+        events: list[Event] = [closed(**order_fields(item), cause=cause)]
         if item.kind == "flash_sale":
             quantity = sum(int(line["quantity"]) for line in item.lines)
             _add_flash_release(tx, item.flash_sale_id, int(item.flash_shard), item.user_id, quantity)
-            events.append(("StockChanged", {"room_id": item.room_id, "flash_sale_id": item.flash_sale_id,
-                                            "product_id": item.lines[0]["product_id"], "delta": quantity,
-                                            "cause": to_state, "order_id": order_id}))
+            events.append(StockChanged(room_id=item.room_id, flash_sale_id=item.flash_sale_id,
+                                       product_id=item.lines[0]["product_id"], delta=quantity, cause=to_state,
+                                       order_id=order_id))
         else:
-            present = catalog.presets(item.room_id, [line["product_id"] for line in item.lines])
-            for line in item.lines:
-                pid, qty = line["product_id"], int(line["quantity"])
-                catalog.add_release(tx, item.room_id, pid, qty, label=f"stock:{pid}", to_product=pid not in present)
-                events.append(("StockChanged", {"room_id": item.room_id, "product_id": pid, "delta": qty,
-                                                "cause": to_state, "order_id": order_id}))
+            quantities = {line["product_id"]: int(line["quantity"]) for line in item.lines}
+            catalog.release_stock(tx, item.room_id, quantities)
+            events += [StockChanged(room_id=item.room_id, product_id=pid, delta=qty, cause=to_state,
+                                    order_id=order_id) for pid, qty in quantities.items()]
         if item.coupon_id and not skip_coupon:
-            marketing.add_unlock(tx, item.user_id, item.coupon_id, order_id, label="coupon")
+            marketing.release_coupon(tx, item.user_id, item.coupon_id, order_id)
         for event in repository.outbox_items(item.pk, events):
             tx.put("outbox", event)
         try:
             tx.commit()
         except TxCancelled as exc:
-            if "coupon" in exc and not exc.any("order") and not exc.any("stock"):
+            if marketing.coupon_failed(exc) and not exc.any("order") and not catalog.stock_failed(exc):
                 # The coupon is not locked by this order (it never should be otherwise): release the rest.
                 logger.warning("coupon of a closing order was not locked by it",
                                extra={"order_id": order_id, "coupon_id": item.coupon_id})
@@ -252,7 +252,7 @@ def _add_flash_release(tx: Tx, sale_id: str, shard: int, user_id: str, quantity:
 
 def expire_overdue(*, now_epoch: float | None = None, limit_per_shard: int = 100) -> int:
     """Expire unpaid orders past their pay-by time (plus grace). Run every minute; safe to run twice."""
-    cutoff = int((now_epoch if now_epoch is not None else time.time()) - EXPIRY_GRACE_SECONDS)
+    cutoff = rules.expiry_cutoff(now_epoch if now_epoch is not None else utcnow().timestamp())
     expired = 0
     for shard in range(repository.EXPIRY_SHARDS):
         for item in repository.overdue_orders(shard, before_epoch=cutoff, limit=limit_per_shard):
@@ -275,8 +275,6 @@ def apply_payment(*, channel: str, order_id: str, transaction_id: str, amount: i
     cannot take: wrong amount, already paid by another transaction, closed) or
     "unknown_order". Every report is recorded; the first one per transaction
     decides, later ones change nothing."""
-    from livecommerce.marketing import repository as marketing
-
     bind_all()
     notify_id = f"notify:{channel}:{transaction_id}"
     skip_coupon = False
@@ -289,13 +287,7 @@ def apply_payment(*, channel: str, order_id: str, transaction_id: str, amount: i
         if item.state == PAID and (item.payment or {}).get("transaction_id") == transaction_id:
             return "duplicate"
         now = now_iso()
-        reason = None
-        if amount != int(item.total):
-            reason = "amount_mismatch"
-        elif item.state == PAID:
-            reason = "already_paid"
-        elif item.state != PENDING:
-            reason = f"order_{item.state}"
+        reason = rules.refund_reason(amount, int(item.total), item.state)
         tx = Tx()
         # At most once per provider transaction, remembered for 72 h (providers retry for about a day).
         record = idempotency.bind()(notify_id, expiration=int(time.time()) + NOTIFICATION_TTL_SECONDS,
@@ -312,16 +304,16 @@ def apply_payment(*, channel: str, order_id: str, transaction_id: str, amount: i
                        OrderItem.updated_at.set(now), OrderItem.gsi1pk.remove(), OrderItem.gsi1sk.remove()],
                       OrderItem.state == PENDING)
             if item.coupon_id and not skip_coupon:
-                marketing.add_use(tx, item.user_id, item.coupon_id, order_id, now, label="coupon")
-            events = [("OrderPaid", order_event(item, channel=channel, transaction_id=transaction_id,
-                                                paid_at=paid_at))]
+                marketing.use_coupon(tx, item.user_id, item.coupon_id, order_id, now)
+            events: list[Event] = [OrderPaid(**order_fields(item), channel=channel, transaction_id=transaction_id,
+                                             paid_at=paid_at)]
         else:
             logger.error("payment cannot be applied; refund required",
                          extra={"order_id": order_id, "channel": channel, "transaction_id": transaction_id,
                                 "amount": amount, "order_total": int(item.total), "reason": reason})
-            events = [("OrderRefundRequired", {"order_id": order_id, "user_id": item.user_id, "channel": channel,
-                                               "transaction_id": transaction_id, "amount": amount,
-                                               "order_total": int(item.total), "reason": reason})]
+            events = [OrderRefundRequired(order_id=order_id, user_id=item.user_id, channel=channel,
+                                          transaction_id=transaction_id, amount=amount,
+                                          order_total=int(item.total), reason=reason)]
         for event in repository.outbox_items(item.pk, events):
             tx.put("outbox", event)
         try:
@@ -329,7 +321,7 @@ def apply_payment(*, channel: str, order_id: str, transaction_id: str, amount: i
         except TxCancelled as exc:
             if "notify" in exc or "settlement" in exc:
                 return "duplicate"
-            if "coupon" in exc and "order" not in exc:
+            if marketing.coupon_failed(exc) and "order" not in exc:
                 logger.warning("coupon of a paid order was not locked by it",
                                extra={"order_id": order_id, "coupon_id": item.coupon_id})
                 skip_coupon = True
@@ -339,7 +331,7 @@ def apply_payment(*, channel: str, order_id: str, transaction_id: str, amount: i
     raise problems.Conflict("The order is changing; retry.", code="concurrent_update", retryable=True)
 
 
-def payable_order(caller: Caller, order_id: str) -> OrderItem:
+def payable_order(caller: Caller, order_id: str) -> PayableOrder:
     """The caller's order, if it can still be paid."""
     item = _load_own(caller, order_id)
     if item.user_id != caller.user_id:
@@ -348,6 +340,23 @@ def payable_order(caller: Caller, order_id: str) -> OrderItem:
         raise problems.Conflict("The order is already paid.", code="order_already_paid")
     if item.state != PENDING:
         raise problems.Conflict(f"The order is {item.state}.", code="order_not_payable", state=item.state)
-    if datetime.now(timezone.utc).timestamp() >= int(item.pay_by_epoch):
+    if not rules.payment_window_open(int(item.pay_by_epoch), utcnow().timestamp()):
         raise problems.Conflict("The payment window has closed.", code="order_expired")
-    return item
+    return PayableOrder(order_id=item.order_id, total=int(item.total), pay_by=item.pay_by,
+                        pay_by_epoch=int(item.pay_by_epoch), line_names=[line["name"] for line in item.lines])
+
+
+def payment_attempt(order_id: str, channel: str) -> PaymentAttempt | None:
+    item = repository.get_payment(order_id, channel)
+    if item is None:
+        return None
+    return PaymentAttempt(order_id=order_id, channel=channel, amount=int(item.amount), provider_ref=item.provider_ref,
+                          params=dict(item.params or {}), valid_until=item.valid_until)
+
+
+def record_payment_attempt(attempt: PaymentAttempt) -> None:
+    bind_all()
+    repository.put_payment(PaymentItem(*PaymentItem.key(attempt.order_id, attempt.channel), channel=attempt.channel,
+                                       amount=attempt.amount, provider_ref=attempt.provider_ref,
+                                       params=attempt.params, valid_until=attempt.valid_until,
+                                       created_at=now_iso()))

@@ -9,12 +9,13 @@ documents (the SDK uses the host's local time, UTC on Lambda).
 """
 from __future__ import annotations
 
+import base64
 import json
 from datetime import datetime, timedelta, timezone
 from functools import lru_cache
 from typing import Any
 
-from livecommerce.orders.pricing import yuan_text
+from livecommerce.orders import yuan_text
 from livecommerce.payments.credentials import AlipayConfig
 from livecommerce.payments.errors import NotificationRejected, ProviderError
 
@@ -29,8 +30,6 @@ MISCONFIGURED = {"isv.invalid-signature", "isv.invalid-app-id", "isv.missing-sig
 def _key(text: str) -> str | bytes:
     if "-----BEGIN" in text:
         return text.replace("\\n", "\n")
-    import base64
-
     return base64.b64decode("".join(text.split()))
 
 
@@ -49,7 +48,7 @@ def beijing_time(value: datetime) -> str:
 def trade_create(cfg: AlipayConfig, *, order_id: str, subject: str, amount: int, buyer: str, time_expire: datetime,
                  notify_url: str, gateway: str, timeout: float) -> str:
     """The Alipay trade_no the mini-program passes to my.tradePay."""
-    import requests
+    import requests  # deferred: requests, paid only on a provider call (payments cold start)
 
     client = _client(cfg)
     biz: dict[str, Any] = {"out_trade_no": order_id, "total_amount": yuan_text(amount), "subject": subject[:256],
@@ -81,7 +80,7 @@ def trade_create(cfg: AlipayConfig, *, order_id: str, subject: str, amount: int,
         raise ProviderError(ALIPAY, code, str(node.get("sub_msg") or node.get("msg") or "")[:200],
                             retryable=code in RETRYABLE or str(node.get("code")) == "20000",
                             misconfigured=code in MISCONFIGURED, already_paid=code == "ACQ.TRADE_HAS_SUCCESS")
-    from alipay import AliPayValidationError
+    from alipay import AliPayValidationError  # deferred: alipay (pycryptodome)
 
     try:
         verified = client._verify_and_return_sync_response(raw, CREATE_RESPONSE)

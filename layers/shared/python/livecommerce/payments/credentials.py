@@ -19,7 +19,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from livecommerce.orders.settings import get_commerce_settings
+from livecommerce.orders import commerce_settings as get_commerce_settings
 from livecommerce.shared import aws
 from livecommerce.shared.ttl_cache import TtlCache
 

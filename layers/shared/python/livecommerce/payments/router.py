@@ -31,8 +31,7 @@ MAX_NOTIFY_BYTES = 16 * 1024
 
 
 def _service():
-    # Deferred so the entry module imports without pynamodb/botocore/wechatpayv3 (cold start).
-    from livecommerce.payments import service
+    from livecommerce.payments import service  # deferred: pynamodb/botocore/wechatpayv3 (entry module cold start)
 
     return service
 
@@ -40,7 +39,7 @@ def _service():
 def _aws_errors() -> tuple:
     """botocore's errors; called only when something was raised (an except clause is evaluated then),
     which keeps botocore out of the entry module's import."""
-    from botocore.exceptions import BotoCoreError, ClientError
+    from botocore.exceptions import BotoCoreError, ClientError  # deferred: botocore, only once something raised
 
     return (BotoCoreError, ClientError)
 

@@ -3,7 +3,7 @@
 Nothing in a notification is trusted before it verifies (WeChat: platform key
 serial, timestamp within 5 minutes, RSA signature over
 "timestamp\\nnonce\\nbody\\n", AES-256-GCM resource; Alipay: RSA2). Applying is
-orders.service.apply_payment: at most once per provider transaction (a
+orders' (its face, `orders.apply_payment`): at most once per provider transaction (a
 record kept 72 h), the amount must equal the order's, and money that an
 order cannot take (wrong amount, paid twice, order closed) is recorded and
 announced for refund (OrderRefundRequired), never silently dropped.
@@ -15,22 +15,32 @@ import time
 from datetime import datetime, timedelta, timezone
 from urllib.parse import parse_qsl
 
-from livecommerce.shared import idempotency
-from livecommerce.orders import repository as orders_repository
-from livecommerce.orders import service as orders
-from livecommerce.orders.settings import get_commerce_settings
-from livecommerce.orders.storage import PaymentItem, bind_all
+from livecommerce import identity, orders
+from livecommerce.orders import PayableOrder, PaymentAttempt
+from livecommerce.payments import alipay_adapter, wechatpay_adapter
 from livecommerce.payments import credentials as creds
+from livecommerce.payments.alipay_adapter import BEIJING
 from livecommerce.payments.errors import NotificationRejected, ProviderError
 from livecommerce.payments.models import AlipayParams, PaymentParams, PaymentRequest, WeChatPayParams
-from livecommerce.shared import problems
+from livecommerce.shared import idempotency, ports, problems
 from livecommerce.shared.api import Caller
+from livecommerce.shared.idempotency import Effect
+from livecommerce.shared.tx import Tx
 from livecommerce.shared.clock import iso, now_iso, utcnow
 from livecommerce.shared.observability import logger
 
 REUSE_MARGIN_SECONDS = 30
 WECHAT_NOTIFY_PATH = "/v1/payments/wechat/notify"
 ALIPAY_NOTIFY_PATH = "/v1/payments/alipay/notify"
+WECHATPAY, ALIPAY = "wechatpay", "alipay"       # the outbound providers (ports.provider)
+
+# The provider adapters, through the ports (tests put fakes in with ports.use(providers=...)).
+ports.register_provider(WECHATPAY, lambda: wechatpay_adapter)
+ports.register_provider(ALIPAY, lambda: alipay_adapter)
+
+
+def get_commerce_settings():
+    return orders.commerce_settings()
 
 
 def _notify_url(path: str) -> str:
@@ -45,11 +55,7 @@ def _payer(caller: Caller, channel: str, given: str | None) -> str:
     """Who pays: sent by the client, or known from the login; dev users on the local stage get a stand-in id."""
     if given:
         return given
-    from livecommerce.identity import repository as identity
-
-    provider = "wechat" if channel == "wechat" else "alipay"
-    user = identity.get_user(caller.user_id)
-    subject = getattr(user, "provider_subject", None) if user is not None and user.provider == provider else None
+    subject = identity.payer_subject(caller.user_id, "wechat" if channel == "wechat" else "alipay")
     if subject:
         return str(subject)
     if get_commerce_settings().is_local:
@@ -60,20 +66,24 @@ def _payer(caller: Caller, channel: str, given: str | None) -> str:
         {"field": f"body.{field}", "message": "required", "type": "missing"}])
 
 
-def _description(order) -> str:
-    names = [line["name"] for line in order.lines]
+def _description(order: PayableOrder) -> str:
+    names = order.line_names
     text = names[0] + (f" 等{len(names)}件" if len(names) > 1 else "")
     return text[:120]
 
 
 def create_payment(caller: Caller, order_id: str, body: PaymentRequest, key: str) -> PaymentParams:
     fp = idempotency.fingerprint({"order_id": order_id, "channel": body.channel})
-    found = idempotency.replayed("payment", caller.user_id, key, fp)
-    if found is not None and found.response:
-        return PaymentParams(**found.response)
+    return idempotency.commit_once("payment", caller.user_id, key, fp,
+                                   build_tx=lambda: _payment_effect(caller, order_id, body),
+                                   replay=lambda record: PaymentParams(**record.response))
+
+
+def _payment_effect(caller: Caller, order_id: str, body: PaymentRequest) -> Effect[PaymentParams]:
+    """The prepay (reused while valid) and its answer; the transaction holds only the key's record."""
     order = orders.payable_order(caller, order_id)
     settings = get_commerce_settings()
-    existing = orders_repository.get_payment(order_id, body.channel)
+    existing = orders.payment_attempt(order_id, body.channel)
     now = utcnow()
     if existing is not None and int(existing.amount) == int(order.total) \
             and datetime.fromisoformat(existing.valid_until.replace("Z", "+00:00")) \
@@ -84,15 +94,11 @@ def create_payment(caller: Caller, order_id: str, body: PaymentRequest, key: str
     result = PaymentParams(order_id=order_id, channel=body.channel, amount=int(order.total), pay_by=order.pay_by,
                            wechat=WeChatPayParams(**params) if body.channel == "wechat" else None,
                            alipay=AlipayParams(**params) if body.channel == "alipay" else None)
-    idempotency.put_plain(idempotency.new_record("payment", caller.user_id, key, fp,
-                                                 response=result.model_dump(mode="json")))
-    return result
+    return Effect(Tx(), result, response=result.model_dump(mode="json"))
 
 
-def _prepay(caller: Caller, order, body: PaymentRequest, settings) -> dict:
-    from livecommerce.payments import alipay_adapter, wechatpay_adapter
-
-    from botocore.exceptions import BotoCoreError, ClientError
+def _prepay(caller: Caller, order: PayableOrder, body: PaymentRequest, settings) -> dict:
+    from botocore.exceptions import BotoCoreError, ClientError  # deferred: botocore only on a prepay
 
     try:
         configured = creds.credentials()
@@ -105,7 +111,7 @@ def _prepay(caller: Caller, order, body: PaymentRequest, settings) -> dict:
         if body.channel == "wechat":
             if configured.wechatpay is None:
                 raise problems.UpstreamUnavailable("WeChat Pay is not available.", code="channel_unavailable")
-            ref, params = wechatpay_adapter.jsapi_prepay(
+            ref, params = ports.get().provider(WECHATPAY).jsapi_prepay(
                 configured.wechatpay, order_id=order.order_id, description=_description(order),
                 amount=int(order.total), openid=_payer(caller, "wechat", body.payer_openid),
                 time_expire=pay_by.isoformat(), notify_url=_notify_url(WECHAT_NOTIFY_PATH),
@@ -113,7 +119,7 @@ def _prepay(caller: Caller, order, body: PaymentRequest, settings) -> dict:
         else:
             if configured.alipay is None:
                 raise problems.UpstreamUnavailable("Alipay is not available.", code="channel_unavailable")
-            ref = alipay_adapter.trade_create(
+            ref = ports.get().provider(ALIPAY).trade_create(
                 configured.alipay, order_id=order.order_id, subject=_description(order), amount=int(order.total),
                 buyer=_payer(caller, "alipay", body.buyer_id), time_expire=pay_by,
                 notify_url=_notify_url(ALIPAY_NOTIFY_PATH), gateway=settings.alipay_pay_gateway,
@@ -135,9 +141,9 @@ def _prepay(caller: Caller, order, body: PaymentRequest, settings) -> dict:
         raise problems.Problem(f"{exc.provider} did not accept the payment.", code="payment_provider_error",
                                status=502, title="Payment unavailable", provider=exc.provider,
                                provider_code=exc.code) from exc
-    bind_all()
-    PaymentItem(*PaymentItem.key(order.order_id, body.channel), channel=body.channel, amount=int(order.total),
-                provider_ref=ref, params=params, valid_until=order.pay_by, created_at=now_iso()).save()
+    orders.record_payment_attempt(PaymentAttempt(order_id=order.order_id, channel=body.channel,
+                                                 amount=int(order.total), provider_ref=ref, params=params,
+                                                 valid_until=order.pay_by))
     return params
 
 
@@ -145,15 +151,13 @@ def _prepay(caller: Caller, order, body: PaymentRequest, settings) -> dict:
 
 def wechat_notification(headers: dict[str, str], body: str) -> tuple[int, dict]:
     """(HTTP status, JSON body) as WeChat Pay expects: 200 {"code": "SUCCESS"} or 4xx/5xx {"code": "FAIL"}."""
-    from livecommerce.payments import wechatpay_adapter
-
     settings = get_commerce_settings()
     cfg = creds.credentials().wechatpay
     if cfg is None:   # nothing can verify it, so nothing is trusted (WeChat Pay retries any non-2xx)
         logger.error("wechat pay notification but wechat pay is not configured")
         return 400, {"code": "FAIL", "message": "not configured"}
     try:
-        note = wechatpay_adapter.verify_notification(
+        note = ports.get().provider(WECHATPAY).verify_notification(
             cfg, headers, body, now=time.time(), max_age_seconds=settings.wechat_notification_max_age_seconds,
             api_base=settings.wechatpay_api_base, timeout=settings.provider_timeout_seconds)
     except NotificationRejected as exc:
@@ -179,9 +183,6 @@ def wechat_notification(headers: dict[str, str], body: str) -> tuple[int, dict]:
 
 def alipay_notification(body: str) -> tuple[int, str]:
     """(HTTP status, text) as Alipay expects: "success" stops its retries, anything else is a failure."""
-    from livecommerce.orders.pricing import fen_from_yuan_text
-    from livecommerce.payments import alipay_adapter
-
     settings = get_commerce_settings()
     cfg = creds.credentials().alipay
     if cfg is None:
@@ -189,7 +190,7 @@ def alipay_notification(body: str) -> tuple[int, str]:
         return 400, "failure"
     try:
         params = dict(parse_qsl(body or "", keep_blank_values=True, strict_parsing=False))
-        note = alipay_adapter.verify_notification(cfg, params, now=utcnow(),
+        note = ports.get().provider(ALIPAY).verify_notification(cfg, params, now=utcnow(),
                                                   max_age_seconds=settings.alipay_notification_max_age_seconds)
     except NotificationRejected as exc:
         logger.warning("alipay notification rejected", extra={"reason": exc.reason})
@@ -199,7 +200,7 @@ def alipay_notification(body: str) -> tuple[int, str]:
     if note["trade_status"] not in ("TRADE_SUCCESS", "TRADE_FINISHED"):
         logger.info("alipay notification ignored", extra={"trade_status": note["trade_status"]})
         return 200, "success"
-    amount = fen_from_yuan_text(note["total_amount"])
+    amount = orders.fen_from_yuan_text(note["total_amount"])
     outcome = orders.apply_payment(channel="alipay", order_id=note["out_trade_no"], transaction_id=note["trade_no"],
                                    amount=-1 if amount is None else amount,
                                    paid_at=_beijing_to_iso(note.get("gmt_payment")))
@@ -215,8 +216,6 @@ def _iso_or_now(value: str | None) -> str:
 
 
 def _beijing_to_iso(value: str | None) -> str:
-    from livecommerce.payments.alipay_adapter import BEIJING
-
     try:
         return iso(datetime.strptime(str(value), "%Y-%m-%d %H:%M:%S").replace(tzinfo=BEIJING))
     except ValueError:

@@ -43,8 +43,8 @@ def _client(cfg: WeChatPayConfig, api_base: str, timeout: float):
 def jsapi_prepay(cfg: WeChatPayConfig, *, order_id: str, description: str, amount: int, openid: str,
                  time_expire: str, notify_url: str, api_base: str, timeout: float) -> tuple[str, dict[str, str]]:
     """(prepay_id, wx.requestPayment parameters)."""
-    import requests
-    from wechatpayv3 import WeChatPayType
+    import requests  # deferred: requests, paid only on a provider call (payments cold start)
+    from wechatpayv3 import WeChatPayType  # deferred: wechatpayv3 (requests + cryptography)
 
     client = _client(cfg, api_base, timeout)
     try:
