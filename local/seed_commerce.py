@@ -1,11 +1,13 @@
 """Commerce demo data and the payment stand-ins for the local stage.
 
-`seed_products()` adds a few products to the library (and one store-wide coupon
-that viewers can redeem for points); fixed ids make it idempotent, like
-local.seed. `start_payment_standins()` runs the WeChat Pay and Alipay stand-ins
-with freshly generated keys, stores the matching payments secret in the
-embedded AWS and points the payments function at them, so a payment can be
-made end to end on loopback:
+`seed_products()` adds a few products to the library and one store-wide coupon that
+viewers can redeem for points, as the operator would through the API: catalog's
+create_product and marketing's create_template, with their events through the
+outboxes. Fixed ids make it idempotent, like local.seed.
+
+`start_payment_standins()` runs the WeChat Pay and Alipay stand-ins with freshly
+generated keys, stores the matching payments secret in the embedded AWS and points
+the payments function at them, so a payment can be made end to end on loopback:
 
     POST /v1/orders/{id}/payments {"channel": "wechat"}      -> wx.requestPayment parameters
     POST <wechatpay stand-in>/__standin/pay {"out_trade_no": "<order id>"}
@@ -18,7 +20,6 @@ import os
 from dataclasses import dataclass
 from typing import Any
 
-OPERATOR = "operator-1"
 DEMO_PRODUCTS = (
     # (id, name, list price in fen, stock, description)
     ("01JDEM000000000000000000P1", "羊绒围巾 · 燕麦色", 29900, 500, "内蒙古山羊绒，180×30 cm。"),
@@ -32,36 +33,25 @@ POINTS_TEMPLATE_ID = "01JDEM000000000000000000C1"
 
 def seed_products() -> dict[str, int]:
     """Demo products and a points-redeemable coupon; existing ones are left as they are."""
-    from livecommerce.catalog.storage import ProductItem, bind_all
-    from livecommerce.marketing.storage import TemplateItem
-    from livecommerce.marketing.storage import bind_all as bind_marketing
-    from livecommerce.shared.clock import now_iso
-    from pynamodb.exceptions import PutError
+    from livecommerce.catalog import service as catalog
+    from livecommerce.catalog.models import CreateProductRequest
+    from livecommerce.marketing import service as marketing
+    from livecommerce.marketing.models import CreateTemplateRequest
+    from local.seed import created, operator
 
-    bind_all()
-    bind_marketing()
-    now = now_iso()
-    created = 0
+    caller = operator()
+    made = 0
     for product_id, name, price, stock, description in DEMO_PRODUCTS:
-        item = ProductItem(*ProductItem.key(product_id), product_id=product_id, name=name,
-                           images=[f"https://img.example.com/demo/{product_id[-2:].lower()}.jpg"],
-                           description=description, list_price=price, stock=stock, created_by=OPERATOR,
-                           created_at=now, updated_at=now, version=0)
-        try:
-            item.save(condition=ProductItem.pk.does_not_exist())
-            created += 1
-        except PutError:
-            pass
-    template = TemplateItem(*TemplateItem.key(POINTS_TEMPLATE_ID), template_id=POINTS_TEMPLATE_ID,
-                            name="积分兑换 · 无门槛 10 元", kind="no_threshold", amount=1000, threshold=0,
-                            total=10000, issued=0, per_user_limit=5, valid_days=30, points_cost=500,
-                            created_by=OPERATOR, created_at=now)
-    try:
-        template.save(condition=TemplateItem.pk.does_not_exist())
-        created += 1
-    except PutError:
-        pass
-    return {"products": len(DEMO_PRODUCTS), "commerce_created": created}
+        image = f"https://img.example.com/demo/{product_id[-2:].lower()}.jpg"
+        product = CreateProductRequest(name=name, images=[image], description=description, list_price=price,
+                                       stock=stock)
+        made += created(lambda: catalog.create_product(caller, product, product_id=product_id),
+                        exists="product_exists")
+    coupon = CreateTemplateRequest(name="积分兑换 · 无门槛 10 元", kind="no_threshold", amount=1000, threshold=0,
+                                   total=10000, per_user_limit=5, valid_days=30, points_cost=500)
+    made += created(lambda: marketing.create_template(caller, coupon, template_id=POINTS_TEMPLATE_ID),
+                    exists="template_exists")
+    return {"products": len(DEMO_PRODUCTS), "commerce_created": made}
 
 
 @dataclass
