@@ -5,23 +5,32 @@ timers) may call. They get orders' pydantic types (`PayableOrder`,
 `PaymentAttempt`) or plain values, never the orders table's items; events are
 in `livecommerce.orders.events`, scheduled jobs in `livecommerce.orders.jobs`.
 
-Importing this package stays light (no pynamodb or botocore): consumers import
-`livecommerce.orders.events`, which loads it. The functions that touch storage
-load the service when first called.
+Importing this package stays light (no pynamodb, botocore or pydantic): consumers
+import `livecommerce.orders.events` and the manifest reads `livecommerce.orders.spec`,
+which load it. The functions that touch storage load the service when first
+called; the pydantic types load on first use.
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from livecommerce.orders.models import PayableOrder, PaymentAttempt
-from livecommerce.orders.pricing import fen_from_yuan_text, yuan_text
+from livecommerce.orders.money import fen_from_yuan_text, yuan_text
 from livecommerce.orders.settings import CommerceSettings, get_commerce_settings
 
 if TYPE_CHECKING:
+    from livecommerce.orders.models import PayableOrder, PaymentAttempt
     from livecommerce.shared.api import Caller
 
 __all__ = ["PayableOrder", "PaymentAttempt", "payable_order", "payment_attempt", "record_payment_attempt",
            "apply_payment", "commerce_settings", "fen_from_yuan_text", "yuan_text"]
+
+
+def __getattr__(name: str) -> Any:
+    if name in ("PayableOrder", "PaymentAttempt"):
+        from livecommerce.orders import models  # deferred: pydantic; the manifest imports this package
+
+        return getattr(models, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def _service():
@@ -30,7 +39,7 @@ def _service():
     return service
 
 
-def payable_order(caller: "Caller", order_id: str) -> PayableOrder:
+def payable_order(caller: Caller, order_id: str) -> PayableOrder:
     """The caller's own order if it can be paid now (pending, inside its payment window); else the
     problem to answer (404 not theirs, 409 order_already_paid / order_not_payable / order_expired)."""
     return _service().payable_order(caller, order_id)

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from decimal import Decimal, InvalidOperation
 from typing import Iterable, Sequence
 
 from livecommerce.marketing import MIN_PAYABLE, CouponTerms, best_coupon, discount, unusable_reason
+from livecommerce.orders.money import fen_from_yuan_text, yuan_text
 
 MAX_ORDER_TOTAL = 5_000_000_00   # 5,000,000 yuan: above any single mini-program payment limit
 
@@ -66,27 +66,6 @@ def quote(lines: Sequence[Line], coupons: Iterable[CouponTerms], *, room_id: str
 def points_for(total_fen: int, points_per_yuan: int) -> int:
     """Points earned by a paid order: whole yuan paid times the rate."""
     return max(0, total_fen // 100) * max(0, points_per_yuan)
-
-
-def yuan_text(fen: int) -> str:
-    """Fen as Alipay's decimal yuan string: 1234 -> '12.34'."""
-    if fen < 0:
-        raise ValueError("negative amount")
-    return f"{fen // 100}.{fen % 100:02d}"
-
-
-def fen_from_yuan_text(text: str) -> int | None:
-    """Alipay's '12.34' as 1234 fen; None for anything that is not an exact amount in fen."""
-    try:
-        value = Decimal(text.strip())
-    except (InvalidOperation, AttributeError):
-        return None
-    if not value.is_finite() or value < 0:
-        return None
-    fen = value * 100
-    if fen != fen.to_integral_value():
-        return None
-    return int(fen)
 
 
 __all__ = ["Line", "Quote", "CouponRejected", "MIN_PAYABLE", "subtotal", "quote", "points_for", "yuan_text",
