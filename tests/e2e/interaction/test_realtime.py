@@ -175,11 +175,14 @@ def test_viewers_get_danmaku_likes_and_product_cards_over_mqtt(api, tokens_for, 
         assert api.call("POST", f"/v1/rooms/{room}/likes", token=token, json_body={"count": 5}).status == 202
     bob.wait_for(lambda t, m: m["type"] == "likes" and m["total"] == 10)
 
+    from livecommerce.catalog.events import ProductListed
     from livecommerce.shared import events
 
-    events.publish("ProductListed", {"room_id": room, "product_id": "P1", "title": "羊绒围巾", "live_price": 19900})
+    events.publish_event(ProductListed(room_id=room, product_id="P1", name="羊绒围巾", live_price=19900,
+                                       stock_left=30))     # as catalog sends it
     _, listed = alice.wait_for(lambda t, m: m["type"] == "product_listed")
-    assert listed["data"]["product_id"] == "P1"
+    assert listed["data"]["product_id"] == "P1" and listed["data"]["name"] == "羊绒围巾"
+    assert listed["data"]["stock_left"] == 30
     assert api.call("POST", f"/v1/rooms/{room}/end", token=host).status == 200
     bob.wait_for(lambda t, m: m["type"] == "room_ended")
     assert broker.stats["connects_allowed"] == 2
