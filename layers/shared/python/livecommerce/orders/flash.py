@@ -9,7 +9,7 @@ its META item (conditioned on no unit having been given back since the buyer
 read it), and later buyers are answered from that mark, read from a
 container-local cache, without touching the stock items.
 
-Timed steps, announced to the room at the second (orders.timers): a scheduled
+Timed steps, announced to the room at the second (shared.timers): a scheduled
 sale's final countdown (FlashSaleCountdown, FLASH_COUNTDOWN_SECONDS before it
 opens), its start (FlashSaleStarted) and, for every sale, its end
 (FlashSaleEnded). The next step and its time sit on the sale item, in a sparse
@@ -155,7 +155,7 @@ def _step_event(step: str, item: FlashSaleItem, now: datetime) -> DomainEvent:
 
 def run_step(sale_id: str, now: datetime) -> timers.StepResult:
     """Run the sale's pending step if it is due: its state moves to the following step and
-    its event goes out in one transaction, once. (A timer runner, orders.timers.)"""
+    its event goes out in one transaction, once. (A timer runner, shared.timers; orders.jobs.)"""
     item = repository.get_sale(sale_id, consistent=True)
     pending = next_step(item) if item is not None else None
     if pending is None:
