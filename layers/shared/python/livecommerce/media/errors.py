@@ -116,7 +116,7 @@ def _http_status(exc: BaseException) -> int:
 def _is_transport_failure(exc: BaseException) -> bool:
     """Connection refused, DNS, TLS, timeouts: the endpoint did not answer."""
     try:
-        from botocore import exceptions as bex
+        from botocore import exceptions as bex  # deferred: botocore (cold start); only an IVS failure pays
     except ImportError:  # pragma: no cover - botocore is always there with boto3
         return False
     return isinstance(exc, (bex.EndpointConnectionError, bex.ConnectionError, bex.HTTPClientError,

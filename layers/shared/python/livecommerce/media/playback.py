@@ -87,8 +87,8 @@ def generate_key_pair() -> tuple[str, str]:
 
     The public PEM is what ImportPlaybackKeyPair takes; the local stack uses
     the pair directly."""
-    from cryptography.hazmat.primitives import serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.hazmat.primitives import serialization  # deferred: cryptography (cold start)
+    from cryptography.hazmat.primitives.asymmetric import ec  # deferred: cryptography (cold start)
 
     private = ec.generate_private_key(ec.SECP384R1())
     private_pem = private.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
@@ -104,8 +104,8 @@ def _pem_bytes(pem: str | bytes) -> bytes:
 
 @lru_cache(maxsize=8)
 def _private_key(pem: bytes) -> Any:
-    from cryptography.hazmat.primitives import serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.hazmat.primitives import serialization  # deferred: cryptography (cold start)
+    from cryptography.hazmat.primitives.asymmetric import ec  # deferred: cryptography (cold start)
 
     key = serialization.load_pem_private_key(pem, password=None)
     if not isinstance(key, ec.EllipticCurvePrivateKey) or not isinstance(key.curve, ec.SECP384R1):
@@ -115,8 +115,8 @@ def _private_key(pem: bytes) -> Any:
 
 @lru_cache(maxsize=8)
 def _public_key(pem: bytes) -> Any:
-    from cryptography.hazmat.primitives import serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.hazmat.primitives import serialization  # deferred: cryptography (cold start)
+    from cryptography.hazmat.primitives.asymmetric import ec  # deferred: cryptography (cold start)
 
     key = serialization.load_pem_public_key(pem)
     if not isinstance(key, ec.EllipticCurvePublicKey) or not isinstance(key.curve, ec.SECP384R1):
@@ -196,7 +196,7 @@ def verify_playback_token(token: str, public_key_pem: str | bytes, *, channel_ar
     ES384 only, signature, ``exp`` present and not passed, ``exp`` at most
     10 minutes ahead when ``aws:viewer-id`` is present, and the channel ARN.
     """
-    import jwt
+    import jwt  # deferred: PyJWT/cryptography (cold start)
 
     if not isinstance(token, str) or not token or len(token) > MAX_TOKEN_LENGTH:
         raise PlaybackTokenInvalid("malformed")

@@ -10,11 +10,15 @@ from __future__ import annotations
 
 from typing import Union
 
+from pydantic import BaseModel, ConfigDict
+
 from livecommerce.shared.events import DomainEvent
 
 
-class _RoomEvent(DomainEvent):
-    """The room as it is after the change."""
+class _RoomFields(BaseModel):
+    """The room as it is after the change, as every room event carries it (a field set, not an event type)."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
 
     room_id: str
     host_id: str
@@ -24,38 +28,40 @@ class _RoomEvent(DomainEvent):
     channel_arn: str | None = None
 
 
-class RoomCreated(_RoomEvent):
+class RoomCreated(DomainEvent, _RoomFields):
     pass
 
 
-class RoomUpdated(_RoomEvent):
+class RoomUpdated(DomainEvent, _RoomFields):
     changed: list[str]                 # the fields the host changed, sorted
     previous_scheduled_start: str
 
 
-class _LifecycleEvent(_RoomEvent):
+class _LifecycleFields(_RoomFields):
+    """What a lifecycle event adds to the room: where it came from and why."""
+
     previous_status: str
     cause: str                         # host, stream_started, stream_ended, stream_failed, recording_ended
 
 
-class RoomStarted(_LifecycleEvent):
+class RoomStarted(DomainEvent, _LifecycleFields):
     pass
 
 
-class StreamInterrupted(_LifecycleEvent):
+class StreamInterrupted(DomainEvent, _LifecycleFields):
     pass
 
 
-class StreamResumed(_LifecycleEvent):
+class StreamResumed(DomainEvent, _LifecycleFields):
     pass
 
 
-class RoomEnded(_LifecycleEvent):
+class RoomEnded(DomainEvent, _LifecycleFields):
     pass
 
 
 LifecycleEvent = Union[RoomStarted, StreamInterrupted, StreamResumed, RoomEnded]
-LIFECYCLE_EVENTS: dict[str, type[_LifecycleEvent]] = {
+LIFECYCLE_EVENTS: dict[str, type[DomainEvent]] = {
     model.detail_type: model for model in (RoomStarted, StreamInterrupted, StreamResumed, RoomEnded)}
 
 

@@ -194,7 +194,7 @@ class RoomRef(BaseModel):
 
     def run_by(self, user_id: str | None, roles: frozenset[str] | set[str] | tuple[str, ...] = ()) -> bool:
         """Operators run every room; a host runs their own."""
-        return "operator" in roles or ("host" in roles and user_id is not None and user_id == self.host_id)
+        return user_id is not None and ("operator" in roles or ("host" in roles and user_id == self.host_id))
 
     def visible_to(self, user_id: str | None, roles: frozenset[str] | set[str] | tuple[str, ...] = ()) -> bool:
         """A test room does not exist for anyone but the people who run it."""

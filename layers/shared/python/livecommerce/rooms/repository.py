@@ -3,19 +3,15 @@ from __future__ import annotations
 
 from typing import Iterable
 
-from pynamodb.connection import Connection
-from pynamodb.exceptions import DoesNotExist, PutError, TransactWriteError, UpdateError
-from pynamodb.transactions import TransactWrite
+from pynamodb.exceptions import DoesNotExist, PutError, UpdateError
 
 from livecommerce.rooms.storage import (MaterialItem, RoomsOutboxItem, ReservationItem, RoomItem, StreamItem,
                                         bind_all)
 from livecommerce.shared import dynamo, outbox, paging, problems
 from livecommerce.shared.clock import now_iso
+from livecommerce.shared.tx import Tx, TxCancelled
 
-
-def _connection() -> Connection:
-    bind_all()
-    return RoomItem._get_connection().connection
+Events = Iterable[outbox.Event]
 
 
 def get_room(room_id: str, *, consistent: bool = False) -> RoomItem | None:
@@ -29,35 +25,26 @@ def get_room(room_id: str, *, consistent: bool = False) -> RoomItem | None:
 OUTBOX = outbox.Outbox(RoomsOutboxItem)
 
 
-def _outbox_items(room_id: str, events: Iterable[outbox.Event]) -> list[RoomsOutboxItem]:
-    return OUTBOX.items(f"ROOM#{room_id}", events)
+def _with_events(tx: Tx, room_id: str, events: Events) -> Tx:
+    for item in OUTBOX.items(f"ROOM#{room_id}", events):
+        tx.put("outbox", item)
+    return tx
 
 
-def put_new_room(room: RoomItem, events: list[tuple[str, dict]]) -> None:
-    try:
-        with TransactWrite(connection=_connection()) as tx:
-            tx.save(room, condition=RoomItem.pk.does_not_exist())
-            for item in _outbox_items(room.room_id, events):
-                tx.save(item)
-    except TransactWriteError as exc:
-        dynamo.raise_if_retryable(exc)
-        raise
+def put_new_room(room: RoomItem, events: Events) -> None:
+    bind_all()
+    _with_events(Tx().put("room", room, RoomItem.pk.does_not_exist()), room.room_id, events).commit()
 
 
-def save_room_if_version(room: RoomItem, expected_version: int, events: list[tuple[str, dict]]) -> bool:
+def save_room_if_version(room: RoomItem, expected_version: int, events: Events) -> bool:
     """Write the whole room if nobody changed it since we read it (optimistic lock)."""
+    bind_all()
     room.version = expected_version + 1
     room.updated_at = now_iso()
     try:
-        with TransactWrite(connection=_connection()) as tx:
-            tx.save(room, condition=RoomItem.version == expected_version)
-            for item in _outbox_items(room.room_id, events):
-                tx.save(item)
-    except TransactWriteError as exc:
-        if "ConditionalCheckFailed" in dynamo.cancellation_reasons(exc):
-            return False
-        dynamo.raise_if_retryable(exc)
-        raise
+        _with_events(Tx().put("room", room, RoomItem.version == expected_version), room.room_id, events).commit()
+    except TxCancelled:
+        return False
     return True
 
 
@@ -95,24 +82,19 @@ def get_reservation(room_id: str, viewer_id: str) -> ReservationItem | None:
         return None
 
 
-def add_reservation(reservation: ReservationItem, events: list[tuple[str, dict]]) -> bool:
+def add_reservation(reservation: ReservationItem, events: Events) -> bool:
     """Insert the reservation and count it, atomically. False if the viewer had one already."""
+    bind_all()
     room = RoomItem(*RoomItem.key(reservation.room_id))
+    tx = Tx().put("reservation", reservation, ReservationItem.pk.does_not_exist()) \
+        .update("count", room, [RoomItem.reservation_count.add(1)],
+                RoomItem.pk.exists() & RoomItem.status.is_in("scheduled", "live", "interrupted"))
     try:
-        with TransactWrite(connection=_connection()) as tx:
-            tx.save(reservation, condition=ReservationItem.pk.does_not_exist())
-            tx.update(room, actions=[RoomItem.reservation_count.add(1)],
-                      condition=RoomItem.pk.exists() & RoomItem.status.is_in("scheduled", "live", "interrupted"))
-            for item in _outbox_items(reservation.room_id, events):
-                tx.save(item)
-    except TransactWriteError as exc:
-        reasons = dynamo.cancellation_reasons(exc)
-        if reasons and reasons[0] == "ConditionalCheckFailed":
+        _with_events(tx, reservation.room_id, events).commit()
+    except TxCancelled as exc:
+        if "reservation" in exc:
             return False
-        if len(reasons) > 1 and reasons[1] == "ConditionalCheckFailed":
-            raise problems.Conflict("The room has ended; reservations are closed.", code="room_ended") from exc
-        dynamo.raise_if_retryable(exc)
-        raise
+        raise problems.Conflict("The room has ended; reservations are closed.", code="room_ended") from exc
     return True
 
 
@@ -124,21 +106,19 @@ def update_reservation_consent(reservation: ReservationItem) -> None:
         raise
 
 
-def remove_reservation(room_id: str, viewer_id: str, events: list[tuple[str, dict]]) -> bool:
+def remove_reservation(room_id: str, viewer_id: str, events: Events) -> bool:
+    """Delete the reservation and uncount it, atomically. False if the viewer had none."""
+    bind_all()
     reservation = ReservationItem(*ReservationItem.key(room_id, viewer_id))
     room = RoomItem(*RoomItem.key(room_id))
+    tx = Tx().delete("reservation", reservation, ReservationItem.pk.exists()) \
+        .update("count", room, [RoomItem.reservation_count.add(-1)],
+                RoomItem.pk.exists() & (RoomItem.reservation_count > 0))
     try:
-        with TransactWrite(connection=_connection()) as tx:
-            tx.delete(reservation, condition=ReservationItem.pk.exists())
-            tx.update(room, actions=[RoomItem.reservation_count.add(-1)],
-                      condition=RoomItem.pk.exists() & (RoomItem.reservation_count > 0))
-            for item in _outbox_items(room_id, events):
-                tx.save(item)
-    except TransactWriteError as exc:
-        reasons = dynamo.cancellation_reasons(exc)
-        if reasons and reasons[0] == "ConditionalCheckFailed":
+        _with_events(tx, room_id, events).commit()
+    except TxCancelled as exc:
+        if "reservation" in exc:
             return False
-        dynamo.raise_if_retryable(exc)
         raise
     return True
 

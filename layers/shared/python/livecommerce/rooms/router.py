@@ -37,7 +37,9 @@ def build_router(api: Api) -> Router:
 
     @router.get("/v1/rooms/<room_id>", tags=["rooms"], summary="Announcement page")
     def get_room(room_id: RoomId) -> Announcement:
-        return _service().announcement(api.optional_caller(), room_id)
+        from livecommerce.rooms import announcement  # deferred: pynamodb/botocore (cold start)
+
+        return announcement.announcement(api.optional_caller(), room_id)
 
     @router.patch("/v1/rooms/<room_id>", tags=["rooms"], security=BEARER, summary="Edit before the start")
     def update_room(room_id: RoomId, body: UpdateRoomRequest) -> Room:

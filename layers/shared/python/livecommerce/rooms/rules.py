@@ -53,11 +53,11 @@ def edit_values(changes: dict[str, Any], now: datetime) -> dict[str, Any]:
         raise problems.BadRequest("Nothing to change.", code="empty_update")
     values: dict[str, Any] = {}
     for field, value in changes.items():
-        if field == "scheduled_start":
-            value = check_start(value, now)
         if field in NOT_NULL_ON_EDIT and value is None:
             raise problems.ValidationFailed(f"{field}: cannot be cleared.", errors=[
                 {"field": f"body.{field}", "message": "cannot be null", "type": "value_error"}])
+        if field == "scheduled_start":
+            value = check_start(value, now)
         values[field] = value
     return values
 

@@ -2,12 +2,12 @@
 from __future__ import annotations
 
 import base64
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from typing import Any
 
-from livecommerce import catalog, identity, media
+from livecommerce import identity, media
 from livecommerce.rooms import events, lifecycle, repository, rules
-from livecommerce.rooms.models import (Announcement, CreateRoomRequest, HostCard, Ingest, PastSession, Playback,
+from livecommerce.rooms.models import (CreateRoomRequest, Ingest, Playback,
                                        Reservation, ReservationPage, ReservationRequest, Room, RoomPage, RoomRef,
                                        UpdateRoomRequest)
 from livecommerce.rooms.storage import ReservationItem, RoomItem
@@ -169,23 +169,6 @@ def list_rooms(status: str, *, limit: int, cursor: str | None) -> RoomPage:
     items, next_cursor = repository.query_by_status(status, limit=limit, cursor=cursor,
                                                     newest_first=status == lifecycle.ENDED)
     return RoomPage(items=[room_view(i) for i in items], cursor=next_cursor)
-
-
-def announcement(caller: Caller | None, room_id: str) -> Announcement:
-    item = load_visible(caller, room_id)
-    host = identity.find_host(item.host_id)
-    host_card = HostCard(id=host.id, display_name=host.display_name, avatar=host.avatar,
-                         intro=item.host_intro or host.intro, follower_count=host.follower_count) \
-        if host else None
-    earlier = (rules.PastRoom(r.room_id, r.title, r.status, r.visibility, r.ended_at)
-               for r in repository.rooms_of_host(item.host_id, limit=20))
-    past = [PastSession(room_id=r.room_id, title=r.title, ended_at=r.ended_at, replay=f"/v1/rooms/{r.room_id}/replay")
-            for r in rules.past_sessions(earlier, current_room_id=room_id)]
-    reserved = None
-    if caller is not None:
-        reserved = repository.get_reservation(room_id, caller.user_id) is not None
-    return Announcement(room=room_view(item), host=host_card, reservation_count=int(item.reservation_count or 0),
-                        reserved_by_me=reserved, hot_products=catalog.hot_products(room_id), past_sessions=past)
 
 
 # -- reservations ----------------------------------------------------------------
