@@ -1,10 +1,13 @@
-"""Marketing rules: coupon templates, drops and claims, share rewards, points. No HTTP here."""
+"""Marketing use cases: coupon templates, drops and claims, share rewards, points. No HTTP here.
+
+Rooms are reached through their face (`livecommerce.rooms`); the bus and the clock through the ports."""
 from __future__ import annotations
 
 import secrets
 from datetime import datetime, timedelta
 from typing import Any
 
+from livecommerce import rooms
 from livecommerce.marketing import repository, rules
 from livecommerce.marketing.events import (CouponClaimed, CouponDropped, CouponDropScheduled, CouponRedeemed,
                                            CouponTemplateCreated, PointsChanged, ShareArrived, ShareRewarded,
@@ -18,9 +21,9 @@ from livecommerce.marketing.storage import (ArrivalItem, ClaimCounterItem, Coupo
 from livecommerce.shared import idempotency, problems, timers
 from livecommerce.shared.api import Caller
 from livecommerce.shared.events import DomainEvent
-from livecommerce.shared.tx import Tx, TxCancelled
 from livecommerce.shared.clock import iso, now_iso, utcnow
 from livecommerce.shared.ids import new_ulid
+from livecommerce.shared.tx import Tx, TxCancelled
 
 MAX_DROP_AHEAD = timedelta(days=30)
 SHARE_CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
@@ -117,12 +120,6 @@ def _add_issue(tx: Tx, coupon: CouponItem, limit: int) -> None:
 
 # -- templates and drops ---------------------------------------------------------------
 
-def _require_room_host(caller: Caller, room_id: str):
-    from livecommerce.rooms import service as rooms
-
-    return rooms.require_room_host(caller, room_id)
-
-
 def create_template(caller: Caller, body: CreateTemplateRequest, *, template_id: str | None = None) -> Template:
     """`template_id`: a fixed id instead of a new one (the local stage's demo coupon);
     409 template_exists when it is taken."""
@@ -136,7 +133,7 @@ def create_template(caller: Caller, body: CreateTemplateRequest, *, template_id:
         raise problems.ValidationFailed("room_id: hosts make coupons for one of their rooms.", errors=[
             {"field": "body.room_id", "message": "required for hosts", "type": "missing"}])
     if body.room_id is not None:
-        _require_room_host(caller, body.room_id)
+        rooms.require_room_host(caller, body.room_id)
     now = now_iso()
     template_id = template_id or new_ulid()
     item = TemplateItem(*TemplateItem.key(template_id), template_id=template_id, name=body.name, kind=body.kind,
@@ -162,7 +159,7 @@ def create_template(caller: Caller, body: CreateTemplateRequest, *, template_id:
 
 
 def create_drop(caller: Caller, room_id: str, body: CreateDropRequest) -> Drop:
-    _require_room_host(caller, room_id)
+    rooms.require_room_host(caller, room_id)
     template = repository.get_template(body.template_id, consistent=True)
     if template is None:
         raise problems.NotFound("No such coupon template.", code="template_not_found")
@@ -331,15 +328,6 @@ def usable_coupons(user_id: str) -> list[CouponItem]:
 
 # -- shares ----------------------------------------------------------------------------
 
-def _visible_room(caller: Caller, room_id: str):
-    from livecommerce.rooms import repository as rooms
-
-    room = rooms.get_room(room_id)
-    if room is None or (room.visibility != "public" and not (caller.is_operator or caller.user_id == room.host_id)):
-        raise problems.NotFound("No such room.", code="room_not_found")
-    return room
-
-
 def _share_view(item: ShareItem) -> ShareCode:
     return ShareCode(code=item.code, room_id=item.room_id, sharer_id=item.sharer_id,
                      path=f"/v1/shares/{item.code}/arrivals", created_at=item.created_at)
@@ -347,7 +335,7 @@ def _share_view(item: ShareItem) -> ShareCode:
 
 def share_code(caller: Caller, room_id: str) -> tuple[ShareCode, bool]:
     """The caller's share code for the room: made once, the same on every later call."""
-    _visible_room(caller, room_id)
+    rooms.require_visible_room(caller, room_id)
     existing = repository.get_sharer(room_id, caller.user_id)
     if existing is not None:
         share = repository.get_share(existing.code)
