@@ -81,3 +81,17 @@ def test_room_id_from_channel_name():
     assert room_id_from_channel_name("lc-dev-01JROOMEXAMPLE0000000000") == "01JROOMEXAMPLE0000000000"
     assert room_id_from_channel_name("someone-else") is None
     assert room_id_from_channel_name(None) is None
+
+
+def test_ivs_events_are_read_through_a_typed_envelope():
+    from livecommerce.rooms.stream_events import IvsEvent
+
+    event = IvsEvent.model_validate({
+        "id": "e1", "detail-type": "IVS Stream State Change", "time": "2026-12-05T12:00:00Z",
+        "resources": ["arn:aws:ivs:ap-northeast-1:123:channel/abc"],
+        "detail": {"channel_name": "lc-local-01J", "event_name": "Stream Start", "stream_id": "st-1", "extra": 1}})
+    assert (event.detail_type, event.channel_arn, event.detail.event_name, event.detail.stream_id) == \
+        ("IVS Stream State Change", "arn:aws:ivs:ap-northeast-1:123:channel/abc", "Stream Start", "st-1")
+    bare = IvsEvent.model_validate({"id": "x", "detail-type": "IVS Stream State Change", "detail": {}})
+    assert bare.channel_arn is None and bare.detail.channel_name is None
+    assert IvsEvent.model_validate({}).detail is None

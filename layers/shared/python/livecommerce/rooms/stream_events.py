@@ -1,12 +1,42 @@
-"""IVS EventBridge events -> room lifecycle facts."""
+"""IVS EventBridge events -> room lifecycle facts.
+
+IVS's events are not ours: `IvsEvent` reads the part of the EventBridge envelope
+and of the IVS detail the lifecycle uses (unknown fields ignored, missing ones None).
+"""
 from __future__ import annotations
 
 from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
 
 from livecommerce.rooms import service
 from livecommerce.shared.observability import logger
 
 STREAM_KINDS = {"Stream Start": "started", "Stream End": "ended", "Stream Failure": "failed"}
+
+
+class IvsDetail(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    channel_name: str | None = None
+    event_name: str | None = None            # Stream Start / End / Failure, Session Created / Ended, ...
+    stream_id: str | None = None
+    recording_status: str | None = None      # Recording Start / End / Start Failure / End Failure
+
+
+class IvsEvent(BaseModel):
+    """An IVS Stream State Change or Recording State Change as EventBridge delivers it."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True, populate_by_name=True)
+
+    detail_type: str | None = Field(default=None, alias="detail-type")
+    time: Any = None
+    resources: list[str] | None = None
+    detail: IvsDetail | None = None
+
+    @property
+    def channel_arn(self) -> str | None:
+        return (self.resources or [None])[0]
 
 
 def room_id_from_channel_name(name: str | None) -> str | None:
@@ -18,19 +48,18 @@ def room_id_from_channel_name(name: str | None) -> str | None:
 
 
 def handle(event: dict[str, Any]) -> str | None:
-    detail = event.get("detail") or {}
-    detail_type = event.get("detail-type")
-    at = str(event.get("time") or "")
-    room_id = room_id_from_channel_name(detail.get("channel_name"))
-    channel_arn = (event.get("resources") or [None])[0]
+    ivs = IvsEvent.model_validate(event)
+    detail = ivs.detail or IvsDetail()
+    at = str(ivs.time or "")
+    room_id = room_id_from_channel_name(detail.channel_name)
     if room_id is None:
-        logger.warning("IVS event for a channel we did not name", extra={"channel_name": detail.get("channel_name")})
+        logger.warning("IVS event for a channel we did not name", extra={"channel_name": detail.channel_name})
         return None
-    if detail_type == "IVS Stream State Change":
-        kind = STREAM_KINDS.get(detail.get("event_name"))
+    if ivs.detail_type == "IVS Stream State Change":
+        kind = STREAM_KINDS.get(detail.event_name or "")
         if kind is None:  # Session Created/Ended and future names: nothing to do
             return None
-        return service.on_stream_event(room_id, channel_arn, kind, detail.get("stream_id"), at)
-    if detail_type == "IVS Recording State Change" and detail.get("recording_status") == "Recording End":
-        return service.on_stream_event(room_id, channel_arn, "recording_ended", detail.get("stream_id"), at)
+        return service.on_stream_event(room_id, ivs.channel_arn, kind, detail.stream_id, at)
+    if ivs.detail_type == "IVS Recording State Change" and detail.recording_status == "Recording End":
+        return service.on_stream_event(room_id, ivs.channel_arn, "recording_ended", detail.stream_id, at)
     return None
