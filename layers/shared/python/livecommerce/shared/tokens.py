@@ -62,7 +62,7 @@ def clear_key_cache() -> None:
 
 
 def issue(user_id: str, roles: list[str] | tuple[str, ...], *, now: float | None = None) -> tuple[str, int]:
-    import jwt  # deferred import keeps entry modules light
+    import jwt  # deferred: PyJWT/cryptography (cold start); only logins pay it
 
     settings = get_settings()
     issued = int(now if now is not None else time.time())
@@ -81,7 +81,7 @@ def issue(user_id: str, roles: list[str] | tuple[str, ...], *, now: float | None
 
 
 def verify(token: str) -> TokenClaims:
-    import jwt
+    import jwt  # deferred: PyJWT/cryptography (cold start); a public route without a token never pays it
 
     if not token or len(token) > 4096:
         raise TokenInvalid("malformed")
