@@ -25,8 +25,8 @@ def _spec() -> str:
 
 def _swagger_html() -> str:
     if "html" not in _cache:
-        from aws_lambda_powertools.event_handler.openapi import swagger_ui
-        from aws_lambda_powertools.event_handler.openapi.swagger_ui.html import generate_swagger_html
+        from aws_lambda_powertools.event_handler.openapi import swagger_ui  # deferred: /docs only
+        from aws_lambda_powertools.event_handler.openapi.swagger_ui.html import generate_swagger_html  # deferred: /docs only
 
         assets = Path(swagger_ui.__file__).resolve().parent
         _cache["html"] = generate_swagger_html(
