@@ -3,10 +3,13 @@ from __future__ import annotations
 
 from livecommerce.shared.spec import ContextSpec, FunctionSpec, IndexSpec, Route, TableSpec
 
+# Users, hosts, follows and the identity outbox (whose items expire by TTL if a
+# crash left them unpublished for a week, as in every outbox).
 IDENTITY = TableSpec(
     logical_id="Identity",
     env_var="IDENTITY_TABLE",
     indexes=(IndexSpec("gsi1", "gsi1pk", "gsi1sk"),),
+    ttl_attribute="expires_at",
 )
 
 SPEC = ContextSpec(

@@ -17,15 +17,14 @@ table with one partition uses `OUTBOX#pending`.
 """
 from __future__ import annotations
 
-import time
 import zlib
-from datetime import datetime, timezone
+from datetime import timedelta
 from typing import Any, Iterable, Union
 
 from pynamodb.attributes import JSONAttribute, NumberAttribute, UnicodeAttribute
 
 from livecommerce.shared import events
-from livecommerce.shared.clock import now_iso
+from livecommerce.shared.clock import iso, utcnow
 from livecommerce.shared.ids import new_ulid
 from livecommerce.shared.observability import logger
 from livecommerce.shared.storage import Gsi1Index, KeyedItem
@@ -79,10 +78,11 @@ class Outbox:
     def item(self, pk: str, event: Event) -> OutboxItem:
         detail_type, detail = _detail_of(event)
         event_id = new_ulid()
-        created = now_iso()
+        now = utcnow()
+        created = iso(now)
         return self.model(pk, f"OUTBOX#{event_id}", detail_type=detail_type,
                           detail={**detail, "event_id": event_id}, created_at=created,
-                          expires_at=int(time.time()) + OUTBOX_TTL_SECONDS,
+                          expires_at=int(now.timestamp()) + OUTBOX_TTL_SECONDS,
                           gsi1pk=self._pending_partition(pk), gsi1sk=f"{created}#{pk}#{event_id}")
 
     def items(self, pk: str, events_: Iterable[Event]) -> list[OutboxItem]:
@@ -110,8 +110,8 @@ class Outbox:
 
     def sweep(self, *, older_than_seconds: int = 30, limit: int = 200) -> int:
         """Publish events stranded by a crash between commit and flush, across every partition."""
-        cutoff = datetime.fromtimestamp(time.time() - older_than_seconds, timezone.utc).isoformat() \
-            .replace("+00:00", "Z")
+        # The same clock as `created_at`, so a test that moves the clock ages the events.
+        cutoff = iso(utcnow() - timedelta(seconds=older_than_seconds))
         published = 0
         for partition in self.partitions():
             aggregates: list[str] = []
