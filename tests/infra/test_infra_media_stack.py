@@ -216,7 +216,8 @@ def test_distribution_without_a_domain_uses_the_default_certificate(synth):
 def test_distribution_with_a_domain_and_certificate(tmp_path):
     """An alternate domain needs its certificate; then TLS 1.2 (2021) with SNI, and no
     CFR4 acknowledgement. Synthesized with the cdk-nag checks on."""
-    config = dataclasses.replace(STAGES["prod"], name="custom", playback_domain="live.example.com",
+    # prod with a domain, in an app of its own (a stage is named dev or prod: cdk/config.py)
+    config = dataclasses.replace(STAGES["prod"], playback_domain="live.example.com",
                                  playback_certificate_arn=CERTIFICATE)
     app = App(context={**cdk_json_context(), **FEATURE_FLAGS}, outdir=str(tmp_path))
     data = DataStack(app, config.stack_name("Data"), config=config)
