@@ -60,7 +60,7 @@ def clock(monkeypatch) -> Clock:
 
 @pytest.fixture(autouse=True)
 def timer_requests(monkeypatch) -> list[dict]:
-    """Timers asked of the commerce clock (orders.timers), recorded instead of invoked: a
+    """Timers asked of the commerce clock (shared.timers), recorded instead of invoked: a
     real one would sleep in a background thread past the test. `real_timers` lets them run."""
     from livecommerce.shared import timers
 

@@ -1,4 +1,4 @@
-"""On-time commerce moments (orders.timers): a timer sleeps until its moment, runs the
+"""On-time commerce moments (shared.timers): a timer sleeps until its moment, runs the
 subject's step once, asks for the next step when it is near, and ignores what is not ours."""
 from __future__ import annotations
 

@@ -226,7 +226,7 @@ def get_drop(drop_id: str) -> Drop:
 
 def run_drop(drop_id: str, now: datetime) -> timers.StepResult:
     """Announce a scheduled drop (CouponDropped) once its moment has come, once.
-    (A timer runner, orders.timers; the minute tick calls it for drops whose timer was lost.)"""
+    (A timer runner, shared.timers; the minute tick calls it for drops whose timer was lost.)"""
     item = repository.get_drop(drop_id, consistent=True)
     if item is None or not item.gsi1pk:
         return timers.StepResult(None, None)
