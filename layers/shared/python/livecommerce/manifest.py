@@ -10,10 +10,10 @@ pydantic, no code that runs), so reading it is cheap everywhere.
 Adding a context: write `<context>/spec.py` and add its SPEC here.
 
 Importing `livecommerce.<context>.spec` runs the context's `__init__` (its
-public face) first, so a face stays cheap to import: it imports its
-context's modules inside its functions, marked `# deferred:`
-(tests/unit/shared/test_manifest.py checks that reading the manifest loads
-no runtime library).
+public face) first, so a face stays cheap to import: it imports its own
+pydantic types at the top and its storage-bound modules inside its
+functions, marked `# deferred:` (tests/unit/shared/test_manifest.py checks
+that reading the manifest loads nothing that talks to AWS).
 """
 from __future__ import annotations
 

@@ -7,17 +7,18 @@ transaction spans contexts (an order holds preset stock, a flash sale allocates
 product stock), the functions below add catalog's own items to the caller's
 `Tx` under labels, and `stock_failed` reads them back from a cancelled one.
 
-Importing this package stays light (no pynamodb, botocore or pydantic): consumers
+Importing this package stays light (no pynamodb or botocore; its pydantic types only): consumers
 import `livecommerce.catalog.events` and the manifest reads `livecommerce.catalog.spec`,
 which load it. The functions that touch storage load the service when first
-called; the pydantic types load on first use.
+called.
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Iterable
+from typing import TYPE_CHECKING, Iterable
+
+from livecommerce.catalog.models import Preset, Product
 
 if TYPE_CHECKING:
-    from livecommerce.catalog.models import Preset, Product
     from livecommerce.shared.tx import Tx, TxCancelled
 
 __all__ = ["Preset", "Product", "hot_products", "find_product", "room_presets_for_order", "hold_stock",
@@ -25,13 +26,6 @@ __all__ = ["Preset", "Product", "hot_products", "find_product", "room_presets_fo
 
 PRODUCT_LABEL = "product"
 
-
-def __getattr__(name: str) -> Any:
-    if name in ("Preset", "Product"):
-        from livecommerce.catalog import models  # deferred: pydantic; the manifest imports this package
-
-        return getattr(models, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def _service():

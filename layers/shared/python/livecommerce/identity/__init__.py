@@ -3,27 +3,17 @@
 The public face: what other contexts may call. They get identity's pydantic
 views (`Host`, `User`) or plain values, never the identity table's items;
 events are in `livecommerce.identity.events`. The functions import the
-service inside so that importing this package stays cheap (no PynamoDB, no
-pydantic: the manifest reads every context's spec, which runs this module
-first); `Host` and `User` are loaded on first use.
+service inside so that importing this package stays cheap (no PynamoDB or
+boto3: the manifest reads every context's spec, which runs this module first).
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
 
-if TYPE_CHECKING:
-    from livecommerce.identity.models import Host, User
+from livecommerce.identity.models import Host, User
 
 __all__ = ["Host", "User", "find_host", "find_user", "nickname", "payer_subject", "register_dev_user",
            "sweep_outbox"]
 
-
-def __getattr__(name: str) -> Any:
-    if name in ("Host", "User"):
-        from livecommerce.identity import models  # deferred: pydantic; the manifest imports this package
-
-        return getattr(models, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def find_host(host_id: str) -> Host | None:

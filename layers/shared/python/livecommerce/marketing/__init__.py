@@ -6,18 +6,19 @@ an order's DynamoDB transaction spans contexts, the functions below add
 marketing's own items to the caller's `Tx` under a label, and `coupon_failed`
 reads that label back from a cancelled transaction.
 
-Importing this package stays light (no pynamodb, botocore or pydantic): the
+Importing this package stays light (no pynamodb or botocore; its pydantic types only): the
 manifest reads `livecommerce.marketing.spec` and the marketing handler imports
-the router, which load it. The coupon rules and `CouponTerms` load on first
-use; the functions that touch storage load the service when first called.
+the router, which load it. The functions that touch storage load the service
+when first called.
 """
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from livecommerce.marketing.rules import MIN_PAYABLE, CouponTerms, best_coupon, discount, points_for, unusable_reason
 
 if TYPE_CHECKING:
-    from livecommerce.marketing.rules import CouponTerms
     from livecommerce.shared.timers import StepResult
     from livecommerce.shared.tx import Tx, TxCancelled
 
@@ -27,21 +28,10 @@ __all__ = [
     "lock_coupon", "release_coupon", "use_coupon", "coupon_failed", "COUPON_LABEL",
     "award_points", "publish_due_drops", "run_drop", "sweep_outbox",
 ]
-_RULES = ("MIN_PAYABLE", "CouponTerms", "best_coupon", "discount", "points_for", "unusable_reason")
 
 COUPON_LABEL = "coupon"
 
 
-def __getattr__(name: str) -> Any:
-    if name in _RULES:
-        return getattr(_rules(), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-def _rules():
-    from livecommerce.marketing import rules  # deferred: pydantic; the manifest imports this package
-
-    return rules
 
 
 def _service():
@@ -72,7 +62,7 @@ def holds_coupon(user_id: str, coupon_id: str) -> bool:
 
 def best_coupon_for(user_id: str, *, subtotal: int, room_id: str, now: datetime) -> CouponTerms | None:
     """The viewer's usable coupon that takes the most off this order, or None."""
-    return _rules().best_coupon(usable_coupons(user_id), subtotal=subtotal, room_id=room_id, now=now)
+    return best_coupon(usable_coupons(user_id), subtotal=subtotal, room_id=room_id, now=now)
 
 
 def lock_coupon(tx: "Tx", user_id: str, coupon_id: str, order_id: str, *, label: str = COUPON_LABEL) -> None:

@@ -5,32 +5,25 @@ timers) may call. They get orders' pydantic types (`PayableOrder`,
 `PaymentAttempt`) or plain values, never the orders table's items; events are
 in `livecommerce.orders.events`, scheduled jobs in `livecommerce.orders.jobs`.
 
-Importing this package stays light (no pynamodb, botocore or pydantic): consumers
+Importing this package stays light (no pynamodb or botocore; its pydantic types only): consumers
 import `livecommerce.orders.events` and the manifest reads `livecommerce.orders.spec`,
 which load it. The functions that touch storage load the service when first
-called; the pydantic types load on first use.
+called.
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from livecommerce.orders.models import PayableOrder, PaymentAttempt
 from livecommerce.orders.money import fen_from_yuan_text, yuan_text
 from livecommerce.orders.settings import CommerceSettings, get_commerce_settings
 
 if TYPE_CHECKING:
-    from livecommerce.orders.models import PayableOrder, PaymentAttempt
     from livecommerce.shared.api import Caller
 
 __all__ = ["PayableOrder", "PaymentAttempt", "payable_order", "payment_attempt", "record_payment_attempt",
            "apply_payment", "commerce_settings", "fen_from_yuan_text", "yuan_text"]
 
-
-def __getattr__(name: str) -> Any:
-    if name in ("PayableOrder", "PaymentAttempt"):
-        from livecommerce.orders import models  # deferred: pydantic; the manifest imports this package
-
-        return getattr(models, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def _service():

@@ -3,26 +3,20 @@
 The public face: what other contexts may call. They get `RoomRef` (a pydantic
 view), never the rooms table's items; events are in `livecommerce.rooms.events`.
 The functions import the service inside so that importing this package stays
-cheap (no PynamoDB, no pydantic: the manifest reads every context's spec,
-which runs this module first); `RoomRef` is loaded on first use.
+cheap (no PynamoDB or boto3: the manifest reads every context's spec,
+which runs this module first).
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from livecommerce.rooms.models import RoomRef
 
 if TYPE_CHECKING:
-    from livecommerce.rooms.models import RoomRef
     from livecommerce.shared.api import Caller
 
 __all__ = ["RoomRef", "get_room", "require_room_host", "require_visible_room", "sweep_outbox"]
 
-
-def __getattr__(name: str) -> Any:
-    if name == "RoomRef":
-        from livecommerce.rooms.models import RoomRef  # deferred: pydantic; the manifest imports this package
-
-        return RoomRef
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def get_room(room_id: str, *, consistent: bool = False) -> RoomRef | None:
