@@ -130,9 +130,14 @@ def stand_in_failure(request: Request, exc: Exception) -> Reply:
 
 
 def serve_until_stopped() -> None:
-    """Block until SIGTERM or Ctrl-C (the runners of `python -m local...`)."""
+    """Block until SIGTERM or Ctrl-C (the runners of `python -m local...`).
+
+    SIGINT gets an explicit handler too: a process started in the background of a
+    non-interactive shell (a CI script's `cmd &`) inherits SIGINT ignored, and Python
+    then installs no KeyboardInterrupt for it, so Ctrl-C's signal would be lost."""
     stopped = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stopped.set())
+    signal.signal(signal.SIGINT, lambda *_: stopped.set())
     try:
         while not stopped.wait(0.5):
             pass
