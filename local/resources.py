@@ -52,7 +52,7 @@ def delivery_queue_name(names: LocalNames, subscription: str) -> str:
     return f"{names.prefix}-deliver-{subscription}"
 
 
-def _table_kwargs(spec: TableSpec, name: str) -> dict:
+def table_kwargs(spec: TableSpec, name: str) -> dict:
     attrs = {spec.partition_key}
     keys = [{"AttributeName": spec.partition_key, "KeyType": "HASH"}]
     if spec.sort_key:
@@ -88,7 +88,7 @@ def create_all(session, names: LocalNames, *, provider_credentials: dict[str, st
         name = env[spec.env_var]
         if name in existing:
             continue
-        ddb.create_table(**_table_kwargs(spec, name))
+        ddb.create_table(**table_kwargs(spec, name))
         if spec.ttl_attribute:
             ddb.update_time_to_live(TableName=name, TimeToLiveSpecification={
                 "Enabled": True, "AttributeName": spec.ttl_attribute})
