@@ -30,7 +30,7 @@ def _bus_events(session) -> Counter:
 
 def test_the_seed_goes_through_the_services_and_their_outboxes(api, aws_env):
     from local.seed import DEMO_HOSTS, DEMO_USERS, seed
-    from local.seed_commerce import DEMO_PRODUCTS
+    from local.seed import DEMO_PRODUCTS
 
     assert seed() == {"users": 5, "users_created": 5, "hosts_created": 2, "products": len(DEMO_PRODUCTS),
                       "commerce_created": len(DEMO_PRODUCTS) + 1}

@@ -36,7 +36,7 @@ def local_api(shop, seeded):
 
 def test_seed_products_is_idempotent_and_demo_coupon_is_redeemable(shop, seeded):
     from livecommerce.marketing import service as marketing
-    from local.seed_commerce import DEMO_PRODUCTS, POINTS_TEMPLATE_ID, seed_products
+    from local.seed import DEMO_PRODUCTS, POINTS_TEMPLATE_ID, seed_products
 
     # The `seeded` fixture ran the local seed, which now includes the commerce demo data:
     # seeding again creates nothing and reports the same products.
@@ -51,7 +51,8 @@ def test_seed_products_is_idempotent_and_demo_coupon_is_redeemable(shop, seeded)
 
 @pytest.mark.parametrize("channel", ["wechat", "alipay"])
 def test_pay_on_the_local_stage_over_http(shop, seeded, local_api, channel):
-    from local.seed_commerce import DEMO_PRODUCTS, seed_products, start_payment_standins
+    from local.seed import DEMO_PRODUCTS, seed_products
+    from local.seed_commerce import start_payment_standins
 
     seed_products()
     standins = start_payment_standins(seeded, api_url=local_api)
@@ -79,7 +80,7 @@ def test_pay_on_the_local_stage_over_http(shop, seeded, local_api, channel):
 
 
 def test_seed_products_creates_the_demo_catalog_once_on_an_empty_store(aws_env):
-    from local.seed_commerce import DEMO_PRODUCTS, seed_products
+    from local.seed import DEMO_PRODUCTS, seed_products
 
     assert seed_products() == {"products": len(DEMO_PRODUCTS), "commerce_created": len(DEMO_PRODUCTS) + 1}
     assert seed_products()["commerce_created"] == 0
