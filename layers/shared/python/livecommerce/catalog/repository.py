@@ -11,12 +11,10 @@ from livecommerce.shared.clock import now_iso
 from livecommerce.shared import outbox
 
 
-OUTBOX = outbox.Outbox(CatalogOutboxItem, shards=16)
+OUTBOX = outbox.Outbox(CatalogOutboxItem, shards=16, bind=bind_all)
 
 
-def outbox_items(pk: str, events: Iterable[outbox.Event]) -> list[CatalogOutboxItem]:
-    bind_all()
-    return OUTBOX.items(pk, events)
+outbox_items = OUTBOX.items
 
 
 def room_pk(room_id: str) -> str:
@@ -72,14 +70,10 @@ def presets(room_id: str, product_ids: Iterable[str]) -> dict[str, PresetItem]:
     return {item.product_id: item for item in PresetItem.batch_get(keys, consistent_read=True)} if keys else {}
 
 
-def flush_outbox(pk: str) -> int:
-    bind_all()
-    return OUTBOX.flush(pk)
+flush_outbox = OUTBOX.flush
 
 
-def sweep_outbox(*, older_than_seconds: int = 30) -> int:
-    bind_all()
-    return OUTBOX.sweep(older_than_seconds=older_than_seconds)
+sweep_outbox = OUTBOX.sweep
 
 
 # -- stock holds (used inside the orders transactions) -------------------------------

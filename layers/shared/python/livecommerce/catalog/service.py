@@ -72,8 +72,8 @@ def create_product(caller: Caller, body: CreateProductRequest, *, product_id: st
                        description=body.description, list_price=body.list_price, stock=body.stock,
                        created_by=caller.user_id, created_at=now, updated_at=now, version=0)
     try:
-        repository.put_new_product(item, [("ProductCreated", {"product_id": product_id, "name": body.name,
-                                                              "list_price": body.list_price, "stock": body.stock})])
+        repository.put_new_product(item, [ProductCreated(product_id=product_id, name=body.name,
+                                                          list_price=body.list_price, stock=body.stock)])
     except TxCancelled as exc:
         if "product" in exc:
             raise problems.Conflict("A product with that id exists.", code="product_exists") from None

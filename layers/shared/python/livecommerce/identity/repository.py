@@ -16,7 +16,7 @@ from livecommerce.shared import dynamo, outbox, problems
 from livecommerce.shared.clock import now_iso
 from livecommerce.shared.tx import Tx, TxCancelled
 
-OUTBOX = outbox.Outbox(IdentityOutboxItem)
+OUTBOX = outbox.Outbox(IdentityOutboxItem, bind=bind_all)
 
 Events = Iterable[outbox.Event]
 
@@ -41,14 +41,10 @@ def write_events(pk: str, events: Events) -> None:
     _with_events(Tx(), pk, events).commit()
 
 
-def flush_outbox(pk: str) -> int:
-    bind_all()
-    return OUTBOX.flush(pk)
+flush_outbox = OUTBOX.flush
 
 
-def sweep_outbox(*, older_than_seconds: int = 30) -> int:
-    bind_all()
-    return OUTBOX.sweep(older_than_seconds=older_than_seconds)
+sweep_outbox = OUTBOX.sweep
 
 
 def get_user(user_id: str) -> UserItem | None:

@@ -15,12 +15,10 @@ from livecommerce.shared import outbox, paging
 DROP_PENDING = "DROPSTART#pending"
 
 
-OUTBOX = outbox.Outbox(MarketingOutboxItem, shards=16)
+OUTBOX = outbox.Outbox(MarketingOutboxItem, shards=16, bind=bind_all)
 
 
-def outbox_items(pk: str, events: Iterable[outbox.Event]) -> list[MarketingOutboxItem]:
-    bind_all()
-    return OUTBOX.items(pk, events)
+outbox_items = OUTBOX.items
 
 
 def _get(model, *key, consistent: bool = False):
@@ -91,14 +89,10 @@ def due_drops(*, limit: int = 100, now_epoch: float | None = None) -> list[DropI
     return list(DropItem.pending.query(DROP_PENDING, DropItem.gsi1sk < now_key, limit=limit))
 
 
-def flush_outbox(pk: str) -> int:
-    bind_all()
-    return OUTBOX.flush(pk)
+flush_outbox = OUTBOX.flush
 
 
-def sweep_outbox(*, older_than_seconds: int = 30) -> int:
-    bind_all()
-    return OUTBOX.sweep(older_than_seconds=older_than_seconds)
+sweep_outbox = OUTBOX.sweep
 
 
 # -- coupon holds (used inside the orders transactions) ------------------------------

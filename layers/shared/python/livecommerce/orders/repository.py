@@ -17,12 +17,10 @@ def expiry_keys(order_id: str, pay_by_epoch: int) -> tuple[str, str]:
     return f"EXPIRY#{outbox.shard_of(order_id, EXPIRY_SHARDS)}", f"{pay_by_epoch:012d}#{order_id}"
 
 
-OUTBOX = outbox.Outbox(OrdersOutboxItem, shards=16)
+OUTBOX = outbox.Outbox(OrdersOutboxItem, shards=16, bind=bind_all)
 
 
-def outbox_items(pk: str, events: Iterable[outbox.Event]) -> list[OrdersOutboxItem]:
-    bind_all()
-    return OUTBOX.items(pk, events)
+outbox_items = OUTBOX.items
 
 
 def get_order(order_id: str, *, consistent: bool = True) -> OrderItem | None:
@@ -94,17 +92,11 @@ def pending_sale_steps(*, before_epoch: float, limit: int = 100) -> list[FlashSa
         SALE_START_PENDING, FlashSaleItem.gsi1sk < f"{int(before_epoch):012d}~", limit=limit))
 
 
-def flush_outbox(pk: str) -> int:
-    bind_all()
-    return OUTBOX.flush(pk)
+flush_outbox = OUTBOX.flush
 
 
-def flush_new(pk: str, items: list[OrdersOutboxItem]) -> int:
-    """Publish the events just committed for a new aggregate (nothing older can be queued under it)."""
-    bind_all()
-    return OUTBOX.flush_items(pk, items)
+# Publish the events just committed for a new aggregate (nothing older can be queued under it).
+flush_new = OUTBOX.flush_items
 
 
-def sweep_outbox(*, older_than_seconds: int = 30) -> int:
-    bind_all()
-    return OUTBOX.sweep(older_than_seconds=older_than_seconds)
+sweep_outbox = OUTBOX.sweep

@@ -22,7 +22,7 @@ def get_room(room_id: str, *, consistent: bool = False) -> RoomItem | None:
         return None
 
 
-OUTBOX = outbox.Outbox(RoomsOutboxItem)
+OUTBOX = outbox.Outbox(RoomsOutboxItem, bind=bind_all)
 
 
 def _with_events(tx: Tx, room_id: str, events: Events) -> Tx:

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import zlib
 from datetime import timedelta
-from typing import Any, Iterable, Union
+from typing import Any, Callable, Iterable, Union
 
 from pynamodb.attributes import JSONAttribute, NumberAttribute, UnicodeAttribute
 
@@ -65,9 +65,12 @@ class Outbox:
     """One table's outbox: its item class (bound to the table by the context's
     storage module, like its other items) and how many pending partitions it uses."""
 
-    def __init__(self, model: type[OutboxItem], *, shards: int = 1) -> None:
+    def __init__(self, model: type[OutboxItem], *, shards: int = 1,
+                 bind: Callable[[], None] | None = None) -> None:
+        """`bind`: points the context's models at its table (storage.bind_all), run before each use."""
         self.model = model
         self.shards = shards
+        self._bind = bind or (lambda: None)
 
     def _pending_partition(self, pk: str) -> str:
         return PENDING if self.shards == 1 else f"{PENDING}#{shard_of(pk, self.shards)}"
@@ -86,6 +89,7 @@ class Outbox:
                           gsi1pk=self._pending_partition(pk), gsi1sk=f"{created}#{pk}#{event_id}")
 
     def items(self, pk: str, events_: Iterable[Event]) -> list[OutboxItem]:
+        self._bind()
         return [self.item(pk, event) for event in events_]
 
     def flush(self, pk: str) -> int:
@@ -94,6 +98,7 @@ class Outbox:
         A failure to publish leaves the rest in place for the next flush or the
         sweeper; the change that caused them is already committed, so the caller
         does not fail."""
+        self._bind()
         model = self.model
         try:
             pending = list(model.query(pk, model.sk.startswith("OUTBOX#"), consistent_read=True))
@@ -106,10 +111,12 @@ class Outbox:
         """Publish and delete events we just wrote, without reading them back (one query fewer on a
         hot path). Only for an aggregate created in the same transaction: no older event can be
         waiting under it. On any failure the rest stay for the next flush or the sweeper."""
+        self._bind()
         return _publish_and_delete(pk, sorted(items, key=lambda i: i.sk))
 
     def sweep(self, *, older_than_seconds: int = 30, limit: int = 200) -> int:
         """Publish events stranded by a crash between commit and flush, across every partition."""
+        self._bind()
         # The same clock as `created_at`, so a test that moves the clock ages the events.
         cutoff = iso(utcnow() - timedelta(seconds=older_than_seconds))
         published = 0
