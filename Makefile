@@ -12,11 +12,12 @@ export PYTHONPATH := $(CURDIR)/layers/shared/python:$(CURDIR)
 
 PY_STAMP := $(VENV)/.stamp-$(shell cat requirements.txt requirements-dev.txt | sha1sum | cut -c1-12)
 NPM_STAMP := node_modules/.stamp-$(shell cat package.json | sha1sum | cut -c1-12)
+PTH_STAMP := $(VENV)/.stamp-pth
 DEB_STAMP := .cache/.stamp-deb-$(shell cat debian-packages.txt | sha1sum | cut -c1-12)
 
-.PHONY: setup local test test-fast synth lint-infra bench deploy openapi events clean
+.PHONY: setup local test test-fast lint-imports synth lint-infra bench deploy openapi events clean
 
-setup: $(PY_STAMP) $(NPM_STAMP) $(DEB_STAMP)
+setup: $(PY_STAMP) $(PTH_STAMP) $(NPM_STAMP) $(DEB_STAMP)
 
 $(DEB_STAMP): debian-packages.txt
 	@bash scripts/ensure_debian_packages.sh debian-packages.txt
@@ -27,6 +28,11 @@ $(PY_STAMP): requirements.txt requirements-dev.txt
 	@$(PIP) install -q --upgrade pip
 	@$(PIP) install -q -r requirements-dev.txt
 	@rm -f $(VENV)/.stamp-* && touch $@
+
+# The domain package and the repo root on the venv's path, so tools run bare (lint-imports, python -m local.stack).
+$(PTH_STAMP): $(PY_STAMP)
+	@printf '%s\n%s\n' "$(CURDIR)/layers/shared/python" "$(CURDIR)" > "$$($(PY) -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')/livecommerce-dev.pth"
+	@touch $@
 
 $(NPM_STAMP): package.json $(DEB_STAMP)
 	@npm install --no-audit --no-fund --loglevel=error
@@ -41,6 +47,9 @@ test: setup
 
 test-fast: setup
 	$(PY) -m pytest -q tests/unit tests/integration
+
+lint-imports: setup
+	$(VENV)/bin/lint-imports
 
 # Without STAGE on the command line (or in the environment): every stage.
 synth: setup
