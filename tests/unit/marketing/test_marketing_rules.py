@@ -149,6 +149,7 @@ def test_points_are_whole_yuan_times_the_rate_never_negative(total, rate):
     if total >= 0 and rate >= 0:
         assert earned == (total // 100) * rate
     assert rules.points_for(1999, 2) == 38
+    assert rules.points_for(24690, 1) == 246 and rules.points_for(99, 1) == 0 and rules.points_for(10000, 3) == 300
 
 
 @given(start=st.integers(0, 10_000), deltas=st.lists(st.integers(-5_000, 5_000), max_size=30))

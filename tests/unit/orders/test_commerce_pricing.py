@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from livecommerce.marketing.rules import MIN_PAYABLE, CouponTerms, best_coupon, check_template, discount, unusable_reason
-from livecommerce.orders.pricing import (CouponRejected, Line, fen_from_yuan_text, points_for, quote, subtotal,
+from livecommerce.orders.pricing import (CouponRejected, Line, fen_from_yuan_text, quote, subtotal,
                                          yuan_text)
 
 NOW = datetime(2026, 11, 11, 12, 0, tzinfo=timezone.utc)
@@ -137,6 +137,3 @@ def test_yuan_text_round_trips(fen):
 def test_alipay_amounts(text, fen):
     assert fen_from_yuan_text(text) == fen
 
-
-def test_points_for_paid_orders():
-    assert points_for(24690, 1) == 246 and points_for(99, 1) == 0 and points_for(10000, 3) == 300

@@ -63,10 +63,5 @@ def quote(lines: Sequence[Line], coupons: Iterable[CouponTerms], *, room_id: str
     return Quote(subtotal=sub, discount=off, total=sub - off, coupon_id=chosen.coupon_id if chosen else None)
 
 
-def points_for(total_fen: int, points_per_yuan: int) -> int:
-    """Points earned by a paid order: whole yuan paid times the rate."""
-    return max(0, total_fen // 100) * max(0, points_per_yuan)
-
-
-__all__ = ["Line", "Quote", "CouponRejected", "MIN_PAYABLE", "subtotal", "quote", "points_for", "yuan_text",
+__all__ = ["Line", "Quote", "CouponRejected", "MIN_PAYABLE", "subtotal", "quote", "yuan_text",
            "fen_from_yuan_text", "MAX_ORDER_TOTAL"]

@@ -22,7 +22,6 @@ class CommerceSettings:
     alipay_pay_gateway: str
     payment_notify_base: str | None
     provider_timeout_seconds: float
-    points_per_yuan: int
     wechat_notification_max_age_seconds: int
     alipay_notification_max_age_seconds: int
     flash_countdown_seconds: int
@@ -43,7 +42,6 @@ def get_commerce_settings() -> CommerceSettings:
         or "https://openapi.alipay.com/gateway.do",
         payment_notify_base=(env.get("PAYMENT_NOTIFY_BASE") or "").rstrip("/") or None,
         provider_timeout_seconds=float(env.get("PAYMENT_PROVIDER_TIMEOUT_SECONDS", "8")),
-        points_per_yuan=int(env.get("POINTS_PER_YUAN", "1")),
         # WeChat Pay: a notification's Wechatpay-Timestamp must be within 5 minutes.
         wechat_notification_max_age_seconds=int(env.get("WECHATPAY_NOTIFY_MAX_AGE_SECONDS", "300")),
         # Alipay re-sends a notification for about 25 hours (4m, 10m, 10m, 1h, 2h, 6h, 15h);
