@@ -122,7 +122,13 @@ def main() -> int:
     logging.basicConfig(level=logging.ERROR)
     from local.mqtt.broker import LocalBroker
 
-    broker = LocalBroker(authorizer=room_authorizer, separate_process=not args.in_process)
+    from local.sigv4 import LocalCredentials, sign
+
+    # The publish API wants SigV4 as IoT Core does: the broker checks, this process signs.
+    credentials = LocalCredentials.from_environment() or LocalCredentials("local", "local")
+    region = os.environ.get("AWS_REGION") or "local"
+    broker = LocalBroker(authorizer=room_authorizer, separate_process=not args.in_process,
+                         credentials=credentials, region=region)
     urls = broker.start()
     viewers = [(f"lc-{STAGE}-viewer{n}-{n:012d}", f"viewer{n}") for n in range(args.viewers)]
     ctx = mp.get_context("spawn")
@@ -143,8 +149,10 @@ def main() -> int:
         def publish(seq: int) -> float:
             sent = time.time()
             body = b'{"seq":%08d,"sent_ns":%019d,"pad":"%s"}' % (seq, time.time_ns(), pad)
-            conn.request("POST", f"/topics/{quote(topic, safe='')}?qos=0", body=body,
-                         headers={"Content-Type": "application/octet-stream"})
+            target = f"/topics/{quote(topic, safe='')}?qos=0"
+            headers = sign("POST", urls["publish"] + target, body, service="iotdata", region=region,
+                           credentials=credentials, headers={"Content-Type": "application/octet-stream"})
+            conn.request("POST", target, body=body, headers=headers)
             response = conn.getresponse()
             response.read()
             if response.status != 200:

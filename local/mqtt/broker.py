@@ -15,7 +15,12 @@ TLS on loopback, no disconnect at `disconnectAfterInSeconds`.
 
 Server-side publishes: `POST /topics/{topic}?qos=&retain=` on the publish
 port, the REST API of the IoT data plane's Publish, so boto3's `iot-data`
-client (AWS_ENDPOINT_URL_IOT_DATA_PLANE) publishes here unchanged.
+client (AWS_ENDPOINT_URL_IOT_DATA_PLANE) publishes here unchanged. As on AWS, a
+Publish must be SigV4-signed (signing name `iotdata`, botocore's for iot-data) with
+the credentials the broker is given (by default the AWS_ACCESS_KEY_ID /
+AWS_SECRET_ACCESS_KEY it starts with, which the local stack sets to local/local);
+anything else is a 403 ForbiddenException `{"message": ...}` (local.sigv4), so no
+one else on the machine can publish a forged `flash_sale_started`.
 `GET /__standin/health` answers the counters and `fanout_ms`: for the latest
 server-side publishes, the time from the request coming in to the last QoS 0
 subscriber's bytes being handed to its socket (benchmarks/broker_fanout.py).
@@ -27,6 +32,7 @@ import base64
 import itertools
 import json
 import logging
+import os
 import threading
 import time
 import uuid
@@ -39,11 +45,13 @@ from amqtt.contexts import Action
 from amqtt.plugins.base import BaseAuthPlugin, BaseTopicPlugin
 
 from livecommerce.interaction import policy
+from local import sigv4
 from local.loopback import LoopbackServer, Reply, Request, Router
 
 log = logging.getLogger("local.mqtt")
 Authorizer = Callable[[dict[str, Any]], dict[str, Any]]
 MAX_TOPIC_BYTES = 256
+SIGNING_NAME = "iotdata"  # botocore/data/iot-data/*/service-2.json: metadata.signingName
 _registry: dict[str, "LocalBroker"] = {}
 _ids = itertools.count(1)
 
@@ -388,6 +396,13 @@ def _publish_api(broker: "LocalBroker") -> Router:
     """The iot-data Publish REST API: POST /topics/{topic}?qos=0|1&retain=true|false, and the health check."""
 
     def publish(request: Request, quoted_topic: str) -> Reply:
+        try:
+            sigv4.verify(request.method, request.target, request.headers, request.body, service=SIGNING_NAME,
+                         credentials=broker.credentials, region=broker.region)
+        except sigv4.SignatureRejected as refused:
+            broker.stats["refused_unsigned_publish"] += 1
+            log.warning("iot-data publish refused: %s", refused.message)
+            return _iot_reply(403, {"message": refused.message}, "ForbiddenException")
         topic = unquote(quoted_topic)
         query = parse_qs(request.target.partition("?")[2])
         try:
@@ -429,6 +444,10 @@ class LocalBroker:
     # GIL of a busy API process, as IoT Core is a service of its own). Connections are
     # still authorized by `authorizer` in this process, over a loopback HTTP call.
     separate_process: bool = False
+    # What a Publish must be signed with (None: the AWS_* credentials in the environment at start)
+    # and the region its credential scope must name (None: AWS_REGION / AWS_DEFAULT_REGION, if set).
+    credentials: sigv4.LocalCredentials | None = None
+    region: str | None = None
 
     def __post_init__(self) -> None:
         self.name = f"local-broker-{next(_ids)}"
@@ -445,6 +464,12 @@ class LocalBroker:
 
     # -- lifecycle -------------------------------------------------------------
     def start(self) -> dict[str, str]:
+        if self.credentials is None:
+            self.credentials = sigv4.LocalCredentials.from_environment()
+        if self.credentials is None:
+            log.warning("no AWS credentials in the environment: every iot-data publish will be refused")
+        if self.region is None:
+            self.region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or None
         if self.separate_process:
             return self._start_process()
         from concurrent.futures import ThreadPoolExecutor
@@ -513,10 +538,15 @@ class LocalBroker:
         self._http = LoopbackServer(authorize, name="mqtt-authorizer", host=self.host, timeout=None,
                                     server_version="mqtt-authorizer", methods=("POST",))
         auth_url = f"{self._http.start()}/authorize"
-        import os
-
         root = Path(__file__).resolve().parents[2]
         env = dict(os.environ)
+        # The broker process verifies publishes against these (it reads them as start() does here).
+        for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_REGION"):
+            env.pop(name, None)
+        if self.credentials is not None:
+            env.update(self.credentials.environment())
+        if self.region is not None:
+            env["AWS_REGION"] = self.region
         env["PYTHONPATH"] = os.pathsep.join([str(root / "layers" / "shared" / "python"), str(root),
                                              env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
         self._process = subprocess.Popen(
