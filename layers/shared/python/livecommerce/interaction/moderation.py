@@ -9,6 +9,8 @@ for blocked words, duplicates and floods, and the quick phrases.
   characters other than ZWJ (bidi overrides, zero-width spaces, BOM), line and
   paragraph separators, private-use and unassigned code points. They break
   layouts, hide words from the blocked-word check or spoof other users' text.
+  The rule is the platform's (livecommerce.shared.text), the one every text
+  field of the API uses.
 - Comparison key (`fold`): NFKC, case-folded, without spaces, punctuation,
   symbols other than letters/digits/emoji, so "加 微 信", "加-微-信" and
   "ＡＢＣ" all meet the same blocked word.
@@ -18,15 +20,13 @@ from __future__ import annotations
 import hashlib
 import unicodedata
 
+from livecommerce.shared.text import forbidden
+
 DEFAULT_QUICK_PHRASES: tuple[str, ...] = ("想要", "优惠多少", "怎么买", "有链接吗", "主播好", "666")
 MAX_QUICK_PHRASES = 12
 MAX_PHRASE_CHARS = 20
 MAX_ROOM_BLOCKED_WORDS = 200
 MAX_BLOCKED_WORD_CHARS = 20
-
-ZWJ = "\u200d"
-_ALLOWED_FORMAT = {ZWJ} | {chr(c) for c in range(0xE0020, 0xE0080)}  # ZWJ, emoji tag sequences
-_DISALLOWED_CATEGORIES = {"Cc", "Cs", "Co", "Cn", "Zl", "Zp"}
 
 
 class TextRejected(ValueError):
@@ -46,8 +46,7 @@ def clean_text(text: str, *, max_chars: int) -> str:
     if len(value) > max_chars:
         raise TextRejected("text_too_long", f"text is at most {max_chars} characters")
     for ch in value:
-        category = unicodedata.category(ch)
-        if category in _DISALLOWED_CATEGORIES or (category == "Cf" and ch not in _ALLOWED_FORMAT):
+        if forbidden(ch):  # the platform's rule, the same for every text field of the API
             raise TextRejected("text_control_characters",
                                "text may not contain control or invisible formatting characters")
     return value
