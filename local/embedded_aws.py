@@ -70,3 +70,313 @@ class EmbeddedAwsServer:
             self._server.server_close()
         if self._thread is not None:
             self._thread.join(timeout=5)
+
+
+# --------------------------------------------------------------------------------------------
+# The embedded AWS in its own process, with its state kept in a folder on request.
+#
+# The local stack runs moto in a child process (`python -m local.embedded_aws`), so moto's
+# CPU time no longer competes for one GIL with the API server and the functions. With a
+# state folder it is durable: every mutating request that succeeded is appended to a
+# journal and fsynced *before* the answer leaves (so anything acknowledged survives a
+# `kill -9`); on start the last snapshot is loaded and the journal replayed in order
+# through moto, then compacted into a new snapshot (also written on a clean stop).
+# Replaying DynamoDB, Secrets Manager, EventBridge and S3 writes gives the same state (the
+# values are in the requests). Read-only calls are not journalled. SQS receipt handles are
+# random, so an event delivered but not yet compacted may be delivered again after a crash:
+# at-least-once, as EventBridge and SQS promise anyway.
+# --------------------------------------------------------------------------------------------
+
+import os
+import pickle
+import re
+import struct
+import sys
+from pathlib import Path
+
+SNAPSHOT = "moto.snapshot"
+COMPACT_PATH = "/__local/compact"
+JOURNAL = "moto.journal"
+# The services the local stack uses (local.resources); their moto backends are snapshotted.
+SNAPSHOT_SERVICES = ("dynamodb", "dynamodbstreams", "sqs", "events", "secretsmanager", "kms", "s3", "sts", "iam")
+_READ_ONLY = re.compile(r"^(Get|List|Describe|Query|Scan|BatchGet|TransactGet|Receive|Decrypt|Encrypt|"
+                        r"GenerateDataKey|GenerateRandom|Sign|Verify|Head|Lookup|Test|Validate)")
+_ENVIRON_KEYS = ("REQUEST_METHOD", "PATH_INFO", "QUERY_STRING", "CONTENT_TYPE", "CONTENT_LENGTH", "SERVER_NAME",
+                 "SERVER_PORT", "SERVER_PROTOCOL", "SCRIPT_NAME", "RAW_URI", "REQUEST_URI")
+
+
+def _operation(environ: dict, body: bytes) -> str:
+    target = environ.get("HTTP_X_AMZ_TARGET")
+    if target:
+        return target.rpartition(".")[2]
+    if body and b"Action=" in body[:200]:
+        match = re.search(rb"(?:^|&)Action=([A-Za-z]+)", body)
+        if match:
+            return match.group(1).decode()
+    return environ.get("REQUEST_METHOD", "GET")   # REST (S3): the method says it
+
+
+def is_mutating(environ: dict, body: bytes) -> bool:
+    operation = _operation(environ, body)
+    if operation in ("GET", "HEAD", "OPTIONS"):
+        return False
+    if operation in ("PUT", "POST", "DELETE", "PATCH"):
+        return True
+    return not _READ_ONLY.match(operation)
+
+
+class _StatePickler(pickle.Pickler):
+    """moto's backends hold locks and cryptography keys, which pickle cannot take as they are."""
+
+    _LOCK_TYPES = (type(threading.Lock()), type(threading.RLock()))
+
+    def reducer_override(self, obj: Any) -> Any:
+        if isinstance(obj, self._LOCK_TYPES):
+            return (threading.RLock if "RLock" in type(obj).__name__ else threading.Lock), ()
+        if isinstance(obj, threading.Condition):
+            return threading.Condition, ()
+        module = type(obj).__module__ or ""
+        if module.startswith("cryptography.") and hasattr(obj, "private_bytes"):
+            from cryptography.hazmat.primitives import serialization
+
+            pem = obj.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                    serialization.NoEncryption())
+            return _load_private_key, (pem,)
+        if module.startswith("cryptography.") and hasattr(obj, "public_bytes"):
+            from cryptography.hazmat.primitives import serialization
+
+            return _load_public_key, (obj.public_bytes(serialization.Encoding.PEM,
+                                                       serialization.PublicFormat.SubjectPublicKeyInfo),)
+        return NotImplemented
+
+
+def _load_private_key(pem: bytes) -> Any:
+    from cryptography.hazmat.primitives import serialization
+
+    return serialization.load_pem_private_key(pem, password=None)
+
+
+def _load_public_key(pem: bytes) -> Any:
+    from cryptography.hazmat.primitives import serialization
+
+    return serialization.load_pem_public_key(pem)
+
+
+def _backends() -> dict[str, Any]:
+    from moto.backends import get_backend
+
+    return {name: get_backend(name) for name in SNAPSHOT_SERVICES}
+
+
+class StateFolder:
+    """The snapshot and the journal of one embedded AWS (see above)."""
+
+    def __init__(self, path: Path, *, fresh: bool = False) -> None:
+        self.path = Path(path)
+        self.path.mkdir(parents=True, exist_ok=True)
+        if fresh:
+            for name in (SNAPSHOT, JOURNAL, SNAPSHOT + ".tmp"):
+                (self.path / name).unlink(missing_ok=True)
+        self._journal = None
+        self.appended = 0
+
+    # -- on start ---------------------------------------------------------------------------
+    def restore(self, app: Any) -> tuple[bool, int]:
+        """Load the snapshot and replay the journal through `app`; (snapshot loaded, requests replayed)."""
+        loaded = False
+        snapshot = self.path / SNAPSHOT
+        if snapshot.exists():
+            with snapshot.open("rb") as handle:
+                state = pickle.load(handle)
+            for name, backend in _backends().items():
+                if name in state:
+                    backend.clear()
+                    backend.update(state[name])
+            loaded = True
+        replayed = 0
+        journal = self.path / JOURNAL
+        if journal.exists():
+            import io
+
+            data = journal.read_bytes()
+            offset = 0
+            while offset + 4 <= len(data):
+                (size,) = struct.unpack(">I", data[offset:offset + 4])
+                if offset + 4 + size > len(data):
+                    break   # a torn last record: it was never acknowledged
+                environ, body = pickle.loads(data[offset + 4:offset + 4 + size])
+                offset += 4 + size
+                environ = {**environ, "wsgi.input": io.BytesIO(body), "wsgi.errors": sys.stderr,
+                           "wsgi.url_scheme": "http", "wsgi.version": (1, 0), "wsgi.multithread": True,
+                           "wsgi.multiprocess": False, "wsgi.run_once": False}
+                list(app(environ, lambda *args, **kwargs: None))
+                replayed += 1
+        return loaded, replayed
+
+    # -- while serving (under the embedded AWS's lock) ---------------------------------------
+    def append(self, environ: dict, body: bytes) -> None:
+        if self._journal is None:
+            self._journal = (self.path / JOURNAL).open("ab", buffering=0)
+        kept = {k: v for k, v in environ.items() if (k in _ENVIRON_KEYS or k.startswith("HTTP_"))
+                and isinstance(v, str)}
+        record = pickle.dumps((kept, body), protocol=pickle.HIGHEST_PROTOCOL)
+        self._journal.write(struct.pack(">I", len(record)) + record)
+        os.fsync(self._journal.fileno())
+        self.appended += 1
+
+    def compact(self) -> None:
+        """A new snapshot of every backend, then an empty journal (atomic: rename, fsync)."""
+        import io
+
+        buffer = io.BytesIO()
+        _StatePickler(buffer, protocol=pickle.HIGHEST_PROTOCOL).dump(
+            {name: dict(backend) for name, backend in _backends().items()})
+        tmp = self.path / (SNAPSHOT + ".tmp")
+        with tmp.open("wb") as handle:
+            handle.write(buffer.getvalue())
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, self.path / SNAPSHOT)
+        if self._journal is not None:
+            self._journal.close()
+            self._journal = None
+        with (self.path / JOURNAL).open("wb") as handle:
+            os.fsync(handle.fileno())
+        directory = os.open(self.path, os.O_RDONLY)
+        try:
+            os.fsync(directory)
+        finally:
+            os.close(directory)
+
+
+def make_app(state: StateFolder | None) -> tuple[Any, Any]:
+    """(the serialized WSGI app, the raw moto app); with `state`, writes are journalled first."""
+    import io
+
+    from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
+
+    app = DomainDispatcherApplication(create_backend_app)
+
+    def serialized(environ: dict, start_response: Any) -> list[bytes]:
+        with _lock:
+            if environ.get("PATH_INFO") == COMPACT_PATH and environ.get("REQUEST_METHOD") == "POST":
+                if state is not None:   # the stack asks once its resources exist (a KMS key's material
+                    state.compact()     # is random: it must come back from a snapshot, not a replay)
+                start_response("204 No Content", [])
+                return []
+            if state is None:
+                return list(app(environ, start_response))
+            length = int(environ.get("CONTENT_LENGTH") or 0)
+            body = environ["wsgi.input"].read(length) if length else b""
+            environ["wsgi.input"] = io.BytesIO(body)
+            seen: dict[str, Any] = {}
+
+            def capture(status: str, headers: Any, exc_info: Any = None) -> Any:
+                seen["status"], seen["headers"], seen["exc_info"] = status, headers, exc_info
+                return lambda data: None
+
+            chunks = list(app(environ, capture))
+            if int(seen["status"].split()[0]) < 400 and is_mutating(environ, body):
+                state.append(environ, body)   # durable before the caller hears "done"
+            start_response(seen["status"], seen["headers"], seen["exc_info"])
+            return chunks
+
+    return serialized, app
+
+
+def serve(host: str, port: int, state_dir: str | None, fresh: bool) -> None:
+    """`python -m local.embedded_aws`: print READY <url>; exit when stdin closes (the stack is gone)."""
+    import logging
+
+    from werkzeug.serving import make_server
+
+    from moto.moto_server.werkzeug_app import MotoRequestHandler
+
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    state = StateFolder(Path(state_dir), fresh=fresh) if state_dir else None
+    serialized, app = make_app(state)
+    if state is not None:
+        loaded, replayed = state.restore(app)
+        state.compact()
+        print(f"STATE {state.path} snapshot={'yes' if loaded else 'no'} replayed={replayed}", flush=True)
+    server = make_server(host, port, serialized, threaded=True, request_handler=MotoRequestHandler)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, name="embedded-aws", daemon=True).start()
+    print(f"READY http://{host}:{server.server_port}", flush=True)
+    sys.stdin.read()   # returns when the stack closes our stdin, or dies
+    server.shutdown()
+    if state is not None:
+        with _lock:
+            state.compact()
+
+
+class EmbeddedAwsProcess:
+    """The embedded AWS in a child process (see above); `state_dir` keeps its state across restarts."""
+
+    def __init__(self, host: str = "127.0.0.1", port: int = 4566, *, state_dir: str | Path | None = None,
+                 fresh: bool = False) -> None:
+        self.host = host
+        self.port = port
+        self.state_dir = str(state_dir) if state_dir else None
+        self.fresh = fresh
+        self._proc = None
+        self.state_line = ""
+
+    def start(self) -> str:
+        import subprocess
+
+        cmd = [sys.executable, "-m", "local.embedded_aws", "--host", self.host, "--port", str(self.port)]
+        if self.state_dir:
+            cmd += ["--state-dir", self.state_dir]
+        if self.fresh:
+            cmd.append("--fresh")
+        root = Path(__file__).resolve().parent.parent
+        self._proc = subprocess.Popen(cmd, cwd=root, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        lines = []
+        for line in self._proc.stdout:
+            lines.append(line)
+            if line.startswith("STATE "):
+                self.state_line = line.strip()
+            if line.startswith("READY "):
+                self.port = int(line.split()[1].rpartition(":")[2])
+                return self.url
+        self._proc.wait()
+        raise OSError(f"embedded AWS did not start (exit {self._proc.returncode}): {''.join(lines)}")
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    def compact(self) -> None:
+        """Snapshot the state now (and empty the journal)."""
+        import urllib.request
+
+        urllib.request.urlopen(urllib.request.Request(self.url + COMPACT_PATH, method="POST"), timeout=120).close()
+
+    def stop(self) -> None:
+        if self._proc is None:
+            return
+        try:
+            self._proc.stdin.close()   # the child snapshots its state and exits
+            self._proc.wait(timeout=60)
+        except Exception:  # noqa: BLE001 - never leave it behind
+            self._proc.kill()
+            self._proc.wait()
+        self._proc = None
+
+
+def main(argv: list[str] | None = None) -> int:
+    import argparse
+
+    parser = argparse.ArgumentParser(description="The local stack's embedded AWS (moto) in its own process.")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=4566)
+    parser.add_argument("--state-dir", help="keep state here across restarts (snapshot + journal)")
+    parser.add_argument("--fresh", action="store_true", help="forget the state folder's contents first")
+    args = parser.parse_args(argv)
+    serve(args.host, args.port, args.state_dir, args.fresh)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
