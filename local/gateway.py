@@ -49,7 +49,15 @@ def _method_arn(route: Route) -> str:
 def handle(method: str, raw_path: str, headers: dict[str, str] | None = None,
            body: bytes | str | None = None, source_ip: str = "127.0.0.1") -> GatewayResponse:
     headers = dict(headers or {})
-    path, _, query = raw_path.partition("?")
+    raw, _, query = raw_path.partition("?")
+    # API Gateway drops extra slashes between the stage and the path when it routes: on AWS
+    # `/stage//hardcoded` reaches the /hardcoded resource with event path "/hardcoded" and
+    # requestContext.path "/stage//hardcoded" (LocalStack's AWS-validated snapshot,
+    # localstack/localstack tests/aws/services/apigateway/test_apigateway_lambda.py::
+    # test_lambda_aws_proxy_integration, "invocation-hardcoded"; issue #11253, PRs #11268,
+    # #11304). An empty segment inside the path is no resource (`/v1//me` matches nothing:
+    # MISSING_AUTHENTICATION_TOKEN), which manifest.match already answers.
+    path = "/" + raw.lstrip("/") if raw.startswith("//") else raw
     if isinstance(body, str):
         body = body.encode("utf-8")
     if body and len(body) > MAX_GATEWAY_BODY:
@@ -92,7 +100,7 @@ def handle(method: str, raw_path: str, headers: dict[str, str] | None = None,
         "queryStringParameters": _single(query), "multiValueQueryStringParameters": _multi(query),
         "pathParameters": params or None, "stageVariables": None,
         "requestContext": {
-            "resourcePath": route.path, "httpMethod": route.method, "path": f"/{STAGE}{path}",
+            "resourcePath": route.path, "httpMethod": route.method, "path": f"/{STAGE}{raw}",
             "stage": STAGE, "requestId": request_id, "apiId": API_ID, "accountId": "000000000000",
             "requestTimeEpoch": int(time.time() * 1000), "protocol": "HTTP/1.1",
             "identity": {"sourceIp": source_ip, "userAgent": headers.get("User-Agent", "")},

@@ -5,8 +5,10 @@ from __future__ import annotations
 import json
 import logging
 
+from livecommerce import manifest
+from livecommerce.shared.gateway_responses import body_for
 from local import gateway
-from local.loopback import LoopbackServer, Reply, Request
+from local.loopback import ANY_METHOD, LoopbackServer, Reply, Request
 
 log = logging.getLogger("local.http")
 CORS_HEADERS = {
@@ -14,13 +16,30 @@ CORS_HEADERS = {
     "Access-Control-Allow-Headers": "Authorization,Content-Type,Idempotency-Key",
     "Access-Control-Allow-Methods": "GET,POST,PUT,PATCH,DELETE,OPTIONS",
 }
+_ROUTE_METHODS = tuple(sorted({route.method for route in manifest.ROUTES}))
 TOO_LARGE = Reply(413, json.dumps({"status": 413, "code": "payload_too_large",
                                    "title": "Request body too large"}).encode(),
                   {**CORS_HEADERS, "Content-Type": "application/problem+json"})
 
 
+def _is_resource(target: str) -> bool:
+    """Whether the deployed API has a resource at this path (any method on it)."""
+    path = target.partition("?")[0]
+    path = "/" + path.lstrip("/") if path.startswith("//") else path
+    return any(manifest.match(method, path) is not None for method in _ROUTE_METHODS)
+
+
 def handle(request: Request) -> Reply:
-    if request.method == "OPTIONS":  # CORS preflight, as the deployed API answers it
+    # Every method, TRACE, CONNECT and made-up ones included, goes to the gateway emulation:
+    # API Gateway has methods only for DELETE, GET, HEAD, OPTIONS, PATCH, POST, PUT (ANY is
+    # those seven), and a method with no resource method answers MISSING_AUTHENTICATION_TOKEN
+    # (403 {"message":"Missing Authentication Token"} by default, e.g. PUT on a GET-only resource:
+    # akrabat.com/returning-405-from-aws-api-gateway-when-method-doesnt-exist; ours is the
+    # route_not_found problem). HEAD is no GET: a resource with only GET has no HEAD method
+    # (LocalStack's ApiGatewayMethodRule drops werkzeug's implicit HEAD for that reason).
+    if request.method == "OPTIONS" and _is_resource(request.target):
+        # The CORS preflight CDK puts on every resource (default_cors_preflight_options);
+        # a path with no resource has none.
         return Reply(204, b"", dict(CORS_HEADERS))
     result = gateway.handle(request.method, request.target, request.raw_headers, request.body or None,
                             source_ip=request.client)
@@ -29,10 +48,20 @@ def handle(request: Request) -> Reply:
     return Reply(result.status, result.body.encode("utf-8"), headers)
 
 
+def protocol_error(status: int, message: str) -> Reply:
+    """A request the HTTP layer cannot read (request line, version, headers). API Gateway's
+    front end refuses those before any gateway response applies; here they get our
+    DEFAULT_4XX problem with the status the HTTP layer chose, never an HTML page."""
+    problem = json.loads(body_for("DEFAULT_4XX"))
+    problem.update(status=status, detail=message)
+    return Reply(status, json.dumps(problem).encode(), {**CORS_HEADERS, "Content-Type": "application/problem+json"})
+
+
 class LocalApiServer(LoopbackServer):
-    """API Gateway on loopback: kept-alive HTTP/1.1 connections, its 10 MB body limit."""
+    """API Gateway on loopback: kept-alive HTTP/1.1 connections, its 10 MB body limit, every
+    method through the gateway emulation."""
 
     def __init__(self, host: str = "127.0.0.1", port: int = 8000) -> None:
         super().__init__(handle, name="api", host=host, port=port, keep_alive=True, timeout=None,
                          server_version="livecommerce-local", max_body=gateway.MAX_GATEWAY_BODY,
-                         too_large=TOO_LARGE, log=log, methods=("GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"))
+                         too_large=TOO_LARGE, log=log, methods=ANY_METHOD, on_protocol_error=protocol_error)

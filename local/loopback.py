@@ -33,6 +33,7 @@ JSON_TYPE = "application/json"
 UTF8_JSON_TYPE = "application/json; charset=utf-8"
 TEXT_TYPE = "text/plain; charset=utf-8"
 ALL_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+ANY_METHOD = "*"   # LoopbackServer(methods=ANY_METHOD): every method, TRACE and made-up ones too, is handled
 _NO_BODY_STATUSES = (204, 304)
 
 
@@ -43,7 +44,8 @@ class Request:
     query: dict[str, str]
     body: bytes = b""
     headers: dict[str, str] = field(default_factory=dict)       # lower-case names
-    target: str = ""                                            # path and query as sent (signatures cover it)
+    target: str = ""                                            # path and query exactly as sent (signatures
+                                                                # cover it; `//a` stays `//a`)
     raw_headers: dict[str, str] = field(default_factory=dict)   # names as sent
     client: str = "127.0.0.1"
     received: float = 0.0                                       # time.perf_counter() at arrival
@@ -129,6 +131,13 @@ def stand_in_failure(request: Request, exc: Exception) -> Reply:
     return _error(f"stand-in failure: {type(exc).__name__}: {exc}", 500)
 
 
+def protocol_error(status: int, message: str) -> Reply:
+    """What a stand-in answers a request it could not read (bad request line, header or
+    version, a method it does not serve): JSON like its other errors, not the standard
+    library's HTML page."""
+    return _error(message, status)
+
+
 def serve_until_stopped() -> None:
     """Block until SIGTERM or Ctrl-C (the runners of `python -m local...`).
 
@@ -184,14 +193,18 @@ class LoopbackServer:
     ``max_body`` and ``too_large``: a request announcing a larger body is answered
     ``too_large`` unread, and its connection closed. ``on_error`` answers a handler
     that raised. ``log``: where the request lines go (None: nowhere, as URLs may carry
-    secrets, tokens and stream keys). ``methods``: the methods served (others: 501).
+    secrets, tokens and stream keys). ``methods``: the methods served (others: 501), or
+    ANY_METHOD. ``on_protocol_error(status, message)`` answers what the HTTP layer
+    refuses before a request exists (a malformed request line, an unsupported HTTP
+    version, too many headers, a method not served).
     """
 
     def __init__(self, handle: Handle, *, name: str = "loopback", host: str = "127.0.0.1", port: int = 0,
                  keep_alive: bool = False, server_version: str = "standin", timeout: float | None = 30,
                  max_body: int | None = None, too_large: Reply | None = None,
                  on_error: Callable[[Request, Exception], Reply] = stand_in_failure,
-                 log: logging.Logger | None = None, methods: Iterable[str] = ALL_METHODS) -> None:
+                 log: logging.Logger | None = None, methods: Iterable[str] | str = ALL_METHODS,
+                 on_protocol_error: Callable[[int, str], Reply] = protocol_error) -> None:
         if host not in LOOPBACK_HOSTS:
             raise ValueError(f"stand-ins listen on loopback only, not {host!r}")
         self.handle = handle
@@ -205,7 +218,8 @@ class LoopbackServer:
         self.too_large = too_large or _error("request body too large", 413)
         self.on_error = on_error
         self.log = log
-        self.methods = tuple(methods)
+        self.methods: tuple[str, ...] | str = ANY_METHOD if methods == ANY_METHOD else tuple(methods)
+        self.on_protocol_error = on_protocol_error
         self._server: LoopbackHTTPServer | None = None
         self._thread: threading.Thread | None = None
 
@@ -270,15 +284,38 @@ def _handler_class(owner: LoopbackServer) -> type[BaseHTTPRequestHandler]:
                 self._send(owner.too_large)
                 self.close_connection = True
                 return
-            split = urlsplit(self.path)
+            target = self._target()
+            if target.startswith("/"):
+                path, _, query = target.partition("?")
+            else:  # absolute-form (http://host/path) or CONNECT's authority-form (host:port)
+                split = urlsplit(target)
+                path, query = split.path, split.query
             raw_headers = dict(self.headers.items())
-            request = Request(method=self.command, path=split.path,
-                              query=dict(parse_qsl(split.query, keep_blank_values=True)),
+            request = Request(method=self.command, path=path,
+                              query=dict(parse_qsl(query, keep_blank_values=True)),
                               body=self.rfile.read(length) if length else b"",
                               headers={k.lower(): v for k, v in raw_headers.items()},
-                              target=self.path, raw_headers=raw_headers,
+                              target=target, raw_headers=raw_headers,
                               client=self.client_address[0], received=received)
             self._send(owner.answer(request))
+
+        def _target(self) -> str:
+            """The request target as sent: http.server rewrites a leading `//` in self.path
+            to `/` (gh-87389, against open redirects in its file server), which would serve
+            `//v1/me` as `/v1/me` and break a signature over the path as sent."""
+            words = self.requestline.split()
+            return words[1] if len(words) == 3 else self.path
+
+        def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+            # Everything http.server refuses on its own (400 bad request line, 414, 431,
+            # 501 method not served, 505 version) as the owner's JSON, never its HTML page.
+            # The connection closes after it, as http.server's own error page closes it.
+            self.close_connection = True
+            reply = owner.on_protocol_error(code, message or self.responses.get(code, ("error",))[0])
+            reply.headers = {**reply.headers, "Connection": "close"}
+            if self.request_version == "HTTP/0.9" or not getattr(self, "command", None):
+                self.request_version = self.protocol_version  # answer with a status line and headers
+            self._send(reply)
 
         def _send(self, reply: Reply) -> None:
             self.send_response(reply.status)
@@ -296,6 +333,14 @@ def _handler_class(owner: LoopbackServer) -> type[BaseHTTPRequestHandler]:
             if owner.log is not None:
                 owner.log.info("%s %s", self.address_string(), format % args)
 
-    for method in owner.methods:
-        setattr(Handler, f"do_{method}", Handler._serve)
+    if owner.methods == ANY_METHOD:
+        def __getattr__(self: Handler, name: str) -> Any:  # http.server looks up do_<METHOD>
+            if name.startswith("do_"):
+                return self._serve
+            raise AttributeError(name)
+
+        Handler.__getattr__ = __getattr__  # type: ignore[attr-defined]
+    else:
+        for method in owner.methods:
+            setattr(Handler, f"do_{method}", Handler._serve)
     return Handler
