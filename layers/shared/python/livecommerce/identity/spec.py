@@ -17,9 +17,10 @@ SPEC = ContextSpec(
     description="Login, users, roles, hosts, follows",
     tables=(IDENTITY,),
     routes=(
-        Route("POST", "/v1/auth/login", "identity", "public", "anyone"),
-        Route("GET", "/v1/me", "identity", "token", "viewer"),
-        Route("POST", "/v1/hosts", "identity", "token", "operator"),
+        Route("POST", "/v1/auth/login", "identity", "public", "anyone",
+              errors=(401, 502, 503)),   # provider refused the code; provider misconfigured / down
+        Route("GET", "/v1/me", "identity", "token", "viewer", errors=(404,)),   # user_not_found
+        Route("POST", "/v1/hosts", "identity", "token", "operator", errors=(404,)),   # user_not_found
         Route("GET", "/v1/hosts/{host_id}", "identity", "public", "anyone"),
         Route("PUT", "/v1/hosts/{host_id}/follow", "identity", "token", "viewer"),
         Route("DELETE", "/v1/hosts/{host_id}/follow", "identity", "token", "viewer"),

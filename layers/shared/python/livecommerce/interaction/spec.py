@@ -30,9 +30,12 @@ SPEC = ContextSpec(
     description="Danmaku, likes, moderation, room broadcasts, video-synced cards",
     tables=(INTERACTION,),
     routes=(
-        Route("GET", "/v1/rooms/{room_id}/realtime", "interaction", "token", "viewer"),
-        Route("POST", "/v1/rooms/{room_id}/danmaku", "interaction", "token", "viewer", max_body_bytes=2 * 1024),
-        Route("POST", "/v1/rooms/{room_id}/likes", "interaction", "token", "viewer", max_body_bytes=1024),
+        Route("GET", "/v1/rooms/{room_id}/realtime", "interaction", "token", "viewer",
+              errors=(400, 403)),   # realtime_unavailable; banned
+        Route("POST", "/v1/rooms/{room_id}/danmaku", "interaction", "token", "viewer", max_body_bytes=2 * 1024,
+              errors=(403,)),   # banned, muted, reply_host_only
+        Route("POST", "/v1/rooms/{room_id}/likes", "interaction", "token", "viewer", max_body_bytes=1024,
+              errors=(403,)),   # banned
         Route("GET", "/v1/rooms/{room_id}/danmaku-settings", "interaction", "token", "host"),
         Route("PUT", "/v1/rooms/{room_id}/danmaku-settings", "interaction", "token", "host",
               max_body_bytes=16 * 1024),

@@ -44,6 +44,21 @@ def _aws_errors() -> tuple:
     return (BotoCoreError, ClientError)
 
 
+# What the notify routes answer, in the provider's format (the OpenAPI writer reads these:
+# the routes build their own Response). Non-2xx: the provider retries later.
+_WECHAT_BODY = {"application/json": {"schema": {
+    "type": "object", "required": ["code"],
+    "properties": {"code": {"type": "string", "enum": ["SUCCESS", "FAIL"]}, "message": {"type": "string"}}}}}
+_ALIPAY_BODY = {"text/plain": {"schema": {"type": "string", "description": "`success`, or the plain failure"}}}
+WECHAT_ANSWERS = {200: {"description": "Accepted (SUCCESS)", "content": _WECHAT_BODY},
+                  400: {"description": "Refused: bad signature, unknown payment, ... (FAIL)", "content": _WECHAT_BODY},
+                  503: {"description": "Not processed now; WeChat Pay retries (FAIL)", "content": _WECHAT_BODY}}
+ALIPAY_ANSWERS = {200: {"description": "Accepted (success)", "content": _ALIPAY_BODY},
+                  400: {"description": "Refused: bad signature, unknown payment, ...", "content": _ALIPAY_BODY},
+                  413: {"description": "The notification is too large", "content": _ALIPAY_BODY},
+                  503: {"description": "Not processed now; Alipay retries", "content": _ALIPAY_BODY}}
+
+
 def _json(status: int, body: dict) -> Response:
     return Response(status_code=status, content_type="application/json",
                     body=json.dumps(body, ensure_ascii=False))
@@ -57,7 +72,7 @@ def build_router(api: Api) -> Router:
     def create_payment(order_id: OrderId, body: PaymentRequest, idempotency_key: IdempotencyKey) -> PaymentParams:
         return _service().create_payment(api.caller(), order_id, body, idempotency_key)
 
-    @router.post("/v1/payments/wechat/notify", tags=["payments"],
+    @router.post("/v1/payments/wechat/notify", tags=["payments"], responses=WECHAT_ANSWERS,
                  summary="WeChat Pay v3 notification (signed, AES-256-GCM resource); answers SUCCESS or FAIL")
     def wechat_notify():
         event = api.app.current_event
@@ -72,7 +87,7 @@ def build_router(api: Api) -> Router:
                            unit=MetricUnit.Count, value=1)
         return _json(status, body)
 
-    @router.post(ALIPAY_NOTIFY, tags=["payments"],
+    @router.post(ALIPAY_NOTIFY, tags=["payments"], responses=ALIPAY_ANSWERS,
                  summary="Alipay asynchronous notification (RSA2-signed form); answers success or failure")
     def alipay_notify():
         event = api.app.current_event

@@ -9,7 +9,8 @@ SPEC = ContextSpec(
     description="WeChat Pay / Alipay payments and their verified notifications",
     routes=(
         # The only function that reads the payment provider keys.
-        Route("POST", "/v1/orders/{order_id}/payments", "payments", "token", "owner"),
+        Route("POST", "/v1/orders/{order_id}/payments", "payments", "token", "owner",
+              errors=(403, 502, 503)),   # not the buyer; the provider refused / is down
         Route("POST", "/v1/payments/wechat/notify", "payments", "public", "provider"),
         Route("POST", "/v1/payments/alipay/notify", "payments", "public", "provider"),
     ),

@@ -9,7 +9,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from livecommerce.rooms.models import (Announcement, CreateRoomRequest, Ingest, MaterialList, MaterialRequest,
                                        MaterialUpload, Playback, Reservation, ReservationPage, ReservationRequest,
                                        Room, RoomPage, UpdateRoomRequest)
-from livecommerce.shared.api import BEARER, Api
+from livecommerce.shared.api import BEARER, OPTIONAL_BEARER, Api
 
 RoomId = Annotated[str, Path(pattern=r"^[0-9A-HJKMNP-TV-Z]{26}$", description="Room id (ULID).")]
 Limit = Annotated[int, Query(ge=1, le=50)]
@@ -35,7 +35,7 @@ def build_router(api: Api) -> Router:
                    limit: Limit = 20, cursor: Cursor = None) -> RoomPage:
         return _service().list_rooms(status, limit=limit, cursor=cursor)
 
-    @router.get("/v1/rooms/<room_id>", tags=["rooms"], summary="Announcement page")
+    @router.get("/v1/rooms/<room_id>", tags=["rooms"], security=OPTIONAL_BEARER, summary="Announcement page")
     def get_room(room_id: RoomId) -> Announcement:
         from livecommerce.rooms import announcement  # deferred: pynamodb/botocore (cold start)
 

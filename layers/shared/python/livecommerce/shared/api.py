@@ -21,6 +21,8 @@ from livecommerce.shared.spec import Route, match_route
 
 # OpenAPI security requirement for routes behind the token authorizer.
 BEARER = [{"bearer": []}]
+# A public route that reads a bearer when one is sent (Api.optional_caller): anonymous or bearer.
+OPTIONAL_BEARER = [{}, {"bearer": []}]
 
 
 

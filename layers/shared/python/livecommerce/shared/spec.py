@@ -39,6 +39,12 @@ class Route:
     auth: Auth
     who: Who
     max_body_bytes: int = 16 * 1024
+    # Error statuses the route's own code answers beyond those the OpenAPI writer derives from
+    # the route's facts (livecommerce.shared.openapi: 401 token/bearer, 403 host/operator, 404 path
+    # parameters and room_from, 400/413/415/422 bodies and parameters, 409 writes and
+    # Idempotency-Key, 429 everywhere): e.g. (403,) for a viewer route that refuses banned users,
+    # (404,) for a body naming an entity, (503,) for a provider call.
+    errors: tuple[int, ...] = ()
 
     @property
     def key(self) -> str:
