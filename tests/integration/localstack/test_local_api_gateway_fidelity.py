@@ -117,9 +117,9 @@ def test_leading_extra_slashes_route_as_api_gateway_does_and_keep_the_raw_path(s
     seen: list[dict] = []
     real = gateway.invoke
 
-    def spy(function: str, event: dict) -> dict:
+    def spy(function: str, event: dict, **options) -> dict:
         seen.append(event)
-        return real(function, event)
+        return real(function, event, **options)
 
     monkeypatch.setattr(gateway, "invoke", spy)
     status, _, body = call(server, "GET", "//v1/rooms?limit=1")
@@ -128,3 +128,17 @@ def test_leading_extra_slashes_route_as_api_gateway_does_and_keep_the_raw_path(s
     assert (event["resource"], event["path"]) == ("/v1/rooms", "/v1/rooms")
     assert event["requestContext"]["path"] == "/local//v1/rooms"
     assert event["queryStringParameters"] == {"limit": "1"}
+
+
+def test_cors_headers_only_where_the_deployed_api_puts_them(server, aws_env):
+    # A Lambda proxy answer carries the function's headers only (API Gateway adds no CORS
+    # header to it); the gateway responses carry Access-Control-Allow-Origin (and 401 a
+    # WWW-Authenticate challenge) as cdk/constructs/routed_api.py configures them.
+    status, headers, body = call(server, "GET", "/v1/rooms", {"Origin": "http://localhost:5173"})
+    assert status == 200, body
+    assert "access-control-allow-origin" not in headers
+    status, headers, _ = call(server, "GET", "/v1/nothing-here")
+    assert status == NOT_FOUND_STATUS and headers["access-control-allow-origin"] == "*"
+    status, headers, _ = call(server, "GET", "/v1/me")
+    assert status == 401 and headers["www-authenticate"] == "Bearer"
+    assert headers["access-control-allow-origin"] == "*"
