@@ -12,7 +12,8 @@ SPEC = ContextSpec(
         Route("POST", "/v1/orders/{order_id}/payments", "payments", "token", "owner",
               errors=(403, 502, 503)),   # not the buyer; the provider refused / is down
         Route("POST", "/v1/payments/wechat/notify", "payments", "public", "provider"),
-        Route("POST", "/v1/payments/alipay/notify", "payments", "public", "provider"),
+        Route("POST", "/v1/payments/alipay/notify", "payments", "public", "provider",
+              media_type="application/x-www-form-urlencoded"),   # Alipay posts a form
     ),
     functions=(
         FunctionSpec(

@@ -2,6 +2,11 @@
 uses, problem+json errors, body limits, caller identity, and the Lambda entry
 wrapper that adds structured logs with a correlation id and EMF metrics
 (traces: see livecommerce.shared.observability).
+
+Every request body is checked before the resolver runs (`Api.precheck`: size, the
+route's media type, strict UTF-8, bounded JSON; livecommerce.shared.bodies): a
+malformed body is a 4xx logged at WARNING, never a handler's exception. The resolver
+is handed the decoded text and the already-parsed JSON.
 """
 from __future__ import annotations
 
@@ -11,11 +16,12 @@ from typing import Any, Callable
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
-from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from aws_lambda_powertools.event_handler.openapi.exceptions import (RequestUnsupportedContentType,
+                                                                    RequestValidationError)
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 
-from livecommerce.shared import bearer, problems, tokens
+from livecommerce.shared import bearer, bodies, problems, tokens
 from livecommerce.shared.observability import NAMESPACE, logger, metrics  # noqa: F401 (re-exported)
 from livecommerce.shared.spec import Route, match_route
 
@@ -81,7 +87,11 @@ class Api:
         """`routes`: the function's routes from the manifest (their body limits)."""
         self.function = function
         self.routes = tuple(routes)
-        self.app = APIGatewayRestResolver(enable_validation=True)
+        # The body the precheck passed for the request being served (one at a time per container).
+        self._checked: bodies.CheckedBody | None = None
+        # Route key -> how that route answers a refused body (a provider's own format), else problem+json.
+        self._refusals: dict[str, Callable[[problems.Problem, str | None], dict[str, Any]]] = {}
+        self.app = APIGatewayRestResolver(enable_validation=True, json_body_deserializer=self._json_body)
         self._install_handlers()
 
     # -- request helpers -------------------------------------------------
@@ -133,6 +143,20 @@ class Api:
                                unit=MetricUnit.Count, value=1)
             return problem_response(exc, self.correlation_id)
 
+        @app.exception_handler(bodies.BodyRejected)
+        def _body_rejected(exc: bodies.BodyRejected) -> Response:
+            # Only reached if something re-reads a body the precheck did not see.
+            _log_refusal(exc.problem, self.app.current_event.raw_event)
+            metrics.add_metric(name="ClientErrors", unit=MetricUnit.Count, value=1)
+            return problem_response(exc.problem, self.correlation_id)
+
+        @app.exception_handler(RequestUnsupportedContentType)
+        def _unsupported(exc: RequestUnsupportedContentType) -> Response:
+            problem = problems.UnsupportedMediaType("Send the body as application/json.")
+            _log_refusal(problem, self.app.current_event.raw_event)
+            metrics.add_metric(name="ClientErrors", unit=MetricUnit.Count, value=1)
+            return problem_response(problem, self.correlation_id)
+
         @app.exception_handler(RequestValidationError)
         def _invalid(exc: RequestValidationError) -> Response:
             fields = _field_errors(exc)
@@ -158,23 +182,65 @@ class Api:
                 "Something went wrong on our side; retry later.", code="internal_error",
                 status=500, title="Internal error"), self.correlation_id)
 
-    def precheck(self, event: dict[str, Any]) -> problems.Problem | None:
-        """Body size and media type, checked before any parsing or validation."""
+    def precheck(self, event: dict[str, Any]) -> tuple[problems.Problem | None, dict[str, Any]]:
+        """(problem, None-equivalent) for a body refused before any parsing or validation, else
+        (None, the event to resolve): size limit, then, for a method with a body, the route's
+        media type, strict UTF-8 and bounded JSON (livecommerce.shared.bodies). The event to
+        resolve carries the decoded text (not base64) and the route's canonical media type."""
+        self._checked = None
         method = event.get("httpMethod", "")
         found = match_route(self.routes, method, event.get("path") or "")
         limit = found[0].max_body_bytes if found else 16 * 1024
+        accepts = found[0].media_type if found else bodies.JSON
         body = event.get("body") or ""
-        size = len(body.encode("utf-8")) if isinstance(body, str) else len(body)
+        size = len(body.encode("utf-8", "surrogatepass")) if isinstance(body, str) else len(body)
         if event.get("isBase64Encoded"):
             size = size * 3 // 4
         if size > limit:
-            return problems.PayloadTooLarge(f"The body may be at most {limit} bytes.", max_bytes=limit)
-        if body and method in ("POST", "PUT", "PATCH"):
-            headers = {k.lower(): v for k, v in (event.get("headers") or {}).items()}
-            content_type = headers.get("content-type", "")
-            if content_type and "json" not in content_type.lower():
-                return problems.UnsupportedMediaType("Send the body as application/json.")
-        return None
+            return problems.PayloadTooLarge(f"The body may be at most {limit} bytes.", max_bytes=limit), event
+        if not body or method not in ("POST", "PUT", "PATCH"):
+            return None, event
+        headers = event.get("headers") or {}
+        content_type = next((v for k, v in headers.items() if k.lower() == "content-type"), None)
+        try:
+            checked = bodies.check(body, base64_encoded=bool(event.get("isBase64Encoded")),
+                                   content_type=content_type, accepts=accepts)
+        except bodies.BodyRejected as exc:
+            return exc.problem, event
+        self._checked = checked
+        headers = {k: v for k, v in headers.items() if k.lower() != "content-type"}
+        headers["Content-Type"] = checked.media_type
+        multi = {k: v for k, v in (event.get("multiValueHeaders") or {}).items() if k.lower() != "content-type"}
+        multi["Content-Type"] = [checked.media_type]
+        return None, {**event, "body": checked.text, "isBase64Encoded": False,
+                      "headers": headers, "multiValueHeaders": multi}
+
+    def _json_body(self, text: str) -> Any:
+        """The resolver's JSON reader: the precheck's parse of this very text, else a strict parse."""
+        checked = self._checked
+        if checked is not None and checked.media_type == bodies.JSON and (checked.text is text
+                                                                          or checked.text == text):
+            return checked.value
+        return bodies.parse_json(text)
+
+    def answer_refusals(self, method: str, path: str,
+                        answer: Callable[[problems.Problem, str | None], dict[str, Any]]) -> None:
+        """Answer a refused body (too large, wrong media type, malformed) on this route with
+        `answer(problem, request_id)` (a proxy response) instead of problem+json: a provider's
+        notification route answers in the provider's own format."""
+        self._refusals[f"{method} {path}"] = answer
+
+    def refusal(self, problem: problems.Problem, event: dict[str, Any]) -> dict[str, Any]:
+        request_id = (event.get("requestContext") or {}).get("requestId")
+        found = match_route(self.routes, event.get("httpMethod", ""), event.get("path") or "")
+        answer = self._refusals.get(found[0].key) if found else None
+        if answer is not None:
+            return answer(problem, request_id)
+        body = problem.to_dict()
+        body["correlation_id"] = request_id
+        return {"statusCode": problem.status,
+                "headers": {"Content-Type": problems.PROBLEM_CONTENT_TYPE, "X-Correlation-Id": request_id or ""},
+                "body": json.dumps(body, ensure_ascii=False)}
 
     def include(self, router: Any) -> None:
         self.app.include_router(router)
@@ -182,7 +248,7 @@ class Api:
     def handler(self) -> Callable[[dict[str, Any], Any], dict[str, Any]]:
         app = self.app
         function = self.function
-        precheck = self.precheck
+        precheck, refusal = self.precheck, self.refusal
         metrics.set_default_dimensions(function=function)
 
         @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST,
@@ -190,15 +256,11 @@ class Api:
         @metrics.log_metrics
         def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
             request_id = (event.get("requestContext") or {}).get("requestId")
-            rejected = precheck(event)
+            rejected, event = precheck(event)
             if rejected is not None:
+                _log_refusal(rejected, event)
                 metrics.add_metric(name="ClientErrors", unit=MetricUnit.Count, value=1)
-                body = rejected.to_dict()
-                body["correlation_id"] = request_id
-                return {"statusCode": rejected.status,
-                        "headers": {"Content-Type": problems.PROBLEM_CONTENT_TYPE,
-                                    "X-Correlation-Id": request_id or ""},
-                        "body": json.dumps(body, ensure_ascii=False)}
+                return refusal(rejected, event)
             response = app.resolve(event, context)
             if request_id:
                 response.setdefault("headers", {})["X-Correlation-Id"] = request_id
@@ -208,3 +270,10 @@ class Api:
             return response
 
         return handler
+
+
+def _log_refusal(problem: problems.Problem, event: dict[str, Any]) -> None:
+    """A refused body is the client's fault: a WARNING with the reason, never a traceback."""
+    logger.warning("request body refused", extra={
+        "reason": problem.code, "status": problem.status, "detail": problem.detail,
+        "method": event.get("httpMethod"), "resource": event.get("resource") or event.get("path")})

@@ -39,6 +39,9 @@ class Route:
     auth: Auth
     who: Who
     max_body_bytes: int = 16 * 1024
+    # The media type its body must have (livecommerce.shared.bodies checks it before the route
+    # runs): "application/json" (also application/*+json), or "application/x-www-form-urlencoded".
+    media_type: str = "application/json"
     # Error statuses the route's own code answers beyond those the OpenAPI writer derives from
     # the route's facts (livecommerce.shared.openapi: 401 token/bearer, 403 host/operator, 404 path
     # parameters and room_from, 400/413/415/422 bodies and parameters, 409 writes and
