@@ -61,6 +61,9 @@ def reset_process_state() -> None:
     gateway.clear_authorizer_cache()
 
     playback.clear_key_cache()
+    from livecommerce import rooms
+
+    rooms.clear_cache()
 
 
 @pytest.fixture

@@ -109,3 +109,195 @@ def test_route_against_every_caller(api, tokens_for, room_of_host_1, route_key):
             assert response.status == outcome, (route_key, caller, response.status, response.body)
             assert response.json()["code"] in {"unauthorized", "operator_required", "host_required",
                                                "forbidden", "not_room_host"}
+
+
+# ------------------------------------------------------------------ test rooms
+#
+# A test room (visibility "test") is a private rehearsal: it does not exist for anyone who
+# does not run it. Every room-scoped route (Route.room_from in the specs: a {room_id} in the
+# path, a room_id in the body, or an entity of a room such as a flash sale or a coupon drop)
+# has a row here: a request builder taking the ids of host-1's test room and its things.
+# Each caller who may not see the room must get exactly the answer they get for a room (or
+# flash sale, drop, share code, template) that does not exist, so nothing leaks; host-1 and
+# operators rehearse as usual.
+
+HIDDEN = "hidden"
+ADDRESS = {"name": "张三", "phone": "13800138000", "province": "浙江", "city": "杭州", "district": "西湖区",
+           "detail": "文三路 1 号"}
+GHOST = "01ARZ3NDEKTSV4RRFFQ69G5FAV"   # a well-formed id of nothing
+GHOST_CODE = "ZZZZZZZZ23"
+
+
+class Rehearsal:
+    """Ids of host-1's test room and of what it holds (or of nothing, for the comparison)."""
+
+    def __init__(self, room: str, product: str, sale: str, template: str, points_template: str, drop: str,
+                 share: str) -> None:
+        self.room, self.product, self.sale, self.template = room, product, sale, template
+        self.points_template, self.drop, self.share = points_template, drop, share
+
+
+NOTHING = Rehearsal(room=GHOST, product=GHOST, sale=GHOST, template=GHOST, points_template=GHOST, drop=GHOST,
+                    share=GHOST_CODE)
+
+
+def _idem(caller: str) -> dict[str, str]:
+    import uuid
+
+    return {"Idempotency-Key": f"k-{caller}-{uuid.uuid4().hex}"}
+
+
+# route key -> request builder (Rehearsal, caller name) -> (method, path, body, headers)
+TEST_ROOM_ROWS = {
+    "GET /v1/rooms/{room_id}": lambda t, c: ("GET", f"/v1/rooms/{t.room}", None, None),
+    "PATCH /v1/rooms/{room_id}": lambda t, c: ("PATCH", f"/v1/rooms/{t.room}", {"topic": "new"}, None),
+    "PUT /v1/rooms/{room_id}/reservation": lambda t, c: (
+        "PUT", f"/v1/rooms/{t.room}/reservation", {"subscribe_message": True}, None),
+    "DELETE /v1/rooms/{room_id}/reservation": lambda t, c: ("DELETE", f"/v1/rooms/{t.room}/reservation", None, None),
+    "GET /v1/rooms/{room_id}/ingest": lambda t, c: ("GET", f"/v1/rooms/{t.room}/ingest", None, None),
+    "POST /v1/rooms/{room_id}/stream-key/rotate": lambda t, c: (
+        "POST", f"/v1/rooms/{t.room}/stream-key/rotate", None, None),
+    "GET /v1/rooms/{room_id}/playback": lambda t, c: ("GET", f"/v1/rooms/{t.room}/playback", None, None),
+    "POST /v1/rooms/{room_id}/start": lambda t, c: ("POST", f"/v1/rooms/{t.room}/start", None, None),
+    "POST /v1/rooms/{room_id}/end": lambda t, c: ("POST", f"/v1/rooms/{t.room}/end", None, None),
+    "POST /v1/rooms/{room_id}/materials": lambda t, c: (
+        "POST", f"/v1/rooms/{t.room}/materials", {"filename": "s.txt", "content_type": "text/plain",
+                                                  "size_bytes": 5}, None),
+    "GET /v1/rooms/{room_id}/materials": lambda t, c: ("GET", f"/v1/rooms/{t.room}/materials", None, None),
+    "PUT /v1/rooms/{room_id}/products": lambda t, c: (
+        "PUT", f"/v1/rooms/{t.room}/products", {"items": [{"product_id": t.product, "live_price": 1,
+                                                           "live_stock": 5}]}, None),
+    "GET /v1/rooms/{room_id}/products": lambda t, c: ("GET", f"/v1/rooms/{t.room}/products", None, None),
+    "POST /v1/rooms/{room_id}/products/listing": lambda t, c: (
+        "POST", f"/v1/rooms/{t.room}/products/listing", None, None),
+    "DELETE /v1/rooms/{room_id}/products/listing": lambda t, c: (
+        "DELETE", f"/v1/rooms/{t.room}/products/listing", None, None),
+    "POST /v1/rooms/{room_id}/products/{product_id}/listing": lambda t, c: (
+        "POST", f"/v1/rooms/{t.room}/products/{t.product}/listing", None, None),
+    "DELETE /v1/rooms/{room_id}/products/{product_id}/listing": lambda t, c: (
+        "DELETE", f"/v1/rooms/{t.room}/products/{t.product}/listing", None, None),
+    "GET /v1/rooms/{room_id}/cards": lambda t, c: ("GET", f"/v1/rooms/{t.room}/cards", None, None),
+    "POST /v1/orders": lambda t, c: (
+        "POST", "/v1/orders", {"room_id": t.room, "items": [{"product_id": t.product, "quantity": 1}],
+                               "address": ADDRESS}, _idem(c)),
+    "POST /v1/rooms/{room_id}/flash-sales": lambda t, c: (
+        "POST", f"/v1/rooms/{t.room}/flash-sales", {"product_id": t.product, "price": 1, "stock": 1,
+                                                    "duration_seconds": 60}, None),
+    "GET /v1/rooms/{room_id}/flash-sales": lambda t, c: ("GET", f"/v1/rooms/{t.room}/flash-sales", None, None),
+    "GET /v1/flash-sales/{sale_id}": lambda t, c: ("GET", f"/v1/flash-sales/{t.sale}", None, None),
+    "POST /v1/flash-sales/{sale_id}/orders": lambda t, c: (
+        "POST", f"/v1/flash-sales/{t.sale}/orders", {"quantity": 1, "address": ADDRESS}, _idem(c)),
+    "POST /v1/coupon-templates": lambda t, c: (
+        "POST", "/v1/coupon-templates", {"name": "彩排券", "kind": "no_threshold", "amount": 100, "total": 5,
+                                         "valid_days": 1, "room_id": t.room}, None),
+    "POST /v1/rooms/{room_id}/coupon-drops": lambda t, c: (
+        "POST", f"/v1/rooms/{t.room}/coupon-drops", {"template_id": t.template, "quantity": 1}, None),
+    "GET /v1/coupon-drops/{drop_id}": lambda t, c: ("GET", f"/v1/coupon-drops/{t.drop}", None, None),
+    "POST /v1/coupon-drops/{drop_id}/claim": lambda t, c: (
+        "POST", f"/v1/coupon-drops/{t.drop}/claim", None, _idem(c)),
+    "POST /v1/rooms/{room_id}/shares": lambda t, c: ("POST", f"/v1/rooms/{t.room}/shares", None, None),
+    "POST /v1/shares/{code}/arrivals": lambda t, c: ("POST", f"/v1/shares/{t.share}/arrivals", None, None),
+    "POST /v1/points/redemptions": lambda t, c: (
+        "POST", "/v1/points/redemptions", {"template_id": t.points_template}, _idem(c)),
+    "GET /v1/rooms/{room_id}/realtime": lambda t, c: ("GET", f"/v1/rooms/{t.room}/realtime", None, None),
+    "POST /v1/rooms/{room_id}/danmaku": lambda t, c: ("POST", f"/v1/rooms/{t.room}/danmaku", {"text": "试播"}, None),
+    "POST /v1/rooms/{room_id}/likes": lambda t, c: ("POST", f"/v1/rooms/{t.room}/likes", {"count": 1}, None),
+    "GET /v1/rooms/{room_id}/danmaku-settings": lambda t, c: (
+        "GET", f"/v1/rooms/{t.room}/danmaku-settings", None, None),
+    "PUT /v1/rooms/{room_id}/danmaku-settings": lambda t, c: (
+        "PUT", f"/v1/rooms/{t.room}/danmaku-settings", {"quick_phrases": ["想要"]}, None),
+    "PUT /v1/rooms/{room_id}/mutes/{user_id}": lambda t, c: (
+        "PUT", f"/v1/rooms/{t.room}/mutes/viewer-2", {"duration_seconds": 60}, None),
+    "DELETE /v1/rooms/{room_id}/mutes/{user_id}": lambda t, c: (
+        "DELETE", f"/v1/rooms/{t.room}/mutes/viewer-2", None, None),
+    "PUT /v1/rooms/{room_id}/bans/{user_id}": lambda t, c: ("PUT", f"/v1/rooms/{t.room}/bans/viewer-2", {}, None),
+    "DELETE /v1/rooms/{room_id}/bans/{user_id}": lambda t, c: (
+        "DELETE", f"/v1/rooms/{t.room}/bans/viewer-2", None, None),
+}
+
+
+def room_scoped_routes():
+    """The routes the specs declare room-scoped (Route.room_from)."""
+    return [route for route in ROUTES if getattr(route, "room_from", None)]
+
+
+def test_room_paths_are_declared_room_scoped():
+    """A route with {room_id} in its path is room-scoped: it must say so in its spec."""
+    undeclared = [r.key for r in ROUTES if "{room_id}" in r.path and getattr(r, "room_from", None) != "path.room_id"]
+    assert undeclared == []
+
+
+def test_every_room_scoped_route_has_a_test_room_row():
+    assert {r.key for r in room_scoped_routes()} == set(TEST_ROOM_ROWS)
+
+
+def expected_in_a_test_room(route) -> dict[str, object]:
+    """Who sees what of host-1's test room: anonymous callers of a token route are stopped by
+    the authorizer; a viewer on a hosts-only route by the role check (as for any room); every
+    other caller who does not run the room is answered as for a room that does not exist."""
+    return {"anonymous": UNAUTHENTICATED if route.auth == "token" else HIDDEN,
+            "viewer": FORBIDDEN if route.who in ("host", "operator") else HIDDEN,
+            "other_host": HIDDEN, "host": ALLOWED, "operator": ALLOWED}
+
+
+@pytest.fixture
+def rehearsal(api, tokens_for, ivs_env) -> Rehearsal:
+    """host-1's test room with a listed 1-fen product, a flash sale, a coupon drop, a points
+    coupon and a share code: everything a room-scoped route can lead to."""
+    host, operator = tokens_for("host-1"), tokens_for("operator-1")
+
+    def ok(method, path, body, token, headers=None):
+        response = api.call(method, path, json_body=body, token=token, headers=headers)
+        assert response.status in (200, 201), (path, response.status, response.body)
+        return response.json()
+
+    room = ok("POST", "/v1/rooms", {"title": "彩排", "scheduled_start": START, "visibility": "test"}, host)["id"]
+    product = ok("POST", "/v1/products", {"name": "彩排品", "list_price": 100, "stock": 50}, operator)["id"]
+    ok("PUT", f"/v1/rooms/{room}/products", {"items": [{"product_id": product, "live_price": 1,
+                                                       "live_stock": 20}]}, host)
+    ok("POST", f"/v1/rooms/{room}/products/listing", None, host)
+    sale = ok("POST", f"/v1/rooms/{room}/flash-sales", {"product_id": product, "price": 1, "stock": 10,
+                                                       "duration_seconds": 600}, host)["id"]
+    template = ok("POST", "/v1/coupon-templates", {"name": "彩排券", "kind": "no_threshold", "amount": 100,
+                                                   "total": 20, "valid_days": 1, "room_id": room}, host)["id"]
+    drop = ok("POST", f"/v1/rooms/{room}/coupon-drops", {"template_id": template, "quantity": 5}, host)["id"]
+    points_template = ok("POST", "/v1/coupon-templates", {"name": "积分券", "kind": "no_threshold", "amount": 100,
+                                                          "total": 20, "valid_days": 1, "room_id": room,
+                                                          "points_cost": 1}, operator)["id"]
+    share = ok("POST", f"/v1/rooms/{room}/shares", None, host)["code"]
+    return Rehearsal(room=room, product=product, sale=sale, template=template, points_template=points_template,
+                     drop=drop, share=share)
+
+
+def _answer(response) -> tuple[int, dict]:
+    body = response.json() if response.body else {}
+    body.pop("correlation_id", None)
+    return response.status, body
+
+
+@pytest.mark.parametrize("route_key", sorted(TEST_ROOM_ROWS))
+def test_room_scoped_route_in_a_test_room(api, tokens_for, rehearsal, route_key):
+    route = next(r for r in ROUTES if r.key == route_key)
+    build = TEST_ROOM_ROWS[route_key]
+    expected = expected_in_a_test_room(route)
+    violations = []
+    for caller in CALLERS:
+        token = tokens_for(USER_OF[caller]) if caller != "anonymous" else None
+        method, path, body, headers = build(rehearsal, caller)
+        response = api.call(method, path, json_body=body, token=token, headers=headers)
+        outcome = expected[caller]
+        if response.status >= 500:
+            violations.append((caller, "5xx", response.status, response.body))
+        elif outcome == ALLOWED:
+            if response.status in (401, 403, 404):
+                violations.append((caller, "refused", response.status, response.body))
+            continue
+        # Exactly the answer for nothing at all: the test room's existence does not leak.
+        method, path, body, headers = build(NOTHING, caller)
+        nothing = api.call(method, path, json_body=body, token=token, headers=headers)
+        if _answer(response) != _answer(nothing):
+            violations.append((caller, "differs from nothing", response.status, response.body[:200],
+                               nothing.status, nothing.body[:200]))
+        elif response.status != (404 if outcome == HIDDEN else outcome):
+            violations.append((caller, f"expected {outcome}", response.status, response.body[:200]))
+    assert violations == [], (route_key, violations)

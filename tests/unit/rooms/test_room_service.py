@@ -152,9 +152,21 @@ def test_the_public_face_gives_room_refs(fakes):
         rooms.require_room_host(OTHER_HOST, test)
     with pytest.raises(problems.Forbidden):
         rooms.require_room_host(OTHER_HOST, public)
+    with pytest.raises(problems.NotFound) as hidden:
+        rooms.require_visible(test, viewer("v1"))
+    with pytest.raises(problems.NotFound) as missing:
+        rooms.require_visible("01JNOSUCHROOM0000000000000", viewer("v1"))
+    assert hidden.value.to_dict() == missing.value.to_dict()      # a test room looks like no room
     with pytest.raises(problems.NotFound):
-        rooms.require_visible_room(viewer("v1"), test)
-    assert rooms.require_visible_room(None, public).room_id == public
+        rooms.require_visible(test, None)
+    with pytest.raises(problems.NotFound):
+        rooms.require_visible(test, OTHER_HOST)
+    assert rooms.require_visible(test, HOST).room_id == test
+    assert rooms.require_visible(public, None).room_id == public
+    entity_gone = problems.NotFound("No such flash sale.", code="flash_sale_not_found")
+    with pytest.raises(problems.NotFound) as as_entity:
+        rooms.require_visible(test, viewer("v1"), hidden=entity_gone)
+    assert as_entity.value.code == "flash_sale_not_found"
 
 
 def test_stranded_room_events_are_swept_once(fakes, bus):

@@ -69,6 +69,6 @@ def build_router(api: Api) -> Router:
     @router.get("/v1/rooms/<room_id>/cards", tags=["catalog"],
                 summary="Light product cards of the room: name, image, live price, stock left, state")
     def cards(room_id: RoomId) -> CardList:
-        return _service().cards(room_id)
+        return _service().cards(api.optional_caller(), room_id)
 
     return router

@@ -241,7 +241,10 @@ def set_listing(caller: Caller, room_id: str, product_id: str | None, listed: bo
                             retryable=True)
 
 
-def cards(room_id: str) -> CardList:
+def cards(caller: Caller | None, room_id: str) -> CardList:
+    """The room's cards, for whoever may see the room (a test room's: those who run it). Viewers
+    poll them through the live: the room copy may be a second old."""
+    rooms.require_visible(room_id, caller, cached=True)
     items = [p for p in _sorted(repository.presets_of_room(room_id)) if p.listed]
     return CardList(room_id=room_id, items=[card_view(p) for p in items])
 

@@ -42,9 +42,7 @@ def _can_run(caller: Caller, room: rooms.RoomRef) -> bool:
 def load_room(caller: Caller, room_id: str, *, open_only: bool = True, cached: bool = False) -> rooms.RoomRef:
     """The room if the caller may watch it (test rooms: their host only, as in rooms).
     `cached`: the hot paths (danmaku, likes) may use a copy up to a second old."""
-    room = _rooms.get(room_id, lambda: rooms.get_room(room_id), fresh=not cached)
-    if room is None or not room.visible_to(caller.user_id, caller.roles):
-        raise problems.NotFound("No such room.", code="room_not_found")
+    room = rooms.check_visible(_rooms.get(room_id, lambda: rooms.get_room(room_id), fresh=not cached), caller)
     if open_only and room.status == ENDED:
         raise problems.Conflict("The live has ended; watch the replay.", code="room_ended",
                                 replay=f"/v1/rooms/{room_id}/replay")

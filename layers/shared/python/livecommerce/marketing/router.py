@@ -42,7 +42,7 @@ def build_router(api: Api) -> Router:
 
     @router.get("/v1/coupon-drops/<drop_id>", tags=["marketing"], summary="A drop: coupons left, state")
     def get_drop(drop_id: DropId) -> Drop:
-        return _service().get_drop(drop_id)
+        return _service().get_drop(api.optional_caller(), drop_id)
 
     @router.post("/v1/coupon-drops/<drop_id>/claim", tags=["marketing"], security=BEARER,
                  summary="Claim a coupon into the coupon centre (Idempotency-Key)")

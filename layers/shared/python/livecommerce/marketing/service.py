@@ -217,10 +217,15 @@ def create_drop(caller: Caller, room_id: str, body: CreateDropRequest) -> Drop:
     return drop_view(item)
 
 
-def get_drop(drop_id: str) -> Drop:
+def _no_drop() -> problems.NotFound:
+    return problems.NotFound("No such coupon drop.", code="drop_not_found")
+
+
+def get_drop(caller: Caller | None, drop_id: str) -> Drop:
     item = repository.get_drop(drop_id)
     if item is None:
-        raise problems.NotFound("No such coupon drop.", code="drop_not_found")
+        raise _no_drop()
+    rooms.require_visible(item.room_id, caller, hidden=_no_drop())     # a test room's drop: as no drop
     return drop_view(item)
 
 
@@ -267,7 +272,10 @@ def claim(caller: Caller, drop_id: str, key: str) -> tuple[Coupon, bool]:
     def build() -> idempotency.Effect[tuple[Coupon, bool]]:
         drop = repository.get_drop(drop_id)
         if drop is None:
-            raise problems.NotFound("No such coupon drop.", code="drop_not_found")
+            raise _no_drop()
+        # A test room's coupons are for those who run it (a rehearsal); others: as no drop. The
+        # room copy may be a second old: a crowd claims at the same moment.
+        rooms.require_visible(drop.room_id, caller, cached=True, hidden=_no_drop())
         if drop.purpose != "claim":
             raise problems.Conflict("This drop is a share reward; it cannot be claimed.",
                                     code="drop_not_claimable")
@@ -335,7 +343,7 @@ def _share_view(item: ShareItem) -> ShareCode:
 
 def share_code(caller: Caller, room_id: str) -> tuple[ShareCode, bool]:
     """The caller's share code for the room: made once, the same on every later call."""
-    rooms.require_visible_room(caller, room_id)
+    rooms.require_visible(room_id, caller)
     existing = repository.get_sharer(room_id, caller.user_id)
     if existing is not None:
         share = repository.get_share(existing.code)
@@ -365,6 +373,9 @@ def arrive(caller: Caller, code: str) -> Arrival:
     share = repository.get_share(code)
     if share is None:
         raise problems.NotFound("No such share code.", code="share_not_found")
+    # A test room's code (its host may have made one while rehearsing): as no code to the others.
+    rooms.require_visible(share.room_id, caller, hidden=problems.NotFound("No such share code.",
+                                                                          code="share_not_found"))
     if share.sharer_id == caller.user_id:
         raise problems.Conflict("Sharers cannot reward themselves.", code="self_referral")
     if repository.get_arrival(share.room_id, caller.user_id) is not None:
@@ -464,6 +475,9 @@ def redeem(caller: Caller, body: RedemptionRequest, key: str) -> tuple[Redemptio
     template = repository.get_template(body.template_id)
     if template is None:
         raise problems.NotFound("No such coupon template.", code="template_not_found")
+    if template.room_id is not None:     # a test room's coupon: as no template to those who may not see it
+        rooms.require_visible(template.room_id, caller, hidden=problems.NotFound(
+            "No such coupon template.", code="template_not_found"))
     cost = int(template.points_cost or 0)
 
     def build() -> idempotency.Effect[tuple[Redemption, bool]]:

@@ -18,15 +18,17 @@ SPEC = ContextSpec(
     description="Coupon templates, drops and claims, share rewards, the points ledger",
     tables=(MARKETING,),
     routes=(
-        Route("POST", "/v1/coupon-templates", "marketing", "token", "host"),
+        Route("POST", "/v1/coupon-templates", "marketing", "token", "host", room_from="body.room_id"),
         Route("POST", "/v1/rooms/{room_id}/coupon-drops", "marketing", "token", "host"),
-        Route("GET", "/v1/coupon-drops/{drop_id}", "marketing", "public", "anyone"),
-        Route("POST", "/v1/coupon-drops/{drop_id}/claim", "marketing", "token", "viewer"),
+        Route("GET", "/v1/coupon-drops/{drop_id}", "marketing", "public", "anyone", room_from="path.drop_id"),
+        Route("POST", "/v1/coupon-drops/{drop_id}/claim", "marketing", "token", "viewer",
+              room_from="path.drop_id"),
         Route("GET", "/v1/me/coupons", "marketing", "token", "viewer"),
         Route("POST", "/v1/rooms/{room_id}/shares", "marketing", "token", "viewer"),
-        Route("POST", "/v1/shares/{code}/arrivals", "marketing", "token", "viewer"),
+        Route("POST", "/v1/shares/{code}/arrivals", "marketing", "token", "viewer", room_from="path.code"),
         Route("GET", "/v1/me/points", "marketing", "token", "viewer"),
-        Route("POST", "/v1/points/redemptions", "marketing", "token", "viewer"),
+        Route("POST", "/v1/points/redemptions", "marketing", "token", "viewer",
+              room_from="body.template_id"),
     ),
     subscriptions=(
         # A paid order earns points (idempotent per order: the ledger entry is keyed by it).

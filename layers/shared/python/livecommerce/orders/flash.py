@@ -255,14 +255,20 @@ def create_flash_sale(caller: Caller, room_id: str, body: CreateFlashSaleRequest
     return sale_view(item)
 
 
-def get_flash_sale(sale_id: str) -> FlashSale:
+def _no_sale() -> problems.NotFound:
+    return problems.NotFound("No such flash sale.", code="flash_sale_not_found")
+
+
+def get_flash_sale(caller: Caller | None, sale_id: str) -> FlashSale:
     item = repository.get_sale(sale_id)
     if item is None:
-        raise problems.NotFound("No such flash sale.", code="flash_sale_not_found")
+        raise _no_sale()
+    rooms.require_visible(item.room_id, caller, hidden=_no_sale())   # a test room's sale: as no sale
     return sale_view(item)
 
 
-def room_flash_sales(room_id: str) -> FlashSaleList:
+def room_flash_sales(caller: Caller | None, room_id: str) -> FlashSaleList:
+    rooms.require_visible(room_id, caller)
     return FlashSaleList(items=[sale_view(i) for i in repository.sales_of_room(room_id)])
 
 
@@ -271,6 +277,9 @@ def room_flash_sales(room_id: str) -> FlashSaleList:
 def buy(caller: Caller, sale_id: str, body: FlashBuyRequest, key: str) -> Order:
     fp = idempotency.fingerprint({"kind": "flash_sale", "sale_id": sale_id, **body.model_dump(mode="json")})
     sale = _sale(sale_id)
+    # A test room's rehearsal sale is there for its host and operators only; others are answered
+    # as for no sale. The room copy may be a second old: a crowd's buys must not all read it.
+    rooms.require_visible(sale.room_id, caller, cached=True, hidden=_no_sale())
     now = utcnow()
     state = _state(sale, now)
     if state != "on_sale" or body.quantity > int(sale.per_user_limit):

@@ -62,11 +62,11 @@ def build_router(api: Api) -> Router:
 
     @router.get("/v1/rooms/<room_id>/flash-sales", tags=["flash sales"], summary="The room's flash sales")
     def room_sales(room_id: RoomId) -> FlashSaleList:
-        return _flash().room_flash_sales(room_id)
+        return _flash().room_flash_sales(api.optional_caller(), room_id)
 
     @router.get("/v1/flash-sales/<sale_id>", tags=["flash sales"], summary="Stock left, start and end (countdown)")
     def get_sale(sale_id: SaleId) -> FlashSale:
-        return _flash().get_flash_sale(sale_id)
+        return _flash().get_flash_sale(api.optional_caller(), sale_id)
 
     @router.post("/v1/flash-sales/<sale_id>/orders", tags=["flash sales"], security=BEARER,
                  summary="Buy: an order holding the stock until paid or expired (Idempotency-Key)")

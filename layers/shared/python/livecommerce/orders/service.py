@@ -13,7 +13,7 @@ import time
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from livecommerce import catalog, marketing
+from livecommerce import catalog, marketing, rooms
 from livecommerce.catalog.events import StockChanged
 from livecommerce.orders import pricing, repository, rules
 from livecommerce.orders.events import (OrderCancelled, OrderCreated, OrderExpired, OrderPaid,
@@ -98,6 +98,7 @@ def replayed_order(order_id: str | None) -> Order:
 # -- create ------------------------------------------------------------------------
 
 def create_order(caller: Caller, body: CreateOrderRequest, key: str) -> Order:
+    rooms.require_visible(body.room_id, caller)        # a test room sells to those who run it only
     fp = idempotency.fingerprint({"kind": "room", **body.model_dump(mode="json")})
     wanted = {line.product_id: line.quantity for line in body.items}
     avoid_coupons: set[str] = set()

@@ -19,14 +19,15 @@ SPEC = ContextSpec(
     description="Orders with stock holds and expiry, flash sales",
     tables=(ORDERS,),
     routes=(
-        Route("POST", "/v1/orders", "orders", "token", "viewer"),
+        Route("POST", "/v1/orders", "orders", "token", "viewer", room_from="body.room_id"),
         Route("GET", "/v1/orders/{order_id}", "orders", "token", "owner"),
         Route("GET", "/v1/me/orders", "orders", "token", "viewer"),
         Route("POST", "/v1/orders/{order_id}/cancel", "orders", "token", "owner"),
         Route("POST", "/v1/rooms/{room_id}/flash-sales", "orders", "token", "host"),
         Route("GET", "/v1/rooms/{room_id}/flash-sales", "orders", "public", "anyone"),
-        Route("GET", "/v1/flash-sales/{sale_id}", "orders", "public", "anyone"),
-        Route("POST", "/v1/flash-sales/{sale_id}/orders", "orders", "token", "viewer"),
+        Route("GET", "/v1/flash-sales/{sale_id}", "orders", "public", "anyone", room_from="path.sale_id"),
+        Route("POST", "/v1/flash-sales/{sale_id}/orders", "orders", "token", "viewer",
+              room_from="path.sale_id"),
     ),
     functions=(
         FunctionSpec(

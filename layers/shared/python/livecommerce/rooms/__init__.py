@@ -10,12 +10,21 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from livecommerce.rooms import rules
 from livecommerce.rooms.models import RoomRef
+from livecommerce.shared.ttl_cache import TtlCache
 
 if TYPE_CHECKING:
     from livecommerce.shared.api import Caller
+    from livecommerce.shared.problems import Problem
 
-__all__ = ["RoomRef", "get_room", "require_room_host", "require_visible_room", "sweep_outbox"]
+__all__ = ["RoomRef", "check_visible", "clear_cache", "get_room", "require_room_host", "require_visible",
+           "sweep_outbox"]
+
+# Rooms read by the hot room-scoped paths (a flash-sale buy, a coupon claim) that may use a copy
+# up to a second old: a crowd in one room reads that one item once a second per container
+# instead of once a request. A visibility change takes at most that second to reach them.
+_recent: TtlCache[str, RoomRef | None] = TtlCache(1.0)
 
 
 
@@ -34,11 +43,29 @@ def require_room_host(caller: Caller, room_id: str) -> RoomRef:
     return service.ref_of(service.require_room_host(caller, room_id))
 
 
-def require_visible_room(caller: Caller | None, room_id: str) -> RoomRef:
-    """The room when the caller may see it: 404 for an unknown room, or a test room they do not run."""
-    from livecommerce.rooms import service  # deferred: pynamodb (cheap face for callers that need little)
+def require_visible(room_id: str, caller: Caller | None, *, cached: bool = False,
+                    hidden: Problem | None = None) -> RoomRef:
+    """The visibility gate every room-scoped route passes (Route.room_from in the specs): the room
+    when the caller may see it, else 404 `room_not_found` exactly as for a room that does not
+    exist (a test room is there only for those who run it: its host and operators).
 
-    return service.ref_of(service.load_visible(caller, room_id))
+    `hidden`: the problem to raise instead, for a route that reached the room through an entity
+    of it (a flash sale, a coupon drop): that entity's own not-found answer, so a test room's
+    sale looks like no sale at all. `cached`: a copy of the room up to a second old (hot paths)."""
+    room = _recent.get(room_id, lambda: get_room(room_id), fresh=not cached)
+    return check_visible(room, caller, hidden=hidden)
+
+
+def check_visible(room: RoomRef | None, caller: Caller | None, *, hidden: Problem | None = None) -> RoomRef:
+    """The gate for a room the caller has already read (None: there is no such room)."""
+    if room is None:
+        raise hidden if hidden is not None else rules.room_not_found()
+    rules.check_visible(caller, room.host_id, room.visibility, hidden=hidden)
+    return room
+
+
+def clear_cache() -> None:
+    _recent.clear()
 
 
 def sweep_outbox(*, older_than_seconds: int = 30) -> int:

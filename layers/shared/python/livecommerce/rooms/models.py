@@ -6,6 +6,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from livecommerce.rooms import rules
+
 Visibility = Literal["public", "test"]
 Status = Literal["scheduled", "live", "interrupted", "ended"]
 HttpsUrl = Field(default=None, max_length=1024, pattern=r"^https://[^\s]+$")
@@ -193,9 +195,9 @@ class RoomRef(BaseModel):
     channel_arn: str | None = None
 
     def run_by(self, user_id: str | None, roles: frozenset[str] | set[str] | tuple[str, ...] = ()) -> bool:
-        """Operators run every room; a host runs their own."""
-        return user_id is not None and ("operator" in roles or ("host" in roles and user_id == self.host_id))
+        """Operators run every room; a host runs their own (rooms.rules.can_run)."""
+        return rules.can_run(user_id, roles, self.host_id)
 
     def visible_to(self, user_id: str | None, roles: frozenset[str] | set[str] | tuple[str, ...] = ()) -> bool:
-        """A test room does not exist for anyone but the people who run it."""
-        return self.visibility == "public" or self.run_by(user_id, roles)
+        """A test room does not exist for anyone but the people who run it (rooms.rules.visible)."""
+        return rules.visible(user_id, roles, self.host_id, self.visibility)

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Iterable
+from typing import TYPE_CHECKING, Any, Iterable
 
 from livecommerce.rooms import lifecycle
 from livecommerce.shared import problems
 from livecommerce.shared.clock import iso
+
+if TYPE_CHECKING:
+    from livecommerce.shared.api import Caller
 
 MAX_SCHEDULE_AHEAD = timedelta(days=180)
 EDITABLE_STATUSES = frozenset({lifecycle.SCHEDULED})
@@ -24,8 +27,24 @@ def can_run(user_id: str | None, roles: Iterable[str], host_id: str) -> bool:
 
 
 def visible(user_id: str | None, roles: Iterable[str], host_id: str, visibility: str) -> bool:
-    """A test room does not exist for anyone but the people who run it."""
+    """A test room does not exist for anyone but the people who run it. The one visibility rule:
+    the rooms service, RoomRef.visible_to and the gate every room-scoped route passes
+    (livecommerce.rooms.require_visible) all ask it."""
     return visibility == "public" or can_run(user_id, roles, host_id)
+
+
+def room_not_found() -> problems.NotFound:
+    """The answer for a room that does not exist, and for a test room to anyone who may not see it
+    (the same body, so a test room's existence does not leak)."""
+    return problems.NotFound("No such room.", code="room_not_found")
+
+
+def check_visible(caller: Caller | None, host_id: str, visibility: str, *,
+                  hidden: problems.Problem | None = None) -> None:
+    """The visibility gate's decision: raise `hidden` (default: room_not_found) unless the caller
+    may see the room. livecommerce.rooms.require_visible and the rooms service both end here."""
+    if not visible(caller.user_id if caller else None, caller.roles if caller else (), host_id, visibility):
+        raise hidden if hidden is not None else room_not_found()
 
 
 def check_start(value: datetime, now: datetime) -> str:

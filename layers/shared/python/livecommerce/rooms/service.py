@@ -62,7 +62,7 @@ def _index_keys(item: RoomItem) -> None:
 def _load(room_id: str, *, consistent: bool = False) -> RoomItem:
     item = repository.get_room(room_id, consistent=consistent)
     if item is None:
-        raise problems.NotFound("No such room.", code="room_not_found")
+        raise rules.room_not_found()
     return item
 
 
@@ -70,23 +70,21 @@ def _can_run(caller: Caller | None, item: RoomItem) -> bool:
     return caller is not None and rules.can_run(caller.user_id, caller.roles, item.host_id)
 
 
-def _visible(caller: Caller | None, item: RoomItem) -> bool:
-    return item.visibility == "public" or _can_run(caller, item)
-
-
-def load_visible(caller: Caller | None, room_id: str) -> RoomItem:
-    item = _load(room_id)
-    if not _visible(caller, item):
-        # A test room does not exist for anyone but its host.
-        raise problems.NotFound("No such room.", code="room_not_found")
+def _check_visible(caller: Caller | None, item: RoomItem) -> RoomItem:
+    """The visibility gate (as livecommerce.rooms.require_visible, on the item already read):
+    a test room does not exist for anyone but those who run it."""
+    rules.check_visible(caller, item.host_id, item.visibility)
     return item
 
 
+def load_visible(caller: Caller | None, room_id: str) -> RoomItem:
+    return _check_visible(caller, _load(room_id))
+
+
 def _load_for_host(caller: Caller, room_id: str, *, consistent: bool = False) -> RoomItem:
-    item = _load(room_id, consistent=consistent)
+    """The room when the caller runs it: 404 as for no room when they may not even see it, 403 else."""
+    item = _check_visible(caller, _load(room_id, consistent=consistent))
     if not _can_run(caller, item):
-        if item.visibility != "public":
-            raise problems.NotFound("No such room.", code="room_not_found")
         raise problems.Forbidden("Only this room's host may do this.", code="not_room_host")
     return item
 
@@ -268,9 +266,7 @@ def _ingest_server(item: RoomItem) -> str:
 
 
 def playback(caller: Caller, room_id: str) -> Playback:
-    item = _load(room_id)
-    if item.visibility == "test" and not _can_run(caller, item):
-        raise problems.NotFound("No such room.", code="room_not_found")
+    item = load_visible(caller, room_id)
     if item.status == lifecycle.ENDED:
         raise problems.Conflict("The live has ended; watch the replay.", code="room_ended",
                                 replay=f"/v1/rooms/{room_id}/replay")

@@ -39,6 +39,12 @@ class Route:
     auth: Auth
     who: Who
     max_body_bytes: int = 16 * 1024
+    # Room-scoped routes name the input that leads to their room: "path.room_id" (the default
+    # for a path with {room_id}), "body.room_id", or the path parameter / body field of an entity
+    # that belongs to a room ("path.sale_id", "body.template_id"). Such a route passes the rooms
+    # context's visibility gate (livecommerce.rooms.require_visible): a test room is answered as
+    # nothing for anyone who does not run it. The authorization matrix has a test-room row for each.
+    room_from: str | None = None
     # The media type its body must have (livecommerce.shared.bodies checks it before the route
     # runs): "application/json" (also application/*+json), or "application/x-www-form-urlencoded".
     media_type: str = "application/json"
@@ -48,6 +54,16 @@ class Route:
     # Idempotency-Key, 429 everywhere): e.g. (403,) for a viewer route that refuses banned users,
     # (404,) for a body naming an entity, (503,) for a provider call.
     errors: tuple[int, ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.room_from is None and "{room_id}" in self.path:
+            object.__setattr__(self, "room_from", "path.room_id")
+        if self.room_from is not None:
+            where, _, name = self.room_from.partition(".")
+            if where not in ("path", "body") or not name:
+                raise ValueError(f"{self.key}: room_from is 'path.<param>' or 'body.<field>', not {self.room_from!r}")
+            if where == "path" and "{" + name + "}" not in self.path:
+                raise ValueError(f"{self.key}: room_from names {{{name}}}, which is not in the path")
 
     @property
     def key(self) -> str:
