@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from livecommerce.manifest import SUBSCRIPTIONS
 from livecommerce.manifest import ALL_TABLES
+from livecommerce.manifest import ALL_SECRETS
 from livecommerce.shared.settings import LOCAL_STAGE
 from livecommerce.shared.spec import TableSpec
 
@@ -30,6 +31,7 @@ class LocalNames:
             "STAGE": LOCAL_STAGE,
             "EVENT_BUS_NAME": f"{self.prefix}-bus",
             "TOKEN_SECRET_ID": f"{self.prefix}/token-signing-key",
+            **{secret.env_var: secret.physical_name(self.prefix) for secret in ALL_SECRETS},
             "PROVIDERS_SECRET_ID": f"{self.prefix}/login-providers",
             "MATERIALS_BUCKET": f"{self.prefix}-materials",
             "PII_KEY_ID": f"alias/{self.prefix}-pii",
@@ -113,6 +115,9 @@ def create_all(session, names: LocalNames, *, provider_credentials: dict[str, st
     have = {s["Name"] for s in sm.list_secrets().get("SecretList", [])}
     if env["TOKEN_SECRET_ID"] not in have:
         sm.create_secret(Name=env["TOKEN_SECRET_ID"], SecretString=secrets.token_urlsafe(48))
+    for secret in ALL_SECRETS:       # generated secrets (the cursor signing key), as the data stack makes them
+        if env[secret.env_var] not in have:
+            sm.create_secret(Name=env[secret.env_var], SecretString=secrets.token_urlsafe(secret.length)[:secret.length])
     if env["PROVIDERS_SECRET_ID"] not in have:
         sm.create_secret(Name=env["PROVIDERS_SECRET_ID"],
                          SecretString=json.dumps(provider_credentials or {}))

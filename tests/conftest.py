@@ -47,11 +47,12 @@ for _k in ("AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_DYNAMODB", "AWS_PROFILE"):
 
 def reset_process_state() -> None:
     from livecommerce.identity import service as identity_service
-    from livecommerce.shared import aws, settings, tokens
+    from livecommerce.shared import aws, paging, settings, tokens
 
     settings.reset_settings()
     aws.reset_clients()
     tokens.clear_key_cache()
+    paging.clear_key_cache()
     identity_service.clear_caches()
     from livecommerce.interaction import feed
     from livecommerce.media import playback

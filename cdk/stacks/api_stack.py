@@ -35,6 +35,7 @@ from cdk.stacks.realtime_stack import RealtimeStack
 from livecommerce.interaction import topics
 from livecommerce.manifest import BY_NAME, FUNCTION_SPECS, ROUTES, STREAM_CONSUMERS, SUBSCRIPTIONS
 from livecommerce.shared import gateway_responses
+from livecommerce.shared.platform_spec import CURSOR_SECRET
 from livecommerce.shared.spec import FunctionSpec
 
 WECHAT_API_BASE = "https://api.weixin.qq.com"
@@ -227,6 +228,8 @@ class ApiStack(Stack):
         }
         for table in spec.tables:
             env[table.env_var] = table.physical_name(config.prefix)
+        if spec.reads_cursor_secret:
+            env[CURSOR_SECRET.env_var] = CURSOR_SECRET.physical_name(config.prefix)
         if spec.reads_playback_key:
             env["PLAYBACK_KEY_SECRET_ID"] = self.media.playback_key_secret_name
             env["PLAYBACK_DOMAIN"] = config.playback_domain
@@ -291,6 +294,8 @@ class ApiStack(Stack):
             secret_arns.append(data.token_secret.secret_arn)
         if spec.reads_providers_secret:
             secret_arns.append(data.providers_secret.secret_arn)
+        if spec.reads_cursor_secret:
+            secret_arns.append(data.generated_secrets[CURSOR_SECRET.logical_id].secret_arn)
         if spec.reads_playback_key:
             secret_arns.append(self.media.playback_key.secret.secret_arn)   # encrypted with the data key too
         if spec.reads_payments_secret:

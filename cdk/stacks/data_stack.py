@@ -33,7 +33,7 @@ from constructs import Construct
 from cdk import nag
 from cdk.config import StageConfig
 from cdk.constructs.secure_bucket import SecureBucket
-from livecommerce.manifest import ALL_TABLES
+from livecommerce.manifest import ALL_SECRETS, ALL_TABLES
 from livecommerce.shared.spec import TableSpec
 
 # Keys of the login-providers secret. Deployed with empty values, which the
@@ -176,6 +176,29 @@ class DataStack(Stack):
             "rotation Lambda: token verification accepts the AWSCURRENT and AWSPREVIOUS keys, so a manual "
             "rotation logs nobody out. A scheduled rotation function is a possible follow-up.",
         )
+        # Generated secrets the specs declare (the cursor signing key, platform_spec.CURSOR_SECRET);
+        # the local stack creates the same ones (local.resources).
+        self.generated_secrets: dict[str, secretsmanager.Secret] = {}
+        for spec in ALL_SECRETS:
+            secret = secretsmanager.Secret(
+                self,
+                spec.logical_id,
+                secret_name=spec.physical_name(prefix),
+                description=spec.description,
+                encryption_key=self.key,
+                generate_secret_string=secretsmanager.SecretStringGenerator(
+                    password_length=spec.length, exclude_punctuation=True, include_space=False),
+                removal_policy=config.removal_policy,
+            )
+            nag.acknowledge(
+                secret,
+                "AwsSolutions-SMG4",
+                "A key our own functions generate and verify with (HMAC), never shared with a client or a "
+                "provider. Rotation is an operator step (put-secret-value) rather than a rotation Lambda: "
+                "readers accept the AWSCURRENT and AWSPREVIOUS versions, so a manual rotation breaks nothing "
+                "in flight.",
+            )
+            self.generated_secrets[spec.logical_id] = secret
         self.providers_secret_name = f"{prefix}/login-providers"
         self.providers_secret = secretsmanager.Secret(
             self,
@@ -225,6 +248,7 @@ class DataStack(Stack):
             ("DataKeyArn", self.key.key_arn),
             ("PiiKeyArn", self.pii_key.key_arn),
             ("TokenSecretName", self.token_secret_name),
+            *((f"{spec.logical_id}Name", spec.physical_name(prefix)) for spec in ALL_SECRETS),
             ("LoginProvidersSecretName", self.providers_secret_name),
             ("PaymentProvidersSecretName", self.payments_secret_name),
         ):

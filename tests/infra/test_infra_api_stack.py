@@ -304,6 +304,7 @@ def test_function_environment(synth, stage, spec):
     # Media settings only where the spec asks for them.
     config = synth.config(stage)
     assert ("PLAYBACK_KEY_SECRET_ID" in env) == spec.reads_playback_key
+    assert env.get("CURSOR_SECRET_ID") == (f"{prefix}/cursor-signing-key" if spec.reads_cursor_secret else None)
     if spec.reads_playback_key:
         assert env["PLAYBACK_KEY_SECRET_ID"] == f"{prefix}/playback-key"
         assert env["PLAYBACK_DOMAIN"] == config.playback_domain
@@ -534,6 +535,7 @@ def test_secret_grants(synth, stage):
         assert ("LoginProviders" in granted) == spec.reads_providers_secret, spec.name
         assert ("PlaybackKeySecret" in granted) == spec.reads_playback_key, spec.name
         assert ("PaymentProviders" in granted) == spec.reads_payments_secret, spec.name
+        assert ("CursorSigningKey" in granted) == spec.reads_cursor_secret, spec.name
 
 
 # ----------------------------------------------------------------------- events

@@ -141,6 +141,10 @@ def test_secrets(synth, stage):
     assert signing["GenerateSecretString"] == {
         "ExcludePunctuation": True, "IncludeSpace": False, "PasswordLength": 64}
     assert "KmsKeyId" in signing
+    cursors = secrets[f"livecommerce-{stage}/cursor-signing-key"]     # platform_spec.CURSOR_SECRET
+    assert cursors["GenerateSecretString"] == {
+        "ExcludePunctuation": True, "IncludeSpace": False, "PasswordLength": 64}
+    assert "KmsKeyId" in cursors
     providers = secrets[f"livecommerce-{stage}/login-providers"]
     assert set(json.loads(providers["SecretString"])) == {
         "wechat_app_id", "wechat_app_secret", "alipay_app_id", "alipay_app_private_key", "alipay_public_key"}

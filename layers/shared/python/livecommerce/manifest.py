@@ -33,6 +33,7 @@ from livecommerce.shared.spec import (
     ContextSpec,
     FunctionSpec,
     Route,
+    SecretSpec,
     StreamConsumer,
     Subscription,
     TableRef,
@@ -52,6 +53,9 @@ ALL_TABLES: tuple[TableSpec, ...] = tuple(
 if len(ALL_TABLES) != sum(len(c.tables) for c in CONTEXTS):
     raise RuntimeError("a context's tables are missing from manifest.ALL_TABLES")
 TABLES_BY_ID: dict[str, TableSpec] = {table.logical_id: table for table in ALL_TABLES}
+
+# Secrets the stack generates (the cursor signing key): the data stack and the local stack make them.
+ALL_SECRETS: tuple[SecretSpec, ...] = tuple(secret for context in CONTEXTS for secret in context.secrets)
 
 ROUTES: tuple[Route, ...] = tuple(route for context in CONTEXTS for route in context.routes)
 SUBSCRIPTIONS: tuple[Subscription, ...] = tuple(

@@ -62,23 +62,32 @@ def get_points(user_id: str) -> int:
     return int(found.balance) if found else 0
 
 
+# A user's coupons and points ledger share a partition (USER#<id>): each cursor names its list.
+COUPONS_OF_USER = paging.listing("marketing/coupons-of-user", key_attributes=("pk", "sk"), partition_attribute="pk")
+LEDGER_OF_USER = paging.listing("marketing/ledger-of-user", key_attributes=("pk", "sk"), partition_attribute="pk")
+
+
 def coupons_of(user_id: str, *, limit: int | None = None, cursor: str | None = None,
                consistent: bool = False) -> tuple[list[CouponItem], str | None]:
     bind_all()
-    start = paging.decode(cursor, allowed_keys={"pk", "sk"})
-    result = CouponItem.query(f"USER#{user_id}", CouponItem.sk.startswith("COUPON#"), limit=limit,
+    partition = f"USER#{user_id}"
+    start = paging.decode(cursor, COUPONS_OF_USER, partition=partition, owner=user_id)
+    result = CouponItem.query(partition, CouponItem.sk.startswith("COUPON#"), limit=limit,
                               last_evaluated_key=start, scan_index_forward=False, consistent_read=consistent)
     items = list(result)
-    return items, paging.encode(result.last_evaluated_key) if limit else None
+    if not limit:
+        return items, None
+    return items, paging.encode(result.last_evaluated_key, COUPONS_OF_USER, partition=partition, owner=user_id)
 
 
 def ledger_of(user_id: str, *, limit: int, cursor: str | None) -> tuple[list[LedgerItem], str | None]:
     bind_all()
-    start = paging.decode(cursor, allowed_keys={"pk", "sk"})
-    result = LedgerItem.query(f"USER#{user_id}", LedgerItem.sk.startswith("PTS#"), limit=limit,
+    partition = f"USER#{user_id}"
+    start = paging.decode(cursor, LEDGER_OF_USER, partition=partition, owner=user_id)
+    result = LedgerItem.query(partition, LedgerItem.sk.startswith("PTS#"), limit=limit,
                               last_evaluated_key=start, scan_index_forward=False)
     items = list(result)
-    return items, paging.encode(result.last_evaluated_key)
+    return items, paging.encode(result.last_evaluated_key, LEDGER_OF_USER, partition=partition, owner=user_id)
 
 
 def due_drops(*, limit: int = 100, now_epoch: float | None = None) -> list[DropItem]:

@@ -40,6 +40,7 @@ SPEC = ContextSpec(
             description="Coupon templates, drops, claims, shares and points",
             tables_write=(MARKETING, "Idempotency"),   # claims and redemptions take an Idempotency-Key
             tables_read=("Rooms",),                  # drops: room host; shares: room visibility
+            reads_cursor_secret=True,                # GET /v1/me/coupons, /v1/me/points
             puts_events=True,
             invokes=("commerce_timers",),            # a drop within the minute: its timer
         ),

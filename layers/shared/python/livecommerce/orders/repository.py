@@ -31,13 +31,18 @@ def get_order(order_id: str, *, consistent: bool = True) -> OrderItem | None:
         return None
 
 
+ORDERS_OF_BUYER = paging.listing("orders/of-buyer", key_attributes=("pk", "sk", "gsi2pk", "gsi2sk"),
+                                  partition_attribute="gsi2pk")
+
+
 def orders_of_user(user_id: str, *, limit: int, cursor: str | None) -> tuple[list[OrderItem], str | None]:
     bind_all()
-    start = paging.decode(cursor, allowed_keys={"pk", "sk", "gsi2pk", "gsi2sk"})
-    result = OrderItem.by_buyer.query(f"USER#{user_id}", limit=limit, last_evaluated_key=start,
+    partition = f"USER#{user_id}"
+    start = paging.decode(cursor, ORDERS_OF_BUYER, partition=partition, owner=user_id)
+    result = OrderItem.by_buyer.query(partition, limit=limit, last_evaluated_key=start,
                                       scan_index_forward=False)
     items = list(result)
-    return items, paging.encode(result.last_evaluated_key)
+    return items, paging.encode(result.last_evaluated_key, ORDERS_OF_BUYER, partition=partition, owner=user_id)
 
 
 def overdue_orders(shard: int, *, before_epoch: int, limit: int = 100) -> list[OrderItem]:

@@ -37,6 +37,7 @@ SPEC = ContextSpec(
             # (catalog presets or flash-sale shards), the coupon lock (marketing) and the
             # Idempotency-Key record (idempotency).
             tables_write=(ORDERS, "Catalog", "Marketing", "Idempotency"),
+            reads_cursor_secret=True,                # GET /v1/me/orders
             tables_read=("Rooms",),                  # flash sales: rooms.require_room_host
             puts_events=True,
             creates_orders=True,

@@ -58,13 +58,22 @@ def sweep_outbox(*, older_than_seconds: int = 30) -> int:
     return OUTBOX.sweep(older_than_seconds=older_than_seconds)
 
 
+ROOMS_BY_STATUS = paging.listing("rooms/by-status", key_attributes=("pk", "sk", "gsi1pk", "gsi1sk"),
+                                  partition_attribute="gsi1pk")
+RESERVATIONS_OF_VIEWER = paging.listing("rooms/reservations-of-viewer",
+                                        key_attributes=("pk", "sk", "gsi2pk", "gsi2sk"),
+                                        partition_attribute="gsi2pk")
+
+
 def query_by_status(bucket: str, *, limit: int, cursor: str | None, newest_first: bool):
+    """A public list: its cursors are bound to the status (the partition), not to a caller."""
     bind_all()
-    start = paging.decode(cursor, allowed_keys={"pk", "sk", "gsi1pk", "gsi1sk"})
-    result = RoomItem.by_status.query(f"STATUS#{bucket}", limit=limit, last_evaluated_key=start,
+    partition = f"STATUS#{bucket}"
+    start = paging.decode(cursor, ROOMS_BY_STATUS, partition=partition, owner=None)
+    result = RoomItem.by_status.query(partition, limit=limit, last_evaluated_key=start,
                                       scan_index_forward=not newest_first)
     items = list(result)
-    return items, paging.encode(result.last_evaluated_key)
+    return items, paging.encode(result.last_evaluated_key, ROOMS_BY_STATUS, partition=partition, owner=None)
 
 
 def rooms_of_host(host_id: str, *, limit: int = 20) -> list[RoomItem]:
@@ -125,9 +134,11 @@ def remove_reservation(room_id: str, viewer_id: str, events: Events) -> bool:
 
 def reservations_of_viewer(viewer_id: str, *, limit: int, cursor: str | None):
     bind_all()
-    start = paging.decode(cursor, allowed_keys={"pk", "sk", "gsi2pk", "gsi2sk"})
-    result = ReservationItem.by_owner.query(f"RESERVER#{viewer_id}", limit=limit, last_evaluated_key=start)
-    return list(result), paging.encode(result.last_evaluated_key)
+    partition = f"RESERVER#{viewer_id}"
+    start = paging.decode(cursor, RESERVATIONS_OF_VIEWER, partition=partition, owner=viewer_id)
+    result = ReservationItem.by_owner.query(partition, limit=limit, last_evaluated_key=start)
+    return list(result), paging.encode(result.last_evaluated_key, RESERVATIONS_OF_VIEWER, partition=partition,
+                                       owner=viewer_id)
 
 
 def reservations_of_room(room_id: str) -> Iterable[ReservationItem]:

@@ -47,6 +47,7 @@ SPEC = ContextSpec(
             # Host profiles (get_host); the announcement's hot products (livecommerce.catalog.hot_products).
             tables_read=("Identity", "Catalog"),
             reads_token_secret=True,                 # optional_caller verifies tokens on public routes
+            reads_cursor_secret=True,                # GET /v1/rooms, /v1/me/reservations
             reads_playback_key=True,                 # signs ES384 playback tokens
             puts_events=True,                        # the rooms outbox
             pii_encryption_context=("room_id", "viewer_id"),   # reservation phone numbers

@@ -31,6 +31,7 @@ class Settings:
     event_log_table: str
     event_bus_name: str
     token_secret_id: str
+    cursor_secret_id: str
     providers_secret_id: str
     wechat_api_base: str
     alipay_gateway: str
@@ -76,6 +77,7 @@ def get_settings() -> Settings:
         event_log_table=_env("EVENT_LOG_TABLE", "livecommerce-local-eventlog"),
         event_bus_name=_env("EVENT_BUS_NAME", "livecommerce-local-bus"),
         token_secret_id=_env("TOKEN_SECRET_ID", "livecommerce-local/token-signing-key"),
+        cursor_secret_id=_env("CURSOR_SECRET_ID", "livecommerce-local/cursor-signing-key"),
         providers_secret_id=_env("PROVIDERS_SECRET_ID", "livecommerce-local/login-providers"),
         wechat_api_base=_env("WECHAT_API_BASE", "https://api.weixin.qq.com"),
         alipay_gateway=_env("ALIPAY_GATEWAY", "https://openapi.alipay.com/gateway.do"),

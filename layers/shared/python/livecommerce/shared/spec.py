@@ -173,6 +173,24 @@ class StreamConsumer:
     parallelization_factor: int = 1
 
 
+# -------------------------------------------------------------------- secrets
+
+@dataclass(frozen=True)
+class SecretSpec:
+    """A secret the stack generates itself (random characters, encrypted with the data key):
+    the CDK data stack creates it and the local stack creates the same one in the embedded
+    AWS. Functions that read it say so in their FunctionSpec, which sets `env_var` to its name."""
+
+    logical_id: str          # CDK construct id
+    env_var: str             # environment variable that carries the secret's name
+    name: str                # the physical name is <prefix>/<name>
+    description: str
+    length: int = 64
+
+    def physical_name(self, prefix: str) -> str:
+        return f"{prefix}/{self.name}"
+
+
 # ------------------------------------------------------------------ functions
 
 # IVS actions paced by our own code rather than by boto3 retries: timed metadata
@@ -197,6 +215,9 @@ class FunctionSpec:
     tables_write: tuple[TableRef, ...] = ()   # write implies read
     reads_token_secret: bool = False
     reads_providers_secret: bool = False
+    # Pages lists (livecommerce.shared.paging): reads the cursor signing key
+    # (platform_spec.CURSOR_SECRET) and gets its CURSOR_SECRET_ID.
+    reads_cursor_secret: bool = False
     # The payment providers' merchant keys (WeChat Pay, Alipay). Also sets
     # PAYMENTS_SECRET_ID, PAYMENT_NOTIFY_BASE (the stage's api_public_base),
     # WECHATPAY_API_BASE and ALIPAY_PAY_GATEWAY.
@@ -282,3 +303,4 @@ class ContextSpec:
     functions: tuple[FunctionSpec, ...] = ()
     emits: tuple[str, ...] = ()
     router: str | None = None
+    secrets: tuple[SecretSpec, ...] = ()
