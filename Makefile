@@ -38,8 +38,10 @@ $(NPM_STAMP): package.json $(DEB_STAMP)
 	@npm install --no-audit --no-fund --loglevel=error
 	@rm -f node_modules/.stamp-* && touch $@
 
+# State (tables, secrets, queues) is kept in .local/state across restarts; FRESH=1 starts clean.
+LOCAL_STATE ?= .local/state
 local: setup
-	$(PY) -m local.stack --port $(PORT)
+	$(PY) -m local.stack --port $(PORT) --state-dir $(LOCAL_STATE) $(if $(FRESH),--fresh)
 
 # Fast tiers first: unit, then integration (moto), infra (synth), e2e (the local stack).
 test: setup

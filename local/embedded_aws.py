@@ -214,15 +214,24 @@ class StateFolder:
         return loaded, replayed
 
     # -- while serving (under the embedded AWS's lock) ---------------------------------------
-    def append(self, environ: dict, body: bytes) -> None:
+    def append(self, environ: dict, body: bytes) -> Any:
+        """Write one request to the journal (under the lock, so in execution order); returns the
+        file to `sync` before answering (outside the lock: concurrent writers share one fsync)."""
         if self._journal is None:
             self._journal = (self.path / JOURNAL).open("ab", buffering=0)
         kept = {k: v for k, v in environ.items() if (k in _ENVIRON_KEYS or k.startswith("HTTP_"))
                 and isinstance(v, str)}
         record = pickle.dumps((kept, body), protocol=pickle.HIGHEST_PROTOCOL)
         self._journal.write(struct.pack(">I", len(record)) + record)
-        os.fsync(self._journal.fileno())
         self.appended += 1
+        return self._journal
+
+    @staticmethod
+    def sync(journal: Any) -> None:
+        try:
+            os.fsync(journal.fileno())
+        except ValueError:   # compacted and closed meanwhile: the record is in the fsynced snapshot
+            pass
 
     def compact(self) -> None:
         """A new snapshot of every backend, then an empty journal (atomic: rename, fsync)."""
@@ -247,6 +256,29 @@ class StateFolder:
             os.fsync(directory)
         finally:
             os.close(directory)
+
+
+def speed_up_moto() -> None:
+    """Three of moto's per-request costs that grow with load, cached or made O(1); behaviour unchanged:
+    the list of a response class's methods (inspect.getmembers on every call), the JSONPath
+    parser EventBridge targets build per event (a yacc table each time), and SQS asking
+    every attribute of a queue (counting its messages) to learn one number, per message received."""
+    import functools
+
+    import jsonpath_ng.ext
+    from moto.core import responses
+    from moto.sqs.models import SQSBackend
+    from moto.core.utils import unix_time
+
+    original_names = responses.method_names_from_class
+    responses.method_names_from_class = functools.lru_cache(maxsize=None)(original_names)
+    jsonpath_ng.ext.parse = functools.lru_cache(maxsize=1024)(jsonpath_ng.ext.parse)
+
+    def retained(self: Any, queue_name: str, message: Any) -> bool:
+        period = int(self.get_queue(queue_name).message_retention_period)
+        return period + message.sent_timestamp / 1000 > unix_time()
+
+    SQSBackend.is_message_valid_based_on_retention_period = retained
 
 
 def make_app(state: StateFolder | None) -> tuple[Any, Any]:
@@ -276,10 +308,13 @@ def make_app(state: StateFolder | None) -> tuple[Any, Any]:
                 return lambda data: None
 
             chunks = list(app(environ, capture))
+            journal = None
             if int(seen["status"].split()[0]) < 400 and is_mutating(environ, body):
-                state.append(environ, body)   # durable before the caller hears "done"
-            start_response(seen["status"], seen["headers"], seen["exc_info"])
-            return chunks
+                journal = state.append(environ, body)
+        if journal is not None:
+            state.sync(journal)   # durable before the caller hears "done"
+        start_response(seen["status"], seen["headers"], seen["exc_info"])
+        return chunks
 
     return serialized, app
 
@@ -293,6 +328,7 @@ def serve(host: str, port: int, state_dir: str | None, fresh: bool) -> None:
     from moto.moto_server.werkzeug_app import MotoRequestHandler
 
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    speed_up_moto()
     state = StateFolder(Path(state_dir), fresh=fresh) if state_dir else None
     serialized, app = make_app(state)
     if state is not None:

@@ -19,15 +19,21 @@ def drain(session, names: LocalNames, *, wait_seconds: int = 0) -> int:
     handled = 0
     for sub in SUBSCRIPTIONS:
         url = sqs.get_queue_url(QueueName=delivery_queue_name(names, sub.name))["QueueUrl"]
-        while True:
-            got = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=wait_seconds)
-            messages = got.get("Messages", [])
-            if not messages:
-                break
-            for message in messages:
-                event = json.loads(message["Body"])
-                invoke(sub.function, event)  # an exception leaves the message for redelivery
-                sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
-                handled += 1
-            wait_seconds = 0
+        handled += drain_queue(sqs, url, sub.function, wait_seconds=wait_seconds)
     return handled
+
+
+def drain_queue(sqs, url: str, function: str, *, wait_seconds: int = 0) -> int:
+    """Deliver what waits on one subscription's queue to its function; how many were handled."""
+    handled = 0
+    while True:
+        got = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=wait_seconds)
+        messages = got.get("Messages", [])
+        if not messages:
+            return handled
+        for message in messages:
+            event = json.loads(message["Body"])
+            invoke(function, event)  # an exception leaves the message for redelivery
+            sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+            handled += 1
+        wait_seconds = 0

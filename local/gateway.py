@@ -20,11 +20,12 @@ from livecommerce import manifest
 from livecommerce.shared.spec import AUTHORIZER_CACHE_SECONDS, Route
 from livecommerce.shared.gateway_responses import GATEWAY_RESPONSES, body_for
 from livecommerce.shared.ttl_cache import TtlCache
-from local.lambda_runtime import invoke
+from local.lambda_runtime import InvocationTimeout, invoke
 
 API_ID = "localapi"
 STAGE = "local"
 MAX_GATEWAY_BODY = 10 * 1024 * 1024  # API Gateway's own payload limit
+INTEGRATION_TIMEOUT_SECONDS = 29.0    # API Gateway's integration timeout (REST, Lambda proxy)
 
 
 @dataclass
@@ -114,7 +115,11 @@ def handle(method: str, raw_path: str, headers: dict[str, str] | None = None,
         "body": text_body, "isBase64Encoded": is_base64,
     }
     try:
-        result = invoke(route.function, event)
+        result = invoke(route.function, event, timeout=INTEGRATION_TIMEOUT_SECONDS)
+    except InvocationTimeout:  # API Gateway stops waiting after 29 s and answers 504
+        logging.getLogger("local.gateway").error("function %s did not answer %s %s within %s s", route.function,
+                                                 method, path, INTEGRATION_TIMEOUT_SECONDS)
+        return _gateway_error("INTEGRATION_TIMEOUT")
     except Exception:  # a crashed function is a 502 from API Gateway (and a traceback in its log)
         logging.getLogger("local.gateway").exception("function %s crashed on %s %s", route.function, method, path)
         return _gateway_error("DEFAULT_5XX")

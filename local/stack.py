@@ -30,6 +30,9 @@ SWEEP_SECONDS = 60
 # Functions EventBridge runs on a schedule on AWS (rate(1 minute)); run here by the delivery thread.
 SCHEDULED_FUNCTIONS = ("outbox_sweeper", "order_expiry")
 WECHAT_APP_ID = "wx-local-app"
+# Worker processes the functions run in (local.lambda_runtime): one request at a time each.
+DEFAULT_LAMBDA_WORKERS = int(os.environ.get("LOCAL_LAMBDA_WORKERS", "8"))
+DEFAULT_STATE_DIR = ROOT / ".local" / "state"
 ALIPAY_APP_ID = "2021000000000000"
 
 
@@ -41,17 +44,21 @@ class LocalStack:
     hls_port: int = 0
     mqtt_port: int = 8083
     host: str = "127.0.0.1"
+    state_dir: str | None = None     # keep the embedded AWS's state here across restarts (None: memory only)
+    fresh: bool = False              # forget what state_dir holds first
+    lambda_workers: int = DEFAULT_LAMBDA_WORKERS
     urls: dict[str, str] = field(default_factory=dict)
 
     def start(self) -> dict[str, str]:
         import secrets as pysecrets
 
         from livecommerce.shared.settings import LOCAL_STAGE
-        from local.embedded_aws import EmbeddedAwsServer
+        from local.embedded_aws import EmbeddedAwsProcess
         from local.resources import LocalNames, create_all
 
         self._stop = threading.Event()
-        self._moto = EmbeddedAwsServer(self.host, self.aws_port)
+        # moto in its own process (its CPU off the API's GIL), durable when given a state folder
+        self._moto = EmbeddedAwsProcess(self.host, self.aws_port, state_dir=self.state_dir, fresh=self.fresh)
         aws_url = self._moto.start()
         self.names = LocalNames()
         env = self.names.env()
@@ -85,6 +92,7 @@ class LocalStack:
             "alipay_app_id": ALIPAY_APP_ID, "alipay_app_private_key": alipay_private,
             "alipay_public_key": self.alipay.platform_public_key_pem,
         })
+        self._moto.compact()   # the new resources (a KMS key's random material) come back from a snapshot
 
         import json
 
@@ -135,8 +143,22 @@ class LocalStack:
 
         # WeChat Pay and Alipay stand-ins: they post signed notifications to this API.
         self.payments = start_payment_standins(self.session, api_url=self._api.url)
-        self._delivery = threading.Thread(target=self._deliver_events, name="events", daemon=True)
-        self._delivery.start()
+        self._delivery = [threading.Thread(target=self._run_schedules, name="schedules", daemon=True)]
+        from livecommerce.manifest import SUBSCRIPTIONS
+        from local.resources import delivery_queue_name
+
+        sqs = self.session.client("sqs")
+        for sub in SUBSCRIPTIONS:   # one deliverer per subscription: a busy consumer holds up no other
+            url = sqs.get_queue_url(QueueName=delivery_queue_name(self.names, sub.name))["QueueUrl"]
+            self._delivery.append(threading.Thread(target=self._deliver_events, args=(url, sub.function),
+                                                   name=f"events-{sub.name}", daemon=True))
+        for thread in self._delivery:
+            thread.start()
+        from local import lambda_runtime
+
+        # From here on every function runs in worker processes (one request at a time each),
+        # forked with one warm container of each function, once the environment is complete.
+        lambda_runtime.use_worker_processes(self.lambda_workers, start=self.lambda_workers)
         self.urls = {
             "api": self._api.url, "docs": f"{self._api.url}/docs", "openapi": f"{self._api.url}/openapi.json",
             "aws": aws_url, "wechat_standin": wechat_url, "alipay_standin": os.environ["ALIPAY_GATEWAY"],
@@ -147,36 +169,45 @@ class LocalStack:
         self.seeded = seeded
         return self.urls
 
-    def _deliver_events(self) -> None:
-        from local.event_delivery import drain
-
+    def _run_schedules(self) -> None:
         from local.lambda_runtime import invoke
 
         log = logging.getLogger("local.events")
-        next_sweep = time.monotonic() + SWEEP_SECONDS
+        while not self._stop.wait(SWEEP_SECONDS):   # the scheduled functions, as on AWS
+            for scheduled in SCHEDULED_FUNCTIONS:
+                try:
+                    invoke(scheduled, {"id": "local-schedule", "detail-type": "Scheduled Event"})
+                except Exception:  # keep the schedule going
+                    log.exception("scheduled %s failed", scheduled)
+
+    def _deliver_events(self, url: str, function: str) -> None:
+        from local.event_delivery import drain_queue
+
+        log = logging.getLogger("local.events")
+        sqs = self.session.client("sqs")
         while not self._stop.is_set():
             try:
-                if time.monotonic() >= next_sweep:  # the scheduled functions, as on AWS
-                    for scheduled in SCHEDULED_FUNCTIONS:
-                        invoke(scheduled, {"id": "local-schedule", "detail-type": "Scheduled Event"})
-                    next_sweep = time.monotonic() + SWEEP_SECONDS
-                if drain(self.session, self.names) == 0:
+                if drain_queue(sqs, url, function) == 0:
                     self._stop.wait(0.2)
             except Exception:  # keep delivering; the message stays queued for a retry
-                log.exception("event delivery failed; will retry")
+                log.exception("event delivery to %s failed; will retry", function)
                 self._stop.wait(1.0)
 
     def stop(self) -> None:
         self.ivs.stop()  # first, so the final "Stream End" still reaches the bus
         self._stop.set()
         self._api.stop()
-        self._delivery.join(timeout=5)
+        for thread in self._delivery:
+            thread.join(timeout=5)
         self.wechat.stop()
         self.alipay.stop()
         self.payments.stop()
         self.streams.stop()
         self.lambda_api.stop()
         self.mqtt.stop()
+        from local import lambda_runtime
+
+        lambda_runtime.stop_worker_processes()
         self._moto.stop()
 
 
@@ -192,13 +223,20 @@ def main(argv: list[str] | None = None) -> int:
                         help="HLS playback port (0 picks a free one)")
     parser.add_argument("--mqtt-port", type=int, default=int(os.environ.get("MQTT_PORT", "8083")),
                         help="MQTT-over-WebSocket port of the IoT Core stand-in (0 picks a free one)")
+    parser.add_argument("--state-dir", default=os.environ.get("LOCAL_STATE_DIR") or None,
+                        help=f"keep the embedded AWS's state in this folder across restarts (`make local` uses "
+                             f"{DEFAULT_STATE_DIR.relative_to(ROOT)}); without it, state lives in memory only")
+    parser.add_argument("--fresh", action="store_true", help="start clean: forget what --state-dir holds")
+    parser.add_argument("--lambda-workers", type=int, default=DEFAULT_LAMBDA_WORKERS,
+                        help="worker processes the functions run in (one request at a time each)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(message)s")
     logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto server's per-call access log
     warnings.filterwarnings("ignore", message="No application metrics to publish")
 
     stack = LocalStack(api_port=args.port, aws_port=args.aws_port, rtmp_port=args.rtmp_port, hls_port=args.hls_port,
-                       mqtt_port=args.mqtt_port)
+                       mqtt_port=args.mqtt_port, state_dir=args.state_dir, fresh=args.fresh,
+                       lambda_workers=args.lambda_workers)
     try:
         urls = stack.start()
     except OSError as exc:
@@ -212,6 +250,9 @@ def main(argv: list[str] | None = None) -> int:
     print(f"  log in          curl -s -X POST {urls['api']}/v1/auth/login "
           "-H 'Content-Type: application/json' -d '{\"provider\":\"dev\",\"code\":\"host-1\"}'")
     print(f"  OBS             server {urls['rtmp']}  key: GET /v1/rooms/<id>/ingest as the host")
+    if args.state_dir:
+        print(f"  state           {args.state_dir} ({stack._moto.state_line.partition(' ')[2]}; "
+              "`make local FRESH=1` starts clean)")
     print(f"READY {urls['api']}", flush=True)
 
     from local.loopback import serve_until_stopped

@@ -20,6 +20,8 @@ GATEWAY_RESPONSES: dict[str, tuple[int, str, str, str]] = {
     "WAF_FILTERED": (403, "blocked", "Blocked", "The request was blocked."),
     "DEFAULT_4XX": (400, "bad_request", "Bad request", "The request was not accepted."),
     "DEFAULT_5XX": (502, "gateway_error", "Gateway error", "Retry later."),
+    "INTEGRATION_TIMEOUT": (504, "gateway_timeout", "Gateway timeout",
+                            "The integration did not answer within 29 s. Retry later."),
 }
 
 
