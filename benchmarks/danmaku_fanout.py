@@ -170,6 +170,7 @@ def main() -> int:
     mock, ivs, broker, pump, urls, lambda_api = start_system()
     from datetime import datetime, timedelta, timezone
 
+    from livecommerce import identity
     from livecommerce.interaction import topics
     from livecommerce.shared import tokens
     from local import gateway
@@ -198,6 +199,9 @@ def main() -> int:
         return 1
     setup = time.monotonic() - t0
 
+    # The authorizer refuses a token whose user does not exist: make the users a login would.
+    for user in [f"fan-{n}" for n in range(args.senders)] + [f"liker-{n}" for n in range(args.likers)]:
+        identity.register_dev_user(user)
     senders = [tokens.issue(f"fan-{n}", ["viewer"])[0] for n in range(args.senders)]
     likers = [tokens.issue(f"liker-{n}", ["viewer"])[0] for n in range(args.likers)]
     workers = 6      # concurrent senders: with the likers, the interaction function's 16 containers

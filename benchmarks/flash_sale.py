@@ -109,14 +109,20 @@ def stop_stack(proc: subprocess.Popen) -> None:
 
 
 def mint_tokens(aws_url: str, users: list[str]) -> dict[str, str]:
-    """Viewer tokens signed with the stack's key (a login per buyer would only measure the login)."""
+    """Viewer tokens signed with the stack's key (a login per buyer would only measure the login),
+    for users that exist (the authorizer refuses a token whose user does not)."""
     os.environ.update({"AWS_ENDPOINT_URL": aws_url, "AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local",
                        "AWS_REGION": "ap-northeast-1", "AWS_DEFAULT_REGION": "ap-northeast-1", "STAGE": "local",
                        "TOKEN_SECRET_ID": "livecommerce-local/token-signing-key"})
     for extra in (ROOT / "layers" / "shared" / "python", ROOT):
         sys.path.insert(0, str(extra))
+    from concurrent.futures import ThreadPoolExecutor
+
+    from livecommerce import identity
     from livecommerce.shared import tokens
 
+    with ThreadPoolExecutor(16) as pool:
+        list(pool.map(identity.register_dev_user, users))
     return {user: tokens.issue(user, ["viewer"])[0] for user in users}
 
 

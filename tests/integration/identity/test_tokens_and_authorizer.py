@@ -115,10 +115,10 @@ def test_the_gateway_keeps_the_authorizer_answer_per_token_as_api_gateway_does(a
     calls: list[str] = []
     real = gateway.invoke
 
-    def counting(function: str, event: dict):
+    def counting(function: str, event: dict, **kw):
         if function == "authorizer":
             calls.append(event["headers"].get("Authorization", ""))
-        return real(function, event)
+        return real(function, event, **kw)
 
     monkeypatch.setattr(gateway, "invoke", counting)
     token = api.login("viewer-1")

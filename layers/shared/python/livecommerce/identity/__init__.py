@@ -12,7 +12,7 @@ from __future__ import annotations
 from livecommerce.identity.models import Host, User
 
 __all__ = ["Host", "User", "find_host", "find_user", "nickname", "payer_subject", "register_dev_user",
-           "sweep_outbox"]
+           "sweep_outbox", "user_exists"]
 
 
 
@@ -28,6 +28,15 @@ def find_user(user_id: str) -> User | None:
     from livecommerce.identity import service  # deferred: pynamodb (cheap face for callers that need little)
 
     return service.find_user(user_id)
+
+
+def user_exists(user_id: str) -> bool:
+    """Whether the user may use a token we signed for them: they exist (identity has no
+    disabled or banned state; when it gets one, this is where it is refused). The token
+    authorizer asks this once per token and API Gateway cache period."""
+    from livecommerce.identity import service  # deferred: pynamodb (cheap face for callers that need little)
+
+    return service.user_exists(user_id)
 
 
 def nickname(user_id: str) -> str | None:

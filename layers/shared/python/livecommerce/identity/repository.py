@@ -47,10 +47,10 @@ flush_outbox = OUTBOX.flush
 sweep_outbox = OUTBOX.sweep
 
 
-def get_user(user_id: str) -> UserItem | None:
+def get_user(user_id: str, *, consistent: bool = False) -> UserItem | None:
     bind_all()
     try:
-        return UserItem.get(*UserItem.key(user_id))
+        return UserItem.get(*UserItem.key(user_id), consistent_read=consistent)
     except DoesNotExist:
         return None
 

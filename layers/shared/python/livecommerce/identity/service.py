@@ -45,6 +45,11 @@ def find_user(user_id: str) -> User | None:
     return _user_view(item) if item is not None else None
 
 
+def user_exists(user_id: str) -> bool:
+    # A strongly consistent read: a token is used right after the login that created its user.
+    return repository.get_user(user_id, consistent=True) is not None
+
+
 def payer_subject(user_id: str, provider: str) -> str | None:
     """The user's subject at a payment provider, when identity stores one for a user of that provider.
     (Users do not carry it today: the payer's id comes with the payment request.)"""

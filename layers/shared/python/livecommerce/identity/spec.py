@@ -30,6 +30,7 @@ SPEC = ContextSpec(
             name="authorizer",
             description="API Gateway REQUEST authorizer: verifies login tokens",
             reads_token_secret=True,
+            tables_read=(IDENTITY,),                 # the token's user must exist (identity.user_exists)
             memory_mb=256,
             timeout_seconds=5,
         ),

@@ -11,6 +11,7 @@ is handed the decoded text and the already-parsed JSON.
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass
 from typing import Any, Callable
 
@@ -21,7 +22,7 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import (RequestUnsup
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 
-from livecommerce.shared import bearer, bodies, problems, tokens
+from livecommerce.shared import bearer, bodies, clock, problems, tokens
 from livecommerce.shared.observability import NAMESPACE, logger, metrics  # noqa: F401 (re-exported)
 from livecommerce.shared.spec import Route, match_route
 
@@ -50,13 +51,32 @@ class Caller:
 
 
 def caller_from_event(event: dict[str, Any]) -> Caller | None:
-    """The identity the token authorizer put in the request context."""
+    """The identity the token authorizer put in the request context.
+
+    API Gateway keeps the authorizer's answer for a token for AUTHORIZER_CACHE_SECONDS, so
+    a token can come back through that cache after its end: its `token_expires_at` (epoch
+    seconds; a string on AWS) is checked here against the platform clock, and a request at
+    or after it is 401 token_expired."""
     ctx = ((event or {}).get("requestContext") or {}).get("authorizer") or {}
     user_id = ctx.get("user_id") or ctx.get("principalId")
     if not user_id:
         return None
+    _check_token_expiry(ctx.get("token_expires_at"))
     roles = frozenset(r for r in str(ctx.get("roles", "")).split(",") if r)
     return Caller(user_id=str(user_id), roles=roles)
+
+
+def _check_token_expiry(value: Any) -> None:
+    if value is None or value == "":
+        return        # a context without it was not made by our authorizer (a handler invoked directly)
+    try:
+        expires_at = float(value)
+    except (TypeError, ValueError):
+        expires_at = math.nan
+    if not math.isfinite(expires_at):
+        raise problems.Unauthorized("The token is invalid; log in again.", code="unauthorized")
+    if clock.utcnow().timestamp() >= expires_at:
+        raise problems.Unauthorized("The token has expired; log in again.", code="token_expired")
 
 
 def problem_response(problem: problems.Problem, correlation_id: str | None = None) -> Response:
