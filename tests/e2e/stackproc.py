@@ -27,13 +27,16 @@ def request(method: str, url: str, body=None, token: str | None = None):
         return err.code, dict(err.headers), json.loads(err.read() or b"null")
 
 
-def start_stack():
+def start_stack(*extra_args: str, own_group: bool = False):
+    """extra_args: more `local.stack` options (--state-dir DIR, --fresh). own_group: the stack and
+    its children in a process group of their own (a test can then kill -9 all of it)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
     env["PYTHONPATH"] = f"{ROOT / 'layers' / 'shared' / 'python'}:{ROOT}"
     env["STAGE"] = "local"   # what `make local` runs: the local stage, said explicitly
     proc = subprocess.Popen([sys.executable, "-m", "local.stack", "--port", "0", "--aws-port", "0",
-                             "--rtmp-port", "0", "--mqtt-port", "0"],
-                            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+                             "--rtmp-port", "0", "--mqtt-port", "0", *extra_args],
+                            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            start_new_session=own_group)
     lines = []
     deadline = time.monotonic() + 90
     while time.monotonic() < deadline:
