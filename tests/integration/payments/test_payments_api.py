@@ -166,7 +166,7 @@ def test_forged_alipay_notifications_change_nothing(shop, payments, order, forge
         note = alipay.build_notification(order["id"])
         note.params["total_amount"] = "0.01"     # changed after signing
     response = _notify(shop, note)
-    assert response.status == 400 and response.body == "failure"
+    assert response.status == 400 and response.body == "fail"
     assert _state(shop, order)["state"] == "pending_payment"
 
 

@@ -7,6 +7,13 @@ from pydantic import BaseModel, ConfigDict, Field
 
 Channel = Literal["wechat", "alipay"]
 
+# What a refused payment notification is answered, whatever the reason (the reason is logged, never
+# answered: it would tell a forger which check failed). WeChat Pay v3 asks a merchant that did not
+# accept a notification for HTTP 4xx/5xx with {"code": "FAIL", "message": "失败"}; Alipay retries
+# on anything but the text "success".
+WECHAT_FAIL = {"code": "FAIL", "message": "失败"}
+ALIPAY_FAIL = "fail"
+
 
 class PaymentRequest(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)

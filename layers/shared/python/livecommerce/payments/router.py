@@ -2,10 +2,13 @@
 
 The notify routes answer in the provider's format (WeChat Pay: JSON
 {"code": "SUCCESS"|"FAIL"}; Alipay: the text "success"), not problem+json:
-the provider reads them. Alipay posts its notification as
-application/x-www-form-urlencoded, which the shared precheck (JSON only)
-would refuse with 415, so `lambda_handler` applies the size limit to that route
-and the full precheck to every other.
+the provider reads them. A refused notification gets the provider's plain
+failure only (models.WECHAT_FAIL / models.ALIPAY_FAIL), whatever the reason:
+the reason (unknown_serial, bad_signature_or_ciphertext, malformed_body, ...) is
+logged at WARNING in the field `reason`, never answered. That includes bodies the
+shared precheck refuses (too large, wrong media type, not UTF-8, malformed JSON):
+`lambda_handler` has those answered in the provider's format too. Alipay posts a
+form (the route's media type in payments/spec.py).
 """
 from __future__ import annotations
 
@@ -15,10 +18,9 @@ from typing import Annotated, Any, Callable
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Header, Path
-from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 
-from livecommerce.payments.models import PaymentParams, PaymentRequest
+from livecommerce.payments.models import ALIPAY_FAIL, WECHAT_FAIL, PaymentParams, PaymentRequest
 from livecommerce.shared import problems
 from livecommerce.shared.api import BEARER, Api, logger, metrics
 
@@ -27,7 +29,7 @@ IdempotencyKey = Annotated[str, Header(alias="Idempotency-Key", min_length=8, ma
                                        pattern=r"^[A-Za-z0-9_.:\-]+$",
                                        description="The same value on every retry of this request.")]
 ALIPAY_NOTIFY = "/v1/payments/alipay/notify"
-MAX_NOTIFY_BYTES = 16 * 1024
+WECHAT_NOTIFY = "/v1/payments/wechat/notify"
 
 
 def _service():
@@ -72,17 +74,18 @@ def build_router(api: Api) -> Router:
     def create_payment(order_id: OrderId, body: PaymentRequest, idempotency_key: IdempotencyKey) -> PaymentParams:
         return _service().create_payment(api.caller(), order_id, body, idempotency_key)
 
-    @router.post("/v1/payments/wechat/notify", tags=["payments"], responses=WECHAT_ANSWERS,
+    @router.post(WECHAT_NOTIFY, tags=["payments"], responses=WECHAT_ANSWERS,
                  summary="WeChat Pay v3 notification (signed, AES-256-GCM resource); answers SUCCESS or FAIL")
     def wechat_notify():
         event = api.app.current_event
         try:
             status, body = _service().wechat_notification(dict(event.headers or {}), event.body or "")
         except problems.Problem as exc:   # busy store: WeChat Pay retries on anything but 2xx
-            return _json(exc.status if exc.status >= 400 else 503, {"code": "FAIL", "message": exc.code})
+            logger.warning("wechat pay notification not processed", extra={"reason": exc.code})
+            status, body = (exc.status if exc.status >= 400 else 503), WECHAT_FAIL
         except _aws_errors():              # the keys could not be read: retry later
-            logger.exception("payment credentials unavailable")
-            return _json(503, {"code": "FAIL", "message": "unavailable"})
+            logger.exception("payment credentials unavailable", extra={"reason": "credentials_unavailable"})
+            status, body = 503, WECHAT_FAIL
         metrics.add_metric(name="PaymentNotifications" if status == 200 else "PaymentNotificationsRejected",
                            unit=MetricUnit.Count, value=1)
         return _json(status, body)
@@ -94,10 +97,11 @@ def build_router(api: Api) -> Router:
         try:
             status, text = _service().alipay_notification(event.decoded_body or "")
         except problems.Problem as exc:
-            status, text = (exc.status if exc.status >= 400 else 503), "failure"
+            logger.warning("alipay notification not processed", extra={"reason": exc.code})
+            status, text = (exc.status if exc.status >= 400 else 503), ALIPAY_FAIL
         except _aws_errors():
-            logger.exception("payment credentials unavailable")
-            status, text = 503, "failure"
+            logger.exception("payment credentials unavailable", extra={"reason": "credentials_unavailable"})
+            status, text = 503, ALIPAY_FAIL
         metrics.add_metric(name="PaymentNotifications" if status == 200 else "PaymentNotificationsRejected",
                            unit=MetricUnit.Count, value=1)
         return Response(status_code=status, content_type="text/plain; charset=utf-8", body=text)
@@ -105,28 +109,21 @@ def build_router(api: Api) -> Router:
     return router
 
 
+def _wechat_refusal(problem: problems.Problem, request_id: str | None) -> dict[str, Any]:
+    return {"statusCode": problem.status, "headers": {"Content-Type": "application/json",
+                                                      "X-Correlation-Id": request_id or ""},
+            "body": json.dumps(WECHAT_FAIL, ensure_ascii=False)}
+
+
+def _alipay_refusal(problem: problems.Problem, request_id: str | None) -> dict[str, Any]:
+    return {"statusCode": problem.status, "headers": {"Content-Type": "text/plain; charset=utf-8",
+                                                      "X-Correlation-Id": request_id or ""},
+            "body": ALIPAY_FAIL}
+
+
 def lambda_handler(api: Api) -> Callable[[dict[str, Any], Any], dict[str, Any]]:
-    """Api.handler(), except that the Alipay notification may be a form (the metrics' function
-    dimension is set by api.handler())."""
-    standard = api.handler()
-    app = api.app
-
-    @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True)
-    @metrics.log_metrics
-    def alipay(event: dict[str, Any], context: Any) -> dict[str, Any]:
-        request_id = (event.get("requestContext") or {}).get("requestId")
-        body = event.get("body") or ""
-        if len(body.encode("utf-8") if isinstance(body, str) else body) > MAX_NOTIFY_BYTES:
-            return {"statusCode": 413, "headers": {"Content-Type": "text/plain"}, "body": "failure"}
-        response = app.resolve(event, context)
-        if request_id:
-            response.setdefault("headers", {})["X-Correlation-Id"] = request_id
-        return response
-
-    def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-        if event.get("httpMethod") == "POST" and (event.get("resource") == ALIPAY_NOTIFY
-                                                  or (event.get("path") or "").rstrip("/") == ALIPAY_NOTIFY):
-            return alipay(event, context)
-        return standard(event, context)
-
-    return handler
+    """Api.handler(), with bodies the precheck refuses on the notify routes answered in the
+    provider's plain failure format (the precheck has logged the reason)."""
+    api.answer_refusals("POST", WECHAT_NOTIFY, _wechat_refusal)
+    api.answer_refusals("POST", ALIPAY_NOTIFY, _alipay_refusal)
+    return api.handler()

@@ -21,7 +21,8 @@ from livecommerce.payments import alipay_adapter, wechatpay_adapter
 from livecommerce.payments import credentials as creds
 from livecommerce.payments.alipay_adapter import BEIJING
 from livecommerce.payments.errors import NotificationRejected, ProviderError
-from livecommerce.payments.models import AlipayParams, PaymentParams, PaymentRequest, WeChatPayParams
+from livecommerce.payments.models import (ALIPAY_FAIL, WECHAT_FAIL, AlipayParams, PaymentParams, PaymentRequest,
+                                         WeChatPayParams)
 from livecommerce.shared import idempotency, ports, problems
 from livecommerce.shared.api import Caller
 from livecommerce.shared.idempotency import Effect
@@ -150,19 +151,19 @@ def _prepay(caller: Caller, order: PayableOrder, body: PaymentRequest, settings)
 # -- notifications ----------------------------------------------------------------------
 
 def wechat_notification(headers: dict[str, str], body: str) -> tuple[int, dict]:
-    """(HTTP status, JSON body) as WeChat Pay expects: 200 {"code": "SUCCESS"} or 4xx/5xx {"code": "FAIL"}."""
+    """(HTTP status, JSON body) as WeChat Pay expects: 200 {"code": "SUCCESS"} or 4xx/5xx WECHAT_FAIL."""
     settings = get_commerce_settings()
     cfg = creds.credentials().wechatpay
     if cfg is None:   # nothing can verify it, so nothing is trusted (WeChat Pay retries any non-2xx)
-        logger.error("wechat pay notification but wechat pay is not configured")
-        return 400, {"code": "FAIL", "message": "not configured"}
+        logger.error("wechat pay notification but wechat pay is not configured", extra={"reason": "not_configured"})
+        return 400, dict(WECHAT_FAIL)
     try:
         note = ports.get().provider(WECHATPAY).verify_notification(
             cfg, headers, body, now=time.time(), max_age_seconds=settings.wechat_notification_max_age_seconds,
             api_base=settings.wechatpay_api_base, timeout=settings.provider_timeout_seconds)
     except NotificationRejected as exc:
         logger.warning("wechat pay notification rejected", extra={"reason": exc.reason})
-        return 400, {"code": "FAIL", "message": exc.reason}
+        return 400, dict(WECHAT_FAIL)
     resource = note["resource"]
     if note.get("event_type") != "TRANSACTION.SUCCESS" or resource.get("trade_state") != "SUCCESS":
         logger.info("wechat pay notification ignored", extra={"event_type": note.get("event_type"),
@@ -173,8 +174,8 @@ def wechat_notification(headers: dict[str, str], body: str) -> tuple[int, dict]:
         order_id = str(resource["out_trade_no"])
         transaction_id = str(resource["transaction_id"])
     except (KeyError, TypeError, ValueError):
-        logger.error("verified wechat pay notification without amount or ids")
-        return 400, {"code": "FAIL", "message": "malformed resource"}
+        logger.error("verified wechat pay notification without amount or ids", extra={"reason": "malformed_resource"})
+        return 400, dict(WECHAT_FAIL)
     outcome = orders.apply_payment(channel="wechat", order_id=order_id, transaction_id=transaction_id,
                                    amount=amount, paid_at=_iso_or_now(resource.get("success_time")))
     logger.info("wechat pay notification applied", extra={"order_id": order_id, "outcome": outcome})
@@ -186,17 +187,22 @@ def alipay_notification(body: str) -> tuple[int, str]:
     settings = get_commerce_settings()
     cfg = creds.credentials().alipay
     if cfg is None:
-        logger.error("alipay notification but alipay is not configured")
-        return 400, "failure"
+        logger.error("alipay notification but alipay is not configured", extra={"reason": "not_configured"})
+        return 400, ALIPAY_FAIL
     try:
-        params = dict(parse_qsl(body or "", keep_blank_values=True, strict_parsing=False))
+        params = dict(parse_qsl(body or "", keep_blank_values=True, strict_parsing=False, errors="strict"))
+    except ValueError:   # %-escapes that are not UTF-8 (the API's precheck refuses them first)
+        logger.warning("alipay notification rejected", extra={"reason": "malformed_body"})
+        return 400, ALIPAY_FAIL
+    try:
         note = ports.get().provider(ALIPAY).verify_notification(cfg, params, now=utcnow(),
                                                   max_age_seconds=settings.alipay_notification_max_age_seconds)
     except NotificationRejected as exc:
         logger.warning("alipay notification rejected", extra={"reason": exc.reason})
-        return 400, "failure"
-    except ValueError:
-        return 400, "failure"
+        return 400, ALIPAY_FAIL
+    except ValueError:   # an SDK's parse error: not trusted, and not our 500
+        logger.warning("alipay notification rejected", extra={"reason": "unreadable"})
+        return 400, ALIPAY_FAIL
     if note["trade_status"] not in ("TRADE_SUCCESS", "TRADE_FINISHED"):
         logger.info("alipay notification ignored", extra={"trade_status": note["trade_status"]})
         return 200, "success"
