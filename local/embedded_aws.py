@@ -279,6 +279,67 @@ def speed_up_moto() -> None:
         return period + message.sent_timestamp / 1000 > unix_time()
 
     SQSBackend.is_message_valid_based_on_retention_period = retained
+    _transactions_undo_items_not_tables()
+
+
+def _transactions_undo_items_not_tables() -> None:
+    """moto backs up every table a TransactWriteItems touches with a deep copy of the whole
+    table (once per item), so each order costs time in proportion to every order ever placed.
+    Same all-or-nothing outcome, in proportion to the transaction instead: the tables are not
+    copied, the items the transaction names (and each stream's length) are, and a cancelled
+    transaction puts exactly those back."""
+    import copy
+    import types
+
+    from moto.dynamodb import models as ddb_models
+    from moto.dynamodb.models.dynamo_type import DynamoType
+    from moto.dynamodb.models.table import Table
+
+    real_deepcopy = copy.deepcopy
+    # the module's own `copy`: tables pass through uncopied (the undo log below replaces that backup)
+    ddb_models.copy = types.SimpleNamespace(
+        deepcopy=lambda value, *args: value if isinstance(value, Table) else real_deepcopy(value, *args),
+        copy=copy.copy)
+    original = ddb_models.DynamoDBBackend.transact_write_items
+
+    def transact_write_items(self: Any, transact_items: list[dict[str, Any]]) -> None:
+        saved: list[tuple[Any, Any, Any, Any]] = []
+        streams: dict[str, tuple[Any, int]] = {}
+        for entry in transact_items[:100]:
+            _, op = next(iter(entry.items()))
+            table = self.tables.get(op.get("TableName"))
+            key = op.get("Key") or op.get("Item")
+            if table is None or not key or table.hash_key_attr not in key:
+                continue
+            hash_value = DynamoType(key[table.hash_key_attr])
+            range_value = (DynamoType(key[table.range_key_attr])
+                           if table.range_key_attr and table.range_key_attr in key else None)
+            if table.range_key_attr and range_value is None:
+                continue
+            saved.append((table, hash_value, range_value, real_deepcopy(table.get_item(hash_value, range_value))))
+            if table.stream_shard is not None and table.name not in streams:
+                streams[table.name] = (table.stream_shard, len(table.stream_shard.items))
+        try:
+            return original(self, transact_items)
+        except Exception:
+            for table, hash_value, range_value, item in reversed(saved):
+                if range_value is not None:
+                    bucket = table.items[hash_value]
+                    if item is None:
+                        bucket.pop(range_value, None)
+                    else:
+                        bucket[range_value] = item
+                    if not bucket:
+                        table.items.pop(hash_value, None)
+                elif item is None:
+                    table.items.pop(hash_value, None)
+                else:
+                    table.items[hash_value] = item
+            for shard, length in streams.values():
+                del shard.items[length:]
+            raise
+
+    ddb_models.DynamoDBBackend.transact_write_items = transact_write_items
 
 
 def make_app(state: StateFolder | None) -> tuple[Any, Any]:

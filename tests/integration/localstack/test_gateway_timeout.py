@@ -23,7 +23,7 @@ def test_a_function_past_the_integration_timeout_is_a_504_problem(monkeypatch):
 
     monkeypatch.setattr(gateway, "invoke", slow)
     answer = gateway.handle("GET", "/v1/rooms")
-    assert seen["timeout"] == gateway.INTEGRATION_TIMEOUT_SECONDS == 29.0
+    assert 28.0 < seen["timeout"] <= gateway.INTEGRATION_TIMEOUT_SECONDS == 29.0
     assert answer.status == 504 == GATEWAY_RESPONSES["INTEGRATION_TIMEOUT"][0]
     assert answer.headers["Content-Type"] == "application/problem+json"
     assert answer.body == body_for("INTEGRATION_TIMEOUT")
