@@ -5,13 +5,17 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-MAX_PRICE_FEN = 100_000_000          # 1,000,000 yuan: anything above is a typo
+from livecommerce.shared.fields import (MAX_FEN, CleanUrl, Fen, Integer, MultilineText, Quantity, Text, fen, integer,
+                                        quantity, text)
+
+MAX_PRICE_FEN = MAX_FEN              # 1,000,000 yuan: anything above is a typo
 MAX_STOCK = 10_000_000
 ImageUrl = Field(max_length=1024, pattern=r"^https://[^\s]+$")
 
 
 class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    """Request bodies: no unknown fields; text is taken as sent (shared.fields), never stripped."""
+    model_config = ConfigDict(extra="forbid")
 
 
 def _images(value: list[str] | None) -> list[str] | None:
@@ -24,22 +28,22 @@ def _images(value: list[str] | None) -> list[str] | None:
 
 
 class CreateProductRequest(Strict):
-    name: str = Field(min_length=1, max_length=60)
-    images: list[str] = Field(default_factory=list, max_length=9, description="https URLs; the first is the card image.")
-    description: str | None = Field(default=None, max_length=5000)
-    list_price: int = Field(gt=0, le=MAX_PRICE_FEN, description="List price in fen.")
-    stock: int = Field(ge=0, le=MAX_STOCK, description="Units in the warehouse not yet allocated to a room or sale.")
+    name: Text = text("Product name.", min_length=1, max_length=60)
+    images: list[CleanUrl] = Field(default_factory=list, max_length=9,
+                                   description="https URLs; the first is the card image.")
+    description: MultilineText | None = text("Product description.", default=None, max_length=5000, multiline=True)
+    list_price: Fen = fen("List price.", gt=0, le=MAX_PRICE_FEN)
+    stock: Quantity = quantity("Units in the warehouse not yet allocated to a room or sale.", ge=0, le=MAX_STOCK)
 
     _check_images = field_validator("images")(_images)
 
 
 class UpdateProductRequest(Strict):
-    name: str | None = Field(default=None, min_length=1, max_length=60)
-    images: list[str] | None = Field(default=None, max_length=9)
-    description: str | None = Field(default=None, max_length=5000)
-    list_price: int | None = Field(default=None, gt=0, le=MAX_PRICE_FEN)
-    stock: int | None = Field(default=None, ge=0, le=MAX_STOCK,
-                              description="Set the unallocated stock to this number.")
+    name: Text | None = text("Product name.", default=None, min_length=1, max_length=60)
+    images: list[CleanUrl] | None = Field(default=None, max_length=9)
+    description: MultilineText | None = text("Product description.", default=None, max_length=5000, multiline=True)
+    list_price: Fen | None = fen("List price.", default=None, gt=0, le=MAX_PRICE_FEN)
+    stock: Quantity | None = quantity("Set the unallocated stock to this number.", default=None, ge=0, le=MAX_STOCK)
 
     _check_images = field_validator("images")(_images)
 
@@ -57,10 +61,11 @@ class Product(BaseModel):
 
 class PresetRequest(Strict):
     product_id: str = Field(pattern=r"^[0-9A-HJKMNP-TV-Z]{26}$")
-    display_order: int = Field(default=0, ge=0, le=10_000)
-    live_price: int = Field(gt=0, le=MAX_PRICE_FEN, description="Price in the live, fen.")
-    live_stock: int = Field(ge=0, le=MAX_STOCK, description="Units set aside for this room (taken from the product's stock).")
-    promotion_note: str | None = Field(default=None, max_length=60)
+    display_order: Integer = integer("Position on the shelf, smallest first.", default=0, ge=0, le=10_000)
+    live_price: Fen = fen("Price in the live.", gt=0, le=MAX_PRICE_FEN)
+    live_stock: Quantity = quantity("Units set aside for this room (taken from the product's stock).",
+                                    ge=0, le=MAX_STOCK)
+    promotion_note: Text | None = text("Promotion note shown on the card.", default=None, max_length=60)
 
 
 class PresetsRequest(Strict):

@@ -5,18 +5,21 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from livecommerce.shared.fields import CleanUrl, Text, text
+
 UserId = Field(pattern=r"^[A-Za-z0-9_-]{1,64}$", min_length=1, max_length=64)
 
 
 class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    """Request bodies: no unknown fields; text is taken as sent (shared.fields), never stripped."""
+    model_config = ConfigDict(extra="forbid")
 
 
 class LoginRequest(Strict):
     provider: Literal["wechat", "alipay", "dev"] = Field(
         description="`wechat` and `alipay` take the code from the mini-program's login call; "
                     "`dev` works on the local stage only and takes the user id as the code.")
-    code: str = Field(min_length=1, max_length=256, description="Mini-program login code.")
+    code: Text = text("Mini-program login code.", min_length=1, max_length=256)
 
 
 class User(BaseModel):
@@ -42,9 +45,9 @@ class Me(User):
 
 class CreateHostRequest(Strict):
     user_id: str = Field(pattern=r"^[A-Za-z0-9_-]{1,40}$", description="The user to make a host.")
-    display_name: str = Field(min_length=1, max_length=40)
-    intro: str | None = Field(default=None, max_length=500)
-    avatar: str | None = Field(default=None, max_length=1024, pattern=r"^https://")
+    display_name: Text = text("Name shown on the host's profile and rooms.", min_length=1, max_length=40)
+    intro: Text | None = text("One-paragraph introduction.", default=None, max_length=500)
+    avatar: CleanUrl | None = Field(default=None, max_length=1024, pattern=r"^https://[^\s]+$")
 
 
 class Host(BaseModel):

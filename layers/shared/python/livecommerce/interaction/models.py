@@ -3,7 +3,9 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictInt
+from pydantic import BaseModel, ConfigDict, Field
+
+from livecommerce.shared.fields import Integer, Quantity, Text, integer, quantity, text
 
 ULID_PATTERN = r"^[0-9A-HJKMNP-TV-Z]{26}$"
 
@@ -40,7 +42,7 @@ class Danmaku(BaseModel):
 
 
 class LikesRequest(Strict):
-    count: StrictInt = Field(ge=1, le=200, description="Taps since the last call (the client batches them).")
+    count: Quantity = quantity("Taps since the last call (the client batches them).", ge=1, le=200)
 
 
 class LikesAccepted(BaseModel):
@@ -89,16 +91,16 @@ class DanmakuSettings(BaseModel):
 
 
 class DanmakuSettingsRequest(Strict):
-    quick_phrases: list[str] | None = Field(default=None, max_length=12)
-    blocked_words: list[str] | None = Field(default=None, max_length=200)
+    quick_phrases: list[Text] | None = Field(default=None, max_length=12)
+    blocked_words: list[Text] | None = Field(default=None, max_length=200)
 
 
 class MuteRequest(Strict):
-    duration_seconds: StrictInt = Field(default=600, ge=60, le=7 * 24 * 3600)
+    duration_seconds: Integer = integer("How long the mute lasts, in seconds.", default=600, ge=60, le=7 * 24 * 3600)
 
 
 class BanRequest(Strict):
-    reason: str | None = Field(default=None, max_length=200)
+    reason: Text | None = text("Why (kept with the ban).", default=None, max_length=200)
 
 
 class Moderation(BaseModel):

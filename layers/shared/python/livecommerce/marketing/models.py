@@ -6,13 +6,16 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from livecommerce.shared.fields import Fen, Integer, Quantity, Text, fen, integer, quantity, text
+
 ULID = r"^[0-9A-HJKMNP-TV-Z]{26}$"
 Kind = Literal["threshold", "no_threshold"]
 CouponState = Literal["available", "locked", "used", "expired"]
 
 
 class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    """Request bodies: no unknown fields; text is taken as sent (shared.fields), never stripped."""
+    model_config = ConfigDict(extra="forbid")
 
 
 def _aware(value: datetime | None) -> datetime | None:
@@ -22,19 +25,19 @@ def _aware(value: datetime | None) -> datetime | None:
 
 
 class CreateTemplateRequest(Strict):
-    name: str = Field(min_length=1, max_length=40)
+    name: Text = text("Coupon name shown to viewers.", min_length=1, max_length=40)
     kind: Kind = Field(description="`threshold`: 满 threshold 减 amount; `no_threshold`: amount off any order.")
-    amount: int = Field(gt=0, le=100_000_00, description="Fen taken off.")
-    threshold: int = Field(default=0, ge=0, le=100_000_000, description="Subtotal in fen the order must reach.")
-    total: int = Field(gt=0, le=10_000_000, description="Coupons of this template that may ever be issued.")
-    per_user_limit: int = Field(default=1, ge=1, le=100, description="Coupons of this template one viewer may hold.")
+    amount: Fen = fen("Taken off the order.", gt=0, le=100_000_00)
+    threshold: Fen = fen("Subtotal the order must reach.", default=0, ge=0, le=100_000_000)
+    total: Quantity = quantity("Coupons of this template that may ever be issued.", gt=0, le=10_000_000)
+    per_user_limit: Quantity = quantity("Coupons of this template one viewer may hold.", default=1, ge=1, le=100)
     valid_from: datetime | None = Field(default=None, description="Default: when claimed.")
     valid_until: datetime | None = Field(default=None, description="Give this or `valid_days`.")
-    valid_days: int | None = Field(default=None, ge=1, le=365, description="Valid for this many days after the claim.")
+    valid_days: Integer | None = integer("Valid for this many days after the claim.", default=None, ge=1, le=365)
     room_id: str | None = Field(default=None, pattern=ULID,
                                 description="Only for orders in this room. Required for hosts; operators may leave it out.")
-    points_cost: int | None = Field(default=None, ge=1, le=10_000_000,
-                                    description="Viewers may redeem this many points for one coupon (operators only).")
+    points_cost: Integer | None = integer("Viewers may redeem this many points for one coupon (operators only).",
+                                          default=None, ge=1, le=10_000_000)
 
     _tz = field_validator("valid_from", "valid_until")(_aware)
 
@@ -66,8 +69,8 @@ class Template(BaseModel):
 
 class CreateDropRequest(Strict):
     template_id: str = Field(pattern=ULID)
-    quantity: int | None = Field(default=None, ge=1, le=10_000_000,
-                                 description="Coupons in this drop (default: all the template has left).")
+    quantity: Quantity | None = quantity("Coupons in this drop (default: all the template has left).",
+                                         default=None, ge=1, le=10_000_000)
     drops_at: datetime | None = Field(default=None, description="Claimable from this time (default: now).")
     purpose: Literal["claim", "share_reward"] = Field(
         default="claim", description="`share_reward`: not claimable; sharers receive it when a new viewer arrives "

@@ -6,27 +6,30 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from livecommerce.shared.fields import Fen, Integer, Quantity, Text, fen, integer, quantity, text
+
 ULID = r"^[0-9A-HJKMNP-TV-Z]{26}$"
 OrderState = Literal["pending_payment", "paid", "cancelled", "expired"]
 MAX_QUANTITY = 99
 
 
 class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    """Request bodies: no unknown fields; text is taken as sent (shared.fields), never stripped."""
+    model_config = ConfigDict(extra="forbid")
 
 
 class Address(Strict):
-    name: str = Field(min_length=1, max_length=40)
+    name: Text = text("Recipient.", min_length=1, max_length=40)
     phone: str = Field(pattern=r"^1[3-9]\d{9}$", description="Mainland China mobile number.")
-    province: str = Field(min_length=1, max_length=20)
-    city: str = Field(min_length=1, max_length=20)
-    district: str | None = Field(default=None, max_length=20)
-    detail: str = Field(min_length=1, max_length=120)
+    province: Text = text(min_length=1, max_length=20)
+    city: Text = text(min_length=1, max_length=20)
+    district: Text | None = text(default=None, max_length=20)
+    detail: Text = text("Street, building, room.", min_length=1, max_length=120)
 
 
 class OrderLineRequest(Strict):
     product_id: str = Field(pattern=ULID)
-    quantity: int = Field(ge=1, le=MAX_QUANTITY)
+    quantity: Quantity = quantity("Units of this product.", ge=1, le=MAX_QUANTITY)
 
 
 class CreateOrderRequest(Strict):
@@ -90,10 +93,10 @@ class OrderPage(BaseModel):
 
 class CreateFlashSaleRequest(Strict):
     product_id: str = Field(pattern=ULID)
-    price: int = Field(gt=0, le=100_000_000, description="Sale price in fen.")
-    stock: int = Field(ge=1, le=1_000_000, description="Units for the sale (taken from the product's stock).")
-    duration_seconds: int = Field(ge=10, le=24 * 3600)
-    per_user_limit: int = Field(default=1, ge=1, le=MAX_QUANTITY)
+    price: Fen = fen("Sale price.", gt=0, le=100_000_000)
+    stock: Quantity = quantity("Units for the sale (taken from the product's stock).", ge=1, le=1_000_000)
+    duration_seconds: Integer = integer("How long the sale runs, in seconds.", ge=10, le=24 * 3600)
+    per_user_limit: Quantity = quantity("Units one viewer may buy.", default=1, ge=1, le=MAX_QUANTITY)
     starts_at: datetime | None = Field(default=None, description="Default: now. At most 7 days ahead.")
 
     @field_validator("starts_at")
@@ -126,7 +129,7 @@ class FlashSaleList(BaseModel):
 
 
 class FlashBuyRequest(Strict):
-    quantity: int = Field(default=1, ge=1, le=MAX_QUANTITY)
+    quantity: Quantity = quantity("Units to buy.", default=1, ge=1, le=MAX_QUANTITY)
     address: Address
 
 

@@ -2,19 +2,22 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
 from livecommerce.rooms import rules
+from livecommerce.shared.fields import TEXT_NOTE, CleanUrl, FileName, Integer, Text, file_name, integer, text
 
 Visibility = Literal["public", "test"]
 Status = Literal["scheduled", "live", "interrupted", "ended"]
 HttpsUrl = Field(default=None, max_length=1024, pattern=r"^https://[^\s]+$")
+Highlight = Annotated[Text, StringConstraints(min_length=1, max_length=60)]
 
 
 class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    """Request bodies: no unknown fields; text is taken as sent (shared.fields), never stripped."""
+    model_config = ConfigDict(extra="forbid")
 
 
 def _aware(value: datetime) -> datetime:
@@ -24,51 +27,35 @@ def _aware(value: datetime) -> datetime:
 
 
 class CreateRoomRequest(Strict):
-    title: str = Field(min_length=1, max_length=60)
-    topic: str | None = Field(default=None, max_length=200)
-    highlights: list[str] = Field(default_factory=list, max_length=10,
-                                  description="Selling points shown on the announcement, each up to 60 characters.")
+    title: Text = text("Room title.", min_length=1, max_length=60)
+    topic: Text | None = text("What the session is about.", default=None, max_length=200)
+    highlights: list[Highlight] = Field(default_factory=list, max_length=10,
+                                        description="Selling points shown on the announcement, each 1 to 60 "
+                                                    "characters. " + TEXT_NOTE)
     host_id: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_-]{1,64}$",
                                 description="Operators create rooms for a host; hosts leave it out.")
-    host_intro: str | None = Field(default=None, max_length=500)
+    host_intro: Text | None = text("The host as this session introduces them.", default=None, max_length=500)
     scheduled_start: datetime = Field(description="ISO 8601 with time zone; must be in the future.")
-    cover: str | None = HttpsUrl
+    cover: CleanUrl | None = HttpsUrl
     visibility: Visibility = Field(default="public", description="`test`: a private rehearsal only the host can watch.")
 
     _tz = field_validator("scheduled_start")(_aware)
 
-    @field_validator("highlights")
-    @classmethod
-    def _short_highlights(cls, value: list[str]) -> list[str]:
-        cleaned = [v.strip() for v in value]
-        if any(not v or len(v) > 60 for v in cleaned):
-            raise ValueError("each highlight is 1 to 60 characters")
-        return cleaned
-
 
 class UpdateRoomRequest(Strict):
-    title: str | None = Field(default=None, min_length=1, max_length=60)
-    topic: str | None = Field(default=None, max_length=200)
-    highlights: list[str] | None = Field(default=None, max_length=10)
-    host_intro: str | None = Field(default=None, max_length=500)
+    title: Text | None = text("Room title.", default=None, min_length=1, max_length=60)
+    topic: Text | None = text("What the session is about.", default=None, max_length=200)
+    highlights: list[Highlight] | None = Field(default=None, max_length=10,
+                                               description="Each 1 to 60 characters. " + TEXT_NOTE)
+    host_intro: Text | None = text("The host as this session introduces them.", default=None, max_length=500)
     scheduled_start: datetime | None = None
-    cover: str | None = HttpsUrl
+    cover: CleanUrl | None = HttpsUrl
     visibility: Visibility | None = None
 
     @field_validator("scheduled_start")
     @classmethod
     def _tz(cls, value: datetime | None) -> datetime | None:
         return _aware(value) if value is not None else value
-
-    @field_validator("highlights")
-    @classmethod
-    def _short_highlights(cls, value: list[str] | None) -> list[str] | None:
-        if value is None:
-            return value
-        cleaned = [v.strip() for v in value]
-        if any(not v or len(v) > 60 for v in cleaned):
-            raise ValueError("each highlight is 1 to 60 characters")
-        return cleaned
 
 
 class Room(BaseModel):
@@ -156,9 +143,10 @@ class Playback(BaseModel):
 
 
 class MaterialRequest(Strict):
-    filename: str = Field(min_length=1, max_length=200, pattern=r"^[^/\\\x00-\x1f]+$")
-    content_type: str = Field(max_length=120)
-    size_bytes: int = Field(gt=0)
+    filename: FileName = file_name("The file's name as the host's machine has it.", max_length=200)
+    content_type: Text = text("MIME type of the file (see the 422 for the accepted list).", max_length=120)
+    size_bytes: Integer = integer("Size of the file in bytes (the upload may not exceed it).", gt=0,
+                                  le=500 * 1024 * 1024)
 
 
 class Material(BaseModel):
