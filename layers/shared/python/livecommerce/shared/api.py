@@ -203,10 +203,10 @@ class Api:
                 status=500, title="Internal error"), self.correlation_id)
 
     def precheck(self, event: dict[str, Any]) -> tuple[problems.Problem | None, dict[str, Any]]:
-        """(problem, None-equivalent) for a body refused before any parsing or validation, else
-        (None, the event to resolve): size limit, then, for a method with a body, the route's
-        media type, strict UTF-8 and bounded JSON (livecommerce.shared.bodies). The event to
-        resolve carries the decoded text (not base64) and the route's canonical media type."""
+        """(problem, event) for a request refused before any parsing or validation, else (None,
+        the event to resolve): size limit, then, for a method with a body, the route's media type,
+        strict UTF-8 and bounded JSON (livecommerce.shared.bodies). The event to resolve carries
+        the decoded text (not base64) and the route's canonical media type."""
         self._checked = None
         method = event.get("httpMethod", "")
         found = match_route(self.routes, method, event.get("path") or "")

@@ -24,6 +24,7 @@ import binascii
 import json
 import re
 from dataclasses import dataclass
+from itertools import accumulate
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -38,8 +39,9 @@ MAX_NUMBER_CHARS = 64
 MAX_FORM_FIELDS = 200
 
 _BOMS = (b"\xef\xbb\xbf", b"\xfe\xff", b"\xff\xfe")
-_JSON_STRING = re.compile(r'"(?:[^"\\]|\\.)*"', re.DOTALL)
-_BRACKET = re.compile(r"[\[\]{}]")
+_JSON_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
+_NOT_BRACKET = re.compile(r"[^\[\]{}]+")
+_STEPS = {"[": 1, "{": 1, "]": -1, "}": -1}
 
 
 class BodyRejected(Exception):
@@ -125,18 +127,11 @@ def decode_utf8(raw: bytes) -> str:
 
 def json_depth_exceeds(text: str, limit: int = MAX_JSON_DEPTH) -> bool:
     """Whether arrays/objects nest deeper than `limit` (brackets inside strings do not count).
-    A loop, not recursion: any depth is measured safely."""
+    No recursion and no Python loop: the brackets outside strings, as +1/-1 steps, summed."""
     if text.count("[") + text.count("{") <= limit:
         return False
-    depth = 0
-    for match in _BRACKET.finditer(_JSON_STRING.sub('""', text)):
-        if match.group() in "[{":
-            depth += 1
-            if depth > limit:
-                return True
-        else:
-            depth -= 1
-    return False
+    brackets = _NOT_BRACKET.sub("", _JSON_STRING.sub("", text))
+    return max(accumulate(map(_STEPS.__getitem__, brackets)), default=0) > limit
 
 
 def _int(literal: str) -> int:
