@@ -153,6 +153,28 @@ def test_danmaku_use_the_same_rule():
     assert moderation.clean_text("a\u200db", max_chars=60) == "a\u200db"
 
 
+def test_schema_pattern_states_the_rule_for_the_bmp():
+    """The documented pattern (as JSON Schema reads it: ECMA-262, `$` is the end) refuses exactly
+    what the rule refuses in the BMP, but for
+    unassigned code points and lone surrogates (said in words: version-dependent / not a
+    character a u-less regex can name)."""
+    import re
+
+    from livecommerce.shared import fields
+
+    single, multi = re.compile(fields.TEXT_PATTERN), re.compile(fields.MULTILINE_PATTERN)
+    for code in range(0x10000):
+        ch = chr(code)
+        if unicodedata.category(ch) in ("Cn", "Cs"):
+            continue
+        assert (single.fullmatch(ch) is None) == text_rule.forbidden(ch), hex(code)
+        assert (multi.fullmatch(ch) is None) == text_rule.forbidden(ch, allow=text_rule.MULTILINE), hex(code)
+    props = Body.model_json_schema()["properties"]
+    assert props["title"]["pattern"] == fields.TEXT_PATTERN
+    assert props["description"]["anyOf"][0]["pattern"] == fields.MULTILINE_PATTERN
+    assert single.fullmatch("直播👨\u200d👩\u200d👧 ❤️") and not single.fullmatch("a\u202eb") and not single.fullmatch("a\x00")
+
+
 # -- file names --------------------------------------------------------------------------
 
 @pytest.mark.parametrize("name", [

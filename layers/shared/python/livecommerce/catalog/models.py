@@ -5,7 +5,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from livecommerce.shared.fields import (MAX_FEN, CleanUrl, Fen, Integer, MultilineText, Quantity, Text, fen, integer,
+from livecommerce.shared.fields import (MAX_FEN, Fen, HttpsUrl, Integer, MultilineText, Quantity, Text, fen, integer,
                                         quantity, text)
 
 MAX_PRICE_FEN = MAX_FEN              # 1,000,000 yuan: anything above is a typo
@@ -29,7 +29,7 @@ def _images(value: list[str] | None) -> list[str] | None:
 
 class CreateProductRequest(Strict):
     name: Text = text("Product name.", min_length=1, max_length=60)
-    images: list[CleanUrl] = Field(default_factory=list, max_length=9,
+    images: list[HttpsUrl] = Field(default_factory=list, max_length=9,
                                    description="https URLs; the first is the card image.")
     description: MultilineText | None = text("Product description.", default=None, max_length=5000, multiline=True)
     list_price: Fen = fen("List price.", gt=0, le=MAX_PRICE_FEN)
@@ -40,7 +40,7 @@ class CreateProductRequest(Strict):
 
 class UpdateProductRequest(Strict):
     name: Text | None = text("Product name.", default=None, min_length=1, max_length=60)
-    images: list[CleanUrl] | None = Field(default=None, max_length=9)
+    images: list[HttpsUrl] | None = Field(default=None, max_length=9)
     description: MultilineText | None = text("Product description.", default=None, max_length=5000, multiline=True)
     list_price: Fen | None = fen("List price.", default=None, gt=0, le=MAX_PRICE_FEN)
     stock: Quantity | None = quantity("Set the unallocated stock to this number.", default=None, ge=0, le=MAX_STOCK)

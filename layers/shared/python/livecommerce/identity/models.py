@@ -5,7 +5,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from livecommerce.shared.fields import CleanUrl, Text, text
+from livecommerce.shared.fields import HttpsUrl, Text, text
 
 UserId = Field(pattern=r"^[A-Za-z0-9_-]{1,64}$", min_length=1, max_length=64)
 
@@ -47,7 +47,7 @@ class CreateHostRequest(Strict):
     user_id: str = Field(pattern=r"^[A-Za-z0-9_-]{1,40}$", description="The user to make a host.")
     display_name: Text = text("Name shown on the host's profile and rooms.", min_length=1, max_length=40)
     intro: Text | None = text("One-paragraph introduction.", default=None, max_length=500)
-    avatar: CleanUrl | None = Field(default=None, max_length=1024, pattern=r"^https://[^\s]+$")
+    avatar: HttpsUrl | None = Field(default=None, description="https URL of the host's picture.")
 
 
 class Host(BaseModel):

@@ -7,11 +7,10 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
 from livecommerce.rooms import rules
-from livecommerce.shared.fields import TEXT_NOTE, CleanUrl, FileName, Integer, Text, file_name, integer, text
+from livecommerce.shared.fields import TEXT_NOTE, FileName, HttpsUrl, Integer, Text, file_name, integer, text
 
 Visibility = Literal["public", "test"]
 Status = Literal["scheduled", "live", "interrupted", "ended"]
-HttpsUrl = Field(default=None, max_length=1024, pattern=r"^https://[^\s]+$")
 Highlight = Annotated[Text, StringConstraints(min_length=1, max_length=60)]
 
 
@@ -36,7 +35,7 @@ class CreateRoomRequest(Strict):
                                 description="Operators create rooms for a host; hosts leave it out.")
     host_intro: Text | None = text("The host as this session introduces them.", default=None, max_length=500)
     scheduled_start: datetime = Field(description="ISO 8601 with time zone; must be in the future.")
-    cover: CleanUrl | None = HttpsUrl
+    cover: HttpsUrl | None = Field(default=None, description="https URL of the cover image.")
     visibility: Visibility = Field(default="public", description="`test`: a private rehearsal only the host can watch.")
 
     _tz = field_validator("scheduled_start")(_aware)
@@ -49,7 +48,7 @@ class UpdateRoomRequest(Strict):
                                                description="Each 1 to 60 characters. " + TEXT_NOTE)
     host_intro: Text | None = text("The host as this session introduces them.", default=None, max_length=500)
     scheduled_start: datetime | None = None
-    cover: CleanUrl | None = HttpsUrl
+    cover: HttpsUrl | None = Field(default=None, description="https URL of the cover image.")
     visibility: Visibility | None = None
 
     @field_validator("scheduled_start")

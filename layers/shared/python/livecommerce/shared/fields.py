@@ -23,8 +23,8 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from pydantic import BeforeValidator, Field, Strict
-from pydantic_core import PydanticUndefined
+from pydantic import BeforeValidator, Field, GetJsonSchemaHandler, Strict, StringConstraints
+from pydantic_core import PydanticUndefined, core_schema
 
 from livecommerce.shared import text as text_rule
 
@@ -81,6 +81,30 @@ def integer(description: str | None = None, *, default: Any = PydanticUndefined,
 
 # -- text ------------------------------------------------------------------------------
 
+# The rule as a JSON-schema pattern, for clients and schema-driven tools: every control,
+# format (except ZWJ), separator and private-use character of the BMP. Written out, not
+# computed, so the document does not change with the Python's Unicode version. The rule
+# (shared.text) also refuses unassigned code points, astral private use and lone surrogates;
+# surrogates stay out of the pattern, as a regex without the u flag sees an emoji as two.
+_BMP_FORMAT = ("\\u00ad\\u0600-\\u0605\\u061c\\u06dd\\u070f\\u0890\\u0891\\u08e2\\u180e\\u200b\\u200c"
+               "\\u200e\\u200f\\u2028-\\u202e\\u2060-\\u206f\\ufeff\\ufff9-\\ufffb\\ue000-\\uf8ff")
+TEXT_PATTERN = f"^[^\\x00-\\x1f\\x7f-\\x9f{_BMP_FORMAT}]*$"
+MULTILINE_PATTERN = f"^[^\\x00-\\x08\\x0b-\\x1f\\x7f-\\x9f{_BMP_FORMAT}]*$"
+
+
+class _SchemaPattern:
+    """Puts the character rule in the field's JSON schema (validation is the BeforeValidator's)."""
+
+    def __init__(self, pattern: str) -> None:
+        self.pattern = pattern
+
+    def __get_pydantic_json_schema__(self, schema: core_schema.CoreSchema,
+                                     handler: GetJsonSchemaHandler) -> dict[str, Any]:
+        json_schema = handler(schema)
+        json_schema.setdefault("pattern", self.pattern)
+        return json_schema
+
+
 def _checker(*, allow: frozenset[str] = frozenset(), file_name: bool = False):
     def check(value: Any) -> Any:
         if not isinstance(value, str):
@@ -96,17 +120,19 @@ def _checker(*, allow: frozenset[str] = frozenset(), file_name: bool = False):
 
 
 # BeforeValidator: the rule sees the text exactly as sent, before anything else touches it.
-Text = Annotated[str, BeforeValidator(_checker())]
+Text = Annotated[str, BeforeValidator(_checker()), _SchemaPattern(TEXT_PATTERN)]
 """Single-line free text: titles, names, notes, address lines."""
 
-MultilineText = Annotated[str, BeforeValidator(_checker(allow=text_rule.MULTILINE))]
+MultilineText = Annotated[str, BeforeValidator(_checker(allow=text_rule.MULTILINE)), _SchemaPattern(MULTILINE_PATTERN)]
 """Multi-line free text (descriptions): \\n and \\t allowed."""
 
-FileName = Annotated[str, BeforeValidator(_checker(file_name=True))]
+FileName = Annotated[str, BeforeValidator(_checker(file_name=True)), _SchemaPattern(TEXT_PATTERN)]
 """A file name as a user's machine will save it."""
 
-CleanUrl = Annotated[str, BeforeValidator(_checker())]
-"""A URL checked by its field's pattern, and free of the characters free text refuses."""
+HttpsUrl = Annotated[str, StringConstraints(max_length=1024, pattern=r"^https://[^\s]+$"), BeforeValidator(_checker())]
+"""An https URL (images, covers, avatars), free of the characters free text refuses. The
+pattern sits in the type, not the field: pydantic leaves a field-level pattern out of the
+JSON schema of an optional validated type."""
 
 
 def text(description: str | None = None, *, default: Any = PydanticUndefined, min_length: int | None = None,
