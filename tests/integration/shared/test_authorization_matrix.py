@@ -227,6 +227,40 @@ def test_room_paths_are_declared_room_scoped():
     assert undeclared == []
 
 
+# Path parameters naming something that belongs to one room (a flash sale, a coupon drop, a share
+# code; lotteries, polls and quizzes when they come): a route taking one is room-scoped.
+ROOM_ENTITY_PARAMS = {"sale_id", "drop_id", "code", "lottery_id", "poll_id", "quiz_id", "clip_id"}
+
+
+def test_routes_reaching_a_room_are_declared_room_scoped():
+    """Derived from the route table and the OpenAPI document, not from a list of routes: a path
+    parameter of a room's entity, or a request body or query naming a room, makes a route
+    room-scoped, and it must say so (Route.room_from)."""
+    import json
+    from pathlib import Path
+
+    doc = json.loads((Path(__file__).resolve().parents[3] / "functions" / "docs" / "openapi.json").read_text())
+    schemas = doc["components"]["schemas"]
+    reaching = set()
+    for route in ROUTES:
+        params = {part[1:-1] for part in route.path.split("/") if part.startswith("{")}
+        if params & ROOM_ENTITY_PARAMS:
+            reaching.add(route.key)
+        operation = doc["paths"].get(route.path, {}).get(route.method.lower(), {})
+        if any(p.get("in") == "query" and p.get("name") in ("room_id", "rooms")
+               for p in operation.get("parameters", [])):
+            reaching.add(route.key)
+        schema = ((operation.get("requestBody") or {}).get("content", {}).get("application/json") or {}).get(
+            "schema", {})
+        if "$ref" in schema:
+            schema = schemas[schema["$ref"].rsplit("/", 1)[-1]]
+        if "room_id" in schema.get("properties", {}):
+            reaching.add(route.key)
+    assert "POST /v1/orders" in reaching and "GET /v1/flash-sales/{sale_id}" in reaching   # the check sees them
+    undeclared = sorted(key for key in reaching if key not in {r.key for r in room_scoped_routes()})
+    assert undeclared == []
+
+
 def test_every_room_scoped_route_has_a_test_room_row():
     assert {r.key for r in room_scoped_routes()} == set(TEST_ROOM_ROWS)
 
