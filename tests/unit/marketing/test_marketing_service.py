@@ -7,7 +7,7 @@ from datetime import timedelta
 
 import pytest
 
-from livecommerce import marketing
+from livecommerce import marketing, rooms
 from livecommerce.marketing import consumers, repository, service
 from livecommerce.marketing.storage import CouponItem, DropItem, bind_all
 from livecommerce.orders.events import OrderPaid
@@ -60,8 +60,14 @@ def world(monkeypatch):
     monkeypatch.setattr(repository, "flush_outbox", lambda pk: w.flushed.append(pk) or 0)
     monkeypatch.setattr(idempotency, "replayed", lambda *a, **k: None)
     monkeypatch.setattr(timers, "request", lambda *a, **k: w.timers_asked.append((a, k)) or True)
+    # The rooms face (the visibility gate): host-1's public room unless a test sets w.rooms.
+    w.rooms = {ROOM: rooms.RoomRef(room_id=ROOM, host_id="host-1", status="live", visibility="public",
+                                   scheduled_start=iso(clock.now()))}
+    monkeypatch.setattr(rooms, "get_room", lambda room_id, consistent=False: w.rooms.get(room_id))
+    rooms.clear_cache()
     with ports.use(clock=clock, bus=bus):
         yield w
+    rooms.clear_cache()
 
 
 def drop(w, *, drops_in=timedelta(0), left=10, per_user_limit=2, purpose="claim", pending=False) -> DropItem:
@@ -93,6 +99,18 @@ def test_a_claim_writes_the_coupon_counter_drop_and_event_in_one_transaction(wor
     assert coupon.state == "available" and coupon.source == "claim"
     assert coupon.claimed_at == iso(world.clock.now())
     assert coupon.valid_until == iso(world.clock.now() + timedelta(days=7))
+
+
+def test_a_test_rooms_coupons_are_claimed_by_those_who_run_it_only(world):
+    """A test room's drop is as no drop to a viewer (404 drop_not_found); its host rehearses the claim."""
+    drop(world)
+    world.rooms[ROOM] = world.rooms[ROOM].model_copy(update={"visibility": "test"})
+    with pytest.raises(problems.NotFound) as hidden:
+        service.claim(VIEWER, DROP, "key-00000002")
+    assert hidden.value.code == "drop_not_found" and RecordingTx.committed == []
+    host = Caller(user_id="host-1", roles=frozenset({"viewer", "host"}))
+    coupon, created = service.claim(host, DROP, "key-00000003")
+    assert created is True and len(RecordingTx.committed) == 1
 
 
 @pytest.mark.parametrize("failed,code", [({"drop"}, "drop_exhausted"), ({"counter"}, "claim_limit_reached")])
