@@ -133,6 +133,23 @@ def stop_stack(proc: subprocess.Popen) -> None:
         proc.wait()
 
 
+def group_cpu_seconds(pgid: int) -> float:
+    """CPU time (user + system) of every live process in the stack's process group (Linux /proc)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as handle:
+                fields = handle.read().rpartition(")")[2].split()
+        except OSError:
+            continue
+        if int(fields[2]) == pgid:   # fields after "(comm)": state ppid pgrp ... utime(12) stime(13)
+            total += int(fields[11]) + int(fields[12])
+    return total / tick
+
+
 def percentile(values: list[float], q: float) -> float:
     if not values:
         return float("nan")
@@ -213,7 +230,7 @@ class Results:
             self.route_latencies[kind].append(seconds)
 
 
-def run(url: str, clients: int, seconds: float, think: float, seed: int) -> Results:
+def run(url: str, clients: int, seconds: float, think: float, seed: int, pgid: int | None = None) -> Results:
     print("setting up a room, a product and a flash sale...", flush=True)
     ids = set_up(url)
     users = [("host-1" if i % 50 == 49 else f"load-viewer-{i:04d}") for i in range(clients)]
@@ -276,9 +293,11 @@ def run(url: str, clients: int, seconds: float, think: float, seed: int) -> Resu
         thread.start()
     start_gate.wait()
     t_start = time.monotonic()
+    cpu_start = group_cpu_seconds(pgid) if pgid else None
     for thread in threads:
         thread.join(timeout=max(0.0, stop_at - time.monotonic()) + CLIENT_TIMEOUT + 5)
     results.elapsed = time.monotonic() - t_start   # type: ignore[attr-defined]
+    results.cpu = group_cpu_seconds(pgid) - cpu_start if pgid else None   # type: ignore[attr-defined]
     return results
 
 
@@ -296,6 +315,10 @@ def report(results: Results, clients: int, think: float) -> dict[str, object]:
         "over_2s": sum(1 for x in lat if x > 2), "over_29s": sum(1 for x in lat if x > 29),
         "5xx": sum(n for s, n in statuses.items() if s >= 500), "504": statuses.get(504, 0),
         "no_answer": dict(results.failures),
+        # the stack's own CPU per answered request: comparable across runs on a busy machine
+        "stack_cpu_ms_per_request": (round(results.cpu * 1000 / len(lat), 1)  # type: ignore[attr-defined]
+                                     if results.cpu is not None and lat else None),
+        "load_average": round(os.getloadavg()[0], 1),
     }
     print()
     print(f"clients {clients}, think uniform 0..{think:g} s, {elapsed:.1f} s")
@@ -304,6 +327,8 @@ def report(results: Results, clients: int, think: float) -> dict[str, object]:
           f"max {figures['max_ms']} ms")
     print(f"over 2 s {figures['over_2s']}  over 29 s {figures['over_29s']}  5xx {figures['5xx']}  "
           f"504 {figures['504']}  no answer {sum(results.failures.values())} {dict(results.failures)}")
+    print(f"stack CPU per request {figures['stack_cpu_ms_per_request']} ms  (load average {figures['load_average']}"
+          f" on {os.cpu_count()} CPUs)")
     print("status by route (count; p99 ms):")
     for kind, counter in sorted(results.by_route.items()):
         p99 = round(percentile(results.route_latencies[kind], 0.99) * 1000)
@@ -333,7 +358,7 @@ def main(argv: list[str] | None = None) -> int:
         state = tempfile.TemporaryDirectory(prefix="local-load-") if supports_state else None
         proc, url = start_stack(args.root, state.name if state else None)
     try:
-        results = run(url, args.clients, args.seconds, args.think, args.seed)
+        results = run(url, args.clients, args.seconds, args.think, args.seed, proc.pid if proc else None)
         figures = report(results, args.clients, args.think)
         if args.json:
             print("FIGURES " + json.dumps(figures))

@@ -380,13 +380,70 @@ def make_app(state: StateFolder | None) -> tuple[Any, Any]:
     return serialized, app
 
 
+def keep_alive_server(host: str, port: int, app: Any) -> Any:
+    """A WSGI server for moto that keeps connections open. werkzeug's development server (what
+    moto's own server uses) answers every request with `Connection: close`, so each botocore
+    call paid a TCP connect on both sides and a new server thread; here a connection (botocore
+    pools them) lives on, one thread each, answers carry Content-Length and go out without
+    Nagle's delay."""
+    import io
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+    from urllib.parse import urlsplit
+
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+        disable_nagle_algorithm = True
+
+        def _serve(self) -> None:
+            length = int(self.headers.get("Content-Length") or 0)
+            body = self.rfile.read(length) if length else b""
+            split = urlsplit(self.path)
+            environ: dict[str, Any] = {
+                "REQUEST_METHOD": self.command, "SCRIPT_NAME": "", "PATH_INFO": split.path,
+                "QUERY_STRING": split.query, "RAW_URI": self.path, "REQUEST_URI": self.path,
+                "SERVER_NAME": host, "SERVER_PORT": str(self.server.server_address[1]),
+                "SERVER_PROTOCOL": self.request_version, "REMOTE_ADDR": self.client_address[0],
+                "CONTENT_TYPE": self.headers.get("Content-Type", ""), "CONTENT_LENGTH": str(length),
+                "wsgi.input": io.BytesIO(body), "wsgi.errors": sys.stderr, "wsgi.url_scheme": "http",
+                "wsgi.version": (1, 0), "wsgi.multithread": True, "wsgi.multiprocess": False,
+                "wsgi.run_once": False,
+            }
+            for name, value in self.headers.items():
+                key = "HTTP_" + name.upper().replace("-", "_")
+                if key not in ("HTTP_CONTENT_TYPE", "HTTP_CONTENT_LENGTH"):
+                    environ[key] = f"{environ[key]},{value}" if key in environ else value
+            answer: dict[str, Any] = {}
+
+            def start_response(status: str, headers: Any, exc_info: Any = None) -> Any:
+                answer["status"], answer["headers"] = status, headers
+                return lambda data: None
+
+            payload = b"".join(app(environ, start_response))
+            code, _, reason = answer["status"].partition(" ")
+            self.send_response(int(code), reason)
+            for name, value in answer["headers"]:
+                if name.lower() not in ("content-length", "connection", "transfer-encoding"):
+                    self.send_header(name, value)
+            self.send_header("Content-Length", str(len(payload)))
+            self.end_headers()
+            if self.command != "HEAD" and payload:
+                self.wfile.write(payload)
+
+        do_GET = do_POST = do_PUT = do_DELETE = do_HEAD = do_PATCH = do_OPTIONS = _serve
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+    class Server(ThreadingHTTPServer):
+        daemon_threads = True
+        request_queue_size = 256
+
+    return Server((host, port), Handler)
+
+
 def serve(host: str, port: int, state_dir: str | None, fresh: bool) -> None:
     """`python -m local.embedded_aws`: print READY <url>; exit when stdin closes (the stack is gone)."""
     import logging
-
-    from werkzeug.serving import make_server
-
-    from moto.moto_server.werkzeug_app import MotoRequestHandler
 
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
     speed_up_moto()
@@ -396,8 +453,7 @@ def serve(host: str, port: int, state_dir: str | None, fresh: bool) -> None:
         loaded, replayed = state.restore(app)
         state.compact()
         print(f"STATE {state.path} snapshot={'yes' if loaded else 'no'} replayed={replayed}", flush=True)
-    server = make_server(host, port, serialized, threaded=True, request_handler=MotoRequestHandler)
-    server.daemon_threads = True
+    server = keep_alive_server(host, port, serialized)
     threading.Thread(target=server.serve_forever, name="embedded-aws", daemon=True).start()
     print(f"READY http://{host}:{server.server_port}", flush=True)
     sys.stdin.read()   # returns when the stack closes our stdin, or dies
