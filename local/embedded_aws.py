@@ -229,7 +229,7 @@ class StateFolder:
     @staticmethod
     def sync(journal: Any) -> None:
         try:
-            os.fsync(journal.fileno())
+            os.fdatasync(journal.fileno())   # the data and the file's length; enough to read it back
         except ValueError:   # compacted and closed meanwhile: the record is in the fsynced snapshot
             pass
 
