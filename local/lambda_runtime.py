@@ -5,6 +5,10 @@ functions/<name>/handler.py, each serving one request at a time (Powertools
 resolvers keep the current event on the app object, exactly as they may in a
 single-concurrency Lambda container). Busy pools grow up to a limit, like
 Lambda scaling out; the first use of a container pays the cold start.
+
+That in-process mode is what tests with in-process moto (mock_aws) use. The local stack
+switches to worker processes (use_worker_processes, below): there concurrent requests
+cannot share what Powertools keeps per process.
 """
 from __future__ import annotations
 
