@@ -39,11 +39,17 @@ class CreateProductRequest(Strict):
 
 
 class UpdateProductRequest(Strict):
-    name: Text | None = text("Product name.", default=None, min_length=1, max_length=60)
-    images: list[HttpsUrl] | None = Field(default=None, max_length=9)
+    """Only the fields sent change; at least one (an empty body is 400 `empty_update`). Name, images,
+    price and stock may be left out but not cleared: they are not nullable."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"minProperties": 1})
+
+    # The default None only means "not sent" (the service reads exclude_unset); null is refused.
+    name: Text = text("Product name.", default=None, min_length=1, max_length=60)
+    images: list[HttpsUrl] = Field(default=None, max_length=9, description="https URLs; the first is the card image.")
     description: MultilineText | None = text("Product description.", default=None, max_length=5000, multiline=True)
-    list_price: Fen | None = fen("List price.", default=None, gt=0, le=MAX_PRICE_FEN)
-    stock: Quantity | None = quantity("Set the unallocated stock to this number.", default=None, ge=0, le=MAX_STOCK)
+    list_price: Fen = fen("List price.", default=None, gt=0, le=MAX_PRICE_FEN)
+    stock: Quantity = quantity("Set the unallocated stock to this number.", default=None, ge=0, le=MAX_STOCK)
 
     _check_images = field_validator("images")(_images)
 
@@ -69,7 +75,9 @@ class PresetRequest(Strict):
 
 
 class PresetsRequest(Strict):
-    items: list[PresetRequest] = Field(max_length=30, description="The room's whole preset list; products left out are removed.")
+    items: list[PresetRequest] = Field(max_length=30, description="The room's whole preset list; products left out are removed. Each "
+                                                                "product at most once (422 `validation_failed` on "
+                                                                "`body.items`).")
 
     @field_validator("items")
     @classmethod

@@ -5,6 +5,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from livecommerce.identity.rules import DEV_USER_ID
 from livecommerce.shared.fields import HttpsUrl, Text, text
 
 UserId = Field(pattern=r"^[A-Za-z0-9_-]{1,64}$", min_length=1, max_length=64)
@@ -16,10 +17,18 @@ class Strict(BaseModel):
 
 
 class LoginRequest(Strict):
+    """A `dev` login's code is a user id (identity.rules.DEV_USER_ID): the schema says so per provider."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"anyOf": [
+        {"properties": {"provider": {"enum": ["wechat", "alipay"]}}},
+        {"properties": {"code": {"pattern": DEV_USER_ID.pattern}}},
+    ]})
+
     provider: Literal["wechat", "alipay", "dev"] = Field(
         description="`wechat` and `alipay` take the code from the mini-program's login call; "
                     "`dev` works on the local stage only and takes the user id as the code.")
-    code: Text = text("Mini-program login code.", min_length=1, max_length=256)
+    code: Text = text("Mini-program login code; for `dev`, the user id (letters, digits, - and _, at most 40; "
+                      "422 `validation_failed` on `body.code` otherwise).", min_length=1, max_length=256)
 
 
 class User(BaseModel):

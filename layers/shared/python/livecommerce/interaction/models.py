@@ -1,11 +1,12 @@
 """Interaction API shapes."""
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from livecommerce.shared.fields import Integer, Quantity, Text, integer, quantity, text
+from livecommerce.shared.fields import (TEXT_NOTE, TRIMMED_TEXT_PATTERN, Integer, Quantity, Text, integer,
+                                        quantity, schema_pattern, text)
 
 ULID_PATTERN = r"^[0-9A-HJKMNP-TV-Z]{26}$"
 
@@ -15,9 +16,12 @@ class Strict(BaseModel):
 
 
 class DanmakuRequest(Strict):
-    text: str = Field(min_length=1, max_length=200,
-                      description="1 to 60 characters after trimming; emoji welcome, control characters not. "
-                                  "A room's quick phrase (e.g. 想要) is sent as its text.")
+    # Trimmed, then checked (interaction.moderation.clean_text): the pattern lets whitespace stand at the ends.
+    text: Annotated[str, schema_pattern(TRIMMED_TEXT_PATTERN)] = Field(
+        min_length=1, max_length=200,
+        description="1 to 60 characters after trimming (the deployment's limit; more is 422 `validation_failed` on "
+                    "`body.text`, as is a whitespace-only text or a blocked word); emoji welcome. " + TEXT_NOTE
+                    + " A room's quick phrase (e.g. 想要) is sent as its text.")
     reply_to: str | None = Field(default=None, pattern=ULID_PATTERN,
                                  description="Hosts only: the id of a viewer's message this answers (@-reply).")
 
@@ -42,7 +46,9 @@ class Danmaku(BaseModel):
 
 
 class LikesRequest(Strict):
-    count: Quantity = quantity("Taps since the last call (the client batches them).", ge=1, le=200)
+    count: Quantity = quantity("Taps since the last call (the client batches them); at most 200, or the "
+                               "deployment's lower limit (422 `validation_failed` on `body.count` above it).",
+                               ge=1, le=200)
 
 
 class LikesAccepted(BaseModel):
@@ -90,9 +96,15 @@ class DanmakuSettings(BaseModel):
     updated_at: str | None = None
 
 
+# interaction.moderation.clean_list: at most MAX_PHRASE_CHARS / MAX_BLOCKED_WORD_CHARS (20) after trimming.
+Phrase = Annotated[Text, StringConstraints(min_length=1, max_length=20)]
+PHRASE_NOTE = ("Each 1 to 20 characters after trimming, with a letter, digit or emoji (422 `validation_failed` "
+               "otherwise). " + TEXT_NOTE)
+
+
 class DanmakuSettingsRequest(Strict):
-    quick_phrases: list[Text] | None = Field(default=None, max_length=12)
-    blocked_words: list[Text] | None = Field(default=None, max_length=200)
+    quick_phrases: list[Phrase] | None = Field(default=None, max_length=12, description=PHRASE_NOTE)
+    blocked_words: list[Phrase] | None = Field(default=None, max_length=200, description=PHRASE_NOTE)
 
 
 class MuteRequest(Strict):

@@ -25,17 +25,34 @@ def _aware(value: datetime | None) -> datetime | None:
 
 
 class CreateTemplateRequest(Strict):
+    """Exactly one of `valid_until` and `valid_days` (the schema's oneOf; the model checks the same).
+    Rules across fields the schema cannot state are in the fields' descriptions with their answer."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={
+        "oneOf": [{"required": ["valid_until"], "properties": {"valid_until": {"type": "string"}}},
+                  {"required": ["valid_days"], "properties": {"valid_days": {"type": "integer"}}}],
+        # `no_threshold`: threshold 0 (or left out).
+        "anyOf": [{"properties": {"kind": {"const": "threshold"}}},
+                  {"properties": {"threshold": {"const": 0}}}],
+    })
+
     name: Text = text("Coupon name shown to viewers.", min_length=1, max_length=40)
     kind: Kind = Field(description="`threshold`: 满 threshold 减 amount; `no_threshold`: amount off any order.")
     amount: Fen = fen("Taken off the order.", gt=0, le=100_000_00)
-    threshold: Fen = fen("Subtotal the order must reach.", default=0, ge=0, le=100_000_000)
+    threshold: Fen = fen("Subtotal the order must reach: for `threshold` coupons more than `amount`, for "
+                         "`no_threshold` ones 0 (422 `validation_failed` on `body.threshold` otherwise).",
+                         default=0, ge=0, le=100_000_000)
     total: Quantity = quantity("Coupons of this template that may ever be issued.", gt=0, le=10_000_000)
     per_user_limit: Quantity = quantity("Coupons of this template one viewer may hold.", default=1, ge=1, le=100)
     valid_from: datetime | None = Field(default=None, description="Default: when claimed.")
-    valid_until: datetime | None = Field(default=None, description="Give this or `valid_days`.")
-    valid_days: Integer | None = integer("Valid for this many days after the claim.", default=None, ge=1, le=365)
+    valid_until: datetime | None = Field(default=None, description="With a time zone. Give exactly one of this and "
+                                                                  "`valid_days`. After `valid_from` when both are "
+                                                                  "given (422 `validation_failed` otherwise).")
+    valid_days: Integer | None = integer("Valid for this many days after the claim. Give exactly one of this and "
+                                         "`valid_until`.", default=None, ge=1, le=365)
     room_id: str | None = Field(default=None, pattern=ULID,
-                                description="Only for orders in this room. Required for hosts; operators may leave it out.")
+                                description="Only for orders in this room. Required for hosts (422 `validation_failed` "
+                                            "on `body.room_id`); operators may leave it out.")
     points_cost: Integer | None = integer("Viewers may redeem this many points for one coupon (operators only).",
                                           default=None, ge=1, le=10_000_000)
 
@@ -71,7 +88,9 @@ class CreateDropRequest(Strict):
     template_id: str = Field(pattern=ULID)
     quantity: Quantity | None = quantity("Coupons in this drop (default: all the template has left).",
                                          default=None, ge=1, le=10_000_000)
-    drops_at: datetime | None = Field(default=None, description="Claimable from this time (default: now).")
+    drops_at: datetime | None = Field(default=None, description="Claimable from this time (default: now), with a "
+                                                               "time zone; at most 30 days ahead (422 "
+                                                               "`validation_failed` on `body.drops_at`).")
     purpose: Literal["claim", "share_reward"] = Field(
         default="claim", description="`share_reward`: not claimable; sharers receive it when a new viewer arrives "
                                      "through their share code (the room's latest share-reward drop is used).")

@@ -35,7 +35,9 @@ class OrderLineRequest(Strict):
 class CreateOrderRequest(Strict):
     """No price fields: the server prices every order (a client-sent price is refused)."""
     room_id: str = Field(pattern=ULID)
-    items: list[OrderLineRequest] = Field(min_length=1, max_length=10)
+    items: list[OrderLineRequest] = Field(min_length=1, max_length=10,
+                                          description="Each product at most once; raise its quantity instead "
+                                                      "(422 `validation_failed` on `body.items`).")
     coupon_id: str | None = Field(default=None, pattern=ULID,
                                   description="A coupon from the caller's coupon centre. Left out: the best one applies.")
     auto_coupon: bool = Field(default=True, description="False: apply no coupon unless one is named.")

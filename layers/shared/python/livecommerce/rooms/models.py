@@ -34,7 +34,7 @@ class CreateRoomRequest(Strict):
     host_id: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_-]{1,64}$",
                                 description="Operators create rooms for a host; hosts leave it out.")
     host_intro: Text | None = text("The host as this session introduces them.", default=None, max_length=500)
-    scheduled_start: datetime = Field(description="ISO 8601 with time zone; must be in the future.")
+    scheduled_start: datetime = Field(description=rules.START_RULE)
     cover: HttpsUrl | None = Field(default=None, description="https URL of the cover image.")
     visibility: Visibility = Field(default="public", description="`test`: a private rehearsal only the host can watch.")
 
@@ -42,19 +42,22 @@ class CreateRoomRequest(Strict):
 
 
 class UpdateRoomRequest(Strict):
-    title: Text | None = text("Room title.", default=None, min_length=1, max_length=60)
+    """Only the fields sent change; at least one (an empty body is 400 `empty_update`). Title, start
+    and visibility may be left out but not cleared: they are not nullable."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"minProperties": 1})
+
+    # Not nullable (rules.NOT_NULL_ON_EDIT): the default None only means "not sent" (exclude_unset).
+    title: Text = text("Room title.", default=None, min_length=1, max_length=60)
     topic: Text | None = text("What the session is about.", default=None, max_length=200)
     highlights: list[Highlight] | None = Field(default=None, max_length=10,
                                                description="Each 1 to 60 characters. " + TEXT_NOTE)
     host_intro: Text | None = text("The host as this session introduces them.", default=None, max_length=500)
-    scheduled_start: datetime | None = None
+    scheduled_start: datetime = Field(default=None, description=rules.START_RULE)
     cover: HttpsUrl | None = Field(default=None, description="https URL of the cover image.")
-    visibility: Visibility | None = None
+    visibility: Visibility = Field(default=None, description="`test`: a private rehearsal only the host can watch.")
 
-    @field_validator("scheduled_start")
-    @classmethod
-    def _tz(cls, value: datetime | None) -> datetime | None:
-        return _aware(value) if value is not None else value
+    _tz = field_validator("scheduled_start")(_aware)
 
 
 class Room(BaseModel):
@@ -107,8 +110,19 @@ class Announcement(BaseModel):
 
 
 class ReservationRequest(Strict):
+    """At least one reminder channel; an SMS reminder needs `phone` (rules.check_reservation_channels,
+    422 naming the field). The schema says both."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"allOf": [
+        {"anyOf": [{"properties": {"sms": {"const": False}}},
+                   {"required": ["phone"], "properties": {"phone": {"type": "string"}}}]},
+        {"anyOf": [{"properties": {"subscribe_message": {"const": True}}},
+                   {"required": ["sms"], "properties": {"sms": {"const": True}}}]},
+    ]})
+
     subscribe_message: bool = Field(default=True, description="Consent to a mini-program subscribe message.")
-    sms: bool = Field(default=False, description="Consent to an SMS reminder; needs `phone`.")
+    sms: bool = Field(default=False, description="Consent to an SMS reminder; needs `phone`. With "
+                                                 "`subscribe_message` false, `sms` must be true.")
     phone: str | None = Field(default=None, pattern=r"^1[3-9]\d{9}$", description="Mainland China mobile number.")
 
 

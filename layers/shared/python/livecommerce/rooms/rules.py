@@ -16,6 +16,8 @@ if TYPE_CHECKING:
 MAX_SCHEDULE_AHEAD = timedelta(days=180)
 EDITABLE_STATUSES = frozenset({lifecycle.SCHEDULED})
 NOT_NULL_ON_EDIT = ("title", "scheduled_start", "visibility")
+START_RULE = ("ISO 8601 with a time zone; in the future and at most 180 days ahead (422 `validation_failed` "
+              "on `body.scheduled_start` otherwise: a rule relative to now, which a schema cannot state).")
 RESERVABLE_STATUSES = frozenset({lifecycle.SCHEDULED, lifecycle.LIVE, lifecycle.INTERRUPTED})
 PAST_SESSIONS_SHOWN = 10
 

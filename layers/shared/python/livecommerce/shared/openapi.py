@@ -85,6 +85,11 @@ PROBLEM_SCHEMA: dict[str, Any] = {
     "additionalProperties": True,
 }
 
+# Every paged list's `cursor` query parameter (livecommerce.shared.paging): one description, here.
+CURSOR_DESCRIPTION = ("Opaque: the `cursor` of the previous page of this same list, as given to this caller. "
+                      "Leave it out for the first page. Any other value (made up, edited, or taken from another "
+                      "list or another caller's list) is 422 `invalid_cursor`.")
+
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
 _THROTTLED = GATEWAY_RESPONSES["THROTTLED"][0]
@@ -237,6 +242,9 @@ def truthful(document: dict[str, Any], api: Api, routes: Iterable[Route]) -> dic
                 else:
                     responses[str(code)] = declared_entry
             operation["responses"] = dict(sorted(responses.items()))
+            for param in operation.get("parameters") or ():
+                if param.get("in") == "query" and param.get("name") == "cursor":
+                    param.setdefault("description", CURSOR_DESCRIPTION)
     schemas = document.setdefault("components", {}).setdefault("schemas", {})
     schemas["Problem"] = PROBLEM_SCHEMA
     # Powertools' own 422 shapes, no longer referenced once every 422 is a Problem.
