@@ -302,5 +302,4 @@ def reset() -> None:
     with _pools_lock:
         _pools.clear()
     if _workers is not None:
-        _workers.stop()
-        _workers.size and _workers.start(0)
+        _workers.stop()   # new workers start on demand, with the current settings

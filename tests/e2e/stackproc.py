@@ -47,15 +47,38 @@ def start_stack(*extra_args: str, own_group: bool = False):
             continue
         lines.append(line)
         if line.startswith("READY "):
+            _keep_draining(proc)
             return proc, line.split()[1], lines
     proc.kill()
     raise AssertionError("local stack did not start:\n" + "".join(lines))
 
 
+def _keep_draining(proc) -> None:
+    """Read the stack's output from READY on: a pipe nobody reads fills up (64 KB of log lines,
+    e.g. a fuzz run's WARNINGs) and then blocks whichever process writes the next line, a
+    function's request with it. stop_stack returns what was read."""
+    import threading
+
+    proc.output = []
+
+    def drain() -> None:
+        for line in proc.stdout:
+            proc.output.append(line)
+            del proc.output[:-2000]
+
+    proc.drainer = threading.Thread(target=drain, daemon=True)
+    proc.drainer.start()
+
+
 def stop_stack(proc) -> str:
     proc.send_signal(signal.SIGINT)
-    out, _ = proc.communicate(timeout=30)
-    return out
+    proc.wait(timeout=60)
+    drainer = getattr(proc, "drainer", None)
+    if drainer is None:
+        out, _ = proc.communicate(timeout=30)
+        return out
+    drainer.join(timeout=30)
+    return "".join(proc.output)
 
 
 def url_of(lines: list[str], name: str) -> str:

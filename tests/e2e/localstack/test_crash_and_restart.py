@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import signal
-import threading
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
@@ -20,9 +19,7 @@ ADDRESS = {"name": "张三", "phone": "13800138000", "province": "浙江", "city
 
 
 def _started(state_dir, *more: str):
-    proc, url, lines = start_stack("--state-dir", str(state_dir), *more, own_group=True)
-    threading.Thread(target=lambda: [None for _ in proc.stdout], daemon=True).start()  # keep the pipe drained
-    return proc, url, lines
+    return start_stack("--state-dir", str(state_dir), *more, own_group=True)
 
 
 def _kill_all(proc) -> None:
