@@ -280,6 +280,9 @@ def speed_up_moto() -> None:
 
     SQSBackend.is_message_valid_based_on_retention_period = retained
     _transactions_undo_items_not_tables()
+    from local import moto_speedups
+
+    moto_speedups.apply()   # request-independent work done once (see that module)
 
 
 def _transactions_undo_items_not_tables() -> None:
@@ -342,6 +345,41 @@ def _transactions_undo_items_not_tables() -> None:
     ddb_models.DynamoDBBackend.transact_write_items = transact_write_items
 
 
+PROFILE_ENV = "LOCAL_AWS_PROFILE"
+
+
+def _profiler() -> Any:
+    """With LOCAL_AWS_PROFILE=<file>, a context that cProfiles each request (CPU time; requests run
+    one at a time under the lock, so one profiler serves every thread) and writes the stats to
+    <file> every 10 s (read with `python -m pstats <file>`); else a no-op."""
+    import contextlib
+
+    path = os.environ.get(PROFILE_ENV)
+    if not path:
+        return contextlib.nullcontext()
+    import cProfile
+    import time
+
+    profile = cProfile.Profile(time.process_time)
+
+    def dump_every_10_s() -> None:
+        while True:
+            time.sleep(10)
+            with _lock:
+                profile.dump_stats(path)
+
+    threading.Thread(target=dump_every_10_s, name="embedded-aws-profile", daemon=True).start()
+
+    class Profiled:
+        def __enter__(self) -> None:
+            profile.enable()
+
+        def __exit__(self, *exc: Any) -> None:
+            profile.disable()
+
+    return Profiled()
+
+
 def make_app(state: StateFolder | None) -> tuple[Any, Any]:
     """(the serialized WSGI app, the raw moto app); with `state`, writes are journalled first."""
     import io
@@ -349,9 +387,10 @@ def make_app(state: StateFolder | None) -> tuple[Any, Any]:
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 
     app = DomainDispatcherApplication(create_backend_app)
+    profiled = _profiler()
 
     def serialized(environ: dict, start_response: Any) -> list[bytes]:
-        with _lock:
+        with _lock, profiled:
             if environ.get("PATH_INFO") == COMPACT_PATH and environ.get("REQUEST_METHOD") == "POST":
                 if state is not None:   # the stack asks once its resources exist (a KMS key's material
                     state.compact()     # is random: it must come back from a snapshot, not a replay)

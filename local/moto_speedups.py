@@ -1,0 +1,91 @@
+"""moto's per-request costs that do not depend on the request, computed once (embedded AWS only).
+
+Applied by `local.embedded_aws.speed_up_moto` when the embedded AWS starts. Each patch gives the
+same answer bytes as moto's own code (`tests/integration/localstack/test_moto_speedups.py`
+replays GetItem, Query, Scan, UpdateItem, PutItem, TransactWriteItems, BatchGetItem, SQS and
+EventBridge calls through moto with and without them and compares the bodies):
+
+- `list_of_moto_modules`: the server matched every request's host against a fresh listing of
+  moto's package folder (a listdir and ~170 `isdir` calls per request, twice: about a tenth of
+  the embedded AWS's CPU). The folder does not change while moto runs: listed once.
+- `AttributePicker`'s possible keys: the response serializer asks, for every member of every
+  output structure (ten per DynamoDB attribute value), six alias providers which names the member
+  may have on the Python object, building six provider objects to do so (a third of the embedded
+  AWS's CPU on DynamoDB answers). For a plain `dict` (what DynamoDB's responses hand the
+  serializer) the answer depends only on the picker's class and providers, the member's name, its
+  shape and the shape's parent, all long-lived botocore objects: computed once per combination.
+  Other objects (whose `Meta` aliases or attributes could differ per instance) take moto's path.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+_applied = False
+
+
+def apply() -> None:
+    global _applied
+    if _applied:
+        return
+    _list_moto_modules_once()
+    _cache_possible_keys_for_dicts()
+    _applied = True
+
+
+def _list_moto_modules_once() -> None:
+    from moto import backends
+
+    modules = tuple(backends.list_of_moto_modules())
+
+    def list_of_moto_modules() -> tuple[str, ...]:
+        return modules
+
+    backends.list_of_moto_modules = list_of_moto_modules
+
+
+def _cache_possible_keys_for_dicts() -> None:
+    from moto.core.serialize import AttributePicker
+    from moto.core.utils import get_value
+
+    missing = object()
+    # (picker class, providers, member key, id(shape), id(parent)) -> (shape, parent, keys); the
+    # shape and parent are held so their ids cannot be reused while the entry lives
+    cache: dict[tuple[Any, ...], tuple[Any, Any, tuple[str, ...]]] = {}
+    original_call = AttributePicker.__call__
+
+    def possible_keys(picker: Any, context: Any) -> tuple[str, ...] | None:
+        shape = context.shape
+        parent = getattr(shape, "parent", None)
+        signature = (type(picker), tuple(picker.alias_providers), context.key, id(shape), id(parent))
+        entry = cache.get(signature)
+        if entry is not None and entry[0] is shape and entry[1] is parent:
+            return entry[2]
+        try:
+            keys = tuple(picker.get_possible_keys(context))
+        except Exception:   # noqa: BLE001 - moto's lazy path may never reach what raised: let it decide
+            return None
+        cache[signature] = (shape, parent, keys)
+        return keys
+
+    def __call__(self: Any, context: Any) -> Any:
+        obj = context.obj
+        if type(obj) is not dict:
+            return original_call(self, context)
+        keys = possible_keys(self, context)
+        if keys is None:
+            return original_call(self, context)
+        for possible_key in keys:
+            value = get_value(obj, possible_key, missing)
+            if value is not missing:
+                break
+        else:
+            value = None
+        if self.response_transformers:
+            key_path = f"{context.key_path}.{context.key}"
+            for transform_path, transform in self.response_transformers.items():
+                if key_path.endswith(transform_path):
+                    value = transform(value)
+                    break
+        return value
+
+    AttributePicker.__call__ = __call__

@@ -1,0 +1,131 @@
+"""The embedded AWS's speed-ups to moto (`local.embedded_aws.speed_up_moto`, `local.moto_speedups`)
+give the same answers as moto's own code: the same DynamoDB calls replayed through moto's server
+app with and without them (each in a fresh process, the patches being process-wide) give the same
+status, headers (less the random request id and the date) and body bytes."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[3]
+TABLE = "speedups"
+
+
+def _calls() -> list[tuple[str, dict]]:
+    """(operation, body): items of every attribute type, then reads, updates, transactions,
+    including refused ones, whose error bodies must match too."""
+    calls: list[tuple[str, dict]] = []
+    for n in range(60):
+        item = {"pk": {"S": "room#1"}, "sk": {"S": f"card#{n:03d}"}, "n": {"N": str(n * 7)},
+                "title": {"S": f"商品 {n}"}, "gsi_pk": {"S": f"g#{n % 3}"}, "gsi_sk": {"N": str(n)},
+                "tags": {"SS": ["a", f"t{n}"]}, "prices": {"NS": ["1", str(n + 2)]},
+                "blob": {"B": "AAEC"}, "flag": {"BOOL": n % 2 == 0}, "none": {"NULL": True},
+                "images": {"L": [{"S": "x.png"}, {"M": {"w": {"N": "640"}, "h": {"N": "480"}}}]},
+                "meta": {"M": {"stock": {"N": "100"}, "sold": {"N": "0"}, "list": {"L": []}}}}
+        calls.append(("PutItem", {"TableName": TABLE, "Item": item}))
+    key = {"pk": {"S": "room#1"}, "sk": {"S": "card#007"}}
+    calls += [
+        ("GetItem", {"TableName": TABLE, "Key": key}),
+        ("GetItem", {"TableName": TABLE, "Key": key, "ConsistentRead": True,
+                     "ProjectionExpression": "#t, meta.stock, images[1]", "ExpressionAttributeNames": {"#t": "title"},
+                     "ReturnConsumedCapacity": "TOTAL"}),
+        ("GetItem", {"TableName": TABLE, "Key": {"pk": {"S": "room#1"}, "sk": {"S": "nothing"}}}),
+        ("Query", {"TableName": TABLE, "KeyConditionExpression": "pk = :p",
+                   "ExpressionAttributeValues": {":p": {"S": "room#1"}}}),
+        ("Query", {"TableName": TABLE, "KeyConditionExpression": "pk = :p AND begins_with(sk, :s)",
+                   "ExpressionAttributeValues": {":p": {"S": "room#1"}, ":s": {"S": "card#01"}},
+                   "ScanIndexForward": False, "Limit": 4, "ReturnConsumedCapacity": "INDEXES"}),
+        ("Query", {"TableName": TABLE, "KeyConditionExpression": "pk = :p", "Limit": 7,
+                   "ExclusiveStartKey": key, "FilterExpression": "flag = :f",
+                   "ExpressionAttributeValues": {":p": {"S": "room#1"}, ":f": {"BOOL": True}}}),
+        ("Query", {"TableName": TABLE, "IndexName": "by_gsi", "KeyConditionExpression": "gsi_pk = :g",
+                   "ExpressionAttributeValues": {":g": {"S": "g#1"}}, "Select": "COUNT"}),
+        ("Query", {"TableName": TABLE, "IndexName": "by_gsi", "KeyConditionExpression": "gsi_pk = :g AND gsi_sk > :n",
+                   "ExpressionAttributeValues": {":g": {"S": "g#2"}, ":n": {"N": "20"}}}),
+        ("Scan", {"TableName": TABLE, "Limit": 10}),
+        ("BatchGetItem", {"RequestItems": {TABLE: {"Keys": [key, {"pk": {"S": "room#1"}, "sk": {"S": "card#008"}}]}}}),
+        ("UpdateItem", {"TableName": TABLE, "Key": key, "ReturnValues": "ALL_NEW",
+                        "UpdateExpression": "SET meta.sold = meta.sold + :one, #t = :t ADD tags :tag REMOVE #n",
+                        "ExpressionAttributeNames": {"#t": "title", "#n": "none"},
+                        "ExpressionAttributeValues": {":one": {"N": "1"}, ":t": {"S": "new"}, ":tag": {"SS": ["z"]}}}),
+        ("UpdateItem", {"TableName": TABLE, "Key": key, "ReturnValues": "UPDATED_OLD",
+                        "UpdateExpression": "SET n = n - :one", "ExpressionAttributeValues": {":one": {"N": "1"}}}),
+        ("UpdateItem", {"TableName": TABLE, "Key": key, "ConditionExpression": "meta.stock < :z",
+                        "UpdateExpression": "SET n = :z", "ExpressionAttributeValues": {":z": {"N": "0"}},
+                        "ReturnValuesOnConditionCheckFailure": "ALL_OLD"}),
+        ("TransactWriteItems", {"TransactItems": [
+            {"Update": {"TableName": TABLE, "Key": key, "UpdateExpression": "SET meta.stock = meta.stock - :q",
+                        "ConditionExpression": "meta.stock >= :q", "ExpressionAttributeValues": {":q": {"N": "2"}}}},
+            {"Put": {"TableName": TABLE, "Item": {"pk": {"S": "order#1"}, "sk": {"S": "order"}, "q": {"N": "2"}},
+                     "ConditionExpression": "attribute_not_exists(pk)"}}]}),
+        ("TransactWriteItems", {"TransactItems": [   # refused: the order exists; the stock stays
+            {"Update": {"TableName": TABLE, "Key": key, "UpdateExpression": "SET meta.stock = meta.stock - :q",
+                        "ConditionExpression": "meta.stock >= :q", "ExpressionAttributeValues": {":q": {"N": "2"}}}},
+            {"Put": {"TableName": TABLE, "Item": {"pk": {"S": "order#1"}, "sk": {"S": "order"}, "q": {"N": "2"}},
+                     "ConditionExpression": "attribute_not_exists(pk)"}}],
+            "ReturnConsumedCapacity": "TOTAL"}),
+        ("GetItem", {"TableName": TABLE, "Key": key}),
+        ("DeleteItem", {"TableName": TABLE, "Key": {"pk": {"S": "room#1"}, "sk": {"S": "card#009"}},
+                        "ReturnValues": "ALL_OLD"}),
+        ("Query", {"TableName": TABLE, "KeyConditionExpression": "pk = :p",
+                   "ExpressionAttributeValues": {":p": {"S": "order#1"}}}),
+        ("GetItem", {"TableName": "no-such-table", "Key": key}),
+    ]
+    return calls
+
+
+def _replay(fast: bool) -> list[list]:
+    """In this process: moto's server app, optionally sped up; every call's answer."""
+    from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
+    from werkzeug.test import Client
+
+    if fast:
+        from local.embedded_aws import speed_up_moto
+
+        speed_up_moto()
+    client = Client(DomainDispatcherApplication(create_backend_app))
+    auth = ("AWS4-HMAC-SHA256 Credential=testing/20260101/us-east-1/dynamodb/aws4_request, "
+            "SignedHeaders=host;x-amz-target, Signature=0")
+
+    def call(operation: str, body: dict) -> list:
+        response = client.post("/", data=json.dumps(body), headers={
+            "Host": "dynamodb.us-east-1.amazonaws.com", "Authorization": auth,
+            "Content-Type": "application/x-amz-json-1.0", "X-Amz-Target": f"DynamoDB_20120810.{operation}"})
+        headers = sorted((k.lower(), v) for k, v in response.headers.items()
+                         if k.lower() not in ("x-amzn-requestid", "x-amz-request-id", "date", "x-amz-id-2"))
+        return [operation, response.status_code, headers, response.get_data().decode()]
+
+    call("CreateTable", {
+        "TableName": TABLE, "BillingMode": "PAY_PER_REQUEST",
+        "AttributeDefinitions": [{"AttributeName": n, "AttributeType": t} for n, t in
+                                 (("pk", "S"), ("sk", "S"), ("gsi_pk", "S"), ("gsi_sk", "N"))],
+        "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+        "GlobalSecondaryIndexes": [{"IndexName": "by_gsi", "Projection": {"ProjectionType": "ALL"}, "KeySchema": [
+            {"AttributeName": "gsi_pk", "KeyType": "HASH"}, {"AttributeName": "gsi_sk", "KeyType": "RANGE"}]}],
+        "StreamSpecification": {"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"}})
+    return [call(operation, body) for operation, body in _calls()]
+
+
+def _answers(mode: str) -> list[list]:
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "AWS_ACCESS_KEY_ID": "testing",
+           "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1"}
+    out = subprocess.run([sys.executable, __file__, mode], cwd=ROOT, env=env, capture_output=True,
+                         text=True, timeout=120, check=True).stdout
+    return json.loads(out.strip().splitlines()[-1])
+
+
+def test_sped_up_moto_answers_byte_for_byte_as_moto():
+    plain, fast = _answers("plain"), _answers("fast")
+    assert len(plain) == len(_calls())
+    statuses = {status for _, status, _, _ in plain}
+    assert 400 in statuses and 200 in statuses   # refusals are compared too
+    assert any('"Items"' in body and body.count('"sk"') > 50 for _, _, _, body in plain)   # a query of many items
+    for before, after in zip(plain, fast):
+        assert before == after
+
+
+if __name__ == "__main__":
+    print(json.dumps(_replay(sys.argv[1] == "fast")))
