@@ -53,15 +53,15 @@ def _cache_possible_keys_for_dicts() -> None:
     cache: dict[tuple[Any, ...], tuple[Any, Any, tuple[str, ...]]] = {}
     original_call = AttributePicker.__call__
 
-    def possible_keys(picker: Any, context: Any) -> tuple[str, ...] | None:
-        shape = context.shape
+    def possible_keys(picker: Any, key: str, shape: Any, context: Any) -> tuple[str, ...] | None:
+        """`context`: the lookup context, or a function making it (only needed on a miss)."""
         parent = getattr(shape, "parent", None)
-        signature = (type(picker), tuple(picker.alias_providers), context.key, id(shape), id(parent))
+        signature = (type(picker), tuple(picker.alias_providers), key, id(shape), id(parent))
         entry = cache.get(signature)
         if entry is not None and entry[0] is shape and entry[1] is parent:
             return entry[2]
         try:
-            keys = tuple(picker.get_possible_keys(context))
+            keys = tuple(picker.get_possible_keys(context if not callable(context) else context()))
         except Exception:   # noqa: BLE001 - moto's lazy path may never reach what raised: let it decide
             return None
         cache[signature] = (shape, parent, keys)
@@ -71,7 +71,7 @@ def _cache_possible_keys_for_dicts() -> None:
         obj = context.obj
         if type(obj) is not dict:
             return original_call(self, context)
-        keys = possible_keys(self, context)
+        keys = possible_keys(self, context.key, context.shape, context)
         if keys is None:
             return original_call(self, context)
         for possible_key in keys:
@@ -89,3 +89,53 @@ def _cache_possible_keys_for_dicts() -> None:
         return value
 
     AttributePicker.__call__ = __call__
+    _structures_of_dicts_direct(possible_keys)
+
+
+def _structures_of_dicts_direct(possible_keys: Any) -> None:
+    """A structure whose value is a plain `dict`, serialized by moto's own structure code with
+    the default member lookup and an `AttributePicker` without response transformers (DynamoDB's
+    answers): each member is looked up with the cached possible keys straight in the dict (what
+    `get_value` does for a dict), without building a lookup context and a path string per member.
+    Anything else goes through moto's code."""
+    from moto.core.serialize import (AttributePicker, AttributePickerContext, ResponseSerializer,
+                                     XFormedAttributePicker)
+    from moto.core.utils import get_value
+
+    missing = object()
+    original = ResponseSerializer._serialize_type_structure
+    default_member = ResponseSerializer._serialize_structure_member
+    default_get_value = ResponseSerializer.get_value
+    pickers = (AttributePicker, XFormedAttributePicker)
+
+    def _serialize_type_structure(self: Any, serialized: Any, value: Any, shape: Any, key: str) -> None:
+        picker = self._value_picker
+        cls = type(self)
+        if (type(value) is not dict or type(picker) not in pickers or picker.response_transformers
+                or cls._serialize_structure_member is not default_member or cls.get_value is not default_get_value):
+            return original(self, serialized, value, shape, key)
+        wrapper = self.MAP_TYPE() if key else serialized
+        for member_key, member_shape in shape.members.items():
+            member_shape.parent = shape
+            keys = possible_keys(picker, member_key, member_shape, lambda: AttributePickerContext(
+                obj=value, key=member_key, shape=member_shape, operation_model=self.operation_model,
+                service_model=self.operation_model.service_model, key_path=".".join(self.path)))
+            if keys is None:   # moto's own lookup decides
+                member_value = self.get_value(value, member_key, member_shape)
+            else:
+                member_value = None
+                for possible_key in keys:
+                    if "." in possible_key:
+                        found = get_value(value, possible_key, missing)
+                        if found is not missing:
+                            member_value = found
+                            break
+                    elif possible_key in value:
+                        member_value = value[possible_key]
+                        break
+            if member_value is not None:
+                self._serialize(wrapper, member_value, member_shape, member_key)
+        if key:
+            self._default_serialize(serialized, wrapper, shape, key)
+
+    ResponseSerializer._serialize_type_structure = _serialize_type_structure
