@@ -98,7 +98,17 @@ def test_commerce_functions_touch_nothing_else(synth, stage, name):
     put_events = [s for s in role_statements(template, function_logical_id(template, name, stage))
                   if "events:PutEvents" in as_list(s["Action"])]
     assert all("EventBus" in json.dumps(s["Resource"]) for s in put_events)
-    assert ("secretsmanager:GetSecretValue" in granted) == (name == "payments")
+    # Secrets: the payment keys (payments only) and the cursor-signing key (functions that page);
+    # no other secret (test_secret_grants checks each secret against each spec's flags).
+    secret_statements = [s for s in role_statements(template, function_logical_id(template, name, stage))
+                         if "secretsmanager:GetSecretValue" in as_list(s["Action"])]
+    named = json.dumps(secret_statements)
+    expected = {"PaymentProviders"} if name == "payments" else set()
+    if BY_NAME[name].reads_cursor_secret:
+        expected.add("CursorSigningKey")
+    assert {k for k in ("PaymentProviders", "CursorSigningKey", "TokenSigningKey", "LoginProviders",
+                        "PlaybackKeySecret") if k in named} == expected, name
+    assert ("secretsmanager:GetSecretValue" in granted) == bool(expected), name
 
 
 def test_payment_providers_secret_is_readable_by_payments_only(synth, stage):
