@@ -45,7 +45,7 @@ local: setup
 
 # Fast tiers first: unit, then integration (moto), infra (synth), e2e (the local stack).
 test: setup
-	$(PY) -m pytest -q tests/unit tests/integration tests/infra tests/e2e
+	$(PY) -m pytest -q --durations=15 tests/unit tests/integration tests/infra tests/e2e
 
 test-fast: setup
 	$(PY) -m pytest -q tests/unit tests/integration
