@@ -1,9 +1,11 @@
-"""moto's per-request costs that do not depend on the request, computed once (embedded AWS only).
+"""moto's per-request costs that do not depend on the request, computed once or skipped
+(embedded AWS only).
 
 Applied by `local.embedded_aws.speed_up_moto` when the embedded AWS starts. Each patch gives the
-same answer bytes as moto's own code (`tests/integration/localstack/test_moto_speedups.py`
-replays GetItem, Query, Scan, UpdateItem, PutItem, TransactWriteItems, BatchGetItem, SQS and
-EventBridge calls through moto with and without them and compares the bodies):
+same answers as moto's own code (`tests/integration/localstack/test_moto_speedups.py` replays
+PutItem, GetItem, Query, Scan, BatchGetItem, UpdateItem, DeleteItem and TransactWriteItems calls,
+refusals included, through moto with and without them and compares the answer bytes; and SQS
+sends to standard and FIFO queues, comparing the messages kept and the queue attributes):
 
 - `list_of_moto_modules`: the server matched every request's host against a fresh listing of
   moto's package folder (a listdir and ~170 `isdir` calls per request, twice: about a tenth of
@@ -15,6 +17,14 @@ EventBridge calls through moto with and without them and compares the bodies):
   serializer) the answer depends only on the picker's class and providers, the member's name, its
   shape and the shape's parent, all long-lived botocore objects: computed once per combination.
   Other objects (whose `Meta` aliases or attributes could differ per instance) take moto's path.
+  Structures whose value is such a dict are serialized by the same steps with the cached keys
+  looked up directly in the dict (no lookup context and path string built per member).
+- SQS `send_message` (every EventBridge event delivered to a subscription's queue, too) reads
+  one queue attribute, `ContentBasedDeduplication`, through `Queue.attributes`, which builds every
+  attribute, counting the queue's messages three times (a fifth of the embedded AWS's CPU under the
+  crowd). While a queue without Lambda event source mappings takes a message, its `attributes`
+  holds only that attribute, with the value moto's full listing gives it (not present on a
+  standard queue). Nothing else in `send_message` reads `attributes`.
 """
 from __future__ import annotations
 
@@ -29,6 +39,7 @@ def apply() -> None:
         return
     _list_moto_modules_once()
     _cache_possible_keys_for_dicts()
+    _send_message_reads_one_queue_attribute()
     _applied = True
 
 
@@ -139,3 +150,34 @@ def _structures_of_dicts_direct(possible_keys: Any) -> None:
             self._default_serialize(serialized, wrapper, shape, key)
 
     ResponseSerializer._serialize_type_structure = _serialize_type_structure
+
+
+def _send_message_reads_one_queue_attribute() -> None:
+    import contextvars
+
+    from moto.sqs.models import Queue, SQSBackend
+
+    sending_to: contextvars.ContextVar[Any] = contextvars.ContextVar("sending_to", default=None)
+    all_attributes = Queue.attributes.fget
+    original_send = SQSBackend.send_message
+
+    def attributes(self: Any) -> dict[str, Any]:
+        if sending_to.get() is not self:
+            return all_attributes(self)
+        if not self.fifo_queue:   # the attribute is listed for FIFO queues only
+            return {}
+        value = self.content_based_deduplication
+        return {"ContentBasedDeduplication": str(value).lower() if isinstance(value, bool) else value}
+
+    def send_message(self: Any, queue_name: str, *args: Any, **kwargs: Any) -> Any:
+        queue = self.get_queue(queue_name)
+        if queue.lambda_event_source_mappings:
+            return original_send(self, queue_name, *args, **kwargs)
+        token = sending_to.set(queue)
+        try:
+            return original_send(self, queue_name, *args, **kwargs)
+        finally:
+            sending_to.reset(token)
+
+    Queue.attributes = property(attributes)
+    SQSBackend.send_message = send_message

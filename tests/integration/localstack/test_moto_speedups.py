@@ -1,7 +1,8 @@
 """The embedded AWS's speed-ups to moto (`local.embedded_aws.speed_up_moto`, `local.moto_speedups`)
 give the same answers as moto's own code: the same DynamoDB calls replayed through moto's server
 app with and without them (each in a fresh process, the patches being process-wide) give the same
-status, headers (less the random request id and the date) and body bytes."""
+status, headers (less the random request id and the date) and body bytes; SQS sends (whose
+answers carry random ids) leave the same messages and queue attributes."""
 from __future__ import annotations
 
 import json
@@ -9,6 +10,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[3]
 TABLE = "speedups"
@@ -109,7 +111,7 @@ def _replay(fast: bool) -> list[list]:
     return [call(operation, body) for operation, body in _calls()]
 
 
-def _answers(mode: str) -> list[list]:
+def _answers(mode: str) -> Any:
     env = {**os.environ, "PYTHONPATH": str(ROOT), "AWS_ACCESS_KEY_ID": "testing",
            "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1"}
     out = subprocess.run([sys.executable, __file__, mode], cwd=ROOT, env=env, capture_output=True,
@@ -127,5 +129,50 @@ def test_sped_up_moto_answers_byte_for_byte_as_moto():
         assert before == after
 
 
+
+
+def _sqs_facts() -> dict:
+    """In this process, optionally sped up: what SendMessage does to standard and FIFO queues
+    (content-based deduplication on and off) and every queue attribute moto lists afterwards."""
+    import boto3
+    from moto import mock_aws
+
+    facts: dict = {}
+    with mock_aws():
+        sqs = boto3.client("sqs", region_name="us-east-1")
+        queues = {"standard": sqs.create_queue(QueueName="plain")["QueueUrl"],
+                  "fifo": sqs.create_queue(QueueName="f.fifo", Attributes={"FifoQueue": "true"})["QueueUrl"],
+                  "fifo_cbd": sqs.create_queue(QueueName="c.fifo", Attributes={
+                      "FifoQueue": "true", "ContentBasedDeduplication": "true"})["QueueUrl"]}
+        for name, url in queues.items():
+            fifo = {"MessageGroupId": "g"} if "fifo" in name else {}
+            for body in ("a", "a", "b"):
+                extra = {"MessageDeduplicationId": body} if name == "fifo" else {}
+                sqs.send_message(QueueUrl=url, MessageBody=body, **fifo, **extra)
+            sqs.send_message_batch(QueueUrl=url, Entries=[
+                {"Id": str(n), "MessageBody": f"batch {n % 2}", **fifo,
+                 **({"MessageDeduplicationId": f"batch {n % 2}"} if name == "fifo" else {})} for n in range(3)])
+            attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
+            for volatile in ("CreatedTimestamp", "LastModifiedTimestamp"):
+                attributes.pop(volatile)
+            received = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10)["Messages"]
+            facts[name] = {"attributes": attributes, "bodies": sorted(m["Body"] for m in received)}
+    return facts
+
+
+def test_sped_up_sqs_sends_as_moto():
+    plain, fast = _answers("sqs-plain"), _answers("sqs-fast")
+    assert plain["standard"]["bodies"] == ["a", "a", "b", "batch 0", "batch 0", "batch 1"]
+    assert plain["fifo_cbd"]["bodies"] == ["a", "b", "batch 0", "batch 1"]   # deduplicated by content
+    assert plain == fast
+
+
 if __name__ == "__main__":
-    print(json.dumps(_replay(sys.argv[1] == "fast")))
+    if sys.argv[1].startswith("sqs-"):
+        if sys.argv[1] == "sqs-fast":
+            from local.embedded_aws import speed_up_moto
+
+            speed_up_moto()
+        print(json.dumps(_sqs_facts()))
+    else:
+        print(json.dumps(_replay(sys.argv[1] == "fast")))
