@@ -138,6 +138,26 @@ def protocol_error(status: int, message: str) -> Reply:
     return _error(message, status)
 
 
+def die_with_parent():
+    """A Popen preexec_fn: the child gets SIGTERM when the process that started it dies, even by
+    `kill -9` (Linux PR_SET_PDEATHSIG), so no orphan keeps the stack's ports. None off the main
+    thread: the kernel ties the signal to the starting thread, not the process."""
+    if threading.current_thread() is not threading.main_thread():
+        return None
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+    except OSError:
+        return None
+    PR_SET_PDEATHSIG = 1
+
+    def preexec() -> None:
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+
+    return preexec
+
+
 def serve_until_stopped() -> None:
     """Block until SIGTERM or Ctrl-C (the runners of `python -m local...`).
 

@@ -17,9 +17,10 @@ import shutil
 import signal
 import socket
 import subprocess
-import threading
 import time
 from pathlib import Path
+
+from local.loopback import die_with_parent
 
 MODULE_CANDIDATES = (
     "/usr/lib/nginx/modules/ngx_rtmp_module.so",
@@ -128,7 +129,7 @@ rtmp {{
             self.process = subprocess.Popen(
                 [binary, "-p", str(self.workdir), "-c", str(conf), "-e", str(self.workdir / "error.log")],
                 stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
-                preexec_fn=_die_with_parent() if threading.current_thread() is threading.main_thread() else None)
+                preexec_fn=die_with_parent())
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
@@ -163,19 +164,3 @@ rtmp {{
             if path.exists():
                 text += path.read_text(errors="replace")
         return text.strip()[-2000:] or "(no output)"
-
-
-def _die_with_parent():
-    """preexec_fn: nginx gets SIGTERM if the Python process dies without stopping it."""
-    try:
-        import ctypes
-
-        libc = ctypes.CDLL(None, use_errno=True)
-    except OSError:
-        return None
-    PR_SET_PDEATHSIG = 1
-
-    def preexec() -> None:
-        libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
-
-    return preexec

@@ -46,7 +46,7 @@ from amqtt.plugins.base import BaseAuthPlugin, BaseTopicPlugin
 
 from livecommerce.interaction import policy
 from local import sigv4
-from local.loopback import LoopbackServer, Reply, Request, Router
+from local.loopback import LoopbackServer, Reply, Request, Router, die_with_parent
 
 log = logging.getLogger("local.mqtt")
 Authorizer = Callable[[dict[str, Any]], dict[str, Any]]
@@ -552,7 +552,7 @@ class LocalBroker:
         self._process = subprocess.Popen(
             [sys.executable, "-m", "local.mqtt", "--host", self.host, "--ws-port", str(self.ws_port),
              "--http-port", str(self.http_port), "--authorizer-url", auth_url],
-            cwd=root, env=env, stdout=subprocess.PIPE, text=True)
+            cwd=root, env=env, stdout=subprocess.PIPE, text=True, preexec_fn=die_with_parent())
         for line in self._process.stdout:
             if line.startswith("READY "):
                 fields = dict(part.split("=", 1) for part in line.split()[1:])

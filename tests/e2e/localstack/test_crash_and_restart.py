@@ -136,3 +136,43 @@ def test_every_acknowledged_order_and_token_survive_kill_9(tmp_path):
         assert request("GET", f"{url}/v1/hosts/host-1")[0] == 200   # seeded again
     finally:
         stop_stack(proc)
+
+
+def test_kill_9_of_the_stack_process_alone_leaves_no_child_holding_its_ports(tmp_path):
+    """A user's `kill -9 <pid>` reaches only the stack's own process: its children (the embedded
+    AWS, the function workers, the MQTT broker, nginx) must go too, or the next `make local`
+    finds its ports taken."""
+    proc, _, _ = _started(tmp_path / "state")
+    try:
+        proc.kill()   # SIGKILL to the stack's process only, not its group
+        proc.wait(timeout=30)
+        deadline = time.monotonic() + 30
+        left: list[str] = []
+        while time.monotonic() < deadline:
+            left = _group_members(proc.pid)
+            if not left:
+                break
+            time.sleep(0.1)
+        assert not left, f"children outlived the stack: {left}"
+    finally:
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+
+
+def _group_members(pgid: int) -> list[str]:
+    members = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as stat:
+                fields = stat.read().rsplit(")", 1)[1].split()
+            if int(fields[2]) != pgid or fields[0] == "Z":   # fields[2]: pgrp; zombies hold nothing
+                continue
+            with open(f"/proc/{entry}/cmdline", "rb") as cmd:
+                members.append(cmd.read().replace(b"\0", b" ").decode(errors="replace")[:120])
+        except (FileNotFoundError, ProcessLookupError, IndexError):
+            continue
+    return members
