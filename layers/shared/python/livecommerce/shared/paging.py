@@ -10,7 +10,7 @@ well (exactly the attributes of the list's index, each a bounded string, the par
 the one being asked for), so even a key signed by mistake cannot reach DynamoDB malformed.
 
 The key lives in Secrets Manager (platform_spec.CURSOR_SECRET, CURSOR_SECRET_ID); it is
-fetched once per container and kept for KEY_CACHE_SECONDS, and the previous version
+fetched once per container and kept a while (shared.secret_keys), and the previous version
 (AWSPREVIOUS) verifies too, so rotating it does not break a client in the middle of a list.
 Cursors carry no expiry: a cursor is only as good as the list position it names.
 """
@@ -25,12 +25,11 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from livecommerce.shared import aws, problems
+from livecommerce.shared import problems
 from livecommerce.shared.observability import logger
+from livecommerce.shared.secret_keys import RotatingSecretKeys
 from livecommerce.shared.settings import get_settings
-from livecommerce.shared.ttl_cache import TtlCache
 
-KEY_CACHE_SECONDS = 300
 MAX_CURSOR_CHARS = 1024          # the routers' Query(max_length=...) says the same to clients
 MAX_KEY_VALUE_CHARS = 1024       # DynamoDB: a sort key is at most 1024 bytes
 _VERSION = "c1"
@@ -69,29 +68,15 @@ class CursorInvalid(problems.ValidationFailed):
 
 # -- the key ----------------------------------------------------------------------
 
-def _load_keys() -> list[bytes]:
-    sm = aws.client("secretsmanager")
-    secret_id = get_settings().cursor_secret_id
-    current = sm.get_secret_value(SecretId=secret_id)["SecretString"].encode()
-    keys = [current]
-    try:
-        previous = sm.get_secret_value(SecretId=secret_id, VersionStage="AWSPREVIOUS")["SecretString"].encode()
-        if previous != current:
-            keys.append(previous)
-    except sm.exceptions.ResourceNotFoundException:
-        pass
-    return keys
-
-
-_cache: TtlCache[None, list[bytes]] = TtlCache(KEY_CACHE_SECONDS)
+_KEYS = RotatingSecretKeys(lambda: get_settings().cursor_secret_id)
 
 
 def _keys() -> list[bytes]:
-    return _cache.get(None, _load_keys)
+    return _KEYS.keys()
 
 
 def clear_key_cache() -> None:
-    _cache.clear()
+    _KEYS.clear()
 
 
 # -- cursors ----------------------------------------------------------------------

@@ -10,13 +10,11 @@ import time
 import uuid
 from dataclasses import dataclass
 
-from livecommerce.shared import aws
+from livecommerce.shared.secret_keys import RotatingSecretKeys
 from livecommerce.shared.settings import get_settings
-from livecommerce.shared.ttl_cache import TtlCache
 
 ALGORITHM = "HS256"
 AUDIENCE = "livecommerce-api"
-KEY_CACHE_SECONDS = 300
 CLOCK_SKEW_SECONDS = 30
 
 
@@ -36,29 +34,15 @@ class TokenClaims:
     token_id: str
 
 
-def _load_keys() -> list[bytes]:
-    sm = aws.client("secretsmanager")
-    secret_id = get_settings().token_secret_id
-    current = sm.get_secret_value(SecretId=secret_id)["SecretString"].encode()
-    keys = [current]
-    try:
-        previous = sm.get_secret_value(SecretId=secret_id, VersionStage="AWSPREVIOUS")["SecretString"].encode()
-        if previous != current:
-            keys.append(previous)
-    except sm.exceptions.ResourceNotFoundException:
-        pass
-    return keys
-
-
-_cache: TtlCache[None, list[bytes]] = TtlCache(KEY_CACHE_SECONDS)
+_KEYS = RotatingSecretKeys(lambda: get_settings().token_secret_id)
 
 
 def _keys() -> list[bytes]:
-    return _cache.get(None, _load_keys)
+    return _KEYS.keys()
 
 
 def clear_key_cache() -> None:
-    _cache.clear()
+    _KEYS.clear()
 
 
 def issue(user_id: str, roles: list[str] | tuple[str, ...], *, now: float | None = None) -> tuple[str, int]:
