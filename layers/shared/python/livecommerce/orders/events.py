@@ -70,6 +70,75 @@ class OrderRefundRequired(DomainEvent):
     reason: str                         # amount_mismatch, already_paid, order_<state>
 
 
+class OrderShipped(DomainEvent, _OrderFields):
+    """The host or an operator handed the order to a carrier (the buyer's shipping notice)."""
+
+    shipment_id: str
+    carrier: str                        # a code from orders.fulfilment.CARRIERS
+    carrier_name: str
+    tracking_number: str
+    shipped_at: str
+    shipped_by: str                     # user id of the host or operator
+    confirm_by: str                     # received automatically at this time unless the buyer confirms
+
+
+class OrderDelivered(DomainEvent, _OrderFields):
+    """The buyer confirmed receipt, or the automatic confirmation ran."""
+
+    shipment_id: str | None = None
+    carrier: str | None = None
+    tracking_number: str | None = None
+    delivered_at: str
+    cause: str                          # buyer, auto
+
+
+class AfterSaleRequested(DomainEvent):
+    """A buyer asked for money back (before shipping it is approved at once: AfterSaleRefundApproved follows)."""
+
+    after_sale_id: str
+    order_id: str
+    user_id: str
+    room_id: str
+    amount: int                         # fen asked for
+    reason: str
+    stage: str                          # before_shipping, after_shipping
+    state: str                          # requested, approved
+
+
+class AfterSaleRefundApproved(DomainEvent):
+    """An after-sale refund is approved: payments refunds `amount` through the provider, once.
+
+    Emitted at once for a request before shipping, by the host's (or an operator's) approval after."""
+
+    after_sale_id: str
+    order_id: str
+    user_id: str
+    channel: str                        # wechat, alipay (how the order was paid)
+    transaction_id: str                 # the provider's payment transaction
+    amount: int                         # fen to refund
+    order_total: int                    # what was paid for the order
+    reason: str
+
+
+class AfterSaleRejected(DomainEvent):
+    after_sale_id: str
+    order_id: str
+    user_id: str
+    amount: int
+    reason: str                         # the host's reason
+
+
+class OrderRefunded(DomainEvent, _OrderFields):
+    """A refund reached the buyer (RefundSucceeded applied to the order, once per refund)."""
+
+    refund_id: str
+    after_sale_id: str | None = None
+    amount: int                         # fen of this refund
+    refunded_total: int                 # fen refunded on the order so far
+    state: str                          # partially_refunded, refunded
+    stock_returned: bool                # the goods never left: stock went back
+
+
 class _FlashSaleFields(BaseModel):
     """The sale, as every flash-sale event carries it (a field set, not an event type)."""
 

@@ -70,6 +70,8 @@ SPEC = ContextSpec(
         ),
     ),
     emits=("OrderCreated", "OrderCancelled", "OrderExpired", "OrderPaid", "OrderRefundRequired",
+           "OrderShipped", "OrderDelivered", "AfterSaleRequested", "AfterSaleRefundApproved", "AfterSaleRejected",
+           "OrderRefunded",
            "FlashSaleScheduled", "FlashSaleCountdown", "FlashSaleStarted", "FlashSaleSoldOut", "FlashSaleEnded"),
     router="livecommerce.orders.router",
 )
