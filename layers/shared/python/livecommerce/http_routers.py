@@ -11,6 +11,7 @@ from typing import Any, Callable
 
 from livecommerce import manifest
 from livecommerce.catalog.router import build_router as catalog
+from livecommerce.engagement.router import build_router as engagement
 from livecommerce.identity.router import build_router as identity
 from livecommerce.interaction.router import build_router as interaction
 from livecommerce.marketing.router import build_router as marketing
@@ -27,6 +28,7 @@ _BY_MODULE: dict[str, Callable[[Api], Any]] = {
     "livecommerce.payments.router": payments,
     "livecommerce.marketing.router": marketing,
     "livecommerce.interaction.router": interaction,
+    "livecommerce.engagement.router": engagement,
 }
 
 

@@ -21,6 +21,7 @@ from dataclasses import replace
 
 from livecommerce.analytics.spec import SPEC as ANALYTICS
 from livecommerce.catalog.spec import SPEC as CATALOG
+from livecommerce.engagement.spec import SPEC as ENGAGEMENT
 from livecommerce.identity.spec import SPEC as IDENTITY
 from livecommerce.interaction.spec import SPEC as INTERACTION
 from livecommerce.marketing.spec import SPEC as MARKETING
@@ -43,13 +44,14 @@ from livecommerce.shared.spec import (
 
 CONTEXTS: tuple[ContextSpec, ...] = (
     IDENTITY, ROOMS, PLATFORM, MEDIA, CATALOG, ORDERS, PAYMENTS, MARKETING, INTERACTION, ANALYTICS,
+    ENGAGEMENT,
 )
 BY_CONTEXT: dict[str, ContextSpec] = {context.name: context for context in CONTEXTS}
 
 # Tables in the order the data stack and the local stack create them.
 ALL_TABLES: tuple[TableSpec, ...] = tuple(
     table for name in ("identity", "platform", "analytics", "rooms", "catalog", "orders", "marketing",
-                       "interaction") for table in BY_CONTEXT[name].tables)
+                       "interaction", "engagement") for table in BY_CONTEXT[name].tables)
 if len(ALL_TABLES) != sum(len(c.tables) for c in CONTEXTS):
     raise RuntimeError("a context's tables are missing from manifest.ALL_TABLES")
 TABLES_BY_ID: dict[str, TableSpec] = {table.logical_id: table for table in ALL_TABLES}
@@ -83,7 +85,7 @@ def _resolved(spec: FunctionSpec) -> FunctionSpec:
 # Every function with its table names resolved to the owners' TableSpecs.
 FUNCTION_SPECS: tuple[FunctionSpec, ...] = tuple(
     _resolved(function) for name in ("identity", "platform", "analytics", "rooms", "catalog", "orders",
-                                     "payments", "marketing", "interaction")
+                                     "payments", "marketing", "interaction", "engagement")
     for function in BY_CONTEXT[name].functions)
 BY_NAME: dict[str, FunctionSpec] = {spec.name: spec for spec in FUNCTION_SPECS}
 if len(BY_NAME) != sum(len(c.functions) for c in CONTEXTS):

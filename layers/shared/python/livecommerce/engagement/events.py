@@ -1,0 +1,74 @@
+"""The domain events engagement emits: one model per type in spec.py `emits`.
+
+Lottery events carry `room_id` and go to the room's `events` topic through the
+interaction broadcasts (interaction.spec.BROADCAST_EVENTS). What a viewer sees
+is public by design: entrants and winners appear only as per-lottery pseudonyms
+(`entrant`, see engagement.draw) plus a masked nickname, never as user ids.
+"""
+from __future__ import annotations
+
+from livecommerce.shared.events import DomainEvent
+
+
+class LotteryOpened(DomainEvent):
+    lottery_id: str
+    room_id: str
+    kind: str                      # keyword | follow | share | buyers
+    keyword: str | None = None
+    prize_kind: str                # coupon | points | product | gift
+    prize_name: str
+    winners: int
+    opens_at: str
+    closes_at: str
+    commitment: str                # sha256(server secret), hex
+
+
+class LotteryCountdown(DomainEvent):
+    lottery_id: str
+    room_id: str
+    closes_at: str
+    seconds_left: int
+
+
+class LotteryClosed(DomainEvent):
+    lottery_id: str
+    room_id: str
+    entrants: int
+    entrants_hash: str             # sha256 of the sorted pseudonym list
+    beacon_round: int              # the drand round whose randomness decides (after the close)
+    draws_at: str
+
+
+class LotteryDrawn(DomainEvent):
+    lottery_id: str
+    room_id: str
+    entrants: int
+    winners: list[dict]            # [{"rank", "entrant", "nickname"}] (pseudonyms, masked nicknames)
+    prize_kind: str
+    prize_name: str
+    beacon_round: int
+    beacon_randomness: str
+
+
+class LotteryPrizeClaimed(DomainEvent):
+    lottery_id: str
+    room_id: str
+    rank: int
+    user_id: str
+    prize_kind: str
+
+
+class LotteryPrizeForfeited(DomainEvent):
+    lottery_id: str
+    room_id: str
+    rank: int
+    user_id: str
+    redraw: bool
+
+
+class LotteryRedrawn(DomainEvent):
+    lottery_id: str
+    room_id: str
+    rank: int
+    entrant: str
+    nickname: str | None = None

@@ -1,0 +1,73 @@
+"""What the engagement context (lotteries, polls, quizzes, points for taking part)
+declares: its table, routes, functions and events."""
+from __future__ import annotations
+
+from livecommerce.shared.spec import ContextSpec, FunctionSpec, IndexSpec, Route, TableSpec
+
+# Engagement: one table for lotteries, polls and quizzes (single-table, pk/sk):
+#
+#   LOT#<id>           META             a lottery (kind, prize, window, eligibility, state, proof fields)
+#   LOT#<id>           ENT#<user>       an entry (one per person: a conditional put)
+#   LOT#<id>           CNT#<shard>      live entrant counter shards (the frozen count is exact)
+#   LOT#<id>           WIN#<rank>       a winner and the state of their prize (claimed, pending, forfeited)
+#   LOTUSER#<id>#<user> WON             the winner's pointer (address claims; one per lottery and user)
+#   ROOMLOT#<room>     <created>#<id>   the room's lotteries, newest last
+#   <aggregate>        OUTBOX#<ulid>    domain events (gsi1: pending, sharded)
+#   gsi1: LOTDUE / <epoch>#<id>         the next step of a lottery (close, draw, claim deadline) for the tick
+#
+# Polls and quizzes (H7) go in the same table under their own prefixes:
+#   POLL#<id> META / VOTE#<user> / OPT#<n>#<shard>,  QUIZ#<id> META / ANS#<user>, ...
+ENGAGEMENT = TableSpec(
+    logical_id="Engagement",
+    env_var="ENGAGEMENT_TABLE",
+    indexes=(IndexSpec("gsi1", "gsi1pk", "gsi1sk"),),
+    ttl_attribute="expires_at",
+)
+
+SPEC = ContextSpec(
+    name="engagement",
+    description="Verifiable lotteries, polls, quizzes, points for taking part",
+    tables=(ENGAGEMENT,),
+    routes=(
+        # "host" here: the room's host or an operator; room assistants once identity has them
+        # (livecommerce.engagement.service.require_runner is the one hook).
+        Route("POST", "/v1/rooms/{room_id}/lotteries", "engagement", "token", "host",
+              errors=(404,)),   # a product or coupon template that does not exist
+        Route("GET", "/v1/lotteries/{lottery_id}", "engagement", "public", "anyone", room_from="path.lottery_id"),
+        Route("GET", "/v1/lotteries/{lottery_id}/proof", "engagement", "public", "anyone",
+              room_from="path.lottery_id"),
+        Route("POST", "/v1/lotteries/{lottery_id}/entries", "engagement", "token", "viewer",
+              room_from="path.lottery_id", errors=(403,)),   # banned, muted, not a follower, account too new
+        Route("PUT", "/v1/lotteries/{lottery_id}/winners/me/address", "engagement", "token", "viewer",
+              room_from="path.lottery_id", errors=(403,)),   # not a winner
+    ),
+    functions=(
+        FunctionSpec(
+            name="engagement",
+            description="Lotteries (polls and quizzes): create, enter, state, proof, winners' addresses",
+            tables_write=(ENGAGEMENT, "Marketing"),   # coupon and points prizes (marketing's face)
+            tables_read=("Rooms", "Identity", "Interaction", "Catalog"),   # room host; follows; bans; products
+            # KMS, the PII key: winners' shipping addresses (subject "address:<user>") and each
+            # lottery's committed server secret until its draw reveals it (subject "server-secret").
+            pii_encryption_context=("lottery_id", "subject"),
+            puts_events=True,
+            publishes_realtime=True,                 # winners' private messages
+            invokes=("engagement_clock",),           # a lottery's close within the minute: its timer
+        ),
+        FunctionSpec(
+            name="engagement_clock",
+            description="Every minute and at the second: lottery countdowns, closes, draws, claim deadlines",
+            tables_write=(ENGAGEMENT, "Marketing"),
+            tables_read=("Rooms", "Identity", "Interaction"),   # eligibility at close; keyword danmaku
+            pii_encryption_context=("lottery_id", "subject"),   # the server secret, revealed at the draw
+            puts_events=True,
+            publishes_realtime=True,
+            schedule="rate(1 minute)",
+            invokes=("engagement_clock",),           # the next step's timer, when that one is near too
+            timeout_seconds=120,
+        ),
+    ),
+    emits=("LotteryOpened", "LotteryCountdown", "LotteryClosed", "LotteryDrawn", "LotteryPrizeClaimed",
+           "LotteryPrizeForfeited", "LotteryRedrawn"),
+    router="livecommerce.engagement.router",
+)
