@@ -1,0 +1,6 @@
+-- after: viewer_verdicts
+-- The beacons every report counts: those of accepted viewers (see viewer_verdicts).
+SELECT b.*
+FROM beacons b
+JOIN viewer_verdicts v ON v.room_id = b.room_id AND v.viewer_id = b.viewer_id
+WHERE v.accepted
