@@ -15,6 +15,7 @@ from livecommerce.engagement.router import build_router as engagement
 from livecommerce.identity.router import build_router as identity
 from livecommerce.interaction.router import build_router as interaction
 from livecommerce.marketing.router import build_router as marketing
+from livecommerce.notifications.router import build_router as notifications
 from livecommerce.orders.router import build_router as orders
 from livecommerce.payments.router import build_router as payments
 from livecommerce.rooms.router import build_router as rooms
@@ -29,6 +30,7 @@ _BY_MODULE: dict[str, Callable[[Api], Any]] = {
     "livecommerce.marketing.router": marketing,
     "livecommerce.interaction.router": interaction,
     "livecommerce.engagement.router": engagement,
+    "livecommerce.notifications.router": notifications,
 }
 
 

@@ -22,6 +22,7 @@ from dataclasses import replace
 from livecommerce.analytics.spec import SPEC as ANALYTICS
 from livecommerce.catalog.spec import SPEC as CATALOG
 from livecommerce.engagement.spec import SPEC as ENGAGEMENT
+from livecommerce.notifications.spec import SPEC as NOTIFICATIONS
 from livecommerce.identity.spec import SPEC as IDENTITY
 from livecommerce.interaction.spec import SPEC as INTERACTION
 from livecommerce.marketing.spec import SPEC as MARKETING
@@ -44,14 +45,14 @@ from livecommerce.shared.spec import (
 
 CONTEXTS: tuple[ContextSpec, ...] = (
     IDENTITY, ROOMS, PLATFORM, MEDIA, CATALOG, ORDERS, PAYMENTS, MARKETING, INTERACTION, ANALYTICS,
-    ENGAGEMENT,
+    ENGAGEMENT, NOTIFICATIONS,
 )
 BY_CONTEXT: dict[str, ContextSpec] = {context.name: context for context in CONTEXTS}
 
 # Tables in the order the data stack and the local stack create them.
 ALL_TABLES: tuple[TableSpec, ...] = tuple(
     table for name in ("identity", "platform", "analytics", "rooms", "catalog", "orders", "marketing",
-                       "interaction", "engagement") for table in BY_CONTEXT[name].tables)
+                       "interaction", "engagement", "notifications") for table in BY_CONTEXT[name].tables)
 if len(ALL_TABLES) != sum(len(c.tables) for c in CONTEXTS):
     raise RuntimeError("a context's tables are missing from manifest.ALL_TABLES")
 TABLES_BY_ID: dict[str, TableSpec] = {table.logical_id: table for table in ALL_TABLES}
@@ -61,7 +62,7 @@ ALL_SECRETS: tuple[SecretSpec, ...] = tuple(secret for context in CONTEXTS for s
 
 ROUTES: tuple[Route, ...] = tuple(route for context in CONTEXTS for route in context.routes)
 SUBSCRIPTIONS: tuple[Subscription, ...] = tuple(
-    sub for name in ("analytics", "rooms", "marketing", "interaction") for sub in BY_CONTEXT[name].subscriptions)
+    sub for name in ("analytics", "rooms", "marketing", "interaction", "notifications") for sub in BY_CONTEXT[name].subscriptions)
 if len(SUBSCRIPTIONS) != sum(len(c.subscriptions) for c in CONTEXTS):
     raise RuntimeError("a context's subscriptions are missing from manifest.SUBSCRIPTIONS")
 STREAM_CONSUMERS: tuple[StreamConsumer, ...] = tuple(
@@ -85,7 +86,7 @@ def _resolved(spec: FunctionSpec) -> FunctionSpec:
 # Every function with its table names resolved to the owners' TableSpecs.
 FUNCTION_SPECS: tuple[FunctionSpec, ...] = tuple(
     _resolved(function) for name in ("identity", "platform", "analytics", "rooms", "catalog", "orders",
-                                     "payments", "marketing", "interaction", "engagement")
+                                     "payments", "marketing", "interaction", "engagement", "notifications")
     for function in BY_CONTEXT[name].functions)
 BY_NAME: dict[str, FunctionSpec] = {spec.name: spec for spec in FUNCTION_SPECS}
 if len(BY_NAME) != sum(len(c.functions) for c in CONTEXTS):

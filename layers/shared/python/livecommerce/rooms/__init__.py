@@ -11,14 +11,14 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from livecommerce.rooms import rules
-from livecommerce.rooms.models import RoomRef
+from livecommerce.rooms.models import ReservationRef, RoomRef
 from livecommerce.shared.ttl_cache import TtlCache
 
 if TYPE_CHECKING:
     from livecommerce.shared.api import Caller
     from livecommerce.shared.problems import Problem
 
-__all__ = ["RoomRef", "check_visible", "clear_cache", "get_room", "require_room_host", "require_visible",
+__all__ = ["ReservationRef", "RoomRef", "reservation", "reservation_phone", "reservations_page", "room_title", "check_visible", "clear_cache", "get_room", "require_room_host", "require_visible",
            "sweep_outbox"]
 
 # Rooms read by the hot room-scoped paths (a flash-sale buy, a coupon claim) that may use a copy
@@ -73,3 +73,32 @@ def sweep_outbox(*, older_than_seconds: int = 30) -> int:
     from livecommerce.rooms import repository  # deferred: pynamodb (cheap face for callers that need little)
 
     return repository.sweep_outbox(older_than_seconds=older_than_seconds)
+
+
+# -- the reminder workflow (livecommerce.notifications) -------------------------------
+
+def reservations_page(room_id: str, *, after: str | None = None,
+                      limit: int = 500) -> tuple[list[ReservationRef], str | None]:
+    """A page of the room's reservations in viewer order, and the cursor (a viewer id) of the next."""
+    from livecommerce.rooms import reminders  # deferred: pynamodb (cheap face for callers that need little)
+
+    return reminders.reservations_page(room_id, after=after, limit=limit)
+
+
+def reservation(room_id: str, viewer_id: str) -> ReservationRef | None:
+    from livecommerce.rooms import reminders  # deferred: pynamodb (cheap face for callers that need little)
+
+    return reminders.reservation(room_id, viewer_id)
+
+
+def reservation_phone(room_id: str, viewer_id: str) -> str | None:
+    """The reservation's phone number, decrypted (KMS, the reservation's encryption context)."""
+    from livecommerce.rooms import reminders  # deferred: pynamodb and KMS (cheap face)
+
+    return reminders.reservation_phone(room_id, viewer_id)
+
+
+def room_title(room_id: str) -> str | None:
+    from livecommerce.rooms import reminders  # deferred: pynamodb (cheap face for callers that need little)
+
+    return reminders.room_title(room_id)

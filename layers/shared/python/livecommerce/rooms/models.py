@@ -202,3 +202,16 @@ class RoomRef(BaseModel):
     def visible_to(self, user_id: str | None, roles: frozenset[str] | set[str] | tuple[str, ...] = ()) -> bool:
         """A test room does not exist for anyone but the people who run it (rooms.rules.visible)."""
         return rules.visible(user_id, roles, self.host_id, self.visibility)
+
+
+class ReservationRef(BaseModel):
+    """A reservation as other contexts see it (the reminder workflow): consent, never the phone."""
+
+    model_config = ConfigDict(frozen=True)
+
+    room_id: str
+    viewer_id: str
+    scheduled_start: str
+    subscribe_message: bool
+    sms: bool
+    has_phone: bool

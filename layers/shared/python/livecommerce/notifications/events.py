@@ -1,0 +1,19 @@
+"""The domain events notifications emits: one model per type in spec.py `emits`."""
+from __future__ import annotations
+
+from livecommerce.shared.events import DomainEvent
+
+
+class NoticeRunCompleted(DomainEvent):
+    """One run of a notice's state machine finished: how many were sent, skipped (consent,
+    unsubscribed, frequency cap, no address, reservation gone) and failed."""
+
+    kind: str
+    room_id: str | None = None
+    reason: str
+    sent: int
+    skipped: int
+    failed: int
+
+
+EVENTS = (NoticeRunCompleted,)
