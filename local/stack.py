@@ -28,7 +28,7 @@ for extra in (ROOT / "layers" / "shared" / "python", ROOT):
 REGION = "ap-northeast-1"
 SWEEP_SECONDS = 60
 # Functions EventBridge runs on a schedule on AWS (rate(1 minute)); run here by the delivery thread.
-SCHEDULED_FUNCTIONS = ("outbox_sweeper", "order_expiry")
+SCHEDULED_FUNCTIONS = ("outbox_sweeper", "order_expiry", "refunds")
 WECHAT_APP_ID = "wx-local-app"
 # Worker processes the functions run in (local.lambda_runtime): one request at a time each.
 DEFAULT_LAMBDA_WORKERS = int(os.environ.get("LOCAL_LAMBDA_WORKERS", "8"))

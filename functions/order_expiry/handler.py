@@ -18,7 +18,7 @@ from typing import Any, Callable
 
 from aws_lambda_powertools.metrics import MetricUnit
 
-from livecommerce import catalog, marketing
+from livecommerce import catalog, marketing, payments
 from livecommerce.shared.observability import logger, metrics
 
 
@@ -27,7 +27,8 @@ def _jobs(outbox_older_than_seconds: int) -> dict[str, Callable[[], int]]:
 
     older = {"older_than_seconds": outbox_older_than_seconds}
     return {
-        "orders_expired": jobs.expire_overdue_orders,
+        # Before an order expires, payments asks the providers whether it was paid and closes it there.
+        "orders_expired": lambda: jobs.expire_overdue_orders(before_close=payments.settle_before_expiry),
         "sale_steps": jobs.run_due_flash_sale_steps,
         "drops_published": marketing.publish_due_drops,
         "outbox_swept": lambda: (jobs.sweep_outbox(**older) + catalog.sweep_outbox(**older)

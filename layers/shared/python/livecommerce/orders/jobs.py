@@ -4,14 +4,17 @@ idempotent (every step is a conditional write), so overlapping runs do it once."
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Callable
 
 from livecommerce.orders import flash, repository, service
 from livecommerce.shared import timers
 
 
-def expire_overdue_orders(*, now_epoch: float | None = None) -> int:
-    """Expire unpaid orders past their payment window (plus grace); stock and coupons go back."""
-    return service.expire_overdue(now_epoch=now_epoch)
+def expire_overdue_orders(*, now_epoch: float | None = None,
+                          before_close: Callable[[str], bool] | None = None) -> int:
+    """Expire unpaid orders past their payment window (plus grace); stock and coupons go back.
+    `before_close`: payments' check at the providers (payments.settle_before_expiry)."""
+    return service.expire_overdue(now_epoch=now_epoch, before_close=before_close)
 
 
 def run_due_flash_sale_steps(now: datetime | None = None) -> int:

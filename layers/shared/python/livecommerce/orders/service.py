@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import time
 from datetime import datetime, timedelta, timezone
-from typing import Any
+from typing import Any, Callable
 
 from livecommerce import catalog, marketing, rooms
 from livecommerce.catalog.events import StockChanged
@@ -36,6 +36,8 @@ PENDING, PAID, CANCELLED, EXPIRED = rules.PENDING, rules.PAID, rules.CANCELLED, 
 EXPIRY_GRACE_SECONDS = rules.EXPIRY_GRACE_SECONDS
 MAX_ATTEMPTS = 4
 NOTIFICATION_TTL_SECONDS = 72 * 3600
+# An order whose providers could not be asked before expiry expires anyway this long after its pay-by time.
+FORCE_EXPIRY_SECONDS = 3600
 
 
 # -- views -------------------------------------------------------------------------
@@ -251,12 +253,22 @@ def _add_flash_release(tx: Tx, sale_id: str, shard: int, user_id: str, quantity:
               [FlashSaleItem.restocks.add(quantity), FlashSaleItem.sold_out.set(False)], FlashSaleItem.pk.exists())
 
 
-def expire_overdue(*, now_epoch: float | None = None, limit_per_shard: int = 100) -> int:
-    """Expire unpaid orders past their pay-by time (plus grace). Run every minute; safe to run twice."""
-    cutoff = rules.expiry_cutoff(now_epoch if now_epoch is not None else utcnow().timestamp())
+def expire_overdue(*, now_epoch: float | None = None, limit_per_shard: int = 100,
+                   before_close: Callable[[str], bool] | None = None) -> int:
+    """Expire unpaid orders past their pay-by time (plus grace). Run every minute; safe to run twice.
+
+    `before_close(order_id)` (payments: ask the providers, apply a found payment, close the trade
+    there) runs first; False defers the order to the next run, for at most FORCE_EXPIRY_SECONDS
+    (a payment arriving after that is refunded)."""
+    now = now_epoch if now_epoch is not None else utcnow().timestamp()
+    cutoff = rules.expiry_cutoff(now)
     expired = 0
     for shard in range(repository.EXPIRY_SHARDS):
         for item in repository.overdue_orders(shard, before_epoch=cutoff, limit=limit_per_shard):
+            if before_close is not None and not before_close(item.order_id) \
+                    and now - int(item.pay_by_epoch) < FORCE_EXPIRY_SECONDS:
+                logger.warning("order expiry deferred: provider not asked", extra={"order_id": item.order_id})
+                continue
             try:
                 closed = close_order(item.order_id, EXPIRED, cause="payment_window")
             except problems.Problem:

@@ -50,7 +50,11 @@ SPEC = ContextSpec(
             # close_order gives stock (catalog or flash-sale shards) and coupons (marketing)
             # back; the three commerce outboxes are swept. Every step is conditional, so
             # two overlapping runs do the work once.
-            tables_write=(ORDERS, "Catalog", "Marketing"),
+            tables_write=(ORDERS, "Catalog", "Marketing", "Idempotency"),
+            # Before expiry, payments asks WeChat Pay / Alipay whether the order was paid (a found
+            # payment is applied as its notification: the per-transaction record in Idempotency)
+            # and closes it there: the merchant keys.
+            reads_payments_secret=True,
             puts_events=True,
             schedule="rate(1 minute)",
             invokes=("commerce_timers",),            # the flash-sale steps and drops of the next minute

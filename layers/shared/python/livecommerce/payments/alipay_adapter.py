@@ -123,3 +123,122 @@ def verify_notification(cfg: AlipayConfig, params: dict[str, str], *, now: datet
         raise NotificationRejected("foreign_seller")
     params.pop("sign_type", None)
     return params
+
+
+# -- after the sale: refunds, the trade query and close --------------------------------------
+REFUND_METHOD, REFUND_QUERY_METHOD = "alipay.trade.refund", "alipay.trade.fastpay.refund.query"
+QUERY_METHOD, CLOSE_METHOD = "alipay.trade.query", "alipay.trade.close"
+
+
+def _response_key(method: str) -> str:
+    return method.replace(".", "_") + "_response"
+
+
+def _call(cfg: AlipayConfig, method: str, biz: dict[str, Any], *, gateway: str, timeout: float,
+          notify_url: str | None = None) -> tuple[str, dict[str, Any]]:
+    """("10000", the verified answer) or (the business refusal's sub_code, its unverified answer);
+    ProviderError for a network, gateway or signature failure and for a system refusal."""
+    import requests  # deferred: requests, paid only on a provider call (payments cold start)
+    from alipay import AliPayValidationError  # deferred: alipay (pycryptodome)
+
+    client = _client(cfg)
+    key = _response_key(method)
+    extra = {"notify_url": notify_url} if notify_url else {}
+    data = client.build_body(method, biz, timestamp=beijing_time(datetime.now(timezone.utc)), **extra)
+    try:
+        response = requests.post(gateway, data=client.sign_data(data).encode("utf-8"),
+                                 timeout=(min(3.0, timeout), timeout), allow_redirects=False,
+                                 headers={"Content-Type": "application/x-www-form-urlencoded;charset=utf-8"})
+    except requests.RequestException as exc:
+        raise ProviderError(ALIPAY, "network_error", type(exc).__name__, retryable=True) from None
+    if response.status_code != 200:
+        raise ProviderError(ALIPAY, f"http-{response.status_code}", "gateway error",
+                            retryable=response.status_code >= 500 or response.status_code == 429)
+    raw = response.content.decode("utf-8", "replace")
+    try:
+        doc = json.loads(raw)
+    except ValueError:
+        raise ProviderError(ALIPAY, "bad_response", "answer is not JSON", retryable=True) from None
+    node = doc.get("error_response") or doc.get(key)
+    if not isinstance(node, dict):
+        raise ProviderError(ALIPAY, "bad_response", f"answer has no {key}")
+    code = str(node.get("code"))
+    if code != "10000":
+        sub_code = str(node.get("sub_code") or code or "unknown")
+        if code == "40004":              # a business refusal: the caller decides what it means
+            return sub_code, node
+        raise ProviderError(ALIPAY, sub_code, str(node.get("sub_msg") or node.get("msg") or "")[:200],
+                            retryable=sub_code in RETRYABLE or code == "20000", misconfigured=sub_code in MISCONFIGURED)
+    try:
+        verified = client._verify_and_return_sync_response(raw, key)
+    except (AliPayValidationError, ValueError, TypeError, KeyError):
+        raise ProviderError(ALIPAY, "bad_signature", "answer does not verify with the Alipay public key",
+                            misconfigured=True) from None
+    return "10000", verified
+
+
+def refund(cfg: AlipayConfig, *, out_trade_no: str, trade_no: str, out_request_no: str, amount: int, reason: str,
+           gateway: str, timeout: float) -> dict[str, Any]:
+    """alipay.trade.refund (out_request_no identifies a partial refund; the same one again is the same
+    refund). The verified answer: fund_change "Y" when the money moved now. ProviderError on refusal."""
+    code, node = _call(cfg, REFUND_METHOD, {"out_trade_no": out_trade_no, "trade_no": trade_no,
+                                            "refund_amount": yuan_text(amount), "out_request_no": out_request_no,
+                                            "refund_reason": reason[:256]}, gateway=gateway, timeout=timeout)
+    if code != "10000":
+        raise ProviderError(ALIPAY, code, str(node.get("sub_msg") or "")[:200],
+                            retryable=code in RETRYABLE or code == "ACQ.SYSTEM_ERROR")
+    if node.get("out_trade_no") not in (None, out_trade_no) or node.get("trade_no") not in (None, trade_no):
+        raise ProviderError(ALIPAY, "bad_response", "answer is for another trade")
+    return node
+
+
+def query_refund(cfg: AlipayConfig, *, out_trade_no: str, trade_no: str, out_request_no: str, gateway: str,
+                 timeout: float) -> dict[str, Any] | None:
+    """alipay.trade.fastpay.refund.query: the refund (refund_amount, refund_status REFUND_SUCCESS,
+    gmt_refund_pay), or None when Alipay has no refund by that out_request_no."""
+    code, node = _call(cfg, REFUND_QUERY_METHOD, {"out_trade_no": out_trade_no, "trade_no": trade_no,
+                                                  "out_request_no": out_request_no,
+                                                  "query_options": ["gmt_refund_pay"]},
+                       gateway=gateway, timeout=timeout)
+    if code != "10000":
+        if code == "ACQ.TRADE_NOT_EXIST":
+            return None
+        raise ProviderError(ALIPAY, code, str(node.get("sub_msg") or "")[:200], retryable=code in RETRYABLE)
+    if not node.get("refund_amount") or node.get("out_request_no") not in (None, out_request_no):
+        return None                      # Alipay answers 10000 without a refund when none was made
+    return node
+
+
+def query_trade(cfg: AlipayConfig, *, out_trade_no: str, gateway: str, timeout: float) -> dict[str, Any] | None:
+    """alipay.trade.query: the trade (trade_status WAIT_BUYER_PAY, TRADE_SUCCESS, TRADE_CLOSED, ...), or None."""
+    code, node = _call(cfg, QUERY_METHOD, {"out_trade_no": out_trade_no}, gateway=gateway, timeout=timeout)
+    if code != "10000":
+        if code == "ACQ.TRADE_NOT_EXIST":
+            return None
+        raise ProviderError(ALIPAY, code, str(node.get("sub_msg") or "")[:200], retryable=code in RETRYABLE)
+    if node.get("out_trade_no") != out_trade_no:
+        raise ProviderError(ALIPAY, "bad_response", "answer is for another trade")
+    return node
+
+
+def close_trade(cfg: AlipayConfig, *, out_trade_no: str, gateway: str, timeout: float) -> str:
+    """alipay.trade.close: "closed", "paid" (ACQ.TRADE_STATUS_ERROR on a paid trade: the caller queries
+    it) or "unknown" (no such trade: nothing can be paid)."""
+    code, node = _call(cfg, CLOSE_METHOD, {"out_trade_no": out_trade_no}, gateway=gateway, timeout=timeout)
+    if code == "10000":
+        return "closed"
+    if code == "ACQ.TRADE_NOT_EXIST":
+        return "unknown"
+    if code == "ACQ.TRADE_STATUS_ERROR":
+        return "paid"
+    raise ProviderError(ALIPAY, code, str(node.get("sub_msg") or "")[:200], retryable=code in RETRYABLE)
+
+
+def verify_refund_notification(cfg: AlipayConfig, params: dict[str, str], *, now: datetime,
+                               max_age_seconds: int) -> dict[str, str]:
+    """A refund's asynchronous notification (trade_status_sync carrying out_biz_no, refund_fee and
+    gmt_refund), checked as a payment notification is; NotificationRejected otherwise."""
+    for name in ("out_biz_no", "refund_fee"):
+        if not params.get(name):
+            raise NotificationRejected(f"missing_{name}")
+    return verify_notification(cfg, params, now=now, max_age_seconds=max_age_seconds)

@@ -49,3 +49,25 @@ class PaymentParams(BaseModel):
     pay_by: str
     wechat: WeChatPayParams | None = None
     alipay: AlipayParams | None = None
+
+
+class RefundRecord(BaseModel):
+    """A refund as the payments face hands it out (reconciliation reads these)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    refund_id: str                      # ours: the provider's out_refund_no (WeChat) / out_request_no (Alipay)
+    order_id: str
+    user_id: str
+    channel: Channel
+    transaction_id: str
+    amount: int                         # fen
+    cause: str
+    after_sale_id: str | None = None
+    state: Literal["requested", "processing", "succeeded", "failed"]
+    provider_refund_id: str | None = None
+    provider_code: str | None = None
+    created_at: str
+    submitted_at: str | None = None
+    refunded_at: str | None = None
+    updated_at: str

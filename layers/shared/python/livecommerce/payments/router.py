@@ -30,12 +30,20 @@ IdempotencyKey = Annotated[str, Header(alias="Idempotency-Key", min_length=8, ma
                                        description="The same value on every retry of this request.")]
 ALIPAY_NOTIFY = "/v1/payments/alipay/notify"
 WECHAT_NOTIFY = "/v1/payments/wechat/notify"
+ALIPAY_REFUND_NOTIFY = "/v1/payments/alipay/refund-notify"
+WECHAT_REFUND_NOTIFY = "/v1/payments/wechat/refund-notify"
 
 
 def _service():
     from livecommerce.payments import service  # deferred: pynamodb/botocore/wechatpayv3 (entry module cold start)
 
     return service
+
+
+def _refunds():
+    from livecommerce.payments import refunds  # deferred: pynamodb/botocore/wechatpayv3 (entry module cold start)
+
+    return refunds
 
 
 def _aws_errors() -> tuple:
@@ -106,6 +114,39 @@ def build_router(api: Api) -> Router:
                            unit=MetricUnit.Count, value=1)
         return Response(status_code=status, content_type="text/plain; charset=utf-8", body=text)
 
+    @router.post(WECHAT_REFUND_NOTIFY, tags=["payments"], responses=WECHAT_ANSWERS,
+                 summary="WeChat Pay v3 refund notification (signed, AES-256-GCM resource); answers SUCCESS or FAIL")
+    def wechat_refund_notify():
+        event = api.app.current_event
+        try:
+            status, body = _refunds().wechat_refund_notification(dict(event.headers or {}), event.body or "")
+        except problems.Problem as exc:
+            logger.warning("wechat pay refund notification not processed", extra={"reason": exc.code})
+            status, body = (exc.status if exc.status >= 400 else 503), WECHAT_FAIL
+        except _aws_errors():
+            logger.exception("refund notification not processed", extra={"reason": "aws_unavailable"})
+            status, body = 503, WECHAT_FAIL
+        metrics.add_metric(name="RefundNotifications" if status == 200 else "RefundNotificationsRejected",
+                           unit=MetricUnit.Count, value=1)
+        return _json(status, body)
+
+    @router.post(ALIPAY_REFUND_NOTIFY, tags=["payments"], responses=ALIPAY_ANSWERS,
+                 summary="Alipay refund notification (RSA2-signed form with out_biz_no, refund_fee); "
+                         "answers success or failure")
+    def alipay_refund_notify():
+        event = api.app.current_event
+        try:
+            status, text = _refunds().alipay_refund_notification(event.decoded_body or "")
+        except problems.Problem as exc:
+            logger.warning("alipay refund notification not processed", extra={"reason": exc.code})
+            status, text = (exc.status if exc.status >= 400 else 503), ALIPAY_FAIL
+        except _aws_errors():
+            logger.exception("refund notification not processed", extra={"reason": "aws_unavailable"})
+            status, text = 503, ALIPAY_FAIL
+        metrics.add_metric(name="RefundNotifications" if status == 200 else "RefundNotificationsRejected",
+                           unit=MetricUnit.Count, value=1)
+        return Response(status_code=status, content_type="text/plain; charset=utf-8", body=text)
+
     return router
 
 
@@ -126,4 +167,6 @@ def lambda_handler(api: Api) -> Callable[[dict[str, Any], Any], dict[str, Any]]:
     provider's plain failure format (the precheck has logged the reason)."""
     api.answer_refusals("POST", WECHAT_NOTIFY, _wechat_refusal)
     api.answer_refusals("POST", ALIPAY_NOTIFY, _alipay_refusal)
+    api.answer_refusals("POST", WECHAT_REFUND_NOTIFY, _wechat_refusal)
+    api.answer_refusals("POST", ALIPAY_REFUND_NOTIFY, _alipay_refusal)
     return api.handler()

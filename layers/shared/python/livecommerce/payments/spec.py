@@ -1,12 +1,28 @@
-"""What the payments context declares: its routes and function (payments keep
-their records in the orders table, through the orders context's public face)."""
+"""What the payments context declares: its table, routes, functions, subscriptions and events.
+
+Payments of an order are recorded in the orders table, through the orders context's public face
+(orders.apply_payment); refunds are payments' own, in the Payments table."""
 from __future__ import annotations
 
-from livecommerce.shared.spec import ContextSpec, FunctionSpec, Route
+from livecommerce.shared.spec import ContextSpec, FunctionSpec, IndexSpec, Route, Subscription, TableSpec
+
+# Payments: refunds and, per paid transaction, the sum of its refunds (never more than was paid),
+# and the payments outbox. gsi1: refunds by the day they were asked for (reconciliation), pending
+# outbox events. gsi2: refunds whose result is not known yet (polled at the provider).
+PAYMENTS = TableSpec(
+    logical_id="Payments",
+    env_var="PAYMENTS_TABLE",
+    indexes=(IndexSpec("gsi1", "gsi1pk", "gsi1sk"), IndexSpec("gsi2", "gsi2pk", "gsi2sk")),
+    ttl_attribute="expires_at",
+)
+
+# The events a refund is made for (orders'): an after-sale refund approved, money an order cannot take.
+REFUND_CAUSES = ("AfterSaleRefundApproved", "OrderRefundRequired")
 
 SPEC = ContextSpec(
     name="payments",
-    description="WeChat Pay / Alipay payments and their verified notifications",
+    description="WeChat Pay / Alipay payments and refunds, and their verified notifications",
+    tables=(PAYMENTS,),
     routes=(
         # The only function that reads the payment provider keys.
         Route("POST", "/v1/orders/{order_id}/payments", "payments", "token", "owner",
@@ -14,21 +30,41 @@ SPEC = ContextSpec(
         Route("POST", "/v1/payments/wechat/notify", "payments", "public", "provider"),
         Route("POST", "/v1/payments/alipay/notify", "payments", "public", "provider",
               media_type="application/x-www-form-urlencoded"),   # Alipay posts a form
+        Route("POST", "/v1/payments/wechat/refund-notify", "payments", "public", "provider"),
+        Route("POST", "/v1/payments/alipay/refund-notify", "payments", "public", "provider",
+              media_type="application/x-www-form-urlencoded"),
+    ),
+    subscriptions=(
+        # Refund once per after-sale / per (transaction, reason): the refund id is derived from them.
+        Subscription("Refunds", "refunds", detail_types=REFUND_CAUSES),
     ),
     functions=(
         FunctionSpec(
             name="payments",
-            description="WeChat Pay / Alipay payments and their verified notifications",
+            description="WeChat Pay / Alipay payments and refunds: prepay and the verified notifications",
             # apply_payment: the order, the settlement record and the outbox (orders), the
             # coupon use (marketing), the per-transaction notification record and the
-            # Idempotency-Key record (idempotency).
-            tables_write=("Orders", "Marketing", "Idempotency"),
+            # Idempotency-Key record (idempotency); refund results (payments).
+            tables_write=(PAYMENTS, "Orders", "Marketing", "Idempotency"),
             tables_read=("Identity",),               # the payer's openid / Alipay user id
-            reads_payments_secret=True,              # the only function that reads the merchant keys
-            puts_events=True,                        # OrderPaid, OrderRefundRequired
+            reads_payments_secret=True,              # the merchant keys
+            puts_events=True,                        # OrderPaid, OrderRefundRequired, RefundSucceeded, RefundFailed
             # The prepay call to WeChat Pay / Alipay is an outbound HTTPS call (8 s timeout).
             timeout_seconds=15,
         ),
+        FunctionSpec(
+            name="refunds",
+            description="Refunds what orders ask for (after-sales, money an order cannot take) at WeChat Pay / "
+                        "Alipay, once; every minute asks the providers about refunds whose result is late",
+            # The refund, the transaction's refunded sum and the outbox (payments).
+            tables_write=(PAYMENTS,),
+            reads_payments_secret=True,
+            puts_events=True,                        # RefundSucceeded, RefundFailed
+            schedule="rate(1 minute)",
+            timeout_seconds=60,
+            memory_mb=256,
+        ),
     ),
+    emits=("RefundSucceeded", "RefundFailed"),
     router="livecommerce.payments.router",
 )

@@ -76,8 +76,10 @@ def jsapi_prepay(cfg: WeChatPayConfig, *, order_id: str, description: str, amoun
 
 
 def verify_notification(cfg: WeChatPayConfig, headers: dict[str, str], body: str, *, now: float,
-                        max_age_seconds: int, api_base: str, timeout: float) -> dict[str, Any]:
-    """The notification with its resource decrypted, or NotificationRejected."""
+                        max_age_seconds: int, api_base: str, timeout: float,
+                        with_appid: bool = True) -> dict[str, Any]:
+    """The notification with its resource decrypted, or NotificationRejected. `with_appid`: the
+    resource names our app id too (payment notifications do; refund notifications name the merchant only)."""
     h = {k.lower(): v for k, v in (headers or {}).items()}
     serial = h.get("wechatpay-serial", "")
     signature = h.get("wechatpay-signature", "")
@@ -106,6 +108,90 @@ def verify_notification(cfg: WeChatPayConfig, headers: dict[str, str], body: str
     if not result or not isinstance(result.get("resource"), dict):
         raise NotificationRejected("bad_signature_or_ciphertext")
     resource = result["resource"]
-    if str(resource.get("mchid")) != cfg.mchid or str(resource.get("appid")) != cfg.appid:
+    if str(resource.get("mchid")) != cfg.mchid or (with_appid and str(resource.get("appid")) != cfg.appid):
         raise NotificationRejected("foreign_merchant")
     return result
+
+
+# -- after the sale: refunds, the order query and close ------------------------------------
+
+def _request(call) -> tuple[int, dict[str, Any]]:
+    """(HTTP status, answer JSON) of one SDK call; ProviderError for a network failure or an answer
+    that does not verify with the platform key."""
+    import requests  # deferred: requests, paid only on a provider call (payments cold start)
+
+    try:
+        status, message = call()
+    except requests.RequestException as exc:
+        raise ProviderError(WECHAT, "network_error", type(exc).__name__, retryable=True) from None
+    except Exception as exc:  # noqa: BLE001 - the SDK raises bare Exception for a bad answer signature
+        if "verify the signature" in str(exc):
+            raise ProviderError(WECHAT, "bad_signature", "answer does not verify with the platform key",
+                                misconfigured=True) from None
+        raise
+    text = message.decode("utf-8", "replace") if isinstance(message, bytes) else str(message or "")
+    try:
+        doc = json.loads(text) if text else {}
+    except ValueError:
+        doc = {}
+    return int(status), doc if isinstance(doc, dict) else {}
+
+
+def _refused(status: int, doc: dict[str, Any]) -> ProviderError:
+    code = str(doc.get("code") or f"http-{status}")
+    return ProviderError(WECHAT, code, str(doc.get("message") or "")[:200],
+                         retryable=code in RETRYABLE or status >= 500 or status == 429,
+                         misconfigured=code in MISCONFIGURED or status in (401, 403))
+
+
+def refund(cfg: WeChatPayConfig, *, out_refund_no: str, transaction_id: str, amount: int, total: int,
+           reason: str, notify_url: str, api_base: str, timeout: float) -> dict[str, Any]:
+    """POST /v3/refund/domestic/refunds (full or partial): the refund as WeChat Pay answers it
+    (refund_id, out_refund_no, status SUCCESS / PROCESSING / ABNORMAL / CLOSED, amount...).
+    The same out_refund_no again answers the same refund: a retry cannot refund twice."""
+    client = _client(cfg, api_base, timeout)
+    status, doc = _request(lambda: client.refund(
+        out_refund_no=out_refund_no, transaction_id=transaction_id, reason=reason[:80], notify_url=notify_url,
+        amount={"refund": amount, "total": total, "currency": "CNY"}))
+    if status == 200 and doc.get("out_refund_no") == out_refund_no:
+        return doc
+    raise _refused(status, doc)
+
+
+def query_refund(cfg: WeChatPayConfig, *, out_refund_no: str, api_base: str, timeout: float) -> dict[str, Any] | None:
+    """GET /v3/refund/domestic/refunds/{out_refund_no}: the refund, or None if WeChat Pay has none."""
+    client = _client(cfg, api_base, timeout)
+    status, doc = _request(lambda: client.query_refund(out_refund_no=out_refund_no))
+    if status == 200 and doc.get("out_refund_no") == out_refund_no:
+        return doc
+    if status == 404 or doc.get("code") == "RESOURCE_NOT_EXISTS":
+        return None
+    raise _refused(status, doc)
+
+
+def query_trade(cfg: WeChatPayConfig, *, out_trade_no: str, api_base: str, timeout: float) -> dict[str, Any] | None:
+    """GET /v3/pay/transactions/out-trade-no/{out_trade_no}: the transaction (trade_state SUCCESS,
+    NOTPAY, CLOSED, ...), or None if WeChat Pay has no such order."""
+    client = _client(cfg, api_base, timeout)
+    status, doc = _request(lambda: client.query(out_trade_no=out_trade_no))
+    if status == 200 and doc.get("out_trade_no") == out_trade_no:
+        if str(doc.get("mchid")) != cfg.mchid:
+            raise ProviderError(WECHAT, "bad_response", "answer is for another merchant")
+        return doc
+    if status == 404 or doc.get("code") == "ORDER_NOT_EXIST":
+        return None
+    raise _refused(status, doc)
+
+
+def close_trade(cfg: WeChatPayConfig, *, out_trade_no: str, api_base: str, timeout: float) -> str:
+    """POST /v3/pay/transactions/out-trade-no/{out_trade_no}/close: "closed" (204: it cannot be paid
+    any more), "paid" (ORDERPAID: it was paid first) or "unknown" (no such order)."""
+    client = _client(cfg, api_base, timeout)
+    status, doc = _request(lambda: client.close(out_trade_no=out_trade_no))
+    if status in (200, 204) or doc.get("code") == "ORDER_CLOSED":
+        return "closed"
+    if doc.get("code") == "ORDERPAID":
+        return "paid"
+    if status == 404 or doc.get("code") == "ORDER_NOT_EXIST":
+        return "unknown"
+    raise _refused(status, doc)
