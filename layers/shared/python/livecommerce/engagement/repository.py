@@ -1,0 +1,152 @@
+"""Engagement data access: lotteries, entries, frozen entrant lists, winners, the outbox."""
+from __future__ import annotations
+
+import zlib
+
+from pynamodb.exceptions import DoesNotExist, PutError
+
+from livecommerce.engagement.draw import PSEUDONYM_BYTES
+from livecommerce.engagement.storage import (BuyerItem, CountShardItem, EngagementOutboxItem, EntryItem, ListChunkItem,
+                                             LotteryItem, WinnerItem, WonItem, bind_all)
+from livecommerce.shared import dynamo, outbox
+
+DUE = "LOTDUE"
+COUNT_SHARDS = 16
+CHUNK_ENTRANTS = 20_000          # 240 KB of pseudonyms a chunk item (under DynamoDB's 400 KB)
+
+OUTBOX = outbox.Outbox(EngagementOutboxItem, shards=8, bind=bind_all)
+outbox_items = OUTBOX.items
+flush_outbox = OUTBOX.flush
+sweep_outbox = OUTBOX.sweep
+
+
+def _conditional_failed(exc: Exception) -> bool:
+    return dynamo.error_code(exc) == "ConditionalCheckFailedException"
+
+
+def get_lottery(lottery_id: str, *, consistent: bool = False) -> LotteryItem | None:
+    bind_all()
+    try:
+        return LotteryItem.get(*LotteryItem.key(lottery_id), consistent_read=consistent)
+    except DoesNotExist:
+        return None
+
+
+def due_key(epoch: float, lottery_id: str) -> str:
+    return f"{int(epoch):012d}#{lottery_id}"
+
+
+def due_lotteries(now_epoch: float, limit: int = 100) -> list[LotteryItem]:
+    bind_all()
+    return list(LotteryItem.due.query(DUE, LotteryItem.gsi1sk < f"{int(now_epoch):012d}~", limit=limit))
+
+
+def put_entry(lottery_id: str, entrant: str, user_id: str, via: str, at: str) -> bool:
+    """One entry per person: False when they had entered already."""
+    bind_all()
+    try:
+        EntryItem(*EntryItem.key(lottery_id, entrant), user_id=user_id, entrant=entrant, via=via,
+                  entered_at=at).save(EntryItem.pk.does_not_exist())
+    except PutError as exc:
+        if _conditional_failed(exc):
+            return False
+        raise
+    # The live count (GET while open); the count frozen at the close is the entries themselves.
+    shard = zlib.crc32(entrant.encode()) % COUNT_SHARDS
+    CountShardItem(*CountShardItem.key(lottery_id, shard)).update(actions=[CountShardItem.count.add(1)])
+    return True
+
+
+def put_entries(lottery_id: str, entries: list[tuple[str, str, str, str]]) -> None:
+    """Keyword entrants written at the close (entrant, user id, via, at): idempotent puts."""
+    bind_all()
+    with EntryItem.batch_write() as batch:
+        for entrant, user_id, via, at in entries:
+            batch.save(EntryItem(*EntryItem.key(lottery_id, entrant), user_id=user_id, entrant=entrant, via=via,
+                                 entered_at=at))
+
+
+def live_count(lottery_id: str) -> int:
+    bind_all()
+    return sum(int(i.count or 0) for i in CountShardItem.query(f"LOT#{lottery_id}", CountShardItem.sk.startswith("CNT#")))
+
+
+def get_entry(lottery_id: str, entrant: str) -> EntryItem | None:
+    bind_all()
+    try:
+        return EntryItem.get(*EntryItem.key(lottery_id, entrant), consistent_read=True)
+    except DoesNotExist:
+        return None
+
+
+def all_entrants(lottery_id: str) -> list[str]:
+    """Every entry's pseudonym, read consistently (the close freezes them)."""
+    bind_all()
+    return [i.entrant for i in EntryItem.query(f"LOT#{lottery_id}", EntryItem.sk.startswith("ENT#"),
+                                               consistent_read=True, attributes_to_get=["entrant"])]
+
+
+def write_list(lottery_id: str, sorted_entrants: list[str]) -> int:
+    bind_all()
+    chunks = 0
+    with ListChunkItem.batch_write() as batch:
+        for start in range(0, len(sorted_entrants), CHUNK_ENTRANTS):
+            data = b"".join(bytes.fromhex(e) for e in sorted_entrants[start:start + CHUNK_ENTRANTS])
+            batch.save(ListChunkItem(*ListChunkItem.key(lottery_id, chunks), data=data))
+            chunks += 1
+    return chunks
+
+
+def read_list(lottery_id: str, chunks: int) -> list[str]:
+    bind_all()
+    found = sorted(ListChunkItem.query(f"LOT#{lottery_id}", ListChunkItem.sk.startswith("LIST#"),
+                                       consistent_read=True), key=lambda c: c.sk)
+    if len(found) != chunks:
+        raise RuntimeError(f"lottery {lottery_id}: {len(found)} of {chunks} list chunks")
+    out: list[str] = []
+    for chunk in found:
+        data = bytes(chunk.data)
+        out.extend(data[i:i + PSEUDONYM_BYTES].hex() for i in range(0, len(data), PSEUDONYM_BYTES))
+    return out
+
+
+def winners_of(lottery_id: str) -> list[WinnerItem]:
+    bind_all()
+    return list(WinnerItem.query(f"LOT#{lottery_id}", WinnerItem.sk.startswith("WIN#"), consistent_read=True))
+
+
+def get_winner(lottery_id: str, position: int) -> WinnerItem | None:
+    bind_all()
+    try:
+        return WinnerItem.get(*WinnerItem.key(lottery_id, position), consistent_read=True)
+    except DoesNotExist:
+        return None
+
+
+def won_position(lottery_id: str, user_id: str) -> int | None:
+    bind_all()
+    try:
+        return int(WonItem.get(*WonItem.key(lottery_id, user_id), consistent_read=True).position)
+    except DoesNotExist:
+        return None
+
+
+def record_buyer(room_id: str, user_id: str, order_id: str, expires_at: int) -> None:
+    bind_all()
+    try:
+        BuyerItem(*BuyerItem.key(room_id, user_id), first_order_id=order_id, expires_at=expires_at).save(
+            BuyerItem.pk.does_not_exist())
+    except PutError as exc:
+        if not _conditional_failed(exc):
+            raise
+
+
+def is_buyer(room_id: str, user_id: str) -> bool:
+    bind_all()
+    try:
+        BuyerItem.get(*BuyerItem.key(room_id, user_id), consistent_read=True)
+        return True
+    except DoesNotExist:
+        return False
+
+
