@@ -65,3 +65,10 @@ def sweep_outbox(*, older_than_seconds: int = 30) -> int:
     from livecommerce.identity import repository  # deferred: pynamodb (cheap face for callers that need little)
 
     return repository.sweep_outbox(older_than_seconds=older_than_seconds)
+
+
+def follows(host_id: str, viewer_id: str) -> bool:
+    """Whether the viewer follows the host."""
+    from livecommerce.identity import repository  # deferred: pynamodb (cheap face for callers that need little)
+
+    return repository.is_following(host_id, viewer_id)

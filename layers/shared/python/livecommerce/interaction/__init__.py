@@ -19,3 +19,41 @@ Rooms and identity are reached through their public faces (`livecommerce.rooms`,
 `livecommerce.identity`); consumed events are parsed with their producers' models
 (`consumed`).
 """
+
+from __future__ import annotations
+
+import time as _time
+from typing import Any as _Any
+
+
+def moderation_of(room_id: str, user_id: str) -> tuple[bool, bool]:
+    """(banned, muted now) for a viewer in a room."""
+    from livecommerce.interaction import repository  # deferred: pynamodb, not paid at face import
+
+    item = repository.get_moderation(room_id, user_id)
+    if item is None:
+        return False, False
+    return bool(item.banned), bool(item.muted_until and int(item.muted_until) > _time.time())
+
+
+def danmaku_senders(room_id: str, *, since_ms: int, until_ms: int, text: str) -> list[tuple[str, int]]:
+    """(user id, first time in ms) of every viewer whose stored danmaku in [since_ms, until_ms)
+    is exactly `text` (trimmed): a keyword lottery's entrants, read once at its close."""
+    from livecommerce.interaction import repository  # deferred: pynamodb, not paid at face import
+
+    wanted = text.strip()
+    first: dict[str, int] = {}
+    for message in repository.iter_messages(room_id, since_ms=since_ms, until_ms=until_ms):
+        at = int(message.at_ms)
+        if since_ms <= at < until_ms and message.text.strip() == wanted and message.user_id not in first:
+            first[message.user_id] = at
+    return sorted(first.items(), key=lambda pair: pair[1])
+
+
+def notify_user(room_id: str, user_id: str, message: dict[str, _Any]) -> bool:
+    """A private message on the viewer's own topic of the room (best effort: False when it did not go)."""
+    from livecommerce.interaction import realtime, topics  # deferred: boto3 publisher on first use
+    from livecommerce.interaction.settings import get_interaction_settings  # deferred: as above
+
+    return realtime.publish_best_effort(topics.private_topic(get_interaction_settings().stage, room_id, user_id),
+                                        message, qos=1)

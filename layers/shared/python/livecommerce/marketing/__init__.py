@@ -108,3 +108,24 @@ def run_drop(drop_id: str, now: datetime) -> "StepResult":
 def sweep_outbox(*, older_than_seconds: int = 30) -> int:
     """Publish marketing events stranded between commit and flush."""
     return _repository().sweep_outbox(older_than_seconds=older_than_seconds)
+
+
+# -- prizes (engagement lotteries) ---------------------------------------------------------
+
+def grant_coupon(user_id: str, template_id: str, *, ref: str) -> str:
+    """Issue one coupon of the template into the user's coupon centre, once per `ref`; its id
+    (the same on a retry). Conflict template_exhausted / template_expired / claim_limit_reached."""
+    from livecommerce.marketing import grants  # deferred: pynamodb/botocore, not paid at face import
+
+    return grants.grant_coupon(user_id, template_id, ref=ref)
+
+
+def coupon_template_exists(template_id: str) -> bool:
+    return _repository().get_template(template_id) is not None
+
+
+def has_shared(room_id: str, user_id: str) -> bool:
+    """Whether the viewer made a share code for the room (POST /v1/rooms/{room_id}/shares)."""
+    from livecommerce.marketing import grants  # deferred: pynamodb/botocore, not paid at face import
+
+    return grants.has_shared(room_id, user_id)
