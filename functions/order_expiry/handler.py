@@ -29,6 +29,7 @@ def _jobs(outbox_older_than_seconds: int) -> dict[str, Callable[[], int]]:
     return {
         # Before an order expires, payments asks the providers whether it was paid and closes it there.
         "orders_expired": lambda: jobs.expire_overdue_orders(before_close=payments.settle_before_expiry),
+        "orders_received": jobs.confirm_due_receipts,
         "sale_steps": jobs.run_due_flash_sale_steps,
         "drops_published": marketing.publish_due_drops,
         "outbox_swept": lambda: (jobs.sweep_outbox(**older) + catalog.sweep_outbox(**older)

@@ -118,3 +118,24 @@ def balance_after(balance: int, delta: int) -> int | None:
     """The balance after a change, or None when it would go below zero (the change is refused)."""
     after = balance + delta
     return after if after >= 0 else None
+
+
+def points_to_reverse(*, total: int, refunded_total: int, amount: int, points_per_yuan: int) -> int:
+    """Points to take back for a refund of `amount` fen that brought the order's refunds to
+    `refunded_total` of `total`: the earned points in proportion to the money refunded, counted
+    cumulatively (floor of earned x refunded / total, minus what earlier refunds took), so any
+    split of refunds takes back exactly the earned points once the whole order is refunded."""
+    if total <= 0 or amount <= 0:
+        return 0
+    refunded_total = min(refunded_total, total)
+    before = max(0, refunded_total - amount)
+    earned = points_for(total, points_per_yuan)
+    return earned * refunded_total // total - earned * before // total
+
+
+def coupon_returns(*, order_state: str, stock_returned: bool, coupon_valid_until: str, now: datetime) -> bool:
+    """Whether a refund gives the order's coupon back: only a full refund before shipping (the
+    sale did not happen) while the coupon is still valid; a partial or after-delivery refund keeps it used."""
+    if order_state != "refunded" or not stock_returned:
+        return False
+    return datetime.fromisoformat(coupon_valid_until.replace("Z", "+00:00")) > now

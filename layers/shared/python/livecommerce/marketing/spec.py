@@ -32,7 +32,7 @@ SPEC = ContextSpec(
     ),
     subscriptions=(
         # A paid order earns points (idempotent per order: the ledger entry is keyed by it).
-        Subscription("CommercePoints", "commerce_events", detail_types=("OrderPaid",)),
+        Subscription("CommercePoints", "commerce_events", detail_types=("OrderPaid", "OrderRefunded")),
     ),
     functions=(
         FunctionSpec(

@@ -17,6 +17,13 @@ def expire_overdue_orders(*, now_epoch: float | None = None,
     return service.expire_overdue(now_epoch=now_epoch, before_close=before_close)
 
 
+def confirm_due_receipts(now: datetime | None = None) -> int:
+    """Receive shipped orders whose buyer has not confirmed within the set number of days."""
+    from livecommerce.orders import fulfilment_service  # deferred: only the schedule needs it
+
+    return fulfilment_service.confirm_due_receipts(now)
+
+
 def run_due_flash_sale_steps(now: datetime | None = None) -> int:
     """Run flash-sale steps whose timer was lost; ask for timers for the next minute's."""
     return flash.run_due_steps(now)

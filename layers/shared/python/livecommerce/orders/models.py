@@ -9,7 +9,8 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from livecommerce.shared.fields import Fen, Integer, Quantity, Text, fen, integer, quantity, text
 
 ULID = r"^[0-9A-HJKMNP-TV-Z]{26}$"
-OrderState = Literal["pending_payment", "paid", "cancelled", "expired"]
+OrderState = Literal["pending_payment", "paid", "cancelled", "expired", "shipped", "delivered", "refunding",
+                     "partially_refunded", "refunded"]
 MAX_QUANTITY = 99
 
 
@@ -68,6 +69,14 @@ class PaymentInfo(BaseModel):
     paid_at: str
 
 
+class ShipmentInfo(BaseModel):
+    shipment_id: str
+    carrier: str
+    carrier_name: str
+    tracking_number: str
+    shipped_by: str
+
+
 class Order(BaseModel):
     id: str
     user_id: str
@@ -86,6 +95,13 @@ class Order(BaseModel):
     paid_at: str | None = None
     closed_at: str | None = None
     payment: PaymentInfo | None = None
+    shipment: ShipmentInfo | None = None
+    shipped_at: str | None = None
+    confirm_by: str | None = Field(default=None, description="Shipped and not confirmed: received automatically "
+                                                              "at this time.")
+    delivered_at: str | None = None
+    refunded_amount: int = Field(default=0, description="Fen refunded so far.")
+    open_after_sale: str | None = Field(default=None, description="The after-sale in progress, if any.")
 
 
 class OrderPage(BaseModel):

@@ -8,12 +8,15 @@ from aws_lambda_powertools.event_handler.openapi.params import Header, Path, Que
 
 from livecommerce.orders.models import (CreateFlashSaleRequest, CreateOrderRequest, FlashBuyRequest, FlashSale,
                                         FlashSaleList, Order, OrderPage)
+from livecommerce.orders.fulfilment_models import (AfterSale, AfterSaleDecision, AfterSaleRequest, BulkShipmentRequest,
+                                                   BulkShipmentResult, ShipmentRequest)
 from livecommerce.shared.api import BEARER, Api
 
 Ulid = r"^[0-9A-HJKMNP-TV-Z]{26}$"
 RoomId = Annotated[str, Path(pattern=Ulid, description="Room id (ULID).")]
 OrderId = Annotated[str, Path(pattern=Ulid, description="Order id (ULID).")]
 SaleId = Annotated[str, Path(pattern=Ulid, description="Flash sale id (ULID).")]
+AfterSaleId = Annotated[str, Path(pattern=Ulid, description="After-sale id (ULID).")]
 IdempotencyKey = Annotated[str, Header(alias="Idempotency-Key", min_length=8, max_length=100,
                                        pattern=r"^[A-Za-z0-9_.:\-]+$",
                                        description="The same value on every retry of this request; "
@@ -32,6 +35,12 @@ def _flash():
     from livecommerce.orders import flash  # deferred: pynamodb/botocore (entry module cold start)
 
     return flash
+
+
+def _fulfilment():
+    from livecommerce.orders import fulfilment_service  # deferred: pynamodb/botocore (entry module cold start)
+
+    return fulfilment_service
 
 
 def build_router(api: Api) -> Router:
@@ -72,5 +81,38 @@ def build_router(api: Api) -> Router:
                  summary="Buy: an order holding the stock until paid or expired (Idempotency-Key)")
     def buy(sale_id: SaleId, body: FlashBuyRequest, idempotency_key: IdempotencyKey) -> tuple[Order, int]:
         return _flash().buy(api.caller(), sale_id, body, idempotency_key), 201
+
+    @router.post("/v1/orders/<order_id>/shipments", tags=["fulfilment"], security=BEARER,
+                 summary="Ship a paid order: carrier and tracking number (the room's host or an operator)")
+    def ship(order_id: OrderId, body: ShipmentRequest) -> Order:
+        return _fulfilment().ship(api.require("host"), order_id, body)
+
+    @router.post("/v1/shipments", tags=["fulfilment"], security=BEARER,
+                 summary="Ship several orders at once: per-order results, a retry changes nothing")
+    def ship_many(body: BulkShipmentRequest) -> BulkShipmentResult:
+        return _fulfilment().ship_many(api.require("host"), body)
+
+    @router.post("/v1/orders/<order_id>/receipt", tags=["fulfilment"], security=BEARER,
+                 summary="The buyer confirms receipt (otherwise confirmed automatically after a set number of days)")
+    def receipt(order_id: OrderId) -> Order:
+        return _fulfilment().confirm_receipt(api.caller(), order_id)
+
+    @router.post("/v1/orders/<order_id>/after-sales", tags=["after-sales"], security=BEARER,
+                 summary="Ask for money back: before shipping refunded at once, after shipping with a reason "
+                         "and the host's approval, within the window (Idempotency-Key)")
+    def request_after_sale(order_id: OrderId, body: AfterSaleRequest,
+                           idempotency_key: IdempotencyKey) -> tuple[AfterSale, int]:
+        return _fulfilment().request_after_sale(api.caller(), order_id, body, idempotency_key), 201
+
+    @router.post("/v1/after-sales/<after_sale_id>/approve", tags=["after-sales"], security=BEARER,
+                 summary="Approve an after-sale: the refund goes to the payment provider (the room's host or an "
+                         "operator)")
+    def approve(after_sale_id: AfterSaleId, body: AfterSaleDecision | None = None) -> AfterSale:
+        return _fulfilment().decide_after_sale(api.require("host"), after_sale_id, True, body)
+
+    @router.post("/v1/after-sales/<after_sale_id>/reject", tags=["after-sales"], security=BEARER,
+                 summary="Reject an after-sale (the room's host or an operator)")
+    def reject(after_sale_id: AfterSaleId, body: AfterSaleDecision | None = None) -> AfterSale:
+        return _fulfilment().decide_after_sale(api.require("host"), after_sale_id, False, body)
 
     return router

@@ -19,7 +19,7 @@ from livecommerce.orders import pricing, repository, rules
 from livecommerce.orders.events import (OrderCancelled, OrderCreated, OrderExpired, OrderPaid,
                                         OrderRefundRequired)
 from livecommerce.orders.models import (CreateOrderRequest, Order, OrderLine, OrderPage, PayableOrder,
-                                        PaymentAttempt, PaymentInfo)
+                                        PaymentAttempt, PaymentInfo, ShipmentInfo)
 from livecommerce.orders.settings import get_commerce_settings
 from livecommerce.orders.storage import (FlashBuyerItem, FlashSaleItem, FlashShardItem, OrderItem, PaymentItem,
                                          SettlementItem, bind_all)
@@ -48,7 +48,11 @@ def order_view(item: OrderItem) -> Order:
                  flash_sale_id=item.flash_sale_id, lines=[OrderLine(**line) for line in item.lines],
                  subtotal=int(item.subtotal), discount=int(item.discount or 0), total=int(item.total),
                  coupon_id=item.coupon_id, address=item.address, state=item.state, pay_by=item.pay_by,
-                 created_at=item.created_at, paid_at=item.paid_at, closed_at=item.closed_at, payment=payment)
+                 created_at=item.created_at, paid_at=item.paid_at, closed_at=item.closed_at, payment=payment,
+                 shipment=ShipmentInfo(**item.shipment) if item.shipment else None, shipped_at=item.shipped_at,
+                 confirm_by=item.confirm_by if item.shipped_at and not item.delivered_at else None,
+                 delivered_at=item.delivered_at, refunded_amount=int(item.refunded_amount or 0),
+                 open_after_sale=item.open_after_sale)
 
 
 def order_fields(item: OrderItem) -> dict[str, Any]:

@@ -51,3 +51,17 @@ def get_commerce_settings() -> CommerceSettings:
         flash_countdown_seconds=int(env.get("FLASH_COUNTDOWN_SECONDS", "10")),
         stage=get_settings().stage,
     )
+
+
+@dataclass(frozen=True)
+class FulfilmentSettings:
+    auto_receipt_days: int          # a shipped order is received automatically this many days after shipping
+    after_sale_window_days: int     # an after-shipping refund may be asked for this many days after receipt
+
+
+def get_fulfilment_settings() -> FulfilmentSettings:
+    env = os.environ
+    return FulfilmentSettings(
+        auto_receipt_days=int(env.get("ORDER_AUTO_RECEIPT_DAYS", "10")),
+        after_sale_window_days=int(env.get("AFTER_SALE_WINDOW_DAYS", "7")),
+    )

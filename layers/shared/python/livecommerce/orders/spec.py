@@ -1,7 +1,7 @@
 """What the orders context declares: its table, routes, functions and events."""
 from __future__ import annotations
 
-from livecommerce.shared.spec import ContextSpec, FunctionSpec, IndexSpec, Route, TableSpec
+from livecommerce.shared.spec import ContextSpec, FunctionSpec, IndexSpec, Route, Subscription, TableSpec
 
 # Orders: orders and their payment attempts, flash sales with their sharded
 # stock and per-buyer counters, and the orders outbox. gsi1: pending orders by
@@ -28,6 +28,17 @@ SPEC = ContextSpec(
         Route("GET", "/v1/flash-sales/{sale_id}", "orders", "public", "anyone", room_from="path.sale_id"),
         Route("POST", "/v1/flash-sales/{sale_id}/orders", "orders", "token", "viewer",
               room_from="path.sale_id"),
+        # Fulfilment and after-sales (orders.fulfilment_service).
+        Route("POST", "/v1/orders/{order_id}/shipments", "orders", "token", "host"),
+        Route("POST", "/v1/shipments", "orders", "token", "host"),
+        Route("POST", "/v1/orders/{order_id}/receipt", "orders", "token", "owner", errors=(403,)),
+        Route("POST", "/v1/orders/{order_id}/after-sales", "orders", "token", "owner"),
+        Route("POST", "/v1/after-sales/{after_sale_id}/approve", "orders", "token", "host"),
+        Route("POST", "/v1/after-sales/{after_sale_id}/reject", "orders", "token", "host"),
+    ),
+    subscriptions=(
+        # A refund's result (payments) moves the after-sale and the order, once per refund.
+        Subscription("OrderRefunds", "order_events", detail_types=("RefundSucceeded", "RefundFailed")),
     ),
     functions=(
         FunctionSpec(
@@ -59,6 +70,14 @@ SPEC = ContextSpec(
             schedule="rate(1 minute)",
             invokes=("commerce_timers",),            # the flash-sale steps and drops of the next minute
             timeout_seconds=60,
+        ),
+        FunctionSpec(
+            name="order_events",
+            description="A refund's result moves its after-sale and order (once per refund); stock goes back "
+                        "when the goods never left",
+            tables_write=(ORDERS, "Catalog"),        # the order, after-sale, applied refund, outbox; stock back
+            puts_events=True,                        # OrderRefunded, StockChanged
+            memory_mb=256,
         ),
         FunctionSpec(
             name="commerce_timers",

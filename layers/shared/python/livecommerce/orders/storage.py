@@ -9,6 +9,8 @@
   FLASHSTOCK#<id>#<k>        SHARD           units left in stock shard k (one partition per shard)
   FLASHBUYER#<id>#<user>     BUYER           units a buyer holds in the sale (per-user limit)
   <aggregate>                OUTBOX#<ulid>   domain events (gsi1: pending, sharded)
+  ORDER#<id>                 REFUND#<rid>    a refund result applied to the order (once per refund)
+  AFTERSALE#<id>             META            an after-sale (gsi2 ORDERAS#<order>)
 """
 from __future__ import annotations
 
@@ -51,10 +53,66 @@ class OrderItem(_Base):
     paid_at = UnicodeAttribute(null=True)
     closed_at = UnicodeAttribute(null=True)
     payment = JSONAttribute(null=True)
+    # Fulfilment and after-sales (orders.fulfilment, orders.after_sales). While shipped and not
+    # received, gsi1 holds the order under RECEIPT#<0..15> by its automatic confirmation time.
+    shipment = JSONAttribute(null=True)       # carrier, carrier_name, tracking_number, shipment_id, shipped_by
+    shipped_at = UnicodeAttribute(null=True)
+    confirm_by = UnicodeAttribute(null=True)
+    delivered_at = UnicodeAttribute(null=True)
+    refunded_amount = NumberAttribute(default=0)
+    refund_reserved = NumberAttribute(default=0)   # the open after-sale's amount
+    open_after_sale = UnicodeAttribute(null=True)
 
     @staticmethod
     def key(order_id: str) -> tuple[str, str]:
         return f"ORDER#{order_id}", "META"
+
+
+class AfterSaleItem(_Base):
+    """An after-sale (orders.after_sales); gsi2 ORDERAS#<order> lists an order's after-sales."""
+
+    class Meta:
+        table_name = "unbound"
+
+    gsi2pk = UnicodeAttribute()
+    gsi2sk = UnicodeAttribute()
+    by_order = Gsi2()
+    after_sale_id = UnicodeAttribute()
+    order_id = UnicodeAttribute()
+    user_id = UnicodeAttribute()
+    room_id = UnicodeAttribute()
+    amount = NumberAttribute()
+    reason = UnicodeAttribute()
+    stage = UnicodeAttribute()                # before_shipping | after_shipping
+    state = UnicodeAttribute()                # orders.after_sales.STATES
+    created_at = UnicodeAttribute()
+    updated_at = UnicodeAttribute()
+    decided_by = UnicodeAttribute(null=True)
+    decided_at = UnicodeAttribute(null=True)
+    decision_note = UnicodeAttribute(null=True)
+    refund_id = UnicodeAttribute(null=True)
+    refunded_at = UnicodeAttribute(null=True)
+    failure = JSONAttribute(null=True)        # provider_code, message
+
+    @staticmethod
+    def key(after_sale_id: str) -> tuple[str, str]:
+        return f"AFTERSALE#{after_sale_id}", "META"
+
+
+class RefundAppliedItem(_Base):
+    """A refund result (payments' RefundSucceeded / RefundFailed) applied to the order, once per refund."""
+
+    class Meta:
+        table_name = "unbound"
+
+    refund_id = UnicodeAttribute()
+    outcome = UnicodeAttribute()              # succeeded | failed
+    amount = NumberAttribute()
+    applied_at = UnicodeAttribute()
+
+    @staticmethod
+    def key(order_id: str, refund_id: str) -> tuple[str, str]:
+        return f"ORDER#{order_id}", f"REFUND#{refund_id}"
 
 
 class PaymentItem(_Base):
@@ -154,7 +212,8 @@ class OrdersOutboxItem(OutboxItem):
         table_name = "unbound"
 
 
-MODELS = (OrderItem, PaymentItem, SettlementItem, FlashSaleItem, FlashShardItem, FlashBuyerItem, OrdersOutboxItem)
+MODELS = (OrderItem, PaymentItem, SettlementItem, FlashSaleItem, FlashShardItem, FlashBuyerItem, OrdersOutboxItem,
+          AfterSaleItem, RefundAppliedItem)
 
 
 def bind_all() -> None:
