@@ -137,6 +137,7 @@ class Proof(BaseModel):
     commitment: str
     secret: str | None = Field(default=None, description="Revealed at the draw.")
     entrants_hash: str | None = None
+    closed_at: str | None = None
     entrants: list[str] | None = Field(default=None, description="The frozen, sorted pseudonym list.")
     beacon: dict | None = Field(default=None, description="drand chain (pinned key, scheme, period, genesis), round, "
                                                           "signature, randomness.")

@@ -575,7 +575,7 @@ def proof(caller: Caller | None, lottery_id: str) -> Proof:
                  for w in sorted(repository.winners_of(lottery_id), key=lambda w: int(w.position))]
     return Proof(version=draw.VERSION, lottery_id=lottery_id, room_id=item.room_id, state=item.state,
                  winners_count=int(item.winners_count), salt=item.salt, commitment=item.commitment,
-                 secret=item.secret, entrants_hash=item.entrants_hash, entrants=entrants, beacon=item.beacon,
+                 secret=item.secret, entrants_hash=item.entrants_hash, closed_at=item.closed_at, entrants=entrants, beacon=item.beacon,
                  positions=int(item.positions) if item.positions is not None else None, drawn=drawn,
                  algorithm=ALGORITHM)
 
