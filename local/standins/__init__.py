@@ -235,6 +235,11 @@ class PaymentControls:
 
     def _control(self, request: Request) -> Reply:
         action = request.path[len(CONTROL_PREFIX) + 1:]
+        if request.method == "POST" and action == "refunds" and hasattr(self, "refund_control"):
+            try:
+                return json_reply(self.refund_control(request.json_object()))
+            except (KeyError, LookupError, ValueError, TypeError) as exc:
+                return json_reply({"error": str(exc)}, 400)
         if request.method != "POST" or action not in ("pay", "resend"):
             return super()._control(request)  # type: ignore[misc]
         try:

@@ -40,11 +40,12 @@ from cryptography.hazmat.primitives.asymmetric import padding
 
 from local.standins import PaymentControls, Reply, Request, base_arguments, run_standalone
 from local.standins.alipay_api import GATEWAY_PATH, AlipayStandIn, generate_key_pair, sign_string
+from local.standins.alipay_refunds import AFTER_SALE_METHODS, AlipayRefundsMixin
 from local.standins.wechatpay_api import Sender
 
 CREATE_METHOD = "alipay.trade.create"
 QUERY_METHOD = "alipay.trade.query"
-PAY_METHODS = (CREATE_METHOD, QUERY_METHOD)
+PAY_METHODS = (CREATE_METHOD, QUERY_METHOD) + AFTER_SALE_METHODS
 _BEIJING = timezone(timedelta(hours=8))
 
 
@@ -89,7 +90,7 @@ class FormNotification:
         return self.status == 200 and (self.reply or "").strip() == "success"
 
 
-class AlipayPayStandIn(PaymentControls, AlipayStandIn):
+class AlipayPayStandIn(AlipayRefundsMixin, PaymentControls, AlipayStandIn):
     NAME = "alipay-pay"
 
     def __init__(self, app_id: str, app_public_key_pem: str, port: int = 0, *, seller_id: str = "2088000000000001",
@@ -140,6 +141,8 @@ class AlipayPayStandIn(PaymentControls, AlipayStandIn):
             return self._error("20000", "Service Currently Unavailable", "isp.unknow-error", "服务暂不可用")
         if params["method"] == CREATE_METHOD:
             return self._create(params, biz)
+        if params["method"] in AFTER_SALE_METHODS:
+            return self.handle_after_sale(params["method"], biz)   # refunds, refund query, close
         return self._query(biz)
 
     def _create(self, params: dict[str, str], biz: dict[str, Any]) -> Reply:
@@ -211,6 +214,8 @@ class AlipayPayStandIn(PaymentControls, AlipayStandIn):
                 raise ValueError("the trade was created without notify_url")
             if trade.time_expire and not allow_expired and datetime.now(timezone.utc) > trade.time_expire:
                 raise ValueError("the trade has expired")
+            if trade.status == "TRADE_CLOSED":
+                raise ValueError("the trade is closed")
             if trade.status == "WAIT_BUYER_PAY":
                 trade.status = "TRADE_SUCCESS"
                 trade.gmt_payment = datetime.now(_BEIJING).strftime("%Y-%m-%d %H:%M:%S")

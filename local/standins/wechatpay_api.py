@@ -55,6 +55,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from local.loopback import UTF8_JSON_TYPE
 from local.standins import (PaymentControls, Reply, Request, StandIn, base_arguments, generate_key_pair,
                             json_reply, run_standalone)
+from local.standins.wechatpay_refunds import WeChatRefundsMixin
 
 JSAPI_PATH = "/v3/pay/transactions/jsapi"
 QUERY_PREFIX = "/v3/pay/transactions/out-trade-no/"
@@ -112,7 +113,7 @@ class Notification:
             return False
 
 
-class WeChatPayStandIn(PaymentControls, StandIn):
+class WeChatPayStandIn(WeChatRefundsMixin, PaymentControls, StandIn):
     NAME = "wechatpay-api"
     FAULTS = ("busy", "tamper", "slow")
     TRADE_ID = "transaction_id"
@@ -168,7 +169,7 @@ class WeChatPayStandIn(PaymentControls, StandIn):
             return self._authorized(request) or self._prepay(request)
         if request.path.startswith(QUERY_PREFIX) and request.method == "GET":
             return self._authorized(request) or self._query(request)
-        return None
+        return self.handle_after_sale(request)   # refunds, refund query, close (wechatpay_refunds)
 
     def _authorized(self, request: Request) -> Reply | None:
         value = request.headers.get("authorization", "")
@@ -263,6 +264,8 @@ class WeChatPayStandIn(PaymentControls, StandIn):
                 raise LookupError(f"no prepay for {out_trade_no}")
             if trade.time_expire and not allow_expired and datetime.now(timezone.utc) > trade.time_expire:
                 raise ValueError("the payment window of this trade has closed")
+            if trade.state == "CLOSED":
+                raise ValueError("the trade is closed")
             if trade.state != "SUCCESS":
                 trade.state = "SUCCESS"
                 trade.transaction_id = "4200" + datetime.now(_CST).strftime("%Y%m%d") + \

@@ -155,14 +155,14 @@ def submit(item: RefundItem) -> RefundItem:
         state = rules.alipay_refund_answer_state(node.get("fund_change"))
         return apply_result(item.refund_id, state, provider_refund_id=node.get("trade_no"),
                             refunded_at=_beijing_to_iso(node.get("gmt_refund_pay")) if state == rules.SUCCEEDED
-                            else None) or item
+                            else None) or _current(item)
     except ProviderError as exc:
         final = exc.code in (rules.WECHAT_FINAL_REFUSALS if item.channel == "wechat" else rules.ALIPAY_FINAL_REFUSALS)
         logger.warning("refund not made", extra={"refund_id": item.refund_id, "provider": exc.provider,
                                                   "provider_code": exc.code, "retryable": exc.retryable,
                                                   "final": final})
         if final:
-            return apply_result(item.refund_id, rules.FAILED, provider_code=exc.code, message=exc.message) or item
+            return apply_result(item.refund_id, rules.FAILED, provider_code=exc.code, message=exc.message) or _current(item)
         return item          # open: the minute poll asks again (same id: never twice)
 
 
@@ -173,7 +173,12 @@ def _apply_wechat(item: RefundItem, doc: dict) -> RefundItem:
     return apply_result(item.refund_id, state, provider_refund_id=doc.get("refund_id"),
                         refunded_at=_iso_or_none(doc.get("success_time")),
                         provider_code=None if state != rules.FAILED else str(doc.get("status")),
-                        message=None if state != rules.FAILED else "refund closed or abnormal at WeChat Pay") or item
+                        message=None if state != rules.FAILED else "refund closed or abnormal at WeChat Pay") or _current(item)
+
+
+def _current(item: RefundItem) -> RefundItem:
+    """The refund as stored now (a result that arrived first, e.g. a notification, moved it)."""
+    return repository.get_refund(item.refund_id) or item
 
 
 def _count_attempt(item: RefundItem) -> None:
@@ -273,7 +278,7 @@ def resolve(item: RefundItem) -> RefundItem:
             if state is None:
                 return submit(item)
             return apply_result(item.refund_id, state, refunded_at=_beijing_to_iso((node or {}).get("gmt_refund_pay"))
-                                if state == rules.SUCCEEDED else None) or item
+                                if state == rules.SUCCEEDED else None) or _current(item)
     except ProviderError as exc:
         logger.warning("refund query failed", extra={"refund_id": item.refund_id, "provider_code": exc.code})
     return item

@@ -194,6 +194,11 @@ def alipay_notification(body: str) -> tuple[int, str]:
     except ValueError:   # %-escapes that are not UTF-8 (the API's precheck refuses them first)
         logger.warning("alipay notification rejected", extra={"reason": "malformed_body"})
         return 400, ALIPAY_FAIL
+    if params.get("out_biz_no") and params.get("refund_fee"):
+        # Alipay sends a refund's result to the payment's notify_url: out_biz_no is our out_request_no.
+        from livecommerce.payments import refunds  # deferred: only for a refund notification
+
+        return refunds.alipay_refund_notification(body)
     try:
         note = ports.get().provider(ALIPAY).verify_notification(cfg, params, now=utcnow(),
                                                   max_age_seconds=settings.alipay_notification_max_age_seconds)
