@@ -168,3 +168,30 @@ def test_before_expiry_a_found_payment_is_applied_and_an_unpaid_one_is_closed(sh
     with pytest.raises(ValueError):
         alipay.pay(unpaid["id"], allow_expired=True)            # closed at the provider: cannot be paid
     assert len(_published(bus, "OrderPaid")) == 1
+
+
+def test_racing_refunds_and_a_throttled_provider_never_refund_more_than_paid(shop, payments, order, bus):
+    """Eight after-sales of 10000 fen race on one 24690 fen payment (conditional-check conflicts on the
+    transaction's refunded sum); WeChat Pay is busy for the first calls (SYSTEM_ERROR: stays open, the
+    poll retries under the same id). At the end the refunded fen are exactly what was accepted, <= paid."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from livecommerce import payments as face
+    from livecommerce.payments import refunds
+
+    wechat, _ = payments
+    payment = _pay(shop, payments, order, "wechat")
+    wechat.inject_fault(busy=3)
+    with ThreadPoolExecutor(8) as pool:
+        results = list(pool.map(lambda n: face.on_domain_event(_after_sale(order, payment, f"R{n}", 10000)),
+                                range(8)))
+    accepted = [r for r in results if r["state"] != "failed"]
+    assert len(accepted) == 2 and len(_published(bus, "RefundFailed")) == 6
+    wechat.refund_notify = "drop"
+    for _ in range(3):
+        refunds.poll_open_refunds(older_than_seconds=-5)
+        wechat.settle_refunds()
+    refunds.poll_open_refunds(older_than_seconds=-5)
+    assert len(wechat.refunds) == 2 and sum(r.amount for r in wechat.refunds.values()) == 20000
+    succeeded = _published(bus, "RefundSucceeded")
+    assert sorted(e["refund_id"] for e in succeeded) == sorted(r["refund_id"] for r in accepted)
