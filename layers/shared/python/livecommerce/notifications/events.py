@@ -14,6 +14,7 @@ class NoticeRunCompleted(DomainEvent):
     sent: int
     skipped: int
     failed: int
+    duplicate: int = 0               # already sent or settled by an earlier run of the same reason
 
 
 EVENTS = (NoticeRunCompleted,)

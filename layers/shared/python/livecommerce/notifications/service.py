@@ -146,7 +146,8 @@ def send(*, kind: str, room_id: str, scheduled_start: str, viewer_id: str, title
     now = _now()
     claimed, record = repository.claim_send(kind=kind, reason=reason, room_id=room_id, user_id=viewer_id, now=now)
     if not claimed:
-        return {"viewer_id": viewer_id, "outcome": record.outcome, "duplicate": True}
+        # Sent, being sent or settled by an earlier run (Scheduler delivers at least once).
+        return {"viewer_id": viewer_id, "outcome": "duplicate", "recorded_outcome": record.outcome}
 
     def settle(outcome: str, channel: str | None = None, code: str | None = None, message: str | None = None):
         repository.settle_send(record, outcome=outcome, channel=channel, now=_now(), provider_code=code,
@@ -234,19 +235,20 @@ def gave_up(*, kind: str, room_id: str, scheduled_start: str, viewer_id: str, er
 
 
 def tally(totals: dict[str, int] | None, results: list[dict[str, Any]]) -> dict[str, int]:
-    totals = dict(totals or {"sent": 0, "skipped": 0, "failed": 0})
+    totals = {"sent": 0, "skipped": 0, "failed": 0, "duplicate": 0, **(totals or {})}
     for result in results or []:
         outcome = str((result or {}).get("outcome", rules.FAILED))
-        bucket = "sent" if outcome == rules.SENT else "failed" if outcome in (rules.FAILED, rules.RETRYING,
-                                                                               rules.SENDING) else "skipped"
+        bucket = "sent" if outcome == rules.SENT else "duplicate" if outcome == "duplicate" else \
+            "failed" if outcome in (rules.FAILED, rules.RETRYING, rules.SENDING) else "skipped"
         totals[bucket] = totals.get(bucket, 0) + 1
     return totals
 
 
 def finish(*, kind: str, room_id: str, scheduled_start: str, totals: dict[str, int]) -> dict[str, Any]:
     reason = rules.reason_key(room_id, scheduled_start)
-    counts = {name: int(totals.get(name, 0)) for name in ("sent", "skipped", "failed")}
-    _record_run(kind, reason, room_id, outcome="completed", **counts)
+    counts = {name: int(totals.get(name, 0)) for name in ("sent", "skipped", "failed", "duplicate")}
+    _record_run(kind, reason, room_id, outcome="completed", sent=counts["sent"], skipped=counts["skipped"],
+                failed=counts["failed"])
     publish_event(NoticeRunCompleted(kind=kind, room_id=room_id, reason=reason, **counts))
     return {"outcome": "completed", **counts}
 
