@@ -206,12 +206,12 @@ def _next_open_step(item: LotteryItem) -> datetime:
 
 def request_timer(lottery_id: str, at: datetime | None, *, now: datetime | None = None) -> bool:
     """Ask the engagement clock to wake at `at` when it is within the lead; the tick covers the rest."""
-    from livecommerce.shared.async_invoke import invoke_async  # deferred: boto3 lambda client on first use
-    from livecommerce.shared.timers import TIMER_LEAD_SECONDS, timer_event  # deferred: as above
+    from livecommerce.shared import timers  # deferred: boto3 lambda client on first use
 
-    if at is None or at - (now or utcnow()) > timedelta(seconds=TIMER_LEAD_SECONDS):
+    if at is None or at - (now or utcnow()) > timedelta(seconds=timers.TIMER_LEAD_SECONDS):
         return False
-    return invoke_async("engagement_clock", timer_event("lottery", lottery_id, at))
+    # Through timers' own reference, so the tests that record timers record these too.
+    return timers.invoke_async("engagement_clock", timers.timer_event("lottery", lottery_id, at))
 
 
 # -- entries -----------------------------------------------------------------------------
