@@ -44,13 +44,17 @@ _CODE_ALPHABET = string.ascii_letters + string.digits
 
 class WeChatStandIn(StandIn):
     NAME = "wechat-api"
-    FAULTS = ("busy", "rate_limit", "high_risk", "slow")
+    FAULTS = ("busy", "rate_limit", "high_risk", "slow", "rate_limit_send")
 
     def __init__(self, app_id: str, app_secret: str, port: int = 0, *, host: str = "127.0.0.1",
                  clock: Callable[[], float] = time.time) -> None:
         super().__init__(port, host=host, clock=clock)
         self.app_id = app_id
         self.app_secret = app_secret
+        # stable_token and subscribeMessage.send (local.standins.wechat_messages), with their inbox
+        from local.standins.wechat_messages import SubscribeMessages
+
+        self.messages = SubscribeMessages(app_id, app_secret, lambda: self.clock(), self.take_fault)
 
     def describe(self) -> dict[str, Any]:
         return {**super().describe(), "app_id": self.app_id}
@@ -72,7 +76,8 @@ class WeChatStandIn(StandIn):
 
     def handle(self, request: Request) -> Reply | None:
         if request.path != PATH:
-            return None
+            answer = self.messages.handle(request.method, request.path, request.query, request.body)
+            return _reply(answer) if answer is not None else None
         if request.method != "GET":
             return _error(43001, "require GET method")
         q = request.query
