@@ -16,6 +16,7 @@ function with {"task": ...}:
 from __future__ import annotations
 
 import json
+import os
 from datetime import timedelta
 from typing import Any
 
@@ -23,11 +24,14 @@ from livecommerce import identity, rooms
 from livecommerce.notifications import repository, rules
 from livecommerce.notifications.events import NoticeRunCompleted
 from livecommerce.notifications.models import NotificationSettings
+from livecommerce.notifications.providers import (AlipayTemplateSender, SnsSmsSender, WeChatSubscribeSender,
+                                                  alipay_client)
 from livecommerce.notifications.storage import RunItem, SettingsItem
 from livecommerce.notifications.templates import template
 from livecommerce.shared import aws, ports
 from livecommerce.shared.clock import utcnow
 from livecommerce.shared.events import publish_event
+from livecommerce.shared.settings import get_settings
 from livecommerce.shared.observability import logger
 from livecommerce.shared.ttl_cache import TtlCache
 
@@ -49,8 +53,6 @@ _secret: TtlCache[str, dict] = TtlCache(300.0)
 
 
 def _credentials() -> dict:
-    from livecommerce.shared.settings import get_settings
-
     def load() -> dict:
         raw = aws.client("secretsmanager").get_secret_value(SecretId=get_settings().providers_secret_id)
         return json.loads(raw["SecretString"])
@@ -59,27 +61,17 @@ def _credentials() -> dict:
 
 
 def _wechat() -> Any:
-    from livecommerce.notifications.providers import WeChatSubscribeSender
-    from livecommerce.shared.settings import get_settings
-
     creds = _credentials()
     return WeChatSubscribeSender(get_settings().wechat_api_base, creds["wechat_app_id"], creds["wechat_app_secret"])
 
 
 def _alipay() -> Any:
-    from livecommerce.notifications.providers import AlipayTemplateSender, alipay_client
-    from livecommerce.shared.settings import get_settings
-
     creds = _credentials()
     return AlipayTemplateSender(get_settings().alipay_gateway, alipay_client(
         creds["alipay_app_id"], creds["alipay_app_private_key"], creds["alipay_public_key"]))
 
 
 def _sms() -> Any:
-    import os
-
-    from livecommerce.notifications.providers import SnsSmsSender
-
     return SnsSmsSender(aws.client("sns"), sender_id=os.environ.get("SMS_SENDER_ID") or None)
 
 
