@@ -33,7 +33,7 @@ ROOM = "01JROOMBENCH0000000000000A"
 EARLIER_ROOM = "01JROOMBENCH0000000000000B"
 HOST = "host-bench"
 START = datetime(2026, 12, 5, 12, 0, tzinfo=timezone.utc)
-PRODUCTS = [f"01JPRODUCT0000000000000{i:03d}" for i in range(20)]
+PRODUCTS = [f"01JP0000000000000000000{i:03d}" for i in range(20)]
 
 
 def _ms(at: datetime) -> int:
@@ -58,7 +58,8 @@ def _write(root: Path, table, room_id: str, day: str, arrays: dict[str, pa.Array
 
 
 def synthesize(root: str | Path, *, viewers: int = 100_000, minutes: int = 120, fake_share: float = 0.1,
-               seed: int = 7) -> dict[str, Any]:
+               seed: int = 7, room_id: str = ROOM, host_id: str = HOST) -> dict[str, Any]:
+    ROOM, HOST = room_id, host_id  # noqa: N806 (the session's room and host)
     root = Path(root)
     rnd = random.Random(seed)
     t0 = _ms(START)
@@ -122,7 +123,8 @@ def synthesize(root: str | Path, *, viewers: int = 100_000, minutes: int = 120, 
                 beacon(i, base + 5_000 * j, 1)
             fake_reasons["heartbeat_rate"] += 1
         else:             # a device farm: 10 accounts per device
-            dev = 10_000_000 + (i - n_real) // 30
+            # 10 accounts a device; the last group takes the remainder (never fewer than 10)
+            dev = 10_000_000 + min((i - n_real) // 30, max(0, n_fake // 30 - 1))
             beacon(i, base, 0, dev=dev)
             for j in range(1, 21):
                 beacon(i, base + 30_000 * j, 1, dev=dev)

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any, Callable
 
 from livecommerce import manifest
+from livecommerce.analytics.router import build_router as analytics
 from livecommerce.catalog.router import build_router as catalog
 from livecommerce.engagement.router import build_router as engagement
 from livecommerce.identity.router import build_router as identity
@@ -29,6 +30,7 @@ _BY_MODULE: dict[str, Callable[[Api], Any]] = {
     "livecommerce.payments.router": payments,
     "livecommerce.marketing.router": marketing,
     "livecommerce.interaction.router": interaction,
+    "livecommerce.analytics.router": analytics,
     "livecommerce.engagement.router": engagement,
     "livecommerce.notifications.router": notifications,
 }

@@ -1,7 +1,7 @@
 """What the analytics context declares: the event log and its consumer."""
 from __future__ import annotations
 
-from livecommerce.shared.spec import ContextSpec, FunctionSpec, IndexSpec, Subscription, TableSpec
+from livecommerce.shared.spec import ContextSpec, FunctionSpec, IndexSpec, Route, Subscription, TableSpec
 
 # Every domain event the bus delivers is also kept here for analytics
 # (per-room behaviour, stats and exports read from it).
@@ -16,11 +16,28 @@ SPEC = ContextSpec(
     name="analytics",
     description="Behaviour events, statistics, tags and exports",
     tables=(EVENT_LOG,),
+    routes=(
+        # The post-live report and what is built on it (livecommerce.analytics.reports): host and operators.
+        Route("GET", "/v1/rooms/{room_id}/stats", "analytics", "token", "host"),
+        Route("GET", "/v1/rooms/{room_id}/stats.xlsx", "analytics", "token", "host"),
+        Route("GET", "/v1/rooms/{room_id}/viewers", "analytics", "token", "host"),
+        Route("GET", "/v1/stats/compare", "analytics", "token", "host"),
+        Route("GET", "/v1/products/{product_id}/stats", "analytics", "token", "host"),
+    ),
+    router="livecommerce.analytics.router",
     subscriptions=(
         # Every domain event is kept in the event log for analytics and audits.
         Subscription("EventLog", "domain_events"),
     ),
     functions=(
+        FunctionSpec(
+            name="analytics",
+            description="Post-live report, workbook export, viewers and tags, comparisons, product stats",
+            tables_read=("Rooms",),           # rooms.require_room_host, rooms.get_room
+            reads_cursor_secret=True,         # GET /v1/rooms/{room_id}/viewers
+            memory_mb=1024,
+            timeout_seconds=29,               # Athena queries; API Gateway waits 29 s at most
+        ),
         FunctionSpec(
             name="domain_events",
             description="Keeps every domain event in the event log",

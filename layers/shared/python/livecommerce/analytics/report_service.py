@@ -1,0 +1,75 @@
+"""The report routes' use cases: who may read what, and the export (deferred imports: AWS)."""
+from __future__ import annotations
+
+import io
+import os
+import re
+
+from livecommerce import rooms
+from livecommerce.analytics import excel, reports
+from livecommerce.analytics.report_models import Comparison, ExportLink, ProductStats, Report, ViewerPage
+from livecommerce.analytics.tags import TAGS
+from livecommerce.shared import ids, paging, problems
+from livecommerce.shared.api import Caller
+
+ULID = re.compile(r"^[0-9A-HJKMNP-TV-Z]{26}$")
+MAX_COMPARED = 10
+EXPORT_LINK_SECONDS = 300
+VIEWERS = paging.listing("room_viewers", key_attributes=("list", "after"), partition_attribute="list")
+
+
+def report(caller: Caller, room_id: str) -> tuple[Report, list]:
+    room = rooms.require_room_host(caller, room_id)      # 404 a test room they do not run, 403 another's
+    return reports.compute(room.room_id, room.host_id)
+
+
+def viewers(caller: Caller, room_id: str, tag: str | None, limit: int, cursor: str | None) -> ViewerPage:
+    if tag is not None and tag not in TAGS:
+        raise problems.ValidationFailed(f"tag: one of {', '.join(TAGS)}", code="unknown_tag",
+                                        errors=[{"field": "query.tag", "message": "unknown tag", "type": "enum"}])
+    room = rooms.require_room_host(caller, room_id)
+    partition = f"{room.room_id}|{tag or '*'}"
+    start = paging.decode(cursor, VIEWERS, partition=partition, owner=caller.user_id)
+    after = start["after"]["S"] if start else ""
+    _, rows = reports.compute(room.room_id, room.host_id)
+    rows = [r for r in rows if r.user_id > after and (tag is None or tag in r.tags)]
+    page, more = rows[:limit], len(rows) > limit
+    next_key = {"list": {"S": partition}, "after": {"S": page[-1].user_id}} if more else None
+    return ViewerPage(items=page, cursor=paging.encode(next_key, VIEWERS, partition=partition, owner=caller.user_id))
+
+
+def compare(caller: Caller, rooms_param: str) -> Comparison:
+    names = [r.strip() for r in rooms_param.split(",") if r.strip()]
+    if not 2 <= len(names) <= MAX_COMPARED or len(set(names)) != len(names) or not all(ULID.match(n) for n in names):
+        raise problems.ValidationFailed(
+            f"rooms: 2 to {MAX_COMPARED} different room ids (ULIDs), comma-separated", code="invalid_rooms",
+            errors=[{"field": "query.rooms", "message": "2 to 10 different room ids", "type": "value_error"}])
+    return reports.compare([report(caller, name)[0] for name in names])
+
+
+def product_stats(caller: Caller, product_id: str) -> ProductStats:
+    sessions = []
+    for session in reports.product_sessions(product_id):
+        room = rooms.get_room(session.room_id)
+        if room is not None and room.run_by(caller.user_id, caller.roles):   # a host sees their own sessions
+            sessions.append(session)
+    return ProductStats(product_id=product_id, sessions=sessions)
+
+
+def export(caller: Caller, room_id: str) -> ExportLink:
+    """The workbook in the exports bucket and a presigned link to it (a large workbook does not
+    fit in a Lambda answer)."""
+    from livecommerce.shared import aws  # deferred: boto3, not paid at import
+
+    result, viewer_rows = report(caller, room_id)
+    out = io.BytesIO()
+    excel.write_workbook(result, viewer_rows, out)
+    key = f"exports/{result.room_id}/{ids.new_ulid()}.xlsx"
+    s3 = aws.client("s3")
+    bucket = os.environ["EXPORTS_BUCKET"]
+    s3.put_object(Bucket=bucket, Key=key, Body=out.getvalue(),
+                  ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    url = s3.generate_presigned_url("get_object", ExpiresIn=EXPORT_LINK_SECONDS, Params={
+        "Bucket": bucket, "Key": key,
+        "ResponseContentDisposition": f'attachment; filename="room-{result.room_id}-stats.xlsx"'})
+    return ExportLink(url=url, expires_in=EXPORT_LINK_SECONDS)

@@ -1,0 +1,60 @@
+"""Analytics routes: the post-live report, its workbook, viewers with tags, comparisons, product stats."""
+from __future__ import annotations
+
+from typing import Annotated
+
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.api_gateway import Router
+from aws_lambda_powertools.event_handler.openapi.params import Path, Query
+
+from livecommerce.analytics.report_models import Comparison, ProductStats, Report, ViewerPage
+from livecommerce.shared.api import BEARER, Api
+
+Ulid = r"^[0-9A-HJKMNP-TV-Z]{26}$"
+RoomId = Annotated[str, Path(pattern=Ulid, description="Room id (ULID).")]
+ProductId = Annotated[str, Path(pattern=Ulid, description="Product id (ULID).")]
+Limit = Annotated[int, Query(ge=1, le=200)]
+Cursor = Annotated[str | None, Query(max_length=1024)]
+Tag = Annotated[str | None, Query(max_length=32, description="Only viewers with this tag (livecommerce.analytics.tags).")]
+Rooms = Annotated[str, Query(max_length=300, description="2 to 10 room ids, comma-separated (422 invalid_rooms).")]
+XLSX_ANSWERS = {303: {"description": "See Other: `Location` is a presigned link to the workbook (valid 300 s); "
+                                      "the body says the same as JSON (`url`, `expires_in`)."}}
+
+
+def _service():
+    from livecommerce.analytics import report_service  # deferred: pynamodb/boto3/duckdb (entry module cold start)
+
+    return report_service
+
+
+def build_router(api: Api) -> Router:
+    router = Router()
+
+    @router.get("/v1/rooms/<room_id>/stats", tags=["analytics"], security=BEARER,
+                summary="The post-live report of the room (its host and operators)")
+    def room_stats(room_id: RoomId) -> Report:
+        return _service().report(api.require("host"), room_id)[0]
+
+    @router.get("/v1/rooms/<room_id>/stats.xlsx", tags=["analytics"], security=BEARER, responses=XLSX_ANSWERS,
+                summary="The post-live report as an Excel workbook (a presigned link)")
+    def room_stats_xlsx(room_id: RoomId):  # noqa: ANN202 (a Response: no pydantic model for it)
+        link = _service().export(api.require("host"), room_id)
+        return Response(status_code=303, content_type="application/json", body=link.model_dump_json(),
+                        headers={"Location": link.url})
+
+    @router.get("/v1/rooms/<room_id>/viewers", tags=["analytics"], security=BEARER,
+                summary="The room's viewers: watch time, clicks, orders, amount, coupons, tags (paged)")
+    def room_viewers(room_id: RoomId, tag: Tag = None, limit: Limit = 50, cursor: Cursor = None) -> ViewerPage:
+        return _service().viewers(api.require("host"), room_id, tag, limit, cursor)
+
+    @router.get("/v1/stats/compare", tags=["analytics"], security=BEARER,
+                summary="A host's sessions side by side, with the differences")
+    def compare(rooms: Rooms) -> Comparison:
+        return _service().compare(api.require("host"), rooms)
+
+    @router.get("/v1/products/<product_id>/stats", tags=["analytics"], security=BEARER,
+                summary="A product across the caller's sessions")
+    def product_stats(product_id: ProductId) -> ProductStats:
+        return _service().product_stats(api.require("host"), product_id)
+
+    return router
