@@ -25,10 +25,10 @@ pytestmark = pytest.mark.infra
 
 # function -> (tables written, tables only read), as the commerce author listed them.
 COMMERCE_TABLES = {
-    "catalog": ({CATALOG}, {ROOMS}),
+    "catalog": ({CATALOG}, {ROOMS, IDENTITY}),          # IDENTITY: room assistant grants
     "orders": ({ORDERS, CATALOG, MARKETING, IDEMPOTENCY}, {ROOMS}),
     "payments": ({ORDERS, MARKETING, IDEMPOTENCY}, {IDENTITY}),
-    "marketing": ({MARKETING, IDEMPOTENCY}, {ROOMS}),
+    "marketing": ({MARKETING, IDEMPOTENCY}, {ROOMS, IDENTITY}),   # IDENTITY: room assistant grants
     "order_expiry": ({ORDERS, CATALOG, MARKETING}, set()),
     "commerce_events": ({MARKETING}, set()),
 }
@@ -86,7 +86,7 @@ def test_commerce_table_grants(synth, stage, name):
 
 
 def test_rooms_table_grants(synth, stage):
-    assert _table_grants(synth, stage, "rooms") == ({"Rooms"}, {"Identity", "Catalog"})
+    assert _table_grants(synth, stage, "rooms") == ({"Rooms", "Identity"}, {"Catalog"})   # assistants
 
 
 @pytest.mark.parametrize("name", sorted(COMMERCE_TABLES))

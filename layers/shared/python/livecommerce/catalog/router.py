@@ -49,22 +49,22 @@ def build_router(api: Api) -> Router:
     @router.post("/v1/rooms/<room_id>/products/listing", tags=["catalog"], security=BEARER,
                  summary="Put every preset on the shelf")
     def list_all(room_id: RoomId) -> ListingChange:
-        return _service().set_listing(api.require("host"), room_id, None, True)
+        return _service().set_listing(api.caller(), room_id, None, True)
 
     @router.delete("/v1/rooms/<room_id>/products/listing", tags=["catalog"], security=BEARER,
                    summary="Take every product off the shelf")
     def unlist_all(room_id: RoomId) -> ListingChange:
-        return _service().set_listing(api.require("host"), room_id, None, False)
+        return _service().set_listing(api.caller(), room_id, None, False)
 
     @router.post("/v1/rooms/<room_id>/products/<product_id>/listing", tags=["catalog"], security=BEARER,
                  summary="Put one product on the shelf")
     def list_one(room_id: RoomId, product_id: ProductId) -> ListingChange:
-        return _service().set_listing(api.require("host"), room_id, product_id, True)
+        return _service().set_listing(api.caller(), room_id, product_id, True)
 
     @router.delete("/v1/rooms/<room_id>/products/<product_id>/listing", tags=["catalog"], security=BEARER,
                    summary="Take one product off the shelf")
     def unlist_one(room_id: RoomId, product_id: ProductId) -> ListingChange:
-        return _service().set_listing(api.require("host"), room_id, product_id, False)
+        return _service().set_listing(api.caller(), room_id, product_id, False)
 
     @router.get("/v1/rooms/<room_id>/cards", tags=["catalog"],
                 summary="Light product cards of the room: name, image, live price, stock left, state")

@@ -199,8 +199,9 @@ def replace_presets(caller: Caller, room_id: str, body: PresetsRequest) -> Prese
 # -- listing -----------------------------------------------------------------------
 
 def set_listing(caller: Caller, room_id: str, product_id: str | None, listed: bool) -> ListingChange:
-    """Put one product (or, with product_id None, every preset) on or off the shelf. Repeats are no-ops."""
-    _require_room_host(caller, room_id)
+    """Put one product (or, with product_id None, every preset) on or off the shelf. Repeats are no-ops.
+    The room's assistants with `list_products` may (presets, prices and stock stay the host's)."""
+    rooms.require_room_staff(caller, room_id, "list_products")
     for _ in range(MAX_ATTEMPTS):
         current = repository.presets_of_room(room_id, consistent=True)
         if product_id is not None:

@@ -33,7 +33,7 @@ SPEC = ContextSpec(
             name="catalog",
             description="Catalog: product library, room presets, listings, cards",
             tables_write=(CATALOG,),                 # products, presets, the catalog outbox
-            tables_read=("Rooms",),                  # rooms.require_room_host (presets, listings)
+            tables_read=("Rooms", "Identity"),       # rooms.require_room_host (presets); require_room_staff: assistants (listings)
             puts_events=True,                        # the catalog outbox (ProductListed, StockChanged, ...)
         ),
     ),

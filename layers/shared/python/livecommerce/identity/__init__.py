@@ -9,9 +9,11 @@ boto3: the manifest reads every context's spec, which runs this module first).
 from __future__ import annotations
 
 
-from livecommerce.identity.models import Host, User
+from livecommerce.identity.models import AssistantGrant, AssistantList, AssistantRemoved, AssistantRequest, Host, User
+from livecommerce.identity.rules import ASSISTANT_CAPABILITIES, grant_allows
 
-__all__ = ["Host", "User", "find_host", "find_user", "nickname", "payer_subject", "register_dev_user",
+__all__ = ["ASSISTANT_CAPABILITIES", "AssistantGrant", "AssistantList", "AssistantRemoved", "AssistantRequest", "Host", "User",
+           "assistant_grants", "assistants", "find_host", "grant_allows", "grant_assistant", "revoke_assistant", "find_user", "nickname", "payer_subject", "register_dev_user",
            "sweep_outbox", "user_exists"]
 
 
@@ -65,6 +67,39 @@ def sweep_outbox(*, older_than_seconds: int = 30) -> int:
     from livecommerce.identity import repository  # deferred: pynamodb (cheap face for callers that need little)
 
     return repository.sweep_outbox(older_than_seconds=older_than_seconds)
+
+
+# -- room assistants (the rooms context checks them: livecommerce.rooms.require_room_staff) ----------
+
+def assistant_grants(user_id: str) -> list[tuple[str, str, list[str]]]:
+    """(host_id, scope, capabilities) of every assistant grant the user holds; scope is a room id or
+    "*" (every room of that host). Read consistently: a revoked grant stops working at once."""
+    from livecommerce.identity import service  # deferred: pynamodb (cheap face for callers that need little)
+
+    return service.assistant_grants(user_id)
+
+
+def grant_assistant(*, host_id: str, user_id: str, room_id: str | None, capabilities: list[str] | None,
+                    granted_by: str) -> AssistantGrant:
+    """Name an assistant of a host's room (room_id None: every room of the host). The caller has
+    checked that `granted_by` may (the rooms context: the room's host or an operator)."""
+    from livecommerce.identity import service  # deferred: pynamodb (cheap face for callers that need little)
+
+    return service.grant_assistant(host_id=host_id, user_id=user_id, room_id=room_id,
+                                   capabilities=capabilities, granted_by=granted_by)
+
+
+def revoke_assistant(*, host_id: str, user_id: str, room_id: str | None, revoked_by: str) -> AssistantRemoved:
+    from livecommerce.identity import service  # deferred: pynamodb (cheap face for callers that need little)
+
+    return service.revoke_assistant(host_id=host_id, user_id=user_id, room_id=room_id, revoked_by=revoked_by)
+
+
+def assistants(host_id: str, room_id: str | None = None) -> AssistantList:
+    """A host's assistants: those who may act in `room_id` (its grants and the all-rooms ones), or all."""
+    from livecommerce.identity import service  # deferred: pynamodb (cheap face for callers that need little)
+
+    return service.assistants(host_id, room_id)
 
 
 def follows(host_id: str, viewer_id: str) -> bool:

@@ -33,4 +33,21 @@ class HostUnfollowed(DomainEvent):
     viewer_id: str
 
 
-EVENTS = (UserRegistered, UserLoggedIn, HostCreated, HostFollowed, HostUnfollowed)
+class AssistantGranted(DomainEvent):
+    """A host named (or re-named with other capabilities) an assistant for a room or all their rooms."""
+    host_id: str
+    user_id: str
+    room_id: str | None                # None: every room of the host
+    capabilities: list[str]
+    granted_by: str
+
+
+class AssistantRevoked(DomainEvent):
+    host_id: str
+    user_id: str
+    room_id: str | None
+    revoked_by: str
+
+
+EVENTS = (UserRegistered, UserLoggedIn, HostCreated, HostFollowed, HostUnfollowed, AssistantGranted,
+          AssistantRevoked)

@@ -73,3 +73,33 @@ class FollowState(BaseModel):
     following: bool
     changed: bool = Field(description="False when the call found the follow already in that state.")
     follower_count: int
+
+
+AssistantCapability = Literal["moderate", "list_products", "drop_coupons", "run_lotteries", "run_polls"]
+
+
+class AssistantRequest(Strict):
+    capabilities: list[AssistantCapability] | None = Field(
+        default=None, min_length=1, max_length=5,
+        description="What the assistant may do; all five when omitted. Prices, stock and payouts are never "
+                    "an assistant's: no capability grants them.")
+
+
+class AssistantGrant(BaseModel):
+    user_id: str
+    host_id: str
+    room_id: str | None = Field(description="The room; null for every room of the host.")
+    capabilities: list[str]
+    granted_by: str
+    granted_at: str
+
+
+class AssistantList(BaseModel):
+    items: list[AssistantGrant]
+
+
+class AssistantRemoved(BaseModel):
+    user_id: str
+    host_id: str
+    room_id: str | None
+    removed: bool = Field(description="False when there was no such grant.")

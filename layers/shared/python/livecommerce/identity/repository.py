@@ -10,7 +10,7 @@ from typing import Iterable
 
 from pynamodb.exceptions import DoesNotExist, UpdateError
 
-from livecommerce.identity.storage import (FollowItem, HostItem, IdentityOutboxItem, LoginLinkItem, UserItem,
+from livecommerce.identity.storage import (AssistantItem, FollowItem, HostItem, IdentityOutboxItem, LoginLinkItem, UserItem,
                                            bind_all)
 from livecommerce.shared import dynamo, outbox, problems
 from livecommerce.shared.clock import now_iso
@@ -199,3 +199,46 @@ def is_following(host_id: str, viewer_id: str) -> bool:
 def following_count(viewer_id: str) -> int:
     bind_all()
     return FollowItem.by_follower.count(f"USER#{viewer_id}")
+
+
+# -- room assistants ---------------------------------------------------------------
+
+def put_assistant(*, user_id: str, host_id: str, scope: str, capabilities: list[str], granted_by: str,
+                  events: Events = ()) -> AssistantItem:
+    """Write (or replace) a grant with the events it causes, in one transaction."""
+    bind_all()
+    gsi1pk, gsi1sk = AssistantItem.host_key(host_id, scope, user_id)
+    item = AssistantItem(*AssistantItem.key(user_id, host_id, scope), gsi1pk=gsi1pk, gsi1sk=gsi1sk,
+                         user_id=user_id, host_id=host_id, scope=scope, capabilities=capabilities,
+                         granted_by=granted_by, granted_at=now_iso())
+    _with_events(Tx().put("grant", item), host_pk(host_id), events).commit()
+    return item
+
+
+def delete_assistant(*, user_id: str, host_id: str, scope: str, events: Events = ()) -> bool:
+    """Remove a grant (with its events). False when there was none."""
+    bind_all()
+    item = AssistantItem(*AssistantItem.key(user_id, host_id, scope))
+    try:
+        _with_events(Tx().delete("grant", item, AssistantItem.pk.exists()), host_pk(host_id), events).commit()
+    except TxCancelled as exc:
+        if "grant" in exc:
+            return False
+        raise
+    return True
+
+
+def grants_of(user_id: str) -> list[AssistantItem]:
+    """Every grant an assistant holds (one query of their own partition; strongly consistent, so a
+    revoked grant stops working at once)."""
+    bind_all()
+    pk = f"USER#{user_id}"
+    return list(AssistantItem.query(pk, AssistantItem.sk.startswith("ASSISTS#"), consistent_read=True,
+                                    limit=200))
+
+
+def assistants_of(host_id: str, scope: str | None = None) -> list[AssistantItem]:
+    """A host's grants (all, or those of one scope), from gsi1."""
+    bind_all()
+    condition = AssistantItem.gsi1sk.startswith(f"{scope}#") if scope is not None else None
+    return list(AssistantItem.by_host.query(f"ASSISTANTS#{host_id}", condition, limit=500))

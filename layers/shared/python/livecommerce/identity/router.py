@@ -6,7 +6,8 @@ from typing import Annotated
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Path
 
-from livecommerce.identity.models import CreateHostRequest, FollowState, Host, LoginRequest, LoginResponse, Me
+from livecommerce.identity.models import (AssistantGrant, AssistantList, AssistantRemoved, AssistantRequest,
+                                          CreateHostRequest, FollowState, Host, LoginRequest, LoginResponse, Me)
 from livecommerce.shared.api import BEARER, Api
 
 
@@ -20,6 +21,7 @@ def _service():
 
 
 HostId = Annotated[str, Path(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
+UserId = Annotated[str, Path(pattern=r"^[A-Za-z0-9_-]{1,64}$", description="The assistant's user id.")]
 
 
 def build_router(api: Api) -> Router:
@@ -50,5 +52,20 @@ def build_router(api: Api) -> Router:
     @router.delete("/v1/hosts/<host_id>/follow", tags=["identity"], security=BEARER, summary="Unfollow a host")
     def unfollow(host_id: HostId) -> FollowState:
         return _service().unfollow(api.caller(), host_id)
+
+    @router.put("/v1/hosts/<host_id>/assistants/<user_id>", tags=["identity"], security=BEARER,
+                summary="Name an assistant for every room of the host (the host or an operator)")
+    def put_assistant(host_id: HostId, user_id: UserId, body: AssistantRequest) -> AssistantGrant:
+        return _service().put_host_assistant(api.require("host"), host_id, user_id, body.capabilities)
+
+    @router.delete("/v1/hosts/<host_id>/assistants/<user_id>", tags=["identity"], security=BEARER,
+                   summary="Remove an assistant of every room of the host")
+    def delete_assistant(host_id: HostId, user_id: UserId) -> AssistantRemoved:
+        return _service().delete_host_assistant(api.require("host"), host_id, user_id)
+
+    @router.get("/v1/hosts/<host_id>/assistants", tags=["identity"], security=BEARER,
+                summary="The host's assistants (per room and for all rooms)")
+    def list_assistants(host_id: HostId) -> AssistantList:
+        return _service().list_host_assistants(api.require("host"), host_id)
 
     return router

@@ -4,8 +4,8 @@ from __future__ import annotations
 from datetime import datetime, timezone
 
 from livecommerce.identity import repository, rules
-from livecommerce.identity.events import HostCreated, HostFollowed, HostUnfollowed, UserLoggedIn, UserRegistered
-from livecommerce.identity.models import FollowState, Host, LoginResponse, Me, User
+from livecommerce.identity.events import AssistantGranted, AssistantRevoked, HostCreated, HostFollowed, HostUnfollowed, UserLoggedIn, UserRegistered
+from livecommerce.identity.models import AssistantGrant, AssistantList, AssistantRemoved, FollowState, Host, LoginResponse, Me, User
 from livecommerce.identity.providers import LoginRejected, ProviderCredentials, exchange_code
 from livecommerce.shared import aws, problems, tokens
 from livecommerce.shared.api import Caller, logger
@@ -216,3 +216,81 @@ def unfollow(caller: Caller, host_id: str) -> FollowState:
         host = get_host(host_id)
     return FollowState(host_id=host_id, following=False, changed=changed,
                        follower_count=host.follower_count)
+
+
+# -- room assistants ---------------------------------------------------------------
+
+def _grant_view(item) -> AssistantGrant:
+    return AssistantGrant(user_id=item.user_id, host_id=item.host_id,
+                          room_id=None if item.scope == rules.ALL_ROOMS else item.scope,
+                          capabilities=list(item.capabilities), granted_by=item.granted_by,
+                          granted_at=item.granted_at)
+
+
+def _require_runs_host(caller: Caller, host_id: str) -> None:
+    """The host themself or an operator names assistants for all the host's rooms."""
+    if caller.user_id != host_id and not caller.is_operator:
+        raise problems.Forbidden("Only this host (or an operator) names their assistants.", code="not_room_host")
+    if repository.get_host(host_id) is None:
+        raise problems.NotFound("No such host.", code="host_not_found")
+
+
+def grant_assistant(*, host_id: str, user_id: str, room_id: str | None, capabilities: list[str] | None,
+                    granted_by: str) -> AssistantGrant:
+    """Name `user_id` assistant of `host_id` for one room (or all the host's rooms when room_id is None).
+    The caller has checked that granted_by runs the room or is the host."""
+    rules.check_assistant(host_id, user_id)
+    if repository.get_user(user_id) is None:
+        raise problems.NotFound("No such user.", code="user_not_found")
+    chosen = sorted(set(capabilities or rules.ASSISTANT_CAPABILITIES))
+    scope = rules.grant_scope(room_id)
+    held = repository.grants_of(user_id)
+    if len(held) >= rules.MAX_GRANTS_PER_ASSISTANT and not any(
+            g.host_id == host_id and g.scope == scope for g in held):
+        raise problems.Conflict("That user assists in too many rooms already.", code="too_many_grants")
+    item = repository.put_assistant(user_id=user_id, host_id=host_id, scope=scope, capabilities=chosen,
+                                    granted_by=granted_by,
+                                    events=[AssistantGranted(host_id=host_id, user_id=user_id, room_id=room_id,
+                                                             capabilities=chosen, granted_by=granted_by)])
+    _flush(repository.host_pk(host_id))
+    return _grant_view(item)
+
+
+def revoke_assistant(*, host_id: str, user_id: str, room_id: str | None, revoked_by: str) -> AssistantRemoved:
+    removed = repository.delete_assistant(
+        user_id=user_id, host_id=host_id, scope=rules.grant_scope(room_id),
+        events=[AssistantRevoked(host_id=host_id, user_id=user_id, room_id=room_id, revoked_by=revoked_by)])
+    if removed:
+        _flush(repository.host_pk(host_id))
+    return AssistantRemoved(user_id=user_id, host_id=host_id, room_id=room_id, removed=removed)
+
+
+def assistants(host_id: str, room_id: str | None = None) -> AssistantList:
+    """A host's assistants: for one room (its own grants and the all-rooms ones), or all of them."""
+    items = repository.assistants_of(host_id)
+    if room_id is not None:
+        items = [i for i in items if i.scope in (room_id, rules.ALL_ROOMS)]
+    return AssistantList(items=[_grant_view(i) for i in items])
+
+
+def assistant_grants(user_id: str) -> list[tuple[str, str, list[str]]]:
+    """(host_id, scope, capabilities) of every grant the user holds."""
+    return [(g.host_id, g.scope, list(g.capabilities)) for g in repository.grants_of(user_id)]
+
+
+# Routes of identity's own: a host's assistants for all their rooms.
+
+def put_host_assistant(caller: Caller, host_id: str, user_id: str, capabilities: list[str] | None) -> AssistantGrant:
+    _require_runs_host(caller, host_id)
+    return grant_assistant(host_id=host_id, user_id=user_id, room_id=None, capabilities=capabilities,
+                           granted_by=caller.user_id)
+
+
+def delete_host_assistant(caller: Caller, host_id: str, user_id: str) -> AssistantRemoved:
+    _require_runs_host(caller, host_id)
+    return revoke_assistant(host_id=host_id, user_id=user_id, room_id=None, revoked_by=caller.user_id)
+
+
+def list_host_assistants(caller: Caller, host_id: str) -> AssistantList:
+    _require_runs_host(caller, host_id)
+    return assistants(host_id)

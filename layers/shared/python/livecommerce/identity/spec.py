@@ -24,6 +24,11 @@ SPEC = ContextSpec(
         Route("GET", "/v1/hosts/{host_id}", "identity", "public", "anyone"),
         Route("PUT", "/v1/hosts/{host_id}/follow", "identity", "token", "viewer"),
         Route("DELETE", "/v1/hosts/{host_id}/follow", "identity", "token", "viewer"),
+        # Assistants for every room of a host (the host or an operator); per room: the rooms context.
+        Route("PUT", "/v1/hosts/{host_id}/assistants/{user_id}", "identity", "token", "host",
+              errors=(400, 404)),   # self_assistant; host_not_found, user_not_found
+        Route("DELETE", "/v1/hosts/{host_id}/assistants/{user_id}", "identity", "token", "host"),
+        Route("GET", "/v1/hosts/{host_id}/assistants", "identity", "token", "host"),
     ),
     functions=(
         FunctionSpec(
@@ -45,6 +50,7 @@ SPEC = ContextSpec(
             timeout_seconds=15,
         ),
     ),
-    emits=("UserRegistered", "UserLoggedIn", "HostCreated", "HostFollowed", "HostUnfollowed"),
+    emits=("UserRegistered", "UserLoggedIn", "HostCreated", "HostFollowed", "HostUnfollowed", "AssistantGranted",
+           "AssistantRevoked"),
     router="livecommerce.identity.router",
 )

@@ -4,10 +4,13 @@
   LOGIN#<provider>#<sub>    LINK                provider identity -> user id (unique)
   HOST#<id>                 PROFILE             host profile with follower count
   HOST#<host>               FOLLOWER#<viewer>   a follow; gsi1 inverts it (what a viewer follows)
+  USER#<assistant>          ASSISTS#<host>#<scope>  a room assistant grant (scope: a room id or * for
+                                                every room of the host); gsi1: ASSISTANTS#<host>
   USER#<id> or HOST#<id>    OUTBOX#<ulid>       a domain event written with the change that caused it
 
 gsi1 partitions: USER#<viewer> (a viewer's follows, sort key FOLLOWS#<host>)
-and OUTBOX#pending (pending events, for the sweeper). Every follow partition
+OUTBOX#pending (pending events, for the sweeper) and ASSISTANTS#<host> (a host's assistants, sort
+key <scope>#<assistant>). Every follow partition
 starts with USER#, so the outbox partition never holds a follow and
 `following_count` (a count of USER#<viewer>) never counts an event.
 """
@@ -84,6 +87,31 @@ class FollowItem(_Base):
         return f"HOST#{host_id}", f"FOLLOWER#{viewer_id}"
 
 
+class AssistantItem(_Base):
+    """A host's grant to an assistant, for one room or (scope "*") for every room of the host."""
+
+    class Meta:
+        table_name = "unbound"
+
+    gsi1pk = UnicodeAttribute()
+    gsi1sk = UnicodeAttribute()
+    by_host = ByFollowerIndex()
+    user_id = UnicodeAttribute()
+    host_id = UnicodeAttribute()
+    scope = UnicodeAttribute()
+    capabilities = ListAttribute(of=UnicodeAttribute, default=list)
+    granted_by = UnicodeAttribute()
+    granted_at = UnicodeAttribute()
+
+    @staticmethod
+    def key(user_id: str, host_id: str, scope: str) -> tuple[str, str]:
+        return f"USER#{user_id}", f"ASSISTS#{host_id}#{scope}"
+
+    @staticmethod
+    def host_key(host_id: str, scope: str, user_id: str) -> tuple[str, str]:
+        return f"ASSISTANTS#{host_id}", f"{scope}#{user_id}"
+
+
 class IdentityOutboxItem(OutboxItem):
     """The one outbox item (livecommerce.shared.outbox), bound to this table."""
 
@@ -91,7 +119,7 @@ class IdentityOutboxItem(OutboxItem):
         table_name = "unbound"
 
 
-MODELS = (UserItem, LoginLinkItem, HostItem, FollowItem, IdentityOutboxItem)
+MODELS = (UserItem, LoginLinkItem, HostItem, FollowItem, AssistantItem, IdentityOutboxItem)
 
 
 def bind_all() -> None:

@@ -46,33 +46,33 @@ def build_router(api: Api) -> Router:
         return _service().add_likes(api.caller(), room_id, body), 202
 
     @router.get("/v1/rooms/<room_id>/danmaku-settings", tags=["realtime"], security=BEARER,
-                summary="The room's quick phrases and blocked words (host)")
+                summary="The room's quick phrases and blocked words (host or a moderating assistant)")
     def get_settings(room_id: RoomId) -> DanmakuSettings:
-        return _service().get_danmaku_settings(api.require("host"), room_id)
+        return _service().get_danmaku_settings(api.caller(), room_id)
 
     @router.put("/v1/rooms/<room_id>/danmaku-settings", tags=["realtime"], security=BEARER,
-                summary="Set the room's quick phrases and blocked words (host)")
+                summary="Set the room's quick phrases and blocked words (host or a moderating assistant)")
     def put_settings(room_id: RoomId, body: DanmakuSettingsRequest) -> DanmakuSettings:
-        return _service().put_danmaku_settings(api.require("host"), room_id, body)
+        return _service().put_danmaku_settings(api.caller(), room_id, body)
 
     @router.put("/v1/rooms/<room_id>/mutes/<user_id>", tags=["realtime"], security=BEARER,
-                summary="Mute a viewer in the room for a while (host)")
+                summary="Mute a viewer in the room for a while (host or a moderating assistant)")
     def mute(room_id: RoomId, user_id: UserId, body: MuteRequest) -> Moderation:
-        return _service().mute(api.require("host"), room_id, user_id, body.duration_seconds)
+        return _service().mute(api.caller(), room_id, user_id, body.duration_seconds)
 
     @router.delete("/v1/rooms/<room_id>/mutes/<user_id>", tags=["realtime"], security=BEARER,
-                   summary="Lift a mute (host)")
+                   summary="Lift a mute (host or a moderating assistant)")
     def unmute(room_id: RoomId, user_id: UserId) -> Moderation:
-        return _service().unmute(api.require("host"), room_id, user_id)
+        return _service().unmute(api.caller(), room_id, user_id)
 
     @router.put("/v1/rooms/<room_id>/bans/<user_id>", tags=["realtime"], security=BEARER,
-                summary="Ban a viewer from the room (host)")
+                summary="Ban a viewer from the room (host or a moderating assistant)")
     def ban(room_id: RoomId, user_id: UserId, body: BanRequest) -> Moderation:
-        return _service().ban(api.require("host"), room_id, user_id, body.reason)
+        return _service().ban(api.caller(), room_id, user_id, body.reason)
 
     @router.delete("/v1/rooms/<room_id>/bans/<user_id>", tags=["realtime"], security=BEARER,
-                   summary="Lift a ban (host)")
+                   summary="Lift a ban (host or a moderating assistant)")
     def unban(room_id: RoomId, user_id: UserId) -> Moderation:
-        return _service().unban(api.require("host"), room_id, user_id)
+        return _service().unban(api.caller(), room_id, user_id)
 
     return router

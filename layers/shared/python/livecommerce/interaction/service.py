@@ -49,11 +49,10 @@ def load_room(caller: Caller, room_id: str, *, open_only: bool = True, cached: b
     return room
 
 
-def _load_for_host(caller: Caller, room_id: str) -> rooms.RoomRef:
-    room = load_room(caller, room_id, open_only=False)
-    if not _can_run(caller, room):
-        raise problems.Forbidden("Only this room's host may do this.", code="not_room_host")
-    return room
+def _load_for_moderator(caller: Caller, room_id: str) -> rooms.RoomRef:
+    """The room when the caller runs it or assists in it with the `moderate` capability (mutes, bans,
+    blocked words and quick phrases): rooms.require_room_staff."""
+    return rooms.require_room_staff(caller, room_id, "moderate")
 
 
 def _check_standing(room_id: str, user_id: str, *, speaking: bool) -> None:
@@ -266,14 +265,14 @@ def realtime(caller: Caller, room_id: str, token: str) -> Realtime:
 # -- host tools ------------------------------------------------------------------
 
 def get_danmaku_settings(caller: Caller, room_id: str) -> DanmakuSettings:
-    _load_for_host(caller, room_id)
+    _load_for_moderator(caller, room_id)
     item = repository.get_room_settings(room_id, cached=False)
     return DanmakuSettings(quick_phrases=_phrases(item), blocked_words=list((item.blocked_words or []) if item else []),
                            updated_at=item.updated_at if item else None)
 
 
 def put_danmaku_settings(caller: Caller, room_id: str, body: DanmakuSettingsRequest) -> DanmakuSettings:
-    _load_for_host(caller, room_id)
+    _load_for_moderator(caller, room_id)
     current = repository.get_room_settings(room_id, cached=False)
     phrases = current.quick_phrases if current else None
     words = current.blocked_words if current else None
@@ -294,7 +293,7 @@ def put_danmaku_settings(caller: Caller, room_id: str, body: DanmakuSettingsRequ
 
 
 def _moderation_target(caller: Caller, room_id: str, user_id: str) -> Any:
-    room = _load_for_host(caller, room_id)
+    room = _load_for_moderator(caller, room_id)
     if user_id == room.host_id or user_id == caller.user_id:
         raise problems.Conflict("The host cannot be muted or banned in their own room.", code="cannot_moderate_host")
     return room

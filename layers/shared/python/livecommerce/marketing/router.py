@@ -38,7 +38,7 @@ def build_router(api: Api) -> Router:
     @router.post("/v1/rooms/<room_id>/coupon-drops", tags=["marketing"], security=BEARER,
                  summary="Drop a template's coupons into the room, now or at a time")
     def create_drop(room_id: RoomId, body: CreateDropRequest) -> tuple[Drop, int]:
-        return _service().create_drop(api.require("host"), room_id, body), 201
+        return _service().create_drop(api.caller(), room_id, body), 201
 
     @router.get("/v1/coupon-drops/<drop_id>", tags=["marketing"], summary="A drop: coupons left, state")
     def get_drop(drop_id: DropId) -> Drop:

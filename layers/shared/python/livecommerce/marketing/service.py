@@ -159,11 +159,12 @@ def create_template(caller: Caller, body: CreateTemplateRequest, *, template_id:
 
 
 def create_drop(caller: Caller, room_id: str, body: CreateDropRequest) -> Drop:
-    rooms.require_room_host(caller, room_id)
+    # The room's assistants with `drop_coupons` drop the host's templates (they make none: amounts are money).
+    room = rooms.require_room_staff(caller, room_id, "drop_coupons")
     template = repository.get_template(body.template_id, consistent=True)
     if template is None:
         raise problems.NotFound("No such coupon template.", code="template_not_found")
-    if template.created_by != caller.user_id and not caller.is_operator:
+    if template.created_by not in (caller.user_id, room.host_id) and not caller.is_operator:
         raise problems.Forbidden("Drop your own coupon templates.", code="not_template_owner")
     if template.room_id is not None and template.room_id != room_id:
         raise problems.Conflict("That template is for another room.", code="template_other_room")

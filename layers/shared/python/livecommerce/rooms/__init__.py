@@ -18,7 +18,8 @@ if TYPE_CHECKING:
     from livecommerce.shared.api import Caller
     from livecommerce.shared.problems import Problem
 
-__all__ = ["ReservationRef", "RoomRef", "reservation", "reservation_phone", "reservations_page", "room_title", "check_visible", "clear_cache", "get_room", "require_room_host", "require_visible",
+__all__ = ["ReservationRef", "RoomRef", "reservation", "reservation_phone", "reservations_page", "room_title", "check_visible", "clear_cache", "get_room", "require_room_host", "require_room_staff",
+           "require_visible",
            "sweep_outbox"]
 
 # Rooms read by the hot room-scoped paths (a flash-sale buy, a coupon claim) that may use a copy
@@ -41,6 +42,19 @@ def require_room_host(caller: Caller, room_id: str) -> RoomRef:
     from livecommerce.rooms import service  # deferred: pynamodb (cheap face for callers that need little)
 
     return service.ref_of(service.require_room_host(caller, room_id))
+
+
+# What a room's assistants may be allowed to do (identity.ASSISTANT_CAPABILITIES): moderate, list_products,
+# drop_coupons, run_lotteries, run_polls. Prices, stock and payouts are none of them.
+def require_room_staff(caller: Caller, room_id: str, capability: str) -> RoomRef:
+    """The room when the caller runs it (its host, an operator) or assists in it with `capability`
+    (named by the host for this room or all their rooms). The one check routes an assistant may
+    use call instead of require_room_host: 403 host_required for a caller who is neither a host
+    nor anyone's assistant with that capability, 404 for a room they may not see (test rooms are
+    their host's and operators' only), 403 not_room_host otherwise."""
+    from livecommerce.rooms import service  # deferred: pynamodb (cheap face for callers that need little)
+
+    return service.ref_of(service.require_room_staff(caller, room_id, capability))
 
 
 def require_visible(room_id: str, caller: Caller | None, *, cached: bool = False,

@@ -9,8 +9,10 @@ from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from livecommerce.rooms.models import (Announcement, CreateRoomRequest, Ingest, MaterialList, MaterialRequest,
                                        MaterialUpload, Playback, Reservation, ReservationPage, ReservationRequest,
                                        Room, RoomPage, UpdateRoomRequest)
+from livecommerce.identity import AssistantGrant, AssistantList, AssistantRemoved, AssistantRequest
 from livecommerce.shared.api import BEARER, OPTIONAL_BEARER, Api
 
+UserId = Annotated[str, Path(pattern=r"^[A-Za-z0-9_-]{1,64}$", description="The assistant's user id.")]
 RoomId = Annotated[str, Path(pattern=r"^[0-9A-HJKMNP-TV-Z]{26}$", description="Room id (ULID).")]
 Limit = Annotated[int, Query(ge=1, le=50)]
 Cursor = Annotated[str | None, Query(max_length=1024)]
@@ -95,5 +97,21 @@ def build_router(api: Api) -> Router:
 
         _service().require_room_host(api.require("host"), room_id)
         return materials.list_materials(room_id)
+
+    @router.put("/v1/rooms/<room_id>/assistants/<user_id>", tags=["rooms"], security=BEARER,
+                summary="Name an assistant for the room: moderate, list products, drop coupons, run lotteries "
+                        "and polls (never prices, stock or payouts)")
+    def put_assistant(room_id: RoomId, user_id: UserId, body: AssistantRequest) -> AssistantGrant:
+        return _service().put_assistant(api.require("host"), room_id, user_id, body.capabilities)
+
+    @router.delete("/v1/rooms/<room_id>/assistants/<user_id>", tags=["rooms"], security=BEARER,
+                   summary="Remove an assistant of the room")
+    def delete_assistant(room_id: RoomId, user_id: UserId) -> AssistantRemoved:
+        return _service().delete_assistant(api.require("host"), room_id, user_id)
+
+    @router.get("/v1/rooms/<room_id>/assistants", tags=["rooms"], security=BEARER,
+                summary="Who assists in the room (its own grants and the host's all-rooms grants)")
+    def list_assistants(room_id: RoomId) -> AssistantList:
+        return _service().list_assistants(api.require("host"), room_id)
 
     return router

@@ -383,3 +383,47 @@ def on_stream_event(room_id: str, channel_arn: str | None, kind: str, stream_id:
 
 def require_room_host(caller: Caller, room_id: str) -> RoomItem:
     return _load_for_host(caller, room_id)
+
+
+# -- room staff: the host, operators and the room's assistants -----------------------
+
+def require_room_staff(caller: Caller, room_id: str, capability: str) -> RoomItem:
+    """The room when the caller may do `capability` in it: they run it (its host or an operator),
+    or the host named them assistant for this room or all their rooms with that capability
+    (identity.grant_allows). Prices, stock and payouts are no capability, so routes that change
+    them keep require_room_host.
+
+    Answers as for the host-only routes: a caller who is neither a host nor anyone's assistant for
+    that capability is 403 host_required before the room is read (so a test room leaks nothing);
+    a room they may not see (missing, or a test room: assistants do not rehearse) is 404; a room
+    they see but may not act in is 403 not_room_host."""
+    grants: list[tuple[str, str, list[str]]] | None = None
+    if not caller.is_host:
+        grants = identity.assistant_grants(caller.user_id)
+        if not any(capability in caps for _, _, caps in grants):
+            raise problems.Forbidden("Only hosts may do this.", code="host_required")
+    item = _check_visible(caller, _load(room_id))
+    if _can_run(caller, item):
+        return item
+    if grants is None:
+        grants = identity.assistant_grants(caller.user_id)
+    if identity.grant_allows(grants, room_id=room_id, host_id=item.host_id, capability=capability):
+        return item
+    raise problems.Forbidden("Only this room's host or its assistants may do this.", code="not_room_host")
+
+
+def put_assistant(caller: Caller, room_id: str, user_id: str, capabilities: list[str] | None):
+    room = _load_for_host(caller, room_id)
+    return identity.grant_assistant(host_id=room.host_id, user_id=user_id, room_id=room_id,
+                                    capabilities=capabilities, granted_by=caller.user_id)
+
+
+def delete_assistant(caller: Caller, room_id: str, user_id: str):
+    room = _load_for_host(caller, room_id)
+    return identity.revoke_assistant(host_id=room.host_id, user_id=user_id, room_id=room_id,
+                                     revoked_by=caller.user_id)
+
+
+def list_assistants(caller: Caller, room_id: str):
+    room = _load_for_host(caller, room_id)
+    return identity.assistants(room.host_id, room_id)

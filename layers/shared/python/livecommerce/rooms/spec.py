@@ -33,6 +33,11 @@ SPEC = ContextSpec(
         Route("POST", "/v1/rooms/{room_id}/end", "rooms", "token", "host"),
         Route("POST", "/v1/rooms/{room_id}/materials", "rooms", "token", "host"),
         Route("GET", "/v1/rooms/{room_id}/materials", "rooms", "token", "host"),
+        # Room assistants (stored by identity; the host of the room or an operator names them).
+        Route("PUT", "/v1/rooms/{room_id}/assistants/{user_id}", "rooms", "token", "host",
+              errors=(400,)),   # self_assistant; 404 user_not_found
+        Route("DELETE", "/v1/rooms/{room_id}/assistants/{user_id}", "rooms", "token", "host"),
+        Route("GET", "/v1/rooms/{room_id}/assistants", "rooms", "token", "host"),
     ),
     subscriptions=(
         # IVS stream and recording state changes drive the room lifecycle.
@@ -43,9 +48,10 @@ SPEC = ContextSpec(
         FunctionSpec(
             name="rooms",
             description="Rooms: announcements, reservations, ingest, playback, lifecycle, materials",
-            tables_write=(ROOMS,),
+            # Room assistant grants are identity's items (identity.grant_assistant).
+            tables_write=(ROOMS, "Identity"),
             # Host profiles (get_host); the announcement's hot products (livecommerce.catalog.hot_products).
-            tables_read=("Identity", "Catalog"),
+            tables_read=("Catalog",),
             reads_token_secret=True,                 # optional_caller verifies tokens on public routes
             reads_cursor_secret=True,                # GET /v1/rooms, /v1/me/reservations
             reads_playback_key=True,                 # signs ES384 playback tokens
