@@ -1,0 +1,220 @@
+"""The analytics store on AWS: S3 (Parquet, Hive partitions dt/room_id), Glue tables, Athena
+workgroup, Firehose delivery streams, and the EventBridge rules that send every domain event to
+Firehose with no Lambda in between.
+
+Every table and column comes from livecommerce.analytics.store_schema (the same definitions the
+local Firehose stand-in writes with and DuckDB reads). Firehose converts the JSON records to
+Parquet with the Glue table's schema (HiveJsonSerDe, epoch-millisecond and ISO timestamps) and
+partitions them by `dt` and `room_id` with a JQ query over each record (dynamic partitioning).
+Athena reads the partitions by projection (no crawler, no MSCK): `dt` a date range, `room_id`
+injected, so every query names its room (the report queries do).
+"""
+from __future__ import annotations
+
+from aws_cdk import Aws, Duration, Stack
+from aws_cdk import aws_athena as athena
+from aws_cdk import aws_events as events
+from aws_cdk import aws_glue as glue
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kinesisfirehose as firehose
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_s3 as s3
+from constructs import Construct
+
+from cdk import nag
+from cdk.config import StageConfig
+from cdk.constructs.secure_bucket import SecureBucket
+from cdk.stacks.data_stack import DataStack
+from livecommerce.analytics.event_rows import AMOUNT_SOURCES, EVENT_INPUT_PATHS
+from livecommerce.analytics.store_schema import BEACONS, EVENTS, NO_ROOM, TABLES, Table
+
+# Per record, the partition keys Firehose's dynamic partitioning reads (JQ 1.6).
+PARTITION_QUERIES = {
+    "beacons": '{dt: (.received_at / 1000 | floor | strftime("%Y-%m-%d")), room_id: .room_id}',
+    "events": '{dt: (.occurred_at[0:10]), room_id: (.room_id // "' + NO_ROOM + '")}',
+}
+TIMESTAMP_FORMATS = ["millis", "yyyy-MM-dd'T'HH:mm:ss'Z'", "yyyy-MM-dd'T'HH:mm:ss.SSS'Z'"]
+RESULTS_EXPIRE_DAYS = 7           # Athena result files: a report is cached elsewhere, results are scratch
+STORE_INFREQUENT_ACCESS_DAYS = 90  # comparisons read the last sessions mostly
+STORE_EXPIRE_DAYS = 400            # a year of comparisons plus a margin (as the event log)
+
+
+def glue_database_name(config: StageConfig) -> str:
+    return f"{config.prefix}_analytics".replace("-", "_")
+
+
+def workgroup_name(config: StageConfig) -> str:
+    return f"{config.prefix}-analytics"
+
+
+class AnalyticsStack(Stack):
+    def __init__(self, scope: Construct, id: str, *, config: StageConfig, data: DataStack, **kwargs) -> None:
+        super().__init__(scope, id, **kwargs)
+        self.config = config
+        key = data.key
+        self._key_arn = key.key_arn
+        self.store = SecureBucket(
+            self, "Store", removal_policy=config.removal_policy,
+            noncurrent_version_days=config.noncurrent_version_days, encryption_key=key,
+            access_logs_bucket=data.access_logs_bucket, access_logs_prefix="analytics-store/",
+            expiration_days=STORE_EXPIRE_DAYS,
+            transitions=[s3.Transition(storage_class=s3.StorageClass.INFREQUENT_ACCESS,
+                                       transition_after=Duration.days(STORE_INFREQUENT_ACCESS_DAYS))],
+        ).bucket
+        self.results = SecureBucket(
+            self, "QueryResults", removal_policy=config.removal_policy,
+            noncurrent_version_days=1, encryption_key=key,
+            access_logs_bucket=data.access_logs_bucket, access_logs_prefix="analytics-results/",
+            expiration_days=RESULTS_EXPIRE_DAYS,
+        ).bucket
+
+        self.database_name = glue_database_name(config)
+        database = glue.CfnDatabase(self, "Database", catalog_id=Aws.ACCOUNT_ID, database_input=glue.CfnDatabase.DatabaseInputProperty(
+            name=self.database_name, description=f"Live commerce {config.name}: analytics store (beacons, events)"))
+        self.tables = {t.name: self._table(t, database) for t in TABLES}
+
+        self.workgroup_name = workgroup_name(config)
+        self.workgroup = athena.CfnWorkGroup(
+            self, "WorkGroup", name=self.workgroup_name, recursive_delete_option=not config.retain_data,
+            description="Report queries (livecommerce.analytics.queries)",
+            work_group_configuration=athena.CfnWorkGroup.WorkGroupConfigurationProperty(
+                enforce_work_group_configuration=True, publish_cloud_watch_metrics_enabled=True,
+                bytes_scanned_cutoff_per_query=10 * 1024 ** 3,
+                engine_version=athena.CfnWorkGroup.EngineVersionProperty(selected_engine_version="Athena engine version 3"),
+                result_configuration=athena.CfnWorkGroup.ResultConfigurationProperty(
+                    output_location=f"s3://{self.results.bucket_name}/results/",
+                    encryption_configuration=athena.CfnWorkGroup.EncryptionConfigurationProperty(
+                        encryption_option="SSE_KMS", kms_key=key.key_arn))))
+
+        self.firehose_role = iam.Role(self, "FirehoseRole", assumed_by=iam.ServicePrincipal("firehose.amazonaws.com"),
+                                      description="Firehose: write the analytics store, read its Glue schema")
+        self.store.grant_read_write(self.firehose_role)
+        key.grant_encrypt_decrypt(self.firehose_role)
+        self.firehose_role.add_to_policy(iam.PolicyStatement(
+            actions=["glue:GetTable", "glue:GetTableVersion", "glue:GetTableVersions"],
+            resources=[f"arn:{Aws.PARTITION}:glue:{Aws.REGION}:{Aws.ACCOUNT_ID}:catalog",
+                       f"arn:{Aws.PARTITION}:glue:{Aws.REGION}:{Aws.ACCOUNT_ID}:database/{self.database_name}",
+                       *(f"arn:{Aws.PARTITION}:glue:{Aws.REGION}:{Aws.ACCOUNT_ID}:table/{self.database_name}/{t.name}"
+                         for t in TABLES)]))
+        self.firehose_logs = logs.LogGroup(self, "FirehoseLogs", retention=config.log_retention,
+                                           removal_policy=config.removal_policy)
+        self.firehose_logs.grant_write(self.firehose_role)
+        self.streams = {t.name: self._stream(t) for t in TABLES}
+        nag.acknowledge_all(
+            self.firehose_role,
+            [f"AwsSolutions-IAM5[Action::{a}]" for a in (
+                "s3:Abort*", "s3:DeleteObject*", "s3:GetBucket*", "s3:GetObject*", "s3:List*",
+                "kms:GenerateDataKey*", "kms:ReEncrypt*")]
+            + [f"AwsSolutions-IAM5[Resource::{nag.flatten(self, self.store.bucket_arn)}/*]"],
+            "Firehose writes objects under every dt/room_id partition of the store bucket (CDK's read-write "
+            "grant: objects of this bucket only) and uses the data key for them (this key only)")
+
+        self._event_rules(data)
+
+    def stream_name(self, table: Table) -> str:
+        return f"{self.config.prefix}-analytics-{table.name}"
+
+    # ------------------------------------------------------------------ Glue
+    def _table(self, table: Table, database: glue.CfnDatabase) -> glue.CfnTable:
+        location = f"s3://{self.store.bucket_name}/{table.name}/"
+        resource = glue.CfnTable(
+            self, f"Table{table.name.capitalize()}", catalog_id=Aws.ACCOUNT_ID, database_name=self.database_name,
+            table_input=glue.CfnTable.TableInputProperty(
+                name=table.name, description=table.description, table_type="EXTERNAL_TABLE",
+                parameters={
+                    "classification": "parquet", "EXTERNAL": "TRUE", "parquet.compression": "SNAPPY",
+                    "projection.enabled": "true",
+                    "projection.dt.type": "date", "projection.dt.format": "yyyy-MM-dd",
+                    "projection.dt.range": "2025-01-01,NOW", "projection.dt.interval": "1",
+                    "projection.dt.interval.unit": "DAYS",
+                    "projection.room_id.type": "injected",
+                    "storage.location.template": f"{location}dt=${{dt}}/room_id=${{room_id}}/",
+                },
+                partition_keys=[glue.CfnTable.ColumnProperty(**c) for c in table.glue_partition_keys()],
+                storage_descriptor=glue.CfnTable.StorageDescriptorProperty(
+                    location=location,
+                    columns=[glue.CfnTable.ColumnProperty(**c) for c in table.glue_columns()],
+                    input_format="org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat",
+                    output_format="org.apache.hadoop.hive.ql.io.parquet.MapredParquetOutputFormat",
+                    serde_info=glue.CfnTable.SerdeInfoProperty(
+                        serialization_library="org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe"))))
+        resource.node.add_dependency(database)
+        return resource
+
+    # ------------------------------------------------------------------ Firehose
+    def _stream(self, table: Table) -> firehose.CfnDeliveryStream:
+        role_arn = self.firehose_role.role_arn
+        stream = firehose.CfnDeliveryStream(
+            self, f"Stream{table.name.capitalize()}", delivery_stream_name=self.stream_name(table),
+            delivery_stream_type="DirectPut",
+            delivery_stream_encryption_configuration_input=firehose.CfnDeliveryStream
+            .DeliveryStreamEncryptionConfigurationInputProperty(key_type="AWS_OWNED_CMK"),
+            extended_s3_destination_configuration=firehose.CfnDeliveryStream.ExtendedS3DestinationConfigurationProperty(
+                bucket_arn=self.store.bucket_arn, role_arn=role_arn,
+                prefix=f"{table.name}/dt=!{{partitionKeyFromQuery:dt}}/room_id=!{{partitionKeyFromQuery:room_id}}/",
+                error_output_prefix=f"errors/{table.name}/!{{firehose:error-output-type}}/!{{timestamp:yyyy-MM-dd}}/",
+                # Parquet conversion and dynamic partitioning need a buffer of at least 64 MB.
+                buffering_hints=firehose.CfnDeliveryStream.BufferingHintsProperty(interval_in_seconds=60, size_in_m_bs=64),
+                encryption_configuration=firehose.CfnDeliveryStream.EncryptionConfigurationProperty(
+                    kms_encryption_config=firehose.CfnDeliveryStream.KMSEncryptionConfigProperty(
+                        awskms_key_arn=self.config_key_arn)),
+                cloud_watch_logging_options=firehose.CfnDeliveryStream.CloudWatchLoggingOptionsProperty(
+                    enabled=True, log_group_name=self.firehose_logs.log_group_name, log_stream_name=table.name),
+                dynamic_partitioning_configuration=firehose.CfnDeliveryStream.DynamicPartitioningConfigurationProperty(
+                    enabled=True, retry_options=firehose.CfnDeliveryStream.RetryOptionsProperty(duration_in_seconds=300)),
+                processing_configuration=firehose.CfnDeliveryStream.ProcessingConfigurationProperty(
+                    enabled=True, processors=[firehose.CfnDeliveryStream.ProcessorProperty(
+                        type="MetadataExtraction", parameters=[
+                            firehose.CfnDeliveryStream.ProcessorParameterProperty(
+                                parameter_name="MetadataExtractionQuery", parameter_value=PARTITION_QUERIES[table.name]),
+                            firehose.CfnDeliveryStream.ProcessorParameterProperty(
+                                parameter_name="JsonParsingEngine", parameter_value="JQ-1.6")])]),
+                data_format_conversion_configuration=firehose.CfnDeliveryStream.DataFormatConversionConfigurationProperty(
+                    enabled=True,
+                    input_format_configuration=firehose.CfnDeliveryStream.InputFormatConfigurationProperty(
+                        deserializer=firehose.CfnDeliveryStream.DeserializerProperty(
+                            hive_json_ser_de=firehose.CfnDeliveryStream.HiveJsonSerDeProperty(
+                                timestamp_formats=TIMESTAMP_FORMATS))),
+                    output_format_configuration=firehose.CfnDeliveryStream.OutputFormatConfigurationProperty(
+                        serializer=firehose.CfnDeliveryStream.SerializerProperty(
+                            parquet_ser_de=firehose.CfnDeliveryStream.ParquetSerDeProperty(compression="SNAPPY"))),
+                    schema_configuration=firehose.CfnDeliveryStream.SchemaConfigurationProperty(
+                        database_name=self.database_name, table_name=table.name, role_arn=role_arn,
+                        region=Aws.REGION, catalog_id=Aws.ACCOUNT_ID, version_id="LATEST"))))
+        stream.node.add_dependency(self.firehose_role.node.find_child("DefaultPolicy"))  # permissions before create
+        stream.node.add_dependency(self.tables[table.name])
+        return stream
+
+    @property
+    def config_key_arn(self) -> str:
+        return self._key_arn
+
+    # ------------------------------------------------------------------ EventBridge -> Firehose
+    def _event_rules(self, data: DataStack) -> None:
+        stream = self.streams[EVENTS.name]
+        role = iam.Role(self, "EventsToFirehoseRole", assumed_by=iam.ServicePrincipal("events.amazonaws.com"),
+                        description="EventBridge: put domain events into the analytics events stream")
+        role.add_to_policy(iam.PolicyStatement(actions=["firehose:PutRecord", "firehose:PutRecordBatch"],
+                                               resources=[stream.attr_arn]))
+        # One rule per place the amount is found (total, else amount, else none), so the input
+        # transformer maps amount_fen from the right field (livecommerce.analytics.event_rows).
+        cases: list[tuple[str, dict, str | None]] = []
+        for i, field in enumerate(AMOUNT_SOURCES):
+            detail = {f: [{"exists": False}] for f in AMOUNT_SOURCES[:i]}
+            detail[field] = [{"numeric": [">=", -10 ** 15]}]
+            cases.append((field.capitalize(), detail, field))
+        cases.append(("NoAmount", {f: [{"exists": False}] for f in AMOUNT_SOURCES}, None))
+        for name, detail, amount in cases:
+            paths = dict(EVENT_INPUT_PATHS)
+            if amount:
+                paths["amount_fen"] = f"$.detail.{amount}"
+            template = "{" + ",".join(
+                f'"{column}":' + (f"<{column}>" if column == "amount_fen" else f'"<{column}>"') for column in paths) + "}"
+            events.CfnRule(
+                self, f"DomainEventsTo{name}", event_bus_name=data.event_bus.event_bus_name,
+                description=f"Domain events ({name}) -> the analytics events stream",
+                event_pattern={"source": ["livecommerce"], "detail": detail},
+                targets=[events.CfnRule.TargetProperty(
+                    id="AnalyticsEvents", arn=stream.attr_arn, role_arn=role.role_arn,
+                    input_transformer=events.CfnRule.InputTransformerProperty(
+                        input_paths_map=paths, input_template=template))])
