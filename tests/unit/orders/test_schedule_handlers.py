@@ -19,14 +19,15 @@ def _handler(name: str):
 
 def test_the_minute_tick_runs_every_context_job_and_counts_a_failure(monkeypatch):
     swept: list[tuple[str, int]] = []
-    monkeypatch.setattr(jobs, "expire_overdue_orders", lambda: 2)
+    monkeypatch.setattr(jobs, "expire_overdue_orders", lambda **kw: 2)
+    monkeypatch.setattr(jobs, "confirm_due_receipts", lambda: 4)
     monkeypatch.setattr(jobs, "run_due_flash_sale_steps", lambda: 1)
     monkeypatch.setattr(marketing, "publish_due_drops", lambda: (_ for _ in ()).throw(RuntimeError("down")))
     for owner, module in (("orders", jobs), ("catalog", catalog), ("marketing", marketing)):
         monkeypatch.setattr(module, "sweep_outbox",
                             lambda *, older_than_seconds, owner=owner: swept.append((owner, older_than_seconds)) or 1)
     result = _handler("order_expiry").tick(outbox_older_than_seconds=7)
-    assert result == {"orders_expired": 2, "sale_steps": 1, "drops_published": 0, "failed_steps": 1,
+    assert result == {"orders_expired": 2, "orders_received": 4, "sale_steps": 1, "drops_published": 0, "failed_steps": 1,
                       "outbox_swept": 3}
     assert sorted(swept) == [("catalog", 7), ("marketing", 7), ("orders", 7)]
 
