@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from aws_lambda_powertools.event_handler.api_gateway import Router
 
-from livecommerce.notifications.models import NotificationSettings
+from livecommerce.notifications.models import NotificationSettings, NotificationSettingsRequest
 from livecommerce.shared.api import BEARER, Api
 
 
@@ -23,7 +23,7 @@ def build_router(api: Api) -> Router:
 
     @router.put("/v1/me/notification-settings", tags=["notifications"], security=BEARER,
                 summary="Change your notice settings; false unsubscribes from that channel")
-    def put_settings(body: NotificationSettings) -> NotificationSettings:
+    def put_settings(body: NotificationSettingsRequest) -> NotificationSettings:
         return _service().put_settings_of(api.caller().user_id, body)
 
     return router

@@ -23,7 +23,7 @@ from typing import Any
 from livecommerce import identity, rooms
 from livecommerce.notifications import repository, rules
 from livecommerce.notifications.events import NoticeRunCompleted
-from livecommerce.notifications.models import NotificationSettings
+from livecommerce.notifications.models import NotificationSettings, NotificationSettingsRequest
 from livecommerce.notifications.providers import (AlipayTemplateSender, SnsSmsSender, WeChatSubscribeSender,
                                                   alipay_client)
 from livecommerce.notifications.storage import RunItem, SettingsItem
@@ -283,7 +283,7 @@ def get_settings_of(user_id: str) -> NotificationSettings:
     return NotificationSettings(subscribe_message=item.subscribe_message, sms=item.sms, updated_at=item.updated_at)
 
 
-def put_settings_of(user_id: str, body: NotificationSettings) -> NotificationSettings:
+def put_settings_of(user_id: str, body: NotificationSettingsRequest) -> NotificationSettings:
     now = rules.iso(utcnow())
     repository.put_user_settings(SettingsItem(*SettingsItem.key(user_id), user_id=user_id,
                                               subscribe_message=body.subscribe_message, sms=body.sms,
