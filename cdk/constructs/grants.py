@@ -126,10 +126,13 @@ def ivs_statements(*, actions: Iterable[str], resource_arns: dict[str, str]) -> 
 
 
 def iot_publish_statements(*, topic_arn: str) -> list[iam.PolicyStatement]:
-    """Publish to the given topics (a pattern such as `topic/lc/<stage>/rooms/*`), and
-    look up the account's data endpoint (iot:DescribeEndpoint takes no resource: '*')."""
+    """Publish to the given topics (a pattern such as `topic/lc/<stage>/rooms/*`), with the RETAIN
+    flag (iot:RetainPublish: the room's state/<kind> topics, interaction.room_state) and read a
+    retained message back (iot:GetRetainedMessage), and look up the account's data endpoint
+    (iot:DescribeEndpoint takes no resource: '*')."""
     return [
-        iam.PolicyStatement(actions=["iot:Publish"], resources=[topic_arn]),
+        iam.PolicyStatement(actions=["iot:GetRetainedMessage", "iot:Publish", "iot:RetainPublish"],
+                            resources=[topic_arn]),
         iam.PolicyStatement(actions=["iot:DescribeEndpoint"], resources=["*"]),
     ]
 

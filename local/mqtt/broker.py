@@ -419,6 +419,23 @@ def _publish_api(broker: "LocalBroker") -> Router:
             return _iot_reply(500, {"message": "internal failure"}, "InternalFailureException")
         return _iot_reply(200, {})
 
+    def get_retained(request: Request, quoted_topic: str) -> Reply:
+        """iot-data GetRetainedMessage: GET /retainedMessage/{topic} (SigV4 as Publish), the payload
+        base64 in JSON as IoT Core answers; 404 ResourceNotFoundException when nothing is retained."""
+        try:
+            sigv4.verify(request.method, request.target, request.headers, request.body, service=SIGNING_NAME,
+                         credentials=broker.credentials, region=broker.region)
+        except sigv4.SignatureRejected as refused:
+            broker.stats["refused_unsigned_publish"] += 1
+            return _iot_reply(403, {"message": refused.message}, "ForbiddenException")
+        topic = unquote(quoted_topic.partition("?")[0])
+        found = broker.retained(topic)
+        if found is None:
+            return _iot_reply(404, {"message": "No retained message on that topic"}, "ResourceNotFoundException")
+        payload, qos, modified_ms = found
+        return _iot_reply(200, {"topic": topic, "payload": base64.b64encode(payload).decode(), "qos": qos,
+                                "lastModifiedTime": modified_ms})
+
     def health(request: Request) -> Reply:
         return _iot_reply(200, {"ok": True, "standin": "iot", "stats": dict(broker.stats),
                                 "fanout_ms": list(broker.fanout_ms)})
@@ -430,6 +447,7 @@ def _publish_api(broker: "LocalBroker") -> Router:
 
     return (Router(fallback)
             .add("POST", r"/topics/(.*)", publish)
+            .add("GET", r"/retainedMessage/(.*)", get_retained)
             .add("GET", r"/__standin/health", health))
 
 
@@ -461,6 +479,7 @@ class LocalBroker:
         self._http: LoopbackServer | None = None
         self._process: Any = None
         self.urls: dict[str, str] = {}
+        self._retained_at: dict[str, int] = {}
 
     # -- lifecycle -------------------------------------------------------------
     def start(self) -> dict[str, str]:
@@ -611,6 +630,7 @@ class LocalBroker:
             self.stats["fanouts"] += 1
             if retain:
                 await broker.retain_message(None, topic, payload, qos)
+                self._retained_at[topic] = int(time.time() * 1000)
 
         # Waiting for the delivery also keeps this thread from taking the GIL from the
         # broker's loop while it writes to the subscribers.
@@ -618,6 +638,20 @@ class LocalBroker:
         self.stats["publishes"] += 1
         kind = topic.rsplit("/", 2)
         self.stats[f"publishes_{kind[-2] if kind[-2] == 'users' else kind[-1]}"] += 1
+
+    def retained(self, topic: str) -> tuple[bytes, int, int] | None:
+        """(payload, qos, stored at in epoch ms) of the topic's retained message, or None."""
+        if self._loop is None:
+            raise RuntimeError("broker not started")
+        broker = self._broker
+
+        async def read() -> tuple[bytes, int, int] | None:
+            found = broker._retained_messages.get(topic)
+            if found is None or not found.data:
+                return None
+            return bytes(found.data), int(found.qos or 0), self._retained_at.get(topic, 0)
+
+        return asyncio.run_coroutine_threadsafe(read(), self._loop).result(timeout=10)
 
     @property
     def connections(self) -> int:

@@ -118,10 +118,11 @@ def test_iot_publish_only_on_this_stages_room_topics(synth, stage):
             continue
         publish = [s for s in iot if "iot:Publish" in as_list(s["Action"])]
         assert len(publish) == 1, spec.name
-        assert as_list(publish[0]["Action"]) == ["iot:Publish"]
+        # Retained room state (late joiners): RetainPublish and GetRetainedMessage on the same topics.
+        assert as_list(publish[0]["Action"]) == ["iot:GetRetainedMessage", "iot:Publish", "iot:RetainPublish"]
         assert [nag.flatten_resolved(r) for r in as_list(publish[0]["Resource"])] == [pattern_arn]
         iot_actions = {a for s in iot for a in as_list(s["Action"]) if a.startswith("iot:")}
-        assert iot_actions == {"iot:Publish", "iot:DescribeEndpoint"}
+        assert iot_actions == {"iot:Publish", "iot:RetainPublish", "iot:GetRetainedMessage", "iot:DescribeEndpoint"}
         describe = [s for s in iot if "iot:DescribeEndpoint" in as_list(s["Action"])]
         assert all(as_list(s["Resource"]) == ["*"] for s in describe)
         assert not any(s.get("Condition") for s in iot)

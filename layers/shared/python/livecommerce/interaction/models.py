@@ -80,7 +80,10 @@ class Realtime(BaseModel):
     protocol: Literal["mqtt-3.1.1"] = "mqtt-3.1.1"
     client_id: str = Field(description="Use exactly this client id; ask again for another device.")
     credentials: RealtimeCredentials
-    topics: dict[str, str] = Field(description="danmaku, events and private topic names.")
+    topics: dict[str, str] = Field(description="danmaku, events and private topic names, and `state`: the filter "
+                                               "(state/+) whose retained messages say what is running now "
+                                               "(card, flash_sale, lottery, poll, quiz, likes) the moment you "
+                                               "subscribe; an empty payload on state/<kind> means it ended.")
     subscribe: list[Topic]
     keepalive_seconds: int
     expires_at: int = Field(description="Epoch seconds: the connection closes when the token expires.")

@@ -31,13 +31,16 @@ def viewer_policy(*, partition: str, region: str, account: str, stage: str, room
     viewers speak through the HTTP API, where moderation runs."""
     base = arn_prefix(partition, region, account)
     names = topics.viewer_topics(stage, room_id, user_id)
-    ordered = [names["danmaku"], names["events"], names["private"]]
+    ordered = [names["danmaku"], names["events"], names["private"], names["state"]]
+    # The state filter (state/+) is subscribed as one literal filter; its messages arrive on
+    # state/<kind> topics (retained ones at once on subscribing).
+    received = ordered[:3] + [names["state"][:-1] + "*"]
     return {
         "Version": VERSION,
         "Statement": [
             {"Effect": "Allow", "Action": CONNECT, "Resource": f"{base}client/{client_id}"},
             {"Effect": "Allow", "Action": SUBSCRIBE, "Resource": [f"{base}topicfilter/{t}" for t in ordered]},
-            {"Effect": "Allow", "Action": RECEIVE, "Resource": [f"{base}topic/{t}" for t in ordered]},
+            {"Effect": "Allow", "Action": RECEIVE, "Resource": [f"{base}topic/{t}" for t in received]},
         ],
     }
 

@@ -250,7 +250,7 @@ def realtime(caller: Caller, room_id: str, token: str) -> Realtime:
         credentials=RealtimeCredentials(username=username, password=token, authorizer=cfg.authorizer_name or None),
         topics=names,
         subscribe=[Topic(topic=names["danmaku"], qos=0), Topic(topic=names["events"], qos=1),
-                   Topic(topic=names["private"], qos=1)],
+                   Topic(topic=names["private"], qos=1), Topic(topic=names["state"], qos=1)],
         keepalive_seconds=KEEPALIVE_SECONDS,
         expires_at=claims.expires_at,
         density=Density(max_batches_per_second=max_deliveries_per_second(cfg.batch_interval_ms),

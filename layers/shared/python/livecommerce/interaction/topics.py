@@ -5,6 +5,11 @@
                                                 sales, coupons, stream state (server publishes)
   lc/<stage>/rooms/<room_id>/users/<user_id>    private: own messages, host replies,
                                                 mute/ban notices (server publishes)
+  lc/<stage>/rooms/<room_id>/state/<kind>       what is running now, one RETAINED message per
+                                                kind (card, flash_sale, lottery, poll, quiz,
+                                                likes): a late joiner gets each at once on
+                                                subscribing to state/+; an empty retained
+                                                payload clears it when the thing ends
 
 Viewers subscribe and receive only; nobody but our functions publishes.
 Client ids are lc-<stage>-<user_id>-<nonce>: a viewer can only use ids in
@@ -41,9 +46,24 @@ def private_topic(stage: str, room_id: str, user_id: str) -> str:
     return f"{room_prefix(stage, room_id)}/users/{user_id}"
 
 
+# The kinds of retained room state (interaction.room_state).
+STATE_KINDS = ("card", "flash_sale", "lottery", "poll", "quiz", "likes")
+
+
+def state_topic(stage: str, room_id: str, kind: str) -> str:
+    if kind not in STATE_KINDS:
+        raise ValueError(f"unknown room state kind {kind!r}")
+    return f"{room_prefix(stage, room_id)}/state/{kind}"
+
+
+def state_filter(stage: str, room_id: str) -> str:
+    """The one subscription that brings every retained state of the room."""
+    return f"{room_prefix(stage, room_id)}/state/+"
+
+
 def viewer_topics(stage: str, room_id: str, user_id: str) -> dict[str, str]:
     return {"danmaku": danmaku_topic(stage, room_id), "events": events_topic(stage, room_id),
-            "private": private_topic(stage, room_id, user_id)}
+            "private": private_topic(stage, room_id, user_id), "state": state_filter(stage, room_id)}
 
 
 def client_id_prefix(stage: str, user_id: str) -> str:

@@ -58,6 +58,20 @@ class IotDataPublisher:
         _client().publish(topic=topic, qos=qos, retain=retain, payload=payload)
 
 
+def get_retained(topic: str) -> bytes | None:
+    """The payload of the topic's retained message (iot-data GetRetainedMessage), None when none is
+    retained (ResourceNotFoundException). On the local stack the local broker answers the same call."""
+    from botocore.exceptions import ClientError  # deferred: botocore only on first use
+
+    try:
+        answer = _client().get_retained_message(topic=topic)
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") == "ResourceNotFoundException":
+            return None
+        raise
+    return answer.get("payload") or None
+
+
 def forget_endpoint() -> None:
     with _lock:
         _discovered.clear()
