@@ -7,11 +7,15 @@ from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Path
 
 from livecommerce.engagement.models import AddressRequest, Claim, CreateLotteryRequest, Entry, LotteryView, Proof
-from livecommerce.shared.api import BEARER, Api
+from livecommerce.engagement.poll_models import (AnswerRequest, Answered, CreatePollRequest, CreateQuizRequest,
+                                                 PollView, Voted, VoteRequest)
+from livecommerce.shared.api import BEARER, OPTIONAL_BEARER, Api
 
 Ulid = r"^[0-9A-HJKMNP-TV-Z]{26}$"
 RoomId = Annotated[str, Path(pattern=Ulid, description="Room id (ULID).")]
 LotteryId = Annotated[str, Path(pattern=Ulid, description="Lottery id (ULID).")]
+PollId = Annotated[str, Path(pattern=Ulid, description="Poll id (ULID).")]
+QuizId = Annotated[str, Path(pattern=Ulid, description="Quiz id (ULID).")]
 
 
 def _service():
@@ -48,4 +52,53 @@ def build_router(api: Api) -> Router:
     def claim(lottery_id: LotteryId, body: AddressRequest) -> Claim:
         return _service().claim_address(api.caller(), lottery_id, body)
 
+    include_polls(router, api)
     return router
+
+
+def _polls():
+    from livecommerce.engagement import polls  # deferred: pynamodb/botocore, not paid at the handler's import
+
+    return polls
+
+
+def include_polls(router: Router, api: Api) -> None:
+    @router.post("/v1/rooms/<room_id>/polls", tags=["engagement"], security=BEARER,
+                 summary="Open a poll (single or multiple choice, timed); live results at most once a second")
+    def create_poll(room_id: RoomId, body: CreatePollRequest) -> tuple[PollView, int]:
+        return _polls().create_poll(api.caller(), room_id, body), 201
+
+    @router.get("/v1/polls/<poll_id>", tags=["engagement"], security=OPTIONAL_BEARER,
+                summary="A poll: options, exact counts, state, the caller's vote")
+    def get_poll(poll_id: PollId) -> PollView:
+        return _polls().get(api.optional_caller(), poll_id, "poll")
+
+    @router.post("/v1/polls/<poll_id>/votes", tags=["engagement"], security=BEARER,
+                 summary="Vote once (option indexes)")
+    def vote(poll_id: PollId, body: VoteRequest) -> tuple[Voted, int]:
+        return _polls().vote(api.caller(), poll_id, body), 201
+
+    @router.post("/v1/polls/<poll_id>/close", tags=["engagement"], security=BEARER,
+                 summary="Close a poll before its timer")
+    def close_poll(poll_id: PollId) -> PollView:
+        return _polls().close(api.caller(), poll_id, "poll")
+
+    @router.post("/v1/rooms/<room_id>/quizzes", tags=["engagement"], security=BEARER,
+                 summary="Ask a quiz question with a timer; the answer stays hidden until it closes")
+    def create_quiz(room_id: RoomId, body: CreateQuizRequest) -> tuple[PollView, int]:
+        return _polls().create_quiz(api.caller(), room_id, body), 201
+
+    @router.get("/v1/quizzes/<quiz_id>", tags=["engagement"], security=OPTIONAL_BEARER,
+                summary="A quiz: while open the question and answer count; once closed the answer, counts, ranking")
+    def get_quiz(quiz_id: QuizId) -> PollView:
+        return _polls().get(api.optional_caller(), quiz_id, "quiz")
+
+    @router.post("/v1/quizzes/<quiz_id>/answers", tags=["engagement"], security=BEARER,
+                 summary="Answer once before the timer; right answers earn points when it closes")
+    def answer(quiz_id: QuizId, body: AnswerRequest) -> tuple[Answered, int]:
+        return _polls().answer(api.caller(), quiz_id, body), 201
+
+    @router.post("/v1/quizzes/<quiz_id>/close", tags=["engagement"], security=BEARER,
+                 summary="Close a quiz: reveal the answer, grant points, publish the ranking")
+    def close_quiz(quiz_id: QuizId) -> PollView:
+        return _polls().close(api.caller(), quiz_id, "quiz")

@@ -40,6 +40,17 @@ SPEC = ContextSpec(
               room_from="path.lottery_id", errors=(403,)),   # banned, muted, not a follower, account too new
         Route("PUT", "/v1/lotteries/{lottery_id}/winners/me/address", "engagement", "token", "viewer",
               room_from="path.lottery_id", errors=(403,)),   # not a winner
+        # Polls and quizzes (engagement.polls): the room's host, an operator or an assistant with run_polls.
+        Route("POST", "/v1/rooms/{room_id}/polls", "engagement", "token", "host", errors=(409,)),   # room_ended
+        Route("GET", "/v1/polls/{poll_id}", "engagement", "public", "anyone", room_from="path.poll_id"),
+        Route("POST", "/v1/polls/{poll_id}/votes", "engagement", "token", "viewer", room_from="path.poll_id",
+              errors=(403, 409)),   # banned; already_voted, poll_closed (422 option_not_found)
+        Route("POST", "/v1/polls/{poll_id}/close", "engagement", "token", "host", room_from="path.poll_id"),
+        Route("POST", "/v1/rooms/{room_id}/quizzes", "engagement", "token", "host", errors=(409,)),
+        Route("GET", "/v1/quizzes/{quiz_id}", "engagement", "public", "anyone", room_from="path.quiz_id"),
+        Route("POST", "/v1/quizzes/{quiz_id}/answers", "engagement", "token", "viewer", room_from="path.quiz_id",
+              errors=(403, 409)),   # banned; already_answered, quiz_closed (the timer ran out)
+        Route("POST", "/v1/quizzes/{quiz_id}/close", "engagement", "token", "host", room_from="path.quiz_id"),
     ),
     functions=(
         FunctionSpec(

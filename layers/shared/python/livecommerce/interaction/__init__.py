@@ -57,3 +57,18 @@ def notify_user(room_id: str, user_id: str, message: dict[str, _Any]) -> bool:
 
     return realtime.publish_best_effort(topics.private_topic(get_interaction_settings().stage, room_id, user_id),
                                         message, qos=1)
+
+
+def set_room_state(room_id: str, kind: str, message: dict[str, _Any]) -> bool:
+    """What is running now (kind: card, flash_sale, lottery, poll, quiz, likes) as the room's retained
+    state: a late joiner gets it on subscribing (interaction.room_state). Best effort."""
+    from livecommerce.interaction import room_state  # deferred: boto3 publisher on first use
+
+    return room_state.set_state(room_id, kind, message)
+
+
+def clear_room_state(room_id: str, kind: str) -> bool:
+    """The thing ended: an empty retained payload clears the room's `kind` state."""
+    from livecommerce.interaction import room_state  # deferred: boto3 publisher on first use
+
+    return room_state.clear_state(room_id, kind)
