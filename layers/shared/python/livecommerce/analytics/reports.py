@@ -12,7 +12,7 @@ from collections import defaultdict
 from datetime import datetime, timezone
 from typing import Any, Iterable
 
-from livecommerce.analytics import queries
+from livecommerce.analytics import queries, room_scope
 from livecommerce.analytics.report_models import (Comparison, Funnel, Minute, ProductRow, ProductSession, Report,
                                                   Summary, Traffic, ViewerRow)
 from livecommerce.analytics.tags import ViewerFacts, tags_of
@@ -81,17 +81,24 @@ def product_rows(beacon_rows: Iterable[dict[str, Any]], paid_orders: Iterable[di
 
 def compute(room_id: str, host_id: str, *, title: str = "", engine: queries.Engine | None = None,
             now: datetime | None = None) -> tuple[Report, list[ViewerRow]]:
-    """The report of one room and its viewer rows, from the store."""
-    run = lambda name, **params: queries.run(name, engine, **params)  # noqa: E731
-    viewers = viewer_rows(run("report_viewer_facts", room_id=room_id, host_id=host_id))
+    """The report of one room and its viewer rows, from the store: the room's fake-traffic
+    verdicts are computed once (room_scope) and every report query reads them."""
+    with room_scope.open(room_id, engine) as scope:
+        return _compute(scope, room_id, host_id, title=title, now=now)
+
+
+def _compute(scope: room_scope.RoomScope, room_id: str, host_id: str, *, title: str,
+             now: datetime | None) -> tuple[Report, list[ViewerRow]]:
+    run = scope.run
+    viewers = viewer_rows(run("report_viewer_facts", host_id=host_id))
     minutes = [Minute(minute=_iso(r["minute"]) or "", online=int(r["online"]), orders=int(r["orders"]),
                       gmv=int(r["gmv"]), danmaku=int(r["danmaku"]))
-               for r in run("report_minutes", room_id=room_id)]
-    events = {r["type"]: r for r in run("report_events", room_id=room_id, host_id=host_id)}
-    totals = {r["kind"]: r for r in run("report_beacon_totals", room_id=room_id)}
-    span = (run("report_span", room_id=room_id) or [{}])[0]
-    products = product_rows(run("report_product_beacons", room_id=room_id), run("report_paid_orders", room_id=room_id))
-    traffic_rows = run("traffic_summary", room_id=room_id)
+               for r in run("report_minutes")]
+    events = {r["type"]: r for r in run("report_events", host_id=host_id)}
+    totals = {r["kind"]: r for r in run("report_beacon_totals")}
+    span = (run("report_span") or [{}])[0]
+    products = product_rows(run("report_product_beacons"), run("report_paid_orders"))
+    traffic_rows = run("report_traffic")
 
     def ev(kind: str, column: str = "accepted_count") -> int:
         return int((events.get(kind) or {}).get(column) or 0)
@@ -110,7 +117,7 @@ def compute(room_id: str, host_id: str, *, title: str = "", engine: queries.Engi
         likes=ev("LikesAdded", "accepted_units"), shares=beacons_of("share_click", "accepted_count"),
         card_impressions=beacons_of("card_impression", "accepted_count"),
         product_clicks=beacons_of("product_click", "accepted_count"),
-        lottery_entrants=_lottery_entrants(run, room_id), orders=ev("OrderCreated"), paid_orders=paid_orders, gmv=gmv,
+        lottery_entrants=_lottery_entrants(run), orders=ev("OrderCreated"), paid_orders=paid_orders, gmv=gmv,
         average_order_value=gmv // paid_orders if paid_orders else 0,
         refunds=ev("OrderRefunded"), refund_amount=ev("OrderRefunded", "accepted_fen"))
     clickers = sum(1 for v in viewers if v.product_clicks)
@@ -126,9 +133,9 @@ def compute(room_id: str, host_id: str, *, title: str = "", engine: queries.Engi
     return report, viewers
 
 
-def _lottery_entrants(run: Any, room_id: str) -> int:
+def _lottery_entrants(run: Any) -> int:
     # LotteryClosed carries each lottery's entrant count (entrants are pseudonyms by design).
-    return sum(int(r["entrants"] or 0) for r in run("report_lottery_entrants", room_id=room_id))
+    return sum(int(r["entrants"] or 0) for r in run("report_lottery_entrants"))
 
 
 def traffic(rows: list[dict[str, Any]], totals: dict[str, dict[str, Any]],

@@ -1,17 +1,16 @@
 -- The room's domain events by type, raw and accepted: how many, from how many users, the
 -- fen they carry, and the units they carry (likes: detail.count). Also the host's new
 -- followers while the room was live (HostFollowed carries no room), as type 'NewFollower'.
--- :room_id  the room   :host_id  its host
-WITH room_events AS (
+-- Room scope (sql/room/).   :host_id  the room's host
+WITH typed AS (
     SELECT type, user_id, amount_fen, accepted,
            coalesce(TRY_CAST(json_extract_scalar(detail, '$.count') AS BIGINT), 1) AS units
-    FROM event_verdicts
-    WHERE room_id = :room_id
+    FROM room_events
 ),
 span AS (
     SELECT min(CASE WHEN type = 'RoomStarted' THEN occurred_at END) AS started_at,
            max(CASE WHEN type = 'RoomEnded' THEN occurred_at END) AS ended_at
-    FROM events WHERE room_id = :room_id AND type IN ('RoomStarted', 'RoomEnded')
+    FROM room_events WHERE type IN ('RoomStarted', 'RoomEnded')
 )
 SELECT type,
        count(*) AS raw_count,
@@ -20,7 +19,7 @@ SELECT type,
        sum(CASE WHEN accepted THEN coalesce(amount_fen, 0) ELSE 0 END) AS accepted_fen,
        sum(units) AS raw_units,
        sum(CASE WHEN accepted THEN units ELSE 0 END) AS accepted_units
-FROM room_events
+FROM typed
 GROUP BY type
 UNION ALL
 SELECT 'NewFollower' AS type, count(*) AS raw_count, count(*) AS accepted_count,

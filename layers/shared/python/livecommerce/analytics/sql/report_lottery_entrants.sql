@@ -1,5 +1,4 @@
--- Entrants of each lottery of a room (LotteryClosed.entrants; entrants are pseudonyms).
--- :room_id  the room
+-- Entrants of each lottery of a room (LotteryClosed.entrants; entrants are pseudonyms). Room scope.
 SELECT event_id, TRY_CAST(json_extract_scalar(detail, '$.entrants') AS BIGINT) AS entrants
-FROM accepted_events
-WHERE room_id = :room_id AND type = 'LotteryClosed'
+FROM room_events
+WHERE accepted AND type = 'LotteryClosed'

@@ -1,10 +1,10 @@
 -- The room per minute, for the charts: distinct accepted viewers active (an entry or a
 -- heartbeat) in the minute, danmaku, orders paid and fen paid. One row per minute that had any.
--- :room_id  the room
+-- Reads the room scope (sql/room/: room_beacons, room_events).
 WITH online AS (
     SELECT date_trunc('minute', received_at) AS minute, count(DISTINCT viewer_id) AS online
-    FROM accepted_beacons
-    WHERE room_id = :room_id AND kind IN ('enter', 'heartbeat')
+    FROM room_beacons
+    WHERE accepted AND kind IN ('enter', 'heartbeat')
     GROUP BY date_trunc('minute', received_at)
 ),
 happened AS (
@@ -12,8 +12,8 @@ happened AS (
            sum(CASE WHEN type = 'OrderPaid' THEN 1 ELSE 0 END) AS orders,
            sum(CASE WHEN type = 'OrderPaid' THEN amount_fen ELSE 0 END) AS gmv,
            sum(CASE WHEN type = 'DanmakuSent' THEN 1 ELSE 0 END) AS danmaku
-    FROM accepted_events
-    WHERE room_id = :room_id AND type IN ('OrderPaid', 'DanmakuSent')
+    FROM room_events
+    WHERE accepted AND type IN ('OrderPaid', 'DanmakuSent')
     GROUP BY date_trunc('minute', occurred_at)
 )
 SELECT coalesce(o.minute, h.minute) AS minute, coalesce(o.online, 0) AS online,

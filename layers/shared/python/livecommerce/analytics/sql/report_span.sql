@@ -1,6 +1,5 @@
--- When the room started and ended (its first RoomStarted and last RoomEnded).
--- :room_id  the room
+-- When the room started and ended (its first RoomStarted and last RoomEnded). Room scope.
 SELECT min(CASE WHEN type = 'RoomStarted' THEN occurred_at END) AS started_at,
        max(CASE WHEN type = 'RoomEnded' THEN occurred_at END) AS ended_at
-FROM events
-WHERE room_id = :room_id AND type IN ('RoomStarted', 'RoomEnded')
+FROM room_events
+WHERE type IN ('RoomStarted', 'RoomEnded')

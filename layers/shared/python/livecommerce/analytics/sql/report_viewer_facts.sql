@@ -1,5 +1,6 @@
 -- Per accepted viewer of a room: what they did here and in the host's earlier sessions (the
--- facts the tag rules read, livecommerce.analytics.tags). Accepted traffic only.
+-- facts the tag rules read, livecommerce.analytics.tags). Accepted traffic only. Reads the room
+-- through the report's room scope (sql/room/: room_beacons, room_events).
 -- watch_seconds: 30 s per accepted heartbeat (the player sends one every 30 s while playing).
 -- :room_id  the room   :host_id  its host (earlier sessions: the host's rooms started before it)
 WITH here AS (
@@ -8,12 +9,12 @@ WITH here AS (
            sum(CASE WHEN kind = 'enter' THEN 1 ELSE 0 END) AS views,
            sum(CASE WHEN kind = 'product_click' THEN 1 ELSE 0 END) AS product_clicks,
            sum(CASE WHEN kind = 'share_click' THEN 1 ELSE 0 END) AS shares
-    FROM accepted_beacons
-    WHERE room_id = :room_id
+    FROM room_beacons
+    WHERE accepted
     GROUP BY viewer_id
 ),
 started AS (
-    SELECT min(occurred_at) AS at FROM events WHERE room_id = :room_id AND type = 'RoomStarted'
+    SELECT min(occurred_at) AS at FROM room_events WHERE type = 'RoomStarted'
 ),
 earlier_rooms AS (
     SELECT DISTINCT e.room_id
@@ -40,8 +41,8 @@ orders_here AS (
            sum(CASE WHEN type = 'OrderPaid' AND json_extract_scalar(detail, '$.coupon_id') IS NOT NULL
                     THEN 1 ELSE 0 END) AS coupon_orders,
            sum(CASE WHEN type = 'LotteryEntered' THEN 1 ELSE 0 END) AS lottery_entries
-    FROM accepted_events
-    WHERE room_id = :room_id AND type IN ('OrderCreated', 'OrderPaid', 'LotteryEntered')
+    FROM room_events
+    WHERE accepted AND type IN ('OrderCreated', 'OrderPaid', 'LotteryEntered')
     GROUP BY user_id
 )
 SELECT h.viewer_id, h.watch_seconds, h.views, h.product_clicks, h.shares,
