@@ -6,7 +6,7 @@ import os
 import re
 
 from livecommerce import rooms
-from livecommerce.analytics import excel, reports
+from livecommerce.analytics import excel, post_live, report_store, reports
 from livecommerce.analytics.report_models import Comparison, ExportLink, ProductStats, Report, ViewerPage
 from livecommerce.analytics.tags import TAGS
 from livecommerce.shared import ids, paging, problems
@@ -20,6 +20,19 @@ VIEWERS = paging.listing("room_viewers", key_attributes=("list", "after"), parti
 
 def report(caller: Caller, room_id: str) -> tuple[Report, list]:
     room = rooms.require_room_host(caller, room_id)      # 404 a test room they do not run, 403 another's
+    return _report_of(room)
+
+
+def _report_of(room: rooms.RoomRef) -> tuple[Report, list]:
+    """The stored report (computed on RoomEnded, analytics.post_live); before there is one, computed
+    now, and stored when the room has ended (a live room's report changes every minute)."""
+    stored = report_store.load(room.room_id)
+    if stored is not None:
+        return stored
+    if room.status == "ended":
+        result, viewer_rows, _ = post_live.compute_and_store(room.room_id, room.host_id,
+                                                             title=rooms.room_title(room.room_id) or "")
+        return result, viewer_rows
     return reports.compute(room.room_id, room.host_id)
 
 
@@ -31,7 +44,7 @@ def viewers(caller: Caller, room_id: str, tag: str | None, limit: int, cursor: s
     partition = f"{room.room_id}|{tag or '*'}"
     start = paging.decode(cursor, VIEWERS, partition=partition, owner=caller.user_id)
     after = start["after"]["S"] if start else ""
-    _, rows = reports.compute(room.room_id, room.host_id)
+    _, rows = _report_of(room)
     rows = [r for r in rows if r.user_id > after and (tag is None or tag in r.tags)]
     page, more = rows[:limit], len(rows) > limit
     next_key = {"list": {"S": partition}, "after": {"S": page[-1].user_id}} if more else None
@@ -62,13 +75,14 @@ def export(caller: Caller, room_id: str) -> ExportLink:
     from livecommerce.shared import aws  # deferred: boto3, not paid at import
 
     result, viewer_rows = report(caller, room_id)
-    out = io.BytesIO()
-    excel.write_workbook(result, viewer_rows, out)
-    key = f"exports/{result.room_id}/{ids.new_ulid()}.xlsx"
     s3 = aws.client("s3")
     bucket = os.environ["EXPORTS_BUCKET"]
-    s3.put_object(Bucket=bucket, Key=key, Body=out.getvalue(),
-                  ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    key = report_store.workbook_key(result.room_id)     # the stored report's workbook, written with it
+    if key is None:
+        out = io.BytesIO()
+        excel.write_workbook(result, viewer_rows, out)
+        key = f"exports/{result.room_id}/{ids.new_ulid()}.xlsx"
+        s3.put_object(Bucket=bucket, Key=key, Body=out.getvalue(), ContentType=report_store.XLSX)
     url = s3.generate_presigned_url("get_object", ExpiresIn=EXPORT_LINK_SECONDS, Params={
         "Bucket": bucket, "Key": key,
         "ResponseContentDisposition": f'attachment; filename="room-{result.room_id}-stats.xlsx"'})

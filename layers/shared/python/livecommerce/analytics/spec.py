@@ -25,9 +25,12 @@ SPEC = ContextSpec(
         Route("GET", "/v1/products/{product_id}/stats", "analytics", "token", "host"),
     ),
     router="livecommerce.analytics.router",
+    emits=("ViewerWatchTimes",),
     subscriptions=(
         # Every domain event is kept in the event log for analytics and audits.
         Subscription("EventLog", "domain_events"),
+        # The post-live report is computed and stored when the room ends (analytics.post_live).
+        Subscription("PostLiveReport", "post_live_report", detail_types=("RoomEnded",)),
     ),
     functions=(
         FunctionSpec(
@@ -37,6 +40,15 @@ SPEC = ContextSpec(
             reads_cursor_secret=True,         # GET /v1/rooms/{room_id}/viewers
             memory_mb=1024,
             timeout_seconds=29,               # Athena queries; API Gateway waits 29 s at most
+        ),
+        FunctionSpec(
+            name="post_live_report",
+            description="On RoomEnded: computes the post-live report once, stores it with its workbook, "
+                        "publishes ViewerWatchTimes",
+            tables_read=("Rooms",),           # rooms.room_title
+            puts_events=True,                 # ViewerWatchTimes
+            memory_mb=2048,
+            timeout_seconds=300,              # waits out the delivery stream's buffer, then the queries
         ),
         FunctionSpec(
             name="domain_events",
