@@ -16,6 +16,7 @@ from livecommerce.engagement.router import build_router as engagement
 from livecommerce.identity.router import build_router as identity
 from livecommerce.interaction.router import build_router as interaction
 from livecommerce.marketing.router import build_router as marketing
+from livecommerce.media.router import build_router as media
 from livecommerce.notifications.router import build_router as notifications
 from livecommerce.orders.router import build_router as orders
 from livecommerce.payments.router import build_router as payments
@@ -33,6 +34,7 @@ _BY_MODULE: dict[str, Callable[[Api], Any]] = {
     "livecommerce.analytics.router": analytics,
     "livecommerce.engagement.router": engagement,
     "livecommerce.notifications.router": notifications,
+    "livecommerce.media.router": media,
 }
 
 

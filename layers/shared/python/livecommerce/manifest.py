@@ -52,7 +52,7 @@ BY_CONTEXT: dict[str, ContextSpec] = {context.name: context for context in CONTE
 # Tables in the order the data stack and the local stack create them.
 ALL_TABLES: tuple[TableSpec, ...] = tuple(
     table for name in ("identity", "platform", "analytics", "rooms", "catalog", "orders", "marketing",
-                       "interaction", "engagement", "payments", "notifications") for table in BY_CONTEXT[name].tables)
+                       "interaction", "engagement", "payments", "notifications", "media") for table in BY_CONTEXT[name].tables)
 if len(ALL_TABLES) != sum(len(c.tables) for c in CONTEXTS):
     raise RuntimeError("a context's tables are missing from manifest.ALL_TABLES")
 TABLES_BY_ID: dict[str, TableSpec] = {table.logical_id: table for table in ALL_TABLES}
@@ -62,7 +62,7 @@ ALL_SECRETS: tuple[SecretSpec, ...] = tuple(secret for context in CONTEXTS for s
 
 ROUTES: tuple[Route, ...] = tuple(route for context in CONTEXTS for route in context.routes)
 SUBSCRIPTIONS: tuple[Subscription, ...] = tuple(
-    sub for name in ("analytics", "rooms", "marketing", "interaction", "orders", "payments", "notifications")
+    sub for name in ("analytics", "rooms", "marketing", "interaction", "orders", "payments", "notifications", "media")
     for sub in BY_CONTEXT[name].subscriptions)
 if len(SUBSCRIPTIONS) != sum(len(c.subscriptions) for c in CONTEXTS):
     raise RuntimeError("a context's subscriptions are missing from manifest.SUBSCRIPTIONS")
@@ -87,7 +87,7 @@ def _resolved(spec: FunctionSpec) -> FunctionSpec:
 # Every function with its table names resolved to the owners' TableSpecs.
 FUNCTION_SPECS: tuple[FunctionSpec, ...] = tuple(
     _resolved(function) for name in ("identity", "platform", "analytics", "rooms", "catalog", "orders",
-                                     "payments", "marketing", "interaction", "engagement", "notifications")
+                                     "payments", "marketing", "interaction", "engagement", "notifications", "media")
     for function in BY_CONTEXT[name].functions)
 BY_NAME: dict[str, FunctionSpec] = {spec.name: spec for spec in FUNCTION_SPECS}
 if len(BY_NAME) != sum(len(c.functions) for c in CONTEXTS):

@@ -59,6 +59,13 @@ def notify_user(room_id: str, user_id: str, message: dict[str, _Any]) -> bool:
                                         message, qos=1)
 
 
+def like_total(room_id: str) -> int:
+    """The room's exact like total so far (the sharded counters, read consistently): a PK's likes score."""
+    from livecommerce.interaction import repository  # deferred: pynamodb, not paid at face import
+
+    return repository.like_total(room_id)
+
+
 def set_room_state(room_id: str, kind: str, message: dict[str, _Any]) -> bool:
     """What is running now (kind: card, flash_sale, lottery, poll, quiz, likes) as the room's retained
     state: a late joiner gets it on subscribing (interaction.room_state). Best effort."""

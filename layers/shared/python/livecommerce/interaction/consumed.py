@@ -13,6 +13,8 @@ from typing import Any
 from livecommerce.catalog.events import ProductListed, ProductUnlisted, StockChanged
 from livecommerce.interaction.spec import BROADCAST_EVENTS
 from livecommerce.marketing.events import CouponDropped
+from livecommerce.media.events import (CostreamGuestMuted, CostreamInvited, CostreamJoined, CostreamLayoutChanged,
+                                       CostreamLeft, CostreamRequested, PkEnded, PkScore, PkStarted)
 from livecommerce.orders.events import (FlashSaleCountdown, FlashSaleEnded, FlashSaleScheduled, FlashSaleSoldOut,
                                         FlashSaleStarted)
 from livecommerce.rooms.events import RoomEnded, RoomStarted, StreamInterrupted, StreamResumed
@@ -23,6 +25,8 @@ MODELS: dict[str, type[DomainEvent]] = {model.detail_type: model for model in (
     ProductListed, ProductUnlisted, StockChanged,
     FlashSaleScheduled, FlashSaleCountdown, FlashSaleStarted, FlashSaleSoldOut, FlashSaleEnded,
     CouponDropped,
+    CostreamRequested, CostreamInvited, CostreamJoined, CostreamLeft, CostreamGuestMuted, CostreamLayoutChanged,
+    PkStarted, PkScore, PkEnded,
 )}
 if set(MODELS) != set(BROADCAST_EVENTS):
     raise RuntimeError("interaction.consumed.MODELS and spec.BROADCAST_EVENTS list different event types")

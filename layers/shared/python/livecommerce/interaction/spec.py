@@ -11,7 +11,10 @@ from livecommerce.shared.spec import ContextSpec, FunctionSpec, Route, StreamCon
 ROOM_LIFECYCLE_EVENTS = ("RoomStarted", "StreamInterrupted", "StreamResumed", "RoomEnded")
 COMMERCE_EVENTS = ("ProductListed", "ProductUnlisted", "StockChanged", "FlashSaleScheduled", "FlashSaleCountdown",
                    "FlashSaleStarted", "FlashSaleSoldOut", "FlashSaleEnded", "CouponDropped")
-BROADCAST_EVENTS = ROOM_LIFECYCLE_EVENTS + COMMERCE_EVENTS
+# Co-streaming and PK (the media context: livecommerce.media.events).
+COSTREAM_EVENTS = ("CostreamRequested", "CostreamInvited", "CostreamJoined", "CostreamLeft", "CostreamGuestMuted",
+                   "CostreamLayoutChanged", "PkStarted", "PkScore", "PkEnded")
+BROADCAST_EVENTS = ROOM_LIFECYCLE_EVENTS + COMMERCE_EVENTS + COSTREAM_EVENTS
 
 # Interaction: danmaku messages (write-sharded per room, TTL), like counters
 # (sharded), moderation (mutes, bans), danmaku settings, rate-limit and

@@ -1,11 +1,98 @@
-"""What the media context declares. It owns no table, route or function of its
-own: the rooms function provisions channels and signs playback tokens through
-it, and IVS's own events reach the rooms context (rooms.spec)."""
+"""What the media context declares. Channels and playback are provisioned through
+its face by the rooms function (IVS's stream events reach rooms.spec); the media
+context itself owns the co-streaming side: the IVS real-time stage of a room, its
+seats (invitations, applications, guests on screen), the composition into the
+room's channel, and host-versus-host PK (docs/costreaming.md)."""
 from __future__ import annotations
 
-from livecommerce.shared.spec import ContextSpec
+from livecommerce.shared.spec import IVS_SOURCE, ContextSpec, FunctionSpec, IndexSpec, Route, Subscription, TableSpec
+
+# Media: one table for the co-streaming state (single table, pk/sk):
+#
+#   STAGE#<room>      META            the room's stage (ARN, created once by a conditional write), layout,
+#                                     composition, publishers on screen (a counter with a condition < 12), PK link
+#   STAGE#<room>      SEAT#<seat id>  an invitation, an application or a guest: who, state, participant id
+#   PART#<participant id>  META       which seat a stage participant id belongs to (IVS stage events)
+#   PK#<pk id>        META            a PK window: the two rooms, rule, baselines, scores, ends at, result
+#   PK#<pk id>        ORDER#<order>   an order counted once for the sales score
+#   <aggregate>       OUTBOX#<ulid>   domain events (gsi1: pending, sharded)
+MEDIA = TableSpec(
+    logical_id="Media",
+    env_var="MEDIA_TABLE",
+    indexes=(IndexSpec("gsi1", "gsi1pk", "gsi1sk"),),
+    ttl_attribute="expires_at",
+)
+
+# The IVS real-time actions the co-streaming function calls (livecommerce.media.stages).
+STAGE_ACTIONS = ("CreateStage", "GetStage", "ListStages", "DeleteStage", "CreateParticipantToken",
+                 "DisconnectParticipant", "StartComposition", "StopComposition", "GetComposition",
+                 "StartParticipantReplication", "StopParticipantReplication", "TagResource")
 
 SPEC = ContextSpec(
     name="media",
-    description="IVS channels, stream keys, playback tokens",
+    description="IVS channels, stream keys, playback tokens; real-time stages for co-streaming and PK",
+    tables=(MEDIA,),
+    routes=(
+        Route("GET", "/v1/rooms/{room_id}/costream", "costream", "token", "viewer"),
+        Route("POST", "/v1/rooms/{room_id}/costream/requests", "costream", "token", "viewer",
+              errors=(403,)),   # not live, co-streaming closed
+        Route("POST", "/v1/rooms/{room_id}/costream/requests/{request_id}/accept", "costream", "token", "host",
+              errors=(503,)),   # 409 stage_full / not pending; 503 the video service
+        Route("DELETE", "/v1/rooms/{room_id}/costream/requests/{request_id}", "costream", "token", "viewer",
+              errors=(403, 503)),   # only the host or the seat's own user
+        Route("POST", "/v1/rooms/{room_id}/costream/invitations", "costream", "token", "host",
+              errors=(404, 503)),   # the invitee does not exist
+        Route("POST", "/v1/rooms/{room_id}/costream/invitations/{request_id}/accept", "costream", "token",
+              "viewer", errors=(403, 503)),   # not the invitee
+        Route("POST", "/v1/rooms/{room_id}/costream/guests/{request_id}/mute", "costream", "token", "host"),
+        Route("PUT", "/v1/rooms/{room_id}/costream/layout", "costream", "token", "host", errors=(503,)),
+        Route("POST", "/v1/rooms/{room_id}/pk", "costream", "token", "host",
+              errors=(404, 503)),   # the other room does not exist / is not live (409)
+        Route("DELETE", "/v1/rooms/{room_id}/pk", "costream", "token", "host", errors=(503,)),
+    ),
+    subscriptions=(
+        # The room ended: the stage is deleted, seats closed, a running PK finished.
+        Subscription("CostreamRoomLifecycle", "costream_events", detail_types=("RoomEnded",)),
+        # Sales in a PK window.
+        Subscription("CostreamPkSales", "costream_events", detail_types=("OrderPaid",)),
+        # IVS real-time: participants joining, publishing, leaving; composition state.
+        Subscription("CostreamStageEvents", "costream_events", source=IVS_SOURCE, bus="default",
+                     detail_types=("IVS Stage Update", "IVS Composition State Change")),
+    ),
+    functions=(
+        FunctionSpec(
+            name="costream",
+            description="Co-streaming: stages, invitations, applications, guests, layout, PK",
+            tables_write=(MEDIA,),
+            tables_read=("Rooms", "Identity", "Interaction"),   # rooms' host and status; users; like totals
+            reads_token_secret=True,
+            puts_events=True,
+            ivs_actions=STAGE_ACTIONS,
+            invokes=("pk_clock",),
+            timeout_seconds=20,
+        ),
+        FunctionSpec(
+            name="costream_events",
+            description="Room ended (stage deleted), PK sales, IVS stage and composition events",
+            tables_write=(MEDIA,),
+            tables_read=("Rooms",),
+            puts_events=True,
+            ivs_actions=("DeleteStage", "StopComposition", "DisconnectParticipant", "StopParticipantReplication"),
+            memory_mb=256,
+        ),
+        FunctionSpec(
+            name="pk_clock",
+            description="A PK window's clock: the score at most once a second, the result at the end",
+            tables_write=(MEDIA,),
+            tables_read=("Interaction",),   # like totals
+            puts_events=True,
+            ivs_actions=("StopParticipantReplication",),
+            memory_mb=256,
+            schedule="rate(1 minute)",   # the fallback: overdue PKs, the outbox sweep
+            timeout_seconds=900,    # a PK window is at most 10 minutes (costream_rules.PK_MAX_SECONDS)
+        ),
+    ),
+    emits=("CostreamRequested", "CostreamInvited", "CostreamJoined", "CostreamLeft", "CostreamGuestMuted",
+           "CostreamLayoutChanged", "PkStarted", "PkScore", "PkEnded"),
+    router="livecommerce.media.router",
 )
