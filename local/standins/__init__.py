@@ -226,7 +226,8 @@ class PaymentControls:
 
     * ``POST /__standin/pay {"out_trade_no": .., "amount"?: .., "allow_expired"?: ..}`` the buyer pays
       and the provider notifies the merchant (``pay``);
-    * ``POST /__standin/resend {"out_trade_no": ..}`` the provider notifies again (``resend``).
+    * ``POST /__standin/resend {"out_trade_no": ..}`` the provider notifies again (``resend``);
+    * ``POST /__standin/bills {"bill_fault": ..}`` the next bills' deliberate fault (local.standins.bills).
 
     Both answer where the notification went and whether the merchant acknowledged it."""
 
@@ -235,6 +236,11 @@ class PaymentControls:
 
     def _control(self, request: Request) -> Reply:
         action = request.path[len(CONTROL_PREFIX) + 1:]
+        if request.method == "POST" and action == "bills" and hasattr(self, "bill_control"):
+            try:
+                return json_reply(self.bill_control(request.json_object()))
+            except (KeyError, LookupError, ValueError, TypeError) as exc:
+                return json_reply({"error": str(exc)}, 400)
         if request.method == "POST" and action == "refunds" and hasattr(self, "refund_control"):
             try:
                 return json_reply(self.refund_control(request.json_object()))

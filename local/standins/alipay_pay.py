@@ -40,12 +40,13 @@ from cryptography.hazmat.primitives.asymmetric import padding
 
 from local.standins import PaymentControls, Reply, Request, base_arguments, run_standalone
 from local.standins.alipay_api import GATEWAY_PATH, AlipayStandIn, generate_key_pair, sign_string
+from local.standins.alipay_bills import BILL_URL_METHOD, AlipayBillsMixin
 from local.standins.alipay_refunds import AFTER_SALE_METHODS, AlipayRefundsMixin
 from local.standins.wechatpay_api import Sender
 
 CREATE_METHOD = "alipay.trade.create"
 QUERY_METHOD = "alipay.trade.query"
-PAY_METHODS = (CREATE_METHOD, QUERY_METHOD) + AFTER_SALE_METHODS
+PAY_METHODS = (CREATE_METHOD, QUERY_METHOD, BILL_URL_METHOD) + AFTER_SALE_METHODS
 _BEIJING = timezone(timedelta(hours=8))
 
 
@@ -90,7 +91,7 @@ class FormNotification:
         return self.status == 200 and (self.reply or "").strip() == "success"
 
 
-class AlipayPayStandIn(AlipayRefundsMixin, PaymentControls, AlipayStandIn):
+class AlipayPayStandIn(AlipayBillsMixin, AlipayRefundsMixin, PaymentControls, AlipayStandIn):
     NAME = "alipay-pay"
 
     def __init__(self, app_id: str, app_public_key_pem: str, port: int = 0, *, seller_id: str = "2088000000000001",
@@ -114,7 +115,7 @@ class AlipayPayStandIn(AlipayRefundsMixin, PaymentControls, AlipayStandIn):
     # -- gateway ----------------------------------------------------------------------------
     def handle(self, request: Request) -> Reply | None:
         if request.path != GATEWAY_PATH or request.method not in ("GET", "POST"):
-            return super().handle(request)
+            return self.handle_bill_download(request) or super().handle(request)
         try:
             params = request.form()
         except UnicodeDecodeError:
@@ -143,6 +144,8 @@ class AlipayPayStandIn(AlipayRefundsMixin, PaymentControls, AlipayStandIn):
             return self._create(params, biz)
         if params["method"] in AFTER_SALE_METHODS:
             return self.handle_after_sale(params["method"], biz)   # refunds, refund query, close
+        if params["method"] == BILL_URL_METHOD:
+            return self._bill_url(biz)                              # the day's bill (alipay_bills)
         return self._query(biz)
 
     def _create(self, params: dict[str, str], biz: dict[str, Any]) -> Reply:

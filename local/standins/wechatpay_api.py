@@ -55,6 +55,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from local.loopback import UTF8_JSON_TYPE
 from local.standins import (PaymentControls, Reply, Request, StandIn, base_arguments, generate_key_pair,
                             json_reply, run_standalone)
+from local.standins.wechatpay_bills import WeChatBillsMixin
 from local.standins.wechatpay_refunds import WeChatRefundsMixin
 
 JSAPI_PATH = "/v3/pay/transactions/jsapi"
@@ -113,7 +114,7 @@ class Notification:
             return False
 
 
-class WeChatPayStandIn(WeChatRefundsMixin, PaymentControls, StandIn):
+class WeChatPayStandIn(WeChatBillsMixin, WeChatRefundsMixin, PaymentControls, StandIn):
     NAME = "wechatpay-api"
     FAULTS = ("busy", "tamper", "slow")
     TRADE_ID = "transaction_id"
@@ -169,7 +170,8 @@ class WeChatPayStandIn(WeChatRefundsMixin, PaymentControls, StandIn):
             return self._authorized(request) or self._prepay(request)
         if request.path.startswith(QUERY_PREFIX) and request.method == "GET":
             return self._authorized(request) or self._query(request)
-        return self.handle_after_sale(request)   # refunds, refund query, close (wechatpay_refunds)
+        # the trade bill and its download (wechatpay_bills); refunds, refund query, close (wechatpay_refunds)
+        return self.handle_bills(request) or self.handle_after_sale(request)
 
     def _authorized(self, request: Request) -> Reply | None:
         value = request.headers.get("authorization", "")

@@ -14,14 +14,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from livecommerce.orders.models import PayableOrder, PaymentAttempt
+from livecommerce.orders.models import PayableOrder, PaymentAttempt, Settlement
 from livecommerce.orders.money import fen_from_yuan_text, yuan_text
 from livecommerce.orders.settings import CommerceSettings, get_commerce_settings
 
 if TYPE_CHECKING:
     from livecommerce.shared.api import Caller
 
-__all__ = ["PayableOrder", "PaymentAttempt", "payable_order", "payment_attempt", "record_payment_attempt",
+__all__ = ["PayableOrder", "PaymentAttempt", "Settlement", "settlements_on", "index_settlements", "payable_order", "payment_attempt", "record_payment_attempt",
            "apply_payment", "commerce_settings", "fen_from_yuan_text", "yuan_text"]
 
 
@@ -54,6 +54,25 @@ def apply_payment(*, channel: str, order_id: str, transaction_id: str, amount: i
     "unknown_order"."""
     return _service().apply_payment(channel=channel, order_id=order_id, transaction_id=transaction_id,
                                     amount=amount, paid_at=paid_at)
+
+
+def settlements_on(day: str) -> list[Settlement]:
+    """Every payment a provider reported whose money was taken on `day` (yyyy-mm-dd, Beijing time: the
+    providers' bill day), applied or to be refunded, ordered by payment time."""
+    from livecommerce.orders import repository  # deferred: pynamodb, not paid at face import
+
+    items = repository.settlements_of_day(day)
+    return sorted((Settlement(order_id=i.pk.removeprefix("ORDER#"), channel=i.channel, transaction_id=i.transaction_id,
+                              amount=int(i.amount), outcome=i.outcome, reason=i.reason,
+                              paid_at=i.paid_at or i.received_at) for i in items),
+                  key=lambda s: (s.paid_at, s.channel, s.transaction_id))
+
+
+def index_settlements() -> int:
+    """Backfill: give settlement records written before the day index their index keys (safe to repeat)."""
+    from livecommerce.orders import repository  # deferred: pynamodb, not paid at face import
+
+    return repository.index_settlements()
 
 
 def commerce_settings() -> CommerceSettings:

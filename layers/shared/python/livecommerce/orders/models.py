@@ -172,3 +172,15 @@ class PaymentAttempt(BaseModel):
     provider_ref: str                   # WeChat prepay_id / Alipay trade_no
     params: dict
     valid_until: str
+
+
+class Settlement(BaseModel):
+    """A payment a provider reported (applied to its order, or to be refunded): reconciliation's view."""
+
+    order_id: str
+    channel: str                        # wechat | alipay
+    transaction_id: str
+    amount: int                         # fen the provider took
+    outcome: str                        # applied | refund_required
+    reason: str | None = None
+    paid_at: str

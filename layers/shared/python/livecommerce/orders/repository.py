@@ -1,12 +1,13 @@
 """Orders data access: orders, payments, settlements, flash sales, the orders outbox."""
 from __future__ import annotations
 
+from datetime import datetime, timedelta, timezone
 from typing import Iterable
 
-from pynamodb.exceptions import DoesNotExist, PutError
+from pynamodb.exceptions import DoesNotExist, PutError, UpdateError
 
 from livecommerce.orders.storage import (FlashSaleItem, FlashShardItem, OrderItem, OrdersOutboxItem, PaymentItem,
-                                         bind_all)
+                                         SettlementItem, bind_all)
 from livecommerce.shared import dynamo, outbox, paging
 
 EXPIRY_SHARDS = 16
@@ -18,6 +19,55 @@ def expiry_keys(order_id: str, pay_by_epoch: int) -> tuple[str, str]:
 
 
 OUTBOX = outbox.Outbox(OrdersOutboxItem, shards=16, bind=bind_all)
+
+# Settlements by the day the provider took the money, in Beijing time (the day of the providers'
+# bills), spread over a few index partitions (a sale's payments arrive together).
+SETTLEMENT_SHARDS = 4
+BEIJING = timezone(timedelta(hours=8))
+
+
+def bill_day(paid_at: str) -> str:
+    """The provider's bill day (Beijing time) of an ISO 8601 moment (UTC when it names no offset)."""
+    moment = datetime.fromisoformat(paid_at.replace("Z", "+00:00"))
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return moment.astimezone(BEIJING).date().isoformat()
+
+
+def settlement_day_keys(channel: str, transaction_id: str, paid_at: str) -> tuple[str, str]:
+    shard = outbox.shard_of(f"{channel}#{transaction_id}", SETTLEMENT_SHARDS)
+    return f"SETTLEDAY#{bill_day(paid_at)}#{shard}", f"{paid_at}#{channel}#{transaction_id}"
+
+
+def settlements_of_day(day: str) -> list[SettlementItem]:
+    """Every payment a provider reported whose money was taken on `day` (Beijing), applied or not."""
+    bind_all()
+    found: list[SettlementItem] = []
+    for shard in range(SETTLEMENT_SHARDS):
+        found += list(SettlementItem.by_day.query(f"SETTLEDAY#{day}#{shard}"))
+    return found
+
+
+def index_settlements(*, page_size: int = 500) -> int:
+    """Give settlement records written before the day index their index keys (a scan; safe to run
+    again: a record is updated only while it has none). The day comes from the order's payment time
+    when the record is the order's applied payment, else from when it was received. How many were set."""
+    bind_all()
+    done = 0
+    for item in SettlementItem.scan(SettlementItem.sk.startswith("TXN#") & SettlementItem.gsi1pk.does_not_exist(),
+                                    page_size=page_size):
+        order = get_order(item.pk.removeprefix("ORDER#"), consistent=False)
+        payment = (order.payment or {}) if order is not None else {}
+        paid_at = payment.get("paid_at") if payment.get("transaction_id") == item.transaction_id else None
+        paid_at = str(paid_at or item.received_at)
+        pk, sk = settlement_day_keys(item.channel, item.transaction_id, paid_at)
+        try:
+            item.update([SettlementItem.gsi1pk.set(pk), SettlementItem.gsi1sk.set(sk),
+                         SettlementItem.paid_at.set(paid_at)], condition=SettlementItem.gsi1pk.does_not_exist())
+        except UpdateError:
+            continue                                  # indexed meanwhile (a second backfill)
+        done += 1
+    return done
 
 
 outbox_items = OUTBOX.items

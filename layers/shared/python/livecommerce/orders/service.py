@@ -310,10 +310,12 @@ def apply_payment(*, channel: str, order_id: str, transaction_id: str, amount: i
         record = idempotency.bind()(notify_id, expiration=int(time.time()) + NOTIFICATION_TTL_SECONDS,
                                     scope="notify", fingerprint=str(amount), ref=order_id, created_at=now)
         tx.put("notify", record, idempotency.put_condition())
+        day_pk, day_sk = repository.settlement_day_keys(channel, transaction_id, paid_at)   # reconciliation
         tx.put("settlement", SettlementItem(*SettlementItem.key(order_id, channel, transaction_id), channel=channel,
                                             transaction_id=transaction_id, amount=amount,
                                             outcome="refund_required" if reason else "applied", reason=reason,
-                                            received_at=now), SettlementItem.pk.does_not_exist())
+                                            received_at=now, paid_at=paid_at, gsi1pk=day_pk, gsi1sk=day_sk),
+               SettlementItem.pk.does_not_exist())
         if reason is None:
             payment = {"channel": channel, "transaction_id": transaction_id, "amount": amount, "paid_at": paid_at}
             tx.update("order", OrderItem(*OrderItem.key(order_id)),

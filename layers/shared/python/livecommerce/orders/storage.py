@@ -3,7 +3,8 @@
   ORDER#<id>                 META            an order; gsi1 while unpaid (EXPIRY#<0..15>, by pay-by time),
                                              gsi2 (USER#<buyer>, newest first)
   ORDER#<id>                 PAY#<channel>   the prepay made with a provider (reused while valid)
-  ORDER#<id>                 TXN#<ch>#<txn>  a payment the provider reported (applied, or to refund)
+  ORDER#<id>                 TXN#<ch>#<txn>  a payment the provider reported (applied, or to refund);
+                                             gsi1 SETTLEDAY#<Beijing day of payment>#<0..3> (reconciliation)
   FLASH#<id>                 META            a flash sale; gsi1 until its FlashSaleStarted event is out,
                                              gsi2 (ROOMFLASH#<room>)
   FLASHSTOCK#<id>#<k>        SHARD           units left in stock shard k (one partition per shard)
@@ -141,6 +142,11 @@ class SettlementItem(_Base):
     outcome = UnicodeAttribute()              # applied | refund_required
     reason = UnicodeAttribute(null=True)
     received_at = UnicodeAttribute()
+    paid_at = UnicodeAttribute(null=True)     # the provider's success time (absent on records before the index)
+    # The day's payments for reconciliation (the provider's bill day: Beijing time), sharded.
+    gsi1pk = UnicodeAttribute(null=True)
+    gsi1sk = UnicodeAttribute(null=True)
+    by_day = Gsi1()
 
     @staticmethod
     def key(order_id: str, channel: str, transaction_id: str) -> tuple[str, str]:

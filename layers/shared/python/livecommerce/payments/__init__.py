@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from livecommerce.payments.models import RefundRecord
+from livecommerce.payments.models import RefundRecord, ReconciliationReport
 
-__all__ = ["RefundRecord", "refunds_between", "settle_before_expiry", "on_domain_event", "poll_open_refunds",
+__all__ = ["RefundRecord", "ReconciliationReport", "reconcile", "reconciliation_report", "scheduled_reconciliation",
+           "refunds_between", "settle_before_expiry", "on_domain_event", "poll_open_refunds",
            "sweep_outbox"]
 
 
@@ -44,6 +45,28 @@ def poll_open_refunds() -> int:
     from livecommerce.payments import refunds  # deferred: pynamodb/botocore/provider SDKs
 
     return refunds.poll_open_refunds()
+
+
+def reconcile(day: str, *, trigger: str = "operator") -> ReconciliationReport:
+    """Reconcile a bill day (yyyy-mm-dd, Beijing) now: both providers' bills against our payments and
+    refunds of that day; the stored report replaces the day's earlier one."""
+    from livecommerce.payments import reconciliation  # deferred: pynamodb/botocore/provider SDKs
+
+    return reconciliation.run(day, trigger=trigger)  # type: ignore[arg-type]
+
+
+def reconciliation_report(day: str) -> ReconciliationReport | None:
+    """The day's stored report, or None if the day was not run."""
+    from livecommerce.payments import reconciliation  # deferred: pynamodb
+
+    return reconciliation.get(day)
+
+
+def scheduled_reconciliation() -> ReconciliationReport | None:
+    """The daily schedule: yesterday (Beijing), unless its report is complete already."""
+    from livecommerce.payments import reconciliation  # deferred: pynamodb/botocore/provider SDKs
+
+    return reconciliation.scheduled()
 
 
 def sweep_outbox(*, older_than_seconds: int = 30) -> int:

@@ -242,3 +242,37 @@ def verify_refund_notification(cfg: AlipayConfig, params: dict[str, str], *, now
         if not params.get(name):
             raise NotificationRejected(f"missing_{name}")
     return verify_notification(cfg, params, now=now, max_age_seconds=max_age_seconds)
+
+
+# -- reconciliation: the daily bill ----------------------------------------------------------
+BILL_URL_METHOD = "alipay.data.dataservice.bill.downloadurl.query"
+BILL_NOT_READY = {"isp.bill_not_exist"}
+MAX_BILL_BYTES = 200 * 1024 * 1024
+
+
+def trade_bill(cfg: AlipayConfig, *, bill_date: str, gateway: str, timeout: float) -> bytes:
+    """The day's trade bill: alipay.data.dataservice.bill.downloadurl.query (bill_type trade), then its
+    bill_download_url (a short-lived link, no signature of its own): the zip of GBK CSV files.
+    ProviderError with Alipay's sub_code (isp.bill_not_exist: no bill for that day yet) otherwise."""
+    import requests  # deferred: requests, paid only on a provider call
+
+    code, node = _call(cfg, BILL_URL_METHOD, {"bill_type": "trade", "bill_date": bill_date},
+                       gateway=gateway, timeout=timeout)
+    if code != "10000":
+        raise ProviderError(ALIPAY, code, str(node.get("sub_msg") or "")[:200], retryable=code in RETRYABLE)
+    url = str(node.get("bill_download_url") or "")
+    if not url.startswith(("https://", "http://127.0.0.1", "http://localhost")):
+        raise ProviderError(ALIPAY, "bad_response", "the answer has no usable bill_download_url")
+    try:
+        with requests.get(url, timeout=(min(3.0, timeout), timeout), stream=True, allow_redirects=False) as resp:
+            if resp.status_code != 200:
+                raise ProviderError(ALIPAY, f"http-{resp.status_code}", "bill download refused",
+                                    retryable=resp.status_code >= 500)
+            data = bytearray()
+            for chunk in resp.iter_content(64 * 1024):
+                data += chunk
+                if len(data) > MAX_BILL_BYTES:
+                    raise ProviderError(ALIPAY, "bill_too_large", f"the bill is over {MAX_BILL_BYTES} bytes")
+    except requests.RequestException as exc:
+        raise ProviderError(ALIPAY, "network_error", type(exc).__name__, retryable=True) from None
+    return bytes(data)

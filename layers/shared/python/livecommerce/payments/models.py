@@ -71,3 +71,55 @@ class RefundRecord(BaseModel):
     submitted_at: str | None = None
     refunded_at: str | None = None
     updated_at: str
+
+
+# -- reconciliation ---------------------------------------------------------------------------
+
+class ReconciliationTotals(BaseModel):
+    payments: int = 0                   # how many
+    payment_amount: int = 0             # fen
+    refunds: int = 0
+    refund_amount: int = 0
+
+
+class ProviderReconciliation(BaseModel):
+    """One provider's bill for the day against our records."""
+
+    channel: Channel
+    outcome: Literal["reconciled", "discrepancies", "bill_not_ready", "bill_unparsable", "provider_error",
+                     "not_configured"] = Field(description=(
+        "reconciled: the bill and our records agree; discrepancies: they differ (see `discrepancies`); "
+        "bill_not_ready: the provider has no bill for the day yet (WeChat Pay NO_STATEMENT_EXIST / "
+        "STATEMENT_CREATING, Alipay isp.bill_not_exist): run the day again later; bill_unparsable: the file "
+        "does not parse or does not match its hash; provider_error: the provider could not be asked; "
+        "not_configured: no merchant keys for this provider."))
+    code: str | None = Field(default=None, description="The provider's code when it refused, or why the bill "
+                                                       "was refused.")
+    message: str | None = None
+    ours: ReconciliationTotals
+    bill: ReconciliationTotals | None = None
+    discrepancies: int = 0
+
+
+class Discrepancy(BaseModel):
+    kind: Literal["missing_in_bill", "extra_in_bill", "amount_mismatch", "bill_unparsable"]
+    channel: Channel
+    entry_type: Literal["payment", "refund"] | None = None
+    entry: str | None = Field(default=None, description="The provider's transaction id (payment) or our refund id.")
+    order_id: str | None = None
+    ours: int | None = Field(default=None, description="Our amount, fen.")
+    bill: int | None = Field(default=None, description="The bill's amount, fen.")
+    detail: str | None = None
+
+
+class ReconciliationReport(BaseModel):
+    """The day's providers' bills against our payments and refunds (a re-run replaces it)."""
+
+    date: str = Field(description="The bill day, yyyy-mm-dd, Beijing time (the providers' bill day).")
+    ran_at: str
+    runs: int = Field(description="How many times the day was run; this is the last run's report.")
+    trigger: Literal["schedule", "operator"]
+    providers: list[ProviderReconciliation]
+    discrepancies: list[Discrepancy]
+    truncated: bool = Field(default=False, description="More discrepancies than are listed; the per-provider "
+                                                       "counts are exact.")

@@ -5,7 +5,8 @@ from datetime import date, timedelta
 
 from pynamodb.exceptions import DoesNotExist
 
-from livecommerce.payments.storage import PaymentsOutboxItem, RefundItem, TransactionItem, bind_all
+from livecommerce.payments.storage import (PaymentsOutboxItem, ReconciliationItem, RefundItem, TransactionItem,
+                                           bind_all)
 from livecommerce.shared import outbox
 
 OPEN_SHARDS = 4          # gsi2 partitions of refunds whose result is not known yet
@@ -64,3 +65,11 @@ def open_refunds(*, before: str, limit: int = 100) -> list[RefundItem]:
     for shard in range(OPEN_SHARDS):
         found += list(RefundItem.open_.query(f"REFUNDOPEN#{shard}", RefundItem.gsi2sk < before, limit=limit))
     return found
+
+
+def get_reconciliation(day: str) -> ReconciliationItem | None:
+    bind_all()
+    try:
+        return ReconciliationItem.get(*ReconciliationItem.key(day), consistent_read=True)
+    except DoesNotExist:
+        return None

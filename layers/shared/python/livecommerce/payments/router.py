@@ -20,7 +20,7 @@ from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Header, Path
 from aws_lambda_powertools.metrics import MetricUnit
 
-from livecommerce.payments.models import ALIPAY_FAIL, WECHAT_FAIL, PaymentParams, PaymentRequest
+from livecommerce.payments.models import ALIPAY_FAIL, WECHAT_FAIL, PaymentParams, PaymentRequest, ReconciliationReport
 from livecommerce.shared import problems
 from livecommerce.shared.api import BEARER, Api, logger, metrics
 
@@ -28,6 +28,10 @@ OrderId = Annotated[str, Path(pattern=r"^[0-9A-HJKMNP-TV-Z]{26}$", description="
 IdempotencyKey = Annotated[str, Header(alias="Idempotency-Key", min_length=8, max_length=100,
                                        pattern=r"^[A-Za-z0-9_.:\-]+$",
                                        description="The same value on every retry of this request.")]
+BillDay = Annotated[str, Path(pattern=r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$",
+                             description="The bill day, yyyy-mm-dd, Beijing time (the providers' bill day). A day "
+                                         "after today is 422 `date_in_future`; a date that does not exist 422 "
+                                         "`invalid_date`; a run needs a day before today (422 `day_not_over`).")]
 ALIPAY_NOTIFY = "/v1/payments/alipay/notify"
 WECHAT_NOTIFY = "/v1/payments/wechat/notify"
 ALIPAY_REFUND_NOTIFY = "/v1/payments/alipay/refund-notify"
@@ -44,6 +48,32 @@ def _refunds():
     from livecommerce.payments import refunds  # deferred: pynamodb/botocore/wechatpayv3 (entry module cold start)
 
     return refunds
+
+
+def _reconciliation():
+    from livecommerce.payments import reconciliation  # deferred: pynamodb/botocore/provider SDKs (cold start)
+
+    return reconciliation
+
+
+def _bill_day(value: str, *, over: bool) -> str:
+    """The day, checked: a real date, not after today (Beijing); `over`: before today (its bills exist)."""
+    from datetime import date  # deferred: only the reconciliation routes need it
+
+    try:
+        day = date.fromisoformat(value)
+    except ValueError:
+        raise problems.ValidationFailed(f"{value} is not a date (yyyy-mm-dd).", code="invalid_date",
+                                        errors=[{"field": "path.date", "message": "not a date",
+                                                 "type": "invalid_date"}]) from None
+    today = _reconciliation().beijing_today()
+    if day > today:
+        raise problems.ValidationFailed(f"{value} is after today ({today.isoformat()}, Beijing time).",
+                                        code="date_in_future")
+    if over and day == today:
+        raise problems.ValidationFailed("Today is not over: the providers publish its bills tomorrow.",
+                                        code="day_not_over")
+    return day.isoformat()
 
 
 def _aws_errors() -> tuple:
@@ -146,6 +176,31 @@ def build_router(api: Api) -> Router:
         metrics.add_metric(name="RefundNotifications" if status == 200 else "RefundNotificationsRejected",
                            unit=MetricUnit.Count, value=1)
         return Response(status_code=status, content_type="text/plain; charset=utf-8", body=text)
+
+    @router.get("/v1/reconciliation/<date>", tags=["reconciliation"], security=BEARER,
+                summary="The day's reconciliation: each provider's bill against our payments and refunds "
+                        "(404 reconciliation_not_run before the day was run)")
+    def reconciliation_report(date: BillDay) -> ReconciliationReport:
+        api.require("operator")
+        day = _bill_day(date, over=False)
+        report = _reconciliation().get(day)
+        if report is None:
+            raise problems.NotFound(f"{day} has not been reconciled yet (it runs daily at 10:30 Beijing time for "
+                                    "the day before; POST /v1/reconciliation/{date}/runs runs it now).",
+                                    code="reconciliation_not_run")
+        return report
+
+    @router.post("/v1/reconciliation/<date>/runs", tags=["reconciliation"], security=BEARER,
+                 summary="Run the day's reconciliation again now; the new report replaces the day's report")
+    def run_reconciliation(date: BillDay) -> ReconciliationReport:
+        api.require("operator")
+        day = _bill_day(date, over=True)
+        try:
+            return _reconciliation().run(day, trigger="operator")
+        except _aws_errors():
+            logger.exception("reconciliation run failed", extra={"day": day})
+            raise problems.UpstreamUnavailable("The stores could not be read; retry.", code="store_unavailable") \
+                from None
 
     return router
 

@@ -16,6 +16,8 @@ PAYMENTS = TableSpec(
     ttl_attribute="expires_at",
 )
 
+RECONCILIATION_SCHEDULE = "cron(30 2,6 * * ? *)"
+
 # The events a refund is made for (orders'): an after-sale refund approved, money an order cannot take.
 REFUND_CAUSES = ("AfterSaleRefundApproved", "OrderRefundRequired")
 
@@ -33,6 +35,9 @@ SPEC = ContextSpec(
         Route("POST", "/v1/payments/wechat/refund-notify", "payments", "public", "provider"),
         Route("POST", "/v1/payments/alipay/refund-notify", "payments", "public", "provider",
               media_type="application/x-www-form-urlencoded"),
+        # The daily reconciliation's report, and running a day again (payments.reconciliation).
+        Route("GET", "/v1/reconciliation/{date}", "payments", "token", "operator"),
+        Route("POST", "/v1/reconciliation/{date}/runs", "payments", "token", "operator", errors=(503,)),
     ),
     subscriptions=(
         # Refund once per after-sale / per (transaction, reason): the refund id is derived from them.
@@ -49,8 +54,9 @@ SPEC = ContextSpec(
             tables_read=("Identity",),               # the payer's openid / Alipay user id
             reads_payments_secret=True,              # the merchant keys
             puts_events=True,                        # OrderPaid, OrderRefundRequired, RefundSucceeded, RefundFailed
-            # The prepay call to WeChat Pay / Alipay is an outbound HTTPS call (8 s timeout).
-            timeout_seconds=15,
+            # The prepay call to WeChat Pay / Alipay is an outbound HTTPS call (8 s timeout); an operator's
+            # reconciliation run downloads two bills (API Gateway waits at most 29 s).
+            timeout_seconds=29,
         ),
         FunctionSpec(
             name="refunds",
@@ -63,6 +69,21 @@ SPEC = ContextSpec(
             schedule="rate(1 minute)",
             timeout_seconds=60,
             memory_mb=256,
+        ),
+        FunctionSpec(
+            name="reconciliation",
+            description="Daily: each provider's bill for yesterday (Beijing) against our payments and refunds; "
+                        "stores the day's report (a re-run replaces it)",
+            # Reads the day's settlements (orders' day index) and refunds, writes the report (payments);
+            # writes Orders only to backfill the settlements' day index ({"action": "index_settlements"}).
+            tables_write=(PAYMENTS, "Orders"),
+            reads_payments_secret=True,
+            # 02:30 UTC = 10:30 Asia/Shanghai (no daylight saving), after both providers publish the
+            # previous day's bills (WeChat Pay after 10:00, Alipay from about 09:00); 06:30 UTC comes
+            # back (14:30) for a day whose bill was not ready.
+            schedule=RECONCILIATION_SCHEDULE,
+            timeout_seconds=300,
+            memory_mb=1024,
         ),
     ),
     emits=("RefundSucceeded", "RefundFailed"),

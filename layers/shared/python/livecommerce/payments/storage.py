@@ -5,11 +5,12 @@
                                           gsi2 REFUNDOPEN#<shard> while its result is not known
   TXN#<channel>#<txn id>    META          a paid transaction: paid (fen) and refunded (fen, the sum of
                                           its refunds that did not fail; never above paid)
+  RECON#<yyyy-mm-dd>        REPORT        the day's reconciliation report (a re-run replaces it)
   <aggregate>               OUTBOX#<ulid> domain events (gsi1: pending)
 """
 from __future__ import annotations
 
-from pynamodb.attributes import NumberAttribute, UnicodeAttribute
+from pynamodb.attributes import JSONAttribute, NumberAttribute, UnicodeAttribute
 
 from livecommerce.payments.spec import PAYMENTS
 from livecommerce.shared import dynamo
@@ -67,6 +68,22 @@ class TransactionItem(KeyedItem):
         return f"TXN#{channel}#{transaction_id}", "META"
 
 
+class ReconciliationItem(KeyedItem):
+    """One day's reconciliation report (payments.reconciliation): one item per day, replaced by a re-run."""
+
+    class Meta:
+        table_name = "unbound"
+
+    day = UnicodeAttribute()
+    report = JSONAttribute()                      # models.ReconciliationReport, as JSON
+    ran_at = UnicodeAttribute()
+    runs = NumberAttribute(default=1)             # how many runs this day had (the last one is kept)
+
+    @staticmethod
+    def key(day: str) -> tuple[str, str]:
+        return f"RECON#{day}", "REPORT"
+
+
 class PaymentsOutboxItem(OutboxItem):
     """The one outbox item (livecommerce.shared.outbox), bound to this table."""
 
@@ -74,7 +91,7 @@ class PaymentsOutboxItem(OutboxItem):
         table_name = "unbound"
 
 
-MODELS = (RefundItem, TransactionItem, PaymentsOutboxItem)
+MODELS = (RefundItem, TransactionItem, ReconciliationItem, PaymentsOutboxItem)
 
 
 def bind_all() -> None:

@@ -11,9 +11,12 @@ merchant and app ids of the decrypted resource ours.
 """
 from __future__ import annotations
 
+import gzip
+import hashlib
 import json
 import secrets
 import time
+import zlib
 from functools import lru_cache
 from typing import Any
 
@@ -195,3 +198,45 @@ def close_trade(cfg: WeChatPayConfig, *, out_trade_no: str, api_base: str, timeo
     if status == 404 or doc.get("code") == "ORDER_NOT_EXIST":
         return "unknown"
     raise _refused(status, doc)
+
+
+# -- reconciliation: the daily trade bill ----------------------------------------------------
+MAX_BILL_BYTES = 200 * 1024 * 1024
+HASHES = {"SHA1": "sha1", "SHA256": "sha256"}
+
+
+def trade_bill(cfg: WeChatPayConfig, *, bill_date: str, api_base: str, timeout: float) -> bytes:
+    """The day's trade bill (bill_type ALL): GET /v3/bill/tradebill?bill_date=..&tar_type=GZIP, then its
+    download_url (signed like any call; the file itself is not signed), gunzipped, checked against the
+    answer's hash_value (the digest of the uncompressed bill). ProviderError with WeChat Pay's code
+    (NO_STATEMENT_EXIST: no bill for that day, STATEMENT_CREATING: not ready yet) or bill_hash_mismatch."""
+    client = _client(cfg, api_base, timeout)
+    status, doc = _request(lambda: client.trade_bill(bill_date=bill_date, bill_type="ALL", tar_type="GZIP"))
+    if status != 200 or not doc.get("download_url"):
+        raise _refused(status, doc)
+    algorithm = HASHES.get(str(doc.get("hash_type") or "").upper())
+    if algorithm is None or not doc.get("hash_value"):
+        raise ProviderError(WECHAT, "bad_response", "the bill answer names no known hash")
+    import requests  # deferred: requests, paid only on a provider call
+
+    try:
+        status, content = client.download_bill(str(doc["download_url"]))
+    except requests.RequestException as exc:
+        raise ProviderError(WECHAT, "network_error", type(exc).__name__, retryable=True) from None
+    if status != 200:
+        text = content.decode("utf-8", "replace") if isinstance(content, bytes) else str(content or "")
+        try:
+            refusal = json.loads(text)
+        except ValueError:
+            refusal = {}
+        raise _refused(status, refusal if isinstance(refusal, dict) else {})
+    data = content if isinstance(content, bytes) else str(content).encode("utf-8")
+    try:
+        bill = gzip.decompress(data) if data[:2] == b"\x1f\x8b" else data
+    except (OSError, EOFError, zlib.error):
+        raise ProviderError(WECHAT, "bill_corrupt", "the bill is not a readable gzip file") from None
+    if len(bill) > MAX_BILL_BYTES:
+        raise ProviderError(WECHAT, "bill_too_large", f"the bill is over {MAX_BILL_BYTES} bytes")
+    if hashlib.new(algorithm, bill).hexdigest().lower() != str(doc["hash_value"]).lower():
+        raise ProviderError(WECHAT, "bill_hash_mismatch", "the downloaded bill does not match its hash")
+    return bill
