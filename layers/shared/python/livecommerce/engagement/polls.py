@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
-from livecommerce import interaction, marketing, rooms
+from livecommerce import identity, interaction, marketing, rooms
 from livecommerce.engagement import poll_rules as rules, poll_storage as store
 from livecommerce.engagement.poll_models import (AnswerRequest, Answered, CreatePollRequest, CreateQuizRequest,
                                                  PollView, Voted, VoteRequest)
@@ -185,6 +185,9 @@ def get(caller: Caller | None, poll_id: str, kind: str) -> PollView:
 
 
 def close(caller: Caller, poll_id: str, kind: str) -> PollView:
+    # As require_room_staff answers: neither a host nor anyone's poll assistant is 403 before any read.
+    if not caller.is_host and not any("run_polls" in caps for _, _, caps in identity.assistant_grants(caller.user_id)):
+        raise problems.Forbidden("Only hosts may do this.", code="host_required")
     item = _load(caller, poll_id, kind)
     rooms.require_room_staff(caller, item.room_id, "run_polls")
     finish(item)
