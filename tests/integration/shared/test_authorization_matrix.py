@@ -158,6 +158,14 @@ def room_of_host_1(api, tokens_for, ivs_env):
                         ("/v1/hosts/host-2/assistants/viewer-4", tokens_for("host-2"))):
         named = api.call("PUT", path, token=token, json_body={})
         assert named.status == 200, named.body
+# Reconciliation (payments): operators only. A day never run (operators: 404 follows); a run of a day
+# after today (operators: 422 date_in_future, so nothing is downloaded here).
+MATRIX.update({
+    "GET /v1/reconciliation/{date}": (lambda r: ("GET", "/v1/reconciliation/2020-01-01", None), OPERATORS),
+    "POST /v1/reconciliation/{date}/runs": (lambda r: ("POST", "/v1/reconciliation/2099-01-01/runs", None),
+                                            OPERATORS),
+})
+
     return room
 
 
