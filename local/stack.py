@@ -173,8 +173,19 @@ class LocalStack:
         from local.lambda_runtime import invoke
 
         log = logging.getLogger("local.events")
+        from datetime import datetime, timezone
+
+        from livecommerce.manifest import FUNCTION_SPECS
+        from local.schedules import fires_between
+
         while not self._stop.wait(SWEEP_SECONDS):   # the scheduled functions, as on AWS
-            for scheduled in SCHEDULED_FUNCTIONS:
+        # Daily functions (cron: the reconciliation) when their minute comes, as EventBridge rules do.
+        daily = [(f.name, f.schedule) for f in FUNCTION_SPECS if (f.schedule or "").startswith("cron(")]
+        last = datetime.now(timezone.utc)
+            now = datetime.now(timezone.utc)
+            due = [name for name, expression in daily if fires_between(expression, last, now)]
+            last = now
+            for scheduled in (*SCHEDULED_FUNCTIONS, *due):
                 try:
                     invoke(scheduled, {"id": "local-schedule", "detail-type": "Scheduled Event"})
                 except Exception:  # keep the schedule going
