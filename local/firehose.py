@@ -8,14 +8,18 @@ Athena would. A flush that fails keeps its records for the next one (Firehose re
 """
 from __future__ import annotations
 
+import base64
 import json
+import re
 import threading
 import time
 from pathlib import Path
 from typing import Any
 
 from livecommerce.analytics.parquet_store import write_records
-from livecommerce.analytics.store_schema import BY_NAME
+from livecommerce.analytics.store_schema import BY_NAME, delivery_stream_name
+
+_STREAM_NAME = re.compile(r"[a-zA-Z0-9_.-]{1,64}")   # Firehose's DeliveryStreamName constraint
 
 
 class LocalFirehose:
@@ -39,6 +43,27 @@ class LocalFirehose:
         if full:
             self.flush(stream)
         return {"FailedPutCount": 0, "RequestResponses": [{"RecordId": f"local-{i}"} for i in range(len(rows))]}
+
+    def put_record_batch_request(self, request: dict[str, Any], *, prefix: str) -> tuple[int, dict[str, Any]]:
+        """PutRecordBatch as the Firehose JSON API takes it (what API Gateway's AWS integration sends:
+        DeliveryStreamName and Records with base64 Data) and answers it: (HTTP status, body), errors
+        with `__type` as Firehose's JSON protocol gives them. Streams are named
+        `<prefix>-analytics-<table>` (store_schema.delivery_stream_name)."""
+        name, records = request.get("DeliveryStreamName"), request.get("Records")
+        if not isinstance(name, str) or not _STREAM_NAME.fullmatch(name) or not isinstance(records, list) \
+                or not 1 <= len(records) <= 500:
+            return 400, {"__type": "ValidationException",
+                         "message": "1 validation error detected: DeliveryStreamName or Records"}
+        table = next((t for t in self._buffers if delivery_stream_name(prefix, t) == name), None)
+        if table is None:
+            return 400, {"__type": "ResourceNotFoundException", "message": f"Firehose {name} not found."}
+        try:
+            data = [{"Data": base64.b64decode(r["Data"], validate=True).decode("utf-8")} for r in records]
+            self.put_record_batch(table, data)
+        except (KeyError, TypeError, ValueError):
+            return 400, {"__type": "InvalidArgumentException", "message": "a record is not a base64 JSON object"}
+        return 200, {"FailedPutCount": 0, "Encrypted": False,
+                     "RequestResponses": [{"RecordId": f"local-{i}"} for i in range(len(records))]}
 
     def flush(self, stream: str | None = None) -> int:
         written = 0

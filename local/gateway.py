@@ -48,8 +48,10 @@ def _gateway_error(response_type: str) -> GatewayResponse:
     return GatewayResponse(status, headers, body_for(response_type))
 
 
-def _method_arn(route: Route) -> str:
-    return f"arn:aws:execute-api:local:000000000000:{API_ID}/{STAGE}/{route.method}{route.path}"
+def _method_arn(route: Route, path: str | None = None) -> str:
+    """The method ARN API Gateway passes to an authorizer: the resource path, or with `path` the
+    request's own path (what it names for a REQUEST authorizer, and what a policy is matched to)."""
+    return f"arn:aws:execute-api:local:000000000000:{API_ID}/{STAGE}/{route.method}{path or route.path}"
 
 
 def handle(method: str, raw_path: str, headers: dict[str, str] | None = None,
@@ -77,6 +79,8 @@ def handle(method: str, raw_path: str, headers: dict[str, str] | None = None,
     # benchmark's promise is that no answer takes longer than API Gateway would wait.
     deadline = time.monotonic() + INTEGRATION_TIMEOUT_SECONDS
     authorizer_context: dict[str, Any] | None = None
+    if route.integration is not None:
+        return _service_integration(route, params, path, query, headers, body, request_id, deadline, source_ip)
     if route.auth == "token":
         lowered = {k.lower(): v for k, v in headers.items()}
         if not lowered.get("authorization"):
@@ -138,6 +142,49 @@ def handle(method: str, raw_path: str, headers: dict[str, str] | None = None,
     return GatewayResponse(int(result.get("statusCode", 200)), out_headers, out_body)
 
 
+def _service_integration(route: Route, params: dict[str, str], path: str, query: str, headers: dict[str, str],
+                         body: bytes | None, request_id: str, deadline: float, source_ip: str) -> GatewayResponse:
+    """A route API Gateway serves with an AWS service integration (no Lambda behind it): the
+    route's own REQUEST authorizer (cached per identity sources), the request validator with the
+    route's model, then the mapping templates and the service (local.beacon_integration)."""
+    from local import beacon_integration  # deferred: jsonschema and the Velocity engine, beacon route only
+
+    integration = route.integration
+    lowered = {k.lower(): v for k, v in headers.items()}
+    sources = ("authorization", *(h.lower() for h in integration.identity_headers))
+    if any(not lowered.get(source) for source in sources):   # API Gateway: 401 without calling it
+        return _gateway_error("UNAUTHORIZED")
+    auth_event = {
+        "type": "REQUEST", "methodArn": _method_arn(route, path), "resource": route.path, "path": path,
+        "httpMethod": route.method, "headers": headers, "pathParameters": params,
+        "queryStringParameters": _single(query), "requestContext": {"requestId": request_id},
+    }
+    cache = _integration_answers.setdefault(route.function, TtlCache(integration.authorizer_cache_seconds,
+                                                                      max_entries=100_000))
+    try:
+        result = cache.get(tuple(lowered[s] for s in sources), lambda: invoke(
+            route.function, auth_event, timeout=max(0.0, deadline - time.monotonic())))
+    except InvocationTimeout:
+        return _gateway_error("INTEGRATION_TIMEOUT")
+    except Exception:  # the authorizer's "Unauthorized" exception -> 401, as on AWS (not kept)
+        return _gateway_error("UNAUTHORIZED")
+    if not _allows(result, _method_arn(route, path)):
+        return _gateway_error("ACCESS_DENIED")
+    media_type = lowered.get("content-type", "").split(";")[0].strip().lower()
+    if media_type != "application/json":   # only application/json is mapped (passthrough NEVER)
+        return _gateway_error("UNSUPPORTED_MEDIA_TYPE")
+    if body is None or not beacon_integration.valid_body(integration, body):
+        return _gateway_error("BAD_REQUEST_BODY")
+    answer = beacon_integration.serve(
+        integration, body=body, params=params, request_id=request_id, request_time_ms=int(time.time() * 1000),
+        source_ip=source_ip, authorizer={"principalId": result["principalId"], **(result.get("context") or {})})
+    return GatewayResponse(answer.status, answer.headers, answer.body)
+
+
+# A service-integration route's authorizer answers, per authorizer function and identity sources.
+_integration_answers: dict[str, TtlCache[tuple[str, ...], dict[str, Any]]] = {}
+
+
 # API Gateway keeps a REQUEST authorizer's answer per identity source (the Authorization
 # header) for the authorizer's results TTL (AUTHORIZER_CACHE_SECONDS, the value the
 # API stack sets) and evaluates the cached policy against each method.
@@ -146,6 +193,7 @@ _answers: TtlCache[str, dict[str, Any]] = TtlCache(AUTHORIZER_CACHE_SECONDS, max
 
 def clear_authorizer_cache() -> None:
     _answers.clear()
+    _integration_answers.clear()
 
 
 def _allows(result: dict[str, Any], method_arn: str) -> bool:

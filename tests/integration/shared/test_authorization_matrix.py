@@ -130,6 +130,19 @@ MATRIX.update({
 })
 
 
+def _beacons(room: str) -> tuple[str, str, dict, dict[str, str]]:
+    """Behaviour beacons (analytics): a service-integration route whose authorizer's cache key
+    includes the playback-token header, so the request carries one (a 4th item: headers)."""
+    import time
+
+    return ("POST", f"/v1/rooms/{room}/events",
+            {"events": [{"kind": "enter", "client_ms": int(time.time() * 1000), "play_id": "matrix"}]},
+            {"X-Playback-Token": f"none:{room}"})
+
+
+MATRIX["POST /v1/rooms/{room_id}/events"] = (_beacons, LOGGED_IN)
+
+
 def expected_for(route_key: str, caller: str):
     """The row's outcome for a caller; assistants: their own column if the row has one, else as the
     route's assistant rule above, else as a viewer."""
@@ -173,9 +186,9 @@ MATRIX.update({
 def test_route_against_every_caller(api, tokens_for, room_of_host_1, route_key):
     build, _ = MATRIX[route_key]
     for caller in CALLERS:
-        method, path, body = build(room_of_host_1)
+        method, path, body, *headers = build(room_of_host_1)   # a 4th item: headers the route needs
         token = tokens_for(USER_OF[caller]) if caller != "anonymous" else None
-        response = api.call(method, path, json_body=body, token=token)
+        response = api.call(method, path, json_body=body, token=token, headers=headers[0] if headers else None)
         outcome = expected_for(route_key, caller)
         assert response.status < 500, (route_key, caller, response.body)
         if outcome == ALLOWED:
@@ -294,6 +307,7 @@ TEST_ROOM_ROWS = {
         "DELETE", f"/v1/rooms/{t.room}/assistants/viewer-2", None, None),
     "GET /v1/rooms/{room_id}/assistants": lambda t, c: ("GET", f"/v1/rooms/{t.room}/assistants", None, None),
 }
+TEST_ROOM_ROWS["POST /v1/rooms/{room_id}/events"] = lambda t, c: _beacons(t.room)
 
 
 def room_scoped_routes():

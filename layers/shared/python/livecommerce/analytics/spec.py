@@ -1,7 +1,8 @@
 """What the analytics context declares: the event log and its consumer."""
 from __future__ import annotations
 
-from livecommerce.shared.spec import ContextSpec, FunctionSpec, IndexSpec, Route, Subscription, TableSpec
+from livecommerce.shared.spec import (ContextSpec, FunctionSpec, IndexSpec, Route, ServiceIntegration, Subscription,
+                                     TableSpec)
 
 # Every domain event the bus delivers is also kept here for analytics
 # (per-room behaviour, stats and exports read from it).
@@ -17,6 +18,19 @@ SPEC = ContextSpec(
     description="Behaviour events, statistics, tags and exports",
     tables=(EVENT_LOG,),
     routes=(
+        # Behaviour beacons: no Lambda per request. API Gateway validates the batch, the beacon
+        # authorizer (cached per viewer and room) checks the viewer and the room, the mapping template
+        # stamps server time, viewer and address, and Firehose writes the store (livecommerce.analytics
+        # .beacon_gateway, docs/analytics.md). `function` is the authorizer, the only Lambda involved.
+        Route("POST", "/v1/rooms/{room_id}/events", "beacon_authorizer", "token", "viewer",
+              integration=ServiceIntegration(
+                  service="firehose", action="PutRecordBatch", target="beacons",
+                  request_schema="livecommerce.analytics.beacons:request_schema",
+                  templates="livecommerce.analytics.beacon_gateway:templates_for_spec",
+                  identity_headers=("X-Playback-Token",), authorizer_cache_seconds=600,
+                  success_status=202, errors=(403, 404, 413, 422, 503),
+                  summary="Post a batch of behaviour beacons (enter, heartbeat, leave, card impression, "
+                          "product click, share click, replay watch)")),
         # The post-live report and what is built on it (livecommerce.analytics.reports): host and operators.
         Route("GET", "/v1/rooms/{room_id}/stats", "analytics", "token", "host"),
         Route("GET", "/v1/rooms/{room_id}/stats.xlsx", "analytics", "token", "host"),
@@ -49,6 +63,14 @@ SPEC = ContextSpec(
             puts_events=True,                 # ViewerWatchTimes
             memory_mb=2048,
             timeout_seconds=300,              # waits out the delivery stream's buffer, then the queries
+        ),
+        FunctionSpec(
+            name="beacon_authorizer",
+            description="REQUEST authorizer of the beacon route: login token, room visibility, playback token",
+            tables_read=("Identity", "Rooms"),  # identity.user_exists, rooms.require_visible
+            reads_token_secret=True,
+            reads_playback_key=True,          # media.playback_token_valid
+            memory_mb=256,
         ),
         FunctionSpec(
             name="domain_events",

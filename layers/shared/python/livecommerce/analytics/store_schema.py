@@ -92,6 +92,11 @@ class Table:
         return f"{self.name}/dt={day}/room_id={partition_room(room_id)}/"
 
 
+def delivery_stream_name(prefix: str, table_name: str) -> str:
+    """The Firehose delivery stream that writes `table_name` (CDK names it so; the local stand-in too)."""
+    return f"{prefix}-analytics-{table_name}"
+
+
 def partition_room(room_id: str | None) -> str:
     if not room_id:
         return NO_ROOM

@@ -256,11 +256,84 @@ def truthful(document: dict[str, Any], api: Api, routes: Iterable[Route]) -> dic
     return document
 
 
+# ------------------------------------------------------------ service integrations
+
+def _resolve(reference: str) -> Any:
+    """A "module:function" a ServiceIntegration names (the spec imports nothing; the writer does)."""
+    import importlib  # deferred: only the document writer resolves integration references
+
+    module, _, name = reference.partition(":")
+    return getattr(importlib.import_module(module), name)
+
+
+def integration_operation(route: Route) -> tuple[str, dict[str, Any], dict[str, Any]]:
+    """The operation of a route API Gateway serves with a service integration (no Lambda, so no
+    Powertools route describes it): the request from the integration's JSON Schema, the success
+    status, and the errors the validator, the authorizer and the templates answer.
+    Returns (schema name, request schema, operation)."""
+    integration = route.integration
+    assert integration is not None
+    schema = {k: v for k, v in _resolve(integration.request_schema)().items() if k != "$schema"}
+    name = "".join(p.title() for p in integration.request_schema.rpartition(":")[0].rsplit(".", 1)[-1].split("_"))
+    name = f"{name}Request"
+    parameters = [{"name": p, "in": "path", "required": True, "schema": {"type": "string"}}
+                  for p in (part[1:-1] for part in route.path.split("/") if part.startswith("{"))]
+    parameters += [{"name": h, "in": "header", "required": True, "schema": {"type": "string"},
+                    "description": "Part of the authorizer's cache key (see the operation's description)."}
+                   for h in integration.identity_headers]
+    found = {
+        401: "The bearer token or a required header is missing, or the token is invalid or expired (`unauthorized`).",
+        403: "A cached authorizer answer for another room, or a header naming another room (`forbidden`).",
+        404: "No such room, or a test room the caller may not see (`room_not_found`).",
+        413: "The body is larger than API Gateway's 10 MB limit (`payload_too_large`); the model bounds a "
+             "valid batch far below that.",
+        415: "The body is not `application/json` (`unsupported_media_type`).",
+        422: "The body is not JSON or does not match the request model (`validation_failed`), or the batch was "
+             "refused by the rules (`beacon_rejected`); nothing of it is counted.",
+        _THROTTLED: "Too many requests (`too_many_requests`).",
+        503: "The delivery stream did not take the batch (`upstream_unavailable`): send it again.",
+    }
+    responses: dict[str, Any] = {str(integration.success_status): {
+        "description": f"Accepted: API Gateway handed the batch to {integration.service} {integration.action}.",
+        "content": {"application/json": {"schema": {
+            "type": "object", "required": ["accepted"],
+            "properties": {"accepted": {"type": "integer", "description": "How many were written."}}}}}}}
+    for status in sorted({401, 404, 415, 422, _THROTTLED, *integration.errors}):
+        responses[str(status)] = _problem(found.get(status, "See `code`."))
+    operation = {
+        "operationId": f"{route.function}_{route.method.lower()}_{route.path.strip('/').replace('/', '_')}"
+        .replace("{", "").replace("}", ""),
+        "summary": integration.summary or route.key,
+        "description": (f"Served by API Gateway without a Lambda: an AWS service integration "
+                        f"({integration.service} {integration.action}) behind the request validator and a REQUEST "
+                        f"authorizer whose answer is cached per Authorization and "
+                        f"{', '.join(integration.identity_headers) or 'nothing else'} for "
+                        f"{integration.authorizer_cache_seconds} s."),
+        "parameters": parameters,
+        "requestBody": {"required": True, "content": {"application/json": {
+            "schema": {"$ref": f"#/components/schemas/{name}"}}}},
+        "responses": dict(sorted(responses.items())),
+        "security": [{"bearer": []}],
+    }
+    return name, schema, operation
+
+
+def add_integrations(document: dict[str, Any], routes: Iterable[Route]) -> dict[str, Any]:
+    for route in routes:
+        if route.integration is None:
+            continue
+        name, schema, operation = integration_operation(route)
+        document.setdefault("paths", {}).setdefault(route.path, {})[route.method.lower()] = operation
+        document.setdefault("components", {}).setdefault("schemas", {})[name] = schema
+    return document
+
+
 def schema_dict(api: Api, routes: Iterable[Route] = ()) -> dict[str, Any]:
+    routes = tuple(routes)
     document = json.loads(api.app.get_openapi_json_schema(
         title=TITLE, version=VERSION, description=DESCRIPTION, servers=[Server(url="/")],
         security_schemes=_security()))
-    return truthful(document, api, routes)
+    return add_integrations(truthful(document, api, routes), routes)
 
 
 def build_docs_api(router_builders: Iterable[Callable[[Api], Any]], routes: Iterable[Route] = ()) -> Api:

@@ -27,6 +27,32 @@ AUTHORIZER_CACHE_SECONDS = 300
 
 
 @dataclass(frozen=True)
+class ServiceIntegration:
+    """A route API Gateway serves without a Lambda: an AWS service integration (today Firehose
+    PutRecordBatch for the behaviour beacons). The route's `function` is then its REQUEST
+    authorizer, the only Lambda that runs for it (once per cache key per TTL, not per request).
+
+    CDK builds the method from this (request model, mapping templates, role), the local gateway
+    runs the same model, the same templates and the same authorizer, and the OpenAPI writer
+    documents it: everything is named here by module path, so this module imports nothing."""
+
+    service: str                  # "firehose"
+    action: str                   # "PutRecordBatch"
+    target: str                   # the delivery stream's store table ("beacons")
+    # "module:function" returning the request body's JSON Schema (draft 4, API Gateway's dialect)
+    request_schema: str
+    # "module:function" returning (request template, response templates by status) in VTL
+    templates: str
+    # Identity sources of the authorizer besides Authorization (each part of the cache key).
+    identity_headers: tuple[str, ...] = ()
+    authorizer_cache_seconds: int = 600
+    success_status: int = 202
+    # Statuses the templates and the authorizer answer besides the derived ones.
+    errors: tuple[int, ...] = ()
+    summary: str = ""
+
+
+@dataclass(frozen=True)
 class Route:
     """One HTTP route. `function` names the Lambda (folder under functions/) that
     serves it; `auth` says whether API Gateway runs the token authorizer first
@@ -54,6 +80,9 @@ class Route:
     # Idempotency-Key, 429 everywhere): e.g. (403,) for a viewer route that refuses banned users,
     # (404,) for a body naming an entity, (503,) for a provider call.
     errors: tuple[int, ...] = ()
+    # Set: API Gateway serves the route with this service integration, no Lambda behind it;
+    # `function` names its REQUEST authorizer.
+    integration: ServiceIntegration | None = None
 
     def __post_init__(self) -> None:
         if self.room_from is None and "{room_id}" in self.path:
