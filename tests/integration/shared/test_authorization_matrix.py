@@ -97,6 +97,15 @@ ASSISTANT_ROUTES = {
     "DELETE /v1/rooms/{room_id}/products/{product_id}/listing",
     "POST /v1/rooms/{room_id}/coupon-drops",
 }
+# The post-live report, its views and comparisons (analytics): the room's host and operators.
+_OTHER_ROOM = "01ARZ3NDEKTSV4RRFFQ69G5FAW"
+MATRIX.update({
+    "GET /v1/rooms/{room_id}/stats": (lambda r: ("GET", f"/v1/rooms/{r}/stats", None), ROOM_HOST),
+    "GET /v1/rooms/{room_id}/stats.xlsx": (lambda r: ("GET", f"/v1/rooms/{r}/stats.xlsx", None), ROOM_HOST),
+    "GET /v1/rooms/{room_id}/viewers": (lambda r: ("GET", f"/v1/rooms/{r}/viewers", None), ROOM_HOST),
+    "GET /v1/stats/compare": (lambda r: ("GET", f"/v1/stats/compare?rooms={r},{_OTHER_ROOM}", None), ROOM_HOST),
+    "GET /v1/products/{product_id}/stats": (lambda r: ("GET", f"/v1/products/{_OTHER_ROOM}/stats", None), HOSTS),
+})
 MATRIX.update({
     "PUT /v1/rooms/{room_id}/assistants/{user_id}": (
         lambda r: ("PUT", f"/v1/rooms/{r}/assistants/viewer-2", {"capabilities": ["moderate"]}), ROOM_HOST),
@@ -214,15 +223,17 @@ ADDRESS = {"name": "张三", "phone": "13800138000", "province": "浙江", "city
            "detail": "文三路 1 号"}
 GHOST = "01ARZ3NDEKTSV4RRFFQ69G5FAV"   # a well-formed id of nothing
 GHOST_CODE = "ZZZZZZZZ23"
+GHOST_ROOM_2 = "01ARZ3NDEKTSV4RRFFQ69G5FAW"   # a second one (a comparison takes two different rooms)
 
 
 class Rehearsal:
     """Ids of host-1's test room and of what it holds (or of nothing, for the comparison)."""
 
     def __init__(self, room: str, product: str, sale: str, template: str, points_template: str, drop: str,
-                 share: str) -> None:
+                 share: str, other_room: str = GHOST_ROOM_2) -> None:
         self.room, self.product, self.sale, self.template = room, product, sale, template
         self.points_template, self.drop, self.share = points_template, drop, share
+        self.other_room = other_room       # another (public) room of host-1, for comparisons
 
 
 NOTHING = Rehearsal(room=GHOST, product=GHOST, sale=GHOST, template=GHOST, points_template=GHOST, drop=GHOST,
@@ -306,6 +317,11 @@ TEST_ROOM_ROWS = {
     "DELETE /v1/rooms/{room_id}/assistants/{user_id}": lambda t, c: (
         "DELETE", f"/v1/rooms/{t.room}/assistants/viewer-2", None, None),
     "GET /v1/rooms/{room_id}/assistants": lambda t, c: ("GET", f"/v1/rooms/{t.room}/assistants", None, None),
+    # the post-live report and its views (analytics): the host and operators, as for any room
+    "GET /v1/rooms/{room_id}/stats": lambda t, c: ("GET", f"/v1/rooms/{t.room}/stats", None, None),
+    "GET /v1/rooms/{room_id}/stats.xlsx": lambda t, c: ("GET", f"/v1/rooms/{t.room}/stats.xlsx", None, None),
+    "GET /v1/rooms/{room_id}/viewers": lambda t, c: ("GET", f"/v1/rooms/{t.room}/viewers", None, None),
+    "GET /v1/stats/compare": lambda t, c: ("GET", f"/v1/stats/compare?rooms={t.room},{t.other_room}", None, None),
 }
 TEST_ROOM_ROWS["POST /v1/rooms/{room_id}/events"] = lambda t, c: _beacons(t.room)
 
@@ -393,8 +409,9 @@ def rehearsal(api, tokens_for, ivs_env) -> Rehearsal:
                                                           "total": 20, "valid_days": 1, "room_id": room,
                                                           "points_cost": 1}, operator)["id"]
     share = ok("POST", f"/v1/rooms/{room}/shares", None, host)["code"]
+    other_room = ok("POST", "/v1/rooms", {"title": "对照", "scheduled_start": START}, host)["id"]
     return Rehearsal(room=room, product=product, sale=sale, template=template, points_template=points_template,
-                     drop=drop, share=share)
+                     drop=drop, share=share, other_room=other_room)
 
 
 def _answer(response) -> tuple[int, dict]:

@@ -89,8 +89,9 @@ class Route:
             object.__setattr__(self, "room_from", "path.room_id")
         if self.room_from is not None:
             where, _, name = self.room_from.partition(".")
-            if where not in ("path", "body") or not name:
-                raise ValueError(f"{self.key}: room_from is 'path.<param>' or 'body.<field>', not {self.room_from!r}")
+            if where not in ("path", "body", "query") or not name:   # query: a list of rooms (?rooms=a,b)
+                raise ValueError(f"{self.key}: room_from is 'path.<param>', 'body.<field>' or 'query.<param>', "
+                                 f"not {self.room_from!r}")
             if where == "path" and "{" + name + "}" not in self.path:
                 raise ValueError(f"{self.key}: room_from names {{{name}}}, which is not in the path")
 
