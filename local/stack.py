@@ -109,6 +109,7 @@ class LocalStack:
             self.ivs = LocalIvs("default", ingest=False, rtmp_port=self.rtmp_port, **ivs_kwargs)
             ivs_urls = self.ivs.start()
         os.environ["AWS_ENDPOINT_URL_IVS"] = ivs_urls["control"]
+        os.environ["AWS_ENDPOINT_URL_IVS_REALTIME"] = ivs_urls["control"]   # IVS real-time stages (local.ivs.realtime)
         os.environ["RECORDING_CONFIGURATION_ARN"] = self.ivs.recording_configuration_arn
         playback_key = json.loads(self.session.client("secretsmanager").get_secret_value(
             SecretId=env["PLAYBACK_KEY_SECRET_ID"])["SecretString"])

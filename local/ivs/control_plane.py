@@ -29,11 +29,13 @@ from typing import Callable
 
 from local.loopback import LoopbackServer, Reply, Request
 from local.ivs.events import EventPump
+from local.ivs.realtime import OPERATIONS as REALTIME_OPERATIONS, RealtimeState
 from local.ivs.state import IvsError, IvsState
 
 log = logging.getLogger("local.ivs")
 
 RTMP_APPLICATION = "app"
+STAGE_APPLICATION = "stage"          # IVS real-time: participants publish with their token (local.ivs.realtime)
 CALLBACK_PREFIX = "/__standin/rtmp/"
 
 # operation -> (state method name, HTTP status on success; 204 means no body)
@@ -93,8 +95,10 @@ def _request_id() -> str:
 
 class ControlPlane:
     def __init__(self, state: IvsState, pump: EventPump, *, host: str = "127.0.0.1", port: int = 0,
-                 on_publish_accepted: Callable[[], None] | None = None) -> None:
+                 on_publish_accepted: Callable[[], None] | None = None,
+                 realtime: RealtimeState | None = None) -> None:
         self.state = state
+        self.realtime = realtime
         self.pump = pump
         self._on_publish_accepted = on_publish_accepted
         self.server = ivs_server("control", self.handle, host=host, port=port)
@@ -120,7 +124,12 @@ class ControlPlane:
         if request.path.startswith("/__standin/"):
             return self._control(request)
         operation = request.path.strip("/")
-        if operation not in OPERATIONS:
+        target = self.state
+        if self.realtime is not None and operation in REALTIME_OPERATIONS:
+            target, (method, status) = self.realtime, REALTIME_OPERATIONS[operation]
+        elif operation in OPERATIONS:
+            method, status = OPERATIONS[operation]
+        else:
             return error_response("UnknownOperationException",
                                   f"{operation or '/'} is not implemented by the local IVS stand-in", 501)
         if request.method != "POST":
@@ -131,9 +140,8 @@ class ControlPlane:
             return error_response("ValidationException", "the request body is not JSON", 400)
         if not isinstance(body, dict):
             return error_response("ValidationException", "the request body must be a JSON object", 400)
-        method, status = OPERATIONS[operation]
         try:
-            result = getattr(self.state, method)(body)
+            result = getattr(target, method)(body)
         except IvsError as exc:
             return error_response(exc.code, exc.message, exc.status)
         headers = {"x-amzn-RequestId": _request_id()}
@@ -155,6 +163,8 @@ class ControlPlane:
     def _rtmp_callback(self, call: str, form: dict[str, str]) -> Reply:
         """nginx-rtmp notify callbacks: any 2xx lets the encoder go on, anything else drops it."""
         name, client_id = form.get("name", ""), form.get("clientid", "")
+        if form.get("app") == STAGE_APPLICATION and self.realtime is not None:
+            return self._stage_callback(call, name, client_id, form)
         if call == "on_publish":
             if form.get("app") != RTMP_APPLICATION:
                 return Reply.text(f"publish to rtmp://host:port/{RTMP_APPLICATION}/<stream key>", 404)
@@ -175,3 +185,22 @@ class ControlPlane:
             return Reply.text("ok", 200)
         return Reply.text("unknown callback", 404)
 
+
+    def _stage_callback(self, call: str, token: str, client_id: str, form: dict[str, str]) -> Reply:
+        """A participant's RTMP publish into a stage: their participant token is the stream key. Plays
+        (the composer reading publishers back) are not asked about: nginx-rtmp calls on_play, not configured."""
+        if call == "on_publish":
+            try:
+                self.realtime.authorize_publish(token, client_id)
+            except IvsError as exc:
+                log.warning("IVS stage ingest: publish refused (%s) from %s", exc.message, form.get("addr", "?"))
+                return Reply.text(exc.message, 403)
+            return Reply.text("ok", 200)
+        if call == "on_publish_done":
+            self.realtime.publish_done(token, client_id)
+            return Reply.text("ok", 200)
+        if call == "on_update":
+            if form.get("call") == "update_publish" and not self.realtime.keep_publishing(token, client_id):
+                return Reply.text("participant disconnected", 403)
+            return Reply.text("ok", 200)
+        return Reply.text("unknown callback", 404)

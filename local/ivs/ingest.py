@@ -111,6 +111,17 @@ rtmp {{
             hls_continuous on;
             hls_cleanup on;
         }}
+        # IVS real-time stages (local.ivs.realtime): participants publish with their token; the
+        # composer plays them back from here. No HLS: viewers see only the composition, in `app`.
+        application stage {{
+            live on;
+            record off;
+            drop_idle_publisher 10s;
+            on_publish {cb}/on_publish;
+            on_publish_done {cb}/on_publish_done;
+            on_update {cb}/on_update;
+            notify_update_timeout {self.update_seconds}s;
+        }}
     }}
 }}
 """

@@ -13,6 +13,7 @@ from local.ivs.control_plane import ControlPlane
 from local.ivs.events import EventBridgeSink, EventPump, Sink
 from local.ivs.ingest import NginxRtmp
 from local.ivs.playback import PlaybackServer, playback_url
+from local.ivs.realtime import RealtimeState
 from local.ivs.state import IvsState
 
 DEFAULT_ACCOUNT_ID = "123456789012"   # moto's default account
@@ -74,6 +75,7 @@ class LocalIvs:
         self.urls: dict[str, str] = {}
         self.workdir: Path | None = None
         self.state: IvsState | None = None
+        self.realtime: RealtimeState | None = None
         self._stop = threading.Event()
         self._wake = threading.Event()
         self._watcher: threading.Thread | None = None
@@ -107,9 +109,13 @@ class LocalIvs:
         self.recording_configuration_arn = self.state.create_recording_configuration({
             "name": "local", "destinationConfiguration": {"s3": {"bucketName": self.recording_bucket}},
             "recordingReconnectWindowSeconds": self.reconnect_window_seconds})["recordingConfiguration"]["arn"]
+        self.realtime = RealtimeState(
+            region=self.region, account_id=self.account_id, emit=self.pump.emit,
+            rtmp_base=lambda: f"rtmp://{self.host}:{ingest_box['port']}/",
+            channel_ingest=self._channel_ingest)
         self.pump.start()
         self.control = ControlPlane(self.state, self.pump, host=self.host, port=self.control_port,
-                                    on_publish_accepted=self._wake.set)
+                                    on_publish_accepted=self._wake.set, realtime=self.realtime)
         self.control.start()
         self.playback = PlaybackServer(self.state, self.workdir / "hls", host=self.host, port=self.http_port)
         playback_box["url"] = self.playback.start()
@@ -130,6 +136,8 @@ class LocalIvs:
         if self.ingest is not None:
             self.ingest.stop()
             self.ingest = None
+        if self.realtime is not None:
+            self.realtime.stop_all()
         if self.state is not None:
             self.state.end_all()   # encoders are gone with nginx; pending recordings are dropped
         if self._watcher is not None:
@@ -158,8 +166,17 @@ class LocalIvs:
         return self.urls["control"]
 
     def env(self) -> dict[str, str]:
-        """Environment for processes whose boto3 ``ivs`` client must reach this stand-in."""
-        return {"AWS_ENDPOINT_URL_IVS": self.urls["control"]}
+        """Environment for processes whose boto3 ``ivs`` and ``ivs-realtime`` clients must reach this stand-in."""
+        return {"AWS_ENDPOINT_URL_IVS": self.urls["control"], "AWS_ENDPOINT_URL_IVS_REALTIME": self.urls["control"]}
+
+    def _channel_ingest(self, channel_arn: str) -> str | None:
+        """The RTMP URL (with the channel's stream key) a composition pushes to; None: no such channel."""
+        state = self.state
+        if state is None or channel_arn not in state.channels:
+            return None
+        keys = [k for k in state.stream_keys.values() if k.channel_arn == channel_arn]
+        port = self.ingest.port if self.ingest is not None else self.rtmp_port
+        return f"rtmp://{self.host}:{port}/app/{keys[0].value}" if keys else ""
 
     def client(self, **kwargs: Any):
         """A boto3 ivs client for this stand-in."""

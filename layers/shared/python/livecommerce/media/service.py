@@ -97,7 +97,8 @@ def _token(stage: StageItem, *, user_id: str, seat_id: str, role: str, capabilit
             actions=[StageItem.host_participant_id.set(token.participant_id)])
     else:
         SeatItem(*SeatItem.key(stage.room_id, seat_id)).update(
-            actions=[SeatItem.participant_id.set(token.participant_id)])
+            actions=[SeatItem.participant_id.set(token.participant_id),
+                     SeatItem.participant_ids.add({token.participant_id})])
     rtmps = stage.rtmps_endpoint or ""
     if rtmps and "://" not in rtmps:
         rtmps = f"rtmps://{rtmps}:443/app/"
@@ -180,7 +181,8 @@ def _take_seat(room: rooms.RoomRef, seat: SeatItem) -> StageItem:
 
 
 def accept_application(caller: Caller, room_id: str, seat_id: str) -> SeatWithToken:
-    room = rooms.require_visible(room_id, caller)
+    room = _host_room(caller, room_id)
+    rules.require_live(room_id, room.status)
     seat = repository.get_seat(room_id, seat_id)
     if seat is None:
         raise _seat_missing()
@@ -201,6 +203,7 @@ def accept_application(caller: Caller, room_id: str, seat_id: str) -> SeatWithTo
 
 def accept_invitation(caller: Caller, room_id: str, seat_id: str) -> SeatWithToken:
     room = rooms.require_visible(room_id, caller)
+    rules.require_live(room_id, room.status)
     seat = repository.get_seat(room_id, seat_id)
     if seat is None:
         raise _seat_missing()
@@ -233,12 +236,20 @@ def _close_seat(room_id: str, seat: SeatItem, reason: str) -> None:
     except TxCancelled:
         raise problems.Conflict("The co-stream changed meanwhile; read it again.",
                                 code="costream_request_closed") from None
-    if seat.participant_id and stage is not None and stage.stage_arn and was in ("on_stage", "muted"):
-        stages.disconnect(stage.stage_arn, seat.participant_id, reason)
+    if stage is not None and stage.stage_arn and was in ("on_stage", "muted"):
+        _disconnect_all(stage.stage_arn, seat, reason)
+
+
+def _disconnect_all(stage_arn: str, seat: SeatItem, reason: str) -> None:
+    """Every participant token issued to the seat (the one publishing may be any of them)."""
+    for participant_id in sorted(seat.participant_ids or ({seat.participant_id} if seat.participant_id else set())):
+        stages.disconnect(stage_arn, participant_id, reason)
 
 
 def hang_up(caller: Caller, room_id: str, seat_id: str) -> Seat:
     room = rooms.require_visible(room_id, caller)
+    if room.status not in ("live", "interrupted"):
+        raise rules.not_live(room_id, room.status)   # seats exist only while live; the end closed them
     seat = repository.get_seat(room_id, seat_id)
     if seat is None:
         raise _seat_missing()
@@ -256,7 +267,8 @@ def hang_up(caller: Caller, room_id: str, seat_id: str) -> Seat:
 def mute(caller: Caller, room_id: str, seat_id: str) -> Seat:
     """The guest stops publishing: their publishing participant is disconnected and a new token for
     them can only subscribe (IVS has no server-side mute of a participant's tracks)."""
-    _host_room(caller, room_id)
+    room = _host_room(caller, room_id)
+    rules.require_live(room_id, room.status)
     seat = repository.get_seat(room_id, seat_id)
     if seat is None:
         raise _seat_missing()
@@ -271,8 +283,8 @@ def mute(caller: Caller, room_id: str, seat_id: str) -> Seat:
     except TxCancelled:
         raise problems.Conflict("The guest left meanwhile.", code="costream_request_closed") from None
     stage = repository.get_stage(room_id)
-    if seat.participant_id and stage and stage.stage_arn:
-        stages.disconnect(stage.stage_arn, seat.participant_id, "muted by the host")
+    if stage and stage.stage_arn:
+        _disconnect_all(stage.stage_arn, seat, "muted by the host")
     return _seat_view(repository.get_seat(room_id, seat_id))
 
 
@@ -429,7 +441,7 @@ def end_pk_by_host(caller: Caller, room_id: str) -> Pk:
     _host_room(caller, room_id)
     stage = repository.get_stage(room_id)
     if stage is None or not stage.pk_id:
-        raise problems.NotFound("The room is not in a PK.", code="pk_not_found")
+        raise problems.Conflict("The room is not in a PK.", code="pk_not_running")
     finish_pk(stage.pk_id, cancelled=True)
     return pk_view(repository.get_pk(stage.pk_id), room_id)
 

@@ -1,7 +1,7 @@
 """PynamoDB items of the media table (key patterns in media/spec.py)."""
 from __future__ import annotations
 
-from pynamodb.attributes import JSONAttribute, NumberAttribute, UnicodeAttribute
+from pynamodb.attributes import JSONAttribute, NumberAttribute, UnicodeAttribute, UnicodeSetAttribute
 
 from livecommerce.media.spec import MEDIA
 from livecommerce.shared import dynamo
@@ -44,6 +44,7 @@ class SeatItem(_Base):
     display_name = UnicodeAttribute()
     state = UnicodeAttribute()                           # pending | on_stage | muted | ended
     participant_id = UnicodeAttribute(null=True)         # the latest token issued to this seat
+    participant_ids = UnicodeSetAttribute(null=True)     # every token issued to it (all disconnected on mute/remove)
     reason = UnicodeAttribute(null=True)
     created_at = UnicodeAttribute()
     updated_at = UnicodeAttribute()
