@@ -193,3 +193,37 @@ def test_bulk_shipping_reports_each_order_and_a_retry_changes_nothing_then_auto_
     assert jobs.confirm_due_receipts(shipped_at + timedelta(days=10, seconds=5)) == 0
     assert {d["cause"] for d in _events(bus, "OrderDelivered")} == {"auto"}
     assert shop.ok(shop.call("GET", f"/v1/orders/{b['id']}", "viewer-2"))["state"] == "delivered"
+
+
+def test_a_flash_sale_refund_before_shipping_after_the_sale_ended_returns_units_to_the_product(shop, bus, clock):
+    """Units refunded while the sale runs go back to its shards (buyable again); after it ended nobody can
+    buy from its shards, so they go back to the product's unallocated stock."""
+    from livecommerce.orders import fulfilment_service, repository, sharding
+
+    clock.patch(fulfilment_service)
+    room_id, (pid,) = shop.listed_room(stock=100, live_stock=20)
+    stock_before = shop.ok(shop.call("GET", f"/v1/products/{pid}"))["stock"]
+    sale = shop.flash_sale(room_id, pid, stock=10, price=990, limit=2, duration=600)
+    orders = []
+    for user in ("viewer-1", "viewer-2"):
+        order = shop.ok(shop.buy(user, sale["id"], quantity=2), 201)
+        from livecommerce import orders as face
+
+        assert face.apply_payment(channel="wechat", order_id=order["id"], transaction_id="4200" + order["id"],
+                                  amount=order["total"], paid_at=order["created_at"]) == "paid"
+        orders.append(order)
+    assert shop.ok(shop.call("GET", f"/v1/products/{pid}"))["stock"] == stock_before - 10
+
+    def refund(order, user, refund_id):
+        shop.ok(shop.call("POST", f"/v1/orders/{order['id']}/after-sales", user, {}, idem=key()), 201)
+        approved = [e for e in _events(bus, "AfterSaleRefundApproved") if e["order_id"] == order["id"]][-1]
+        assert _deliver("order_events", "RefundSucceeded", _refund_succeeded(approved, refund_id))["outcome"] == "applied"
+
+    left = lambda: sharding.total_left(repository.shard_lefts(sale["id"], int(repository.get_sale(sale["id"]).shards)))
+    refund(orders[0], "viewer-1", "R-live")                            # the sale runs: back to its shards
+    assert left() == 8 and shop.ok(shop.call("GET", f"/v1/products/{pid}"))["stock"] == stock_before - 10
+    clock.set(parse_time(sale["ends_at"]) + timedelta(seconds=1))      # the sale has ended
+    refund(orders[1], "viewer-2", "R-ended")
+    assert left() == 8 and shop.ok(shop.call("GET", f"/v1/products/{pid}"))["stock"] == stock_before - 8
+    changed = [e for e in _events(bus, "StockChanged") if e.get("order_id") == orders[1]["id"]]
+    assert [(e["product_id"], e["delta"], e.get("flash_sale_id")) for e in changed] == [(pid, 2, None)]

@@ -438,9 +438,17 @@ def apply_refund_result(*, refund_id: str, order_id: str, after_sale_id: str | N
 
 
 def _return_stock(tx: Tx, order: OrderItem, events: list[Event]) -> None:
-    """The goods never left: the units go back where the order took them from."""
+    """The goods never left: the units go back where the order took them from, or, for a flash sale that
+    has ended (nobody can buy from its shards any more), to the product's unallocated stock."""
     if order.kind == "flash_sale":
         quantity = sum(int(line["quantity"]) for line in order.lines)
+        sale = repository.get_sale(order.flash_sale_id, consistent=True)
+        if sale is None or utcnow() >= datetime.fromisoformat(sale.ends_at.replace("Z", "+00:00")):
+            product_id = order.lines[0]["product_id"]
+            catalog.allocate_stock(tx, product_id, -quantity)
+            events.append(StockChanged(room_id=order.room_id, product_id=product_id, delta=quantity,
+                                       cause="refunded", order_id=order.order_id))
+            return
         _add_flash_release(tx, order.flash_sale_id, int(order.flash_shard), order.user_id, quantity)
         events.append(StockChanged(room_id=order.room_id, flash_sale_id=order.flash_sale_id,
                                    product_id=order.lines[0]["product_id"], delta=quantity, cause="refunded",
