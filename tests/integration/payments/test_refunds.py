@@ -195,3 +195,35 @@ def test_racing_refunds_and_a_throttled_provider_never_refund_more_than_paid(sho
     assert len(wechat.refunds) == 2 and sum(r.amount for r in wechat.refunds.values()) == 20000
     succeeded = _published(bus, "RefundSucceeded")
     assert sorted(e["refund_id"] for e in succeeded) == sorted(r["refund_id"] for r in accepted)
+
+
+def test_refund_notifications_released_in_reverse_order_and_duplicated_apply_each_refund_once(
+        shop, payments, order, bus):
+    """Two partial refunds of one WeChat payment; their notifications held, then delivered newest first and
+    each again (reordered and duplicated): each refund succeeds once, the sum never exceeds what was paid."""
+    from livecommerce import payments as face
+
+    wechat, _ = payments
+    payment = _pay(shop, payments, order, "wechat")                      # 24690 fen
+    first = face.on_domain_event(_after_sale(order, payment, "ASR1", 4000))
+    second = face.on_domain_event(_after_sale(order, payment, "ASR2", 6000))
+    wechat.refund_notify = "hold"
+    wechat.settle_refunds()
+    held = list(wechat.held_refund_notifications)
+    assert len(held) == 2
+    released = wechat.release_refund_notifications(reverse=True)
+    assert all(n.status == 200 for n in released)
+    for note in reversed(held):                                            # each delivered once more
+        wechat.deliver(wechat.resend_refund(json_ids(wechat, note)))
+    succeeded = _published(bus, "RefundSucceeded")
+    assert [e["refund_id"] for e in succeeded] == [second["refund_id"], first["refund_id"]]   # newest first
+    assert sorted(e["amount"] for e in succeeded) == [4000, 6000]
+    day = datetime.now(timezone.utc)
+    records = face.refunds_between((day - timedelta(hours=1)).isoformat(), (day + timedelta(hours=1)).isoformat())
+    assert sorted((r.refund_id, r.state) for r in records) == sorted(
+        [(first["refund_id"], "succeeded"), (second["refund_id"], "succeeded")])
+
+
+def json_ids(wechat, note) -> str:
+    """The out_refund_no a held WeChat refund notification is for."""
+    return next(no for no, refund in wechat.refunds.items() if note in refund.notifications)
