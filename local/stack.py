@@ -173,11 +173,23 @@ class LocalStack:
     def _run_schedules(self) -> None:
         from local.lambda_runtime import invoke
 
+        from datetime import datetime, timezone
+
+        from livecommerce.manifest import FUNCTION_SPECS
+        from local.schedules import fires_between
+
         log = logging.getLogger("local.events")
+        # Daily functions (cron: the reconciliation) when their minute comes, as EventBridge rules do.
+        daily = [(f.name, f.schedule) for f in FUNCTION_SPECS if (f.schedule or "").startswith("cron(")]
+        last = datetime.now(timezone.utc)
         while not self._stop.wait(SWEEP_SECONDS):   # the scheduled functions, as on AWS
-            for scheduled in SCHEDULED_FUNCTIONS:
+            now = datetime.now(timezone.utc)
+            due = [name for name, expression in daily if fires_between(expression, last, now)]
+            last = now
+            for scheduled in (*SCHEDULED_FUNCTIONS, *due):
                 try:
-                    invoke(scheduled, {"id": "local-schedule", "detail-type": "Scheduled Event"})
+                    invoke(scheduled, {"id": "local-schedule", "detail-type": "Scheduled Event",
+                                       "time": now.isoformat().replace("+00:00", "Z")})
                 except Exception:  # keep the schedule going
                     log.exception("scheduled %s failed", scheduled)
 
