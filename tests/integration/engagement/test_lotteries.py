@@ -86,6 +86,19 @@ def test_follow_lottery_end_to_end_with_a_verifiable_draw_and_points(shop, clock
     assert problems == [] and order == [w["entrant"] for w in drawn["winners"]]
     proof["secret"] = "ab" * 32
     assert any("commitment" in p for p in verify_lottery.verify(proof)[0])
+    # The frozen list is one S3 object (its link is in the proof); long lists are linked, not inlined.
+    import requests
+    linked = requests.get(proof["entrants_url"], timeout=5)     # answered by moto, never the internet
+    assert linked.status_code == 200 and [linked.content[i:i + 12].hex() for i in range(0, 48, 12)] == \
+        proof["entrants"] and len(linked.content) == 48
+    monkeypatch.setattr(service, "INLINE_ENTRANTS", 3)
+    long = shop.ok(shop.call("GET", f"/v1/lotteries/{lid}/proof"))
+    assert long["entrants"] is None and long["entrants_count"] == 4
+    monkeypatch.setattr(verify_lottery.urllib.request, "urlopen",
+                        lambda url, timeout: __import__("io").BytesIO(requests.get(url, timeout=timeout).content))
+    assert verify_lottery.verify(long)[0] == []
+    long["entrants_count"] = 5
+    assert any("number of entrants" in p for p in verify_lottery.verify(long)[0])
 
     # Points granted once (a second settle does not add them again); the host sees every prize.
     from livecommerce.engagement import draw as rules

@@ -138,7 +138,11 @@ class Proof(BaseModel):
     secret: str | None = Field(default=None, description="Revealed at the draw.")
     entrants_hash: str | None = None
     closed_at: str | None = None
-    entrants: list[str] | None = Field(default=None, description="The frozen, sorted pseudonym list.")
+    entrants_count: int | None = Field(default=None, description="Entrants frozen at the close.")
+    entrants: list[str] | None = Field(default=None, description="The frozen, sorted pseudonym list (hex), inline "
+                                                                 "up to 20,000 entrants; longer: entrants_url.")
+    entrants_url: str | None = Field(default=None, description="A link (1 h) to the frozen list as published: the "
+                                                               "sorted 12-byte pseudonyms concatenated, binary.")
     beacon: dict | None = Field(default=None, description="drand chain (pinned key, scheme, period, genesis), round, "
                                                           "signature, randomness.")
     positions: int | None = Field(default=None, description="Shuffle positions drawn: winners, then redraws.")

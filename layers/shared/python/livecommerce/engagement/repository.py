@@ -6,13 +6,12 @@ import zlib
 from pynamodb.exceptions import DoesNotExist, PutError
 
 from livecommerce.engagement.draw import PSEUDONYM_BYTES
-from livecommerce.engagement.storage import (BuyerItem, CountShardItem, EngagementOutboxItem, EntryItem, ListChunkItem,
+from livecommerce.engagement.storage import (BuyerItem, CountShardItem, EngagementOutboxItem, EntryItem,
                                              LotteryItem, WinnerItem, WonItem, bind_all)
 from livecommerce.shared import dynamo, outbox
 
 DUE = "LOTDUE"
 COUNT_SHARDS = 16
-CHUNK_ENTRANTS = 20_000          # 240 KB of pseudonyms a chunk item (under DynamoDB's 400 KB)
 
 OUTBOX = outbox.Outbox(EngagementOutboxItem, shards=8, bind=bind_all)
 outbox_items = OUTBOX.items
@@ -80,34 +79,60 @@ def get_entry(lottery_id: str, entrant: str) -> EntryItem | None:
 
 
 def all_entrants(lottery_id: str) -> list[str]:
-    """Every entry's pseudonym, read consistently (the close freezes them)."""
+    """Every entry's pseudonym, read consistently (the close freezes them), sorted: entries are
+    keyed ENT#<pseudonym>, so the query returns them in order and projects the key only."""
     bind_all()
-    return [i.entrant for i in EntryItem.query(f"LOT#{lottery_id}", EntryItem.sk.startswith("ENT#"),
-                                               consistent_read=True, attributes_to_get=["entrant"])]
+    prefix = len("ENT#")
+    return [i.sk[prefix:] for i in EntryItem.query(f"LOT#{lottery_id}", EntryItem.sk.startswith("ENT#"),
+                                                   consistent_read=True, attributes_to_get=["sk"])]
 
 
-def write_list(lottery_id: str, sorted_entrants: list[str]) -> int:
-    bind_all()
-    chunks = 0
-    with ListChunkItem.batch_write() as batch:
-        for start in range(0, len(sorted_entrants), CHUNK_ENTRANTS):
-            data = b"".join(bytes.fromhex(e) for e in sorted_entrants[start:start + CHUNK_ENTRANTS])
-            batch.save(ListChunkItem(*ListChunkItem.key(lottery_id, chunks), data=data))
-            chunks += 1
-    return chunks
+# The frozen entrant list is one object in the materials bucket (SecureBucket: encrypted with the
+# data key, versioned, TLS only), under lotteries/ (the engagement functions' materials_prefix):
+# the sorted 12-byte pseudonyms concatenated, 1.2 MB for 100,000 entrants. Its sha256 over the
+# published text form is the entrants_hash stored with the lottery and published at the close; the
+# draw and every proof read the version written at the close and check it against that hash.
+LIST_PREFIX = "lotteries/"
 
 
-def read_list(lottery_id: str, chunks: int) -> list[str]:
-    bind_all()
-    found = sorted(ListChunkItem.query(f"LOT#{lottery_id}", ListChunkItem.sk.startswith("LIST#"),
-                                       consistent_read=True), key=lambda c: c.sk)
-    if len(found) != chunks:
-        raise RuntimeError(f"lottery {lottery_id}: {len(found)} of {chunks} list chunks")
-    out: list[str] = []
-    for chunk in found:
-        data = bytes(chunk.data)
-        out.extend(data[i:i + PSEUDONYM_BYTES].hex() for i in range(0, len(data), PSEUDONYM_BYTES))
-    return out
+def list_key(lottery_id: str) -> str:
+    return f"{LIST_PREFIX}{lottery_id}/entrants.bin"
+
+
+def _s3():
+    from livecommerce.shared import aws  # deferred: boto3 on first use
+
+    return aws.client("s3")
+
+
+def _bucket() -> str:
+    from livecommerce.shared.settings import get_settings  # deferred: settings read on first use
+
+    return get_settings().materials_bucket
+
+
+def write_list(lottery_id: str, sorted_entrants: list[str]) -> dict:
+    """Freeze the list: {"key", "version"} of the object written (the version, when the bucket keeps them)."""
+    data = b"".join(bytes.fromhex(e) for e in sorted_entrants)
+    put = _s3().put_object(Bucket=_bucket(), Key=list_key(lottery_id), Body=data,
+                           ContentType="application/octet-stream")
+    return {"key": list_key(lottery_id), "version": put.get("VersionId"), "bytes": len(data)}
+
+
+def read_list(ref: dict) -> list[str]:
+    extra = {"VersionId": ref["version"]} if ref.get("version") else {}
+    data = _s3().get_object(Bucket=_bucket(), Key=ref["key"], **extra)["Body"].read()
+    if len(data) % PSEUDONYM_BYTES:
+        raise RuntimeError(f"{ref['key']}: {len(data)} bytes is not a whole number of pseudonyms")
+    return [data[i:i + PSEUDONYM_BYTES].hex() for i in range(0, len(data), PSEUDONYM_BYTES)]
+
+
+def list_url(ref: dict, expires: int = 3600) -> str:
+    """A presigned GET of the frozen list (the proof's entrants_url, for lists too long to inline)."""
+    params = {"Bucket": _bucket(), "Key": ref["key"]}
+    if ref.get("version"):
+        params["VersionId"] = ref["version"]
+    return _s3().generate_presigned_url("get_object", Params=params, ExpiresIn=expires)
 
 
 def winners_of(lottery_id: str) -> list[WinnerItem]:

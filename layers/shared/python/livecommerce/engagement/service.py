@@ -323,7 +323,7 @@ def _close(item: LotteryItem, now: datetime) -> tuple[str | None, datetime | Non
         _keyword_entrants(item)
     entrants = sorted(set(repository.all_entrants(item.lottery_id)))
     list_hash = draw.entrants_hash(entrants)
-    chunks = repository.write_list(item.lottery_id, entrants)
+    frozen = repository.write_list(item.lottery_id, entrants)
     chain = drand_chain()
     closed_at = max(now, parse_time(item.closes_at))
     beacon_round = draw.round_after(chain.genesis_time, chain.period, closed_at.timestamp())
@@ -333,7 +333,7 @@ def _close(item: LotteryItem, now: datetime) -> tuple[str | None, datetime | Non
                         "period": chain.period, "genesis_time": chain.genesis_time, "chain_hash": chain.chain_hash}}
     tx = Tx().update("lottery", LotteryItem(*LotteryItem.key(item.lottery_id)), [
         LotteryItem.state.set("closed"), LotteryItem.entrants.set(len(entrants)),
-        LotteryItem.entrants_hash.set(list_hash), LotteryItem.list_chunks.set(chunks),
+        LotteryItem.entrants_hash.set(list_hash), LotteryItem.entrant_list.set(frozen),
         LotteryItem.beacon.set(beacon), LotteryItem.closed_at.set(iso(closed_at)),
         LotteryItem.gsi1sk.set(repository.due_key(draws_at.timestamp(), item.lottery_id))],
         LotteryItem.state == "open")
@@ -362,7 +362,7 @@ def _draw(item: LotteryItem, now: datetime) -> tuple[str | None, datetime | None
     secret = _decrypt(item.secret_ciphertext, item.lottery_id, "server-secret").hex()
     if draw.commitment(secret) != item.commitment:
         raise RuntimeError(f"lottery {item.lottery_id}: the stored secret does not match its commitment")
-    entrants = repository.read_list(item.lottery_id, int(item.list_chunks or 0)) if item.list_chunks else []
+    entrants = repository.read_list(item.entrant_list) if item.entrant_list else []
     if draw.entrants_hash(entrants) != item.entrants_hash:
         raise RuntimeError(f"lottery {item.lottery_id}: the frozen list does not match its hash")
     k = min(int(item.winners_count), len(entrants))
@@ -486,7 +486,7 @@ def _forfeit(item: LotteryItem, w: WinnerItem, now: datetime) -> bool:
                                                        rank=int(w.rank), user_id=w.user_id, redraw=redraw)]
     new = None
     if redraw:
-        entrants = repository.read_list(item.lottery_id, int(item.list_chunks or 0))
+        entrants = repository.read_list(item.entrant_list) if item.entrant_list else []
         position = int(item.positions)
         if position < len(entrants):
             order = draw.winners(item.lottery_id, item.secret, entrants, item.beacon["beacon"]["randomness"],
@@ -564,19 +564,27 @@ def winner_address(lottery_id: str, user_id: str) -> dict | None:
 
 # -- the proof ---------------------------------------------------------------------------
 
+INLINE_ENTRANTS = 20_000     # longer frozen lists: the proof links the object (entrants_url) instead
+
+
 def proof(caller: Caller | None, lottery_id: str) -> Proof:
     item = _visible_lottery(caller, lottery_id)
-    entrants = None
-    if item.state in ("closed", "drawn"):
-        entrants = repository.read_list(lottery_id, int(item.list_chunks or 0)) if item.list_chunks else []
+    entrants = url = None
+    count = int(item.entrants) if item.entrants is not None else None
+    if item.state in ("closed", "drawn") and item.entrant_list:
+        url = repository.list_url(item.entrant_list)
+        if (count or 0) <= INLINE_ENTRANTS:
+            entrants = repository.read_list(item.entrant_list)
+    elif item.state in ("closed", "drawn"):
+        entrants = []
     drawn = None
     if item.state == "drawn":
         drawn = [{"position": int(w.position), "entrant": w.entrant, "rank": int(w.rank), "state": w.state}
                  for w in sorted(repository.winners_of(lottery_id), key=lambda w: int(w.position))]
     return Proof(version=draw.VERSION, lottery_id=lottery_id, room_id=item.room_id, state=item.state,
                  winners_count=int(item.winners_count), salt=item.salt, commitment=item.commitment,
-                 secret=item.secret, entrants_hash=item.entrants_hash, closed_at=item.closed_at, entrants=entrants, beacon=item.beacon,
+                 secret=item.secret, entrants_hash=item.entrants_hash, closed_at=item.closed_at,
+                 entrants_count=count if item.state in ("closed", "drawn") else None, entrants=entrants,
+                 entrants_url=url, beacon=item.beacon,
                  positions=int(item.positions) if item.positions is not None else None, drawn=drawn,
                  algorithm=ALGORITHM)
-
-

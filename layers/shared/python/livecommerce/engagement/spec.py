@@ -61,6 +61,7 @@ SPEC = ContextSpec(
             # KMS, the PII key: winners' shipping addresses (subject "address:<user>") and each
             # lottery's committed server secret until its draw reveals it (subject "server-secret").
             pii_encryption_context=("lottery_id", "subject"),
+            materials_prefix="lotteries/",           # frozen entrant lists (the proof's entrants_url)
             puts_events=True,
             publishes_realtime=True,                 # winners' private messages
             invokes=("engagement_clock",),           # a lottery's close within the minute: its timer
@@ -71,6 +72,7 @@ SPEC = ContextSpec(
             tables_write=(ENGAGEMENT, "Marketing"),
             tables_read=("Rooms", "Identity", "Interaction"),   # eligibility at close; keyword danmaku
             pii_encryption_context=("lottery_id", "subject"),   # the server secret, revealed at the draw
+            materials_prefix="lotteries/",           # the entrant list frozen at the close, read at the draw
             puts_events=True,
             publishes_realtime=True,
             schedule="rate(1 minute)",

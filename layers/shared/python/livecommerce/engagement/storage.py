@@ -1,7 +1,7 @@
 """PynamoDB items of the engagement table (the key patterns are in spec.py)."""
 from __future__ import annotations
 
-from pynamodb.attributes import BinaryAttribute, BooleanAttribute, JSONAttribute, NumberAttribute, UnicodeAttribute
+from pynamodb.attributes import BooleanAttribute, JSONAttribute, NumberAttribute, UnicodeAttribute
 
 from livecommerce.engagement.spec import ENGAGEMENT
 from livecommerce.shared import dynamo
@@ -38,7 +38,7 @@ class LotteryItem(_Base):
     secret = UnicodeAttribute(null=True)      # revealed at the draw
     entrants = NumberAttribute(null=True)     # frozen at the close
     entrants_hash = UnicodeAttribute(null=True)
-    list_chunks = NumberAttribute(null=True)
+    entrant_list = JSONAttribute(null=True)   # the frozen list's object: {"key", "version", "bytes"} (repository)
     beacon = JSONAttribute(null=True)         # {"chain": {...}, "round", "draws_at", "beacon": {...}}
     positions = NumberAttribute(null=True)    # positions of the shuffle drawn (winners + redraws)
     created_at = UnicodeAttribute()
@@ -73,19 +73,6 @@ class CountShardItem(_Base):
     @staticmethod
     def key(lottery_id: str, shard: int) -> tuple[str, str]:
         return f"LOT#{lottery_id}", f"CNT#{shard:02d}"
-
-
-class ListChunkItem(_Base):
-    """The frozen, sorted entrant list: 12-byte pseudonyms concatenated, 20,000 a chunk."""
-
-    class Meta:
-        table_name = "unbound"
-
-    data = BinaryAttribute(legacy_encoding=False)
-
-    @staticmethod
-    def key(lottery_id: str, chunk: int) -> tuple[str, str]:
-        return f"LOT#{lottery_id}", f"LIST#{chunk:05d}"
 
 
 class WinnerItem(_Base):
@@ -142,7 +129,7 @@ class EngagementOutboxItem(OutboxItem):
         table_name = "unbound"
 
 
-MODELS = (LotteryItem, EntryItem, CountShardItem, ListChunkItem, WinnerItem, WonItem, BuyerItem,
+MODELS = (LotteryItem, EntryItem, CountShardItem, WinnerItem, WonItem, BuyerItem,
           EngagementOutboxItem)
 
 
