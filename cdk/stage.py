@@ -24,6 +24,7 @@ from cdk.stacks.api_stack import ApiStack
 from cdk.stacks.data_stack import DataStack
 from cdk.stacks.media_stack import MediaStack
 from cdk.stacks.realtime_stack import RealtimeStack
+from cdk.stacks.workflows_stack import WorkflowsStack
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -62,10 +63,11 @@ class StageStacks:
     media: MediaStack
     api: ApiStack
     realtime: RealtimeStack
+    workflows: WorkflowsStack
 
     @property
     def all(self) -> tuple:
-        return (self.data, self.media, self.api, self.realtime)
+        return (self.data, self.media, self.api, self.realtime, self.workflows)
 
 
 def build_stage(app: App, config: StageConfig) -> StageStacks:
@@ -83,7 +85,11 @@ def build_stage(app: App, config: StageConfig) -> StageStacks:
                              description=f"Live commerce {config.name}: IoT Core custom authorizer, "
                                          "interaction stream consumers",
                              **common)
-    stacks = StageStacks(config=config, data=data, media=media, api=api, realtime=realtime)
+    workflows = WorkflowsStack(app, config.stack_name("Workflows"), config=config, api=api,
+                               description=f"Live commerce {config.name}: Step Functions workflows, their "
+                                           "schedules and alarms",
+                               **common)
+    stacks = StageStacks(config=config, data=data, media=media, api=api, realtime=realtime, workflows=workflows)
     for stack in stacks.all:
         Tags.of(stack).add("project", PROJECT)
         Tags.of(stack).add("stage", config.name)

@@ -32,8 +32,19 @@ ROOT = Path(__file__).resolve().parent.parent
 STATEMACHINES = ROOT / "statemachines"
 log = logging.getLogger("local.stepfunctions")
 
-# ASL file stem -> the state machine's name suffix (the CDK stack uses the same table).
-MACHINES = {"reservation_reminder": "reservation-reminder"}
+
+
+def machine_specs() -> dict[str, Any]:
+    """ASL file stem -> its StateMachineSpec (livecommerce.manifest.STATE_MACHINES: the table the
+    workflows stack reads too)."""
+    from livecommerce.manifest import STATE_MACHINES
+
+    return {machine.asl: machine for machine in STATE_MACHINES}
+
+
+def function_name(prefix: str, name: str) -> str:
+    """A function's physical name (cdk ApiStack.function_name, local.resources)."""
+    return f"{prefix}-{name.replace('_', '-')}"
 
 
 def enable_execution() -> None:
@@ -69,9 +80,13 @@ def route_lambda_tasks(endpoint: Callable[[], str | None] = lambda: os.environ.g
 
 
 def substitutions(*, region: str, account: str, prefix: str) -> dict[str, str]:
-    def function_arn(name: str) -> str:
-        return f"arn:aws:lambda:{region}:{account}:function:{prefix}-{name.replace('_', '-')}"
-    return {"NotifyTasksFunctionArn": function_arn("notify_tasks")}
+    """Every ${Substitution} of every ASL file -> its value (the task functions' ARNs), from the
+    StateMachineSpecs, as the workflows stack's DefinitionSubstitutions fill them."""
+    values: dict[str, str] = {}
+    for machine in machine_specs().values():
+        for placeholder, function in machine.tasks:
+            values[placeholder] = f"arn:aws:lambda:{region}:{account}:function:{function_name(prefix, function)}"
+    return values
 
 
 def definition(stem: str, values: dict[str, str]) -> str:
@@ -84,7 +99,15 @@ def definition(stem: str, values: dict[str, str]) -> str:
 
 
 def state_machine_name(prefix: str, stem: str) -> str:
-    return f"{prefix}-{MACHINES[stem]}"
+    return machine_specs()[stem].physical_name(prefix)
+
+
+def state_machine_arn(prefix: str, stem: str, *, region: str, account: str) -> str:
+    return f"arn:aws:states:{region}:{account}:stateMachine:{state_machine_name(prefix, stem)}"
+
+
+def scheduled_machines() -> list[Any]:
+    return [machine for machine in machine_specs().values() if machine.scheduled]
 
 
 def create_state_machines(session: Any, *, prefix: str, account: str = "123456789012") -> dict[str, str]:
@@ -95,7 +118,7 @@ def create_state_machines(session: Any, *, prefix: str, account: str = "12345678
     values = substitutions(region=region, account=account, prefix=prefix)
     arns: dict[str, str] = {}
     existing = {m["name"]: m["stateMachineArn"] for m in sfn.list_state_machines()["stateMachines"]}
-    for stem in MACHINES:
+    for stem in machine_specs():
         name = state_machine_name(prefix, stem)
         body = definition(stem, values)
         if name in existing:

@@ -36,6 +36,7 @@ from livecommerce.shared.spec import (
     FunctionSpec,
     Route,
     SecretSpec,
+    StateMachineSpec,
     StreamConsumer,
     Subscription,
     TableRef,
@@ -68,6 +69,13 @@ if len(SUBSCRIPTIONS) != sum(len(c.subscriptions) for c in CONTEXTS):
     raise RuntimeError("a context's subscriptions are missing from manifest.SUBSCRIPTIONS")
 STREAM_CONSUMERS: tuple[StreamConsumer, ...] = tuple(
     consumer for context in CONTEXTS for consumer in context.stream_consumers)
+
+# Step Functions state machines (statemachines/<asl>.asl.json): the workflows stack and the local stack.
+STATE_MACHINES: tuple[StateMachineSpec, ...] = tuple(
+    machine for context in CONTEXTS for machine in context.state_machines)
+STATE_MACHINES_BY_KEY: dict[str, StateMachineSpec] = {machine.key: machine for machine in STATE_MACHINES}
+if len(STATE_MACHINES_BY_KEY) != len(STATE_MACHINES):
+    raise RuntimeError("two contexts declare a state machine with the same key")
 
 
 def _table(ref: TableRef, function: str) -> TableSpec:

@@ -1,7 +1,7 @@
 """What the notifications context declares: its table, routes, functions, subscriptions and events."""
 from __future__ import annotations
 
-from livecommerce.shared.spec import ContextSpec, FunctionSpec, Route, Subscription, TableSpec
+from livecommerce.shared.spec import ContextSpec, FunctionSpec, Route, StateMachineSpec, Subscription, TableSpec
 
 # Notifications: one send record per (notice kind, reason, user) written with a conditional put
 # before the provider is called (a notice is never sent twice for the same reason), the
@@ -11,6 +11,18 @@ NOTIFICATIONS = TableSpec(
     logical_id="Notifications",
     env_var="NOTIFICATIONS_TABLE",
     ttl_attribute="expires_at",
+)
+
+# The reminder workflow: statemachines/reservation_reminder.asl.json, started by the
+# reminder_schedules function's one-time schedules (15 minutes before the start, at go-live).
+REMINDER = StateMachineSpec(
+    key="reminder",
+    asl="reservation_reminder",
+    name="reservation-reminder",
+    tasks=(("NotifyTasksFunctionArn", "notify_tasks"),),
+    scheduled=True,
+    distributed_map=True,
+    description="Reservation reminders: pages through a room's reservations and sends each viewer one notice",
 )
 
 SPEC = ContextSpec(
@@ -37,9 +49,10 @@ SPEC = ContextSpec(
             description="Room scheduled, moved or cancelled: EventBridge Scheduler one-time schedules "
                         "that start the reminder state machine",
             # Reads the room again (an event may be older than the room). The workflows stack grants
-            # scheduler:Create/Update/Get/DeleteSchedule on the reminder group and iam:PassRole of the
+            # scheduler:Create/Update/DeleteSchedule on the reminder group and iam:PassRole of the
             # scheduler's role.
             tables_read=("Rooms",),
+            schedules_workflows=("reminder",),
             memory_mb=256,
         ),
         FunctionSpec(
@@ -50,10 +63,12 @@ SPEC = ContextSpec(
             reads_providers_secret=True,                         # WeChat / Alipay app credentials
             pii_encryption_context=("room_id", "viewer_id"),    # decrypts the reservation's phone
             puts_events=True,                                    # NoticeRunCompleted
+            sends_sms=True,                                      # SNS Publish to a phone number
             memory_mb=512,
             timeout_seconds=30,
         ),
     ),
     emits=("NoticeRunCompleted",),
     router="livecommerce.notifications.router",
+    state_machines=(REMINDER,),
 )

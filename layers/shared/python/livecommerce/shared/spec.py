@@ -286,6 +286,14 @@ class FunctionSpec:
     invokes: tuple[str, ...] = ()
     # Invoked on a schedule (an EventBridge rule), e.g. "rate(1 minute)".
     schedule: str | None = None
+    # State machines (StateMachineSpec.key) this function starts through EventBridge Scheduler
+    # one-time schedules: scheduler:Create/Update/DeleteSchedule in each machine's schedule
+    # group, iam:PassRole of the scheduler's role only, and <KEY>_STATE_MACHINE_ARN,
+    # <KEY>_SCHEDULE_GROUP and SCHEDULER_ROLE_ARN (cdk/stacks/workflows_stack.py).
+    schedules_workflows: tuple[str, ...] = ()
+    # Sends SMS through SNS Publish to a phone number (no topic): sns:Publish, which takes no
+    # resource for a phone number, with publishing to any topic or endpoint denied.
+    sends_sms: bool = False
     memory_mb: int = 512
     timeout_seconds: int = 10
 
@@ -312,6 +320,46 @@ class FunctionSpec:
         return tuple(seen.values())
 
 
+# ------------------------------------------------------------- state machines
+
+@dataclass(frozen=True)
+class StateMachineSpec:
+    """A Step Functions state machine defined by statemachines/<asl>.asl.json.
+
+    `tasks` maps each `${Substitution}` of the file to the function (FunctionSpec name) whose ARN
+    fills it: the workflows stack (DefinitionSubstitutions, and lambda:InvokeFunction on exactly
+    these functions) and the local stack (local/stepfunctions.py) fill them from here, so the
+    names cannot drift. The machine is named `<prefix>-<name>`. `scheduled`: started by
+    EventBridge Scheduler one-time schedules in its own schedule group `<prefix>-<key>s`, through a
+    scheduler role that may start only the scheduled machines. `distributed_map`: it runs child
+    executions of itself (states:StartExecution on itself, Describe/StopExecution on its own
+    executions)."""
+
+    key: str
+    asl: str
+    name: str
+    tasks: tuple[tuple[str, str], ...]
+    scheduled: bool = False
+    distributed_map: bool = False
+    description: str = ""
+
+    @property
+    def env_prefix(self) -> str:
+        return self.key.upper()
+
+    def physical_name(self, prefix: str) -> str:
+        return f"{prefix}-{self.name}"
+
+    def schedule_group(self, prefix: str) -> str:
+        """The EventBridge Scheduler group of a scheduled machine's one-time schedules."""
+        return f"{prefix}-{self.key}s"
+
+
+def scheduler_role_name(prefix: str) -> str:
+    """The role EventBridge Scheduler assumes to start the scheduled state machines."""
+    return f"{prefix}-workflows-scheduler"
+
+
 # ------------------------------------------------------------------- contexts
 
 @dataclass(frozen=True)
@@ -334,3 +382,4 @@ class ContextSpec:
     emits: tuple[str, ...] = ()
     router: str | None = None
     secrets: tuple[SecretSpec, ...] = ()
+    state_machines: tuple[StateMachineSpec, ...] = ()
