@@ -122,3 +122,28 @@ def test_wrong_app_secret_is_our_misconfiguration_not_a_401(api, aws_env, provid
     assert response.status == 502 and response.json()["code"] == "provider_misconfigured"
     assert "secret" not in response.body.lower()
     assert _users(aws_env) == []
+
+
+def test_login_keeps_the_provider_subject_for_messages(api, aws_env, providers):
+    """The openid / Alipay user id the provider answered is stored on the user at login, so
+    notifications can address subscribe and template messages; a user created before it was kept
+    gets it at the next login, and a stored subject is never overwritten."""
+    from livecommerce import identity
+    from livecommerce.identity import repository
+
+    wechat, alipay = providers
+    carol = _login(api, "wechat", wechat.mint_code("o-carol")).json()["user"]["id"]
+    dave = _login(api, "alipay", alipay.mint_code("2088000000000009")).json()["user"]["id"]
+    assert identity.payer_subject(carol, "wechat") == "o-carol"
+    assert identity.payer_subject(carol, "alipay") is None          # another provider's id is not hers
+    assert identity.payer_subject(dave, "alipay") == "2088000000000009"
+    assert identity.payer_subject("nobody", "wechat") is None
+    # A user created before the subject was kept: the next login stores it.
+    table = aws_env.resource("dynamodb").Table("livecommerce-local-identity")
+    table.update_item(Key={"pk": f"USER#{carol}", "sk": "PROFILE"}, UpdateExpression="REMOVE provider_subject")
+    assert identity.payer_subject(carol, "wechat") is None
+    assert _login(api, "wechat", wechat.mint_code("o-carol")).json()["user"]["id"] == carol
+    assert identity.payer_subject(carol, "wechat") == "o-carol"
+    assert repository.keep_provider_subject(carol, "o-someone-else") is False
+    assert repository.keep_provider_subject("nobody", "o-x") is False
+    assert identity.payer_subject(carol, "wechat") == "o-carol"

@@ -72,7 +72,7 @@ def create_user_with_link(*, user_id: str, provider: str, subject: str, union_id
     bind_all()
     now = now_iso()
     user = UserItem(*UserItem.key(user_id), user_id=user_id, roles=roles, provider=provider,
-                    created_at=now, updated_at=now)
+                    provider_subject=subject, created_at=now, updated_at=now)
     link = LoginLinkItem(*LoginLinkItem.key(provider, subject), user_id=user_id, union_id=union_id,
                          created_at=now)
     tx = Tx().put("link", link, LoginLinkItem.pk.does_not_exist()) \
@@ -81,6 +81,22 @@ def create_user_with_link(*, user_id: str, provider: str, subject: str, union_id
         _with_events(tx, user_pk(user_id), events).commit()
     except TxCancelled:
         return False
+    return True
+
+
+def keep_provider_subject(user_id: str, subject: str) -> bool:
+    """Store the login subject on a user created before it was kept (once: a subject already
+    stored is never overwritten). Returns whether it was written."""
+    bind_all()
+    user = UserItem(*UserItem.key(user_id))
+    try:
+        user.update(actions=[UserItem.provider_subject.set(subject)],
+                    condition=UserItem.pk.exists() & UserItem.provider_subject.does_not_exist())
+    except UpdateError as exc:
+        if dynamo.error_code(exc) == "ConditionalCheckFailedException":
+            return False
+        dynamo.raise_if_retryable(exc)
+        raise
     return True
 
 

@@ -51,8 +51,8 @@ def user_exists(user_id: str) -> bool:
 
 
 def payer_subject(user_id: str, provider: str) -> str | None:
-    """The user's subject at a payment provider, when identity stores one for a user of that provider.
-    (Users do not carry it today: the payer's id comes with the payment request.)"""
+    """The user's subject at their login provider (WeChat openid, Alipay user id), stored on the user
+    at login; None for another provider or a user without one (dev users)."""
     item = repository.get_user(user_id)
     if item is None or item.provider != provider:
         return None
@@ -144,6 +144,10 @@ def _provider_login(provider: str, code: str):
         if user is None:  # the link is written with the user in one transaction
             raise problems.Conflict("The account is being created; retry.", code="concurrent_update",
                                     retryable=True)
+        if not user.provider_subject and user.provider == provider:
+            # A user created before the subject was kept: keep it now (messages need it).
+            repository.keep_provider_subject(user.user_id, identity.subject)
+            user.provider_subject = identity.subject
         return user, False
     user_id = new_ulid()
     if repository.create_user_with_link(user_id=user_id, provider=provider, subject=identity.subject,

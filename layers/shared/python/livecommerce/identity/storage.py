@@ -33,6 +33,10 @@ class UserItem(_Base):
     display_name = UnicodeAttribute(null=True)
     avatar = UnicodeAttribute(null=True)
     provider = UnicodeAttribute()
+    # Who the login provider says the user is (WeChat openid, Alipay user id): the address of
+    # subscribe and template messages. Set when the user is created from a login, or on the next
+    # login of a user created before it was kept.
+    provider_subject = UnicodeAttribute(null=True)
     created_at = UnicodeAttribute()
     updated_at = UnicodeAttribute()
 
