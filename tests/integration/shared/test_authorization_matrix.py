@@ -96,7 +96,27 @@ ASSISTANT_ROUTES = {
     "POST /v1/rooms/{room_id}/products/{product_id}/listing",
     "DELETE /v1/rooms/{room_id}/products/{product_id}/listing",
     "POST /v1/rooms/{room_id}/coupon-drops",
+    "POST /v1/rooms/{room_id}/polls", "POST /v1/rooms/{room_id}/quizzes",
 }
+# Close of a poll or quiz that does not exist (the builder knows only the room): a caller who is
+# neither a host nor a poll assistant is refused before the poll is read; the rest get 404. Who
+# closes a real one: tests/integration/engagement/test_polls_quizzes.py.
+POLL_STAFF = {"anonymous": UNAUTHENTICATED, "viewer": FORBIDDEN, "other_host": ALLOWED, "host": ALLOWED,
+              "operator": ALLOWED, "assistant": ALLOWED, "other_assistant": ALLOWED}
+_POLL = "01ARZ3NDEKTSV4RRFFQ69G5FAV"
+MATRIX.update({
+    "POST /v1/rooms/{room_id}/polls": (lambda r: ("POST", f"/v1/rooms/{r}/polls", {
+        "question": "q", "options": ["a", "b"], "duration_seconds": 60}), ROOM_HOST),
+    "POST /v1/rooms/{room_id}/quizzes": (lambda r: ("POST", f"/v1/rooms/{r}/quizzes", {
+        "question": "q", "options": ["a", "b"], "answer": 0, "duration_seconds": 60}), ROOM_HOST),
+    "GET /v1/polls/{poll_id}": (lambda r: ("GET", f"/v1/polls/{_POLL}", None), EVERYONE),
+    "GET /v1/quizzes/{quiz_id}": (lambda r: ("GET", f"/v1/quizzes/{_POLL}", None), EVERYONE),
+    "POST /v1/polls/{poll_id}/votes": (lambda r: ("POST", f"/v1/polls/{_POLL}/votes", {"choices": [0]}), LOGGED_IN),
+    "POST /v1/quizzes/{quiz_id}/answers": (lambda r: ("POST", f"/v1/quizzes/{_POLL}/answers", {"choice": 0}),
+                                           LOGGED_IN),
+    "POST /v1/polls/{poll_id}/close": (lambda r: ("POST", f"/v1/polls/{_POLL}/close", None), POLL_STAFF),
+    "POST /v1/quizzes/{quiz_id}/close": (lambda r: ("POST", f"/v1/quizzes/{_POLL}/close", None), POLL_STAFF),
+})
 # The post-live report, its views and comparisons (analytics): the room's host and operators.
 _OTHER_ROOM = "01ARZ3NDEKTSV4RRFFQ69G5FAW"
 MATRIX.update({
@@ -105,6 +125,9 @@ MATRIX.update({
     "GET /v1/rooms/{room_id}/viewers": (lambda r: ("GET", f"/v1/rooms/{r}/viewers", None), ROOM_HOST),
     "GET /v1/stats/compare": (lambda r: ("GET", f"/v1/stats/compare?rooms={r},{_OTHER_ROOM}", None), ROOM_HOST),
     "GET /v1/products/{product_id}/stats": (lambda r: ("GET", f"/v1/products/{_OTHER_ROOM}/stats", None), HOSTS),
+    # live figures: the room's assistants too
+    "GET /v1/rooms/{room_id}/stats/live": (lambda r: ("GET", f"/v1/rooms/{r}/stats/live", None),
+                                           {**ROOM_HOST, "assistant": ALLOWED, "other_assistant": FORBIDDEN}),
 })
 MATRIX.update({
     "PUT /v1/rooms/{room_id}/assistants/{user_id}": (
@@ -137,6 +160,15 @@ MATRIX.update({
     "POST /v1/after-sales/{after_sale_id}/reject": (
         lambda r: ("POST", f"/v1/after-sales/{_NO_ORDER}/reject", None), HOSTS),
 })
+
+# Reconciliation (payments): operators only. A day never run (operators: 404 follows); a run of a day
+# after today (operators: 422 date_in_future, so nothing is downloaded here).
+MATRIX.update({
+    "GET /v1/reconciliation/{date}": (lambda r: ("GET", "/v1/reconciliation/2020-01-01", None), OPERATORS),
+    "POST /v1/reconciliation/{date}/runs": (lambda r: ("POST", "/v1/reconciliation/2099-01-01/runs", None),
+                                            OPERATORS),
+})
+
 
 
 def _beacons(room: str) -> tuple[str, str, dict, dict[str, str]]:
@@ -180,14 +212,6 @@ def room_of_host_1(api, tokens_for, ivs_env):
                         ("/v1/hosts/host-2/assistants/viewer-4", tokens_for("host-2"))):
         named = api.call("PUT", path, token=token, json_body={})
         assert named.status == 200, named.body
-# Reconciliation (payments): operators only. A day never run (operators: 404 follows); a run of a day
-# after today (operators: 422 date_in_future, so nothing is downloaded here).
-MATRIX.update({
-    "GET /v1/reconciliation/{date}": (lambda r: ("GET", "/v1/reconciliation/2020-01-01", None), OPERATORS),
-    "POST /v1/reconciliation/{date}/runs": (lambda r: ("POST", "/v1/reconciliation/2099-01-01/runs", None),
-                                            OPERATORS),
-})
-
     return room
 
 
@@ -230,10 +254,11 @@ class Rehearsal:
     """Ids of host-1's test room and of what it holds (or of nothing, for the comparison)."""
 
     def __init__(self, room: str, product: str, sale: str, template: str, points_template: str, drop: str,
-                 share: str, other_room: str = GHOST_ROOM_2) -> None:
+                 share: str, other_room: str = GHOST_ROOM_2, poll: str = GHOST, quiz: str = GHOST) -> None:
         self.room, self.product, self.sale, self.template = room, product, sale, template
         self.points_template, self.drop, self.share = points_template, drop, share
         self.other_room = other_room       # another (public) room of host-1, for comparisons
+        self.poll, self.quiz = poll, quiz  # an open poll and quiz of the test room
 
 
 NOTHING = Rehearsal(room=GHOST, product=GHOST, sale=GHOST, template=GHOST, points_template=GHOST, drop=GHOST,
@@ -319,9 +344,21 @@ TEST_ROOM_ROWS = {
     "GET /v1/rooms/{room_id}/assistants": lambda t, c: ("GET", f"/v1/rooms/{t.room}/assistants", None, None),
     # the post-live report and its views (analytics): the host and operators, as for any room
     "GET /v1/rooms/{room_id}/stats": lambda t, c: ("GET", f"/v1/rooms/{t.room}/stats", None, None),
+    "GET /v1/rooms/{room_id}/stats/live": lambda t, c: ("GET", f"/v1/rooms/{t.room}/stats/live", None, None),
     "GET /v1/rooms/{room_id}/stats.xlsx": lambda t, c: ("GET", f"/v1/rooms/{t.room}/stats.xlsx", None, None),
     "GET /v1/rooms/{room_id}/viewers": lambda t, c: ("GET", f"/v1/rooms/{t.room}/viewers", None, None),
     "GET /v1/stats/compare": lambda t, c: ("GET", f"/v1/stats/compare?rooms={t.room},{t.other_room}", None, None),
+    "POST /v1/rooms/{room_id}/polls": lambda t, c: (
+        "POST", f"/v1/rooms/{t.room}/polls", {"question": "q", "options": ["a", "b"], "duration_seconds": 60}, None),
+    "POST /v1/rooms/{room_id}/quizzes": lambda t, c: (
+        "POST", f"/v1/rooms/{t.room}/quizzes", {"question": "q", "options": ["a", "b"], "answer": 0,
+                                                "duration_seconds": 60}, None),
+    "GET /v1/polls/{poll_id}": lambda t, c: ("GET", f"/v1/polls/{t.poll}", None, None),
+    "GET /v1/quizzes/{quiz_id}": lambda t, c: ("GET", f"/v1/quizzes/{t.quiz}", None, None),
+    "POST /v1/polls/{poll_id}/votes": lambda t, c: ("POST", f"/v1/polls/{t.poll}/votes", {"choices": [0]}, None),
+    "POST /v1/quizzes/{quiz_id}/answers": lambda t, c: ("POST", f"/v1/quizzes/{t.quiz}/answers", {"choice": 0}, None),
+    "POST /v1/polls/{poll_id}/close": lambda t, c: ("POST", f"/v1/polls/{t.poll}/close", None, None),
+    "POST /v1/quizzes/{quiz_id}/close": lambda t, c: ("POST", f"/v1/quizzes/{t.quiz}/close", None, None),
 }
 TEST_ROOM_ROWS["POST /v1/rooms/{room_id}/events"] = lambda t, c: _beacons(t.room)
 
@@ -387,7 +424,7 @@ def expected_in_a_test_room(route) -> dict[str, object]:
 @pytest.fixture
 def rehearsal(api, tokens_for, ivs_env) -> Rehearsal:
     """host-1's test room with a listed 1-fen product, a flash sale, a coupon drop, a points
-    coupon and a share code: everything a room-scoped route can lead to."""
+    coupon, a share code, an open poll and quiz: everything a room-scoped route can lead to."""
     host, operator = tokens_for("host-1"), tokens_for("operator-1")
 
     def ok(method, path, body, token, headers=None):
@@ -410,8 +447,12 @@ def rehearsal(api, tokens_for, ivs_env) -> Rehearsal:
                                                           "points_cost": 1}, operator)["id"]
     share = ok("POST", f"/v1/rooms/{room}/shares", None, host)["code"]
     other_room = ok("POST", "/v1/rooms", {"title": "对照", "scheduled_start": START}, host)["id"]
+    poll = ok("POST", f"/v1/rooms/{room}/polls", {"question": "彩排?", "options": ["是", "否"],
+                                                  "duration_seconds": 600}, host)["id"]
+    quiz = ok("POST", f"/v1/rooms/{room}/quizzes", {"question": "1+1?", "options": ["1", "2"], "answer": 1,
+                                                    "duration_seconds": 600}, host)["id"]
     return Rehearsal(room=room, product=product, sale=sale, template=template, points_template=points_template,
-                     drop=drop, share=share, other_room=other_room)
+                     drop=drop, share=share, other_room=other_room, poll=poll, quiz=quiz)
 
 
 def _answer(response) -> tuple[int, dict]:
