@@ -18,8 +18,15 @@ pytestmark = pytest.mark.integration
 def test_room_end_computes_stores_and_publishes_watch_times_once(api, tokens_for, ivs_env, tmp_path, seeded,
                                                                  monkeypatch):
     from livecommerce.analytics.event_log import events_for
-    from local.event_delivery import drain
-    from local.resources import LocalNames
+    from local.event_delivery import drain_queue
+    from local.resources import LocalNames, delivery_queue_name
+
+    sqs = seeded.client("sqs")
+
+    def drain(*_):                           # only this context's subscriptions (the others have their tests)
+        for name, function in (("PostLiveReport", "post_live_report"), ("EventLog", "domain_events")):
+            url = sqs.get_queue_url(QueueName=delivery_queue_name(LocalNames(), name))["QueueUrl"]
+            drain_queue(sqs, url, function)
 
     monkeypatch.setenv("REPORT_SETTLE_SECONDS", "0")
     host = tokens_for("host-1")

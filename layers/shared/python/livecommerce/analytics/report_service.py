@@ -6,7 +6,8 @@ import os
 import re
 
 from livecommerce import rooms
-from livecommerce.analytics import excel, post_live, report_store, reports
+from livecommerce.analytics import excel, live, post_live, report_store, reports
+from livecommerce.analytics.live_models import LiveStats
 from livecommerce.analytics.report_models import Comparison, ExportLink, ProductStats, Report, ViewerPage
 from livecommerce.analytics.tags import TAGS
 from livecommerce.shared import ids, paging, problems
@@ -34,6 +35,12 @@ def _report_of(room: rooms.RoomRef) -> tuple[Report, list]:
                                                              title=rooms.room_title(room.room_id) or "")
         return result, viewer_rows
     return reports.compute(room.room_id, room.host_id)
+
+
+def live_stats(caller: Caller, room_id: str) -> LiveStats:
+    # the host, operators, and the room's assistants (every assistant moderates: "moderate")
+    room = rooms.require_room_staff(caller, room_id, "moderate")
+    return live.live_stats(room.room_id)
 
 
 def viewers(caller: Caller, room_id: str, tag: str | None, limit: int, cursor: str | None) -> ViewerPage:

@@ -7,6 +7,7 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 
+from livecommerce.analytics.live_models import LiveStats
 from livecommerce.analytics.report_models import Comparison, ProductStats, Report, ViewerPage
 from livecommerce.shared.api import BEARER, Api
 
@@ -34,6 +35,12 @@ def build_router(api: Api) -> Router:
                 summary="The post-live report of the room (its host and operators)")
     def room_stats(room_id: RoomId) -> Report:
         return _service().report(api.require("host"), room_id)[0]
+
+    @router.get("/v1/rooms/<room_id>/stats/live", tags=["analytics"], security=BEARER,
+                summary="Live figures of the room: online now, peak, cumulative viewers, orders, GMV, per minute "
+                        "(its host, its assistants, operators; also pushed to the host every 5 s)")
+    def room_live_stats(room_id: RoomId) -> LiveStats:
+        return _service().live_stats(api.caller(), room_id)   # assistants are viewers: rooms.require_room_staff
 
     @router.get("/v1/rooms/<room_id>/stats.xlsx", tags=["analytics"], security=BEARER, responses=XLSX_ANSWERS,
                 summary="The post-live report as an Excel workbook (a presigned link)")

@@ -13,10 +13,18 @@ EVENT_LOG = TableSpec(
     ttl_attribute="expires_at",
 )
 
+# Live figures of running rooms (analytics.live): presence per realtime client, sharded counters,
+# per-minute figures and the ticker lease. Nothing here outlives two days.
+LIVE_STATS = TableSpec(
+    logical_id="LiveStats",
+    env_var="LIVE_STATS_TABLE",
+    ttl_attribute="expires_at",
+)
+
 SPEC = ContextSpec(
     name="analytics",
     description="Behaviour events, statistics, tags and exports",
-    tables=(EVENT_LOG,),
+    tables=(EVENT_LOG, LIVE_STATS),
     routes=(
         # Behaviour beacons: no Lambda per request. API Gateway validates the batch, the beacon
         # authorizer (cached per viewer and room) checks the viewer and the room, the mapping template
@@ -33,6 +41,8 @@ SPEC = ContextSpec(
                           "product click, share click, replay watch)")),
         # The post-live report and what is built on it (livecommerce.analytics.reports): host and operators.
         Route("GET", "/v1/rooms/{room_id}/stats", "analytics", "token", "host"),
+        # Live figures (analytics.live): the host, the room's assistants, operators.
+        Route("GET", "/v1/rooms/{room_id}/stats/live", "analytics", "token", "host"),
         Route("GET", "/v1/rooms/{room_id}/stats.xlsx", "analytics", "token", "host"),
         Route("GET", "/v1/rooms/{room_id}/viewers", "analytics", "token", "host"),
         # every room in ?rooms= passes rooms.require_room_host (a test room they do not run: 404)
@@ -46,15 +56,28 @@ SPEC = ContextSpec(
         Subscription("EventLog", "domain_events"),
         # The post-live report is computed and stored when the room ends (analytics.post_live).
         Subscription("PostLiveReport", "post_live_report", detail_types=("RoomEnded",)),
+        # Live figures: the ticker starts with the room; paid orders count toward them.
+        Subscription("LiveFigures", "live_stats", detail_types=("RoomStarted", "StreamResumed", "OrderPaid")),
     ),
     functions=(
         FunctionSpec(
             name="analytics",
             description="Post-live report, workbook export, viewers and tags, comparisons, product stats",
-            tables_read=("Rooms",),           # rooms.require_room_host, rooms.get_room
+            tables_read=("Rooms", "Identity", "LiveStats"),  # rooms.require_room_host/_staff; live figures
             reads_cursor_secret=True,         # GET /v1/rooms/{room_id}/viewers
             memory_mb=1024,
             timeout_seconds=29,               # Athena queries; API Gateway waits 29 s at most
+        ),
+        FunctionSpec(
+            name="live_stats",
+            description="Live figures: IoT lifecycle events (IoT rule), paid orders, and the 5-second ticker "
+                        "that pushes them to the host while the room is live",
+            tables_write=(LIVE_STATS,),
+            tables_read=("Rooms",),           # is the room still live
+            publishes_realtime=True,          # the host's private topic of the room
+            invokes=("live_stats",),          # the ticker hands over to its next run
+            memory_mb=256,
+            timeout_seconds=70,               # one ticker run is 55 s
         ),
         FunctionSpec(
             name="post_live_report",
