@@ -39,8 +39,13 @@ def _problem(response, status, code):
         "application/problem+json")
 
 
-def test_follow_lottery_end_to_end_with_a_verifiable_draw_and_points(shop, clock, drand, monkeypatch):
+def test_follow_lottery_end_to_end_with_a_verifiable_draw_and_points(shop, clock, drand, monkeypatch, aws_env):
     from livecommerce.engagement import service
+    from local.event_delivery import drain_queue
+    from local.resources import LocalNames, delivery_queue_name
+    from tests.integration.interaction.conftest import Published
+
+    published = Published(aws_env.region_name)
 
     clock.patch(service)
     room_id = shop.room()
@@ -64,6 +69,8 @@ def test_follow_lottery_end_to_end_with_a_verifiable_draw_and_points(shop, clock
     assert shop.ok(shop.call("GET", f"/v1/lotteries/{lid}"))["entrants"] == 4
 
     closes = parse_time(lottery["closes_at"])
+    clock.set(closes - timedelta(seconds=service.COUNTDOWN_SECONDS - 1))
+    assert service.run_step(lid, clock.now())[0] == "countdown"
     clock.set(closes + timedelta(seconds=1))
     _problem(shop.call("POST", f"/v1/lotteries/{lid}/entries", "viewer-5"), 409, "lottery_closed")
     assert service.run_step(lid, clock.now())[0] == "close"
@@ -80,6 +87,19 @@ def test_follow_lottery_end_to_end_with_a_verifiable_draw_and_points(shop, clock
 
     drawn = shop.ok(shop.call("GET", f"/v1/lotteries/{lid}"))
     assert drawn["state"] == "drawn" and len(drawn["winners"]) == 2
+    # Opening, countdown, close and draw reached the room's events topic (outbox -> bus -> broadcasts);
+    # winners appear as pseudonyms and masked nicknames only.
+    sqs = aws_env.client("sqs")     # only the broadcasts subscription (the other consumers have their tests)
+    drain_queue(sqs, sqs.get_queue_url(QueueName=delivery_queue_name(LocalNames(), "RoomBroadcasts"))["QueueUrl"],
+                "broadcasts")
+    room_messages = [m for m in published.on(f"{room_id}/events") if m["type"].startswith("lottery_")]
+    assert [m["type"] for m in room_messages] == ["lottery_opened", "lottery_countdown", "lottery_closed",
+                                                  "lottery_drawn"]
+    assert room_messages[0]["data"]["commitment"] == lottery["commitment"]
+    assert room_messages[1]["data"]["seconds_left"] == service.COUNTDOWN_SECONDS - 1
+    assert room_messages[2]["data"]["entrants_hash"] == closed["entrants_hash"]
+    assert [w["entrant"] for w in room_messages[3]["data"]["winners"]] == [w["entrant"] for w in drawn["winners"]]
+    assert "viewer-" not in str(room_messages)
     assert all(w["prize_state"] == "granted" for w in drawn["winners"])
     proof = shop.ok(shop.call("GET", f"/v1/lotteries/{lid}/proof"))
     problems, order = verify_lottery.verify(proof)
@@ -104,6 +124,12 @@ def test_follow_lottery_end_to_end_with_a_verifiable_draw_and_points(shop, clock
     from livecommerce.engagement import draw as rules
     winners = [v for v in viewers[:4] if rules.pseudonym(lottery["salt"], v) in set(order)]
     assert len(winners) == 2
+    # Each winner, and nobody else, got a private message on their own topic of the room.
+    for v in viewers:
+        private = [m for m in published.on(f"{room_id}/users/{v}") if m["type"] == "lottery_won"]
+        assert len(private) == (1 if v in winners else 0), (v, private)
+        if private:
+            assert private[0]["data"]["lottery_id"] == lid and private[0]["data"]["claim_path"] is None
     service.run_step(lid, clock.now())
     for w in winners:
         assert shop.ok(shop.call("GET", "/v1/me/points", w))["balance"] == 100

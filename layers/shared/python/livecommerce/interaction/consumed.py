@@ -11,6 +11,8 @@ from __future__ import annotations
 from typing import Any
 
 from livecommerce.catalog.events import ProductListed, ProductUnlisted, StockChanged
+from livecommerce.engagement.events import (LotteryClosed, LotteryCountdown, LotteryDrawn, LotteryOpened,
+                                            LotteryRedrawn)
 from livecommerce.interaction.spec import BROADCAST_EVENTS
 from livecommerce.marketing.events import CouponDropped
 from livecommerce.media.events import (CostreamGuestMuted, CostreamInvited, CostreamJoined, CostreamLayoutChanged,
@@ -27,6 +29,7 @@ MODELS: dict[str, type[DomainEvent]] = {model.detail_type: model for model in (
     CouponDropped,
     CostreamRequested, CostreamInvited, CostreamJoined, CostreamLeft, CostreamGuestMuted, CostreamLayoutChanged,
     PkStarted, PkScore, PkEnded,
+    LotteryOpened, LotteryCountdown, LotteryClosed, LotteryDrawn, LotteryRedrawn,
 )}
 if set(MODELS) != set(BROADCAST_EVENTS):
     raise RuntimeError("interaction.consumed.MODELS and spec.BROADCAST_EVENTS list different event types")

@@ -14,7 +14,10 @@ COMMERCE_EVENTS = ("ProductListed", "ProductUnlisted", "StockChanged", "FlashSal
 # Co-streaming and PK (the media context: livecommerce.media.events).
 COSTREAM_EVENTS = ("CostreamRequested", "CostreamInvited", "CostreamJoined", "CostreamLeft", "CostreamGuestMuted",
                    "CostreamLayoutChanged", "PkStarted", "PkScore", "PkEnded")
-BROADCAST_EVENTS = ROOM_LIFECYCLE_EVENTS + COMMERCE_EVENTS + COSTREAM_EVENTS
+# Lotteries (the engagement context: livecommerce.engagement.events): opening (commitment), countdown,
+# close (entrant-list hash, beacon round), draw (winners as pseudonyms and masked nicknames), redraws.
+LOTTERY_EVENTS = ("LotteryOpened", "LotteryCountdown", "LotteryClosed", "LotteryDrawn", "LotteryRedrawn")
+BROADCAST_EVENTS = ROOM_LIFECYCLE_EVENTS + COMMERCE_EVENTS + COSTREAM_EVENTS + LOTTERY_EVENTS
 
 # Interaction: danmaku messages (write-sharded per room, TTL), like counters
 # (sharded), moderation (mutes, bans), danmaku settings, rate-limit and
