@@ -1,6 +1,7 @@
 -- The room's domain events by type, raw and accepted: how many, from how many users, the
 -- fen they carry, and the units they carry (likes: detail.count). Also the host's new
--- followers while the room was live (HostFollowed carries no room), as type 'NewFollower'.
+-- followers while the room was live (HostFollowed carries no room; its follower is detail.viewer_id),
+-- as type 'NewFollower'.
 -- Room scope (sql/room/).   :host_id  the room's host
 WITH typed AS (
     SELECT type, user_id, amount_fen, accepted,
@@ -23,7 +24,7 @@ FROM typed
 GROUP BY type
 UNION ALL
 SELECT 'NewFollower' AS type, count(*) AS raw_count, count(*) AS accepted_count,
-       count(DISTINCT e.user_id) AS accepted_users, 0 AS accepted_fen, count(*) AS raw_units,
+       count(DISTINCT coalesce(e.user_id, json_extract_scalar(e.detail, '$.viewer_id'))) AS accepted_users, 0 AS accepted_fen, count(*) AS raw_units,
        count(*) AS accepted_units
 FROM events e CROSS JOIN span s
 WHERE e.type = 'HostFollowed' AND json_extract_scalar(e.detail, '$.host_id') = :host_id
