@@ -98,7 +98,17 @@ SNAPSHOT = "moto.snapshot"
 COMPACT_PATH = "/__local/compact"
 JOURNAL = "moto.journal"
 # The services the local stack uses (local.resources); their moto backends are snapshotted.
-SNAPSHOT_SERVICES = ("dynamodb", "dynamodbstreams", "sqs", "events", "secretsmanager", "kms", "s3", "sts", "iam")
+SNAPSHOT_SERVICES = ("dynamodb", "dynamodbstreams", "sqs", "events", "secretsmanager", "kms", "s3", "sts", "iam",
+                     "scheduler")
+# Calls that do something rather than store something: never journalled, so a restart never does
+# them again (a replayed StartExecution would run a reminder run a second time, a replayed SNS
+# Publish would put a second SMS in the inbox). State machines are created at every start
+# (local.stepfunctions.create_state_machines); executions do not outlive the process.
+NOT_JOURNALLED = frozenset({"StartExecution", "StartSyncExecution", "Publish", "PublishBatch"})
+# The stack tells the embedded AWS where the local Lambda Invoke API is (it starts later), so the
+# state machines' Lambda tasks reach the real handlers (local.stepfunctions.route_lambda_tasks).
+LAMBDA_ENDPOINT_PATH = "/__local/lambda-endpoint"
+_lambda_endpoint: list[str] = []
 _READ_ONLY = re.compile(r"^(Get|List|Describe|Query|Scan|BatchGet|TransactGet|Receive|Decrypt|Encrypt|"
                         r"GenerateDataKey|GenerateRandom|Sign|Verify|Head|Lookup|Test|Validate)")
 _ENVIRON_KEYS = ("REQUEST_METHOD", "PATH_INFO", "QUERY_STRING", "CONTENT_TYPE", "CONTENT_LENGTH", "SERVER_NAME",
@@ -114,6 +124,11 @@ def _operation(environ: dict, body: bytes) -> str:
         if match:
             return match.group(1).decode()
     return environ.get("REQUEST_METHOD", "GET")   # REST (S3): the method says it
+
+
+def is_journalled(environ: dict, body: bytes) -> bool:
+    """A successful request that changes state (and is not an action: NOT_JOURNALLED)."""
+    return is_mutating(environ, body) and _operation(environ, body) not in NOT_JOURNALLED
 
 
 def is_mutating(environ: dict, body: bytes) -> bool:
@@ -390,6 +405,11 @@ def make_app(state: StateFolder | None) -> tuple[Any, Any]:
     profiled = _profiler()
 
     def serialized(environ: dict, start_response: Any) -> list[bytes]:
+        if environ.get("PATH_INFO") == LAMBDA_ENDPOINT_PATH and environ.get("REQUEST_METHOD") == "POST":
+            length = int(environ.get("CONTENT_LENGTH") or 0)
+            _lambda_endpoint[:] = [environ["wsgi.input"].read(length).decode().strip()] if length else []
+            start_response("204 No Content", [])
+            return []
         with _lock, profiled:
             if environ.get("PATH_INFO") == COMPACT_PATH and environ.get("REQUEST_METHOD") == "POST":
                 if state is not None:   # the stack asks once its resources exist (a KMS key's material
@@ -409,7 +429,7 @@ def make_app(state: StateFolder | None) -> tuple[Any, Any]:
 
             chunks = list(app(environ, capture))
             journal = None
-            if int(seen["status"].split()[0]) < 400 and is_mutating(environ, body):
+            if int(seen["status"].split()[0]) < 400 and is_journalled(environ, body):
                 journal = state.append(environ, body)
         if journal is not None:
             state.sync(journal)   # durable before the caller hears "done"
@@ -486,6 +506,11 @@ def serve(host: str, port: int, state_dir: str | None, fresh: bool) -> None:
 
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
     speed_up_moto()
+    # Step Functions executes the ASL files; their Lambda tasks go to the local Lambda API.
+    from local import stepfunctions
+
+    stepfunctions.enable_execution()
+    stepfunctions.route_lambda_tasks(lambda: _lambda_endpoint[0] if _lambda_endpoint else None)
     state = StateFolder(Path(state_dir), fresh=fresh) if state_dir else None
     serialized, app = make_app(state)
     if state is not None:
@@ -538,6 +563,13 @@ class EmbeddedAwsProcess:
     @property
     def url(self) -> str:
         return f"http://{self.host}:{self.port}"
+
+    def set_lambda_endpoint(self, url: str) -> None:
+        """Where the state machines' Lambda tasks go (the local Lambda Invoke API)."""
+        import urllib.request
+
+        urllib.request.urlopen(urllib.request.Request(self.url + LAMBDA_ENDPOINT_PATH, data=url.encode(),
+                                                      method="POST"), timeout=30).close()
 
     def compact(self) -> None:
         """Snapshot the state now (and empty the journal)."""

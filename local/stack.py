@@ -1,6 +1,7 @@
 """`make local`: the whole system on loopback, no AWS account, no Docker.
 
-  embedded AWS      moto server (DynamoDB, EventBridge, SQS, Secrets Manager, S3)
+  embedded AWS      moto server (DynamoDB, EventBridge, SQS, Secrets Manager, S3, Step Functions, Scheduler)
+  workflows         statemachines/*.asl.json on moto, Lambda tasks on the real handlers, Scheduler loop
   HTTP API          the API Gateway emulation over the real handlers and authorizer
   login providers   WeChat jscode2session and Alipay OAuth stand-ins
   event delivery    bus rules -> queues -> the consumer functions' handlers
@@ -129,6 +130,14 @@ class LocalStack:
 
         self.lambda_api = LocalLambdaApi(host=self.host, prefix=self.names.prefix)
         os.environ["AWS_ENDPOINT_URL_LAMBDA"] = self.lambda_api.start()
+        # Step Functions (in the embedded AWS) runs statemachines/*.asl.json; its Lambda tasks reach
+        # the real handlers through the Lambda API; Scheduler's one-time schedules fire at their time.
+        from local.stepfunctions import LocalWorkflows
+
+        self._moto.set_lambda_endpoint(os.environ["AWS_ENDPOINT_URL_LAMBDA"])
+        self.workflows = LocalWorkflows(self.session, prefix=self.names.prefix, host=self.host)
+        os.environ.update(self.workflows.env)
+        scheduler_url = self.workflows.start()
         self.streams = StreamPump(self.session, {INTERACTION.logical_id: env[INTERACTION.env_var]})
         self.streams.start()
 
@@ -164,7 +173,7 @@ class LocalStack:
             "api": self._api.url, "docs": f"{self._api.url}/docs", "openapi": f"{self._api.url}/openapi.json",
             "aws": aws_url, "wechat_standin": wechat_url, "alipay_standin": os.environ["ALIPAY_GATEWAY"],
             "ivs_api": ivs_urls["control"], "rtmp": ivs_urls["rtmp"], "hls": ivs_urls["playback"],
-            "mqtt": mqtt_urls["ws"], "iot_publish": mqtt_urls["publish"],
+            "mqtt": mqtt_urls["ws"], "iot_publish": mqtt_urls["publish"], "scheduler": scheduler_url,
             **self.payments.urls,
         }
         self.seeded = seeded
@@ -216,6 +225,7 @@ class LocalStack:
         self.alipay.stop()
         self.payments.stop()
         self.streams.stop()
+        self.workflows.stop()
         self.lambda_api.stop()
         self.mqtt.stop()
         from local import lambda_runtime

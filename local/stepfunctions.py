@@ -189,3 +189,94 @@ class SchedulerLoop:
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout=5)
+
+
+class ShiftableClock:
+    """The local scheduler's clock: real time plus an offset a test (or a curious developer) moves
+    through the control endpoint, so a reminder 15 minutes away fires now."""
+
+    def __init__(self, offset_seconds: float = 0.0) -> None:
+        self.offset_seconds = float(offset_seconds)
+
+    def __call__(self) -> datetime:
+        from datetime import timedelta
+
+        return datetime.now(timezone.utc) + timedelta(seconds=self.offset_seconds)
+
+
+class LocalWorkflows:
+    """`make local`'s workflows: the state machines from the ASL files, the scheduled machines'
+    schedule groups, the functions' environment (the same names the workflows stack gives them),
+    a SchedulerLoop on a ShiftableClock and its control endpoint:
+
+        GET  /__local/clock                       {"now", "offset_seconds"}
+        POST /__local/clock {"advance_seconds": n} or {"offset_seconds": n}   move the clock
+        POST /__local/scheduler/tick              fire what is due now; the schedules it fired
+    """
+
+    def __init__(self, session: Any, *, prefix: str, account: str = "123456789012", host: str = "127.0.0.1",
+                 interval_seconds: float = 1.0) -> None:
+        from livecommerce.shared.spec import scheduler_role_name
+
+        self.session = session
+        self.prefix = prefix
+        self.arns = create_state_machines(session, prefix=prefix, account=account)
+        scheduler = session.client("scheduler")
+        self.groups: list[str] = []
+        self.env: dict[str, str] = {}
+        for machine in scheduled_machines():
+            group = machine.schedule_group(prefix)
+            try:
+                scheduler.create_schedule_group(Name=group)
+            except scheduler.exceptions.ConflictException:
+                pass   # kept from the last run (the state folder)
+            self.groups.append(group)
+            self.env[f"{machine.env_prefix}_STATE_MACHINE_ARN"] = self.arns[machine.asl]
+            self.env[f"{machine.env_prefix}_SCHEDULE_GROUP"] = group
+        self.env["SCHEDULER_ROLE_ARN"] = f"arn:aws:iam::{account}:role/{scheduler_role_name(prefix)}"
+        self.clock = ShiftableClock()
+        self.loop = SchedulerLoop(session, clock=self.clock, groups=tuple(self.groups),
+                                  interval_seconds=interval_seconds)
+        self._tick_lock = threading.Lock()
+        self._fire = self.loop.tick
+        self.host = host
+        self._server = None
+
+    def tick(self) -> list[dict[str, Any]]:
+        with self._tick_lock:   # the loop's thread and the control endpoint never fire one schedule twice
+            return self._fire()
+
+    def start(self) -> str:
+        from local.loopback import LoopbackServer, Reply, Router
+
+        def clock_state(_request: Any) -> Reply:
+            return Reply.json({"now": self.clock().isoformat(), "offset_seconds": self.clock.offset_seconds})
+
+        def move_clock(request: Any) -> Reply:
+            try:
+                body = request.json()
+                if "advance_seconds" in body:
+                    self.clock.offset_seconds += float(body["advance_seconds"])
+                elif "offset_seconds" in body:
+                    self.clock.offset_seconds = float(body["offset_seconds"])
+                else:
+                    raise ValueError("give advance_seconds or offset_seconds")
+            except (ValueError, TypeError) as exc:
+                return Reply.json({"error": str(exc)}, 400)
+            return clock_state(request)
+
+        def tick(_request: Any) -> Reply:
+            return Reply.json({"fired": self.tick()})
+
+        router = Router().add("GET", r"/__local/clock", clock_state).add("POST", r"/__local/clock", move_clock) \
+            .add("POST", r"/__local/scheduler/tick", tick)
+        self._server = LoopbackServer(router, name="local-scheduler", host=self.host)
+        url = self._server.start()
+        self.loop.tick = self.tick    # the background loop goes through the same lock
+        self.loop.start()
+        return url
+
+    def stop(self) -> None:
+        self.loop.stop()
+        if self._server is not None:
+            self._server.stop()

@@ -74,6 +74,12 @@ class WeChatStandIn(StandIn):
     def mint_from_json(self, body: dict[str, Any]) -> str:
         return self.mint_code(body.get("openid"), body.get("unionid"))
 
+    def _control(self, request: Request) -> Reply:
+        # The subscribe messages delivered so far (tests and curious developers read it over HTTP).
+        if request.path == "/__standin/inbox" and request.method == "GET":
+            return _reply({"inbox": list(self.messages.inbox)})
+        return super()._control(request)
+
     def handle(self, request: Request) -> Reply | None:
         if request.path != PATH:
             answer = self.messages.handle(request.method, request.path, request.query, request.body)
