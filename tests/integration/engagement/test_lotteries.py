@@ -199,3 +199,27 @@ def test_another_rooms_lottery_and_bad_bodies(shop):
         **body, "prize": {"kind": "coupon", "name": "券", "template_id": "01J00000000000000000000000"}}),
         404, "template_not_found")
     _problem(shop.call("GET", "/v1/lotteries/01J00000000000000000000000"), 404, "lottery_not_found")
+
+
+def test_buyers_lottery_a_paid_order_lets_the_buyer_in_and_not_the_others(shop, aws_env):
+    from livecommerce import orders
+    from local.event_delivery import drain_queue
+    from local.resources import LocalNames, delivery_queue_name
+
+    room_id, (product_id,) = shop.listed_room()
+    lottery = shop.ok(shop.call("POST", f"/v1/rooms/{room_id}/lotteries", "host-1", {
+        "kind": "buyers", "prize": {"kind": "points", "name": "50 积分", "points": 50}, "winners": 1,
+        "duration_seconds": 600}), 201)
+    paid = shop.ok(shop.order("viewer-1", room_id, [{"product_id": product_id, "quantity": 1}]), 201)
+    unpaid = shop.ok(shop.order("viewer-2", room_id, [{"product_id": product_id, "quantity": 1}]), 201)
+    assert unpaid["state"] == "pending_payment"
+    # The provider's verified "paid" report: orders emits OrderPaid, the bus routes it to engagement_events.
+    assert orders.apply_payment(channel="wechat", order_id=paid["id"], transaction_id="4200000000000001",
+                                amount=paid["total"], paid_at="2026-12-01T12:00:00Z") == "paid"
+    sqs = aws_env.client("sqs")
+    url = sqs.get_queue_url(QueueName=delivery_queue_name(LocalNames(), "LotteryBuyers"))["QueueUrl"]
+    assert drain_queue(sqs, url, "engagement_events") == 1
+    _problem(shop.call("POST", f"/v1/lotteries/{lottery['id']}/entries", "viewer-2"), 403, "not_a_buyer")
+    _problem(shop.call("POST", f"/v1/lotteries/{lottery['id']}/entries", "viewer-3"), 403, "not_a_buyer")
+    shop.ok(shop.call("POST", f"/v1/lotteries/{lottery['id']}/entries", "viewer-1"), 201)
+    assert shop.ok(shop.call("GET", f"/v1/lotteries/{lottery['id']}"))["entrants"] == 1

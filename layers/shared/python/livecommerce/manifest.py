@@ -63,7 +63,8 @@ ALL_SECRETS: tuple[SecretSpec, ...] = tuple(secret for context in CONTEXTS for s
 
 ROUTES: tuple[Route, ...] = tuple(route for context in CONTEXTS for route in context.routes)
 SUBSCRIPTIONS: tuple[Subscription, ...] = tuple(
-    sub for name in ("analytics", "rooms", "marketing", "interaction", "orders", "payments", "notifications", "media")
+    sub for name in ("analytics", "rooms", "marketing", "interaction", "orders", "payments", "notifications", "media",
+                     "engagement")
     for sub in BY_CONTEXT[name].subscriptions)
 if len(SUBSCRIPTIONS) != sum(len(c.subscriptions) for c in CONTEXTS):
     raise RuntimeError("a context's subscriptions are missing from manifest.SUBSCRIPTIONS")

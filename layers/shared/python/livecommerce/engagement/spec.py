@@ -2,7 +2,7 @@
 declares: its table, routes, functions and events."""
 from __future__ import annotations
 
-from livecommerce.shared.spec import ContextSpec, FunctionSpec, IndexSpec, Route, TableSpec
+from livecommerce.shared.spec import ContextSpec, FunctionSpec, IndexSpec, Route, Subscription, TableSpec
 
 # Engagement: one table for lotteries, polls and quizzes (single-table, pk/sk):
 #
@@ -52,6 +52,10 @@ SPEC = ContextSpec(
               errors=(403, 409)),   # banned; already_answered, quiz_closed (the timer ran out)
         Route("POST", "/v1/quizzes/{quiz_id}/close", "engagement", "token", "host", room_from="path.quiz_id"),
     ),
+    subscriptions=(
+        # A paid order makes its buyer eligible for the room's buyers' lotteries (engagement.consumers).
+        Subscription("LotteryBuyers", "engagement_events", detail_types=("OrderPaid",)),
+    ),
     functions=(
         FunctionSpec(
             name="engagement",
@@ -78,6 +82,11 @@ SPEC = ContextSpec(
             schedule="rate(1 minute)",
             invokes=("engagement_clock",),           # the next step's timer, when that one is near too
             timeout_seconds=120,
+        ),
+        FunctionSpec(
+            name="engagement_events",
+            description="OrderPaid -> the buyer may enter the room's buyers' lotteries",
+            tables_write=(ENGAGEMENT,),              # ROOMBUYER items (30 days)
         ),
     ),
     emits=("LotteryOpened", "LotteryCountdown", "LotteryClosed", "LotteryDrawn", "LotteryPrizeClaimed",
