@@ -20,11 +20,11 @@ from constructs import IConstruct
 
 from cdk import nag
 from cdk.config import PROJECT, StageConfig, environment, stages_for
+from cdk.stacks.analytics_stack import AnalyticsStack
 from cdk.stacks.api_stack import ApiStack
 from cdk.stacks.data_stack import DataStack
 from cdk.stacks.media_stack import MediaStack
 from cdk.stacks.realtime_stack import RealtimeStack
-from cdk.stacks.workflows_stack import WorkflowsStack
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -63,11 +63,11 @@ class StageStacks:
     media: MediaStack
     api: ApiStack
     realtime: RealtimeStack
-    workflows: WorkflowsStack
+    analytics: AnalyticsStack
 
     @property
     def all(self) -> tuple:
-        return (self.data, self.media, self.api, self.realtime, self.workflows)
+        return (self.data, self.media, self.api, self.realtime, self.analytics)
 
 
 def build_stage(app: App, config: StageConfig) -> StageStacks:
@@ -85,11 +85,11 @@ def build_stage(app: App, config: StageConfig) -> StageStacks:
                              description=f"Live commerce {config.name}: IoT Core custom authorizer, "
                                          "interaction stream consumers",
                              **common)
-    workflows = WorkflowsStack(app, config.stack_name("Workflows"), config=config, api=api,
-                               description=f"Live commerce {config.name}: Step Functions workflows, their "
-                                           "schedules and alarms",
+    analytics = AnalyticsStack(app, config.stack_name("Analytics"), config=config, data=data,
+                               description=f"Live commerce {config.name}: analytics store (Firehose, S3 Parquet, "
+                                           "Glue, Athena), domain events to the store",
                                **common)
-    stacks = StageStacks(config=config, data=data, media=media, api=api, realtime=realtime, workflows=workflows)
+    stacks = StageStacks(config=config, data=data, media=media, api=api, realtime=realtime, analytics=analytics)
     for stack in stacks.all:
         Tags.of(stack).add("project", PROJECT)
         Tags.of(stack).add("stage", config.name)

@@ -73,9 +73,11 @@ class RoutedRestApi(Construct):
         functions: Mapping[str, lambda_.IFunction],
         authorizer_function: lambda_.IFunction,
         gateway_responses: Mapping[str, tuple[int | None, str]],
+        service_targets: Mapping[str, tuple[str, str]] | None = None,
     ) -> None:
         """gateway_responses: API Gateway response type -> (status or None to keep
-        API Gateway's own, problem+json body)."""
+        API Gateway's own, problem+json body). service_targets: a service-integration route's
+        target (ServiceIntegration.target) -> (resource name, ARN), e.g. the beacons delivery stream."""
         super().__init__(scope, id)
         self.routes = tuple(routes)
 
@@ -146,7 +148,13 @@ class RoutedRestApi(Construct):
 
         self.methods: dict[str, apigw.Method] = {}
         integrations: dict[str, apigw.Integration] = {}
+        self.service_roles: dict[str, iam.Role] = {}
+        self.route_authorizers: dict[str, apigw.RequestAuthorizer] = {}
         for route in self.routes:
+            if route.integration is not None:
+                self.methods[route.key] = self._add_service_method(
+                    config, route, functions[route.function], dict(service_targets or {}))
+                continue
             if route.function not in functions:
                 raise KeyError(f"route {route.key} names unknown function {route.function!r}")
             if route.function not in integrations:
@@ -159,7 +167,7 @@ class RoutedRestApi(Construct):
         # per route); other stages and the console's test-invoke stage may not.
         self.invoke_permissions: dict[str, lambda_.CfnPermission] = {}
         source_arn = self.execute_api_arn(config.name)
-        for name in sorted({route.function for route in self.routes}):
+        for name in sorted({route.function for route in self.routes if route.integration is None}):
             functions[name].add_permission(
                 f"ApiInvoke{_pascal(name)}",
                 principal=iam.ServicePrincipal("apigateway.amazonaws.com"),
@@ -219,6 +227,77 @@ class RoutedRestApi(Construct):
                 f"{route.key} is public by design (route table: auth=public, who={route.who}); "
                 "it is rate limited by WAF and stage throttling.",
             )
+        return method
+
+    def _add_service_method(self, config: StageConfig, route: Route, authorizer_function: lambda_.IFunction,
+                            targets: Mapping[str, tuple[str, str]]) -> apigw.Method:
+        """A route served by an AWS service integration (Route.integration), no Lambda behind it:
+        its own REQUEST authorizer (cached per Authorization and the integration's identity headers),
+        the request validator with the route's JSON Schema model, the mapping templates, and a role
+        that may call exactly that action on exactly that resource."""
+        integration = route.integration
+        assert integration is not None
+        if integration.service != "firehose" or integration.action != "PutRecordBatch":
+            raise NotImplementedError(f"{route.key}: service integration {integration.service}:{integration.action}")
+        if integration.target not in targets:
+            raise KeyError(f"{route.key}: no service target {integration.target!r} given to the API")
+        stream_name, stream_arn = targets[integration.target]
+        name = _pascal(route.function)
+        role = iam.Role(self.nested_stack, f"{name}IntegrationRole",
+                        assumed_by=iam.ServicePrincipal("apigateway.amazonaws.com"),
+                        description=f"API Gateway: {route.key} -> {integration.service}:{integration.action} "
+                                    f"on {stream_name} only")
+        role.add_to_policy(iam.PolicyStatement(actions=["firehose:PutRecordBatch"], resources=[stream_arn]))
+        self.service_roles[route.key] = role
+        authorizer = apigw.RequestAuthorizer(
+            self.nested_stack, f"{name}Authorizer", authorizer_name=f"{config.prefix}-{route.function.replace('_', '-')}",
+            handler=authorizer_function,
+            identity_sources=[apigw.IdentitySource.header("Authorization"),
+                              *(apigw.IdentitySource.header(h) for h in integration.identity_headers)],
+            results_cache_ttl=Duration.seconds(integration.authorizer_cache_seconds))
+        self.route_authorizers[route.key] = authorizer
+        request_template, response_templates = _resolve(integration.templates)(stream_name)
+        schema = _resolve(integration.request_schema)()
+        model_name = "".join(part.title() for part in route.function.split("_")) + "Request"
+        model = apigw.CfnModel(self.nested_stack, f"{name}Model", rest_api_id=self.api.rest_api_id,
+                               content_type="application/json", name=model_name, schema=schema,
+                               description=f"{route.key} request body (from {integration.request_schema})")
+        problem = {"application/problem+json": apigw.Model.EMPTY_MODEL}
+        method = self._resource(route.path).add_method(
+            route.method,
+            apigw.AwsIntegration(
+                service=integration.service, action=integration.action, integration_http_method="POST",
+                options=apigw.IntegrationOptions(
+                    credentials_role=role,
+                    passthrough_behavior=apigw.PassthroughBehavior.NEVER,   # other media types: 415
+                    request_parameters={"integration.request.header.Content-Type": "'application/x-amz-json-1.1'"},
+                    request_templates={"application/json": request_template},
+                    integration_responses=[
+                        apigw.IntegrationResponse(status_code=str(integration.success_status),
+                                                  response_templates={"application/json": response_templates["2xx"]}),
+                        apigw.IntegrationResponse(status_code="400", selection_pattern=r"4\d{2}",
+                                                  response_templates={"application/json": response_templates["4xx"]}),
+                        apigw.IntegrationResponse(status_code="503", selection_pattern=r"5\d{2}",
+                                                  response_templates={"application/json": response_templates["5xx"]}),
+                    ])),
+            operation_name=f"{route.function}-{route.method.lower()}-{route.path.strip('/').replace('/', '-')}"
+            .replace("{", "").replace("}", ""),
+            authorization_type=apigw.AuthorizationType.CUSTOM,
+            authorizer=authorizer,
+            request_validator=self.validator,
+            request_parameters={**{f"method.request.path.{p}": True for p in path_parameters(route.path)},
+                                "method.request.header.Authorization": True,
+                                **{f"method.request.header.{h}": True for h in integration.identity_headers}},
+            request_models={"application/json": apigw.Model.from_model_name(self.nested_stack, f"{name}ModelRef",
+                                                                             model_name)},
+            method_responses=[
+                apigw.MethodResponse(status_code=str(integration.success_status),
+                                     response_models={"application/json": apigw.Model.EMPTY_MODEL}),
+                apigw.MethodResponse(status_code="400", response_models=problem),
+                apigw.MethodResponse(status_code="503", response_models=problem),
+            ],
+        )
+        method.node.add_dependency(model)
         return method
 
     def _add_gateway_responses(self, config: StageConfig, responses: Mapping[str, tuple[int | None, str]]) -> None:
@@ -292,6 +371,14 @@ def lambda_proxy_integration(function: lambda_.IFunction) -> apigw.Integration:
         service="lambda",
         path=f"2015-03-31/functions/{function.function_arn}/invocations",
     )
+
+
+def _resolve(reference: str):
+    """A "module:function" a ServiceIntegration names (templates, request schema)."""
+    import importlib
+
+    module, _, name = reference.partition(":")
+    return getattr(importlib.import_module(module), name)
 
 
 def _pascal(name: str) -> str:

@@ -26,7 +26,7 @@ from cdk.config import StageConfig
 from cdk.constructs.secure_bucket import SecureBucket
 from cdk.stacks.data_stack import DataStack
 from livecommerce.analytics.event_rows import AMOUNT_SOURCES, EVENT_INPUT_PATHS
-from livecommerce.analytics.store_schema import BEACONS, EVENTS, NO_ROOM, TABLES, Table
+from livecommerce.analytics.store_schema import BEACONS, EVENTS, NO_ROOM, TABLES, Table, delivery_stream_name
 
 # Per record, the partition keys Firehose's dynamic partitioning reads (JQ 1.6).
 PARTITION_QUERIES = {
@@ -112,7 +112,7 @@ class AnalyticsStack(Stack):
         self._event_rules(data)
 
     def stream_name(self, table: Table) -> str:
-        return f"{self.config.prefix}-analytics-{table.name}"
+        return delivery_stream_name(self.config.prefix, table.name)
 
     # ------------------------------------------------------------------ Glue
     def _table(self, table: Table, database: glue.CfnDatabase) -> glue.CfnTable:

@@ -32,7 +32,7 @@ from cdk.constructs.web_acl import RegionalWebAcl
 from cdk.stacks.data_stack import DataStack
 from cdk.stacks.media_stack import MediaStack
 from cdk.stacks.realtime_stack import RealtimeStack
-from cdk.stacks.workflows_stack import function_environment as workflows_environment
+from livecommerce.analytics.store_schema import delivery_stream_name
 from livecommerce.interaction import topics
 from livecommerce.manifest import BY_NAME, FUNCTION_SPECS, ROUTES, STREAM_CONSUMERS, SUBSCRIPTIONS
 from livecommerce.shared import gateway_responses
@@ -166,6 +166,11 @@ class ApiStack(Stack):
             functions={name: fn.function for name, fn in self.functions.items()},
             authorizer_function=self.functions["authorizer"].function,
             gateway_responses=gateway_response_table(),
+            # The beacon route's Firehose stream (cdk/stacks/analytics_stack.py names it the same way),
+            # by name and ARN: computed, so the analytics stack may come after this one.
+            service_targets={table: (delivery_stream_name(prefix, table), self.format_arn(
+                service="firehose", resource="deliverystream", resource_name=delivery_stream_name(prefix, table)))
+                for table in ("beacons",)},
         )
         self.web_acl.associate("ApiAssociation", resource_arn=self.rest_api.stage.stage_arn,
                                scope=self.rest_api.nested_stack)
@@ -253,9 +258,6 @@ class ApiStack(Stack):
         if spec.realtime_client_settings:
             # Computed from the config, not referenced: the realtime stack comes after this one.
             env.update(RealtimeStack.function_environment(config))
-        if spec.schedules_workflows:
-            # Computed too: the workflows stack (state machines, scheduler role) comes after this one.
-            env.update(workflows_environment(self, config, spec))
         return env
 
     def function_name(self, name: str) -> str:

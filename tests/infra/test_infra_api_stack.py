@@ -60,8 +60,10 @@ def _methods(template: dict) -> dict[tuple[str, str], dict]:
     return found
 
 
-def _authorizer_id(template: dict) -> str:
-    (logical_id,) = resources(template, "AWS::ApiGateway::Authorizer")
+def _authorizer_id(template: dict, suffix: str = "-token") -> str:
+    """The token authorizer (or, by name suffix, a service-integration route's own authorizer)."""
+    (logical_id,) = [k for k, v in resources(template, "AWS::ApiGateway::Authorizer").items()
+                     if props(v)["Name"].endswith(suffix)]
     return logical_id
 
 
@@ -97,7 +99,8 @@ def test_authorizer_exactly_on_token_routes(synth, stage, route):
     params = method.get("RequestParameters", {})
     if route.auth == "token":
         assert method["AuthorizationType"] == "CUSTOM"
-        assert method["AuthorizerId"] == {"Ref": _authorizer_id(template)}
+        suffix = "-token" if route.integration is None else "-" + route.function.replace("_", "-")
+        assert method["AuthorizerId"] == {"Ref": _authorizer_id(template, suffix)}
         assert params.get("method.request.header.Authorization") is True
     else:
         assert method["AuthorizationType"] == "NONE"
@@ -112,6 +115,8 @@ def test_methods_use_lambda_proxy_of_their_function(synth, stage):
     methods = _methods(synth.json(stage, "RestApi"))
     for route in ROUTES:
         integration = methods[(route.method, route.path)]["Integration"]
+        if route.integration is not None:   # test_service_integration_route
+            continue
         assert integration["Type"] == "AWS_PROXY"
         assert integration["IntegrationHttpMethod"] == "POST"
         parts = integration["Uri"]["Fn::Join"][1]
@@ -140,21 +145,27 @@ def test_one_invoke_permission_per_function_for_this_stage_only(synth, stage):
         function = from_parent(parent, p["FunctionName"])["Fn::GetAtt"][0]
         assert function not in granted, f"two permissions for {function}"
         granted[function] = p
-    assert set(granted) == {_function_logical_id(parent, name, stage) for name in {r.function for r in ROUTES}}
+    assert set(granted) == {_function_logical_id(parent, name, stage)
+                            for name in {r.function for r in ROUTES if r.integration is None}}
     # In the Api stack: the token authorizer's (scoped to the authorizer) and the event rules'.
     by_principal: dict[str, list[dict]] = {}
     for permission in resources(parent, "AWS::Lambda::Permission").values():
         by_principal.setdefault(props(permission)["Principal"], []).append(props(permission))
     assert set(by_principal) == {"apigateway.amazonaws.com", "events.amazonaws.com"}
-    (authorizer,) = by_principal["apigateway.amazonaws.com"]
-    assert authorizer["FunctionName"] == {"Fn::GetAtt": [_function_logical_id(parent, "authorizer", stage), "Arn"]}
-    source = json.dumps(authorizer["SourceArn"])
-    assert "/authorizers/" in source and ":execute-api:" in source
+    # one per authorizer: the token authorizer and each service-integration route's own
+    authorizers = {"authorizer", *(r.function for r in ROUTES if r.integration is not None)}
+    assert len(by_principal["apigateway.amazonaws.com"]) == len(authorizers)
+    assert {json.dumps(a["FunctionName"]) for a in by_principal["apigateway.amazonaws.com"]} == {
+        json.dumps({"Fn::GetAtt": [_function_logical_id(parent, name, stage), "Arn"]}) for name in authorizers}
+    for authorizer in by_principal["apigateway.amazonaws.com"]:
+        source = json.dumps(authorizer["SourceArn"])
+        assert "/authorizers/" in source and ":execute-api:" in source
 
 
 def test_token_authorizer(synth, stage):
     template = synth.template(stage, "RestApi")
-    template.resource_count_is("AWS::ApiGateway::Authorizer", 1)
+    template.resource_count_is("AWS::ApiGateway::Authorizer",
+                               1 + sum(1 for r in ROUTES if r.integration is not None))
     template.has_resource_properties("AWS::ApiGateway::Authorizer", {
         "Type": "REQUEST",
         "IdentitySource": "method.request.header.Authorization",
@@ -363,7 +374,7 @@ def test_ivs_actions_are_known_with_their_resource_types():
     for spec in FUNCTION_SPECS:
         assert set(spec.ivs_actions) <= set(grants.IVS_ACTION_RESOURCES), spec.name
     with pytest.raises(KeyError, match="IVS_ACTION_RESOURCES"):
-        grants.ivs_statements(actions=["CreateStage"], resource_arns={})
+        grants.ivs_statements(actions=["CreateIngestConfiguration"], resource_arns={})
     with pytest.raises(ValueError):
         FunctionSpec(name="x", description="x", ivs_actions=("ivs:GetChannel",))
     with pytest.raises(ValueError):
@@ -471,8 +482,10 @@ def test_rooms_grants(synth, stage):
                 ivs_resources.setdefault(action, set()).update(
                     nag.flatten_resolved(r) for r in as_list(statement["Resource"]))
     arn = "arn:<AWS::Partition>:ivs:<AWS::Region>:<AWS::AccountId>:{}/*"
-    assert ivs_resources == {f"ivs:{action}": {arn.format(t) for t in grants.IVS_ACTION_RESOURCES[action]}
-                             for action in BY_NAME["rooms"].ivs_actions}
+    actions = BY_NAME["rooms"].ivs_actions
+    assert ivs_resources == {f"ivs:{action}": {arn.format(t) for t in grants.ivs_action_types(action, actions)}
+                             for action in actions}
+    assert ivs_resources["ivs:TagResource"] == {arn.format("channel"), arn.format("stream-key")}
 
     # Materials: objects and listing under rooms/ only.
     prefix = f"LiveCommerce-{stage}-Data-MaterialsBucketArn"
@@ -616,3 +629,45 @@ def test_outputs(synth, stage):
     assert outputs["EventBusName"]["Value"] == f"livecommerce-{stage}-bus"
     for table in ALL_TABLES:
         assert outputs[f"{table.logical_id}TableName"]["Value"] == table.physical_name(f"livecommerce-{stage}")
+
+
+def test_service_integration_route(synth, stage):
+    """The beacon route: Firehose PutRecordBatch with no Lambda behind it, through a role that may
+    put records into the beacons stream only, the request model from beacons.request_schema(),
+    the mapping templates of analytics.beacon_gateway, and its own authorizer cached per
+    Authorization and X-Playback-Token."""
+    from livecommerce.analytics.beacons import request_schema
+
+    nested = synth.json(stage, "RestApi")
+    (route,) = [r for r in ROUTES if r.integration is not None]
+    method = _methods(nested)[(route.method, route.path)]
+    integration = method["Integration"]
+    assert integration["Type"] == "AWS" and integration["PassthroughBehavior"] == "NEVER"
+    assert ":firehose:action/PutRecordBatch" in json.dumps(integration["Uri"])
+    assert "$context.requestTimeEpoch" in integration["RequestTemplates"]["application/json"]
+    assert "$context.authorizer.viewer_id" in integration["RequestTemplates"]["application/json"]
+    assert sorted(r["StatusCode"] for r in integration["IntegrationResponses"]) == ["202", "400", "503"]
+    (model,) = [props(m) for m in resources(nested, "AWS::ApiGateway::Model").values()]
+    assert model["Schema"] == request_schema() and method["RequestModels"]["application/json"] == model["Name"]
+    role_id = integration["Credentials"]["Fn::GetAtt"][0]
+    statements = [st for pol in resources(nested, "AWS::IAM::Policy").values()
+                  if {"Ref": role_id} in props(pol)["Roles"] for st in props(pol)["PolicyDocument"]["Statement"]]
+    assert [st["Action"] for st in statements] == ["firehose:PutRecordBatch"]
+    assert "deliverystream/livecommerce-" + stage + "-analytics-beacons" in json.dumps(statements[0]["Resource"])
+    authorizer = props(resources(nested, "AWS::ApiGateway::Authorizer")[_authorizer_id(nested, "-beacon-authorizer")])
+    assert authorizer["IdentitySource"] == "method.request.header.Authorization,method.request.header.X-Playback-Token"
+    assert authorizer["AuthorizerResultTtlInSeconds"] == route.integration.authorizer_cache_seconds
+
+
+def test_lottery_functions_pin_the_drand_mainnet_chain(synth, stage):
+    """The drand chain key is the trust root of every draw: set on the functions that verify beacons, on no other."""
+    from livecommerce.engagement.settings import DRAND_FUNCTIONS, MAINNET_CHAIN_HASH, MAINNET_PUBLIC_KEY
+
+    template = synth.json(stage, "Api")
+    for spec in FUNCTION_SPECS:
+        env = props(template["Resources"][_function_logical_id(template, spec.name, stage)])["Environment"]["Variables"]
+        if spec.name in DRAND_FUNCTIONS:
+            assert (env["DRAND_PUBLIC_KEY"], env["DRAND_CHAIN_HASH"], env["DRAND_SCHEME"], env["DRAND_URL"]) == (
+                MAINNET_PUBLIC_KEY, MAINNET_CHAIN_HASH, "pedersen-bls-chained", "https://api.drand.sh")
+        else:
+            assert "DRAND_PUBLIC_KEY" not in env
