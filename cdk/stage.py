@@ -25,6 +25,7 @@ from cdk.stacks.api_stack import ApiStack
 from cdk.stacks.data_stack import DataStack
 from cdk.stacks.media_stack import MediaStack
 from cdk.stacks.realtime_stack import RealtimeStack
+from cdk.stacks.workflows_stack import WorkflowsStack
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -64,10 +65,11 @@ class StageStacks:
     api: ApiStack
     realtime: RealtimeStack
     analytics: AnalyticsStack
+    workflows: WorkflowsStack
 
     @property
     def all(self) -> tuple:
-        return (self.data, self.media, self.api, self.realtime, self.analytics)
+        return (self.data, self.media, self.api, self.realtime, self.analytics, self.workflows)
 
 
 def build_stage(app: App, config: StageConfig) -> StageStacks:
@@ -85,11 +87,16 @@ def build_stage(app: App, config: StageConfig) -> StageStacks:
                              description=f"Live commerce {config.name}: IoT Core custom authorizer, "
                                          "interaction stream consumers",
                              **common)
+    workflows = WorkflowsStack(app, config.stack_name("Workflows"), config=config, api=api,
+                               description=f"Live commerce {config.name}: Step Functions workflows, their "
+                                           "schedules and alarms",
+                               **common)
     analytics = AnalyticsStack(app, config.stack_name("Analytics"), config=config, data=data,
                                description=f"Live commerce {config.name}: analytics store (Firehose, S3 Parquet, "
                                            "Glue, Athena), domain events to the store",
                                **common)
-    stacks = StageStacks(config=config, data=data, media=media, api=api, realtime=realtime, analytics=analytics)
+    stacks = StageStacks(config=config, data=data, media=media, api=api, realtime=realtime, analytics=analytics,
+                         workflows=workflows)
     for stack in stacks.all:
         Tags.of(stack).add("project", PROJECT)
         Tags.of(stack).add("stage", config.name)

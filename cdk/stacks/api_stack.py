@@ -32,6 +32,7 @@ from cdk.constructs.web_acl import RegionalWebAcl
 from cdk.stacks.data_stack import DataStack
 from cdk.stacks.media_stack import MediaStack
 from cdk.stacks.realtime_stack import RealtimeStack
+from cdk.stacks.workflows_stack import function_environment as workflows_environment
 from livecommerce.analytics.store_schema import delivery_stream_name
 from livecommerce.interaction import topics
 from livecommerce.manifest import BY_NAME, FUNCTION_SPECS, ROUTES, STREAM_CONSUMERS, SUBSCRIPTIONS
@@ -258,6 +259,9 @@ class ApiStack(Stack):
         if spec.realtime_client_settings:
             # Computed from the config, not referenced: the realtime stack comes after this one.
             env.update(RealtimeStack.function_environment(config))
+        if spec.schedules_workflows:
+            # Computed too: the workflows stack (state machines, scheduler role) comes after this one.
+            env.update(workflows_environment(self, config, spec))
         return env
 
     def function_name(self, name: str) -> str:
