@@ -44,6 +44,12 @@ for _k, _v in _base_env().items():
 for _k in ("AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_DYNAMODB", "AWS_PROFILE"):
     os.environ.pop(_k, None)
 
+# Every boto3 Session (a new one per client, and clients are dropped between tests) shares one
+# botocore data loader, so endpoints.json and the service models are parsed once per process.
+from tests.moto_world import share_botocore_loader  # noqa: E402
+
+share_botocore_loader()
+
 
 def reset_process_state() -> None:
     from livecommerce.identity import service as identity_service
@@ -67,25 +73,36 @@ def reset_process_state() -> None:
     rooms.clear_cache()
 
 
+_SEEDED_WORLD = pytest.StashKey[bool]()
+
+
 @pytest.fixture
-def aws_env(monkeypatch):
-    """moto with every table, the bus, rules, queues, secrets and buckets."""
+def aws_env(request, monkeypatch):
+    """moto with every table, the bus, rules, queues, secrets and buckets.
+
+    The world is built once per test process and restored from its snapshot for each test
+    (tests/moto_world.py): a test sees exactly what create_all made (and, with `seeded`, the
+    demo data), never what another test wrote."""
     import boto3
     from moto import mock_aws
 
-    from local.resources import create_all
-
     from local.embedded_aws import serialize_in_process_moto
-
     from local.lambda_api import LocalLambdaApi
+    from tests import moto_world
 
     serialize_in_process_moto()
+    if moto_world.WORLD.base is None:
+        moto_world.WORLD.build(REGION, reset_process_state)
+    # A test that asks for `seeded` starts from the seeded snapshot at once (restoring it later
+    # would throw away what fixtures set up in between, such as the payments secret).
+    seeded = "seeded" in request.fixturenames
+    request.node.stash[_SEEDED_WORLD] = seeded
     with mock_aws(), LocalLambdaApi() as lambda_api:
+        moto_world.restore(moto_world.WORLD.seeded if seeded else moto_world.WORLD.base)
         # Functions invoking functions (FunctionSpec.invokes) reach the real handlers.
         monkeypatch.setenv("AWS_ENDPOINT_URL_LAMBDA", lambda_api.url)
         reset_process_state()
         session = boto3.session.Session(region_name=REGION)
-        create_all(session, LocalNames(), provider_credentials={})
         yield session
     reset_process_state()
 
@@ -119,10 +136,12 @@ def api(aws_env) -> ApiClient:
 
 
 @pytest.fixture
-def seeded(aws_env):
-    from local.seed import seed
+def seeded(request, aws_env):
+    """aws_env with the demo data of local.seed (restored by aws_env from the seeded snapshot)."""
+    if not request.node.stash.get(_SEEDED_WORLD, False):     # asked for late (request.getfixturevalue)
+        from local.seed import seed
 
-    seed()
+        seed()
     return aws_env
 
 
