@@ -1,5 +1,9 @@
 """Stand-in for the Alipay open-API gateway, enough for mini-program login
-(``alipay.system.oauth.token``).
+(``alipay.system.oauth.token``) and template messages (``alipay.open.app.mini.templatemessage.send``:
+delivered ones land in ``inbox``, ``GET /__standin/inbox``; a user in ``revoked``, set with
+``POST /__standin/revoked {"user_id": ...}``, is answered 40004 ``USER_NOT_SUBSCRIBE`` as Alipay
+answers a user who has not subscribed; a missing ``to_user_id`` or ``user_template_id`` is 40004
+``USER_TEMPLATE_ILLEGAL``; the ``busy`` fault answers 20000 ``isp.unknow-error``).
 
 It behaves like openapi.alipay.com/gateway.do:
 
@@ -56,6 +60,7 @@ from local.standins import (Reply, Request, StandIn, base_arguments, generate_ke
 
 GATEWAY_PATH = "/gateway.do"
 OAUTH_METHOD = "alipay.system.oauth.token"
+TEMPLATE_METHOD = "alipay.open.app.mini.templatemessage.send"
 _BEIJING = timezone(timedelta(hours=8))
 _REQUIRED = (
     ("method", "isv.missing-method", "缺少方法名参数"),
@@ -85,6 +90,9 @@ class AlipayStandIn(StandIn):
         if platform_private_key_pem is None:
             platform_private_key_pem, _ = generate_key_pair()
         self._platform_key = serialization.load_pem_private_key(platform_private_key_pem.encode(), password=None)
+        #: template messages delivered, and the users who revoked (never subscribed to) them
+        self.inbox: list[dict[str, Any]] = []
+        self.revoked: set[str] = set()
         #: what the app must trust as "the Alipay public key"
         self.platform_public_key_pem = self._platform_key.public_key().public_bytes(
             serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo).decode()
@@ -113,6 +121,20 @@ class AlipayStandIn(StandIn):
     def mint_from_json(self, body: dict[str, Any]) -> str:
         return self.mint_code(body.get("user_id"), open_id=body.get("open_id"), union_id=body.get("union_id"))
 
+    def _control(self, request: Request) -> Reply:
+        if request.path == "/__standin/inbox" and request.method == "GET":
+            return json_reply({"inbox": list(self.inbox)})
+        if request.path == "/__standin/revoked" and request.method == "POST":
+            try:
+                user_id = request.json_object().get("user_id")
+            except ValueError as exc:
+                return json_reply({"error": str(exc)}, 400)
+            if not isinstance(user_id, str) or not user_id:
+                return json_reply({"error": "user_id is a non-empty string"}, 400)
+            self.revoked.add(user_id)
+            return json_reply({"revoked": sorted(self.revoked)})
+        return super()._control(request)
+
     # -- gateway ----------------------------------------------------------------------
     def handle(self, request: Request) -> Reply | None:
         if request.path != GATEWAY_PATH:
@@ -140,7 +162,7 @@ class AlipayStandIn(StandIn):
             datetime.strptime(params["timestamp"], "%Y-%m-%d %H:%M:%S")
         except ValueError:
             return self._error("40002", "Invalid Arguments", "isv.invalid-timestamp", "非法的时间戳参数")
-        if params["method"] != OAUTH_METHOD:
+        if params["method"] not in (OAUTH_METHOD, TEMPLATE_METHOD):
             return self._error("40002", "Invalid Arguments", "isv.invalid-method", "不存在的方法名")
 
         if self.take_fault("busy"):
@@ -148,7 +170,35 @@ class AlipayStandIn(StandIn):
                                "服务暂不可用（业务系统不可用）")
         if self.take_fault("slow"):
             time.sleep(self.slow_seconds)
+        if params["method"] == TEMPLATE_METHOD:
+            return self._template_message(params)
         return self._oauth_token(params)
+
+    def _template_message(self, params: dict[str, str]) -> Reply:
+        key = TEMPLATE_METHOD.replace(".", "_") + "_response"
+        try:
+            biz = json.loads(params.get("biz_content") or "{}")
+        except json.JSONDecodeError:
+            biz = None
+        if not isinstance(biz, dict):
+            return self._error("40002", "Invalid Arguments", "isv.invalid-parameter", "biz_content 不是 JSON 对象")
+
+        def failed(sub_code: str, sub_msg: str) -> Reply:   # business errors come in the method's own node
+            return self._signed(key, {"code": "40004", "msg": "Business Failed", "sub_code": sub_code,
+                                      "sub_msg": sub_msg})
+        user_id, template_id = biz.get("to_user_id"), biz.get("user_template_id")
+        if not isinstance(user_id, str) or not user_id or not isinstance(template_id, str) or not template_id:
+            return failed("USER_TEMPLATE_ILLEGAL", "模板或用户不合法")
+        if user_id in self.revoked:
+            return failed("USER_NOT_SUBSCRIBE", "用户未订阅该消息")
+        try:
+            data = json.loads(biz.get("data") or "{}")
+        except (json.JSONDecodeError, TypeError):
+            return failed("USER_TEMPLATE_ILLEGAL", "data 不是 JSON")
+        msg_id = "msg" + secrets.token_hex(8)
+        self.inbox.append({"to_user_id": user_id, "user_template_id": template_id, "page": biz.get("page"),
+                           "data": data, "msg_id": msg_id})
+        return self._signed(key, {"code": "10000", "msg": "Success", "msg_id": msg_id})
 
     def _oauth_token(self, params: dict[str, str]) -> Reply:
         if params.get("grant_type") != "authorization_code":

@@ -60,3 +60,44 @@ def test_sms_through_sns(aws_env):
     with pytest.raises(rules.ProviderError) as bad:
         sender.send(phone="not-a-phone", text="x")
     assert not bad.value.retryable
+
+
+def test_alipay_template_message_signed_verified_and_errors_kept():
+    """alipay.open.app.mini.templatemessage.send through python-alipay-sdk against the gateway
+    stand-in: the request's RSA2 signature checked there, the answer's verified here; a user who
+    has not subscribed is a revoked consent (USER_NOT_SUBSCRIBE), a busy gateway a retry, an answer
+    signed with another key refused, HTTP controls for the inbox and revocations."""
+    import requests
+
+    from livecommerce.notifications.providers import AlipayTemplateSender, alipay_client
+    from local.standins.alipay_api import AlipayStandIn, generate_key_pair
+
+    app_private, app_public = generate_key_pair()
+    with AlipayStandIn("2021000000000007", app_public) as alipay:
+        sender = AlipayTemplateSender(alipay.gateway_url, alipay_client(
+            "2021000000000007", app_private, alipay.platform_public_key_pem))
+        args = dict(template_id="tpl-a", page="pages/room/room?room_id=R", data={"keyword1": "冬季好物专场"})
+        assert sender.send(user_id="2088000000000001", **args).startswith("msg")
+        inbox = requests.get(alipay.base_url + "/__standin/inbox", timeout=5).json()["inbox"]
+        assert [(m["to_user_id"], m["user_template_id"], m["data"]) for m in inbox] == [
+            ("2088000000000001", "tpl-a", {"keyword1": {"value": "冬季好物专场"}})]
+
+        assert requests.post(alipay.base_url + "/__standin/revoked", json={"user_id": "2088000000000002"},
+                             timeout=5).json() == {"revoked": ["2088000000000002"]}
+        with pytest.raises(rules.ProviderError) as refused:
+            sender.send(user_id="2088000000000002", **args)
+        assert refused.value.code == "USER_NOT_SUBSCRIBE" and refused.value.revoked and not refused.value.retryable
+        alipay.inject_fault(busy=1)
+        with pytest.raises(rules.ProviderError) as busy:
+            sender.send(user_id="2088000000000003", **args)
+        assert busy.value.code == "isp.unknow-error" and busy.value.retryable
+        with pytest.raises(rules.ProviderError) as illegal:
+            sender.send(user_id="", **args)
+        assert illegal.value.code == "USER_TEMPLATE_ILLEGAL"
+
+        _, not_alipay = generate_key_pair()                        # the app trusts a key Alipay does not sign with
+        forged = AlipayTemplateSender(alipay.gateway_url, alipay_client("2021000000000007", app_private, not_alipay))
+        with pytest.raises(rules.ProviderError) as unsigned:
+            forged.send(user_id="2088000000000004", **args)
+        assert unsigned.value.code == "bad-signature"
+        assert len(requests.get(alipay.base_url + "/__standin/inbox", timeout=5).json()["inbox"]) == 2
