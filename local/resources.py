@@ -39,6 +39,7 @@ class LocalNames:
             "PAYMENTS_SECRET_ID": f"{self.prefix}/payment-providers",
             "RECONNECT_WINDOW_SECONDS": "60",
             "EXPORTS_BUCKET": f"{self.prefix}-exports",
+            "RECORDINGS_BUCKET": f"{self.prefix}-recordings",    # IVS auto-record (the IVS stand-in writes it)
             "POWERTOOLS_METRICS_NAMESPACE": "LiveCommerce",
             "POWERTOOLS_TRACE_DISABLED": "true",
         })
@@ -140,9 +141,12 @@ def create_all(session, names: LocalNames, *, provider_credentials: dict[str, st
     s3 = session.client("s3")
     have_buckets = {b["Name"] for b in s3.list_buckets().get("Buckets", [])}
     region = session.region_name
-    for key in ("MATERIALS_BUCKET", "EXPORTS_BUCKET"):
+    for key in ("MATERIALS_BUCKET", "EXPORTS_BUCKET", "RECORDINGS_BUCKET"):
         if env[key] not in have_buckets:
             if region == "us-east-1":
                 s3.create_bucket(Bucket=env[key])
             else:
                 s3.create_bucket(Bucket=env[key], CreateBucketConfiguration={"LocationConstraint": region})
+    # The recordings bucket sends its object events to EventBridge (the replay machine's S3 trigger).
+    s3.put_bucket_notification_configuration(Bucket=env["RECORDINGS_BUCKET"],
+                                             NotificationConfiguration={"EventBridgeConfiguration": {}})

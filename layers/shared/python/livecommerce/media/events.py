@@ -70,3 +70,14 @@ class PkEnded(DomainEvent):
     score: int
     other_score: int
     outcome: str                        # won, lost, draw, cancelled
+
+
+class ReplayReady(DomainEvent):
+    """The room's replay is playable (the replay state machine published it)."""
+
+    room_id: str
+    playlist_url: str
+    duration_seconds: float
+    timeline_entries: int
+    clips: int                          # per-product clips made with it
+    recording_started_at: str

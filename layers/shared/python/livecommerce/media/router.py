@@ -7,6 +7,7 @@ from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Path
 
 from livecommerce.media.models import CostreamState, InviteRequest, LayoutRequest, Pk, PkRequest, Seat, SeatWithToken
+from livecommerce.media.replay_router import add_routes as add_replay_routes
 from livecommerce.shared.api import BEARER, Api
 
 RoomId = Annotated[str, Path(pattern=r"^[0-9A-HJKMNP-TV-Z]{26}$", description="Room id (ULID).")]
@@ -75,4 +76,5 @@ def build_router(api: Api) -> Router:
     def end_pk(room_id: RoomId) -> Pk:
         return _service().end_pk_by_host(api.caller(), room_id)
 
+    add_replay_routes(router, api)   # the replays function's routes (livecommerce.media.replay_router)
     return router

@@ -5,7 +5,8 @@ seats (invitations, applications, guests on screen), the composition into the
 room's channel, and host-versus-host PK (docs/costreaming.md)."""
 from __future__ import annotations
 
-from livecommerce.shared.spec import IVS_SOURCE, ContextSpec, FunctionSpec, IndexSpec, Route, Subscription, TableSpec
+from livecommerce.shared.spec import (IVS_SOURCE, ContextSpec, FunctionSpec, IndexSpec, Route, StateMachineSpec,
+                                     Subscription, TableSpec)
 
 # Media: one table for the co-streaming state (single table, pk/sk):
 #
@@ -28,6 +29,17 @@ STAGE_ACTIONS = ("CreateStage", "GetStage", "ListStages", "DeleteStage", "Create
                  "DisconnectParticipant", "StartComposition", "StopComposition", "GetComposition",
                  "StartParticipantReplication", "StopParticipantReplication", "TagResource")
 
+# Replays (docs/replays.md): statemachines/replay.asl.json, started by the replay_tasks function on IVS
+# "Recording End" or on the creation of <prefix>/events/recording-ended.json (S3 EventBridge notification).
+REPLAY = StateMachineSpec(
+    key="replay",
+    asl="replay",
+    name="replay",
+    tasks=(("ReplayTasksFunctionArn", "replay_tasks"),),
+    description="Replay of a recording: finds it, re-times the room's product timeline, writes per-product clips",
+)
+RECORDING_ENDED_SUFFIX = "/events/recording-ended.json"
+
 SPEC = ContextSpec(
     name="media",
     description="IVS channels, stream keys, playback tokens; real-time stages for co-streaming and PK",
@@ -49,6 +61,10 @@ SPEC = ContextSpec(
         Route("POST", "/v1/rooms/{room_id}/pk", "costream", "token", "host",
               errors=(404, 503)),   # the other room does not exist / is not live (409)
         Route("DELETE", "/v1/rooms/{room_id}/pk", "costream", "token", "host", errors=(503,)),
+        # Replays: 404 replay_not_found, 409 replay_not_ready (derived: room_from); 422 clip_outside_recording.
+        Route("GET", "/v1/rooms/{room_id}/replay", "replays", "token", "viewer", errors=(409,)),
+        Route("GET", "/v1/rooms/{room_id}/replay/clips", "replays", "token", "viewer", errors=(409,)),
+        Route("POST", "/v1/rooms/{room_id}/replay/clips", "replays", "token", "host", errors=(409,)),
     ),
     subscriptions=(
         # The room ended: the stage is deleted, seats closed, a running PK finished.
@@ -58,6 +74,16 @@ SPEC = ContextSpec(
         # IVS real-time: participants joining, publishing, leaving; composition state.
         Subscription("CostreamStageEvents", "costream_events", source=IVS_SOURCE, bus="default",
                      detail_types=("IVS Stage Update", "IVS Composition State Change")),
+        # Replays: IVS Recording End, or recording-ended.json created (if the event never comes).
+        Subscription("ReplayRecordingEnd", "replay_tasks", source=IVS_SOURCE, bus="default",
+                     detail_types=("IVS Recording State Change",),
+                     detail={"recording_status": ["Recording End"]}),
+        Subscription("ReplayRecordingObject", "replay_tasks", source="aws.s3", bus="default",
+                     detail_types=("Object Created",),
+                     detail={"object": {"key": [{"suffix": RECORDING_ENDED_SUFFIX}]}}),
+        # The room's moments for the replay's product timeline.
+        Subscription("ReplayMarks", "replay_tasks",
+                     detail_types=("ProductListed", "FlashSaleStarted", "CouponDropped", "LotteryOpened")),
     ),
     functions=(
         FunctionSpec(
@@ -81,6 +107,28 @@ SPEC = ContextSpec(
             memory_mb=256,
         ),
         FunctionSpec(
+            name="replays",
+            description="Replays: the replay of a room (playlist, duration, thumbnails, timeline), its clips, cut a clip",
+            tables_write=(MEDIA,),
+            tables_read=("Rooms",),
+            reads_token_secret=True,
+            recordings_access="write",      # reads the recorded playlists, writes a clip's playlists
+            memory_mb=512,
+        ),
+        FunctionSpec(
+            name="replay_tasks",
+            description="Replay machine tasks and its starter (IVS Recording End, recording-ended.json created); "
+                        "the room's marks for the timeline",
+            tables_write=(MEDIA,),
+            tables_read=("Rooms",),
+            puts_events=True,               # ReplayReady
+            ivs_actions=("GetChannel",),    # the room of a recording found by its S3 object only
+            recordings_access="write",      # reads the recording, writes per-product clip playlists
+            starts_workflows=("replay",),
+            memory_mb=512,
+            timeout_seconds=60,
+        ),
+        FunctionSpec(
             name="pk_clock",
             description="A PK window's clock: the score at most once a second, the result at the end",
             tables_write=(MEDIA,),
@@ -92,7 +140,8 @@ SPEC = ContextSpec(
             timeout_seconds=900,    # a PK window is at most 10 minutes (costream_rules.PK_MAX_SECONDS)
         ),
     ),
-    emits=("CostreamRequested", "CostreamInvited", "CostreamJoined", "CostreamLeft", "CostreamGuestMuted",
+    emits=("ReplayReady", "CostreamRequested", "CostreamInvited", "CostreamJoined", "CostreamLeft", "CostreamGuestMuted",
            "CostreamLayoutChanged", "PkStarted", "PkScore", "PkEnded"),
     router="livecommerce.media.router",
+    state_machines=(REPLAY,),
 )

@@ -167,11 +167,16 @@ class Subscription:
     # "domain": our bus. "default": the account's default bus, where AWS
     # services (IVS stream and recording state changes) put their events.
     bus: str = "domain"
+    # An EventBridge content filter on the detail (e.g. {"object": {"key": [{"suffix": "/x.json"}]}}),
+    # part of the rule's pattern on AWS and locally; `matches` does not look at it.
+    detail: dict | None = field(default=None, hash=False, compare=False)
 
     def pattern(self) -> dict:
         pattern: dict = {"source": [self.source]}
         if self.detail_types:
             pattern["detail-type"] = list(self.detail_types)
+        if self.detail:
+            pattern["detail"] = self.detail
         return pattern
 
     def matches(self, source: str, detail_type: str) -> bool:
@@ -294,6 +299,12 @@ class FunctionSpec:
     # Sends SMS through SNS Publish to a phone number (no topic): sns:Publish, which takes no
     # resource for a phone number, with publishing to any topic or endpoint denied.
     sends_sms: bool = False
+    # State machines (StateMachineSpec.key) this function starts with StartExecution:
+    # states:StartExecution on each, and <KEY>_STATE_MACHINE_ARN.
+    starts_workflows: tuple[str, ...] = ()
+    # The recordings bucket (IVS auto-record): "read" (GetObject, ListBucket) or "write" (also PutObject),
+    # and RECORDINGS_BUCKET / REPLAY_BASE_URL (the replay CloudFront distribution).
+    recordings_access: str | None = None
     memory_mb: int = 512
     timeout_seconds: int = 10
 
