@@ -84,6 +84,13 @@ class LocalStack:
         alipay_url = self.alipay.start()
         os.environ["WECHAT_API_BASE"] = wechat_url
         os.environ["ALIPAY_GATEWAY"] = self.alipay.gateway_url
+        # drand (lottery draws' outside randomness): the stand-in's chain, with real BLS signatures; the
+        # functions trust its pinned key (DRAND_PUBLIC_KEY), as they trust mainnet's on AWS.
+        from local.standins.drand import DrandChain, serve as serve_drand
+
+        self.drand = DrandChain(genesis_time=1_700_000_000)   # the same chain after a restart (state kept)
+        self._drand_server, drand_url = serve_drand(self.drand, self.host)
+        os.environ.update(self.drand.settings_env(drand_url))
 
         import boto3
 
@@ -172,6 +179,7 @@ class LocalStack:
         self.urls = {
             "api": self._api.url, "docs": f"{self._api.url}/docs", "openapi": f"{self._api.url}/openapi.json",
             "aws": aws_url, "wechat_standin": wechat_url, "alipay_standin": os.environ["ALIPAY_GATEWAY"],
+            "drand_standin": os.environ["DRAND_URL"],
             "ivs_api": ivs_urls["control"], "rtmp": ivs_urls["rtmp"], "hls": ivs_urls["playback"],
             "mqtt": mqtt_urls["ws"], "iot_publish": mqtt_urls["publish"], "scheduler": scheduler_url,
             **self.payments.urls,
@@ -223,6 +231,7 @@ class LocalStack:
             thread.join(timeout=5)
         self.wechat.stop()
         self.alipay.stop()
+        self._drand_server.shutdown()
         self.payments.stop()
         self.streams.stop()
         self.workflows.stop()

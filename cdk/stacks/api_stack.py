@@ -34,6 +34,7 @@ from cdk.stacks.media_stack import MediaStack
 from cdk.stacks.realtime_stack import RealtimeStack
 from cdk.stacks.workflows_stack import function_environment as workflows_environment
 from livecommerce.analytics.store_schema import delivery_stream_name
+from livecommerce.engagement.settings import DRAND_FUNCTIONS, drand_mainnet_env
 from livecommerce.interaction import topics
 from livecommerce.manifest import BY_NAME, FUNCTION_SPECS, ROUTES, STREAM_CONSUMERS, SUBSCRIPTIONS
 from livecommerce.shared import gateway_responses
@@ -235,6 +236,8 @@ class ApiStack(Stack):
         }
         for table in spec.tables:
             env[table.env_var] = table.physical_name(config.prefix)
+        if spec.name in DRAND_FUNCTIONS:
+            env.update(drand_mainnet_env())   # the pinned drand chain: the trust root of every lottery draw
         if spec.reads_cursor_secret:
             env[CURSOR_SECRET.env_var] = CURSOR_SECRET.physical_name(config.prefix)
         if spec.reads_playback_key:

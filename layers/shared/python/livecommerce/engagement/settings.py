@@ -15,6 +15,21 @@ MAINNET_PUBLIC_KEY = ("868f005eb8e6e4ca0a47c8a77ceaa5309a47978a7c71bc5cce96366b5
 MAINNET_CHAIN_HASH = "8990e7a9aaed2ffed73dbd7092123d6f289930540d7651336225dc172e51b2ce"
 
 
+MAINNET_URL = "https://api.drand.sh"
+MAINNET_SCHEME = "pedersen-bls-chained"
+MAINNET_PERIOD = 30
+MAINNET_GENESIS_TIME = 1595431050
+# The functions that fetch and verify beacons: CDK sets drand_mainnet_env() on them, the local stack
+# points the same variables at its stand-in (local/standins/drand.py).
+DRAND_FUNCTIONS = ("engagement", "engagement_clock")
+
+
+def drand_mainnet_env() -> dict[str, str]:
+    return {"DRAND_URL": MAINNET_URL, "DRAND_PUBLIC_KEY": MAINNET_PUBLIC_KEY, "DRAND_SCHEME": MAINNET_SCHEME,
+            "DRAND_PERIOD": str(MAINNET_PERIOD), "DRAND_GENESIS_TIME": str(MAINNET_GENESIS_TIME),
+            "DRAND_CHAIN_HASH": MAINNET_CHAIN_HASH}
+
+
 @dataclass(frozen=True)
 class DrandChain:
     url: str
@@ -27,9 +42,9 @@ class DrandChain:
 
 def drand_chain() -> DrandChain:
     env = os.environ
-    return DrandChain(url=env.get("DRAND_URL", "https://api.drand.sh"),
+    return DrandChain(url=env.get("DRAND_URL", MAINNET_URL),
                       public_key=env.get("DRAND_PUBLIC_KEY", MAINNET_PUBLIC_KEY),
-                      scheme=env.get("DRAND_SCHEME", "pedersen-bls-chained"),
-                      period=int(env.get("DRAND_PERIOD", "30")),
-                      genesis_time=int(env.get("DRAND_GENESIS_TIME", "1595431050")),
+                      scheme=env.get("DRAND_SCHEME", MAINNET_SCHEME),
+                      period=int(env.get("DRAND_PERIOD", str(MAINNET_PERIOD))),
+                      genesis_time=int(env.get("DRAND_GENESIS_TIME", str(MAINNET_GENESIS_TIME))),
                       chain_hash=env.get("DRAND_CHAIN_HASH", MAINNET_CHAIN_HASH))
