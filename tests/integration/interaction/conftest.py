@@ -35,7 +35,8 @@ class Published:
         self._backend = iotdata_backends[DEFAULT_ACCOUNT_ID][region]
 
     def all(self) -> list[tuple[str, dict]]:
-        return [(topic, json.loads(payload)) for topic, payload in self._backend.published_payloads]
+        # An empty payload is a retained state's clear (interaction.room_state), not a message.
+        return [(topic, json.loads(payload)) for topic, payload in self._backend.published_payloads if payload]
 
     def on(self, suffix: str) -> list[dict]:
         return [message for topic, message in self.all() if topic.endswith(suffix)]

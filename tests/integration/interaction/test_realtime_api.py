@@ -22,7 +22,8 @@ def test_realtime_credentials_and_topics(api, tokens_for, room):
     body = response.json()
     prefix = f"lc/local/rooms/{room}"
     assert body["topics"] == {"danmaku": f"{prefix}/danmaku", "events": f"{prefix}/events",
-                              "private": f"{prefix}/users/viewer-1"}
+                              "private": f"{prefix}/users/viewer-1",
+                              "state": f"{prefix}/state/+"}     # the retained room state (late joiners)
     assert body["client_id"].startswith("lc-local-viewer-1-")
     assert body["credentials"]["username"] == room
     assert body["credentials"]["password"] == tokens_for("viewer-1")

@@ -16,7 +16,7 @@ from local.mqtt import LocalBroker
 
 pytestmark = pytest.mark.integration
 paho = pytest.importorskip("paho.mqtt.client")
-ROOM = "01JROOMSTATE0000000000000R"[:26]
+ROOM = "01JSTATE0000000000000RM000"   # a well-formed room id (the broadcasts consumer checks it)
 
 
 def viewer_authorizer(stage: str):

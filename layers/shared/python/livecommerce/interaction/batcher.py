@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from livecommerce.interaction import feed, gates, repository, topics
+from livecommerce.interaction import feed, gates, repository, room_state, topics
 from livecommerce.interaction.realtime import publish
 from livecommerce.interaction.settings import get_interaction_settings
 from livecommerce.shared.observability import logger
@@ -53,6 +53,7 @@ def publish_like_total(room_id: str) -> int:
     total = repository.like_total(room_id)  # read after every change this invocation carries
     publish(topics.events_topic(cfg.stage, room_id),
             {"type": "likes", "room_id": room_id, "total": total, "at": slot}, qos=0)
+    room_state.set_state(room_id, "likes", {"type": "likes", "total": total, "at": slot})   # late joiners
     return total
 
 

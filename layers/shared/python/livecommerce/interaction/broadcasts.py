@@ -23,7 +23,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from livecommerce import rooms
-from livecommerce.interaction import cards, consumed, gates, repository, topics
+from livecommerce.interaction import cards, consumed, gates, repository, state_feed, topics
 from livecommerce.interaction.realtime import publish
 from livecommerce.interaction.settings import get_interaction_settings
 from livecommerce.shared.events import DomainEvent
@@ -80,6 +80,8 @@ def publish_stock(room_id: str, message: dict[str, Any], event: DomainEvent) -> 
         taken, value = repository.take_pending(room_id, gate, now_ms=at, interval_ms=interval)
         if taken and value is not None:
             publish(topics.events_topic(cfg.stage, room_id), value, qos=1)
+            if event.flash_sale_id:       # the retained flash-sale state: units left, on the same slot
+                state_feed.publish_flash_sale_stock(room_id, event.flash_sale_id)
         return taken, None
 
     # Not taken: a newer publish carried it, or the trailing publisher of this window will.
@@ -115,6 +117,7 @@ def handle(event: dict[str, Any]) -> str:
 def _broadcast(event: DomainEvent, detail: dict[str, Any], room_id: str) -> str:
     cfg = get_interaction_settings()
     message = message_for(event, detail)
+    state_feed.apply(event, room_id)       # what a late joiner sees (retained room state)
     if event.detail_type == "StockChanged":
         return publish_stock(room_id, message, event)
     publish(topics.events_topic(cfg.stage, room_id), message, qos=1)
