@@ -532,3 +532,20 @@ TEST_ROOM_ROWS.update({
                                           "duration_seconds": 60}, None),
     "DELETE /v1/rooms/{room_id}/pk": lambda t, c: ("DELETE", f"/v1/rooms/{t.room}/pk", None, None),
 })
+
+
+# Replays (media): any logged-in viewer reads a visible room's replay and clips (404 replay_not_found here:
+# the room has none); cutting a clip is the room's host's or an operator's.
+MATRIX.update({
+    "GET /v1/rooms/{room_id}/replay": (lambda r: ("GET", f"/v1/rooms/{r}/replay", None), LOGGED_IN),
+    "GET /v1/rooms/{room_id}/replay/clips": (lambda r: ("GET", f"/v1/rooms/{r}/replay/clips", None), LOGGED_IN),
+    "POST /v1/rooms/{room_id}/replay/clips": (
+        lambda r: ("POST", f"/v1/rooms/{r}/replay/clips", {"start_seconds": 1, "end_seconds": 3}), ROOM_HOST),
+})
+TEST_ROOM_ROWS.update({
+    "GET /v1/rooms/{room_id}/replay": lambda t, c: ("GET", f"/v1/rooms/{t.room}/replay", None, None),
+    "GET /v1/rooms/{room_id}/replay/clips": lambda t, c: ("GET", f"/v1/rooms/{t.room}/replay/clips", None, None),
+    "POST /v1/rooms/{room_id}/replay/clips": lambda t, c: (
+        "POST", f"/v1/rooms/{t.room}/replay/clips", {"start_seconds": 1, "end_seconds": 3}, None),
+})
+

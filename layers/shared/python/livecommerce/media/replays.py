@@ -24,11 +24,14 @@ import re
 from datetime import datetime, timezone
 from typing import Any
 
+from livecommerce import rooms
 from livecommerce.media import replay_rules as rules
+from livecommerce.media.events import ReplayReady
 from livecommerce.media.channels import channel_name
 from livecommerce.media.replay_storage import ClipItem, MarkItem, RecordingItem, ReplayItem, bind_all
 from livecommerce.shared import aws, dynamo
 from livecommerce.shared.clock import now_iso
+from livecommerce.shared.events import publish_event
 from livecommerce.shared.ids import new_ulid
 from livecommerce.shared.observability import logger
 from livecommerce.shared.problems import Conflict, NotFound, ValidationFailed
@@ -293,9 +296,6 @@ def publish(event: dict[str, Any]) -> dict[str, Any]:
         outcome = "superseded"   # a recording that started later is this room's replay already
     _settle(prefix, "ready", None)
     if outcome == "ready":
-        from livecommerce.media.events import ReplayReady
-        from livecommerce.shared.events import publish_event
-
         publish_event(ReplayReady(room_id=room_id, duration_seconds=round(duration, 3),
                                   playlist_url=replay_url(replay.master_key), timeline_entries=len(timeline),
                                   clips=clips, recording_started_at=replay.recording_started_at))
@@ -425,15 +425,11 @@ def clip_view(clip: ClipItem) -> dict[str, Any]:
 
 
 def get_replay(caller: Any, room_id: str) -> dict[str, Any]:
-    from livecommerce import rooms
-
     rooms.require_visible(room_id, caller)
     return replay_view(_replay(room_id))
 
 
 def list_clips(caller: Any, room_id: str) -> list[dict[str, Any]]:
-    from livecommerce import rooms
-
     rooms.require_visible(room_id, caller)
     replay = _replay(room_id)
     clips = ClipItem.query(f"REPLAY#{room_id}", ClipItem.sk.startswith("CLIP#"), consistent_read=True)
@@ -442,8 +438,6 @@ def list_clips(caller: Any, room_id: str) -> list[dict[str, Any]]:
 
 def create_clip(caller: Any, room_id: str, start_s: float, end_s: float, product_id: str | None,
                 title: str | None) -> dict[str, Any]:
-    from livecommerce import rooms
-
     rooms.require_room_host(caller, room_id)
     replay = _replay(room_id)
     try:
