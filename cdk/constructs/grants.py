@@ -102,27 +102,74 @@ IVS_ACTION_RESOURCES: dict[str, tuple[str, ...]] = {
     "GetChannel": ("channel",),
     "ListChannels": ("channel",),
     "StopStream": ("channel",),
-    "TagResource": ("channel", "stream-key"),
+    # Any taggable type, none required; a function gets it only on the types it creates
+    # (ivs_action_types).
+    "TagResource": ("channel", "stream-key", "stage", "composition"),
     "CreateStreamKey": ("stream-key",),
     "DeleteStreamKey": ("stream-key",),
     "GetStreamKey": ("stream-key",),
     "ListStreamKeys": ("channel", "stream-key"),
     "PutMetadata": ("channel",),
+    # IVS real-time (SDK client ivs-realtime, IAM prefix ivs): stages and compositions.
+    "CreateStage": ("stage",),
+    "GetStage": ("stage",),
+    "DeleteStage": ("stage",),
+    "CreateParticipantToken": ("stage",),
+    "DisconnectParticipant": ("stage",),
+    "StartParticipantReplication": ("stage",),   # both the source and the destination stage
+    "StopParticipantReplication": ("stage",),
+    # Required: Stage and Encoder-Configuration (the default one when the request names none);
+    # optional: Channel (a channel destination, ours) and Storage-Configuration (an S3 destination:
+    # we have none, so it is not granted).
+    "StartComposition": ("channel", "encoder-configuration", "stage"),
+    "StopComposition": ("composition",),
+    "GetComposition": ("composition",),
 }
+TAG_RESOURCE_TYPES = IVS_ACTION_RESOURCES["TagResource"]
+# Types whose resources we tag with the deployment stage at creation: their grants carry a tag
+# condition (ivs_statements(tag=...)): aws:RequestTag on the calls that create or tag one,
+# aws:ResourceTag on the rest, so a function of one deployment stage cannot touch another's.
+TAG_SCOPED_TYPES = ("stage", "composition")
+_TAGGING_ACTIONS = ("CreateStage", "TagResource")
+# What each creating call makes (with our tags, so with ivs:TagResource on it).
+_CREATES = {"CreateChannel": ("channel", "stream-key"), "CreateStreamKey": ("stream-key",),
+            "CreateStage": ("stage",), "StartComposition": ("composition",)}
 
 
-def ivs_statements(*, actions: Iterable[str], resource_arns: dict[str, str]) -> list[iam.PolicyStatement]:
+def ivs_action_types(action: str, actions: Iterable[str]) -> tuple[str, ...]:
+    """The resource types `action` is granted on, for a function that calls `actions`."""
+    if action == "TagResource":
+        made = {t for other in actions for t in _CREATES.get(other, ())}
+        return tuple(t for t in TAG_RESOURCE_TYPES if t in made)
+    if action not in IVS_ACTION_RESOURCES:
+        raise KeyError(f"ivs:{action}: add its resource types (AWS Service Authorization Reference) to "
+                       "IVS_ACTION_RESOURCES first")
+    return IVS_ACTION_RESOURCES[action]
+
+
+def ivs_statements(*, actions: Iterable[str], resource_arns: dict[str, str],
+                   tag: tuple[str, str] | None = None) -> list[iam.PolicyStatement]:
     """One statement per IVS resource type: each action only on the resource types
-    it is authorized on. resource_arns: resource type -> ARN (pattern) to allow."""
-    by_type: dict[str, list[str]] = {}
+    it is authorized on. resource_arns: resource type -> ARN (pattern) to allow.
+    tag (key, value): on TAG_SCOPED_TYPES, the creating/tagging actions need the request to
+    carry the tag (aws:RequestTag) and the others need the resource to have it (aws:ResourceTag),
+    one statement each."""
+    actions = tuple(actions)
+    by_type: dict[tuple[str, str], list[str]] = {}
     for action in actions:
-        if action not in IVS_ACTION_RESOURCES:
-            raise KeyError(f"ivs:{action}: add its resource types (AWS Service Authorization Reference) to "
-                           "IVS_ACTION_RESOURCES first")
-        for resource_type in IVS_ACTION_RESOURCES[action]:
-            by_type.setdefault(resource_type, []).append(f"ivs:{action}")
-    return [iam.PolicyStatement(actions=sorted(set(found)), resources=[resource_arns[resource_type]])
-            for resource_type, found in sorted(by_type.items())]
+        for resource_type in ivs_action_types(action, actions):
+            scoped = tag is not None and resource_type in TAG_SCOPED_TYPES
+            kind = "request" if scoped and action in _TAGGING_ACTIONS else "resource" if scoped else ""
+            by_type.setdefault((resource_type, kind), []).append(f"ivs:{action}")
+    statements = []
+    for (resource_type, kind), found in sorted(by_type.items()):
+        conditions = None
+        if kind:
+            key = "aws:RequestTag" if kind == "request" else "aws:ResourceTag"
+            conditions = {"StringEquals": {f"{key}/{tag[0]}": tag[1]}}
+        statements.append(iam.PolicyStatement(actions=sorted(set(found)), resources=[resource_arns[resource_type]],
+                                              conditions=conditions))
+    return statements
 
 
 def iot_publish_statements(*, topic_arn: str) -> list[iam.PolicyStatement]:

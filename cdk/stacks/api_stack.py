@@ -57,15 +57,23 @@ WILDCARD_REASONS = {
     "materials": "Materials are objects whose keys are made per upload (rooms/<room_id>/materials/<id>); the "
                  "grant is the {prefix} prefix of the materials bucket only (ListBucket is limited to the same "
                  "prefix by an s3:prefix condition); presigned POST and GET are signed with it.",
-    "ivs": "IVS assigns channel and stream key ids when the rooms function creates them (one channel per room, "
-           "provisioned at run time), so the resource is every channel or stream key of this account and "
-           "region; the actions are exactly those this function calls ({actions}), each on the resource "
-           "types the Service Authorization Reference gives it. Keep stages in separate accounts to separate "
-           "their channels.",
+    "ivs": "IVS assigns channel, stream key, stage and composition ids when our functions create them (one "
+           "channel per room, a real-time stage per co-streaming room, a composition per layout switch, all "
+           "at run time), so the resource is every resource of that type in this account and region; the "
+           "actions are exactly those this function calls ({actions}), each on the resource types the Service "
+           "Authorization Reference gives it. Stages and compositions are further limited by tag: created only "
+           "with aws:RequestTag/stage={stage} and used only with aws:ResourceTag/stage={stage}. "
+           "encoder-configuration/* is required by StartComposition (the default encoder configuration; we "
+           "create none). Keep deployment stages in separate accounts to separate their channels.",
+    "exports": "Stored reports and workbooks are objects whose keys are made per room and export "
+               "({prefix}<room_id>/...); the grant is the {prefix} prefix of the exports bucket only (ListBucket "
+               "limited to it by an s3:prefix condition); presigned GET links are signed with it.",
     "iot_topics": "Rooms are created at run time and each has its own topics (lc/{stage}/rooms/<room_id>/danmaku, "
                   "/events, /users/<user_id>); the grant is iot:Publish on this stage's room topics only. Viewers "
                   "get no publish right at all (the custom authorizer's policy allows subscribe and receive).",
 }
+# The IVS resource types our functions' grants name (cdk.constructs.grants.IVS_ACTION_RESOURCES).
+IVS_RESOURCE_TYPES = ("channel", "stream-key", "stage", "composition", "encoder-configuration")
 # Why a function's role has Resource '*' besides X-Ray (the same AwsSolutions-IAM5 finding).
 UNSCOPED_ACTION_REASONS = {
     "iot_describe_endpoint": "iot:DescribeEndpoint supports no resource-level permissions (AWS requires "
@@ -329,11 +337,18 @@ class ApiStack(Stack):
             # The bucket is encrypted with the data key: uploads and downloads use it through S3.
             function.add_to_role_policy(grants.kms_statement(
                 key_arn=data.key.key_arn, services=["s3"], encrypt=True))
+        for prefix in spec.exports_prefixes:
+            self._allow(function, grants.bucket_prefix_statements(
+                bucket_arn=data.exports_bucket.bucket_arn, prefix=prefix),
+                wildcard_reason=WILDCARD_REASONS["exports"].format(prefix=prefix))
+        if spec.exports_prefixes:   # the exports bucket is encrypted with the data key
+            function.add_to_role_policy(grants.kms_statement(key_arn=data.key.key_arn, services=["s3"], encrypt=True))
         if spec.ivs_actions:
             self._allow(function, grants.ivs_statements(actions=spec.ivs_actions, resource_arns={
-                "channel": self.format_arn(service="ivs", resource="channel", resource_name="*"),
-                "stream-key": self.format_arn(service="ivs", resource="stream-key", resource_name="*"),
-            }), wildcard_reason=WILDCARD_REASONS["ivs"].format(actions=", ".join(spec.ivs_actions)))
+                resource_type: self.format_arn(service="ivs", resource=resource_type, resource_name="*")
+                for resource_type in IVS_RESOURCE_TYPES
+            }, tag=("stage", config.name)), wildcard_reason=WILDCARD_REASONS["ivs"].format(
+                actions=", ".join(spec.ivs_actions), stage=config.name))
         if spec.invokes:
             function.add_to_role_policy(grants.invoke_statement(function_arns=[
                 self.format_arn(service="lambda", resource="function", resource_name=self.function_name(callee),

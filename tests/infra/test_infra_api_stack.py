@@ -671,17 +671,3 @@ def test_lottery_functions_pin_the_drand_mainnet_chain(synth, stage):
                 MAINNET_PUBLIC_KEY, MAINNET_CHAIN_HASH, "pedersen-bls-chained", "https://api.drand.sh")
         else:
             assert "DRAND_PUBLIC_KEY" not in env
-
-
-def test_lottery_functions_pin_the_drand_mainnet_chain(synth, stage):
-    """The drand chain key is the trust root of every draw: set on the functions that verify beacons, on no other."""
-    from livecommerce.engagement.settings import DRAND_FUNCTIONS, MAINNET_CHAIN_HASH, MAINNET_PUBLIC_KEY
-
-    template = synth.json(stage, "Api")
-    for spec in FUNCTION_SPECS:
-        env = props(template["Resources"][_function_logical_id(template, spec.name, stage)])["Environment"]["Variables"]
-        if spec.name in DRAND_FUNCTIONS:
-            assert (env["DRAND_PUBLIC_KEY"], env["DRAND_CHAIN_HASH"], env["DRAND_SCHEME"], env["DRAND_URL"]) == (
-                MAINNET_PUBLIC_KEY, MAINNET_CHAIN_HASH, "pedersen-bls-chained", "https://api.drand.sh")
-        else:
-            assert "DRAND_PUBLIC_KEY" not in env

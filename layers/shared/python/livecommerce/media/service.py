@@ -313,7 +313,7 @@ def set_layout(caller: Caller, room_id: str, body: LayoutRequest) -> CostreamSta
         else:
             arn = stages.start_composition(stage.stage_arn, channel_arn=room.channel_arn,
                                            layout=rules.layout_configuration(body.layout), idempotency_token=token,
-                                           room_id=room_id)
+                                           room_id=room_id, stage=_stage_name())
             # IVS composition events name the composition only: remember whose it is.
             repository.remember_participant(f"composition:{arn}", room_id, "composition", room.host_id,
                                             int(time.time()) + 2 * 24 * 3600)

@@ -25,7 +25,7 @@ MEDIA = TableSpec(
 )
 
 # The IVS real-time actions the co-streaming function calls (livecommerce.media.stages).
-STAGE_ACTIONS = ("CreateStage", "GetStage", "ListStages", "DeleteStage", "CreateParticipantToken",
+STAGE_ACTIONS = ("CreateStage", "GetStage", "DeleteStage", "CreateParticipantToken",
                  "DisconnectParticipant", "StartComposition", "StopComposition", "GetComposition",
                  "StartParticipantReplication", "StopParticipantReplication", "TagResource")
 

@@ -102,13 +102,15 @@ def disconnect(stage_arn: str, participant_id: str, reason: str) -> bool:
 
 
 def start_composition(stage_arn: str, *, channel_arn: str, layout: Mapping[str, Any], idempotency_token: str,
-                      room_id: str) -> str:
-    """Compose the stage into the room's IVS channel (what HLS viewers, the recording and the replay see)."""
+                      room_id: str, stage: str) -> str:
+    """Compose the stage into the room's IVS channel (what HLS viewers, the recording and the replay see).
+    Tagged with the deployment stage: the functions' IAM grants on compositions require it
+    (aws:RequestTag/stage here, aws:ResourceTag/stage on Get/StopComposition)."""
     with translate("start composing the stage", not_found=StageNotFound):
         raw = _rt().start_composition(stageArn=stage_arn, idempotencyToken=idempotency_token[:64],
                                       layout=dict(layout),
                                       destinations=[{"name": "room-channel", "channel": {"channelArn": channel_arn}}],
-                                      tags={"room_id": room_id})
+                                      tags={"room_id": room_id, "stage": stage})
     return raw["composition"]["arn"]
 
 
