@@ -125,3 +125,42 @@ def test_ten_thousand_votes_from_many_threads_exact_counts_one_per_person(api, t
     assert sum(accepted.values()) == people and refused == Counter({"already_voted": attempts - people})
     counts = _ok(api, "GET", f"/v1/polls/{pid}", None)["counts"]
     assert counts == [accepted[i] for i in range(4)] == [people // 4] * 4
+
+
+def test_quiz_and_poll_close_at_their_timer_without_a_read_points_once(api, tokens_for, room, timer_requests):
+    """The create asks the engagement clock to wake at the quiz's timer (shared.timers); the woken
+    clock closes it (final message, cleared state, points granted) with nobody reading it, once.
+    A poll whose timer is beyond the lead is closed by the minute tick instead."""
+    from livecommerce.engagement import poll_storage
+    from livecommerce.shared import ports
+    from local.lambda_runtime import invoke
+    from tests.fakes import FakeClock
+
+    host, v1 = tokens_for("host-1"), tokens_for("viewer-1")
+    qid = _ok(api, "POST", f"/v1/rooms/{room}/quizzes", host,
+              {"question": "几号链接?", "options": ["1", "2"], "answer": 0, "points": 15, "duration_seconds": 20})["id"]
+    pid = _ok(api, "POST", f"/v1/rooms/{room}/polls", host,
+              {"question": "明天几点?", "options": ["8点", "9点"], "duration_seconds": 600})["id"]
+    _ok(api, "POST", f"/v1/quizzes/{qid}/answers", v1, {"choice": 0})
+    _ok(api, "POST", f"/v1/polls/{pid}/votes", v1, {"choices": [1]})
+    quiz = poll_storage.get_poll(qid)
+    asked = [t for t in timer_requests if t["kind"] == "poll"]
+    assert asked == [{"kind": "poll", "id": qid, "at_ms": int(quiz.closes_epoch) * 1000}]   # not the 600 s poll
+
+    with ports.use(clock=FakeClock(datetime.fromtimestamp(int(quiz.closes_epoch), timezone.utc))):
+        for _ in range(2):   # a timer delivered twice: one close, one grant
+            invoke("engagement_clock", {"timer": asked[0]})
+    assert poll_storage.get_poll(qid, consistent=True).state == "closed"
+    assert poll_storage.get_poll(pid, consistent=True).state == "open"
+    points = _ok(api, "GET", "/v1/me/points", v1)
+    assert points["balance"] == 15 and [e["reason"] for e in points["ledger"]] == ["quiz_answer"]
+
+    poll = poll_storage.get_poll(pid, consistent=True)
+    with ports.use(clock=FakeClock(datetime.fromtimestamp(int(poll.closes_epoch) - 30, timezone.utc))):
+        result = invoke("engagement_clock", {})                  # the minute tick: near, so a timer is asked
+        assert result["poll_timers"] == 1 and result["polls_closed"] == 0
+    with ports.use(clock=FakeClock(datetime.fromtimestamp(int(poll.closes_epoch) + 1, timezone.utc))):
+        assert invoke("engagement_clock", {})["polls_closed"] == 1   # its timer was lost: the tick closes it
+        assert invoke("engagement_clock", {})["polls_closed"] == 0   # off the due index
+    assert poll_storage.get_poll(pid, consistent=True).state == "closed"
+    assert _ok(api, "GET", f"/v1/polls/{pid}", None)["counts"] == [0, 1]

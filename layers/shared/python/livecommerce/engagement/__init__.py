@@ -28,6 +28,13 @@ def run_lottery_step(lottery_id: str, now: Any) -> Any:
     return _jobs().run_lottery_step(lottery_id, now)
 
 
+def run_poll_step(poll_id: str, now: Any) -> Any:
+    """A poll or quiz timer's step: close it at its timer (results, cleared state, quiz points), once."""
+    from livecommerce.engagement import polls  # deferred: pynamodb/botocore, not paid at face import
+
+    return polls.run_close_step(poll_id, now)
+
+
 def tick(now: Any = None) -> dict[str, int]:
     """The minute tick: due lottery steps whose timer was lost, timers for the next minute, the outbox."""
     return _jobs().tick(now)

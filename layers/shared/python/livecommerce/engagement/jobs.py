@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from livecommerce.engagement import repository, service
+from livecommerce.engagement import polls, repository, service
 from livecommerce.shared import timers
 from livecommerce.shared.clock import utcnow
 from livecommerce.shared.observability import logger
@@ -36,4 +36,5 @@ def tick(now: datetime | None = None) -> dict[str, int]:
             logger.exception("lottery step failed", extra={"lottery_id": item.lottery_id})
             failed += 1
     swept = repository.sweep_outbox()
-    return {"lottery_steps": ran, "lottery_timers": asked, "lottery_failures": failed, "outbox_swept": swept}
+    return {"lottery_steps": ran, "lottery_timers": asked, "lottery_failures": failed, "outbox_swept": swept,
+            **polls.tick(now)}     # polls and quizzes whose timer ran out, timers for the next minute's

@@ -3,6 +3,8 @@
   POLL#<id>   META               the poll or quiz (kind, question, options, timer, state; a quiz's answer)
   POLL#<id>   VOTE#<user>        one vote or answer per viewer (a conditional put)
   POLL#<id>   OPT#<n>#<shard>    the votes of option n, sharded (added in the vote's transaction: exact)
+  gsi1: POLLDUE / <closes epoch:012d>#<id>   an open poll or quiz until its close (the engagement
+        clock's tick closes those whose timer was lost; removed at the close)
 """
 from __future__ import annotations
 
@@ -11,7 +13,7 @@ from pynamodb.exceptions import DoesNotExist, UpdateError
 
 from livecommerce.engagement.spec import ENGAGEMENT
 from livecommerce.shared import dynamo
-from livecommerce.shared.storage import KeyedItem as _Base
+from livecommerce.shared.storage import Gsi1Index as DueIndex, KeyedItem as _Base
 from livecommerce.shared.tx import Tx
 
 
@@ -19,6 +21,9 @@ class PollItem(_Base):
     class Meta:
         table_name = "unbound"
 
+    gsi1pk = UnicodeAttribute(null=True)      # POLLDUE while open
+    gsi1sk = UnicodeAttribute(null=True)      # <closes epoch:012d>#<id>
+    due = DueIndex()
     poll_id = UnicodeAttribute()
     kind = UnicodeAttribute()                 # poll | quiz
     room_id = UnicodeAttribute()
@@ -121,11 +126,25 @@ def votes(poll_id: str):
     return VoteItem.query(f"POLL#{poll_id}", VoteItem.sk.startswith("VOTE#"), consistent_read=True)
 
 
+DUE = "POLLDUE"
+
+
+def due_key(poll_id: str, closes_epoch: int) -> tuple[str, str]:
+    return DUE, f"{int(closes_epoch):012d}#{poll_id}"
+
+
+def due_polls(until_epoch: float, limit: int = 100) -> list[PollItem]:
+    """Open polls and quizzes whose timer ends before `until_epoch` (oldest first)."""
+    bind_all()
+    return list(PollItem.due.query(DUE, PollItem.gsi1sk < f"{int(until_epoch):012d}~", limit=limit))
+
+
 def close(poll_id: str) -> bool:
-    """open -> closed; False when it was closed already."""
+    """open -> closed (and off the due index); False when it was closed already."""
     bind_all()
     try:
-        PollItem(*PollItem.key(poll_id)).update(actions=[PollItem.state.set("closed")],
+        PollItem(*PollItem.key(poll_id)).update(actions=[PollItem.state.set("closed"), PollItem.gsi1pk.remove(),
+                                                         PollItem.gsi1sk.remove()],
                                                 condition=PollItem.state == "open")
     except UpdateError as exc:
         if dynamo.error_code(exc) == "ConditionalCheckFailedException":

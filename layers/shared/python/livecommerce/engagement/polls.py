@@ -89,13 +89,16 @@ def _create(caller: Caller, room_id: str, *, kind: str, question: str, options: 
     now = utcnow()
     closes = now + timedelta(seconds=duration_seconds)
     poll_id = new_ulid()
-    item = store.PollItem(*store.PollItem.key(poll_id), poll_id=poll_id, kind=kind, room_id=room_id,
+    due_pk, due_sk = store.due_key(poll_id, int(closes.timestamp()))
+    item = store.PollItem(*store.PollItem.key(poll_id), gsi1pk=due_pk, gsi1sk=due_sk, poll_id=poll_id, kind=kind,
+                          room_id=room_id,
                           host_id=room.host_id, created_by=caller.user_id, question=question, options=options,
                           multiple=multiple, max_choices=max_choices, answer=answer, points=points, state="open",
                           opens_at=iso(now), closes_at=iso(closes), closes_epoch=int(closes.timestamp()),
                           created_at=iso(now))
     store.save_new(item)
     interaction.set_room_state(room_id, kind, _public(item, [0] * len(options)))
+    request_close_timer(poll_id, _utc(int(closes.timestamp())), now=now)
     return view(item, caller, now=now, counts=[0] * len(options))
 
 
@@ -223,3 +226,51 @@ def award_quiz_points(item: store.PollItem) -> int:
 
 def _utc(epoch: float) -> datetime:
     return datetime.fromtimestamp(epoch, timezone.utc)
+
+
+# -- timed closes (the engagement clock) -------------------------------------------------
+#
+# A poll or quiz closes at its timer without anyone reading it: whoever learns that the close is
+# less than timers.TIMER_LEAD_SECONDS away (the create, the minute tick looking ahead) asks the
+# engagement clock to wake at that second ({"timer": {"kind": "poll", ...}}); the tick closes those
+# whose timer was lost (at most a minute late). finish() runs once whoever gets there first.
+
+def request_close_timer(poll_id: str, at: datetime, *, now: datetime | None = None) -> bool:
+    from livecommerce.shared import timers  # deferred: boto3 lambda client on first use
+
+    if at - (now or utcnow()) > timedelta(seconds=timers.TIMER_LEAD_SECONDS):
+        return False                       # the tick asks when it is near
+    return timers.invoke_async("engagement_clock", timers.timer_event("poll", poll_id, at))
+
+
+def run_close_step(poll_id: str, now: datetime):
+    """A poll timer's step: close the poll or quiz once its timer has run out (StepResult)."""
+    from livecommerce.shared import timers  # deferred: boto3 lambda client on first use
+
+    item = store.get_poll(poll_id, consistent=True)
+    if item is None or item.state != "open":
+        return timers.StepResult(None, None)
+    closes = _utc(float(item.closes_epoch))
+    if now < closes:
+        return timers.StepResult(None, closes)
+    finish(item)
+    return timers.StepResult("close", None)
+
+
+def tick(now: datetime | None = None) -> dict[str, int]:
+    """Every minute: close the polls and quizzes whose timer ran out; timers for the next minute's."""
+    from livecommerce.shared import timers  # deferred: boto3 lambda client on first use
+
+    now = now or utcnow()
+    closed = asked = failed = 0
+    for item in store.due_polls(now.timestamp() + timers.TIMER_LEAD_SECONDS):
+        try:
+            if float(item.closes_epoch) > now.timestamp():
+                asked += int(request_close_timer(item.poll_id, _utc(float(item.closes_epoch)), now=now))
+            else:
+                finish(item)
+                closed += 1
+        except Exception:  # noqa: BLE001 - logged; the next minute retries this one, the others go on
+            logger.exception("poll close failed", extra={"poll_id": item.poll_id})
+            failed += 1
+    return {"polls_closed": closed, "poll_timers": asked, "poll_failures": failed}
