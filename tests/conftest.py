@@ -183,3 +183,16 @@ def ivs_env(seeded, local_ivs_control, monkeypatch):
     for channel in ivs.list_channels()["channels"]:
         ivs.delete_channel(arn=channel["arn"])
     yield seeded
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(config, items):
+    """Under pytest-xdist (`make test`: --dist loadgroup), tests sharing an expensive fixture run
+    in one worker: the infra tier (one synth of every stage per process) as one group, and each
+    e2e module (its local stack, module-scoped) as its own. Everything else is spread test by test."""
+    for item in items:
+        parts = Path(str(item.path)).relative_to(ROOT).parts
+        if parts[:2] == ("tests", "infra"):
+            item.add_marker(pytest.mark.xdist_group("infra"))
+        elif parts[:2] == ("tests", "e2e"):
+            item.add_marker(pytest.mark.xdist_group("e2e-" + "-".join(parts[2:]).removesuffix(".py")))
