@@ -91,7 +91,7 @@ def build_stage(app: App, config: StageConfig) -> StageStacks:
                                description=f"Live commerce {config.name}: Step Functions workflows, their "
                                            "schedules and alarms",
                                **common)
-    analytics = AnalyticsStack(app, config.stack_name("Analytics"), config=config, data=data,
+    analytics = AnalyticsStack(app, config.stack_name("Analytics"), config=config, data=data, api=api,
                                description=f"Live commerce {config.name}: analytics store (Firehose, S3 Parquet, "
                                            "Glue, Athena), domain events to the store",
                                **common)

@@ -11,6 +11,8 @@ injected, so every query names its room (the report queries do).
 """
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from aws_cdk import Aws, Duration, Stack
 from aws_cdk import aws_athena as athena
 from aws_cdk import aws_events as events
@@ -27,6 +29,10 @@ from cdk.constructs.secure_bucket import SecureBucket
 from cdk.stacks.data_stack import DataStack
 from livecommerce.analytics.event_rows import AMOUNT_SOURCES, EVENT_INPUT_PATHS
 from livecommerce.analytics.store_schema import BEACONS, EVENTS, NO_ROOM, TABLES, Table, delivery_stream_name
+from livecommerce.manifest import FUNCTION_SPECS
+
+if TYPE_CHECKING:
+    from cdk.stacks.api_stack import ApiStack
 
 # Per record, the partition keys Firehose's dynamic partitioning reads (JQ 1.6).
 PARTITION_QUERIES = {
@@ -48,7 +54,8 @@ def workgroup_name(config: StageConfig) -> str:
 
 
 class AnalyticsStack(Stack):
-    def __init__(self, scope: Construct, id: str, *, config: StageConfig, data: DataStack, **kwargs) -> None:
+    def __init__(self, scope: Construct, id: str, *, config: StageConfig, data: DataStack,
+                 api: "ApiStack | None" = None, **kwargs) -> None:
         super().__init__(scope, id, **kwargs)
         self.config = config
         key = data.key
@@ -110,6 +117,42 @@ class AnalyticsStack(Stack):
             "grant: objects of this bucket only) and uses the data key for them (this key only)")
 
         self._event_rules(data)
+        # Functions that run the report queries (FunctionSpec.queries_analytics): their grants live here,
+        # beside what they read (the API stack sets their ANALYTICS_* environment from the same names).
+        if api is not None:
+            for spec in FUNCTION_SPECS:
+                if spec.queries_analytics:
+                    self.grant_queries(spec.name, api.functions[spec.name].function.role)
+
+    def grant_queries(self, name: str, role: iam.IRole) -> iam.Policy:
+        """Athena in the workgroup, the Glue catalogue of the store, the store (read), the results
+        bucket (Athena writes and reads the results as the caller) and the data key for both."""
+        arn = f"arn:{Aws.PARTITION}:glue:{Aws.REGION}:{Aws.ACCOUNT_ID}"
+        workgroup = f"arn:{Aws.PARTITION}:athena:{Aws.REGION}:{Aws.ACCOUNT_ID}:workgroup/{self.workgroup_name}"
+        tables = f"{arn}:table/{self.database_name}/*"
+        policy = iam.Policy(self, "Queries" + "".join(part.title() for part in name.split("_")), roles=[role],
+                            statements=[
+            iam.PolicyStatement(actions=["athena:StartQueryExecution", "athena:GetQueryExecution",
+                                         "athena:GetQueryResults", "athena:StopQueryExecution"],
+                                resources=[workgroup]),
+            iam.PolicyStatement(actions=["glue:GetDatabase", "glue:GetTable", "glue:GetTables",
+                                         "glue:GetPartition", "glue:GetPartitions"],
+                                resources=[f"{arn}:catalog", f"{arn}:database/{self.database_name}", tables]),
+            iam.PolicyStatement(actions=["s3:GetObject"], resources=[f"{self.store.bucket_arn}/*"]),
+            iam.PolicyStatement(actions=["s3:GetObject", "s3:PutObject", "s3:AbortMultipartUpload"],
+                                resources=[f"{self.results.bucket_arn}/results/*"]),
+            iam.PolicyStatement(actions=["s3:ListBucket", "s3:GetBucketLocation"],
+                                resources=[self.store.bucket_arn, self.results.bucket_arn]),
+            iam.PolicyStatement(actions=["kms:Decrypt", "kms:GenerateDataKey"], resources=[self._key_arn]),
+        ])
+        nag.acknowledge_all(policy, [
+            f"AwsSolutions-IAM5[Resource::{nag.flatten(self, tables)}]",
+            f"AwsSolutions-IAM5[Resource::{nag.flatten(self, self.store.bucket_arn)}/*]",
+            f"AwsSolutions-IAM5[Resource::{nag.flatten(self, self.results.bucket_arn)}/results/*]"],
+            f"{name} runs the report queries: Athena reads every dt/room_id partition object of the store and "
+            "its views and tables in the store's Glue database (views are tables there), and writes its results "
+            "under results/ of the results bucket; nothing else of either bucket or the catalogue")
+        return policy
 
     def stream_name(self, table: Table) -> str:
         return delivery_stream_name(self.config.prefix, table.name)

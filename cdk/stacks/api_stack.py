@@ -29,6 +29,8 @@ from cdk.constructs.lambda_function import LambdaFunction
 from cdk.constructs.routed_api import RoutedRestApi, problem_body_with_correlation_id
 from cdk.constructs.shared_layer import SharedLayer
 from cdk.constructs.web_acl import RegionalWebAcl
+from cdk.stacks.analytics_stack import glue_database_name
+from cdk.stacks.analytics_stack import workgroup_name as analytics_workgroup_name
 from cdk.stacks.data_stack import DataStack
 from cdk.stacks.media_stack import MediaStack
 from cdk.stacks.realtime_stack import RealtimeStack
@@ -65,6 +67,9 @@ WILDCARD_REASONS = {
            "with aws:RequestTag/stage={stage} and used only with aws:ResourceTag/stage={stage}. "
            "encoder-configuration/* is required by StartComposition (the default encoder configuration; we "
            "create none). Keep deployment stages in separate accounts to separate their channels.",
+    "exports": "Stored reports and workbooks are objects whose keys are made per room and export "
+               "({prefix}<room_id>/...); the grant is the {prefix} prefix of the exports bucket only (ListBucket "
+               "limited to it by an s3:prefix condition); presigned GET links are signed with it.",
     "exports": "Stored reports and workbooks are objects whose keys are made per room and export "
                "({prefix}<room_id>/...); the grant is the {prefix} prefix of the exports bucket only (ListBucket "
                "limited to it by an s3:prefix condition); presigned GET links are signed with it.",
@@ -246,6 +251,10 @@ class ApiStack(Stack):
             env[table.env_var] = table.physical_name(config.prefix)
         if spec.name in DRAND_FUNCTIONS:
             env.update(drand_mainnet_env())   # the pinned drand chain: the trust root of every lottery draw
+        env.update(dict(spec.environment))
+        if spec.queries_analytics:   # the grants come from the analytics stack (AnalyticsStack.grant_queries)
+            env.update({"ANALYTICS_ENGINE": "athena", "ANALYTICS_WORKGROUP": analytics_workgroup_name(config),
+                        "ANALYTICS_DATABASE": glue_database_name(config)})
         if spec.reads_cursor_secret:
             env[CURSOR_SECRET.env_var] = CURSOR_SECRET.physical_name(config.prefix)
         if spec.reads_playback_key:
@@ -340,6 +349,12 @@ class ApiStack(Stack):
         for prefix in spec.exports_prefixes:
             self._allow(function, grants.bucket_prefix_statements(
                 bucket_arn=data.exports_bucket.bucket_arn, prefix=prefix),
+                wildcard_reason=WILDCARD_REASONS["exports"].format(prefix=prefix))
+        if spec.exports_prefixes:   # the exports bucket is encrypted with the data key
+            function.add_to_role_policy(grants.kms_statement(key_arn=data.key.key_arn, services=["s3"], encrypt=True))
+        for prefix in spec.exports_prefixes:
+            self._allow(function, grants.bucket_prefix_statements(
+                bucket_arn=data.exports_bucket_arn_import, prefix=prefix),
                 wildcard_reason=WILDCARD_REASONS["exports"].format(prefix=prefix))
         if spec.exports_prefixes:   # the exports bucket is encrypted with the data key
             function.add_to_role_policy(grants.kms_statement(key_arn=data.key.key_arn, services=["s3"], encrypt=True))

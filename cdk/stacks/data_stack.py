@@ -142,6 +142,9 @@ class DataStack(Stack):
         # they raise, readable and stable across synths.
         self.materials_bucket_arn_import = self.export_value(
             self.materials_bucket.bucket_arn, name=f"{self.stack_name}-MaterialsBucketArn")
+        # The same for the exports bucket (stored reports and workbooks: FunctionSpec.exports_prefixes).
+        self.exports_bucket_arn_import = self.export_value(
+            self.exports_bucket.bucket_arn, name=f"{self.stack_name}-ExportsBucketArn")
 
         # Domain events -----------------------------------------------------------
         self.event_bus_name = f"{prefix}-bus"

@@ -65,6 +65,9 @@ SPEC = ContextSpec(
             description="Post-live report, workbook export, viewers and tags, comparisons, product stats",
             tables_read=("Rooms", "Identity", "LiveStats"),  # rooms.require_room_host/_staff; live figures
             reads_cursor_secret=True,         # GET /v1/rooms/{room_id}/viewers
+            queries_analytics=True,           # the report queries (Athena on AWS)
+            exports_prefixes=("reports/", "exports/"),   # stored reports, workbooks (presigned links)
+            puts_events=True,                 # ViewerWatchTimes, when a GET computes an ended room's report first
             memory_mb=1024,
             timeout_seconds=29,               # Athena queries; API Gateway waits 29 s at most
         ),
@@ -76,6 +79,7 @@ SPEC = ContextSpec(
             tables_read=("Rooms",),           # is the room still live
             publishes_realtime=True,          # the host's private topic of the room
             invokes=("live_stats",),          # the ticker hands over to its next run
+            environment=(("LIVE_TICKER_SECONDS", "55"),),   # one ticker run (live.ticker_run_seconds)
             memory_mb=256,
             timeout_seconds=70,               # one ticker run is 55 s
         ),
@@ -85,6 +89,10 @@ SPEC = ContextSpec(
                         "publishes ViewerWatchTimes",
             tables_read=("Rooms",),           # rooms.room_title
             puts_events=True,                 # ViewerWatchTimes
+            queries_analytics=True,           # the report queries (Athena on AWS)
+            exports_prefixes=("reports/",),   # the stored report, its viewer rows and workbook
+            # Firehose's buffer interval (cdk/stacks/analytics_stack.py): the last beacons are in the store then
+            environment=(("REPORT_SETTLE_SECONDS", "60"),),
             memory_mb=2048,
             timeout_seconds=300,              # waits out the delivery stream's buffer, then the queries
         ),

@@ -299,6 +299,15 @@ class FunctionSpec:
     # Sends SMS through SNS Publish to a phone number (no topic): sns:Publish, which takes no
     # resource for a phone number, with publishing to any topic or endpoint denied.
     sends_sms: bool = False
+    # Runs the analytics report queries (livecommerce.analytics.queries): Athena in the stage's
+    # workgroup, the Glue catalogue, the store bucket (read) and the Athena results bucket, granted by
+    # the analytics stack; ANALYTICS_ENGINE=athena, ANALYTICS_WORKGROUP and ANALYTICS_DATABASE.
+    queries_analytics: bool = False
+    # Read and write objects of the exports bucket under these prefixes (each ends with "/"):
+    # stored reports and workbooks; presigned GET links are signed with the same rights.
+    exports_prefixes: tuple[str, ...] = ()
+    # Fixed settings of this function (name, value): the same on every stage, from the spec.
+    environment: tuple[tuple[str, str], ...] = ()
     # State machines (StateMachineSpec.key) this function starts with StartExecution:
     # states:StartExecution on each, and <KEY>_STATE_MACHINE_ARN.
     starts_workflows: tuple[str, ...] = ()
