@@ -37,6 +37,7 @@ log = logging.getLogger("local.ivs")
 RTMP_APPLICATION = "app"
 STAGE_APPLICATION = "stage"          # IVS real-time: participants publish with their token (local.ivs.realtime)
 CALLBACK_PREFIX = "/__standin/rtmp/"
+COMPOSER_ARG = "lc_composer"         # rtmp://.../app/<key>?lc_composer=<composition ARN>: nginx passes it on
 
 # operation -> (state method name, HTTP status on success; 204 means no body)
 OPERATIONS: dict[str, tuple[str, int]] = {
@@ -169,7 +170,8 @@ class ControlPlane:
             if form.get("app") != RTMP_APPLICATION:
                 return Reply.text(f"publish to rtmp://host:port/{RTMP_APPLICATION}/<stream key>", 404)
             try:
-                self.state.authorize_publish(name, client_id)
+                # a stage composer (local.ivs.realtime) marks its publish: it may take the channel over
+                self.state.authorize_publish(name, client_id, composer=form.get(COMPOSER_ARG, ""))
             except IvsError as exc:
                 log.warning("IVS ingest: publish refused (%s) from %s", exc.message, form.get("addr", "?"))
                 return Reply.text(exc.message, 403)

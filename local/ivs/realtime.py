@@ -310,6 +310,13 @@ class RealtimeState:
                                       "tags": {}} for c in self.compositions.values()
                                      if not wanted or c.stage_arn == wanted]}
 
+    def composing_into(self, composition_arn: str, channel_arn: str) -> bool:
+        """Is `composition_arn` an active composition into `channel_arn` (the channel ingest lets its
+        composer take the channel over from the host's own encoder)?"""
+        with self._lock:
+            comp = self.compositions.get(composition_arn)
+            return comp is not None and comp.channel_arn == channel_arn and comp.state in ("STARTING", "ACTIVE")
+
     # ------------------------------------------------------------------ replication (PK)
     def start_participant_replication(self, body: dict) -> dict[str, Any]:
         with self._lock:
@@ -366,8 +373,9 @@ class RealtimeState:
 
     def _spawn(self, comp: Composition, tokens: tuple) -> subprocess.Popen | None:
         target = self._channel_ingest(comp.channel_arn)
-        if target is None:
+        if not target:
             return None
+        target += f"?lc_composer={comp.arn}"     # local.ivs.control_plane.COMPOSER_ARG: a takeover
         base = self._rtmp_base()
         args = [self.ffmpeg, "-hide_banner", "-loglevel", "error"]
         for token in tokens:

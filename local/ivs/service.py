@@ -104,7 +104,9 @@ class LocalIvs:
             region=self.region, account_id=self.account_id,
             ingest_endpoint=lambda: f"{self.host}:{ingest_box['port']}",
             playback_url=lambda channel_id: playback_url(playback_box["url"], channel_id),
-            emit=self.pump.emit)
+            emit=self.pump.emit,
+            composer_active=lambda composition, channel: self.realtime is not None and
+            self.realtime.composing_into(composition, channel))
         self.state.extra_public_keys.extend(self._public_keys)
         self.recording_configuration_arn = self.state.create_recording_configuration({
             "name": "local", "destinationConfiguration": {"s3": {"bucketName": self.recording_bucket}},

@@ -40,6 +40,8 @@ METADATA_MAX_PER_SECOND = 5         # PutMetadata: "At most 5 requests per secon
 STREAM_KEYS_PER_CHANNEL = 1         # CreateStreamKey: "a limit of 1 stream key per channel"
 PLAYBACK_KEY_PAIRS_PER_REGION = 3   # IVS service quota "Playback key pairs"
 VIEWER_IDLE_SECONDS = 15.0          # a view counts while its player polls the playlist
+TAKEOVER_WAIT_SECONDS = 5.0         # a takeover publisher waits this long for the previous one to be dropped
+COMPOSER_HOLD_SECONDS = 10.0        # a composer that left (restart, layout switch) keeps the session this long
 
 _CHANNEL_ARN = re.compile(r"^arn:aws:ivs:[a-z0-9-]+:[0-9]+:channel/[a-zA-Z0-9-]+$")
 _STREAM_KEY_ARN = re.compile(r"^arn:aws:ivs:[a-z0-9-]+:[0-9]+:stream-key/[a-zA-Z0-9-]+$")
@@ -138,6 +140,9 @@ class LiveStream:
     started: bool = False              # "Stream Start" sent (segments available)
     stop_requested: bool = False       # StopStream called; the next on_update drops the encoder
     viewers: dict[str, float] = field(default_factory=dict)
+    composer: str = ""                 # the composition ARN when the publisher is a stage composer
+    dropping: set = field(default_factory=set)   # client ids a takeover is dropping (next on_update)
+    hold: threading.Timer | None = None          # a composer left: the session waits for the next publisher
 
 
 @dataclass
@@ -155,7 +160,9 @@ class RecordingSession:
 class IvsState:
     def __init__(self, *, region: str, account_id: str, ingest_endpoint: Callable[[], str],
                  playback_url: Callable[[str], str], emit: Emit, metadata_history: int = 50,
-                 clock: Callable[[], float] = time.time, monotonic: Callable[[], float] = time.monotonic) -> None:
+                 clock: Callable[[], float] = time.time, monotonic: Callable[[], float] = time.monotonic,
+                 composer_active: Callable[[str, str], bool] = lambda composition, channel: False,
+                 hold_seconds: float = COMPOSER_HOLD_SECONDS, takeover_wait: float = TAKEOVER_WAIT_SECONDS) -> None:
         self.region = region
         self.account_id = account_id
         self._ingest_endpoint = ingest_endpoint
@@ -164,6 +171,10 @@ class IvsState:
         self._clock = clock
         self._monotonic = monotonic
         self._lock = threading.RLock()
+        self._changed = threading.Condition(self._lock)        # a publisher left (takeovers wait on it)
+        self._composer_active = composer_active                # (composition ARN, channel ARN) -> composing into it?
+        self._hold_seconds = hold_seconds
+        self._takeover_wait = takeover_wait
         self.channels: dict[str, Channel] = {}                 # by arn, in creation order
         self.stream_keys: dict[str, StreamKey] = {}            # by arn
         self.key_pairs: dict[str, PlaybackKeyPair] = {}        # by arn
@@ -596,26 +607,60 @@ class IvsState:
                     return self.channels.get(key.channel_arn)
             return None
 
-    def authorize_publish(self, key_value: str, client_id: str) -> LiveStream:
-        """An encoder connected with `key_value`: a new stream session, or IvsError to refuse it."""
+    def authorize_publish(self, key_value: str, client_id: str, composer: str = "") -> LiveStream:
+        """An encoder connected with `key_value`: a new stream session, or IvsError to refuse it.
+
+        Takeover (co-streaming, docs/costreaming.md): while the channel is live, a stage composer
+        (`composer`: the ARN of a composition composing into this channel) takes the channel from its
+        encoder, and the channel's own encoder takes it back from a composer. The session goes on
+        (same stream id, no Stream End / Stream Start): the previous publisher is dropped at its next
+        status check and this call waits (at most `takeover_wait`) until it is gone, because nginx-rtmp
+        takes one publisher per stream name. Anyone else is refused while the channel is live."""
         with self._lock:
             channel = self.channel_for_key(key_value)
             if channel is None:
                 raise IvsError("AccessDeniedException", "unknown stream key")
-            if channel.arn in self.live:
-                raise IvsError("ConflictException", "the channel is already live")
+            if composer and not self._composer_active(composer, channel.arn):
+                raise IvsError("AccessDeniedException", "no such composition composing into this channel")
+            stream = self.live.get(channel.arn)
+            if stream is not None:
+                if not (composer or stream.composer):
+                    raise IvsError("ConflictException", "the channel is already live")
+                return self._take_over(stream, client_id, composer)
             stream = LiveStream(stream_id="st-" + _rand(23), channel_arn=channel.arn, stream_key=key_value,
-                                client_id=client_id, start_time=self._clock(), playback_secret=_rand(24))
+                                client_id=client_id, start_time=self._clock(), playback_secret=_rand(24),
+                                composer=composer)
             self.live[channel.arn] = stream
             event = (STREAM_STATE_CHANGE, [channel.arn],
                      {"event_name": "Session Created", "channel_name": channel.name, "stream_id": stream.stream_id})
         self._emit(*event)
         return stream
 
+    def _take_over(self, stream: LiveStream, client_id: str, composer: str) -> LiveStream:
+        """(under the lock) Hand the live session to `client_id`; the previous publisher is dropped."""
+        if stream.hold is not None:
+            stream.hold.cancel()
+            stream.hold = None
+        if stream.client_id:
+            stream.dropping.add(stream.client_id)
+            deadline = self._monotonic() + self._takeover_wait
+            while stream.client_id and self.live.get(stream.channel_arn) is stream:
+                left = deadline - self._monotonic()
+                if left <= 0:
+                    stream.dropping.discard(stream.client_id)   # it stays on air
+                    raise IvsError("ConflictException", "the channel's publisher did not leave in time")
+                self._changed.wait(left)
+            if self.live.get(stream.channel_arn) is not stream:
+                raise IvsError("ConflictException", "the session ended during the takeover")
+        stream.client_id, stream.composer = client_id, composer
+        return stream
+
     def keep_publishing(self, key_value: str, client_id: str) -> bool:
-        """False when the encoder must be dropped (StopStream was called)."""
+        """False when the encoder must be dropped (StopStream was called, or a takeover replaces it)."""
         with self._lock:
             for stream in self.live.values():
+                if stream.stream_key == key_value and client_id in stream.dropping:
+                    return False
                 if stream.stream_key == key_value and stream.client_id == client_id:
                     return not stream.stop_requested
             return True   # not ours (e.g. a session from before a restart): leave it alone
@@ -664,19 +709,48 @@ class IvsState:
             self._emit(*event)
 
     def publish_done(self, key_value: str, client_id: str) -> None:
-        """The encoder disconnected (or was dropped)."""
+        """The encoder disconnected (or was dropped). A publisher dropped by a takeover leaves the
+        session to its successor; a composer that left (restarted, or its composition switched
+        layout) holds the session for `hold_seconds` for the next publisher; otherwise it ends."""
         events = []
         with self._lock:
             stream = next((s for s in self.live.values()
                            if s.stream_key == key_value and s.client_id == client_id), None)
             if stream is None:
-                return   # a refused publish, or already ended
+                for other in self.live.values():
+                    other.dropping.discard(client_id)
+                return   # a refused publish, or already ended, or already replaced
+            if client_id in stream.dropping:
+                stream.dropping.discard(client_id)
+                stream.client_id = ""
+                self._changed.notify_all()
+                return
+            if stream.composer and not stream.stop_requested:
+                stream.client_id = ""
+                timer = threading.Timer(self._hold_seconds, self._hold_over, args=(stream,))
+                timer.daemon = True
+                stream.hold = timer
+                timer.start()
+                return
             events.extend(self._end_stream(stream))
+        for event in events:
+            self._emit(*event)
+
+    def _hold_over(self, stream: LiveStream) -> None:
+        with self._lock:
+            if self.live.get(stream.channel_arn) is not stream or stream.client_id or stream.hold is None:
+                return
+            stream.hold = None
+            events = self._end_stream(stream)
         for event in events:
             self._emit(*event)
 
     def _end_stream(self, stream: LiveStream) -> list[tuple]:
         del self.live[stream.channel_arn]
+        if stream.hold is not None:
+            stream.hold.cancel()
+            stream.hold = None
+        self._changed.notify_all()
         channel = self.channels.get(stream.channel_arn)
         name = channel.name if channel else ""
         events = [(STREAM_STATE_CHANGE, [stream.channel_arn],
