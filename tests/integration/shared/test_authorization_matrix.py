@@ -197,6 +197,24 @@ def expected_for(route_key: str, caller: str):
     raise KeyError((route_key, caller))
 
 
+# Lotteries (engagement). A lottery that does not exist: allowed callers get 404 lottery_not_found.
+# Opening one is the room's host, an operator or an assistant of the room (engagement.service.require_runner).
+_LOTTERY = "01ARZ3NDEKTSV4RRFFQ69G5FAX"
+ASSISTANT_ROUTES.add("POST /v1/rooms/{room_id}/lotteries")
+MATRIX.update({
+    "POST /v1/rooms/{room_id}/lotteries": (lambda r: ("POST", f"/v1/rooms/{r}/lotteries", {
+        "kind": "follow", "prize": {"kind": "points", "name": "10 积分", "points": 10}, "winners": 1,
+        "duration_seconds": 60}), ROOM_HOST),
+    "GET /v1/lotteries/{lottery_id}": (lambda r: ("GET", f"/v1/lotteries/{_LOTTERY}", None), EVERYONE),
+    "GET /v1/lotteries/{lottery_id}/proof": (lambda r: ("GET", f"/v1/lotteries/{_LOTTERY}/proof", None), EVERYONE),
+    "POST /v1/lotteries/{lottery_id}/entries": (lambda r: ("POST", f"/v1/lotteries/{_LOTTERY}/entries", None),
+                                                LOGGED_IN),
+    "PUT /v1/lotteries/{lottery_id}/winners/me/address": (
+        lambda r: ("PUT", f"/v1/lotteries/{_LOTTERY}/winners/me/address", {
+            "name": "张三", "phone": "13800138000", "region": "浙江省杭州市", "address": "文三路 100 号"}), LOGGED_IN),
+})
+
+
 def test_every_route_has_a_matrix_row():
     assert {r.key for r in ROUTES} == set(MATRIX)
 
