@@ -18,7 +18,9 @@ from aws_cdk import aws_athena as athena
 from aws_cdk import aws_events as events
 from aws_cdk import aws_glue as glue
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_iot as iot
 from aws_cdk import aws_kinesisfirehose as firehose
+from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
@@ -30,6 +32,8 @@ from cdk.stacks.data_stack import DataStack
 from livecommerce.analytics.event_rows import AMOUNT_SOURCES, EVENT_INPUT_PATHS
 from livecommerce.analytics.store_schema import BEACONS, EVENTS, NO_ROOM, TABLES, Table, delivery_stream_name
 from livecommerce.manifest import FUNCTION_SPECS
+
+LIVE_FUNCTION = "live_stats"      # livecommerce.analytics.spec: IoT lifecycle events go to it
 
 if TYPE_CHECKING:
     from cdk.stacks.api_stack import ApiStack
@@ -123,6 +127,27 @@ class AnalyticsStack(Stack):
             for spec in FUNCTION_SPECS:
                 if spec.queries_analytics:
                     self.grant_queries(spec.name, api.functions[spec.name].function.role)
+            self.lifecycle_rules = self._lifecycle_rules(api.functions[LIVE_FUNCTION].function)
+
+    def _lifecycle_rules(self, function: "lambda_.IFunction") -> list[iot.CfnTopicRule]:
+        """IoT Core's lifecycle events (subscribe, unsubscribe, disconnect) to the live-figures function,
+        one invocation per event (never per heartbeat): viewers online now (livecommerce.analytics.live)."""
+        rules = []
+        for name, topic_filter in (("Subscriptions", "$aws/events/subscriptions/+/+"),
+                                   ("Disconnects", "$aws/events/presence/disconnected/+")):
+            rule = iot.CfnTopicRule(
+                self, f"Lifecycle{name}",
+                rule_name=f"{self.config.prefix}_live_{name.lower()}".replace("-", "_"),
+                topic_rule_payload=iot.CfnTopicRule.TopicRulePayloadProperty(
+                    sql=f"SELECT * FROM '{topic_filter}'", aws_iot_sql_version="2016-03-23",
+                    rule_disabled=False, description="Live figures: realtime presence of viewers",
+                    actions=[iot.CfnTopicRule.ActionProperty(
+                        lambda_=iot.CfnTopicRule.LambdaActionProperty(function_arn=function.function_arn))]))
+            lambda_.CfnPermission(self, f"IotInvokesLive{name}", action="lambda:InvokeFunction",
+                                  function_name=function.function_arn, principal="iot.amazonaws.com",
+                                  source_arn=rule.attr_arn, source_account=Aws.ACCOUNT_ID)
+            rules.append(rule)
+        return rules
 
     def grant_queries(self, name: str, role: iam.IRole) -> iam.Policy:
         """Athena in the workgroup, the Glue catalogue of the store, the store (read), the results

@@ -44,3 +44,17 @@ def test_live_stats_function(synth, stage):
     granted = role_statements(api, function_logical_id(api, "live_stats", stage))
     assert any("iot:Publish" in as_list(s["Action"]) for s in granted)
     assert any("lambda:InvokeFunction" in as_list(s["Action"]) for s in granted)
+
+
+def test_iot_lifecycle_events_reach_the_live_function(synth, stage):
+    analytics = synth.json(stage, "Analytics")
+    rules = {props(r)["TopicRulePayload"]["Sql"]: props(r)["TopicRulePayload"]
+             for r in resources(analytics, "AWS::IoT::TopicRule").values()}
+    assert set(rules) == {"SELECT * FROM '$aws/events/subscriptions/+/+'",
+                          "SELECT * FROM '$aws/events/presence/disconnected/+'"}
+    for payload in rules.values():
+        [action] = payload["Actions"]
+        assert "Lambda" in action and not payload["RuleDisabled"]
+    permissions = [props(r) for r in resources(analytics, "AWS::Lambda::Permission").values()
+                   if props(r)["Principal"] == "iot.amazonaws.com"]
+    assert len(permissions) == 2 and all("SourceArn" in p for p in permissions)
