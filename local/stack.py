@@ -71,6 +71,13 @@ class LocalStack:
         })
         os.environ.update(env)
         os.environ.pop("AWS_PROFILE", None)
+        # Fixed function settings from the specs (FunctionSpec.environment), as CDK sets them; the post-live
+        # report waits for the local Firehose stand-in's buffer (local/firehose.py: 5 s), not AWS's 60 s.
+        from livecommerce.manifest import FUNCTION_SPECS
+
+        for spec in FUNCTION_SPECS:
+            os.environ.update(dict(spec.environment))
+        os.environ["REPORT_SETTLE_SECONDS"] = "5"
 
         from local.standins import generate_key_pair
         from local.standins.alipay_api import AlipayStandIn
