@@ -8,6 +8,7 @@ points, and its ranking is the right answerers, fastest first.
 """
 from __future__ import annotations
 
+import zlib
 from dataclasses import dataclass
 from typing import Iterable, Sequence
 
@@ -52,8 +53,6 @@ def is_open(state: str, closes_at_epoch: float, now_epoch: float) -> bool:
 
 def shard_of(user_id: str) -> int:
     """A stable counter shard per voter (crc32: the same in every process)."""
-    import zlib
-
     return zlib.crc32(user_id.encode()) % COUNT_SHARDS
 
 

@@ -14,8 +14,8 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
-from livecommerce import identity, interaction, marketing, rooms
-from livecommerce.engagement import poll_rules as rules, poll_storage as store
+from livecommerce import identity, interaction, rooms
+from livecommerce.engagement import points, poll_rules as rules, poll_storage as store
 from livecommerce.engagement.poll_models import (AnswerRequest, Answered, CreatePollRequest, CreateQuizRequest,
                                                  PollView, Voted, VoteRequest)
 from livecommerce.shared import gates, problems
@@ -212,12 +212,13 @@ def finish(item: store.PollItem) -> None:
 
 
 def award_quiz_points(item: store.PollItem) -> int:
-    """Points for every right answer through marketing's ledger, once per quiz and viewer (ref)."""
+    """Points for every right answer (the daily caps, then marketing's ledger), once per quiz and viewer (ref)."""
     granted = 0
     for vote_item in store.votes(item.poll_id):
         if int(vote_item.choices[0]) == int(item.answer):
-            if marketing.award_points(vote_item.user_id, int(item.points), reason="quiz_answer",
-                                      ref=f"quiz:{item.poll_id}:{vote_item.user_id}"):
+            # Through the daily caps (engagement.participation), then the ledger, once per quiz and viewer.
+            if points.award(vote_item.user_id, "quiz_answer", int(item.points),
+                            ref=f"quiz:{item.poll_id}:{vote_item.user_id}"):
                 granted += 1
     store.mark_awarded(item.poll_id)
     logger.info("quiz points", extra={"quiz_id": item.poll_id, "granted": granted})

@@ -13,7 +13,7 @@ import secrets
 from datetime import datetime, timedelta, timezone
 
 from livecommerce import catalog, identity, interaction, marketing, rooms
-from livecommerce.engagement import beacon as drand, draw, repository
+from livecommerce.engagement import beacon as drand, draw, points, repository
 from livecommerce.engagement.events import (LotteryClosed, LotteryCountdown, LotteryDrawn, LotteryOpened,
                                             LotteryPrizeClaimed, LotteryPrizeForfeited, LotteryRedrawn)
 from livecommerce.engagement.models import (AddressRequest, Claim, CreateLotteryRequest, Entry, HostPrize,
@@ -254,6 +254,7 @@ def enter(caller: Caller, lottery_id: str) -> Entry:
     at = iso(now)
     if not repository.put_entry(lottery_id, entrant, caller.user_id, "entry", at):
         raise problems.Conflict("You have entered this lottery already.", code="already_entered")
+    points.award_lottery_entry(lottery_id, caller.user_id, now=now)   # points for taking part (daily caps)
     return Entry(lottery_id=lottery_id, entrant=entrant, entered_at=at)
 
 

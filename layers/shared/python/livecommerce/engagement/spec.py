@@ -55,6 +55,8 @@ SPEC = ContextSpec(
     subscriptions=(
         # A paid order makes its buyer eligible for the room's buyers' lotteries (engagement.consumers).
         Subscription("LotteryBuyers", "engagement_events", detail_types=("OrderPaid",)),
+        # Points for taking part (engagement.points): watch time after a room's report, shares that brought a viewer.
+        Subscription("ParticipationPoints", "engagement_events", detail_types=("ViewerWatchTimes", "ShareArrived")),
     ),
     functions=(
         FunctionSpec(
@@ -85,8 +87,8 @@ SPEC = ContextSpec(
         ),
         FunctionSpec(
             name="engagement_events",
-            description="OrderPaid -> the buyer may enter the room's buyers' lotteries",
-            tables_write=(ENGAGEMENT,),              # ROOMBUYER items (30 days)
+            description="OrderPaid -> the buyer may enter the room's buyers' lotteries; watch-time and share points",
+            tables_write=(ENGAGEMENT, "Marketing"),  # ROOMBUYER items (30 days); participation caps; the points ledger
         ),
     ),
     emits=("LotteryOpened", "LotteryCountdown", "LotteryClosed", "LotteryDrawn", "LotteryPrizeClaimed",
