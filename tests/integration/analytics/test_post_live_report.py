@@ -56,6 +56,22 @@ def test_room_end_computes_stores_and_publishes_watch_times_once(api, tokens_for
             s3.get_object(Bucket=bucket, Key=f"reports/{room_id}/viewers.json.gz")["Body"].read()))
         assert len(rows) == truth["unique_viewers"] and not any("phone" in r or "address" in r for r in rows)
 
+        # products side by side over the host's sessions (?products=), against the generator's truth
+        a, b = sorted(truth["products"])[:2]
+        compared = api.call("GET", f"/v1/stats/compare?products={a},{b}", token=host)
+        assert compared.status == 200, compared.body
+        first, second = compared.json()["products"]
+        assert (first["product_id"], first["gmv"], first["units"], first["orders"]) == (
+            a, truth["products"][a]["gmv"], truth["products"][a]["units"], truth["products"][a]["orders"])
+        assert compared.json()["differences"][0]["gmv"] == truth["products"][b]["gmv"] - truth["products"][a]["gmv"]
+        assert compared.json()["rooms"] == []
+        for query, code in ((f"products={a},{b}&rooms={room_id},{room_id}", "invalid_comparison"), ("", "invalid_comparison"),
+                            (f"products={a},{a}", "invalid_products"), ("products=x,y", "invalid_products")):
+            refused = api.call("GET", f"/v1/stats/compare?{query}", token=host)
+            assert refused.status == 422 and refused.json()["code"] == code, (query, refused.body)
+        other = api.call("GET", f"/v1/stats/compare?products={a},{b}", token=tokens_for("host-2")).json()
+        assert [p["sessions"] for p in other["products"]] == [0, 0]     # another host sees none of these sessions
+
         # ViewerWatchTimes: accepted viewers only, every viewer once, chunks of at most 500
         drain(seeded, LocalNames())
         published = [e for e in events_for(f"ROOM#{room_id}") if e["detail_type"] == "ViewerWatchTimes"]

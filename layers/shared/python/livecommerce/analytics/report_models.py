@@ -129,10 +129,26 @@ class ExportLink(BaseModel):
     expires_in: int
 
 
+class ProductTotals(BaseModel):
+    """One product over the caller's sessions (a row of a product comparison)."""
+
+    product_id: str
+    sessions: int
+    impressions: int
+    clicks: int
+    orders: int
+    units: int
+    gmv: int
+    click_to_buy_rate: float
+
+
 class Comparison(BaseModel):
-    rooms: list[Report] = Field(description="The sessions in the order asked.")
+    rooms: list[Report] = Field(default_factory=list, description="The sessions in the order asked (?rooms=).")
+    products: list[ProductTotals] = Field(default_factory=list,
+                                          description="The products in the order asked (?products=), each over "
+                                                      "the caller's sessions.")
     differences: list[dict[str, float | int | str | None]] = Field(
-        description="For each session after the first, each summary figure's change from the first "
+        description="For each session (or product) after the first, each figure's change from the first "
                     "(`<figure>`: absolute, `<figure>_pct`: relative, null when the first is 0).")
 
 

@@ -58,8 +58,25 @@ def viewers(caller: Caller, room_id: str, tag: str | None, limit: int, cursor: s
     return ViewerPage(items=page, cursor=paging.encode(next_key, VIEWERS, partition=partition, owner=caller.user_id))
 
 
-def compare(caller: Caller, rooms_param: str) -> Comparison:
-    names = [r.strip() for r in rooms_param.split(",") if r.strip()]
+def _ids(param: str, name: str, code: str) -> list[str]:
+    ids_ = [r.strip() for r in param.split(",") if r.strip()]
+    if not 2 <= len(ids_) <= MAX_COMPARED or len(set(ids_)) != len(ids_) or not all(ULID.match(n) for n in ids_):
+        raise problems.ValidationFailed(
+            f"{name}: 2 to {MAX_COMPARED} different ids (ULIDs), comma-separated", code=code,
+            errors=[{"field": f"query.{name}", "message": "2 to 10 different ids", "type": "value_error"}])
+    return ids_
+
+
+def compare(caller: Caller, rooms_param: str | None, products_param: str | None = None) -> Comparison:
+    """Sessions (?rooms=) or products (?products=) side by side: exactly one of the two."""
+    if (rooms_param is None) == (products_param is None):
+        raise problems.ValidationFailed("give either rooms or products", code="invalid_comparison",
+                                        errors=[{"field": "query", "message": "rooms or products, not both",
+                                                 "type": "value_error"}])
+    if products_param is not None:
+        return reports.compare_products([reports.product_totals(p, product_stats(caller, p).sessions)
+                                         for p in _ids(products_param, "products", "invalid_products")])
+    names = [r.strip() for r in rooms_param.split(",") if r.strip()]  # type: ignore[union-attr]
     if not 2 <= len(names) <= MAX_COMPARED or len(set(names)) != len(names) or not all(ULID.match(n) for n in names):
         raise problems.ValidationFailed(
             f"rooms: 2 to {MAX_COMPARED} different room ids (ULIDs), comma-separated", code="invalid_rooms",

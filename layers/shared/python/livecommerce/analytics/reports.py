@@ -13,8 +13,8 @@ from datetime import datetime, timezone
 from typing import Any, Iterable
 
 from livecommerce.analytics import queries, room_scope
-from livecommerce.analytics.report_models import (Comparison, Funnel, Minute, ProductRow, ProductSession, Report,
-                                                  Summary, Traffic, ViewerRow)
+from livecommerce.analytics.report_models import (Comparison, Funnel, Minute, ProductRow, ProductSession,
+                                                  ProductTotals, Report, Summary, Traffic, ViewerRow)
 from livecommerce.analytics.tags import ViewerFacts, tags_of
 
 SUMMARY_FIGURES = tuple(name for name, field in Summary.model_fields.items() if field.annotation is int)
@@ -187,3 +187,26 @@ def product_sessions(product_id: str, *, engine: queries.Engine | None = None) -
     sessions = [ProductSession(room_id=room_id, click_to_buy_rate=rate(v["orders"], v["clicks"]), **v)
                 for room_id, v in by_room.items() if v["impressions"] or v["clicks"] or v["orders"]]
     return sorted(sessions, key=lambda s: (s.started_at or "", s.room_id))
+
+
+PRODUCT_FIGURES = ("sessions", "impressions", "clicks", "orders", "units", "gmv")
+
+
+def product_totals(product_id: str, sessions: list[ProductSession]) -> ProductTotals:
+    totals = {name: sum(getattr(x, name) for x in sessions) for name in PRODUCT_FIGURES[1:]}
+    return ProductTotals(product_id=product_id, sessions=len(sessions),
+                         click_to_buy_rate=rate(totals["orders"], totals["clicks"]), **totals)
+
+
+def compare_products(products: list[ProductTotals]) -> Comparison:
+    """Products side by side: each later product's totals against the first's."""
+    differences: list[dict[str, float | int | str | None]] = []
+    for product in products[1:]:
+        diff: dict[str, float | int | str | None] = {"product_id": product.product_id,
+                                                     "against": products[0].product_id}
+        for name in (*PRODUCT_FIGURES, "click_to_buy_rate"):
+            before, after = getattr(products[0], name), getattr(product, name)
+            diff[name] = round(after - before, 4) if isinstance(after, float) else after - before
+            diff[f"{name}_pct"] = round((after - before) / before, 4) if before else None
+        differences.append(diff)
+    return Comparison(products=products, differences=differences)

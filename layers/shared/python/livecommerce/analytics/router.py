@@ -17,7 +17,11 @@ ProductId = Annotated[str, Path(pattern=Ulid, description="Product id (ULID).")]
 Limit = Annotated[int, Query(ge=1, le=200)]
 Cursor = Annotated[str | None, Query(max_length=1024)]
 Tag = Annotated[str | None, Query(max_length=32, description="Only viewers with this tag (livecommerce.analytics.tags).")]
-Rooms = Annotated[str, Query(max_length=300, description="2 to 10 room ids, comma-separated (422 invalid_rooms).")]
+Rooms = Annotated[str | None, Query(max_length=300, description="2 to 10 room ids, comma-separated (422 "
+                                                                   "invalid_rooms); or `products`, not both.")]
+Products = Annotated[str | None, Query(max_length=300, description="2 to 10 product ids, comma-separated: the "
+                                                                   "products over the caller's sessions (422 "
+                                                                   "invalid_products); or `rooms`, not both.")]
 XLSX_ANSWERS = {303: {"description": "See Other: `Location` is a presigned link to the workbook (valid 300 s); "
                                       "the body says the same as JSON (`url`, `expires_in`)."}}
 
@@ -55,9 +59,9 @@ def build_router(api: Api) -> Router:
         return _service().viewers(api.require("host"), room_id, tag, limit, cursor)
 
     @router.get("/v1/stats/compare", tags=["analytics"], security=BEARER,
-                summary="A host's sessions side by side, with the differences")
-    def compare(rooms: Rooms) -> Comparison:
-        return _service().compare(api.require("host"), rooms)
+                summary="A host's sessions (or products across their sessions) side by side, with the differences")
+    def compare(rooms: Rooms = None, products: Products = None) -> Comparison:
+        return _service().compare(api.require("host"), rooms, products)
 
     @router.get("/v1/products/<product_id>/stats", tags=["analytics"], security=BEARER,
                 summary="A product across the caller's sessions")
