@@ -1,1 +1,20 @@
-"""Analytics: behaviour events, statistics, tags and exports."""
+"""Analytics: behaviour events, statistics, tags and exports.
+
+The public face for other contexts: the viewer tags (pure rules over one viewer's facts in one
+session) and `run_query`, the query port (`queries.run`: one SQL file of `sql/`, DuckDB locally,
+Athena on AWS; a function that calls it says `FunctionSpec(queries_analytics=True)`).
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from livecommerce.analytics.tags import HIGH_INTENT_WATCH_SECONDS, RULES as TAG_RULES, TAGS, ViewerFacts, tags_of
+
+__all__ = ["HIGH_INTENT_WATCH_SECONDS", "TAGS", "TAG_RULES", "ViewerFacts", "run_query", "tags_of"]
+
+
+def run_query(name: str, **params: Any) -> list[dict[str, Any]]:
+    """Rows of `sql/<name>.sql` with its `:name` parameters bound (livecommerce.analytics.queries.run)."""
+    from livecommerce.analytics import queries  # deferred: the engine (duckdb / boto3) only when a query runs
+
+    return queries.run(name, **params)
