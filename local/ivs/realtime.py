@@ -44,7 +44,9 @@ log = logging.getLogger("local.ivs.realtime")
 
 STAGE_UPDATE = "IVS Stage Update"
 COMPOSITION_STATE_CHANGE = "IVS Composition State Change"
-PUBLISHERS_PER_STAGE = 12            # IVS real-time quota: publishers per stage
+PUBLISHERS_PER_STAGE = 12            # IVS real-time quota: publishers per stage (not adjustable)
+STAGES_PER_REGION = 100              # IVS real-time quota: stages (default, adjustable)
+COMPOSITIONS_PER_ACCOUNT = 5         # IVS real-time quota: concurrent compositions (default, adjustable)
 COMPOSITION_SIZE = (1280, 720)
 _STAGE_ARN = re.compile(r"^arn:aws:ivs:[a-z0-9-]+:[0-9]+:stage/[a-zA-Z0-9-]+$")
 _CHANNEL_ARN = re.compile(r"^arn:aws:ivs:[a-z0-9-]+:[0-9]+:channel/[a-zA-Z0-9-]+$")
@@ -140,6 +142,8 @@ class RealtimeState:
         if not isinstance(name, str) or not re.match(r"^[a-zA-Z0-9-_]{0,128}$", name):
             raise IvsError("ValidationException", "name must be [a-zA-Z0-9-_]{0,128}")
         with self._lock:
+            if len(self.stages) >= STAGES_PER_REGION:
+                raise IvsError("ServiceQuotaExceededException", f"at most {STAGES_PER_REGION} stages")
             stage = StageState(arn=self._arn("stage"), name=name, tags=dict(body.get("tags") or {}))
             self.stages[stage.arn] = stage
             tokens = [self._new_token(stage, cfg) for cfg in body.get("participantTokenConfigurations") or []]
@@ -269,6 +273,8 @@ class RealtimeState:
                 raise IvsError("ResourceNotFoundException", "channel not found")
             if any(c.stage_arn == stage.arn and c.state in ("STARTING", "ACTIVE") for c in self.compositions.values()):
                 raise IvsError("ConflictException", "the stage already has an active composition")
+            if sum(c.state in ("STARTING", "ACTIVE") for c in self.compositions.values()) >= COMPOSITIONS_PER_ACCOUNT:
+                raise IvsError("ServiceQuotaExceededException", f"at most {COMPOSITIONS_PER_ACCOUNT} compositions")
             layout = body.get("layout") or {"grid": {}}
             comp = Composition(arn=self._arn("composition"), stage_arn=stage.arn, layout=layout, channel_arn=channel,
                                token=token, start=self._clock())
