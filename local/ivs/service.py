@@ -14,6 +14,7 @@ from local.ivs.events import EventBridgeSink, EventPump, Sink
 from local.ivs.ingest import NginxRtmp
 from local.ivs.playback import PlaybackServer, playback_url
 from local.ivs.realtime import RealtimeState
+from local.ivs.recording import Recorder
 from local.ivs.state import IvsState
 
 DEFAULT_ACCOUNT_ID = "123456789012"   # moto's default account
@@ -37,7 +38,11 @@ class LocalIvs:
     configuration created at start (``recording_configuration_arn``, for
     channels' ``recordingConfigurationArn``): how long after a stream ends
     "Recording End" waits for a reconnect to join the same recording, and the
-    bucket named in the recording events (nothing is written there).
+    bucket named in the recording events.
+    ``record=True``: the stand-in records like IVS auto-record (local.ivs.recording): segments,
+    playlists, thumbnails and events/recording-*.json into that bucket through boto3 from the
+    environment (the embedded AWS, or moto in a test), written before their events go out.
+    ``thumbnail_interval_seconds``: the "local" configuration's thumbnails (None: DISABLED).
     Configurations created with CreateRecordingConfiguration use their own
     ``recordingReconnectWindowSeconds`` (IVS default 0).
     ``playback_public_keys``: PEM public keys accepted for playback tokens in
@@ -51,7 +56,8 @@ class LocalIvs:
                  emit: Sink | Iterable[Sink] | None = None, region: str | None = None,
                  account_id: str = DEFAULT_ACCOUNT_ID, playback_public_keys: Iterable[str] = (),
                  hls_fragment_seconds: float = 1.0, ingest: bool = True,
-                 recording_bucket: str = "local-ivs-recordings") -> None:
+                 recording_bucket: str = "local-ivs-recordings", record: bool = False,
+                 thumbnail_interval_seconds: int | None = 60) -> None:
         self.bus_name = bus_name
         self.host = host
         self.rtmp_port = rtmp_port
@@ -63,6 +69,9 @@ class LocalIvs:
         self.hls_fragment_seconds = hls_fragment_seconds
         self.with_ingest = ingest
         self.recording_bucket = recording_bucket
+        self.record = record
+        self.thumbnail_interval_seconds = thumbnail_interval_seconds
+        self.recorder: Recorder | None = None
         self.recording_configuration_arn: str | None = None
         if emit is None:
             sinks: list[Sink] = [EventBridgeSink(bus_name, region=self.region)] if bus_name else []
@@ -104,13 +113,20 @@ class LocalIvs:
             region=self.region, account_id=self.account_id,
             ingest_endpoint=lambda: f"{self.host}:{ingest_box['port']}",
             playback_url=lambda channel_id: playback_url(playback_box["url"], channel_id),
-            emit=self.pump.emit,
+            emit=self._emit,
             composer_active=lambda composition, channel: self.realtime is not None and
             self.realtime.composing_into(composition, channel))
         self.state.extra_public_keys.extend(self._public_keys)
         self.recording_configuration_arn = self.state.create_recording_configuration({
             "name": "local", "destinationConfiguration": {"s3": {"bucketName": self.recording_bucket}},
-            "recordingReconnectWindowSeconds": self.reconnect_window_seconds})["recordingConfiguration"]["arn"]
+            "recordingReconnectWindowSeconds": self.reconnect_window_seconds,
+            "thumbnailConfiguration": {"recordingMode": "INTERVAL",
+                                       "targetIntervalSeconds": int(self.thumbnail_interval_seconds)}
+            if self.thumbnail_interval_seconds else {"recordingMode": "DISABLED"},
+        })["recordingConfiguration"]["arn"]
+        if self.record:
+            self.recorder = Recorder(self.state, self.workdir / "hls", region=self.region)
+            self.recorder.start()
         self.realtime = RealtimeState(
             region=self.region, account_id=self.account_id, emit=self.pump.emit,
             rtmp_base=lambda: f"rtmp://{self.host}:{ingest_box['port']}/",
@@ -149,6 +165,9 @@ class LocalIvs:
             if server is not None:
                 server.stop()
         self.playback = self.control = None
+        if self.recorder is not None:
+            self.recorder.stop()
+            self.recorder = None
         self.pump.stop()
         if self.workdir is not None:
             shutil.rmtree(self.workdir, ignore_errors=True)
@@ -161,6 +180,12 @@ class LocalIvs:
 
     def __exit__(self, *exc: Any) -> None:
         self.stop()
+
+    def _emit(self, detail_type: str, resources: list, detail: dict) -> None:
+        """IVS's events; a recording's objects are written before the event that reports them."""
+        if self.recorder is not None:
+            self.recorder.observe(detail_type, resources, detail)
+        self.pump.emit(detail_type, resources, detail)
 
     # ------------------------------------------------------------------ conveniences
     @property

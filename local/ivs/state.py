@@ -125,6 +125,9 @@ class RecordingConfiguration:
     bucket_name: str
     reconnect_window_seconds: int
     tags: dict[str, str] = field(default_factory=dict)
+    # IVS's default: a thumbnail every 60 s of the recording (local.ivs.recording writes them)
+    thumbnail_configuration: dict = field(default_factory=lambda: {"recordingMode": "INTERVAL",
+                                                                   "targetIntervalSeconds": 60})
 
 
 @dataclass
@@ -556,10 +559,17 @@ class IvsState:
         window = body.get("recordingReconnectWindowSeconds", 0)
         if not isinstance(window, (int, float)) or isinstance(window, bool) or not 0 <= window <= 300:
             raise IvsError("ValidationException", "recordingReconnectWindowSeconds must be between 0 and 300")
+        thumbnails = {"recordingMode": "INTERVAL", "targetIntervalSeconds": 60, **(body.get("thumbnailConfiguration") or {})}
+        interval = thumbnails.get("targetIntervalSeconds")
+        if thumbnails.get("recordingMode") not in ("INTERVAL", "DISABLED") or not isinstance(interval, int) \
+                or isinstance(interval, bool) or not 1 <= interval <= 60:
+            raise IvsError("ValidationException", "thumbnailConfiguration: recordingMode INTERVAL or DISABLED, "
+                                                  "targetIntervalSeconds between 1 and 60")
         with self._lock:
             config = RecordingConfiguration(arn=self._arn("recording-configuration", _rand(12)),
                                             name=self._name(body.get("name")), bucket_name=bucket,
-                                            reconnect_window_seconds=window, tags=self._tags(body.get("tags")))
+                                            reconnect_window_seconds=window, tags=self._tags(body.get("tags")),
+                                            thumbnail_configuration=thumbnails)
             self.recording_configurations[config.arn] = config
             return {"recordingConfiguration": self._recording_shape(config)}
 
@@ -567,7 +577,7 @@ class IvsState:
     def _recording_shape(c: RecordingConfiguration) -> dict[str, Any]:
         return {"arn": c.arn, "name": c.name, "destinationConfiguration": {"s3": {"bucketName": c.bucket_name}},
                 "state": "ACTIVE", "tags": dict(c.tags), "recordingReconnectWindowSeconds": c.reconnect_window_seconds,
-                "thumbnailConfiguration": {"recordingMode": "DISABLED"},
+                "thumbnailConfiguration": dict(c.thumbnail_configuration),
                 "renditionConfiguration": {"renditionSelection": "ALL"}}
 
     def _recording(self, arn: Any) -> RecordingConfiguration:
