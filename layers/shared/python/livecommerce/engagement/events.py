@@ -64,6 +64,7 @@ class LotteryPrizeForfeited(DomainEvent):
     rank: int
     user_id: str
     redraw: bool
+    reason: str = "unclaimed"           # unclaimed (24 h passed) | out_of_stock (a product prize with no unit left)
 
 
 class LotteryRedrawn(DomainEvent):

@@ -69,11 +69,24 @@ class Winner(BaseModel):
     claim_by: str | None = None
 
 
+class PrizeShipment(BaseModel):
+    """A physical prize's order (the fulfilment path): the host ships it with POST /v1/orders/{id}/shipments."""
+
+    order_id: str
+    state: str = Field(description="paid (to ship), shipped, delivered")
+    carrier: str | None = None
+    tracking_number: str | None = None
+    shipped_at: str | None = None
+    delivered_at: str | None = None
+
+
 class HostPrize(Winner):
     user_id: str
     claimed_at: str | None = None
     address: dict | None = Field(default=None, description="The masked shipping address.")
     detail: str | None = None
+    order_id: str | None = Field(default=None, description="A claimed product or gift: its zero-amount prize order.")
+    shipping: PrizeShipment | None = None
 
 
 class LotteryView(BaseModel):
@@ -125,6 +138,7 @@ class Claim(BaseModel):
     prize_state: Literal["claimed"]
     claimed_at: str
     address: dict
+    order_id: str = Field(description="The prize's order (zero amount, paid): shipped to this address by the host.")
 
 
 class Proof(BaseModel):

@@ -12,12 +12,12 @@ import json
 import secrets
 from datetime import datetime, timedelta, timezone
 
-from livecommerce import catalog, identity, interaction, marketing, rooms
+from livecommerce import catalog, identity, interaction, marketing, orders, rooms
 from livecommerce.engagement import beacon as drand, draw, points, repository
 from livecommerce.engagement.events import (LotteryClosed, LotteryCountdown, LotteryDrawn, LotteryOpened,
                                             LotteryPrizeClaimed, LotteryPrizeForfeited, LotteryRedrawn)
 from livecommerce.engagement.models import (AddressRequest, Claim, CreateLotteryRequest, Entry, HostPrize,
-                                            LotteryView, Prize, Proof, Winner)
+                                            LotteryView, Prize, PrizeShipment, Proof, Winner)
 from livecommerce.engagement.settings import drand_chain
 from livecommerce.engagement.storage import LotteryItem, WinnerItem, WonItem, bind_all
 from livecommerce.shared import aws, problems
@@ -110,9 +110,12 @@ def lottery_view(item: LotteryItem, caller: Caller | None, *, is_runner: bool = 
             mine = [w for w in current if w.user_id == caller.user_id]
             view.me = _winner(mine[0]) if mine else None
         if is_runner:
+            shipping = orders.prize_shipping([w.order_id for w in all_winners if w.order_id])
             view.prizes = [HostPrize(rank=int(w.rank), entrant=w.entrant, nickname=w.nickname, prize_state=w.state,
                                      claim_by=w.claim_by, user_id=w.user_id, claimed_at=w.claimed_at,
-                                     address=w.address_masked, detail=w.detail)
+                                     address=w.address_masked, detail=w.detail, order_id=w.order_id,
+                                     shipping=PrizeShipment(**shipping[w.order_id].model_dump())
+                                     if w.order_id in shipping else None)
                            for w in sorted(all_winners, key=lambda w: int(w.position))]
             summary: dict[str, int] = {}
             for w in all_winners:
@@ -541,18 +544,45 @@ def claim_address(caller: Caller, lottery_id: str, body: AddressRequest) -> Clai
                           f"address:{caller.user_id}")
     masked = _mask_address(body)
     at = iso(now)
-    tx = Tx().update("winner", WinnerItem(*WinnerItem.key(lottery_id, int(w.position))), [
+    tx = Tx()
+    # The prize ships through the fulfilment path: its zero-amount order (born paid, a product prize's
+    # unit taken from the product's stock) commits with the claim, or neither does.
+    order_id = orders.add_prize_order(tx, lottery_id=lottery_id, rank=int(w.rank), user_id=caller.user_id,
+                                      room_id=item.room_id, prize_kind=item.prize["kind"], name=item.prize["name"],
+                                      address=body.model_dump(exclude_none=True),
+                                      product_id=item.prize.get("product_id"))
+    tx.update("winner", WinnerItem(*WinnerItem.key(lottery_id, int(w.position))), [
         WinnerItem.state.set("claimed"), WinnerItem.address_ciphertext.set(ciphertext),
-        WinnerItem.address_masked.set(masked), WinnerItem.claimed_at.set(at)],
+        WinnerItem.address_masked.set(masked), WinnerItem.claimed_at.set(at), WinnerItem.order_id.set(order_id)],
         (WinnerItem.state == "pending") & (WinnerItem.claim_by_epoch > int(now.timestamp())))
     _outbox(tx, item.pk, [LotteryPrizeClaimed(lottery_id=lottery_id, room_id=item.room_id, rank=int(w.rank),
                                               user_id=caller.user_id, prize_kind=item.prize["kind"])])
     try:
         tx.commit()
     except TxCancelled as exc:
+        if "winner" not in exc and orders.prize_order_failure(exc) == "out_of_stock":
+            _forfeit_out_of_stock(item, w)
+            raise problems.Conflict("The prize product is out of stock: the prize is forfeited and the host "
+                                    "is told.", code="prize_out_of_stock") from exc
         raise problems.Conflict("The prize was claimed or forfeited meanwhile.", code="claim_expired") from exc
     repository.flush_outbox(item.pk)
-    return Claim(lottery_id=lottery_id, rank=int(w.rank), prize_state="claimed", claimed_at=at, address=masked)
+    return Claim(lottery_id=lottery_id, rank=int(w.rank), prize_state="claimed", claimed_at=at, address=masked,
+                 order_id=order_id)
+
+
+def _forfeit_out_of_stock(item: LotteryItem, w: WinnerItem) -> None:
+    """A product prize with no unit left: forfeited (not redrawn: the next winner would find no unit
+    either); the host sees `forfeited` with detail `out_of_stock`."""
+    tx = Tx().update("winner", WinnerItem(*WinnerItem.key(item.lottery_id, int(w.position))),
+                     [WinnerItem.state.set("forfeited"), WinnerItem.detail.set("out_of_stock")],
+                     WinnerItem.state == "pending")
+    _outbox(tx, item.pk, [LotteryPrizeForfeited(lottery_id=item.lottery_id, room_id=item.room_id, rank=int(w.rank),
+                                                user_id=w.user_id, redraw=False, reason="out_of_stock")])
+    try:
+        tx.commit()
+    except TxCancelled:
+        return                          # claimed or forfeited meanwhile: nothing to do
+    repository.flush_outbox(item.pk)
 
 
 def winner_address(lottery_id: str, user_id: str) -> dict | None:

@@ -62,8 +62,10 @@ SPEC = ContextSpec(
         FunctionSpec(
             name="engagement",
             description="Lotteries (polls and quizzes): create, enter, state, proof, winners' addresses",
-            tables_write=(ENGAGEMENT, "Marketing"),   # coupon and points prizes (marketing's face)
-            tables_read=("Rooms", "Identity", "Interaction", "Catalog"),   # room host; follows; bans; products
+            # coupon and points prizes (marketing's face); a claimed product or gift's prize order (orders'
+            # face) and, for a product, its unit taken from the catalog product's stock
+            tables_write=(ENGAGEMENT, "Marketing", "Orders", "Catalog"),
+            tables_read=("Rooms", "Identity", "Interaction"),   # room host; follows; bans
             # KMS, the PII key: winners' shipping addresses (subject "address:<user>") and each
             # lottery's committed server secret until its draw reveals it (subject "server-secret").
             pii_encryption_context=("lottery_id", "subject"),

@@ -91,6 +91,7 @@ class WinnerItem(_Base):
     address_masked = JSONAttribute(null=True)
     claimed_at = UnicodeAttribute(null=True)
     detail = UnicodeAttribute(null=True)      # a grant's coupon id, a failure's reason
+    order_id = UnicodeAttribute(null=True)    # a claimed product or gift: its prize order (orders.prizes)
 
     @staticmethod
     def key(lottery_id: str, position: int) -> tuple[str, str]:

@@ -14,15 +14,17 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from livecommerce.orders.models import PayableOrder, PaymentAttempt, Settlement
+from livecommerce.orders.models import PayableOrder, PaymentAttempt, PrizeShipping, Settlement
 from livecommerce.orders.money import fen_from_yuan_text, yuan_text
 from livecommerce.orders.settings import CommerceSettings, get_commerce_settings
 
 if TYPE_CHECKING:
     from livecommerce.shared.api import Caller
+    from livecommerce.shared.tx import Tx, TxCancelled
 
 __all__ = ["PayableOrder", "PaymentAttempt", "Settlement", "settlements_on", "index_settlements", "payable_order", "payment_attempt", "record_payment_attempt",
-           "apply_payment", "commerce_settings", "fen_from_yuan_text", "yuan_text"]
+           "apply_payment", "commerce_settings", "fen_from_yuan_text", "yuan_text", "PrizeShipping", "add_prize_order",
+           "prize_order_failure", "prize_order_of", "prize_shipping"]
 
 
 
@@ -78,3 +80,36 @@ def index_settlements() -> int:
 def commerce_settings() -> CommerceSettings:
     """The commerce settings (payment window, provider endpoints and timeouts, notification ages)."""
     return get_commerce_settings()
+
+
+# -- lottery prizes (engagement): zero-amount orders born paid, shipped like any order (orders.prizes) --
+
+def add_prize_order(tx: Tx, *, lottery_id: str, rank: int, user_id: str, room_id: str, prize_kind: str,
+                    name: str, address: dict, product_id: str | None = None) -> str:
+    """Add to `tx` the winner's prize order (one per lottery and winner; a product prize takes one unit
+    of the product's stock); returns the order id. Never GMV, never reconciled, never refunded."""
+    from livecommerce.orders import prizes  # deferred: pynamodb, not paid at face import
+
+    return prizes.add_prize_order(tx, lottery_id=lottery_id, rank=rank, user_id=user_id, room_id=room_id,
+                                  prize_kind=prize_kind, name=name, address=address, product_id=product_id)
+
+
+def prize_order_failure(exc: TxCancelled) -> str | None:
+    """Why the prize order's part of a cancelled transaction failed: "out_of_stock", "already_ordered", or None."""
+    from livecommerce.orders import prizes  # deferred: pynamodb, not paid at face import
+
+    return prizes.failure(exc)
+
+
+def prize_order_of(lottery_id: str, user_id: str) -> str | None:
+    """The winner's prize order id, if it exists."""
+    from livecommerce.orders import prizes  # deferred: pynamodb, not paid at face import
+
+    return prizes.prize_order_of(lottery_id, user_id)
+
+
+def prize_shipping(order_ids: list[str]) -> dict[str, PrizeShipping]:
+    """Prize orders' shipping states (to ship, shipped, delivered), by order id."""
+    from livecommerce.orders import prizes  # deferred: pynamodb, not paid at face import
+
+    return prizes.shipping(order_ids)

@@ -257,6 +257,9 @@ def _request_effect(caller: Caller, order_id: str, body: AfterSaleRequest) -> Ef
     item = _order(order_id)
     if item.user_id != caller.user_id:
         raise problems.NotFound("No such order.", code="order_not_found")     # another buyer's order
+    if item.kind == "prize":       # a lottery prize (orders.prizes): nothing was paid, nothing to refund
+        raise problems.Conflict("A lottery prize was not bought: it takes no money refund.",
+                                code="prize_not_refundable")
     stage = rules.after_sale_stage(item.state, item.shipped_at)
     if item.open_after_sale:
         raise problems.Conflict("This order already has an after-sale in progress.", code="after_sale_open",

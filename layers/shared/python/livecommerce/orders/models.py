@@ -77,11 +77,21 @@ class ShipmentInfo(BaseModel):
     shipped_by: str
 
 
+class PrizeMarker(BaseModel):
+    """A lottery prize shipped as a zero-amount order (orders.prizes): never paid money, never refunded."""
+
+    lottery_id: str
+    rank: int
+    prize_kind: Literal["product", "gift"]
+
+
 class Order(BaseModel):
     id: str
     user_id: str
     room_id: str
-    kind: Literal["room", "flash_sale"]
+    kind: Literal["room", "flash_sale", "prize"]
+    prize: PrizeMarker | None = Field(default=None, description="A lottery prize (kind `prize`): born paid at "
+                                                                "zero, shipped like any order, no money refunds.")
     flash_sale_id: str | None = None
     lines: list[OrderLine]
     subtotal: int
@@ -172,6 +182,17 @@ class PaymentAttempt(BaseModel):
     provider_ref: str                   # WeChat prepay_id / Alipay trade_no
     params: dict
     valid_until: str
+
+
+class PrizeShipping(BaseModel):
+    """A prize order's shipping state, for the lottery's host (engagement, through the face)."""
+
+    order_id: str
+    state: str                          # paid (to ship) | shipped | delivered
+    carrier: str | None = None
+    tracking_number: str | None = None
+    shipped_at: str | None = None
+    delivered_at: str | None = None
 
 
 class Settlement(BaseModel):

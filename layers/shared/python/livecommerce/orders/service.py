@@ -19,7 +19,7 @@ from livecommerce.orders import pricing, repository, rules
 from livecommerce.orders.events import (OrderCancelled, OrderCreated, OrderExpired, OrderPaid,
                                         OrderRefundRequired)
 from livecommerce.orders.models import (CreateOrderRequest, Order, OrderLine, OrderPage, PayableOrder,
-                                        PaymentAttempt, PaymentInfo, ShipmentInfo)
+                                        PaymentAttempt, PaymentInfo, PrizeMarker, ShipmentInfo)
 from livecommerce.orders.settings import get_commerce_settings
 from livecommerce.orders.storage import (FlashBuyerItem, FlashSaleItem, FlashShardItem, OrderItem, PaymentItem,
                                          SettlementItem, bind_all)
@@ -45,7 +45,7 @@ FORCE_EXPIRY_SECONDS = 3600
 def order_view(item: OrderItem) -> Order:
     payment = PaymentInfo(**item.payment) if item.payment else None
     return Order(id=item.order_id, user_id=item.user_id, room_id=item.room_id, kind=item.kind,
-                 flash_sale_id=item.flash_sale_id, lines=[OrderLine(**line) for line in item.lines],
+                 prize=PrizeMarker(**item.prize) if item.prize else None, flash_sale_id=item.flash_sale_id, lines=[OrderLine(**line) for line in item.lines],
                  subtotal=int(item.subtotal), discount=int(item.discount or 0), total=int(item.total),
                  coupon_id=item.coupon_id, address=item.address, state=item.state, pay_by=item.pay_by,
                  created_at=item.created_at, paid_at=item.paid_at, closed_at=item.closed_at, payment=payment,

@@ -12,6 +12,7 @@
   <aggregate>                OUTBOX#<ulid>   domain events (gsi1: pending, sharded)
   ORDER#<id>                 REFUND#<rid>    a refund result applied to the order (once per refund)
   AFTERSALE#<id>             META            an after-sale (gsi2 ORDERAS#<order>)
+  PRIZE#<lottery>#<user>     ORDER           the prize order of a lottery's winner (one per lottery and winner)
 """
 from __future__ import annotations
 
@@ -37,7 +38,8 @@ class OrderItem(_Base):
     order_id = UnicodeAttribute()
     user_id = UnicodeAttribute()
     room_id = UnicodeAttribute()
-    kind = UnicodeAttribute()                 # room | flash_sale
+    kind = UnicodeAttribute()                 # room | flash_sale | prize (orders.prizes)
+    prize = JSONAttribute(null=True)          # a lottery prize: {"lottery_id", "rank", "prize_kind"}
     flash_sale_id = UnicodeAttribute(null=True)
     flash_shard = NumberAttribute(null=True)
     lines = JSONAttribute()
@@ -211,6 +213,19 @@ class FlashBuyerItem(_Base):
         return f"FLASHBUYER#{sale_id}#{user_id}", "BUYER"
 
 
+class PrizeRefItem(_Base):
+    """One prize order per lottery and winner (orders.prizes): written with the order, conditionally."""
+
+    class Meta:
+        table_name = "unbound"
+
+    order_id = UnicodeAttribute()
+
+    @staticmethod
+    def key(lottery_id: str, user_id: str) -> tuple[str, str]:
+        return f"PRIZE#{lottery_id}#{user_id}", "ORDER"
+
+
 class OrdersOutboxItem(OutboxItem):
     """The one outbox item (livecommerce.shared.outbox), bound to this table."""
 
@@ -219,7 +234,7 @@ class OrdersOutboxItem(OutboxItem):
 
 
 MODELS = (OrderItem, PaymentItem, SettlementItem, FlashSaleItem, FlashShardItem, FlashBuyerItem, OrdersOutboxItem,
-          AfterSaleItem, RefundAppliedItem)
+          AfterSaleItem, RefundAppliedItem, PrizeRefItem)
 
 
 def bind_all() -> None:
