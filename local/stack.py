@@ -48,6 +48,9 @@ class LocalStack:
     state_dir: str | None = None     # keep the embedded AWS's state here across restarts (None: memory only)
     fresh: bool = False              # forget what state_dir holds first
     lambda_workers: int = DEFAULT_LAMBDA_WORKERS
+    # IVS's recording reconnect window (RecordingConfiguration recordingReconnectWindowSeconds): Recording
+    # End, and so the replay, comes this long after the stream ends (None: LocalNames' 60 s)
+    reconnect_window_seconds: int | None = None
     urls: dict[str, str] = field(default_factory=dict)
 
     def start(self) -> dict[str, str]:
@@ -63,6 +66,8 @@ class LocalStack:
         aws_url = self._moto.start()
         self.names = LocalNames()
         env = self.names.env()
+        if self.reconnect_window_seconds is not None:
+            env["RECONNECT_WINDOW_SECONDS"] = str(int(self.reconnect_window_seconds))
         env.update({
             "STAGE": LOCAL_STAGE,   # the local stack is the local stage; nothing else ever is
             "AWS_ENDPOINT_URL": aws_url, "AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local",
@@ -113,8 +118,11 @@ class LocalStack:
 
         from local.ivs import IngestUnavailable, LocalIvs
 
+        # IVS auto-record into the recordings bucket (local.ivs.recording), whose Object Created
+        # events reach the default bus like on AWS (local.resources turns its EventBridge notifications on)
         ivs_kwargs = dict(http_port=self.hls_port, region=REGION,
-                          reconnect_window_seconds=int(env["RECONNECT_WINDOW_SECONDS"]))
+                          reconnect_window_seconds=int(env["RECONNECT_WINDOW_SECONDS"]),
+                          record=True, recording_bucket=env["RECORDINGS_BUCKET"], thumbnail_interval_seconds=10)
         # IVS puts its events on the account's default bus, where the StreamState rule listens.
         self.ivs = LocalIvs("default", rtmp_port=self.rtmp_port, **ivs_kwargs)
         try:
@@ -151,6 +159,11 @@ class LocalStack:
         self._moto.set_lambda_endpoint(os.environ["AWS_ENDPOINT_URL_LAMBDA"])
         self.workflows = LocalWorkflows(self.session, prefix=self.names.prefix, host=self.host)
         os.environ.update(self.workflows.env)
+        # The replay distribution (CloudFront + OAC on AWS): the recordings bucket over HTTP.
+        from local.replay_cdn import ReplayCdn
+
+        self.replay_cdn = ReplayCdn(self.session, env["RECORDINGS_BUCKET"], host=self.host)
+        os.environ["REPLAY_BASE_URL"] = self.replay_cdn.start()
         scheduler_url = self.workflows.start()
         self.streams = StreamPump(self.session, {INTERACTION.logical_id: env[INTERACTION.env_var]})
         self.streams.start()
@@ -189,6 +202,7 @@ class LocalStack:
             "drand_standin": os.environ["DRAND_URL"],
             "ivs_api": ivs_urls["control"], "rtmp": ivs_urls["rtmp"], "hls": ivs_urls["playback"],
             "mqtt": mqtt_urls["ws"], "iot_publish": mqtt_urls["publish"], "scheduler": scheduler_url,
+            "replays": os.environ["REPLAY_BASE_URL"],
             **self.payments.urls,
         }
         self.seeded = seeded
@@ -242,6 +256,7 @@ class LocalStack:
         self.payments.stop()
         self.streams.stop()
         self.workflows.stop()
+        self.replay_cdn.stop()
         self.lambda_api.stop()
         self.mqtt.stop()
         from local import lambda_runtime
@@ -268,6 +283,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--fresh", action="store_true", help="start clean: forget what --state-dir holds")
     parser.add_argument("--lambda-workers", type=int, default=DEFAULT_LAMBDA_WORKERS,
                         help="worker processes the functions run in (one request at a time each)")
+    parser.add_argument("--reconnect-window", type=int,
+                        default=int(os.environ["LOCAL_RECONNECT_WINDOW"]) if os.environ.get("LOCAL_RECONNECT_WINDOW")
+                        else None,
+                        help="IVS recording reconnect window in seconds (default 60, as CDK sets it): the replay "
+                             "is made this long after the stream ends")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(message)s")
     logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto server's per-call access log
@@ -275,7 +295,7 @@ def main(argv: list[str] | None = None) -> int:
 
     stack = LocalStack(api_port=args.port, aws_port=args.aws_port, rtmp_port=args.rtmp_port, hls_port=args.hls_port,
                        mqtt_port=args.mqtt_port, state_dir=args.state_dir, fresh=args.fresh,
-                       lambda_workers=args.lambda_workers)
+                       lambda_workers=args.lambda_workers, reconnect_window_seconds=args.reconnect_window)
     try:
         urls = stack.start()
     except OSError as exc:

@@ -234,6 +234,13 @@ class LocalWorkflows:
             self.env[f"{machine.env_prefix}_STATE_MACHINE_ARN"] = self.arns[machine.asl]
             self.env[f"{machine.env_prefix}_SCHEDULE_GROUP"] = group
         self.env["SCHEDULER_ROLE_ARN"] = f"arn:aws:iam::{account}:role/{scheduler_role_name(prefix)}"
+        # Machines functions start with StartExecution (FunctionSpec.starts_workflows: the replay machine).
+        from livecommerce.manifest import FUNCTION_SPECS
+
+        started = {key for spec in FUNCTION_SPECS for key in spec.starts_workflows}
+        for machine in machine_specs().values():
+            if machine.key in started:
+                self.env[f"{machine.env_prefix}_STATE_MACHINE_ARN"] = self.arns[machine.asl]
         self.clock = ShiftableClock()
         self.loop = SchedulerLoop(session, clock=self.clock, groups=tuple(self.groups),
                                   interval_seconds=interval_seconds)

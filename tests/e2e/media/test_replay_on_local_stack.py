@@ -1,0 +1,129 @@
+"""A replay end to end on the local stack (issue 13, outcomes 3 and 7): a host pushes with ffmpeg,
+lists a product while live, stops; the IVS stand-in records into the recordings bucket and, after
+the reconnect window, puts Recording End on the default bus; the replay machine (the ASL file on
+the embedded Step Functions, its Lambda task the real replay_tasks handler) publishes the replay.
+Measured and printed: the seconds from Recording End (recording_ended_at of recording-ended.json,
+written just before the event) to the replay being ready. The replay's HLS and the product's
+clip are played through the local replay CDN with ffmpeg (decoded, not just fetched), and the
+timeline holds the listing at its moment."""
+from __future__ import annotations
+
+import shutil
+import subprocess
+import time
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from stackproc import request, start_stack, stop_stack
+
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(240),
+              pytest.mark.skipif(shutil.which("ffmpeg") is None, reason="ffmpeg missing: run `make test` to install it")]
+
+RECONNECT_WINDOW = 2
+GOAL_SECONDS = 60
+
+
+@pytest.fixture(scope="module")
+def replay_stack():
+    proc, url, lines = start_stack("--reconnect-window", str(RECONNECT_WINDOW))
+    yield url, lines, proc
+    if proc.poll() is None:
+        stop_stack(proc)
+
+
+def _login(url: str, user: str) -> str:
+    status, _, body = request("POST", f"{url}/v1/auth/login", {"provider": "dev", "code": user})
+    assert status == 200, body
+    return body["token"]
+
+
+def _when(value: str) -> datetime:
+    return datetime.fromisoformat(value.replace("Z", "+00:00"))
+
+
+def _decoded_seconds(playlist_url: str, seconds: float) -> float:
+    """ffmpeg plays `seconds` of the HLS URL (every byte decoded); returns the seconds it decoded."""
+    run = subprocess.run(["ffmpeg", "-hide_banner", "-nostdin", "-v", "error", "-stats", "-i", playlist_url,
+                          "-t", str(seconds), "-map", "0:v:0", "-f", "null", "-"],
+                         capture_output=True, text=True, timeout=60)
+    assert run.returncode == 0, run.stderr
+    stamps = [part for part in run.stderr.replace("\r", "\n").split() if part.startswith("time=")]
+    assert stamps, run.stderr
+    h, m, s = stamps[-1][5:].split(":")
+    return int(h) * 3600 + int(m) * 60 + float(s)
+
+
+def test_push_list_stop_then_the_replay_and_a_product_clip_play(replay_stack):
+    url, _, _ = replay_stack
+    host, operator, viewer = _login(url, "host-1"), _login(url, "operator-1"), _login(url, "viewer-1")
+    start = (datetime.now(timezone.utc) + timedelta(hours=1)).isoformat()
+    status, _, room = request("POST", f"{url}/v1/rooms", {"title": "回放测试", "scheduled_start": start}, token=host)
+    assert status == 201, room
+    room_id = room["id"]
+    status, _, product = request("POST", f"{url}/v1/products", {"name": "回放商品", "list_price": 1000,
+                                                                "stock": 100}, token=operator)
+    assert status == 201, product
+    status, _, presets = request("PUT", f"{url}/v1/rooms/{room_id}/products", {"items": [
+        {"product_id": product["id"], "live_price": 900, "live_stock": 50}]}, token=host)
+    assert status == 200, presets
+    assert request("GET", f"{url}/v1/rooms/{room_id}/replay", token=viewer)[0] == 404   # nothing recorded yet
+
+    status, _, ingest = request("GET", f"{url}/v1/rooms/{room_id}/ingest", token=host)
+    assert status == 200, ingest
+    pusher = subprocess.Popen(
+        ["ffmpeg", "-hide_banner", "-loglevel", "error", "-nostdin", "-re",
+         "-f", "lavfi", "-i", "testsrc=size=640x360:rate=30:duration=12",
+         "-f", "lavfi", "-i", "sine=frequency=440:duration=12",
+         "-c:v", "libx264", "-preset", "ultrafast", "-tune", "zerolatency", "-g", "30", "-pix_fmt", "yuv420p",
+         "-c:a", "aac", "-f", "flv", f"{ingest['server']}{ingest['stream_key']}"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 30
+        while request("GET", f"{url}/v1/rooms/{room_id}")[2]["room"]["status"] != "live":
+            assert time.monotonic() < deadline and pusher.poll() is None, "the room did not go live"
+            time.sleep(0.3)
+        time.sleep(4)   # the listing comes 4 s into the live (a moment on the replay's clock)
+        listed_at = datetime.now(timezone.utc)
+        status, _, listing = request("POST", f"{url}/v1/rooms/{room_id}/products/{product['id']}/listing",
+                                     token=host)
+        assert status == 200, listing
+        assert pusher.wait(timeout=40) == 0, pusher.stderr.read()
+    finally:
+        if pusher.poll() is None:
+            pusher.kill()
+            pusher.wait()
+    stopped = time.monotonic()
+
+    deadline = stopped + RECONNECT_WINDOW + GOAL_SECONDS + 30
+    replay = None
+    while time.monotonic() < deadline:
+        status, _, body = request("GET", f"{url}/v1/rooms/{room_id}/replay", token=viewer)
+        if status == 200:
+            replay = body
+            break
+        assert status in (404, 409), body          # not recorded yet / not ready: never a 500
+        time.sleep(0.25)
+    assert replay is not None, f"no replay {deadline - stopped:.0f} s after the push stopped"
+    seen_ready = time.monotonic()
+    from_recording_end = (_when(replay["ready_at"]) - _when(replay["recording_ended_at"])).total_seconds()
+    print(f"\nreplay ready {from_recording_end:.2f} s after Recording End "
+          f"({seen_ready - stopped:.2f} s after the push stopped, reconnect window {RECONNECT_WINDOW} s)")
+    assert 0 <= from_recording_end <= GOAL_SECONDS
+
+    assert 9 <= replay["duration_seconds"] <= 14, replay
+    assert replay["thumbnails"] and replay["playlist_url"].startswith("http")
+    assert _decoded_seconds(replay["playlist_url"], 4) >= 3.5          # the replay plays
+
+    listed = [entry for entry in replay["timeline"] if entry["kind"] == "listing"]
+    assert [e["product_id"] for e in listed] == [product["id"]] and listed[0]["price"] == 900
+    expected = (listed_at - _when(replay["recording_started_at"])).total_seconds()
+    assert abs(listed[0]["offset_seconds"] - expected) < 1.5, (listed[0], expected)
+    assert 2 <= listed[0]["offset_seconds"] <= replay["duration_seconds"] - 2
+
+    status, _, clips = request("GET", f"{url}/v1/rooms/{room_id}/replay/clips", token=viewer)
+    assert status == 200, clips
+    items = clips["items"] if isinstance(clips, dict) else clips
+    clip = next(c for c in items if c["product_id"] == product["id"])
+    assert abs(clip["start_seconds"] - listed[0]["offset_seconds"]) < 0.01
+    assert _decoded_seconds(clip["playlist_url"], 3) >= 2.5              # the product's clip plays
