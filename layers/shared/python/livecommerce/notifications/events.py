@@ -15,6 +15,8 @@ class NoticeRunCompleted(DomainEvent):
     skipped: int
     failed: int
     duplicate: int = 0               # already sent or settled by an earlier run of the same reason
+    skipped_consent: int = 0         # of `skipped`: no consent for the kind, unsubscribed, revoked (post-live kinds)
+    replay_linked: bool | None = None   # post-live kinds: sent with the replay link (false: no replay in time)
 
 
 EVENTS = (NoticeRunCompleted,)

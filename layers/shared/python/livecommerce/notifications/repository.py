@@ -4,8 +4,9 @@ from __future__ import annotations
 from pynamodb.exceptions import DeleteError, DoesNotExist, PutError, UpdateError
 
 from livecommerce.notifications import rules
-from livecommerce.notifications.storage import (CapItem, ConsentUseItem, RunItem, SendRecordItem, SettingsItem,
-                                                bind_all)
+from livecommerce.notifications.storage import (CapItem, ConsentGrantItem, ConsentUseItem, HostPreviewItem,
+                                                NoticeRunItem, RoomNoticesItem, RunItem, SendRecordItem,
+                                                SettingsItem, bind_all)
 from livecommerce.shared import dynamo
 
 
@@ -145,3 +146,136 @@ def get_run(kind: str, reason: str) -> RunItem | None:
 def sends_of(kind: str, reason: str) -> list[SendRecordItem]:
     bind_all()
     return list(SendRecordItem.query(f"SEND#{kind}#{reason}"))
+
+
+# ------------------------------------------------------------ post-live notices
+
+def add_consent_grants(user_id: str, kind: str, count: int, now: str) -> int:
+    """The user accepted `count` one-time subscribe messages of `kind`: the grants left."""
+    bind_all()
+    item = ConsentGrantItem(*ConsentGrantItem.key(user_id, kind))
+    item.update(actions=[ConsentGrantItem.remaining.add(count), ConsentGrantItem.user_id.set(user_id),
+                         ConsentGrantItem.kind.set(kind), ConsentGrantItem.granted_at.set(now),
+                         ConsentGrantItem.revoked_at.remove()])
+    return int(item.remaining)
+
+
+def revoke_consent_grants(user_id: str, kind: str, now: str) -> None:
+    bind_all()
+    ConsentGrantItem(*ConsentGrantItem.key(user_id, kind)).update(actions=[
+        ConsentGrantItem.remaining.set(0), ConsentGrantItem.user_id.set(user_id), ConsentGrantItem.kind.set(kind),
+        ConsentGrantItem.revoked_at.set(now)])
+
+
+def consent_grants(user_id: str) -> list[ConsentGrantItem]:
+    bind_all()
+    return list(ConsentGrantItem.query(f"GRANT#{user_id}", consistent_read=True))
+
+
+def grants_left(user_id: str, kind: str) -> int:
+    bind_all()
+    try:
+        return int(ConsentGrantItem.get(*ConsentGrantItem.key(user_id, kind), consistent_read=True).remaining)
+    except DoesNotExist:
+        return 0
+
+
+def take_consent_grant(user_id: str, kind: str) -> bool:
+    """Use one of the user's one-time consents of the kind; False when none is left."""
+    bind_all()
+    try:
+        ConsentGrantItem(*ConsentGrantItem.key(user_id, kind)).update(
+            actions=[ConsentGrantItem.remaining.add(-1)], condition=ConsentGrantItem.remaining > 0)
+        return True
+    except UpdateError as exc:
+        if _conditional_failed(exc):
+            return False
+        raise
+
+
+def give_back_consent_grant(user_id: str, kind: str) -> None:
+    """The provider did not deliver (retryable): the consent is still the user's (unless revoked since)."""
+    bind_all()
+    try:
+        ConsentGrantItem(*ConsentGrantItem.key(user_id, kind)).update(
+            actions=[ConsentGrantItem.remaining.add(1)],
+            condition=ConsentGrantItem.pk.exists() & ConsentGrantItem.revoked_at.does_not_exist())
+    except UpdateError:
+        pass
+
+
+def get_room_notices(room_id: str) -> RoomNoticesItem | None:
+    bind_all()
+    try:
+        return RoomNoticesItem.get(*RoomNoticesItem.key(room_id), consistent_read=True)
+    except DoesNotExist:
+        return None
+
+
+def update_room_notices(room_id: str, now: str, **fields: str | None) -> RoomNoticesItem:
+    """Set some of the room's post-live fields (others are kept); the item as it is after."""
+    bind_all()
+    item = RoomNoticesItem(*RoomNoticesItem.key(room_id))
+    actions = [RoomNoticesItem.room_id.set(room_id), RoomNoticesItem.updated_at.set(now)]
+    for name, value in fields.items():
+        attribute = getattr(RoomNoticesItem, name)
+        actions.append(attribute.set(value) if value is not None else attribute.remove())
+    item.update(actions=actions)
+    return item
+
+
+def get_host_preview(host_id: str) -> HostPreviewItem | None:
+    bind_all()
+    try:
+        return HostPreviewItem.get(*HostPreviewItem.key(host_id), consistent_read=True)
+    except DoesNotExist:
+        return None
+
+
+def put_host_preview(item: HostPreviewItem) -> None:
+    bind_all()
+    item.save()
+
+
+def get_notice_run(room_id: str, kind: str) -> NoticeRunItem | None:
+    bind_all()
+    try:
+        return NoticeRunItem.get(*NoticeRunItem.key(room_id, kind), consistent_read=True)
+    except DoesNotExist:
+        return None
+
+
+def notice_runs(room_id: str) -> list[NoticeRunItem]:
+    bind_all()
+    return list(NoticeRunItem.query(f"NOTICES#{room_id}", consistent_read=True))
+
+
+def start_notice_run(room_id: str, kind: str, now: str, **fields: object) -> None:
+    bind_all()
+    actions = [NoticeRunItem.room_id.set(room_id), NoticeRunItem.kind.set(kind),
+               NoticeRunItem.outcome.set("running"), NoticeRunItem.started_at.set(now),
+               NoticeRunItem.updated_at.set(now)]
+    for name, value in fields.items():
+        attribute = getattr(NoticeRunItem, name)
+        actions.append(attribute.set(value) if value is not None else attribute.remove())
+    NoticeRunItem(*NoticeRunItem.key(room_id, kind)).update(actions=actions)
+
+
+def skip_notice_run(room_id: str, kind: str, now: str, detail: str) -> None:
+    bind_all()
+    NoticeRunItem(*NoticeRunItem.key(room_id, kind)).update(actions=[
+        NoticeRunItem.room_id.set(room_id), NoticeRunItem.kind.set(kind), NoticeRunItem.outcome.set("skipped"),
+        NoticeRunItem.detail.set(detail), NoticeRunItem.updated_at.set(now)])
+
+
+def complete_notice_run(room_id: str, kind: str, now: str, counts: dict[str, int]) -> NoticeRunItem:
+    """Add this run's counts (a repeated run adds only duplicates, which are not counted as sends)."""
+    bind_all()
+    item = NoticeRunItem(*NoticeRunItem.key(room_id, kind))
+    actions = [NoticeRunItem.room_id.set(room_id), NoticeRunItem.kind.set(kind),
+               NoticeRunItem.outcome.set("completed"), NoticeRunItem.completed_at.set(now),
+               NoticeRunItem.updated_at.set(now), NoticeRunItem.runs.add(1)]
+    for name in ("audience", "sent", "skipped_consent", "skipped", "failed", "duplicate"):
+        actions.append(getattr(NoticeRunItem, name).add(int(counts.get(name, 0))))
+    item.update(actions=actions)
+    return item

@@ -6,15 +6,18 @@ mini-program console names them), the Alipay template id and the SMS text. Templ
 come from the environment (`<CHANNEL>_TEMPLATE_<KIND>`, e.g. WECHAT_TEMPLATE_REMINDER_15MIN)
 with the local stand-ins' ids as defaults, so a deployment sets the ids its console gave.
 
-reminder_15min and live_now are used by the reservation reminder; the others are
-placeholders that the replay and post-live work fills (`ready=False`: the state machine
-of such a kind refuses to run until its template is written).
+reminder_15min and live_now are used by the reservation reminder; non_buyer, order_summary,
+shipped, delivered and new_room_preview by the post-live notices (notifications.notices), their
+values made by the `values` rules. replay_ready is still a placeholder (`ready=False`: a run of
+it refuses to start until its template is written).
 """
 from __future__ import annotations
 
 import os
 from dataclasses import dataclass
 from typing import Callable
+
+from livecommerce.notifications import values
 
 # WeChat subscribe-message data values: thing.DATA at most 20 characters, time.DATA a time.
 THING_MAX = 20
@@ -49,6 +52,12 @@ def _room_page(fields: dict) -> str:
     return f"pages/room/room?room_id={fields.get('room_id', '')}"
 
 
+def _coupon_text(fields: dict) -> str:
+    if not fields.get("coupon_id"):
+        return "感谢观看"
+    return f"送你{values.amount(int(fields.get('coupon_amount') or 0))}优惠券"
+
+
 def _placeholder(kind: str, title: str) -> Template:
     return Template(kind=kind, title=title, ready=False,
                     wechat_data=lambda f: {"thing1": _thing(f.get("title", title))},
@@ -71,15 +80,61 @@ TEMPLATES: dict[str, Template] = {t.kind: t for t in (
         sms_text=lambda f: f"[LiveCommerce] \"{_thing(f.get('title', ''))}\" is live now. Reply TD to unsubscribe.",
         page=_room_page),
     _placeholder("replay_ready", "Replay ready"),
-    _placeholder("non_buyer", "Replay and coupon"),
-    _placeholder("order_summary", "Your order summary"),
-    _placeholder("shipped", "Order shipped"),
-    _placeholder("delivered", "Order delivered"),
-    _placeholder("new_room_preview", "New live coming"),
+    # Post-live notices (notifications.notices): every value made by a `values` rule.
+    Template(
+        kind="non_buyer", title="Replay and coupon",
+        wechat_data=lambda f: {"thing1": values.thing(f.get("title"), "直播回放"),
+                               "thing2": values.thing("回放已上线，点击观看" if f.get("replay_url") else "直播已结束，点击查看"),
+                               "thing3": values.thing(_coupon_text(f))},
+        sms_text=lambda f: values.sms(f"“{values.thing(f.get('title'))}”" + (
+            "的回放已上线" if f.get("replay_url") else "已结束") + (
+            f"，{_coupon_text(f)}" if f.get("coupon_id") else "") + "。回复TD退订"),
+        page=lambda f: (f"pages/replay/replay?room_id={f.get('room_id', '')}" if f.get("replay_url")
+                        else _room_page(f)) + (f"&coupon_id={f['coupon_id']}" if f.get("coupon_id") else "")),
+    Template(
+        kind="order_summary", title="Your order summary",
+        wechat_data=lambda f: {"thing1": values.thing(f.get("title"), "直播订单"),
+                               "number2": str(max(0, int(f.get("orders") or 0))),
+                               "amount3": values.amount(int(f.get("amount") or 0))},
+        sms_text=lambda f: values.sms(f"你在“{values.thing(f.get('title'))}”下单{int(f.get('orders') or 0)}笔，"
+                                      f"共{values.amount(int(f.get('amount') or 0))}。回复TD退订"),
+        page=lambda f: "pages/orders/orders"),
+    Template(
+        kind="shipped", title="Order shipped",
+        wechat_data=lambda f: {"character_string1": values.character_string(f.get("order_id")),
+                               "thing2": values.thing(f.get("carrier_name"), "快递"),
+                               "character_string3": values.character_string(f.get("tracking_number")),
+                               "time4": values.time_value(f.get("shipped_at"))},
+        sms_text=lambda f: values.sms(f"订单{values.character_string(f.get('order_id'))}已发货，"
+                                      f"{values.thing(f.get('carrier_name'), '快递')} "
+                                      f"{values.character_string(f.get('tracking_number'))}。回复TD退订"),
+        page=lambda f: f"pages/order/order?order_id={f.get('order_id', '')}"),
+    Template(
+        kind="delivered", title="Order delivered",
+        wechat_data=lambda f: {"character_string1": values.character_string(f.get("order_id")),
+                               "time2": values.time_value(f.get("delivered_at")),
+                               "thing3": values.thing("已签收，欢迎评价" if f.get("cause") == "buyer"
+                                                      else "已自动确认收货")},
+        sms_text=lambda f: values.sms(f"订单{values.character_string(f.get('order_id'))}已签收。回复TD退订"),
+        page=lambda f: f"pages/order/order?order_id={f.get('order_id', '')}"),
+    Template(
+        kind="new_room_preview", title="New live coming",
+        wechat_data=lambda f: {"thing1": values.thing(f.get("title"), "新直播"),
+                               "time2": values.time_value(f.get("scheduled_start")),
+                               "thing3": values.thing(f.get("host_name"), "你关注的主播")},
+        sms_text=lambda f: values.sms(f"{values.thing(f.get('host_name'), '你关注的主播')}将于"
+                                      f"{values.time_value(f.get('scheduled_start'))}开播"
+                                      f"“{values.thing(f.get('title'))}”。回复TD退订"),
+        page=_room_page),
 )}
 
 KINDS = tuple(TEMPLATES)
 REMINDER_KINDS = ("reminder_15min", "live_now")
+POST_LIVE_KINDS = ("non_buyer", "order_summary")
+SHIPPING_KINDS = ("shipped", "delivered")
+PREVIEW_KIND = "new_room_preview"
+# Kinds a viewer gives a one-time subscribe-message consent for (wx.requestSubscribeMessage).
+CONSENT_KINDS = POST_LIVE_KINDS + SHIPPING_KINDS + (PREVIEW_KIND,)
 
 
 def template(kind: str) -> Template:
