@@ -1,11 +1,15 @@
 """The analytics store on AWS: S3 (Parquet, Hive partitions dt/room_id), Glue tables, Athena
-workgroup, Firehose delivery streams, and the EventBridge rules that send every domain event to
-Firehose with no Lambda in between.
+workgroup, Firehose delivery streams, and the EventBridge rule that sends every domain event, whole,
+to the events stream.
 
 Every table and column comes from livecommerce.analytics.store_schema (the same definitions the
 local Firehose stand-in writes with and DuckDB reads). Firehose converts the JSON records to
 Parquet with the Glue table's schema (HiveJsonSerDe, epoch-millisecond and ISO timestamps) and
-partitions them by `dt` and `room_id` with a JQ query over each record (dynamic partitioning).
+partitions them by `dt` and `room_id` (dynamic partitioning): beacons with a JQ query over each
+record; events with the keys the stream's transformation Lambda returns. That Lambda
+(`events_transform`, livecommerce.analytics.event_rows.firehose_transform) turns each EventBridge
+envelope into the row, the `detail` object into JSON text (what no input transformer or SerDe
+mapping can do), and runs once per buffered batch of up to 1 MB, not per event.
 Athena reads the partitions by projection (no crawler, no MSCK): `dt` a date range, `room_id`
 injected, so every query names its room (the report queries do).
 """
@@ -13,7 +17,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from aws_cdk import Aws, Duration, Stack
+from aws_cdk import ArnFormat, Aws, Duration, Stack
 from aws_cdk import aws_athena as athena
 from aws_cdk import aws_events as events
 from aws_cdk import aws_glue as glue
@@ -29,7 +33,6 @@ from cdk import nag
 from cdk.config import StageConfig
 from cdk.constructs.secure_bucket import SecureBucket
 from cdk.stacks.data_stack import DataStack
-from livecommerce.analytics.event_rows import AMOUNT_SOURCES, EVENT_INPUT_PATHS
 from livecommerce.analytics.store_schema import BEACONS, EVENTS, NO_ROOM, TABLES, Table, delivery_stream_name
 from livecommerce.manifest import FUNCTION_SPECS
 
@@ -38,11 +41,17 @@ LIVE_FUNCTION = "live_stats"      # livecommerce.analytics.spec: IoT lifecycle e
 if TYPE_CHECKING:
     from cdk.stacks.api_stack import ApiStack
 
-# Per record, the partition keys Firehose's dynamic partitioning reads (JQ 1.6).
+# Per record, the partition keys Firehose's dynamic partitioning reads (JQ 1.6). The events stream
+# takes its keys from its transformation Lambda instead (TRANSFORMED).
 PARTITION_QUERIES = {
     "beacons": '{dt: (.received_at / 1000 | floor | strftime("%Y-%m-%d")), room_id: .room_id}',
-    "events": '{dt: (.occurred_at[0:10]), room_id: (.room_id // "' + NO_ROOM + '")}',
 }
+# Streams whose records a Lambda turns into rows (function name, as FunctionSpec names it).
+TRANSFORMED = {"events": "events_transform"}
+# The transformation's batches: Firehose buffers up to 1 MB or 5 s per invocation (a response must stay
+# under Lambda's 6 MB; rows are about the envelope's size), so the Lambda runs per batch, not per event.
+TRANSFORM_BUFFER_MB = 1
+TRANSFORM_BUFFER_SECONDS = 5
 TIMESTAMP_FORMATS = ["millis", "yyyy-MM-dd'T'HH:mm:ss'Z'", "yyyy-MM-dd'T'HH:mm:ss.SSS'Z'"]
 RESULTS_EXPIRE_DAYS = 7           # Athena result files: a report is cached elsewhere, results are scratch
 STORE_INFREQUENT_ACCESS_DAYS = 90  # comparisons read the last sessions mostly
@@ -110,6 +119,10 @@ class AnalyticsStack(Stack):
         self.firehose_logs = logs.LogGroup(self, "FirehoseLogs", retention=config.log_retention,
                                            removal_policy=config.removal_policy)
         self.firehose_logs.grant_write(self.firehose_role)
+        self.transform_arns = {table: self._function_arn(function) for table, function in TRANSFORMED.items()}
+        self.firehose_role.add_to_policy(iam.PolicyStatement(   # the transformation Lambdas, and nothing else
+            actions=["lambda:InvokeFunction", "lambda:GetFunctionConfiguration"],
+            resources=sorted(self.transform_arns.values())))
         self.streams = {t.name: self._stream(t) for t in TABLES}
         nag.acknowledge_all(
             self.firehose_role,
@@ -182,6 +195,27 @@ class AnalyticsStack(Stack):
     def stream_name(self, table: Table) -> str:
         return delivery_stream_name(self.config.prefix, table.name)
 
+    def _function_arn(self, name: str) -> str:
+        """A function of the API stack by the physical name it gives it (ApiStack.function_name), so
+        this stack needs no reference to it."""
+        return self.format_arn(service="lambda", resource="function",
+                               resource_name=f"{self.config.prefix}-{name.replace('_', '-')}",
+                               arn_format=ArnFormat.COLON_RESOURCE_NAME)
+
+    def _processing(self, table: Table) -> firehose.CfnDeliveryStream.ProcessingConfigurationProperty:
+        param = firehose.CfnDeliveryStream.ProcessorParameterProperty
+        if table.name in TRANSFORMED:
+            processor = firehose.CfnDeliveryStream.ProcessorProperty(type="Lambda", parameters=[
+                param(parameter_name="LambdaArn", parameter_value=self.transform_arns[table.name]),
+                param(parameter_name="BufferSizeInMBs", parameter_value=str(TRANSFORM_BUFFER_MB)),
+                param(parameter_name="BufferIntervalInSeconds", parameter_value=str(TRANSFORM_BUFFER_SECONDS)),
+                param(parameter_name="NumberOfRetries", parameter_value="3")])
+        else:
+            processor = firehose.CfnDeliveryStream.ProcessorProperty(type="MetadataExtraction", parameters=[
+                param(parameter_name="MetadataExtractionQuery", parameter_value=PARTITION_QUERIES[table.name]),
+                param(parameter_name="JsonParsingEngine", parameter_value="JQ-1.6")])
+        return firehose.CfnDeliveryStream.ProcessingConfigurationProperty(enabled=True, processors=[processor])
+
     # ------------------------------------------------------------------ Glue
     def _table(self, table: Table, database: glue.CfnDatabase) -> glue.CfnTable:
         location = f"s3://{self.store.bucket_name}/{table.name}/"
@@ -212,6 +246,7 @@ class AnalyticsStack(Stack):
     # ------------------------------------------------------------------ Firehose
     def _stream(self, table: Table) -> firehose.CfnDeliveryStream:
         role_arn = self.firehose_role.role_arn
+        source = "partitionKeyFromLambda" if table.name in TRANSFORMED else "partitionKeyFromQuery"
         stream = firehose.CfnDeliveryStream(
             self, f"Stream{table.name.capitalize()}", delivery_stream_name=self.stream_name(table),
             delivery_stream_type="DirectPut",
@@ -219,7 +254,7 @@ class AnalyticsStack(Stack):
             .DeliveryStreamEncryptionConfigurationInputProperty(key_type="AWS_OWNED_CMK"),
             extended_s3_destination_configuration=firehose.CfnDeliveryStream.ExtendedS3DestinationConfigurationProperty(
                 bucket_arn=self.store.bucket_arn, role_arn=role_arn,
-                prefix=f"{table.name}/dt=!{{partitionKeyFromQuery:dt}}/room_id=!{{partitionKeyFromQuery:room_id}}/",
+                prefix=f"{table.name}/dt=!{{{source}:dt}}/room_id=!{{{source}:room_id}}/",
                 error_output_prefix=f"errors/{table.name}/!{{firehose:error-output-type}}/!{{timestamp:yyyy-MM-dd}}/",
                 # Parquet conversion and dynamic partitioning need a buffer of at least 64 MB.
                 buffering_hints=firehose.CfnDeliveryStream.BufferingHintsProperty(interval_in_seconds=60, size_in_m_bs=64),
@@ -230,13 +265,7 @@ class AnalyticsStack(Stack):
                     enabled=True, log_group_name=self.firehose_logs.log_group_name, log_stream_name=table.name),
                 dynamic_partitioning_configuration=firehose.CfnDeliveryStream.DynamicPartitioningConfigurationProperty(
                     enabled=True, retry_options=firehose.CfnDeliveryStream.RetryOptionsProperty(duration_in_seconds=300)),
-                processing_configuration=firehose.CfnDeliveryStream.ProcessingConfigurationProperty(
-                    enabled=True, processors=[firehose.CfnDeliveryStream.ProcessorProperty(
-                        type="MetadataExtraction", parameters=[
-                            firehose.CfnDeliveryStream.ProcessorParameterProperty(
-                                parameter_name="MetadataExtractionQuery", parameter_value=PARTITION_QUERIES[table.name]),
-                            firehose.CfnDeliveryStream.ProcessorParameterProperty(
-                                parameter_name="JsonParsingEngine", parameter_value="JQ-1.6")])]),
+                processing_configuration=self._processing(table),
                 data_format_conversion_configuration=firehose.CfnDeliveryStream.DataFormatConversionConfigurationProperty(
                     enabled=True,
                     input_format_configuration=firehose.CfnDeliveryStream.InputFormatConfigurationProperty(
@@ -259,30 +288,15 @@ class AnalyticsStack(Stack):
 
     # ------------------------------------------------------------------ EventBridge -> Firehose
     def _event_rules(self, data: DataStack) -> None:
+        """Every domain event, whole (no input transformer: it cannot make the detail object the
+        JSON text of `detail`), to the events stream; its transformation makes the row."""
         stream = self.streams[EVENTS.name]
         role = iam.Role(self, "EventsToFirehoseRole", assumed_by=iam.ServicePrincipal("events.amazonaws.com"),
                         description="EventBridge: put domain events into the analytics events stream")
         role.add_to_policy(iam.PolicyStatement(actions=["firehose:PutRecord", "firehose:PutRecordBatch"],
                                                resources=[stream.attr_arn]))
-        # One rule per place the amount is found (total, else amount, else none), so the input
-        # transformer maps amount_fen from the right field (livecommerce.analytics.event_rows).
-        cases: list[tuple[str, dict, str | None]] = []
-        for i, field in enumerate(AMOUNT_SOURCES):
-            detail = {f: [{"exists": False}] for f in AMOUNT_SOURCES[:i]}
-            detail[field] = [{"numeric": [">=", -10 ** 15]}]
-            cases.append((field.capitalize(), detail, field))
-        cases.append(("NoAmount", {f: [{"exists": False}] for f in AMOUNT_SOURCES}, None))
-        for name, detail, amount in cases:
-            paths = dict(EVENT_INPUT_PATHS)
-            if amount:
-                paths["amount_fen"] = f"$.detail.{amount}"
-            template = "{" + ",".join(
-                f'"{column}":' + (f"<{column}>" if column == "amount_fen" else f'"<{column}>"') for column in paths) + "}"
-            events.CfnRule(
-                self, f"DomainEventsTo{name}", event_bus_name=data.event_bus.event_bus_name,
-                description=f"Domain events ({name}) -> the analytics events stream",
-                event_pattern={"source": ["livecommerce"], "detail": detail},
-                targets=[events.CfnRule.TargetProperty(
-                    id="AnalyticsEvents", arn=stream.attr_arn, role_arn=role.role_arn,
-                    input_transformer=events.CfnRule.InputTransformerProperty(
-                        input_paths_map=paths, input_template=template))])
+        events.CfnRule(
+            self, "DomainEventsToStore", event_bus_name=data.event_bus.event_bus_name,
+            description="Every domain event -> the analytics events stream (rows made by its transformation)",
+            event_pattern={"source": ["livecommerce"]},
+            targets=[events.CfnRule.TargetProperty(id="AnalyticsEvents", arn=stream.attr_arn, role_arn=role.role_arn)])

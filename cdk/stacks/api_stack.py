@@ -255,6 +255,8 @@ class ApiStack(Stack):
         if spec.queries_analytics:   # the grants come from the analytics stack (AnalyticsStack.grant_queries)
             env.update({"ANALYTICS_ENGINE": "athena", "ANALYTICS_WORKGROUP": analytics_workgroup_name(config),
                         "ANALYTICS_DATABASE": glue_database_name(config)})
+        if spec.puts_analytics_events:   # the analytics store's events stream (AnalyticsStack names it so)
+            env["ANALYTICS_EVENTS_STREAM"] = delivery_stream_name(config.prefix, "events")
         if spec.reads_cursor_secret:
             env[CURSOR_SECRET.env_var] = CURSOR_SECRET.physical_name(config.prefix)
         if spec.reads_playback_key:
@@ -336,6 +338,11 @@ class ApiStack(Stack):
                 key_arn=data.key.key_arn, services=["secretsmanager"], encrypt=False))
         if spec.puts_events:
             function.add_to_role_policy(grants.put_events_statement(event_bus_arn=data.event_bus.event_bus_arn))
+        if spec.puts_analytics_events:   # PutRecordBatch on the analytics events stream only (by its name)
+            function.add_to_role_policy(iam.PolicyStatement(
+                actions=["firehose:PutRecordBatch"],
+                resources=[self.format_arn(service="firehose", resource="deliverystream",
+                                           resource_name=delivery_stream_name(config.prefix, "events"))]))
         if spec.pii_encryption_context:
             function.add_to_role_policy(grants.encryption_context_statement(
                 key_arn=data.pii_key.key_arn, context_keys=spec.pii_encryption_context))

@@ -1,6 +1,7 @@
 """DynamoDB stream consumer of the interaction table: new danmaku -> sampled
 batches on the room's danmaku topic (at most 5 a second per room); like
-counter changes -> the room's exact total at most once a second."""
+counter changes -> the room's exact total at most once a second; per-user likes and
+danmaku -> the analytics store (one Firehose PutRecordBatch per batch)."""
 from __future__ import annotations
 
 from typing import Any
@@ -18,4 +19,5 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     result = handle(event)
     metrics.add_metric(name="DanmakuBatches", unit=MetricUnit.Count, value=result["batches"])
     metrics.add_metric(name="LikeBroadcasts", unit=MetricUnit.Count, value=result["like_broadcasts"])
+    metrics.add_metric(name="StoreFacts", unit=MetricUnit.Count, value=result["store_facts"])
     return result

@@ -44,25 +44,61 @@ def test_glue_tables_are_the_store_schema(built):
         assert got["Parameters"]["projection.enabled"] == "true"
 
 
-def test_firehose_parquet_partitioned_encrypted_and_events_without_lambda(built):
+def test_firehose_parquet_partitioned_encrypted(built):
     template, doc, _ = built
-    streams = [r["Properties"] for r in doc["Resources"].values() if r["Type"] == "AWS::KinesisFirehose::DeliveryStream"]
+    streams = {r["Properties"]["DeliveryStreamName"]: r["Properties"] for r in doc["Resources"].values()
+               if r["Type"] == "AWS::KinesisFirehose::DeliveryStream"}
     assert len(streams) == len(TABLES)
-    for s in streams:
+    for s in streams.values():
         dest = s["ExtendedS3DestinationConfiguration"]
         assert s["DeliveryStreamEncryptionConfigurationInput"]["KeyType"] == "AWS_OWNED_CMK"
         assert "KMSEncryptionConfig" in dest["EncryptionConfiguration"]
-        assert dest["DataFormatConversionConfiguration"]["OutputFormatConfiguration"]["Serializer"]["ParquetSerDe"]
+        conversion = dest["DataFormatConversionConfiguration"]
+        assert conversion["Enabled"] is True and conversion["OutputFormatConfiguration"]["Serializer"]["ParquetSerDe"]
+        assert conversion["SchemaConfiguration"]["TableName"] in {t.name for t in TABLES}
         assert dest["DynamicPartitioningConfiguration"]["Enabled"] is True
-        assert "dt=!{partitionKeyFromQuery:dt}/room_id=!{partitionKeyFromQuery:room_id}/" in dest["Prefix"]
-        query = dest["ProcessingConfiguration"]["Processors"][0]["Parameters"][0]["ParameterValue"]
-        assert query in PARTITION_QUERIES.values()
+    beacons = streams["livecommerce-prod-analytics-beacons"]["ExtendedS3DestinationConfiguration"]
+    assert "dt=!{partitionKeyFromQuery:dt}/room_id=!{partitionKeyFromQuery:room_id}/" in beacons["Prefix"]
+    (processor,) = beacons["ProcessingConfiguration"]["Processors"]
+    assert processor["Type"] == "MetadataExtraction"
+    assert processor["Parameters"][0]["ParameterValue"] == PARTITION_QUERIES["beacons"]
+
+
+def test_events_whole_envelopes_to_a_batch_transformation_lambda(built):
+    """Every domain event goes to the events stream whole (one rule, no input transformer: it cannot
+    make the detail object the JSON text of `detail`); the stream's Lambda processor (the
+    events_transform function, per batch of up to 1 MB / 5 s) makes the rows and the partition keys."""
+    template, doc, _ = built
     rules = [r["Properties"] for r in doc["Resources"].values() if r["Type"] == "AWS::Events::Rule"]
-    assert len(rules) == 3  # amount from total / from amount / none
-    for rule in rules:
-        target = rule["Targets"][0]
-        assert "InputTransformer" in target and "Fn::GetAtt" in target["Arn"]
-    template.resource_count_is("AWS::Lambda::Function", 0)
+    assert len(rules) == 1
+    (rule,) = rules
+    assert rule["EventPattern"] == {"source": ["livecommerce"]}
+    (target,) = rule["Targets"]
+    assert "InputTransformer" not in target and "InputPath" not in target and "Input" not in target
+    assert "Fn::GetAtt" in target["Arn"]
+    events = next(r["Properties"] for r in doc["Resources"].values()
+                  if r["Type"] == "AWS::KinesisFirehose::DeliveryStream"
+                  and r["Properties"]["DeliveryStreamName"].endswith("-analytics-events"))
+    dest = events["ExtendedS3DestinationConfiguration"]
+    assert dest["Prefix"] == "events/dt=!{partitionKeyFromLambda:dt}/room_id=!{partitionKeyFromLambda:room_id}/"
+    (processor,) = dest["ProcessingConfiguration"]["Processors"]
+    assert processor["Type"] == "Lambda"
+    params = {p["ParameterName"]: p["ParameterValue"] for p in processor["Parameters"]}
+    assert params["BufferSizeInMBs"] == "1" and params["BufferIntervalInSeconds"] == "5"
+    arn = json.dumps(params["LambdaArn"])
+    assert ":function:livecommerce-prod-events-transform" in arn
+    # The Firehose role may invoke that function and no other.
+    statements = [st for r in doc["Resources"].values() if r["Type"] == "AWS::IAM::Policy"
+                  for st in r["Properties"]["PolicyDocument"]["Statement"]
+                  if "lambda:InvokeFunction" in (st["Action"] if isinstance(st["Action"], list) else [st["Action"]])]
+    assert len(statements) == 1 and json.dumps(statements[0]["Resource"]) == arn
+    # Parquet conversion reads the Glue table, whose columns are store_schema's (detail a string).
+    assert conversion_table(dest) == "events"
+    template.resource_count_is("AWS::Lambda::Function", 0)   # the function lives in the API stack
+
+
+def conversion_table(dest):
+    return dest["DataFormatConversionConfiguration"]["SchemaConfiguration"]["TableName"]
 
 
 def test_athena_results_encrypted_and_expiring(built):

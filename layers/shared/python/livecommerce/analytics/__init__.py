@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from livecommerce.analytics.facts import DanmakuSent, LikesAdded, StoreFact
 from livecommerce.analytics.tags import HIGH_INTENT_WATCH_SECONDS, RULES as TAG_RULES, TAGS, ViewerFacts, tags_of
 
-__all__ = ["HIGH_INTENT_WATCH_SECONDS", "TAGS", "TAG_RULES", "ViewerFacts", "run_query", "tags_of"]
+__all__ = ["DanmakuSent", "LikesAdded", "StoreFact", "HIGH_INTENT_WATCH_SECONDS", "TAGS", "TAG_RULES", "ViewerFacts", "run_query", "tags_of"]
 
 
 def run_query(name: str, **params: Any) -> list[dict[str, Any]]:

@@ -105,6 +105,13 @@ SPEC = ContextSpec(
             memory_mb=256,
         ),
         FunctionSpec(
+            name="events_transform",
+            description="Firehose data transformation of the analytics events stream: EventBridge envelopes -> "
+                        "store rows (detail as JSON text) with their dt/room_id partition keys",
+            memory_mb=256,                    # a batch is at most 1 MB (cdk/stacks/analytics_stack.py)
+            timeout_seconds=60,               # Firehose waits up to 5 minutes; a 1 MB batch takes well under 1 s
+        ),
+        FunctionSpec(
             name="domain_events",
             description="Keeps every domain event in the event log",
             tables_write=(EVENT_LOG,),

@@ -8,12 +8,16 @@
   like counter changes of a room -> its exact total (sum of the shards, read
   after the changes) on the room's `events` topic, at most once a second.
   Every change is a stream record, so the last total is always published.
+- The same stream (the StoreFacts consumer): per-user like counter changes and stored
+  messages -> like and danmaku facts in the analytics store, one PutRecordBatch per batch
+  (interaction.store_facts; a failed put fails the batch, which the stream retries).
 """
 from __future__ import annotations
 
 from typing import Any
 
-from livecommerce.interaction import feed, gates, repository, room_state, topics
+from livecommerce import analytics
+from livecommerce.interaction import feed, gates, repository, room_state, store_facts, topics
 from livecommerce.interaction.realtime import publish
 from livecommerce.interaction.settings import get_interaction_settings
 from livecommerce.shared.observability import logger
@@ -66,7 +70,7 @@ def handle(event: dict[str, Any]) -> dict[str, int]:
                 or not topics.ROOM_ID.match(room_id) or not isinstance(at, int) \
                 or at - gates.now_ms() > MAX_FLUSH_LEAD_MS:
             logger.warning("malformed flush request ignored", extra={"request": str(request)[:200]})
-            return {"batches": 0, "like_broadcasts": 0}
+            return {"batches": 0, "like_broadcasts": 0, "store_facts": 0}
         plan = feed.flush(room_id, at)
         if plan is not None:
             batches += 1
@@ -82,4 +86,7 @@ def handle(event: dict[str, Any]) -> dict[str, int]:
     for room_id in like_rooms:
         publish_like_total(room_id)
         likes += 1
-    return {"batches": batches, "like_broadcasts": likes}
+    facts = store_facts.facts(event.get("Records") or [], now_ms=gates.now_ms())
+    if facts:
+        analytics.record_facts(facts)
+    return {"batches": batches, "like_broadcasts": likes, "store_facts": len(facts)}

@@ -19,6 +19,15 @@ COSTREAM_EVENTS = ("CostreamRequested", "CostreamInvited", "CostreamJoined", "Co
 LOTTERY_EVENTS = ("LotteryOpened", "LotteryCountdown", "LotteryClosed", "LotteryDrawn", "LotteryRedrawn")
 BROADCAST_EVENTS = ROOM_LIFECYCLE_EVENTS + COMMERCE_EVENTS + COSTREAM_EVENTS + LOTTERY_EVENTS
 
+# The stream records that carry likes and danmaku for the analytics store (interaction.store_facts
+# reads the same key shapes): per-user like counters RATE#<room>#<user> / LIKES#<window> that were
+# created or changed, and stored messages DM#<room>#<shard> when inserted.
+STORE_FACT_FILTERS: tuple[dict, ...] = (
+    {"eventName": ["INSERT", "MODIFY"],
+     "dynamodb": {"Keys": {"pk": {"S": [{"prefix": "RATE#"}]}, "sk": {"S": [{"prefix": "LIKES#"}]}}}},
+    {"eventName": ["INSERT"], "dynamodb": {"Keys": {"pk": {"S": [{"prefix": "DM#"}]}}}},
+)
+
 # Interaction: danmaku messages (write-sharded per room, TTL), like counters
 # (sharded), moderation (mutes, bans), danmaku settings, rate-limit and
 # duplicate counters (TTL) and the coalescing gates of the broadcasters.
@@ -61,6 +70,12 @@ SPEC = ContextSpec(
                        filters=({"eventName": ["INSERT", "MODIFY"],
                                  "dynamodb": {"Keys": {"pk": {"S": [{"prefix": "LIKES#"}]}}}},),
                        batch_size=1000, batching_window_seconds=1),
+        # Likes (per-user counter changes) and danmaku (stored messages) -> the analytics store's
+        # events stream, one PutRecordBatch per batch (interaction.store_facts; no event per like).
+        # 20 s batches: a liking viewer is at most 3 rows a minute; kept an hour if Firehose fails.
+        StreamConsumer("StoreFacts", "realtime_batcher", "Interaction", filters=STORE_FACT_FILTERS,
+                       batch_size=1000, batching_window_seconds=20, retry_attempts=10,
+                       max_record_age_seconds=3600),
     ),
     functions=(
         FunctionSpec(
@@ -101,6 +116,7 @@ SPEC = ContextSpec(
             # `interaction` to publish a room's waiting danmaku at the next slot.
             tables_write=(INTERACTION,),
             publishes_realtime=True,
+            puts_analytics_events=True,              # likes and danmaku to the analytics store (StoreFacts)
             # A batch waits for the room's next publish slot (200 ms danmaku, 1 s likes).
             timeout_seconds=30,
         ),

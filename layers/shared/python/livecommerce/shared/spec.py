@@ -303,6 +303,9 @@ class FunctionSpec:
     # workgroup, the Glue catalogue, the store bucket (read) and the Athena results bucket, granted by
     # the analytics stack; ANALYTICS_ENGINE=athena, ANALYTICS_WORKGROUP and ANALYTICS_DATABASE.
     queries_analytics: bool = False
+    # Puts records on the analytics store's `events` Firehose stream (livecommerce.analytics.store_writer):
+    # firehose:PutRecordBatch on that stream only, and ANALYTICS_EVENTS_STREAM with its name.
+    puts_analytics_events: bool = False
     # Read and write objects of the exports bucket under these prefixes (each ends with "/"):
     # stored reports and workbooks; presigned GET links are signed with the same rights.
     exports_prefixes: tuple[str, ...] = ()
