@@ -11,7 +11,7 @@ from typing import Any
 from livecommerce.analytics.facts import DanmakuSent, LikesAdded, StoreFact
 from livecommerce.analytics.tags import HIGH_INTENT_WATCH_SECONDS, RULES as TAG_RULES, TAGS, ViewerFacts, tags_of
 
-__all__ = ["DanmakuSent", "LikesAdded", "StoreFact", "HIGH_INTENT_WATCH_SECONDS", "TAGS", "TAG_RULES", "ViewerFacts", "run_query", "tags_of"]
+__all__ = ["DanmakuSent", "LikesAdded", "StoreFact", "HIGH_INTENT_WATCH_SECONDS", "TAGS", "TAG_RULES", "ViewerFacts", "record_facts", "run_query", "tags_of"]
 
 
 def run_query(name: str, **params: Any) -> list[dict[str, Any]]:
@@ -19,3 +19,11 @@ def run_query(name: str, **params: Any) -> list[dict[str, Any]]:
     from livecommerce.analytics import queries  # deferred: the engine (duckdb / boto3) only when a query runs
 
     return queries.run(name, **params)
+
+
+def record_facts(facts: list[StoreFact]) -> int:
+    """Put like and danmaku facts into the analytics store's `events` stream (one PutRecordBatch
+    per 500); how many calls it took. Raises if Firehose keeps refusing some (retry the batch)."""
+    from livecommerce.analytics import store_writer  # deferred: boto3 client on first use
+
+    return store_writer.put_envelopes(fact.envelope() for fact in facts)
