@@ -131,8 +131,16 @@ def test_follow_lottery_end_to_end_with_a_verifiable_draw_and_points(shop, clock
         if private:
             assert private[0]["data"]["lottery_id"] == lid and private[0]["data"]["claim_path"] is None
     service.run_step(lid, clock.now())
+    # Each entrant earned the lottery_entry rule's points for taking part (one lottery: under its daily cap),
+    # and each winner the 100 points of the prize on top, once.
+    from livecommerce.engagement.participation import LOTTERY_ENTRY_POINTS, RULES
+    assert LOTTERY_ENTRY_POINTS <= RULES["lottery_entry"].daily_cap
+    for v in viewers[:4]:
+        expected = LOTTERY_ENTRY_POINTS + (100 if v in winners else 0)
+        assert shop.ok(shop.call("GET", "/v1/me/points", v))["balance"] == expected, v
+    for v in viewers[4:]:     # refused entries (banned, not following) earned nothing
+        assert shop.ok(shop.call("GET", "/v1/me/points", v))["balance"] == 0, v
     for w in winners:
-        assert shop.ok(shop.call("GET", "/v1/me/points", w))["balance"] == 100
         mine = shop.ok(shop.call("GET", f"/v1/lotteries/{lid}", w))
         assert mine["me"]["prize_state"] == "granted" and mine.get("prizes") is None
     host_view = shop.ok(shop.call("GET", f"/v1/lotteries/{lid}", "host-1"))
