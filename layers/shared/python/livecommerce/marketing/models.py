@@ -126,7 +126,7 @@ class Coupon(BaseModel):
     valid_until: str
     state: CouponState
     order_id: str | None = None
-    source: Literal["claim", "share_reward", "points"]
+    source: Literal["claim", "share_reward", "points", "prize"]   # prize: marketing.grant_coupon (lottery prizes, post-live notices)
     claimed_at: str
     used_at: str | None = None
 
