@@ -215,6 +215,17 @@ MATRIX.update({
 })
 
 
+# Replays (media): any logged-in viewer reads a visible room's replay and clips (404 replay_not_found here:
+# the room has none); cutting a clip is the room's host's or an operator's.
+# (Before the parametrized tests below: their route lists are taken when they are defined.)
+MATRIX.update({
+    "GET /v1/rooms/{room_id}/replay": (lambda r: ("GET", f"/v1/rooms/{r}/replay", None), LOGGED_IN),
+    "GET /v1/rooms/{room_id}/replay/clips": (lambda r: ("GET", f"/v1/rooms/{r}/replay/clips", None), LOGGED_IN),
+    "POST /v1/rooms/{room_id}/replay/clips": (
+        lambda r: ("POST", f"/v1/rooms/{r}/replay/clips", {"start_seconds": 1, "end_seconds": 3}), ROOM_HOST),
+})
+
+
 def test_every_route_has_a_matrix_row():
     assert {r.key for r in ROUTES} == set(MATRIX)
 
@@ -379,6 +390,29 @@ TEST_ROOM_ROWS = {
     "POST /v1/quizzes/{quiz_id}/close": lambda t, c: ("POST", f"/v1/quizzes/{t.quiz}/close", None, None),
 }
 TEST_ROOM_ROWS["POST /v1/rooms/{room_id}/events"] = lambda t, c: _beacons(t.room)
+
+
+# Replays (media), as in MATRIX above. The test room has a replay that is not ready (its recording
+# never wrote recording-ended.json): its host and operators get 409 replay_not_ready, everyone else
+# exactly the answer for a room that does not exist.
+def _replay_row(method: str, suffix: str, body: dict | None = None):
+    def build(t: Rehearsal, caller: str):
+        if t is not NOTHING:
+            from livecommerce.media.replay_storage import ReplayItem, bind_all
+
+            bind_all()
+            ReplayItem(*ReplayItem.key(t.room), room_id=t.room, state="missing_recording",
+                       prefix="ivs/v1/123456789012/ch/2024/1/1/0/0/rec", bucket="recordings",
+                       recording_started_at="").save()
+        return method, f"/v1/rooms/{t.room}/replay{suffix}", body, None
+    return build
+
+
+TEST_ROOM_ROWS.update({
+    "GET /v1/rooms/{room_id}/replay": _replay_row("GET", ""),
+    "GET /v1/rooms/{room_id}/replay/clips": _replay_row("GET", "/clips"),
+    "POST /v1/rooms/{room_id}/replay/clips": _replay_row("POST", "/clips", {"start_seconds": 1, "end_seconds": 3}),
+})
 
 
 def room_scoped_routes():
@@ -551,19 +585,4 @@ TEST_ROOM_ROWS.update({
     "DELETE /v1/rooms/{room_id}/pk": lambda t, c: ("DELETE", f"/v1/rooms/{t.room}/pk", None, None),
 })
 
-
-# Replays (media): any logged-in viewer reads a visible room's replay and clips (404 replay_not_found here:
-# the room has none); cutting a clip is the room's host's or an operator's.
-MATRIX.update({
-    "GET /v1/rooms/{room_id}/replay": (lambda r: ("GET", f"/v1/rooms/{r}/replay", None), LOGGED_IN),
-    "GET /v1/rooms/{room_id}/replay/clips": (lambda r: ("GET", f"/v1/rooms/{r}/replay/clips", None), LOGGED_IN),
-    "POST /v1/rooms/{room_id}/replay/clips": (
-        lambda r: ("POST", f"/v1/rooms/{r}/replay/clips", {"start_seconds": 1, "end_seconds": 3}), ROOM_HOST),
-})
-TEST_ROOM_ROWS.update({
-    "GET /v1/rooms/{room_id}/replay": lambda t, c: ("GET", f"/v1/rooms/{t.room}/replay", None, None),
-    "GET /v1/rooms/{room_id}/replay/clips": lambda t, c: ("GET", f"/v1/rooms/{t.room}/replay/clips", None, None),
-    "POST /v1/rooms/{room_id}/replay/clips": lambda t, c: (
-        "POST", f"/v1/rooms/{t.room}/replay/clips", {"start_seconds": 1, "end_seconds": 3}, None),
-})
 
