@@ -37,3 +37,20 @@ def drain_queue(sqs, url: str, function: str, *, wait_seconds: int = 0) -> int:
             sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
             handled += 1
         wait_seconds = 0
+
+
+def drain_to_store(sqs, url: str, put_record_batch, *, wait_seconds: int = 0) -> int:
+    """Every domain event waiting on the store rule's queue, whole, to the analytics events stream
+    (put_record_batch: the Firehose stand-in's, table name and records), up to 10 per put; how
+    many. A put that raises leaves its messages queued for a retry."""
+    handled = 0
+    while True:
+        got = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=wait_seconds)
+        messages = got.get("Messages", [])
+        if not messages:
+            return handled
+        put_record_batch("events", [{"Data": message["Body"] + "\n"} for message in messages])
+        sqs.delete_message_batch(QueueUrl=url, Entries=[
+            {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(messages)])
+        handled += len(messages)
+        wait_seconds = 0

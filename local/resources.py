@@ -40,6 +40,8 @@ class LocalNames:
             "RECONNECT_WINDOW_SECONDS": "60",
             "EXPORTS_BUCKET": f"{self.prefix}-exports",
             "RECORDINGS_BUCKET": f"{self.prefix}-recordings",    # IVS auto-record (the IVS stand-in writes it)
+            # FunctionSpec.puts_analytics_events: the store's events stream (the stand-in answers for it)
+            "ANALYTICS_EVENTS_STREAM": f"{self.prefix}-analytics-events",
             "POWERTOOLS_METRICS_NAMESPACE": "LiveCommerce",
             "POWERTOOLS_TRACE_DISABLED": "true",
         })
@@ -53,6 +55,13 @@ class LocalNames:
 
 def delivery_queue_name(names: LocalNames, subscription: str) -> str:
     return f"{names.prefix}-deliver-{subscription}"
+
+
+# On AWS one rule sends every domain event, whole, to the analytics events stream
+# (cdk/stacks/analytics_stack.py); locally it targets this queue, which local.event_delivery.drain_to_store
+# empties into the Firehose stand-in (whose events stream runs the same transformation).
+STORE_RULE = "DomainEventsToStore"
+STORE_PATTERN = {"source": ["livecommerce"]}
 
 
 def table_kwargs(spec: TableSpec, name: str) -> dict:
@@ -111,6 +120,11 @@ def create_all(session, names: LocalNames, *, provider_credentials: dict[str, st
         queue_url = sqs.create_queue(QueueName=delivery_queue_name(names, sub.name))["QueueUrl"]
         arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
         events.put_targets(Rule=rule, EventBusName=rule_bus, Targets=[{"Id": sub.function, "Arn": arn}])
+    store_rule = f"{names.prefix}-{STORE_RULE}"
+    events.put_rule(Name=store_rule, EventBusName=bus, EventPattern=json.dumps(STORE_PATTERN), State="ENABLED")
+    queue_url = sqs.create_queue(QueueName=delivery_queue_name(names, STORE_RULE))["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    events.put_targets(Rule=store_rule, EventBusName=bus, Targets=[{"Id": "AnalyticsEvents", "Arn": arn}])
 
     sm = session.client("secretsmanager")
     have = {s["Name"] for s in sm.list_secrets().get("SecretList", [])}

@@ -114,6 +114,22 @@ class LocalStack:
         })
         self._moto.compact()   # the new resources (a KMS key's random material) come back from a snapshot
 
+        # The analytics store: the Firehose stand-in writes Parquet under ANALYTICS_STORE (DuckDB reads it),
+        # flushing every 5 s; functions reach it through Firehose's API (AWS_ENDPOINT_URL_FIREHOSE: the
+        # realtime batcher's likes and danmaku), the beacon route in process, and every domain event on
+        # the bus through the store rule's queue (local.event_delivery.drain_to_store), as on AWS.
+        from local import beacon_integration
+        from local.firehose import LocalFirehose, serve as serve_firehose
+
+        store = os.environ.get("ANALYTICS_STORE") or str(
+            Path(self.state_dir) / "analytics" if self.state_dir else ROOT / ".local" / "analytics")
+        os.environ["ANALYTICS_STORE"] = store
+        self.firehose = LocalFirehose(store)
+        beacon_integration.use_firehose(self.firehose)
+        self.firehose.start()
+        self._firehose_server, os.environ["AWS_ENDPOINT_URL_FIREHOSE"] = serve_firehose(
+            self.firehose, self.host, 0, prefix=self.names.prefix)
+
         import json
 
         from local.ivs import IngestUnavailable, LocalIvs
@@ -189,6 +205,11 @@ class LocalStack:
             url = sqs.get_queue_url(QueueName=delivery_queue_name(self.names, sub.name))["QueueUrl"]
             self._delivery.append(threading.Thread(target=self._deliver_events, args=(url, sub.function),
                                                    name=f"events-{sub.name}", daemon=True))
+        from local.resources import STORE_RULE
+
+        store_url = sqs.get_queue_url(QueueName=delivery_queue_name(self.names, STORE_RULE))["QueueUrl"]
+        self._delivery.append(threading.Thread(target=self._deliver_to_store, args=(store_url,),
+                                               name="events-to-store", daemon=True))
         for thread in self._delivery:
             thread.start()
         from local import lambda_runtime
@@ -244,6 +265,19 @@ class LocalStack:
                 log.exception("event delivery to %s failed; will retry", function)
                 self._stop.wait(1.0)
 
+    def _deliver_to_store(self, url: str) -> None:
+        from local.event_delivery import drain_to_store
+
+        log = logging.getLogger("local.events")
+        sqs = self.session.client("sqs")
+        while not self._stop.is_set():
+            try:
+                if drain_to_store(sqs, url, self.firehose.put_record_batch) == 0:
+                    self._stop.wait(0.5)
+            except Exception:  # keep delivering; the messages stay queued for a retry
+                log.exception("event delivery to the analytics store failed; will retry")
+                self._stop.wait(1.0)
+
     def stop(self) -> None:
         self.ivs.stop()  # first, so the final "Stream End" still reaches the bus
         self._stop.set()
@@ -258,6 +292,8 @@ class LocalStack:
         self.workflows.stop()
         self.replay_cdn.stop()
         self.lambda_api.stop()
+        self._firehose_server.shutdown()
+        self.firehose.stop()   # the last buffered rows to Parquet
         self.mqtt.stop()
         from local import lambda_runtime
 
