@@ -159,7 +159,11 @@ class LocalStack:
         from livecommerce.interaction.spec import INTERACTION
         from local.mqtt import LocalBroker, StreamPump
 
-        self.mqtt = LocalBroker(host=self.host, ws_port=self.mqtt_port, separate_process=True)
+        from local.lambda_runtime import invoke as invoke_function
+
+        # IoT Core's lifecycle events go to the live-figures function, as the IoT rules send them on AWS.
+        self.mqtt = LocalBroker(host=self.host, ws_port=self.mqtt_port, separate_process=True,
+                                lifecycle=lambda topic, payload: invoke_function("live_stats", payload))
         mqtt_urls = self.mqtt.start()
         os.environ["AWS_ENDPOINT_URL_IOT_DATA_PLANE"] = mqtt_urls["publish"]
         os.environ["REALTIME_ENDPOINT"] = mqtt_urls["ws"]

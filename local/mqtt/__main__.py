@@ -24,6 +24,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--ws-port", type=int, default=8083)
     parser.add_argument("--http-port", type=int, default=8084)
     parser.add_argument("--authorizer-url", default=None)
+    parser.add_argument("--lifecycle-url", default=None)   # where IoT Core's lifecycle events go
     args = parser.parse_args(argv)
 
     import gc
@@ -37,7 +38,11 @@ def main(argv: list[str] | None = None) -> int:
     gc.set_threshold(50_000, 50, 100)
 
     authorizer = remote_authorizer(args.authorizer_url) if args.authorizer_url else lambda_authorizer()
-    broker = LocalBroker(host=args.host, ws_port=args.ws_port, http_port=args.http_port, authorizer=authorizer)
+    from local.mqtt.lifecycle import remote_sink
+
+    lifecycle = remote_sink(args.lifecycle_url) if args.lifecycle_url else None
+    broker = LocalBroker(host=args.host, ws_port=args.ws_port, http_port=args.http_port, authorizer=authorizer,
+                         lifecycle=lifecycle)
     urls = broker.start()
     print(f"READY ws={urls['ws']} publish={urls['publish']}", flush=True)
     serve_until_stopped()

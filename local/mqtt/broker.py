@@ -466,6 +466,8 @@ class LocalBroker:
     # and the region its credential scope must name (None: AWS_REGION / AWS_DEFAULT_REGION, if set).
     credentials: sigv4.LocalCredentials | None = None
     region: str | None = None
+    # Where IoT Core's lifecycle events go ((topic, payload); local/mqtt/lifecycle.py): None, nowhere.
+    lifecycle: Callable[[str, dict[str, Any]], None] | None = None
 
     def __post_init__(self) -> None:
         self.name = f"local-broker-{next(_ids)}"
@@ -534,7 +536,8 @@ class LocalBroker:
         config = {
             "listeners": {"default": {"type": "ws", "bind": f"{self.host}:{self.ws_port}", "max_connections": 0}},
             "plugins": {f"{__name__}.IotAuthPlugin": {"owner": self.name},
-                        f"{__name__}.IotPolicyPlugin": {"owner": self.name}},
+                        f"{__name__}.IotPolicyPlugin": {"owner": self.name},
+                        "local.mqtt.lifecycle.LifecyclePlugin": {"owner": self.name}},
         }
         self._broker = _broker_class()(config)
         await self._broker.start()
@@ -547,6 +550,11 @@ class LocalBroker:
         from pathlib import Path
 
         def authorize(request: Request) -> Reply:
+            if request.path.endswith("/lifecycle"):        # the broker process's lifecycle events
+                if self.lifecycle is not None:
+                    event = request.json()
+                    self.lifecycle(event["topic"], event["payload"])
+                return Reply.json({}, separators=None)
             try:
                 result = self.authorizer(request.json())
             except Exception:  # noqa: BLE001
@@ -570,7 +578,8 @@ class LocalBroker:
                                              env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
         self._process = subprocess.Popen(
             [sys.executable, "-m", "local.mqtt", "--host", self.host, "--ws-port", str(self.ws_port),
-             "--http-port", str(self.http_port), "--authorizer-url", auth_url],
+             "--http-port", str(self.http_port), "--authorizer-url", auth_url,
+             *(["--lifecycle-url", auth_url.rsplit("/", 1)[0] + "/lifecycle"] if self.lifecycle else [])],
             cwd=root, env=env, stdout=subprocess.PIPE, text=True, preexec_fn=die_with_parent())
         for line in self._process.stdout:
             if line.startswith("READY "):
