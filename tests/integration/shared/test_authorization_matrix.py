@@ -104,11 +104,12 @@ ASSISTANT_ROUTES = {
 POLL_STAFF = {"anonymous": UNAUTHENTICATED, "viewer": FORBIDDEN, "other_host": ALLOWED, "host": ALLOWED,
               "operator": ALLOWED, "assistant": ALLOWED, "other_assistant": ALLOWED}
 _POLL = "01ARZ3NDEKTSV4RRFFQ69G5FAV"
+# 600 s: a poll or quiz closing within the clock's 75 s lead asks for a timer that would outlive the test.
 MATRIX.update({
     "POST /v1/rooms/{room_id}/polls": (lambda r: ("POST", f"/v1/rooms/{r}/polls", {
-        "question": "q", "options": ["a", "b"], "duration_seconds": 60}), ROOM_HOST),
+        "question": "q", "options": ["a", "b"], "duration_seconds": 600}), ROOM_HOST),
     "POST /v1/rooms/{room_id}/quizzes": (lambda r: ("POST", f"/v1/rooms/{r}/quizzes", {
-        "question": "q", "options": ["a", "b"], "answer": 0, "duration_seconds": 60}), ROOM_HOST),
+        "question": "q", "options": ["a", "b"], "answer": 0, "duration_seconds": 600}), ROOM_HOST),
     "GET /v1/polls/{poll_id}": (lambda r: ("GET", f"/v1/polls/{_POLL}", None), EVERYONE),
     "GET /v1/quizzes/{quiz_id}": (lambda r: ("GET", f"/v1/quizzes/{_POLL}", None), EVERYONE),
     "POST /v1/polls/{poll_id}/votes": (lambda r: ("POST", f"/v1/polls/{_POLL}/votes", {"choices": [0]}), LOGGED_IN),
@@ -378,10 +379,10 @@ TEST_ROOM_ROWS = {
     "GET /v1/rooms/{room_id}/viewers": lambda t, c: ("GET", f"/v1/rooms/{t.room}/viewers", None, None),
     "GET /v1/stats/compare": lambda t, c: ("GET", f"/v1/stats/compare?rooms={t.room},{t.other_room}", None, None),
     "POST /v1/rooms/{room_id}/polls": lambda t, c: (
-        "POST", f"/v1/rooms/{t.room}/polls", {"question": "q", "options": ["a", "b"], "duration_seconds": 60}, None),
+        "POST", f"/v1/rooms/{t.room}/polls", {"question": "q", "options": ["a", "b"], "duration_seconds": 600}, None),
     "POST /v1/rooms/{room_id}/quizzes": lambda t, c: (
         "POST", f"/v1/rooms/{t.room}/quizzes", {"question": "q", "options": ["a", "b"], "answer": 0,
-                                                "duration_seconds": 60}, None),
+                                                "duration_seconds": 600}, None),
     "GET /v1/polls/{poll_id}": lambda t, c: ("GET", f"/v1/polls/{t.poll}", None, None),
     "GET /v1/quizzes/{quiz_id}": lambda t, c: ("GET", f"/v1/quizzes/{t.quiz}", None, None),
     "POST /v1/polls/{poll_id}/votes": lambda t, c: ("POST", f"/v1/polls/{t.poll}/votes", {"choices": [0]}, None),
