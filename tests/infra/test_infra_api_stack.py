@@ -383,7 +383,10 @@ def test_ivs_actions_are_known_with_their_resource_types():
 
 def test_rooms_and_stream_events_specs():
     rooms, stream_events = BY_NAME["rooms"], BY_NAME["stream_events"]
-    assert rooms.tables_write == (ROOMS,) and rooms.tables_read == (IDENTITY, CATALOG)
+    # Room assistants (PUT/DELETE /v1/rooms/{room_id}/assistants) are identity's items, written through
+    # identity's face (identity.grant_assistant / revoke_assistant) by the rooms function: a write of
+    # Identity (which implies its reads: host profiles).
+    assert rooms.tables_write == (ROOMS, IDENTITY) and rooms.tables_read == (CATALOG,)
     assert rooms.reads_token_secret and rooms.reads_playback_key and rooms.puts_events
     assert rooms.pii_encryption_context == ("room_id", "viewer_id")
     assert rooms.materials_prefix == "rooms/"
