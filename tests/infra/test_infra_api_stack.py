@@ -13,7 +13,7 @@ from cdk import nag
 from cdk.constructs import grants
 from cdk.constructs.lambda_function import FUNCTIONS_DIR, RUNTIME
 from livecommerce.manifest import BY_NAME, FUNCTION_SPECS
-from livecommerce.shared.spec import FunctionSpec
+from livecommerce.shared.spec import FunctionSpec, LongRun, schedule_period_seconds
 from cdk.stacks import api_stack
 from infra_helpers import (actions, as_list, from_parent, function_logical_id, props, resources, role_statements,
                            statements)
@@ -603,18 +603,58 @@ def test_scheduled_functions(synth, stage):
     template = synth.json(stage, "Api")
     rules = {props(r)["Name"]: props(r) for r in resources(template, "AWS::Events::Rule").values()}
     scheduled = [spec for spec in FUNCTION_SPECS if spec.schedule]
-    assert [spec.name for spec in scheduled] == ["outbox_sweeper", "order_expiry"]
+    assert {"outbox_sweeper", "order_expiry", "pk_clock", "reconciliation"} <= {spec.name for spec in scheduled}
     assert len([r for r in rules.values() if "ScheduleExpression" in r]) == len(scheduled)
+    invoked = {name for spec in FUNCTION_SPECS for name in spec.invokes}
     for spec in scheduled:
         rule = rules[f"livecommerce-{stage}-{spec.name.replace('_', '-')}-schedule"]
-        assert rule["ScheduleExpression"] == spec.schedule == "rate(1 minute)"
+        assert rule["ScheduleExpression"] == spec.schedule
         assert "EventBusName" not in rule      # schedules live on the default bus
         (target,) = rule["Targets"]
-        assert target["Arn"]["Fn::GetAtt"][0] == _function_logical_id(template, spec.name, stage)
+        logical_id = _function_logical_id(template, spec.name, stage)
+        assert target["Arn"]["Fn::GetAtt"][0] == logical_id
         assert target["RetryPolicy"]["MaximumRetryAttempts"] == 0   # the next tick retries
-        # At most one tick long: a run that overlaps the next one is safe (every step is
-        # a conditional write), a run that outlasts several would pile up.
-        assert spec.timeout_seconds <= 60
+        # At most one period of its schedule long (a run that overlaps the next one is safe: every
+        # step is a conditional write; one that outlasts several would pile up), unless the spec
+        # declares the long runs (a clock, a timer's sleep) with a reason and a maximum; those runs
+        # are invoked ones, so some function invokes it.
+        assert spec.schedule_problems() == [], spec.schedule_problems()
+        assert props(template["Resources"][logical_id])["Timeout"] == spec.timeout_seconds
+        if spec.long_run is not None:
+            assert spec.name in invoked, f"{spec.name} declares long invoked runs but nothing invokes it"
+    long_runs = {spec.name: spec.long_run.max_seconds for spec in scheduled if spec.long_run}
+    assert long_runs == {"pk_clock": 900, "engagement_clock": 120}
+
+
+def test_schedule_rule_for_function_timeouts():
+    """The rule test_scheduled_functions holds every spec to, on made-up specs."""
+    assert schedule_period_seconds("rate(1 minute)") == 60
+    assert schedule_period_seconds("rate(5 minutes)") == 300
+    assert schedule_period_seconds("rate(2 hours)") == 7200
+    assert schedule_period_seconds("cron(30 2,6 * * ? *)") == 4 * 3600
+    assert schedule_period_seconds("cron(0,50 * * * ? *)") == 10 * 60
+    assert schedule_period_seconds("cron(15 23 * * ? *)") == 86400
+    for unsupported in ("cron(0 8 ? * MON-FRI *)", "cron(0/5 * * * ? *)", "rate(0 minutes)", "at(2024-01-01T00:00:00)"):
+        with pytest.raises(ValueError):
+            schedule_period_seconds(unsupported)
+
+    def spec(**kw) -> FunctionSpec:
+        return FunctionSpec(name="f", description="f", **kw)
+
+    assert spec(schedule="rate(1 minute)", timeout_seconds=60).schedule_problems() == []
+    assert spec(schedule="rate(1 minute)", timeout_seconds=61).schedule_problems() != []
+    assert spec(schedule="cron(30 2,6 * * ? *)", timeout_seconds=300).schedule_problems() == []
+    clock = LongRun(reason="runs a clock", max_seconds=900)
+    assert spec(schedule="rate(1 minute)", timeout_seconds=900, long_run=clock).schedule_problems() == []
+    assert spec(schedule="rate(1 minute)", timeout_seconds=120,
+                long_run=LongRun(reason="sleeps", max_seconds=100)).schedule_problems() != []
+    assert spec(schedule="rate(1 minute)", timeout_seconds=30, long_run=clock).schedule_problems() != []
+    assert spec(timeout_seconds=900).schedule_problems() == []        # not scheduled: any timeout
+    with pytest.raises(ValueError):
+        spec(timeout_seconds=900, long_run=clock)                     # long_run without a schedule
+    for bad in (dict(reason=" ", max_seconds=60), dict(reason="x", max_seconds=901), dict(reason="x", max_seconds=0)):
+        with pytest.raises(ValueError):
+            LongRun(**bad)
 
 
 def test_dead_letter_queue_is_encrypted_and_tls_only(synth, stage):

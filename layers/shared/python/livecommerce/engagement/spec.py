@@ -2,7 +2,7 @@
 declares: its table, routes, functions and events."""
 from __future__ import annotations
 
-from livecommerce.shared.spec import ContextSpec, FunctionSpec, IndexSpec, Route, Subscription, TableSpec
+from livecommerce.shared.spec import ContextSpec, FunctionSpec, IndexSpec, LongRun, Route, Subscription, TableSpec
 
 # Engagement: one table for lotteries, polls and quizzes (single-table, pk/sk):
 #
@@ -85,6 +85,10 @@ SPEC = ContextSpec(
             publishes_realtime=True,
             schedule="rate(1 minute)",
             invokes=("engagement_clock",),           # the next step's timer, when that one is near too
+            # A timer invocation sleeps until its second (at most shared.timers.TIMER_LEAD_SECONDS = 75 s
+            # ahead), then runs the step (a draw reads the frozen entrant list); the minute tick is short.
+            long_run=LongRun(reason="a timer sleeps up to 75 s until its second, then runs the step",
+                             max_seconds=120),
             timeout_seconds=120,
         ),
         FunctionSpec(

@@ -5,8 +5,8 @@ seats (invitations, applications, guests on screen), the composition into the
 room's channel, and host-versus-host PK (docs/costreaming.md)."""
 from __future__ import annotations
 
-from livecommerce.shared.spec import (IVS_SOURCE, ContextSpec, FunctionSpec, IndexSpec, Route, StateMachineSpec,
-                                     Subscription, TableSpec)
+from livecommerce.shared.spec import (IVS_SOURCE, ContextSpec, FunctionSpec, IndexSpec, LongRun, Route,
+                                     StateMachineSpec, Subscription, TableSpec)
 
 # Media: one table for the co-streaming state (single table, pk/sk):
 #
@@ -137,7 +137,11 @@ SPEC = ContextSpec(
             ivs_actions=("StopParticipantReplication",),
             memory_mb=256,
             schedule="rate(1 minute)",   # the fallback: overdue PKs, the outbox sweep
-            timeout_seconds=900,    # a PK window is at most 10 minutes (costream_rules.PK_MAX_SECONDS)
+            # Invoked once per PK ({"pk_id"}, by costream): that invocation runs the PK's one-second clock
+            # for the whole window (at most costream_rules.PK_MAX_SECONDS = 600 s) and its result.
+            long_run=LongRun(reason="one invocation runs a PK's one-second clock for its whole window (<= 600 s)",
+                             max_seconds=900),
+            timeout_seconds=900,
         ),
     ),
     emits=("ReplayReady", "CostreamRequested", "CostreamInvited", "CostreamJoined", "CostreamLeft", "CostreamGuestMuted",

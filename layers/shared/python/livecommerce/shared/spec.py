@@ -238,6 +238,63 @@ IVS_PACED_ACTIONS = frozenset({"PutMetadata"})
 TableRef = Union[TableSpec, str]
 
 
+# ------------------------------------------------------------------ schedules
+
+LAMBDA_MAX_TIMEOUT_SECONDS = 900
+_RATE_UNITS = {"minute": 60, "minutes": 60, "hour": 3600, "hours": 3600, "day": 86400, "days": 86400}
+
+
+def _cron_values(field_: str, limit: int) -> list[int]:
+    if field_ == "*":
+        return list(range(limit))
+    values = sorted({int(v) for v in field_.split(",")})   # ValueError for ranges, steps, names
+    if not values or values[0] < 0 or values[-1] >= limit:
+        raise ValueError(field_)
+    return values
+
+
+def schedule_period_seconds(expression: str) -> int:
+    """The shortest time between two firings of an EventBridge schedule expression:
+    `rate(N unit)`, or `cron(minutes hours * * ? *)` with `*` or comma lists of numbers in the
+    minutes and hours (every day). Anything else raises ValueError: extend this before using it."""
+    text = expression.strip()
+    if text.startswith("rate(") and text.endswith(")"):
+        amount, unit = text[5:-1].split()
+        if int(amount) < 1 or unit not in _RATE_UNITS:
+            raise ValueError(f"unsupported rate expression {expression!r}")
+        return int(amount) * _RATE_UNITS[unit]
+    if text.startswith("cron(") and text.endswith(")"):
+        fields = text[5:-1].split()
+        if len(fields) != 6 or fields[2] not in ("*", "?") or fields[3] != "*" or fields[4] not in ("*", "?") \
+                or fields[5] != "*":
+            raise ValueError(f"unsupported cron expression {expression!r} (every day only)")
+        try:
+            minutes = sorted(h * 60 + m for h in _cron_values(fields[1], 24) for m in _cron_values(fields[0], 60))
+        except ValueError:
+            raise ValueError(f"unsupported cron expression {expression!r} (numbers, lists or * only)") from None
+        gaps = [b - a for a, b in zip(minutes, minutes[1:])] + [minutes[0] + 1440 - minutes[-1]]
+        return min(gaps) * 60
+    raise ValueError(f"unsupported schedule expression {expression!r}")
+
+
+@dataclass(frozen=True)
+class LongRun:
+    """A scheduled function that is also invoked directly for runs longer than its schedule's period:
+    a clock that ticks for a whole window (a PK's one-second score), or a timer that sleeps until its
+    second. The scheduled tick itself stays short (a fallback sweep); only the invoked runs are long,
+    and they are started by the functions that name this one in `invokes` (checked by the infra tests).
+    `max_seconds` bounds the function's timeout; `reason` says why it needs that long."""
+
+    reason: str
+    max_seconds: int
+
+    def __post_init__(self) -> None:
+        if not self.reason.strip():
+            raise ValueError("LongRun needs a reason")
+        if not 0 < self.max_seconds <= LAMBDA_MAX_TIMEOUT_SECONDS:
+            raise ValueError(f"LongRun.max_seconds must be 1..{LAMBDA_MAX_TIMEOUT_SECONDS}")
+
+
 @dataclass(frozen=True)
 class FunctionSpec:
     """What one Lambda function may touch: the source of its IAM grants and of the
@@ -289,8 +346,12 @@ class FunctionSpec:
     # Functions this one invokes asynchronously (InvocationType=Event): lambda:InvokeFunction
     # on exactly those, and <NAME>_FUNCTION (upper case) with each one's name.
     invokes: tuple[str, ...] = ()
-    # Invoked on a schedule (an EventBridge rule), e.g. "rate(1 minute)".
+    # Invoked on a schedule (an EventBridge rule), e.g. "rate(1 minute)". A scheduled run lasts at
+    # most one period of its schedule (timeout_seconds <= schedule_period_seconds): a run that
+    # overlaps the next one is safe (every step is a conditional write), a run that outlasts several
+    # would pile up. A function also invoked for longer runs declares them in `long_run`.
     schedule: str | None = None
+    long_run: LongRun | None = None
     # State machines (StateMachineSpec.key) this function starts through EventBridge Scheduler
     # one-time schedules: scheduler:Create/Update/DeleteSchedule in each machine's schedule
     # group, iam:PassRole of the scheduler's role only, and <KEY>_STATE_MACHINE_ARN,
@@ -326,6 +387,27 @@ class FunctionSpec:
             raise ValueError(f"{self.name}: materials_prefix must be a non-empty prefix ending in '/'")
         if any(action.startswith("ivs:") or "*" in action for action in self.ivs_actions):
             raise ValueError(f"{self.name}: ivs_actions are bare action names, without 'ivs:' or wildcards")
+        if self.long_run is not None and self.schedule is None:
+            raise ValueError(f"{self.name}: long_run is for scheduled functions (a timeout is enough otherwise)")
+
+    def schedule_problems(self) -> list[str]:
+        """Why this function's timeout breaks the schedule rule (empty: it keeps it)."""
+        if self.schedule is None:
+            return []
+        period = schedule_period_seconds(self.schedule)
+        if self.timeout_seconds > LAMBDA_MAX_TIMEOUT_SECONDS:
+            return [f"{self.name}: timeout {self.timeout_seconds} s is over Lambda's {LAMBDA_MAX_TIMEOUT_SECONDS} s"]
+        if self.long_run is None:
+            if self.timeout_seconds > period:
+                return [f"{self.name}: timeout {self.timeout_seconds} s outlasts its schedule's period ({period} s) "
+                        "and it declares no long_run"]
+            return []
+        if self.timeout_seconds > self.long_run.max_seconds:
+            return [f"{self.name}: timeout {self.timeout_seconds} s is over its long_run maximum "
+                    f"({self.long_run.max_seconds} s)"]
+        if self.timeout_seconds <= period:
+            return [f"{self.name}: declares a long_run but its timeout fits the schedule's period: drop it"]
+        return []
 
     @property
     def ivs_retry_mode(self) -> bool:
