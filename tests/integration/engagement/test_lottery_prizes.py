@@ -57,8 +57,8 @@ def test_gift_prize_ships_as_a_zero_amount_order_and_the_winner_confirms_receipt
     assert shop.ok(shop.call("GET", f"/v1/lotteries/{lid}", winner)).get("prizes") is None
 
     # Not money: no payment is taken, no money refund, nothing for reconciliation or GMV.
-    _problem(shop.call("POST", f"/v1/orders/{order_id}/payments", winner, {"channel": "wechat"}, idem="prize-pay-1"), 409,
-             "order_already_paid")
+    _problem(shop.call("POST", f"/v1/orders/{order_id}/payments", winner, {"channel": "wechat"},
+                       idem="prize-pay-1"), 409, "order_already_paid")
     _problem(shop.call("POST", f"/v1/orders/{order_id}/after-sales", winner, {}, idem="prize-refund-1"), 409,
              "prize_not_refundable")
 

@@ -205,7 +205,7 @@ ASSISTANT_ROUTES.add("POST /v1/rooms/{room_id}/lotteries")
 MATRIX.update({
     "POST /v1/rooms/{room_id}/lotteries": (lambda r: ("POST", f"/v1/rooms/{r}/lotteries", {
         "kind": "follow", "prize": {"kind": "points", "name": "10 积分", "points": 10}, "winners": 1,
-        "duration_seconds": 60}), ROOM_HOST),
+        "duration_seconds": 3600}), ROOM_HOST),   # an hour: no close timer in the clock's lead outlives the test
     "GET /v1/lotteries/{lottery_id}": (lambda r: ("GET", f"/v1/lotteries/{_LOTTERY}", None), EVERYONE),
     "GET /v1/lotteries/{lottery_id}/proof": (lambda r: ("GET", f"/v1/lotteries/{_LOTTERY}/proof", None), EVERYONE),
     "POST /v1/lotteries/{lottery_id}/entries": (lambda r: ("POST", f"/v1/lotteries/{_LOTTERY}/entries", None),
@@ -284,11 +284,13 @@ class Rehearsal:
     """Ids of host-1's test room and of what it holds (or of nothing, for the comparison)."""
 
     def __init__(self, room: str, product: str, sale: str, template: str, points_template: str, drop: str,
-                 share: str, other_room: str = GHOST_ROOM_2, poll: str = GHOST, quiz: str = GHOST) -> None:
+                 share: str, other_room: str = GHOST_ROOM_2, poll: str = GHOST, quiz: str = GHOST,
+                 lottery: str = GHOST) -> None:
         self.room, self.product, self.sale, self.template = room, product, sale, template
         self.points_template, self.drop, self.share = points_template, drop, share
         self.other_room = other_room       # another (public) room of host-1, for comparisons
         self.poll, self.quiz = poll, quiz  # an open poll and quiz of the test room
+        self.lottery = lottery             # an open follow lottery of the test room (gift prize)
 
 
 NOTHING = Rehearsal(room=GHOST, product=GHOST, sale=GHOST, template=GHOST, points_template=GHOST, drop=GHOST,
@@ -416,6 +418,28 @@ TEST_ROOM_ROWS.update({
 })
 
 
+# Lotteries (engagement) in the test room: the host and an operator see it; nobody else learns it exists.
+TEST_ROOM_ROWS.update({
+    "POST /v1/rooms/{room_id}/lotteries": lambda t, c: (
+        "POST", f"/v1/rooms/{t.room}/lotteries", {"kind": "follow", "prize": {"kind": "gift", "name": "礼"},
+                                                  "winners": 1, "duration_seconds": 3600}, None),
+    "GET /v1/lotteries/{lottery_id}": lambda t, c: ("GET", f"/v1/lotteries/{t.lottery}", None, None),
+    "GET /v1/lotteries/{lottery_id}/proof": lambda t, c: ("GET", f"/v1/lotteries/{t.lottery}/proof", None, None),
+    "POST /v1/lotteries/{lottery_id}/entries": lambda t, c: (
+        "POST", f"/v1/lotteries/{t.lottery}/entries", None, None),
+    "PUT /v1/lotteries/{lottery_id}/winners/me/address": lambda t, c: (
+        "PUT", f"/v1/lotteries/{t.lottery}/winners/me/address", {
+            "name": "张三", "phone": "13800138000", "region": "浙江省杭州市", "address": "文三路 100 号"}, None),
+})
+# Callers who see the test room and are then refused by the route's own rule (status, code): the host
+# never enters their own lottery; nobody has won the open one.
+TEST_ROOM_REFUSALS = {
+    "POST /v1/lotteries/{lottery_id}/entries": {"host": (403, "host_cannot_enter")},
+    "PUT /v1/lotteries/{lottery_id}/winners/me/address": {"host": (403, "not_a_winner"),
+                                                         "operator": (403, "not_a_winner")},
+}
+
+
 def room_scoped_routes():
     """The routes the specs declare room-scoped (Route.room_from)."""
     return [route for route in ROUTES if getattr(route, "room_from", None)]
@@ -471,7 +495,7 @@ def expected_in_a_test_room(route) -> dict[str, object]:
     other caller who does not run the room is answered as for a room that does not exist."""
     return {"anonymous": UNAUTHENTICATED if route.auth == "token" else HIDDEN,
             "viewer": FORBIDDEN if route.who in ("host", "operator") else HIDDEN,
-            "other_host": HIDDEN, "host": ALLOWED, "operator": ALLOWED}
+            "other_host": HIDDEN, "host": ALLOWED, "operator": ALLOWED, **TEST_ROOM_REFUSALS.get(route.key, {})}
 
 
 @pytest.fixture
@@ -504,8 +528,11 @@ def rehearsal(api, tokens_for, ivs_env) -> Rehearsal:
                                                   "duration_seconds": 600}, host)["id"]
     quiz = ok("POST", f"/v1/rooms/{room}/quizzes", {"question": "1+1?", "options": ["1", "2"], "answer": 1,
                                                     "duration_seconds": 600}, host)["id"]
+    lottery = ok("POST", f"/v1/rooms/{room}/lotteries", {"kind": "follow", "winners": 1, "duration_seconds": 3600,
+                                                         "prize": {"kind": "gift", "name": "彩排礼"}}, host)["id"]
+    ok("PUT", "/v1/hosts/host-1/follow", None, operator)     # the operator may enter it (the host may not)
     return Rehearsal(room=room, product=product, sale=sale, template=template, points_template=points_template,
-                     drop=drop, share=share, other_room=other_room, poll=poll, quiz=quiz)
+                     drop=drop, share=share, other_room=other_room, poll=poll, quiz=quiz, lottery=lottery)
 
 
 def _answer(response) -> tuple[int, dict]:
@@ -527,6 +554,10 @@ def test_room_scoped_route_in_a_test_room(api, tokens_for, rehearsal, route_key)
         outcome = expected[caller]
         if response.status >= 500:
             violations.append((caller, "5xx", response.status, response.body))
+        elif isinstance(outcome, tuple):   # TEST_ROOM_REFUSALS: past the room's visibility, refused by the rule
+            if (response.status, response.json().get("code")) != outcome:
+                violations.append((caller, f"expected {outcome}", response.status, response.body[:200]))
+            continue
         elif outcome == ALLOWED:
             if response.status in (401, 403, 404):
                 violations.append((caller, "refused", response.status, response.body))
