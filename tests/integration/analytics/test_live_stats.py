@@ -101,6 +101,9 @@ def test_presence_orders_figures_push_and_ticker(api, tokens_for, ivs_env, seede
     result = live.run_ticker(room, "host-1", "t2", run_seconds=12, clock=lambda: now[0],
                              sleep=lambda s: now.__setitem__(0, now[0] + s), hand_over=handed.append)
     assert result["stopped"] == "handed_over" and result["ticks"] == 3 and handed[0]["ticker_id"] == "t2"
+    failed = live.run_ticker(room, "host-1", "t2", run_seconds=4, clock=lambda: now[0], sleep=lambda s: None,
+                             hand_over=lambda payload: False)
+    assert failed["stopped"] == "hand_over_failed"
     rival = live.run_ticker(room, "host-1", "t3", run_seconds=12, clock=lambda: now[0], sleep=lambda s: None)
     assert rival["stopped"] == "another_ticker" and rival["ticks"] == 0
     assert api.call("POST", f"/v1/rooms/{room}/end", token=host).status == 200

@@ -27,6 +27,7 @@ from livecommerce.analytics.live_storage import LiveItem
 from livecommerce.analytics.spec import LIVE_STATS
 from livecommerce.orders.events import OrderPaid
 from livecommerce.shared import dynamo
+from livecommerce.shared.observability import logger
 from livecommerce.shared.tx import Tx, TxCancelled
 
 KEEP_SECONDS = 2 * 86_400
@@ -235,13 +236,16 @@ def run_ticker(room_id: str, host_id: str, ticker_id: str | None = None, *,
             _release(room_id, ticker_id)
             return {"room_id": room_id, "ticks": ticks, "stopped": "single_tick"}
         if clock() - started + live_rules.TICK_SECONDS > run_seconds:
-            (hand_over or _invoke_self)({"room_id": room_id, "host_id": host_id, "ticker_id": ticker_id})
+            handed = (hand_over or _invoke_self)({"room_id": room_id, "host_id": host_id, "ticker_id": ticker_id})
+            if handed is False:           # the next run could not be queued: say so (the lease lapses in 30 s)
+                logger.error("live ticker could not hand over", extra={"room_id": room_id})
+                return {"room_id": room_id, "ticks": ticks, "stopped": "hand_over_failed"}
             return {"room_id": room_id, "ticks": ticks, "stopped": "handed_over"}
         sleep(live_rules.TICK_SECONDS)
 
 
-def _invoke_self(payload: dict[str, Any]) -> None:
+def _invoke_self(payload: dict[str, Any]) -> bool:
     from livecommerce.shared import async_invoke  # deferred: boto3, not paid at import
 
-    async_invoke.invoke_async("live_stats", payload)
+    return async_invoke.invoke_async("live_stats", payload)
 
