@@ -27,10 +27,13 @@ def test_stream_consumers_read_the_interaction_stream_and_match_their_keys():
     gate = {"eventName": "MODIFY", "dynamodb": {"Keys": {"pk": {"S": "ROOM#R"}, "sk": {"S": "GATE#danmaku"}}}}
     by_name = {c.name: c for c in manifest.STREAM_CONSUMERS}
     assert {c.table_logical_id for c in by_name.values()} == {"Interaction"}
-    # Danmaku batches come from the accepting API call (interaction.feed), not the stream.
-    assert set(by_name) == {"LikeTotals"}
+    # Danmaku batches come from the accepting API call (interaction.feed), not the stream; the stream
+    # gives the like totals and (StoreFacts) the analytics store its likes and danmaku.
+    assert set(by_name) == {"LikeTotals", "StoreFacts"}
     assert passes(by_name["LikeTotals"].filters, like) and not passes(by_name["LikeTotals"].filters, gate)
     assert not passes(by_name["LikeTotals"].filters, insert_msg)
+    assert passes(by_name["StoreFacts"].filters, insert_msg) and not passes(by_name["StoreFacts"].filters, like)
+    assert not passes(by_name["StoreFacts"].filters, gate)
 
 
 def test_routes_and_subscription_are_registered():
