@@ -1,4 +1,4 @@
-"""The report over rows made from the REAL event models (as the producers build them, through
+"""The report over rows made from the REAL event models (LotteryEntered included) (as the producers build them, through
 event_rows.row, what the EventBridge -> Firehose path stores), not the generator's rows: the fields
 the SQL reads (RoomStarted.host_id, HostFollowed.viewer_id, OrderPaid.total/lines/coupon_id) exist."""
 from __future__ import annotations
@@ -8,6 +8,7 @@ from datetime import datetime, timedelta, timezone
 from livecommerce.analytics import queries, reports
 from livecommerce.analytics.event_rows import row
 from livecommerce.analytics.parquet_store import write_records
+from livecommerce.engagement.events import LotteryEntered
 from livecommerce.identity.events import HostFollowed
 from livecommerce.orders.events import EventLine, OrderCreated, OrderPaid
 from livecommerce.rooms.events import RoomEnded, RoomStarted
@@ -52,6 +53,7 @@ def test_report_reads_the_fields_the_real_events_carry(tmp_path):
         envelope(HostFollowed(host_id=HOST, viewer_id="v4"), T0 + timedelta(hours=3), 7),         # after the end
         order(OrderCreated, "O1", "v1", 1990, T0 + timedelta(minutes=4), 8, pay_by=T0.isoformat()),
         order(OrderPaid, "O1", "v1", 1990, T0 + timedelta(minutes=5), 9, coupon_id="C1", **paid_extra),
+        envelope(LotteryEntered(lottery_id="L1", room_id=ROOM, user_id="v2", via="entry"), T0 + timedelta(minutes=6), 11),
         room_event(RoomEnded, ROOM, T0 + timedelta(hours=1), 10),
     ]
     write_records(tmp_path, "events", [row(e) for e in events])
@@ -69,4 +71,5 @@ def test_report_reads_the_fields_the_real_events_carry(tmp_path):
     tags = {v.user_id: v.tags for v in viewers}
     assert {"buyer", "repeat_buyer", "coupon_user"} <= set(tags["v1"])   # RoomStarted.host_id finds the earlier room
     assert "first_time_viewer" in tags["v2"] and "first_time_viewer" not in tags["v1"]
+    assert "lottery_only" in tags["v2"] and "lottery_only" not in tags["v1"]      # LotteryEntered.user_id
     assert [(p.product_id, p.orders, p.units, p.gmv, p.clicks) for p in report.products] == [(PRODUCT, 1, 1, 1990, 1)]

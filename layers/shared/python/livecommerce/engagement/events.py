@@ -23,6 +23,18 @@ class LotteryOpened(DomainEvent):
     commitment: str                # sha256(server secret), hex
 
 
+class LotteryEntered(DomainEvent):
+    """A viewer entered a lottery through POST /v1/lotteries/{id}/entries (follow, share, buyers
+    lotteries). Internal: on the bus for analytics (the lottery_only viewer tag), never broadcast;
+    the public face of an entrant stays its pseudonym. Keyword entrants (found by danmaku at the
+    close) are not announced one by one."""
+
+    lottery_id: str
+    room_id: str
+    user_id: str
+    via: str                       # entry
+
+
 class LotteryCountdown(DomainEvent):
     lottery_id: str
     room_id: str

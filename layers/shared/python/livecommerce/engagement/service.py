@@ -14,8 +14,8 @@ from datetime import datetime, timedelta, timezone
 
 from livecommerce import catalog, identity, interaction, marketing, orders, rooms
 from livecommerce.engagement import beacon as drand, draw, points, repository
-from livecommerce.engagement.events import (LotteryClosed, LotteryCountdown, LotteryDrawn, LotteryOpened,
-                                            LotteryPrizeClaimed, LotteryPrizeForfeited, LotteryRedrawn)
+from livecommerce.engagement.events import (LotteryClosed, LotteryCountdown, LotteryDrawn, LotteryEntered,
+                                            LotteryOpened, LotteryPrizeClaimed, LotteryPrizeForfeited, LotteryRedrawn)
 from livecommerce.engagement.models import (AddressRequest, Claim, CreateLotteryRequest, Entry, HostPrize,
                                             LotteryView, Prize, PrizeShipment, Proof, Winner)
 from livecommerce.engagement.settings import drand_chain
@@ -257,8 +257,20 @@ def enter(caller: Caller, lottery_id: str) -> Entry:
     at = iso(now)
     if not repository.put_entry(lottery_id, entrant, caller.user_id, "entry", at):
         raise problems.Conflict("You have entered this lottery already.", code="already_entered")
+    _announce_entry(item, entrant, caller.user_id)
     points.award_lottery_entry(lottery_id, caller.user_id, now=now)   # points for taking part (daily caps)
     return Entry(lottery_id=lottery_id, entrant=entrant, entered_at=at)
+
+
+def _announce_entry(item: LotteryItem, entrant: str, user_id: str) -> None:
+    """LotteryEntered for analytics, through the outbox under the entry's own key (no hot partition):
+    written after the entry (a crash in between loses the event, never the entry); published now, or
+    by the sweeper after a crash once written."""
+    pk = f"{item.pk}#ENTRY#{entrant}"
+    tx = Tx()
+    _outbox(tx, pk, [LotteryEntered(lottery_id=item.lottery_id, room_id=item.room_id, user_id=user_id, via="entry")])
+    tx.commit()
+    repository.flush_outbox(pk)
 
 
 def record_buyer(room_id: str, user_id: str, order_id: str) -> None:

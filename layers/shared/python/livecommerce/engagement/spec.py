@@ -97,7 +97,7 @@ SPEC = ContextSpec(
             tables_write=(ENGAGEMENT, "Marketing"),  # ROOMBUYER items (30 days); participation caps; the points ledger
         ),
     ),
-    emits=("LotteryOpened", "LotteryCountdown", "LotteryClosed", "LotteryDrawn", "LotteryPrizeClaimed",
-           "LotteryPrizeForfeited", "LotteryRedrawn"),
+    emits=("LotteryOpened", "LotteryEntered", "LotteryCountdown", "LotteryClosed", "LotteryDrawn",
+           "LotteryPrizeClaimed", "LotteryPrizeForfeited", "LotteryRedrawn"),
     router="livecommerce.engagement.router",
 )
