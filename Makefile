@@ -43,12 +43,16 @@ LOCAL_STATE ?= .local/state
 local: setup
 	$(PY) -m local.stack --port $(PORT) --state-dir $(LOCAL_STATE) $(if $(FRESH),--fresh)
 
-# Fast tiers first: unit, then integration (moto), infra (synth), e2e (the local stack).
+# Fast tiers first: unit, then integration (moto), infra (synth), e2e (the local stack), on every
+# core (pytest-xdist; TEST_WORKERS=0 runs in one process). --dist loadgroup keeps the infra tier
+# (one synth) and each e2e module (one local stack) in one worker. See docs/testing.md.
+TEST_WORKERS ?= auto
+PYTEST_XDIST = -n $(TEST_WORKERS) --dist loadgroup
 test: setup
-	$(PY) -m pytest -q --durations=15 tests/unit tests/integration tests/infra tests/e2e
+	$(PY) -m pytest -q $(PYTEST_XDIST) --durations=15 tests/unit tests/integration tests/infra tests/e2e
 
 test-fast: setup
-	$(PY) -m pytest -q tests/unit tests/integration
+	$(PY) -m pytest -q $(PYTEST_XDIST) tests/unit tests/integration
 
 lint-imports: setup
 	$(VENV)/bin/lint-imports

@@ -114,6 +114,7 @@ class World:
         from local.resources import LocalNames, create_all
         from local.seed import seed
 
+        cache_moto_lookups()
         with pytest.MonkeyPatch.context() as patch, mock_aws(), LocalLambdaApi() as lambda_api:
             patch.setenv("AWS_ENDPOINT_URL_LAMBDA", lambda_api.url)
             reset_process_state()
@@ -125,6 +126,22 @@ class World:
 
 
 WORLD = World()
+
+
+def cache_moto_lookups() -> None:
+    """Two of moto's per-request costs that are pure functions of unchanging inputs, memoized (as
+    the local stack's embedded AWS does, local.embedded_aws.speed_up_moto): the method names of a
+    response class (inspect.getmembers on every request) and EventBridge's JSONPath parser (a yacc
+    table built per event delivered). moto's behaviour is otherwise stock in the tests."""
+    import functools
+
+    import jsonpath_ng.ext
+    from moto.core import responses
+
+    if getattr(responses.method_names_from_class, "cache_info", None) is None:
+        responses.method_names_from_class = functools.lru_cache(maxsize=None)(responses.method_names_from_class)
+    if getattr(jsonpath_ng.ext.parse, "cache_info", None) is None:
+        jsonpath_ng.ext.parse = functools.lru_cache(maxsize=1024)(jsonpath_ng.ext.parse)
 
 
 class _SearchPaths(list):
