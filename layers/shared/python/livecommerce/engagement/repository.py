@@ -1,17 +1,17 @@
 """Engagement data access: lotteries, entries, frozen entrant lists, winners, the outbox."""
 from __future__ import annotations
 
-import zlib
+from concurrent.futures import ThreadPoolExecutor
 
 from pynamodb.exceptions import DoesNotExist, PutError
 
 from livecommerce.engagement.draw import PSEUDONYM_BYTES
-from livecommerce.engagement.storage import (BuyerItem, CountShardItem, EngagementOutboxItem, EntryItem,
-                                             LotteryItem, WinnerItem, WonItem, bind_all)
+from livecommerce.engagement.storage import (ENTRY_SHARDS, BuyerItem, CountShardItem, EngagementOutboxItem,
+                                             EntryItem, LotteryItem, WinnerItem, WonItem, bind_all, entry_pk,
+                                             entry_shard)
 from livecommerce.shared import dynamo, outbox
 
 DUE = "LOTDUE"
-COUNT_SHARDS = 16
 
 OUTBOX = outbox.Outbox(EngagementOutboxItem, shards=8, bind=bind_all)
 outbox_items = OUTBOX.items
@@ -50,9 +50,10 @@ def put_entry(lottery_id: str, entrant: str, user_id: str, via: str, at: str) ->
         if _conditional_failed(exc):
             return False
         raise
-    # The live count (GET while open); the count frozen at the close is the entries themselves.
-    shard = zlib.crc32(entrant.encode()) % COUNT_SHARDS
-    CountShardItem(*CountShardItem.key(lottery_id, shard)).update(actions=[CountShardItem.count.add(1)])
+    # The live count (GET while open), beside the entry's partition; the count frozen at the close
+    # is the entries themselves.
+    CountShardItem(*CountShardItem.key(lottery_id, entry_shard(entrant))).update(
+        actions=[CountShardItem.count.add(1)])
     return True
 
 
@@ -67,7 +68,8 @@ def put_entries(lottery_id: str, entries: list[tuple[str, str, str, str]]) -> No
 
 def live_count(lottery_id: str) -> int:
     bind_all()
-    return sum(int(i.count or 0) for i in CountShardItem.query(f"LOT#{lottery_id}", CountShardItem.sk.startswith("CNT#")))
+    keys = [CountShardItem.key(lottery_id, shard) for shard in range(ENTRY_SHARDS)]
+    return sum(int(i.count or 0) for i in CountShardItem.batch_get(keys))
 
 
 def get_entry(lottery_id: str, entrant: str) -> EntryItem | None:
@@ -78,13 +80,25 @@ def get_entry(lottery_id: str, entrant: str) -> EntryItem | None:
         return None
 
 
-def all_entrants(lottery_id: str) -> list[str]:
-    """Every entry's pseudonym, read consistently (the close freezes them), sorted: entries are
-    keyed ENT#<pseudonym>, so the query returns them in order and projects the key only."""
+CLOSE_READERS = ENTRY_SHARDS     # one thread per entry partition at the close
+
+
+def shard_entrants(lottery_id: str, shard: int) -> list[str]:
+    """One entry partition's pseudonyms, read consistently, in order (keyed ENT#<pseudonym>; the
+    query projects the key only)."""
     bind_all()
     prefix = len("ENT#")
-    return [i.sk[prefix:] for i in EntryItem.query(f"LOT#{lottery_id}", EntryItem.sk.startswith("ENT#"),
+    return [i.sk[prefix:] for i in EntryItem.query(entry_pk(lottery_id, shard), EntryItem.sk.startswith("ENT#"),
                                                    consistent_read=True, attributes_to_get=["sk"])]
+
+
+def all_entrants(lottery_id: str) -> list[str]:
+    """Every entry's pseudonym, sorted (the close freezes them): the ENTRY_SHARDS partitions are read
+    in parallel and, being split by the first hex digit, concatenated in shard order."""
+    bind_all()
+    with ThreadPoolExecutor(CLOSE_READERS) as pool:
+        parts = list(pool.map(lambda shard: shard_entrants(lottery_id, shard), range(ENTRY_SHARDS)))
+    return [entrant for part in parts for entrant in part]
 
 
 # The frozen entrant list is one object in the materials bucket (SecureBucket: encrypted with the

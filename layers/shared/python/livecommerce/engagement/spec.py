@@ -7,8 +7,9 @@ from livecommerce.shared.spec import ContextSpec, FunctionSpec, IndexSpec, LongR
 # Engagement: one table for lotteries, polls and quizzes (single-table, pk/sk):
 #
 #   LOT#<id>           META             a lottery (kind, prize, window, eligibility, state, proof fields)
-#   LOT#<id>           ENT#<user>       an entry (one per person: a conditional put)
-#   LOT#<id>           CNT#<shard>      live entrant counter shards (the frozen count is exact)
+#   LOTENT#<id>#<h>    ENT#<pseudonym>  an entry (one per person: a conditional put), in one of 16 partitions
+#                                       by the pseudonym's first hex digit <h> (write spread; parallel close)
+#   LOTENT#<id>#<h>    CNT              that partition's live entrant count (the frozen count is exact)
 #   LOT#<id>           WIN#<rank>       a winner and the state of their prize (claimed, pending, forfeited)
 #   LOTUSER#<id>#<user> WON             the winner's pointer (address claims; one per lottery and user)
 #   ROOMLOT#<room>     <created>#<id>   the room's lotteries, newest last

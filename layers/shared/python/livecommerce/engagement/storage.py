@@ -50,7 +50,23 @@ class LotteryItem(_Base):
         return f"LOT#{lottery_id}", "META"
 
 
+ENTRY_SHARDS = 16     # a lottery's entries spread over 16 partitions by the pseudonym's first hex digit
+
+
+def entry_shard(entrant: str) -> int:
+    """The entry partition of a pseudonym: its first hex digit, so shards 0..f read in order are the
+    sorted list (the close concatenates them, no merge)."""
+    return int(entrant[0], 16)
+
+
+def entry_pk(lottery_id: str, shard: int) -> str:
+    return f"LOTENT#{lottery_id}#{shard:x}"
+
+
 class EntryItem(_Base):
+    """An entry; in one of ENTRY_SHARDS partitions (DynamoDB takes about 1,000 writes a second per
+    partition key: a crowd entering at once is spread, and the close reads the shards in parallel)."""
+
     class Meta:
         table_name = "unbound"
 
@@ -61,10 +77,12 @@ class EntryItem(_Base):
 
     @staticmethod
     def key(lottery_id: str, entrant: str) -> tuple[str, str]:
-        return f"LOT#{lottery_id}", f"ENT#{entrant}"
+        return entry_pk(lottery_id, entry_shard(entrant)), f"ENT#{entrant}"
 
 
 class CountShardItem(_Base):
+    """The live entrant count of one entry partition (beside its entries)."""
+
     class Meta:
         table_name = "unbound"
 
@@ -72,7 +90,7 @@ class CountShardItem(_Base):
 
     @staticmethod
     def key(lottery_id: str, shard: int) -> tuple[str, str]:
-        return f"LOT#{lottery_id}", f"CNT#{shard:02d}"
+        return entry_pk(lottery_id, shard), "CNT"
 
 
 class WinnerItem(_Base):
