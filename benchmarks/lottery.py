@@ -8,14 +8,17 @@
    tests and the local stack: each request atomic, as DynamoDB's are). Prints accepted entries
    per second and checks one entry per person: exactly `--entries` accepted, every second try
    refused, the stored entries and the live counter exact. `--entries 0` skips it.
-2. Close, draw and proof for `--entrants` entries stored as the service stores them (ENT# items):
-   close = the consistent query of every entry (keys only, already sorted), the list hash, the
+2. Close, draw and proof for `--entrants` entries stored as the service stores them (ENT# items in
+   16 partitions by the pseudonym's first hex digit): close = the 16 partitions queried consistently
+   in parallel (keys only, each already sorted, concatenated in shard order), the list hash, the
    frozen list written as one S3 object; draw = the object read back and checked against its hash,
    the drand beacon verified (py_ecc, BLS12-381 pairing in pure Python), the commitment, the
    shuffle for 100 winners; proof = the proof's presigned link downloaded and everything checked by
    scripts/verify_lottery.py (BLS again). Goal: draw and proof < 5 s.
-Moto stands in for DynamoDB and S3: real latency differs (DynamoDB returns a 1 MB query page in
-tens of milliseconds; 100,000 entries are about 8 pages).
+Moto stands in for DynamoDB and S3: real latency differs. The close's DynamoDB cost is printed from
+the stored items' sizes (a consistent Query reads 1 RCU per 4 KB of whole items, the projection does
+not lower it; a page is at most 1 MB): the read units and the pages per partition, so the time on
+DynamoDB can be estimated from its page latency (not measured here: no AWS account).
 """
 from __future__ import annotations
 
@@ -102,6 +105,20 @@ def main() -> int:
         chain = DrandChain(period=3)
         secret = secrets.token_hex(32)
         b = chain.beacon(chain.latest_round())     # signed ahead: the stand-in's signing is not ours to time
+
+        from livecommerce.engagement.storage import ENTRY_SHARDS, entry_shard
+        item = boto3.client("dynamodb").get_item(TableName="bench-engagement",
+                                                 Key={"pk": {"S": EntryItem.key(draw_id, pseudonyms[0])[0]},
+                                                      "sk": {"S": EntryItem.key(draw_id, pseudonyms[0])[1]}})["Item"]
+        item_bytes = sum(len(k.encode()) + len(next(iter(v.values())).encode()) for k, v in item.items())
+        per_shard = [0] * ENTRY_SHARDS
+        for entrant in pseudonyms:
+            per_shard[entry_shard(entrant)] += 1
+        rcu = sum(-(-n * item_bytes // 4096) for n in per_shard)
+        pages = max(-(-n * item_bytes // (1 << 20)) for n in per_shard)
+        print(f"close on DynamoDB (estimated): {args.entrants} items of about {item_bytes} B in {ENTRY_SHARDS} "
+              f"partitions ({min(per_shard)}-{max(per_shard)} each): {rcu} read units (consistent), at most "
+              f"{pages} page(s) of 1 MB per partition, the partitions read in parallel")
 
         t0 = time.perf_counter()
         entrants = repository.all_entrants(draw_id)
