@@ -161,6 +161,20 @@ def create_all(session, names: LocalNames, *, provider_credentials: dict[str, st
                 s3.create_bucket(Bucket=env[key])
             else:
                 s3.create_bucket(Bucket=env[key], CreateBucketConfiguration={"LocationConstraint": region})
+    # The analytics events stream in the embedded AWS too (raw records to a bucket): functions that put to
+    # it where no Firehose stand-in is served (the integration tests) get Firehose's answers, not an error.
+    # The local stack points AWS_ENDPOINT_URL_FIREHOSE at its stand-in, which writes the Parquet store.
+    firehose = session.client("firehose")
+    stream = env["ANALYTICS_EVENTS_STREAM"]
+    if stream not in firehose.list_delivery_streams(Limit=100).get("DeliveryStreamNames", []):
+        raw = f"{names.prefix}-analytics-raw"
+        if raw not in have_buckets:
+            s3.create_bucket(Bucket=raw, **({} if region == "us-east-1" else
+                                            {"CreateBucketConfiguration": {"LocationConstraint": region}}))
+        firehose.create_delivery_stream(
+            DeliveryStreamName=stream, DeliveryStreamType="DirectPut",
+            ExtendedS3DestinationConfiguration={"RoleARN": "arn:aws:iam::123456789012:role/firehose",
+                                                "BucketARN": f"arn:aws:s3:::{raw}", "Prefix": "events/"})
     # The recordings bucket sends its object events to EventBridge (the replay machine's S3 trigger).
     s3.put_bucket_notification_configuration(Bucket=env["RECORDINGS_BUCKET"],
                                              NotificationConfiguration={"EventBridgeConfiguration": {}})

@@ -271,7 +271,7 @@ def test_like_broadcasts_are_coalesced_to_one_a_second(api, tokens_for, room, pu
 def test_malformed_flush_requests_do_nothing(aws_env, published, request_body):
     from local.lambda_runtime import invoke
 
-    assert invoke("realtime_batcher", {"flush": request_body}) == {"batches": 0, "like_broadcasts": 0}
+    assert invoke("realtime_batcher", {"flush": request_body}) == {"batches": 0, "like_broadcasts": 0, "store_facts": 0}
     assert published.all() == []
 
 
