@@ -227,6 +227,26 @@ MATRIX.update({
 })
 
 
+# Post-live notices (notifications): a viewer's own one-time consents; the room's notice choices and
+# runs are its host's (and operators'); the preview audience is any host's own.
+MATRIX.update({
+    "GET /v1/me/notification-settings": (lambda r: ("GET", "/v1/me/notification-settings", None), LOGGED_IN),
+    "PUT /v1/me/notification-settings": (lambda r: ("PUT", "/v1/me/notification-settings", {
+        "subscribe_message": True, "sms": True}), LOGGED_IN),
+    "GET /v1/me/notice-consents": (lambda r: ("GET", "/v1/me/notice-consents", None), LOGGED_IN),
+    "POST /v1/me/notice-consents": (lambda r: ("POST", "/v1/me/notice-consents", {"accepted": ["shipped"]}),
+                                    LOGGED_IN),
+    "DELETE /v1/me/notice-consents/{kind}": (lambda r: ("DELETE", "/v1/me/notice-consents/shipped", None),
+                                             LOGGED_IN),
+    "GET /v1/rooms/{room_id}/notice-settings": (lambda r: ("GET", f"/v1/rooms/{r}/notice-settings", None), ROOM_HOST),
+    "PUT /v1/rooms/{room_id}/notice-settings": (
+        lambda r: ("PUT", f"/v1/rooms/{r}/notice-settings", {"coupon_template_id": None}), ROOM_HOST),
+    "GET /v1/rooms/{room_id}/notices": (lambda r: ("GET", f"/v1/rooms/{r}/notices", None), ROOM_HOST),
+    "GET /v1/me/preview-audience": (lambda r: ("GET", "/v1/me/preview-audience", None), HOSTS),
+    "PUT /v1/me/preview-audience": (lambda r: ("PUT", "/v1/me/preview-audience", {"tags": ["buyer"]}), HOSTS),
+})
+
+
 def test_every_route_has_a_matrix_row():
     assert {r.key for r in ROUTES} == set(MATRIX)
 
@@ -415,6 +435,15 @@ TEST_ROOM_ROWS.update({
     "GET /v1/rooms/{room_id}/replay": _replay_row("GET", ""),
     "GET /v1/rooms/{room_id}/replay/clips": _replay_row("GET", "/clips"),
     "POST /v1/rooms/{room_id}/replay/clips": _replay_row("POST", "/clips", {"start_seconds": 1, "end_seconds": 3}),
+})
+
+
+# Post-live notices (notifications) in the test room: its host and operators only.
+TEST_ROOM_ROWS.update({
+    "GET /v1/rooms/{room_id}/notice-settings": lambda t, c: ("GET", f"/v1/rooms/{t.room}/notice-settings", None, None),
+    "PUT /v1/rooms/{room_id}/notice-settings": lambda t, c: (
+        "PUT", f"/v1/rooms/{t.room}/notice-settings", {"coupon_template_id": None}, None),
+    "GET /v1/rooms/{room_id}/notices": lambda t, c: ("GET", f"/v1/rooms/{t.room}/notices", None, None),
 })
 
 

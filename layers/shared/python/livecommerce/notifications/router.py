@@ -53,27 +53,27 @@ def build_router(api: Api) -> Router:
     @router.get("/v1/rooms/<room_id>/notice-settings", tags=["notifications"], security=BEARER,
                 summary="The room's post-live notice choices (host)")
     def get_room_settings(room_id: str) -> RoomNoticeSettings:
-        return _notices().room_settings(api.caller(), room_id)
+        return _notices().room_settings(api.require("host"), room_id)
 
     @router.put("/v1/rooms/<room_id>/notice-settings", tags=["notifications"], security=BEARER,
                 summary="Choose the coupon template non-buyers get with the replay link (host; "
                         "404 template_not_found, 409 notices_sent)")
     def put_room_settings(room_id: str, body: RoomNoticeSettingsRequest) -> RoomNoticeSettings:
-        return _notices().put_room_settings(api.caller(), room_id, body)
+        return _notices().put_room_settings(api.require("host"), room_id, body)
 
     @router.get("/v1/rooms/<room_id>/notices", tags=["notifications"], security=BEARER,
                 summary="The room's notice runs per kind: audience, sent, skipped for consent, other skips, failed")
     def get_runs(room_id: str) -> NoticeRuns:
-        return _notices().runs_of(api.caller(), room_id)
+        return _notices().runs_of(api.require("host"), room_id)
 
     @router.get("/v1/me/preview-audience", tags=["notifications"], security=BEARER,
                 summary="Which followers get your new-room previews (host)")
     def get_preview() -> PreviewAudience:
-        return _notices().preview_audience_of(api.caller())
+        return _notices().preview_audience_of(api.require("host"))
 
     @router.put("/v1/me/preview-audience", tags=["notifications"], security=BEARER,
                 summary="Choose your new-room preview audience by viewer tags (host; 422 unknown_tag)")
     def put_preview(body: PreviewAudienceRequest) -> PreviewAudience:
-        return _notices().put_preview_audience(api.caller(), body)
+        return _notices().put_preview_audience(api.require("host"), body)
 
     return router
