@@ -10,6 +10,12 @@ from livecommerce.shared.fields import (MAX_FEN, Fen, HttpsUrl, Integer, Multili
 
 MAX_PRICE_FEN = MAX_FEN              # 1,000,000 yuan: anything above is a typo
 MAX_STOCK = 10_000_000
+MAX_POINTS_PRICE = 10_000_000        # points for one unit of a gift (marketing's redemptions)
+MAX_POINTS_LIMIT = 100               # units of one gift a viewer may hold at once through redemptions
+POINTS_PRICE_NOTE = ("A gift for points: one unit costs this many points (POST /v1/points/redemptions, kind `gift`). "
+                     "Left out: not a gift.")
+POINTS_LIMIT_NOTE = ("Units of this gift one viewer may redeem (cancelled redemptions give theirs back); "
+                     "left out: 1. Over it: 409 `gift_limit_reached`.")
 ImageUrl = Field(max_length=1024, pattern=r"^https://[^\s]+$")
 
 
@@ -34,6 +40,8 @@ class CreateProductRequest(Strict):
     description: MultilineText | None = text("Product description.", default=None, max_length=5000, multiline=True)
     list_price: Fen = fen("List price.", gt=0, le=MAX_PRICE_FEN)
     stock: Quantity = quantity("Units in the warehouse not yet allocated to a room or sale.", ge=0, le=MAX_STOCK)
+    points_price: Integer | None = integer(POINTS_PRICE_NOTE, default=None, gt=0, le=MAX_POINTS_PRICE)
+    points_limit: Integer | None = integer(POINTS_LIMIT_NOTE, default=None, ge=1, le=MAX_POINTS_LIMIT)
 
     _check_images = field_validator("images")(_images)
 
@@ -50,6 +58,11 @@ class UpdateProductRequest(Strict):
     description: MultilineText | None = text("Product description.", default=None, max_length=5000, multiline=True)
     list_price: Fen = fen("List price.", default=None, gt=0, le=MAX_PRICE_FEN)
     stock: Quantity = quantity("Set the unallocated stock to this number.", default=None, ge=0, le=MAX_STOCK)
+    points_price: Integer | None = integer(POINTS_PRICE_NOTE.replace("Left out: not a gift.",
+                                                                     "null: no longer a gift."),
+                                           default=None, gt=0, le=MAX_POINTS_PRICE)
+    points_limit: Integer | None = integer(POINTS_LIMIT_NOTE.replace("left out", "null"), default=None, ge=1,
+                                           le=MAX_POINTS_LIMIT)
 
     _check_images = field_validator("images")(_images)
 
@@ -61,6 +74,9 @@ class Product(BaseModel):
     description: str | None = None
     list_price: int
     stock: int = Field(description="Unallocated warehouse stock.")
+    points_price: int | None = Field(default=None, description="Points for one unit when the product is a gift for "
+                                                               "points; null: not a gift.")
+    points_limit: int | None = Field(default=None, description="Units one viewer may redeem (gifts only).")
     created_at: str
     updated_at: str
 

@@ -24,7 +24,10 @@ MAX_ATTEMPTS = 5
 
 def product_view(item: ProductItem) -> Product:
     return Product(id=item.product_id, name=item.name, images=list(item.images or []), description=item.description,
-                   list_price=int(item.list_price), stock=int(item.stock or 0), created_at=item.created_at,
+                   list_price=int(item.list_price), stock=int(item.stock or 0),
+                   points_price=int(item.points_price) if item.points_price else None,
+                   points_limit=(int(item.points_limit or 1) if item.points_price else None),
+                   created_at=item.created_at,
                    updated_at=item.updated_at)
 
 
@@ -70,6 +73,7 @@ def create_product(caller: Caller, body: CreateProductRequest, *, product_id: st
     product_id = product_id or new_ulid()
     item = ProductItem(*ProductItem.key(product_id), product_id=product_id, name=body.name, images=body.images,
                        description=body.description, list_price=body.list_price, stock=body.stock,
+                       points_price=body.points_price, points_limit=body.points_limit,
                        created_by=caller.user_id, created_at=now, updated_at=now, version=0)
     try:
         repository.put_new_product(item, [ProductCreated(product_id=product_id, name=body.name,

@@ -25,6 +25,8 @@ class ProductItem(_Base):
     description = UnicodeAttribute(null=True)
     list_price = NumberAttribute()
     stock = NumberAttribute(default=0)
+    points_price = NumberAttribute(null=True)     # a gift for points (marketing's redemptions); None: not a gift
+    points_limit = NumberAttribute(null=True)     # units one viewer may redeem; None: 1
     created_by = UnicodeAttribute()
     created_at = UnicodeAttribute()
     updated_at = UnicodeAttribute()

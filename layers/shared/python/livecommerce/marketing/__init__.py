@@ -14,7 +14,7 @@ when first called.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Callable
 
 from livecommerce.marketing.rules import MIN_PAYABLE, CouponTerms, best_coupon, discount, points_for, unusable_reason
 
@@ -26,7 +26,7 @@ __all__ = [
     "MIN_PAYABLE", "CouponTerms", "best_coupon", "discount", "points_for", "unusable_reason",
     "usable_coupons", "holds_coupon", "best_coupon_for",
     "lock_coupon", "release_coupon", "use_coupon", "coupon_failed", "COUPON_LABEL",
-    "award_points", "publish_due_drops", "run_drop", "sweep_outbox",
+    "award_points", "return_gift_points", "publish_due_drops", "run_drop", "sweep_outbox",
 ]
 
 COUPON_LABEL = "coupon"
@@ -91,6 +91,18 @@ def coupon_failed(exc: "TxCancelled", *, label: str = COUPON_LABEL) -> bool:
 def award_points(user_id: str, points: int, *, reason: str, ref: str) -> bool:
     """Add points once per `ref` (an order, a quiz answer...). False when already awarded or not positive."""
     return _service().award_points(user_id, points, reason=reason, ref=ref)
+
+
+def return_gift_points(tx: "Tx", user_id: str, *, order_id: str, points: int, product_id: str,
+                       quantity: int) -> Callable[[], None]:
+    """Add to `tx` (orders, when the buyer cancels a points-gift order before shipping): the points back
+    to the balance with a ledger entry (reason `gift_returned`) and the units off the viewer's per-user
+    count, once per order (fails under "gift_return" when already returned). Returns what to run after
+    the commit (marketing's outbox flush)."""
+    from livecommerce.marketing import gift_ledger  # deferred: pynamodb/botocore, not paid at face import
+
+    return gift_ledger.add_return(tx, user_id, order_id=order_id, points=points, product_id=product_id,
+                                  quantity=quantity)
 
 
 # -- scheduled jobs (the commerce schedule and timers) ------------------------------------

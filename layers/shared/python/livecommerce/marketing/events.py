@@ -66,6 +66,16 @@ class CouponRedeemed(DomainEvent):
     points: int
 
 
+class GiftRedeemed(DomainEvent):
+    """A viewer exchanged points for a catalog gift: its zero-amount order (kind points_gift) ships it."""
+
+    user_id: str
+    product_id: str
+    quantity: int
+    points: int
+    order_id: str
+
+
 class ShareArrived(DomainEvent):
     room_id: str
     code: str
@@ -92,4 +102,4 @@ class PointsChanged(DomainEvent):
 
 
 ALL = (CouponTemplateCreated, CouponDropScheduled, CouponDropped, CouponClaimed, CouponRedeemed,
-       ShareRewardConfigured, ShareArrived, ShareRewarded, PointsChanged)
+       ShareRewardConfigured, ShareArrived, ShareRewarded, PointsChanged, GiftRedeemed)

@@ -167,9 +167,12 @@ class Points(BaseModel):
 
 
 class RedemptionRequest(Strict):
+    kind: Literal["coupon"] = Field(default="coupon", description="`coupon` (the default) or `gift` "
+                                                                   "(a catalog gift: see the gift body).")
     template_id: str = Field(pattern=ULID, description="A coupon template with a `points_cost`.")
 
 
 class Redemption(BaseModel):
+    kind: Literal["coupon"] = "coupon"
     coupon: Coupon
     points_spent: int

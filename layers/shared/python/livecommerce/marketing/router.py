@@ -4,10 +4,11 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 from aws_lambda_powertools.event_handler.api_gateway import Router
-from aws_lambda_powertools.event_handler.openapi.params import Header, Path, Query
+from aws_lambda_powertools.event_handler.openapi.params import Body, Header, Path, Query
 
 from livecommerce.marketing.models import (Arrival, Coupon, CouponPage, CreateDropRequest, CreateTemplateRequest,
-                                           Drop, Points, Redemption, RedemptionRequest, ShareCode, Template)
+                                           Drop, Points, ShareCode, Template)
+from livecommerce.marketing.gift_models import AnyRedemption, AnyRedemptionRequest, GiftRedemptionRequest
 from livecommerce.shared.api import BEARER, Api
 
 Ulid = r"^[0-9A-HJKMNP-TV-Z]{26}$"
@@ -25,6 +26,12 @@ def _service():
     from livecommerce.marketing import service  # deferred: pynamodb/botocore, not paid at the handler's import
 
     return service
+
+
+def _gifts():
+    from livecommerce.marketing import gifts  # deferred: pynamodb/botocore, not paid at the handler's import
+
+    return gifts
 
 
 def build_router(api: Api) -> Router:
@@ -71,9 +78,17 @@ def build_router(api: Api) -> Router:
         return _service().points(api.caller(), limit=limit, cursor=cursor)
 
     @router.post("/v1/points/redemptions", tags=["marketing"], security=BEARER,
-                 summary="Exchange points for a coupon (Idempotency-Key)")
-    def redeem(body: RedemptionRequest, idempotency_key: IdempotencyKey) -> tuple[Redemption, int]:
-        redemption, created = _service().redeem(api.caller(), body, idempotency_key)
+                 summary="Exchange points for a coupon or a catalog gift (Idempotency-Key)",
+                 description="`{template_id}` (kind `coupon`, the default): a coupon of a template with a "
+                             "`points_cost`. `{kind: \"gift\", product_id, quantity, address}`: a catalog "
+                             "product with a `points_price`; the points, the units (from the product's stock) and "
+                             "a zero-amount order (kind `points_gift`, shipped by an operator, cancellable before "
+                             "it ships: points and stock come back) commit together.")
+    def redeem(body: Annotated[AnyRedemptionRequest, Body()], idempotency_key: IdempotencyKey) -> tuple[AnyRedemption, int]:
+        if isinstance(body, GiftRedemptionRequest):
+            redemption, created = _gifts().redeem_gift(api.caller(), body, idempotency_key)
+        else:
+            redemption, created = _service().redeem(api.caller(), body, idempotency_key)
         return redemption, 201 if created else 200
 
     return router

@@ -139,3 +139,30 @@ def coupon_returns(*, order_state: str, stock_returned: bool, coupon_valid_until
     if order_state != "refunded" or not stock_returned:
         return False
     return datetime.fromisoformat(coupon_valid_until.replace("Z", "+00:00")) > now
+
+
+# -- gifts for points (marketing.gifts) ----------------------------------------------------
+
+DEFAULT_GIFT_LIMIT = 1       # units of one gift a viewer may hold through redemptions, unless the product says
+
+
+def gift_cost(points_price: int, quantity: int) -> int:
+    """Points a redemption of `quantity` units spends (all of them, at the product's price then)."""
+    return int(points_price) * int(quantity)
+
+
+def gift_refusal(*, points_price: int | None, quantity: int, limit: int | None, held: int, balance: int,
+                 stock: int) -> str | None:
+    """Why a redemption of `quantity` units is refused, or None: `not_a_gift` (no points price),
+    `gift_limit_reached` (the viewer would hold more than the limit), `insufficient_points` (the
+    balance would go below zero), `gift_out_of_stock` (the product's stock would go below zero).
+    The transaction states the same conditions on the items themselves (marketing.gifts)."""
+    if not points_price or points_price <= 0:
+        return "not_a_gift"
+    if quantity < 1 or held + quantity > (limit or DEFAULT_GIFT_LIMIT):
+        return "gift_limit_reached"
+    if balance < gift_cost(points_price, quantity):
+        return "insufficient_points"
+    if stock < quantity:
+        return "gift_out_of_stock"
+    return None

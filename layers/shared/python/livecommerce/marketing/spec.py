@@ -38,7 +38,10 @@ SPEC = ContextSpec(
         FunctionSpec(
             name="marketing",
             description="Coupon templates, drops, claims, shares and points",
-            tables_write=(MARKETING, "Idempotency"),   # claims and redemptions take an Idempotency-Key
+            # claims and redemptions take an Idempotency-Key; a gift for points commits its zero-amount
+            # order (Orders) and takes the gift's units from the product's stock (Catalog) in the same
+            # transaction as the points debit (marketing.gifts, through the orders face).
+            tables_write=(MARKETING, "Idempotency", "Orders", "Catalog"),
             tables_read=("Rooms", "Identity"),       # drops: room host or assistant grants; shares: room visibility
             reads_cursor_secret=True,                # GET /v1/me/coupons, /v1/me/points
             puts_events=True,
@@ -53,6 +56,6 @@ SPEC = ContextSpec(
         ),
     ),
     emits=("CouponTemplateCreated", "CouponDropScheduled", "CouponDropped", "CouponClaimed", "CouponRedeemed",
-           "ShareRewardConfigured", "ShareArrived", "ShareRewarded", "PointsChanged"),
+           "ShareRewardConfigured", "ShareArrived", "ShareRewarded", "PointsChanged", "GiftRedeemed"),
     router="livecommerce.marketing.router",
 )

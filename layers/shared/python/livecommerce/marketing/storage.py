@@ -8,6 +8,7 @@
   USER#<user>               POINTS        points balance (never negative)
   USER#<user>               PTS#<ulid>    a ledger entry
   USER#<user>               PTSREF#<ref>  an award already made for <ref> (awards are idempotent)
+  USER#<user>               GIFTS#<pid>   units of a gift for points the viewer holds (per-user limit)
   SHARE#<code>              META          a share code: room and sharer
   SHARER#<room>#<user>      META          the viewer's code for the room (one per viewer and room)
   ARRIVAL#<room>#<invitee>  META          an invitee arrived through a code (one reward per invitee)
@@ -147,6 +148,19 @@ class PointsRefItem(_Base):
         return f"USER#{user_id}", f"PTSREF#{ref}"
 
 
+class GiftCountItem(_Base):
+    """Units of one catalog gift a viewer redeemed and did not cancel (marketing.gifts: the per-user limit)."""
+
+    class Meta:
+        table_name = "unbound"
+
+    count = NumberAttribute(default=0)
+
+    @staticmethod
+    def key(user_id: str, product_id: str) -> tuple[str, str]:
+        return f"USER#{user_id}", f"GIFTS#{product_id}"
+
+
 class ShareItem(_Base):
     class Meta:
         table_name = "unbound"
@@ -208,7 +222,7 @@ class MarketingOutboxItem(OutboxItem):
 
 
 MODELS = (TemplateItem, DropItem, ClaimCounterItem, CouponItem, PointsItem, LedgerItem, PointsRefItem, ShareItem,
-          SharerItem, ArrivalItem, RoomShareRewardItem, MarketingOutboxItem)
+          SharerItem, ArrivalItem, RoomShareRewardItem, MarketingOutboxItem, GiftCountItem)
 
 
 def bind_all() -> None:

@@ -14,7 +14,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from livecommerce.orders.models import PayableOrder, PaymentAttempt, PrizeShipping, Settlement
+from livecommerce.orders.models import (Address, PayableOrder, PaymentAttempt, PointsGiftOrder, PrizeShipping,
+                                        Settlement)
 from livecommerce.orders.money import fen_from_yuan_text, yuan_text
 from livecommerce.orders.settings import CommerceSettings, get_commerce_settings
 
@@ -24,7 +25,8 @@ if TYPE_CHECKING:
 
 __all__ = ["PayableOrder", "PaymentAttempt", "Settlement", "settlements_on", "index_settlements", "payable_order", "payment_attempt", "record_payment_attempt",
            "apply_payment", "commerce_settings", "fen_from_yuan_text", "yuan_text", "PrizeShipping", "add_prize_order",
-           "prize_order_failure", "prize_order_of", "prize_shipping"]
+           "prize_order_failure", "prize_order_of", "prize_shipping", "Address", "PointsGiftOrder",
+           "add_points_gift_order", "points_gift_failure", "points_gift_order"]
 
 
 
@@ -113,3 +115,32 @@ def prize_shipping(order_ids: list[str]) -> dict[str, PrizeShipping]:
     from livecommerce.orders import prizes  # deferred: pynamodb, not paid at face import
 
     return prizes.shipping(order_ids)
+
+
+# -- gifts for points (marketing's redemptions): zero-amount orders born paid (orders.points_gifts) --
+
+def add_points_gift_order(tx: Tx, *, user_id: str, product_id: str, name: str, image: str | None, quantity: int,
+                          points_price: int, address: dict, order_id: str | None = None) -> str:
+    """Add to `tx` a points-gift order born paid at zero fen (shipped by an operator, cancelled by the
+    buyer before shipping: points and stock back) and take `quantity` units of the product's stock
+    (fails under catalog.stock_label(product_id) when short); returns the order id. Never GMV, never
+    reconciled, never refunded in money."""
+    from livecommerce.orders import points_gifts  # deferred: pynamodb, not paid at face import
+
+    return points_gifts.add_points_gift_order(tx, user_id=user_id, product_id=product_id, name=name, image=image,
+                                              quantity=quantity, points_price=points_price, address=address,
+                                              order_id=order_id)
+
+
+def points_gift_failure(exc: TxCancelled) -> str | None:
+    """Why the points-gift order's part of a cancelled transaction failed: "out_of_stock" or None."""
+    from livecommerce.orders import points_gifts  # deferred: pynamodb, not paid at face import
+
+    return points_gifts.failure(exc)
+
+
+def points_gift_order(order_id: str) -> PointsGiftOrder | None:
+    """A points-gift order's state (paid = to ship, shipped, delivered, cancelled), or None."""
+    from livecommerce.orders import points_gifts  # deferred: pynamodb, not paid at face import
+
+    return points_gifts.find(order_id)

@@ -260,6 +260,9 @@ def _request_effect(caller: Caller, order_id: str, body: AfterSaleRequest) -> Ef
     if item.kind == "prize":       # a lottery prize (orders.prizes): nothing was paid, nothing to refund
         raise problems.Conflict("A lottery prize was not bought: it takes no money refund.",
                                 code="prize_not_refundable")
+    if item.kind == "points_gift":  # a gift for points (orders.points_gifts): cancel it before shipping instead
+        raise problems.Conflict("A gift for points was not bought with money: it takes no money refund; cancel "
+                                "it before it ships to get the points back.", code="points_gift_not_refundable")
     stage = rules.after_sale_stage(item.state, item.shipped_at)
     if item.open_after_sale:
         raise problems.Conflict("This order already has an after-sale in progress.", code="after_sale_open",

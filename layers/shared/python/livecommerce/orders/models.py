@@ -85,11 +85,33 @@ class PrizeMarker(BaseModel):
     prize_kind: Literal["product", "gift"]
 
 
+class PointsGiftMarker(BaseModel):
+    """A catalog gift redeemed for points (orders.points_gifts): born paid at zero fen, shipped like any
+    order; cancelled before shipping, the points and the stock come back; never refunded in money."""
+
+    points: int = Field(description="Points the redemption spent (all units).")
+    points_price: int = Field(description="Points per unit at the redemption.")
+
+
+class PointsGiftOrder(BaseModel):
+    """A points-gift order as marketing's redemption answer shows it (through the orders face)."""
+
+    order_id: str
+    state: str                          # paid (to ship) | shipped | delivered | cancelled
+    product_id: str
+    name: str
+    quantity: int
+    points: int
+
+
 class Order(BaseModel):
     id: str
     user_id: str
     room_id: str
-    kind: Literal["room", "flash_sale", "prize"]
+    kind: Literal["room", "flash_sale", "prize", "points_gift"]
+    points_gift: PointsGiftMarker | None = Field(default=None, description="A gift for points (kind `points_gift`): "
+                                                 "born paid at zero, shipped by an operator; the buyer may cancel "
+                                                 "it before shipping (points and stock come back).")
     prize: PrizeMarker | None = Field(default=None, description="A lottery prize (kind `prize`): born paid at "
                                                                 "zero, shipped like any order, no money refunds.")
     flash_sale_id: str | None = None

@@ -15,11 +15,11 @@ from typing import Any, Callable
 
 from livecommerce import catalog, marketing, rooms
 from livecommerce.catalog.events import StockChanged
-from livecommerce.orders import pricing, repository, rules
+from livecommerce.orders import points_gifts, pricing, repository, rules
 from livecommerce.orders.events import (OrderCancelled, OrderCreated, OrderExpired, OrderPaid,
                                         OrderRefundRequired)
 from livecommerce.orders.models import (CreateOrderRequest, Order, OrderLine, OrderPage, PayableOrder,
-                                        PaymentAttempt, PaymentInfo, PrizeMarker, ShipmentInfo)
+                                        PaymentAttempt, PaymentInfo, PointsGiftMarker, PrizeMarker, ShipmentInfo)
 from livecommerce.orders.settings import get_commerce_settings
 from livecommerce.orders.storage import (FlashBuyerItem, FlashSaleItem, FlashShardItem, OrderItem, PaymentItem,
                                          SettlementItem, bind_all)
@@ -45,7 +45,9 @@ FORCE_EXPIRY_SECONDS = 3600
 def order_view(item: OrderItem) -> Order:
     payment = PaymentInfo(**item.payment) if item.payment else None
     return Order(id=item.order_id, user_id=item.user_id, room_id=item.room_id, kind=item.kind,
-                 prize=PrizeMarker(**item.prize) if item.prize else None, flash_sale_id=item.flash_sale_id, lines=[OrderLine(**line) for line in item.lines],
+                 prize=PrizeMarker(**item.prize) if item.prize else None,
+                 points_gift=PointsGiftMarker(**item.points_gift) if item.points_gift else None,
+                 flash_sale_id=item.flash_sale_id, lines=[OrderLine(**line) for line in item.lines],
                  subtotal=int(item.subtotal), discount=int(item.discount or 0), total=int(item.total),
                  coupon_id=item.coupon_id, address=item.address, state=item.state, pay_by=item.pay_by,
                  created_at=item.created_at, paid_at=item.paid_at, closed_at=item.closed_at, payment=payment,
@@ -193,6 +195,8 @@ def cancel_order(caller: Caller, order_id: str) -> Order:
     item = _load_own(caller, order_id)
     if item.user_id != caller.user_id:
         raise problems.Forbidden("Only the buyer cancels an order.", code="forbidden")
+    if item.kind == "points_gift":     # a gift for points: cancelled before shipping, points and stock back
+        return order_view(points_gifts.cancel(item, order_fields))
     if item.state == CANCELLED:
         return order_view(item)        # a repeated cancel is a no-op
     if item.state != PENDING:

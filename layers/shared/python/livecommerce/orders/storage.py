@@ -38,8 +38,9 @@ class OrderItem(_Base):
     order_id = UnicodeAttribute()
     user_id = UnicodeAttribute()
     room_id = UnicodeAttribute()
-    kind = UnicodeAttribute()                 # room | flash_sale | prize (orders.prizes)
+    kind = UnicodeAttribute()                 # room | flash_sale | prize (orders.prizes) | points_gift
     prize = JSONAttribute(null=True)          # a lottery prize: {"lottery_id", "rank", "prize_kind"}
+    points_gift = JSONAttribute(null=True)    # a gift for points (orders.points_gifts): {"points", "points_price"}
     flash_sale_id = UnicodeAttribute(null=True)
     flash_shard = NumberAttribute(null=True)
     lines = JSONAttribute()
