@@ -1,7 +1,9 @@
 """EventBridge consumer: IVS stream and recording state changes drive the room lifecycle.
 
 Events may come late, twice or out of order; the rooms service derives the
-status from recorded facts, so any order gives the same room state.
+status from recorded facts, so any order gives the same room state. It also
+invokes itself once ({"planned_switch_check": {"room_id", "at_ms"}}) when a stream
+end is held by a planned switch, to derive the status again when the window closes.
 """
 from __future__ import annotations
 

@@ -23,6 +23,7 @@ from livecommerce.manifest import ROUTES
 from livecommerce.manifest import SUBSCRIPTIONS
 from livecommerce.identity.spec import IDENTITY
 from livecommerce.manifest import ALL_TABLES
+from livecommerce.rooms.lifecycle import PLANNED_SWITCH_SECONDS
 from livecommerce.rooms.spec import ROOMS
 
 pytestmark = pytest.mark.infra
@@ -393,8 +394,11 @@ def test_rooms_and_stream_events_specs():
     assert set(rooms.ivs_actions) == {"CreateChannel", "GetChannel", "ListChannels", "TagResource",
                                       "CreateStreamKey", "GetStreamKey", "ListStreamKeys", "DeleteStreamKey",
                                       "StopStream", "DeleteChannel"}
-    # The consumer only records facts and publishes events: no IVS, no secrets, no other table.
+    # The consumer only records facts and publishes events: no IVS, no secrets, no other table; it
+    # invokes only itself (a planned switch's check, sleeping up to the window: lifecycle.held_by_switch).
     assert stream_events.tables == (ROOMS,) and stream_events.puts_events
+    assert stream_events.invokes == ("stream_events",)
+    assert PLANNED_SWITCH_SECONDS + 5 < stream_events.timeout_seconds <= 60
     assert not (stream_events.ivs_actions or stream_events.reads_token_secret or stream_events.reads_playback_key
                 or stream_events.pii_encryption_context or stream_events.materials_prefix)
 
@@ -516,6 +520,10 @@ def test_stream_events_grants(synth, stage):
     allowed = _actions(_role_statements(template, _function_logical_id(template, "stream_events", stage)))
     assert not any(a.startswith(("ivs:", "s3:", "secretsmanager:")) for a in allowed)
     assert {"dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "events:PutEvents"} <= allowed
+    # Itself, asynchronously, for a planned switch's check; no other function.
+    (invoke,) = [s for s in _role_statements(template, _function_logical_id(template, "stream_events", stage))
+                 if "lambda:InvokeFunction" in as_list(s["Action"])]
+    assert "stream-events" in json.dumps(invoke["Resource"]) and len(as_list(invoke["Resource"])) == 1
     assert "kms:Encrypt" not in allowed or all(
         "PiiKey" not in json.dumps(s["Resource"])
         for s in _role_statements(template, _function_logical_id(template, "stream_events", stage)))

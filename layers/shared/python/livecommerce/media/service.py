@@ -301,6 +301,10 @@ def set_layout(caller: Caller, room_id: str, body: LayoutRequest) -> CostreamSta
         return state(caller, room_id)
     previous = stage.composition_arn
     arn, comp_state = None, "stopped"
+    if (previous and stage.layout != body.layout) or (not previous and body.layout != "off"):
+        # The channel's stream moves (host to composition, or back): on AWS its Stream End and the next
+        # Stream Start are a planned switch, not a drop; rooms holds the interruption for it.
+        rooms.plan_switch(room_id)
     if body.layout != "off":
         # One composition per stage: start the new layout, then stop the old one, so the channel's ingest is
         # handed from one to the other (the channel's reconnect window keeps the room live meanwhile).

@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from livecommerce.shared.api import Caller
     from livecommerce.shared.problems import Problem
 
-__all__ = ["ReservationRef", "RoomRef", "reservation", "reservation_phone", "reservations_page", "room_title", "check_visible", "clear_cache", "get_room", "require_room_host", "require_room_staff",
+__all__ = ["ReservationRef", "RoomRef", "reservation", "reservation_phone", "reservations_page", "room_title", "check_visible", "clear_cache", "get_room", "plan_switch", "require_room_host", "require_room_staff",
            "require_visible",
            "sweep_outbox"]
 
@@ -80,6 +80,15 @@ def check_visible(room: RoomRef | None, caller: Caller | None, *, hidden: Proble
 
 def clear_cache() -> None:
     _recent.clear()
+
+
+def plan_switch(room_id: str) -> str | None:
+    """The host is moving the channel's stream into or out of a co-stream composition (media's layout
+    change): stream ends in the next lifecycle.PLANNED_SWITCH_SECONDS do not interrupt the room unless
+    no stream comes back in time. Returns the window's end (ISO 8601), None when the room is not on air."""
+    from livecommerce.rooms import service  # deferred: pynamodb (cheap face for callers that need little)
+
+    return service.open_planned_switch(room_id)
 
 
 def sweep_outbox(*, older_than_seconds: int = 30) -> int:

@@ -12,6 +12,7 @@ from livecommerce.rooms.models import (CreateRoomRequest, Ingest, Playback,
                                        UpdateRoomRequest)
 from livecommerce.rooms.storage import ReservationItem, RoomItem
 from livecommerce.shared import aws, problems
+from livecommerce.shared.async_invoke import invoke_async
 from livecommerce.shared.api import Caller
 from livecommerce.shared.clock import iso, now_iso, utcnow
 from livecommerce.shared.ids import new_ulid
@@ -287,7 +288,8 @@ def _facts(item: RoomItem) -> lifecycle.RoomFacts:
     streams = tuple(lifecycle.StreamFacts(s.stream_id, s.started_at, s.ended_at)
                     for s in repository.stream_facts(item.room_id))
     return lifecycle.RoomFacts(host_started_at=item.host_started_at, host_ended_at=item.host_ended_at,
-                               recording_ended_at=item.recording_ended_at, streams=streams)
+                               recording_ended_at=item.recording_ended_at, streams=streams,
+                               switch_from=item.switch_from, switch_until=item.switch_until)
 
 
 def _apply(room_id: str, mutate=None, *, cause: str) -> RoomItem:
@@ -298,10 +300,10 @@ def _apply(room_id: str, mutate=None, *, cause: str) -> RoomItem:
         if mutate is not None:
             mutate(item)
         old = item.status
-        new = lifecycle.derive_status(_facts(item))
+        now = now_iso()
+        new = lifecycle.derive_status(_facts(item), now)
         if new == old and mutate is None:
             return item
-        now = now_iso()
         if new != old:
             item.status = new
             if new == lifecycle.LIVE and not item.started_at:
@@ -378,6 +380,54 @@ def on_stream_event(room_id: str, channel_arn: str | None, kind: str, stream_id:
 
         item = _apply(room_id, mark, cause="recording_ended")
     repository.flush_outbox(room_id)
+    if kind in ("ended", "failed"):
+        _recheck_when_switch_runs_out(item)
+    return item.status
+
+
+# -- planned switches (co-stream composition in and out, lifecycle.held_by_switch) ----------------
+
+SWITCH_CHECK = "planned_switch_check"
+
+
+def open_planned_switch(room_id: str) -> str | None:
+    """The host is about to move the channel's stream (into or out of a composition): the stream ends
+    of the next lifecycle.PLANNED_SWITCH_SECONDS do not interrupt the room unless nothing comes back.
+    Returns the window's end (None: the room is not on air, nothing to hold)."""
+    item = _load(room_id, consistent=True)
+    if item.status not in (lifecycle.LIVE, lifecycle.INTERRUPTED):
+        return None
+
+    def mark(room: RoomItem) -> None:
+        room.switch_from, room.switch_until = lifecycle.open_switch_window(room.switch_from, room.switch_until,
+                                                                           now_iso())
+
+    item = _apply(room_id, mark, cause="planned_switch")
+    repository.flush_outbox(room_id)
+    logger.info("planned switch", extra={"room_id": room_id, "until": item.switch_until})
+    _recheck_when_switch_runs_out(item)     # a stream end already held: its window got longer
+    return item.switch_until
+
+
+def _recheck_when_switch_runs_out(item: RoomItem) -> None:
+    """A stream end held by a planned switch: derive the status again when the window closes (one
+    asynchronous invocation of stream_events that sleeps until then)."""
+    at = lifecycle.switch_recheck_at(_facts(item), now_iso())
+    if at is None:
+        return
+    if not invoke_async("stream_events", {SWITCH_CHECK: {"room_id": item.room_id, "at_ms": lifecycle.epoch_ms(at)}}):
+        logger.warning("could not ask for the planned switch's check", extra={"room_id": item.room_id})
+
+
+def check_planned_switch(room_id: str) -> str | None:
+    """The window of a held stream end has closed: the room is interrupted now unless a stream came back."""
+    item = repository.get_room(room_id, consistent=True)
+    if item is None:
+        return None
+    repository.flush_outbox(room_id)
+    item = _apply(room_id, cause="planned_switch_timeout")
+    repository.flush_outbox(room_id)
+    _recheck_when_switch_runs_out(item)     # still held: the window was extended meanwhile
     return item.status
 
 

@@ -76,7 +76,12 @@ SPEC = ContextSpec(
             tables_write=(ROOMS,),
             puts_events=True,
             media_settings=True,
+            # A stream end held by a planned switch (lifecycle.held_by_switch): one asynchronous
+            # invocation of itself sleeps until the window closes (PLANNED_SWITCH_SECONDS = 30) and
+            # derives the status again.
+            invokes=("stream_events",),
             memory_mb=256,
+            timeout_seconds=45,
         ),
         FunctionSpec(
             name="outbox_sweeper",

@@ -46,6 +46,9 @@ class RoomItem(_Base):
     host_started_at = UnicodeAttribute(null=True)
     host_ended_at = UnicodeAttribute(null=True)
     recording_ended_at = UnicodeAttribute(null=True)
+    # A planned switch's window (lifecycle.open_switch_window): stream ends inside it do not interrupt.
+    switch_from = UnicodeAttribute(null=True)
+    switch_until = UnicodeAttribute(null=True)
     recording = JSONAttribute(null=True)
     started_at = UnicodeAttribute(null=True)
     interrupted_at = UnicodeAttribute(null=True)

@@ -5,11 +5,13 @@ and of the IVS detail the lifecycle uses (unknown fields ignored, missing ones N
 """
 from __future__ import annotations
 
-from typing import Any
+import time
+from typing import Any, Callable
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from livecommerce.rooms import service
+from livecommerce.rooms import lifecycle, service
+from livecommerce.shared.clock import utcnow
 from livecommerce.shared.observability import logger
 
 STREAM_KINDS = {"Stream Start": "started", "Stream End": "ended", "Stream Failure": "failed"}
@@ -47,7 +49,25 @@ def room_id_from_channel_name(name: str | None) -> str | None:
     return parts[2] if len(parts) == 3 and parts[2] else None
 
 
+def check_planned_switch(raw: object, *, sleep: Callable[[float], None] = time.sleep) -> str | None:
+    """{"room_id", "at_ms"} (service.SWITCH_CHECK, asked for by a held stream end): sleep until the
+    planned-switch window closes, then derive the room's status again (interrupted if nothing came back)."""
+    if not isinstance(raw, dict) or not isinstance(raw.get("room_id"), str) \
+            or not isinstance(raw.get("at_ms"), int) or isinstance(raw.get("at_ms"), bool):
+        logger.warning("malformed planned switch check ignored", extra={"check": str(raw)[:200]})
+        return None
+    wait = raw["at_ms"] / 1000 - utcnow().timestamp()
+    if wait > lifecycle.PLANNED_SWITCH_SECONDS + 5:
+        logger.warning("planned switch check too far ahead, ignored", extra={"check": str(raw)[:200]})
+        return None
+    if wait > 0:
+        sleep(wait + 0.05)   # just past the window's end
+    return service.check_planned_switch(raw["room_id"])
+
+
 def handle(event: dict[str, Any]) -> str | None:
+    if isinstance(event, dict) and service.SWITCH_CHECK in event:
+        return check_planned_switch(event[service.SWITCH_CHECK])
     ivs = IvsEvent.model_validate(event)
     detail = ivs.detail or IvsDetail()
     at = str(ivs.time or "")
