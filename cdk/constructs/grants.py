@@ -90,6 +90,19 @@ def bucket_prefix_statements(*, bucket_arn: str, prefix: str) -> list[iam.Policy
     ]
 
 
+RECORDINGS_PREFIX = "ivs/v1/"   # IVS auto-record's layout
+
+
+def recordings_statements(*, bucket_arn: str, write: bool) -> list[iam.PolicyStatement]:
+    """Read (and, for `write`, put) objects of IVS's recording layout, and list only that prefix."""
+    actions = ["s3:GetObject", "s3:PutObject"] if write else ["s3:GetObject"]
+    return [
+        iam.PolicyStatement(actions=actions, resources=[f"{bucket_arn}/{RECORDINGS_PREFIX}*"]),
+        iam.PolicyStatement(actions=["s3:ListBucket"], resources=[bucket_arn],
+                            conditions={"StringLike": {"s3:prefix": [f"{RECORDINGS_PREFIX}*"]}}),
+    ]
+
+
 # IVS low-latency actions -> the resource types each one is authorized on, as the
 # AWS Service Authorization Reference lists them ("Actions, resources, and
 # condition keys for Amazon Interactive Video Service"). Every action we call

@@ -73,6 +73,9 @@ WILDCARD_REASONS = {
     "exports": "Stored reports and workbooks are objects whose keys are made per room and export "
                "({prefix}<room_id>/...); the grant is the {prefix} prefix of the exports bucket only (ListBucket "
                "limited to it by an s3:prefix condition); presigned GET links are signed with it.",
+    "recordings": "IVS names each recording's prefix at run time (ivs/v1/<account>/<channel>/<date>/<recording id>); "
+                  "the grant is objects under ivs/v1/ of the recordings bucket only (ListBucket limited to that "
+                  "prefix by an s3:prefix condition): the recorded playlists, and the clip playlists written beside them.",
     "iot_topics": "Rooms are created at run time and each has its own topics (lc/{stage}/rooms/<room_id>/danmaku, "
                   "/events, /users/<user_id>); the grant is iot:Publish on this stage's room topics only. Viewers "
                   "get no publish right at all (the custom authorizer's policy allows subscribe and receive).",
@@ -281,9 +284,12 @@ class ApiStack(Stack):
         if spec.realtime_client_settings:
             # Computed from the config, not referenced: the realtime stack comes after this one.
             env.update(RealtimeStack.function_environment(config))
-        if spec.schedules_workflows:
+        if spec.schedules_workflows or spec.starts_workflows:
             # Computed too: the workflows stack (state machines, scheduler role) comes after this one.
             env.update(workflows_environment(self, config, spec))
+        if spec.recordings_access:
+            env["RECORDINGS_BUCKET"] = self.media.recordings_bucket_name_import
+            env["REPLAY_BASE_URL"] = self.media.replay_base_url_import
         return env
 
     def function_name(self, name: str) -> str:
@@ -365,6 +371,11 @@ class ApiStack(Stack):
                 wildcard_reason=WILDCARD_REASONS["exports"].format(prefix=prefix))
         if spec.exports_prefixes:   # the exports bucket is encrypted with the data key
             function.add_to_role_policy(grants.kms_statement(key_arn=data.key.key_arn, services=["s3"], encrypt=True))
+        if spec.recordings_access:
+            # IVS's layout only (ivs/v1/...): the recordings and, beside them, the clip playlists
+            self._allow(function, grants.recordings_statements(
+                bucket_arn=self.media.recordings_bucket_arn_import, write=spec.recordings_access == "write"),
+                wildcard_reason=WILDCARD_REASONS["recordings"])
         if spec.ivs_actions:
             self._allow(function, grants.ivs_statements(actions=spec.ivs_actions, resource_arns={
                 resource_type: self.format_arn(service="ivs", resource=resource_type, resource_name="*")

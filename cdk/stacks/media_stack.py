@@ -30,6 +30,7 @@ from constructs import Construct
 from cdk.config import StageConfig
 from cdk.constructs.playback_cdn import PlaybackDistribution
 from cdk.constructs.playback_key import PlaybackKey
+from cdk.constructs.replay_cdn import ReplayDistribution
 from cdk.constructs.secure_bucket import SecureBucket
 from cdk.constructs.shared_layer import SharedLayer
 from cdk.stacks.data_stack import DataStack
@@ -67,6 +68,16 @@ class MediaStack(Stack):
             expiration_days=config.recording_expiry_days,
             transitions=transitions,
         ).bucket
+        # Object Created of <prefix>/events/recording-ended.json starts the replay machine when IVS's
+        # Recording End event does not come (media.spec ReplayRecordingObject; docs/replays.md). The
+        # bucket property itself, not CDK's notifications custom resource (a Lambda with a managed policy).
+        self.recordings_bucket.node.default_child.add_property_override(
+            "NotificationConfiguration.EventBridgeConfiguration.EventBridgeEnabled", True)
+        # Named exports: the API stack's grants name them (and cdk-nag can read the acknowledgement).
+        self.recordings_bucket_arn_import = self.export_value(
+            self.recordings_bucket.bucket_arn, name=f"{self.stack_name}-RecordingsBucketArn")
+        self.recordings_bucket_name_import = self.export_value(
+            self.recordings_bucket.bucket_name, name=f"{self.stack_name}-RecordingsBucketName")
 
         # Recording: every channel the rooms function creates records here ------
         self.recording_configuration = ivs.CfnRecordingConfiguration(
@@ -108,6 +119,13 @@ class MediaStack(Stack):
         self.playback_cdn: PlaybackDistribution | None = None
         if config.playback_origin_domain:
             self.playback_cdn = PlaybackDistribution(self, "PlaybackCdn", config=config, log_bucket=self.logs_bucket)
+
+        # Replays and clips: the recordings bucket behind CloudFront with origin access control
+        self.replay_cdn = ReplayDistribution(self, "ReplayCdn", bucket=self.recordings_bucket,
+                                             log_bucket=self.logs_bucket, prefix=prefix)
+        CfnOutput(self, "ReplayBaseUrl", value=self.replay_cdn.base_url)
+        self.replay_base_url_import = self.export_value(self.replay_cdn.base_url,
+                                                        name=f"{self.stack_name}-ReplayBaseUrl")
 
         CfnOutput(self, "RecordingConfigurationArn", value=self.recording_configuration_arn)
         CfnOutput(self, "RecordingsBucketName", value=self.recordings_bucket.bucket_name)

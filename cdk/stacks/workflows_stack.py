@@ -89,9 +89,14 @@ def placeholders(machine: StateMachineSpec) -> set[str]:
 def function_environment(stack: Stack, config: StageConfig, spec: FunctionSpec) -> dict[str, str]:
     """The environment a function that schedules workflows gets, computed (no reference to this stack)."""
     env: dict[str, str] = {}
+    prefix = config.prefix
+    for key in spec.starts_workflows:   # StartExecution directly (the replay machine)
+        machine = STATE_MACHINES_BY_KEY.get(key)
+        if machine is None:
+            raise LookupError(f"function {spec.name!r} starts {key!r}, which is no StateMachineSpec")
+        env[f"{machine.env_prefix}_STATE_MACHINE_ARN"] = state_machine_arn(stack, prefix, machine)
     if not spec.schedules_workflows:
         return env
-    prefix = config.prefix
     for key in spec.schedules_workflows:
         machine = STATE_MACHINES_BY_KEY.get(key)
         if machine is None or not machine.scheduled:
@@ -270,6 +275,9 @@ class WorkflowsStack(Stack):
             statements.append(iam.PolicyStatement(
                 actions=["iam:PassRole"], resources=[self.scheduler_role.role_arn],
                 conditions={"StringEquals": {"iam:PassedToService": "scheduler.amazonaws.com"}}))
+        if spec.starts_workflows:
+            statements.append(iam.PolicyStatement(actions=["states:StartExecution"], resources=[
+                self.state_machines[key].state_machine_arn for key in spec.starts_workflows]))
         if spec.sends_sms:
             statements.append(iam.PolicyStatement(actions=["sns:Publish"], resources=["*"]))
             statements.append(iam.PolicyStatement(effect=iam.Effect.DENY, actions=["sns:Publish"],

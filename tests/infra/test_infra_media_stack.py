@@ -150,15 +150,20 @@ def test_playback_key_handler_asset(synth, stage):
 
 # ---------------------------------------------------------------- playback CDN
 
+def _playback_distributions(template: dict) -> dict[str, dict]:
+    """The playback distributions (the replay distribution, ReplayCdn: test_infra_replays.py)."""
+    return {k: r for k, r in resources(template, "AWS::CloudFront::Distribution").items() if "ReplayCdn" not in k}
+
+
 def _distribution(template: dict) -> dict:
-    (_id, distribution) = _one(template, "AWS::CloudFront::Distribution")
+    ((_id, distribution),) = _playback_distributions(template).items()
     return props(distribution)["DistributionConfig"]
 
 
 def test_distribution_only_with_a_playback_origin(synth, stage):
     config = synth.config(stage)
     template = synth.json(stage, "Media")
-    distributions = resources(template, "AWS::CloudFront::Distribution")
+    distributions = _playback_distributions(template)
     assert bool(distributions) == bool(config.playback_origin_domain)
     assert ("PlaybackDistributionDomainName" in template["Outputs"]) == bool(config.playback_origin_domain)
     assert synth.config("dev").playback_origin_domain == ""
@@ -191,7 +196,8 @@ def test_distribution_forwards_the_token_and_is_https_only(synth):
 
     # Segments: cached, the whole URL in the cache key.
     (segments,) = [b for b in distribution["CacheBehaviors"] if b["PathPattern"] == "*.ts"]
-    (cache_id, cache_policy) = _one(template, "AWS::CloudFront::CachePolicy")
+    ((cache_id, cache_policy),) = [(k, r) for k, r in resources(template, "AWS::CloudFront::CachePolicy").items()
+                                   if "ReplayCdn" not in k]
     assert segments["CachePolicyId"] == {"Ref": cache_id}
     cache = props(cache_policy)["CachePolicyConfig"]
     assert cache["DefaultTTL"] > 0 and cache["MaxTTL"] >= cache["DefaultTTL"]
