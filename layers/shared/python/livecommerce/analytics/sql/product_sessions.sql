@@ -3,7 +3,7 @@
 -- strpos only narrows the scan), with each room's start.
 -- :product_id  the product
 WITH starts AS (
-    SELECT room_id, min(occurred_at) AS started_at FROM events WHERE type = 'RoomStarted' GROUP BY room_id
+    SELECT room_id, min(occurred_at) AS started_at FROM unique_events WHERE type = 'RoomStarted' GROUP BY room_id
 ),
 shown AS (
     SELECT room_id,

@@ -26,6 +26,6 @@ UNION ALL
 SELECT 'NewFollower' AS type, count(*) AS raw_count, count(*) AS accepted_count,
        count(DISTINCT coalesce(e.user_id, json_extract_scalar(e.detail, '$.viewer_id'))) AS accepted_users, 0 AS accepted_fen, count(*) AS raw_units,
        count(*) AS accepted_units
-FROM events e CROSS JOIN span s
+FROM unique_events e CROSS JOIN span s
 WHERE e.type = 'HostFollowed' AND json_extract_scalar(e.detail, '$.host_id') = :host_id
   AND e.occurred_at >= s.started_at AND (s.ended_at IS NULL OR e.occurred_at <= s.ended_at)

@@ -18,7 +18,7 @@ started AS (
 ),
 earlier_rooms AS (
     SELECT DISTINCT e.room_id
-    FROM events e CROSS JOIN started s
+    FROM unique_events e CROSS JOIN started s
     WHERE e.type = 'RoomStarted' AND json_extract_scalar(e.detail, '$.host_id') = :host_id
       AND e.room_id <> :room_id AND e.occurred_at < s.at
 ),

@@ -7,7 +7,7 @@ WHERE room_id = :room_id
 GROUP BY reason
 UNION ALL
 SELECT 'beacons' AS measure, v.reason, count(*) AS n
-FROM beacons b
+FROM unique_beacons b
 JOIN viewer_verdicts v ON v.room_id = b.room_id AND v.viewer_id = b.viewer_id
 WHERE b.room_id = :room_id
 GROUP BY v.reason

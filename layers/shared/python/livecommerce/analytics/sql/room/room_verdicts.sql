@@ -1,3 +1,4 @@
+-- after: room_unique_beacons
 -- The fake-traffic verdict of each viewer of ONE room (:room_id), computed once per report:
 -- the same rules, in the same order, as views/viewer_verdicts.sql (which classifies every room;
 -- tests/unit/analytics/test_room_scope.py holds the two equal). Every report query reads the
@@ -5,31 +6,29 @@
 -- :room_id  the room
 WITH per_viewer AS (
     SELECT viewer_id, bool_or(playback_token OR realtime) AS ever_valid
-    FROM beacons WHERE room_id = :room_id
+    FROM room_unique_beacons
     GROUP BY viewer_id
 ),
 too_fast AS (
     SELECT DISTINCT viewer_id FROM (
         SELECT viewer_id, date_trunc('minute', received_at) AS minute, count(*) AS heartbeats
-        FROM beacons WHERE room_id = :room_id AND kind = 'heartbeat'
+        FROM room_unique_beacons WHERE kind = 'heartbeat'
         GROUP BY viewer_id, date_trunc('minute', received_at)
     ) m WHERE heartbeats > 4
 ),
 shared_device AS (
     SELECT DISTINCT b.viewer_id
-    FROM beacons b JOIN (
-        SELECT device_id FROM beacons WHERE room_id = :room_id AND device_id IS NOT NULL
+    FROM room_unique_beacons b JOIN (
+        SELECT device_id FROM room_unique_beacons WHERE device_id IS NOT NULL
         GROUP BY device_id HAVING count(DISTINCT viewer_id) > 3
     ) d ON d.device_id = b.device_id
-    WHERE b.room_id = :room_id
 ),
 shared_address AS (
     SELECT DISTINCT b.viewer_id
-    FROM beacons b JOIN (
-        SELECT source_ip FROM beacons WHERE room_id = :room_id AND source_ip IS NOT NULL
+    FROM room_unique_beacons b JOIN (
+        SELECT source_ip FROM room_unique_beacons WHERE source_ip IS NOT NULL
         GROUP BY source_ip HAVING count(DISTINCT viewer_id) > 50
     ) a ON a.source_ip = b.source_ip
-    WHERE b.room_id = :room_id
 )
 SELECT v.viewer_id,
        CASE

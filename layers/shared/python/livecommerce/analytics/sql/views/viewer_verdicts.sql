@@ -1,3 +1,4 @@
+-- after: unique_beacons
 -- Fake traffic: which viewers of a room count, and why the others do not.
 -- One row per (room_id, viewer_id) that sent any beacon; `accepted` and the first `reason`
 -- that applies, in this order:
@@ -12,12 +13,12 @@
 WITH per_viewer AS (
     SELECT room_id, viewer_id,
            bool_or(playback_token OR realtime) AS ever_valid
-    FROM beacons
+    FROM unique_beacons
     GROUP BY room_id, viewer_id
 ),
 heartbeat_minutes AS (
     SELECT room_id, viewer_id, date_trunc('minute', received_at) AS minute, count(*) AS heartbeats
-    FROM beacons
+    FROM unique_beacons
     WHERE kind = 'heartbeat'
     GROUP BY room_id, viewer_id, date_trunc('minute', received_at)
 ),
@@ -26,22 +27,22 @@ too_fast AS (
 ),
 device_accounts AS (
     SELECT room_id, device_id, count(DISTINCT viewer_id) AS accounts
-    FROM beacons WHERE device_id IS NOT NULL
+    FROM unique_beacons WHERE device_id IS NOT NULL
     GROUP BY room_id, device_id
 ),
 shared_device AS (
     SELECT DISTINCT b.room_id, b.viewer_id
-    FROM beacons b JOIN device_accounts d ON d.room_id = b.room_id AND d.device_id = b.device_id
+    FROM unique_beacons b JOIN device_accounts d ON d.room_id = b.room_id AND d.device_id = b.device_id
     WHERE d.accounts > 3
 ),
 address_accounts AS (
     SELECT room_id, source_ip, count(DISTINCT viewer_id) AS accounts
-    FROM beacons WHERE source_ip IS NOT NULL
+    FROM unique_beacons WHERE source_ip IS NOT NULL
     GROUP BY room_id, source_ip
 ),
 shared_address AS (
     SELECT DISTINCT b.room_id, b.viewer_id
-    FROM beacons b JOIN address_accounts a ON a.room_id = b.room_id AND a.source_ip = b.source_ip
+    FROM unique_beacons b JOIN address_accounts a ON a.room_id = b.room_id AND a.source_ip = b.source_ip
     WHERE a.accounts > 50
 )
 SELECT v.room_id, v.viewer_id,
