@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from hypothesis import given
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from livecommerce.analytics import queries
@@ -13,7 +13,8 @@ from livecommerce.analytics.beacons import (MAX_FUTURE_SKEW_MS, MAX_HEARTBEATS_P
                                             BatchRejected, BeaconBatch, Stamp, records, request_schema)
 from livecommerce.analytics.event_rows import row
 from livecommerce.analytics.store_schema import BEACON_KINDS, BEACONS
-from local.beacon_integration import post_beacons
+from livecommerce.analytics.spec import SPEC as ANALYTICS
+from local import beacon_integration
 from local.firehose import LocalFirehose
 
 NOW = 1_777_636_800_000  # 2026-05-01T12:00:00Z
@@ -80,10 +81,31 @@ def test_event_row_takes_total_then_amount_and_keeps_detail():
     assert row({"id": "eb-3", "detail-type": "HostFollowed", "detail": {"amount": True}})["amount_fen"] is None
 
 
-def test_local_write_path_counts_good_batches_and_nothing_of_bad_ones(tmp_path):
-    firehose = LocalFirehose(tmp_path, buffer_records=10_000)
+INTEGRATION = next(r.integration for r in ANALYTICS.routes if r.integration is not None)
+AUTHORIZED = {"viewer_id": "v1", "room_id": "r1", "visible": "true", "playback_token": "true"}
+
+
+@pytest.fixture
+def firehose(tmp_path):
+    stand_in = LocalFirehose(tmp_path, buffer_records=10_000)
+    beacon_integration.use_firehose(stand_in)
+    yield stand_in
+    beacon_integration.use_firehose(None)
+
+
+def post(body: bytes, *, request_id="req-1", authorizer=AUTHORIZED):
+    """What the local gateway does after the authorizer: API Gateway's request validator (the
+    route's JSON Schema), then the mapping templates and the Firehose stand-in."""
+    if not beacon_integration.valid_body(INTEGRATION, body):
+        return 422, {"code": "validation_failed"}      # the gateway's BAD_REQUEST_BODY answer
+    answer = beacon_integration.serve(INTEGRATION, body=body, params={"room_id": "r1"}, request_id=request_id,
+                                      request_time_ms=NOW, source_ip="10.1.1.1", authorizer=authorizer)
+    return answer.status, json.loads(answer.body)
+
+
+def test_local_write_path_counts_good_batches_and_nothing_of_bad_ones(firehose, tmp_path):
     good = json.dumps({"events": [ev("enter", NOW - 1000), ev("heartbeat")], "realtime": True}).encode()
-    assert post_beacons(firehose, body=good, stamp=stamp()) == (202, {"accepted": 2})
+    assert post(good) == (202, {"accepted": 2})
     bad = {
         "malformed": b"{not json",
         "oversized": json.dumps({"events": [ev(play_id="x" * 60)] * 400}).encode(),
@@ -91,17 +113,23 @@ def test_local_write_path_counts_good_batches_and_nothing_of_bad_ones(tmp_path):
         "unknown_kind": json.dumps({"events": [ev("purchase")]}).encode(),
         "future": json.dumps({"events": [ev(at=NOW + MAX_FUTURE_SKEW_MS + 1)]}).encode(),
         "ancient": json.dumps({"events": [ev("enter"), ev(at=NOW - MAX_PAST_SKEW_MS - 1)]}).encode(),
+        "heartbeat_flood": json.dumps({"events": [ev()] * (MAX_HEARTBEATS_PER_BATCH + 1)}).encode(),
         "client_room_or_viewer": json.dumps({"events": [ev(room_id="r2")]}).encode(),
         "float_time": json.dumps({"events": [ev(at=NOW + 0.5)]}).encode(),
     }
-    answers = {name: post_beacons(firehose, body=body, stamp=stamp()) for name, body in bad.items()}
+    answers = {name: post(body, request_id=f"req-{name}") for name, body in bad.items()}
     assert {name: (status, body["code"]) for name, (status, body) in answers.items()} == {
-        "malformed": (400, "invalid_json"), "oversized": (413, "payload_too_large"),
-        "too_many": (422, "validation_error"), "unknown_kind": (422, "validation_error"),
+        "malformed": (422, "validation_failed"), "oversized": (422, "validation_failed"),
+        "too_many": (422, "validation_failed"), "unknown_kind": (422, "validation_failed"),
         "future": (422, "beacon_rejected"), "ancient": (422, "beacon_rejected"),
-        "client_room_or_viewer": (422, "validation_error"), "float_time": (422, "validation_error")}
-    for status, body in answers.values():
+        "heartbeat_flood": (422, "beacon_rejected"),
+        "client_room_or_viewer": (422, "validation_failed"), "float_time": (422, "validation_failed")}
+    for name in ("future", "ancient", "heartbeat_flood"):
+        status, body = answers[name]
         assert body["status"] == status and body["detail"]
+    # a room the authorizer found hidden: answered as no room, nothing written
+    hidden = post(good, request_id="req-hidden", authorizer={**AUTHORIZED, "visible": "false"})
+    assert hidden[0] == 404 and hidden[1]["code"] == "room_not_found"
     assert firehose.flush() == 2
     files = list((tmp_path / "beacons").rglob("*.parquet"))
     assert [f.relative_to(tmp_path).parts[1:3] for f in files] == [("dt=2026-05-01", "room_id=r1")]
@@ -112,3 +140,33 @@ def test_local_write_path_counts_good_batches_and_nothing_of_bad_ones(tmp_path):
                     {"kind": "heartbeat", "viewer_id": "v1", "source_ip": "10.1.1.1", "playback_token": True,
                      "realtime": True, "room_id": "r1"}]
     assert set(rows[0]) - {"room_id"} <= set(BEACONS.column_names)
+
+
+_beacon = st.fixed_dictionaries(
+    {"kind": st.sampled_from(BEACON_KINDS), "offset": st.integers(-MAX_PAST_SKEW_MS - 60_000, MAX_FUTURE_SKEW_MS + 60_000),
+     "play_id": st.from_regex(r"[A-Za-z0-9_.:-]{1,12}", fullmatch=True)},
+    optional={"product_id": st.from_regex(r"[A-Za-z0-9]{1,8}", fullmatch=True),
+              "device_id": st.from_regex(r"[A-Za-z0-9]{1,8}", fullmatch=True),
+              "position_s": st.integers(0, 7200)})
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(events=st.lists(_beacon, min_size=1, max_size=20), realtime=st.booleans())
+def test_the_mapping_template_makes_the_rows_records_makes(firehose, events, realtime):
+    """The VTL API Gateway renders (here through the local Velocity engine) and beacons.records()
+    agree: the same batches refused, the same rows for the others."""
+    body = {"events": [{k: v for k, v in e.items() if k != "offset"} | {"client_ms": NOW + e["offset"]}
+                       for e in events], "realtime": realtime}
+    try:
+        expected = records(BeaconBatch.model_validate(body), stamp(request_id="req-h"))
+    except BatchRejected:
+        expected = None
+    status, _ = post(json.dumps(body).encode(), request_id="req-h")
+    buffered = firehose._buffers["beacons"][:]
+    firehose._buffers["beacons"].clear()
+    if expected is None:
+        assert status == 422 and buffered == []
+        return
+    assert status == 202
+    columns = set(BEACONS.column_names) | {"room_id"}
+    assert [{k: r.get(k) for k in columns} for r in buffered] == [{k: r.get(k) for k in columns} for r in expected]
