@@ -47,6 +47,10 @@ def get_room_settings(room_id: str, *, cached: bool = True) -> SettingsItem | No
     return _settings_cache.get(room_id, load, fresh=not cached)
 
 
+def settings_cache() -> TtlCache[str, SettingsItem | None]:
+    return _settings_cache
+
+
 def put_room_settings(room_id: str, *, quick_phrases: list[str] | None, blocked_words: list[str] | None,
                       updated_by: str) -> SettingsItem:
     bind_all()
@@ -76,7 +80,10 @@ def set_moderation(room_id: str, user_id: str, *, by: str, muted_until: int | No
     bind_all()
     item = ModerationItem(*ModerationItem.key(room_id, user_id))
     actions = [ModerationItem.room_id.set(room_id), ModerationItem.user_id.set(user_id),
-               ModerationItem.updated_by.set(by), ModerationItem.updated_at.set(now_iso())]
+               ModerationItem.updated_by.set(by), ModerationItem.updated_at.set(now_iso()),
+               # A sender's concurrent message (write_speech) sees the version move and reads again,
+               # so a mute or a ban is never lost between its read and its write; the item is kept.
+               ModerationItem.v.add(1), ModerationItem.expires_at.remove()]
     if muted_until is not None:
         actions.append(ModerationItem.muted_until.set(muted_until))
     if clear_mute:
@@ -86,6 +93,26 @@ def set_moderation(room_id: str, user_id: str, *, by: str, muted_until: int | No
         actions.append(ModerationItem.reason.set(reason) if reason and banned else ModerationItem.reason.remove())
     item.update(actions=actions)
     return item
+
+
+def write_speech(room_id: str, user_id: str, speech: dict[str, Any], *, read_version: int | None,
+                 expires_at: int | None) -> bool:
+    """Write a sender's danmaku state back unless the item changed since it was read
+    (False: read again). `expires_at` only for an item that holds no mute or ban."""
+    bind_all()
+    item = ModerationItem(*ModerationItem.key(room_id, user_id))
+    actions = [ModerationItem.room_id.set(room_id), ModerationItem.user_id.set(user_id),
+               ModerationItem.speech.set(speech), ModerationItem.v.add(1)]
+    if expires_at is not None:
+        actions.append(ModerationItem.expires_at.set(expires_at))
+    condition = (ModerationItem.v.does_not_exist() if read_version is None
+                 else ModerationItem.v == read_version)
+    try:
+        item.update(actions=actions, condition=condition)
+        return True
+    except UpdateError as exc:
+        _raise_unless_condition(exc)
+        return False
 
 
 # -- counters ------------------------------------------------------------------------

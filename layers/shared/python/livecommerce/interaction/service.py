@@ -7,7 +7,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from livecommerce import identity, rooms
-from livecommerce.interaction import feed, moderation, repository, topics
+from livecommerce.interaction import feed, moderation, repository, speech, topics
 from livecommerce.interaction.density import Candidate, max_deliveries_per_second
 from livecommerce.interaction.limits import clamp_likes, retry_after, window_end, window_index
 from livecommerce.interaction.models import (Danmaku, DanmakuRequest, DanmakuSettings, DanmakuSettingsRequest,
@@ -16,6 +16,7 @@ from livecommerce.interaction.models import (Danmaku, DanmakuRequest, DanmakuSet
 from livecommerce.interaction.realtime import mqtt_url, publish_best_effort
 from livecommerce.interaction.settings import get_interaction_settings
 from livecommerce.interaction.storage import MessageItem
+from livecommerce.interaction.together import together
 from livecommerce.shared import problems, tokens
 from livecommerce.shared.api import Caller
 from livecommerce.shared.clock import iso, now_iso
@@ -97,68 +98,96 @@ def _invalid(field: str, rejected: moderation.TextRejected) -> problems.Problem:
 # -- danmaku ---------------------------------------------------------------------
 
 def send_danmaku(caller: Caller, room_id: str, body: DanmakuRequest) -> Danmaku:
+    """At most three AWS round trips before the message is stored (the benchmark and
+    tests/integration/interaction/test_danmaku_round_trips.py count them):
+      1. the reads, together: the sender's item (standing, rate window, recent texts) and,
+         when their per-container caches are cold, the room, the room's settings, the
+         sender's nickname and a replied message;
+      2. the writes that decide, together: the sender's item back (one conditional write
+         on its version, interaction.speech) and, for a non-phrase text, the room's flood
+         counter;
+      3. the message."""
     cfg = get_interaction_settings()
     try:
         text = moderation.clean_text(body.text, max_chars=cfg.max_text_chars)
     except moderation.TextRejected as rejected:
         raise _invalid("text", rejected) from None
-    room = load_room(caller, room_id, cached=True)
+
+    def reply_original() -> MessageItem | None:
+        return repository.get_message(room_id, body.reply_to) if body.reply_to else None
+
+    settings_cache = repository.settings_cache()
+    room_hit, room_ref = _rooms.lookup(room_id)
+    settings_hit, room_settings = settings_cache.lookup(room_id)
+    nickname_hit, nickname = _nicknames.lookup(caller.user_id)
+    loaded_room, speaker, loaded_settings, loaded_nickname, original = together(
+        None if room_hit else (lambda: rooms.get_room(room_id)),
+        lambda: repository.get_moderation(room_id, caller.user_id),
+        None if settings_hit else (lambda: repository.get_room_settings(room_id, cached=False)),
+        None if nickname_hit else (lambda: identity.nickname(caller.user_id)),
+        reply_original if body.reply_to else None)
+    if not room_hit:
+        room_ref = loaded_room
+        _rooms.put(room_id, room_ref)
+    if not settings_hit:
+        room_settings = loaded_settings
+    if not nickname_hit:
+        nickname = loaded_nickname
+        _nicknames.put(caller.user_id, nickname)
+    room = rooms.check_visible(room_ref, caller)
+    if room.status == ENDED:
+        raise problems.Conflict("The live has ended; watch the replay.", code="room_ended",
+                                replay=f"/v1/rooms/{room_id}/replay")
     priority = _can_run(caller, room)
-    _check_standing(room_id, caller.user_id, speaking=True)
+    for attempt in range(_SPEECH_ATTEMPTS):
+        if attempt:
+            speaker = repository.get_moderation(room_id, caller.user_id)
+        _raise_standing(speaker, speaking=True)
+        if attempt == 0:
+            phrase = _screen(text, room_settings, cfg)
+            reply = _reply(priority, body.reply_to, original)
+        now = time.time()
+        limit = cfg.host_max_messages if priority else cfg.user_max_messages
+        key = moderation.text_key(text)
+        verdict = speech.decide(speech.Speech.from_json(speaker.speech if speaker else None), now_s=now,
+                                text_key=key, limit=limit, window_seconds=cfg.user_window_seconds,
+                                duplicate_seconds=cfg.duplicate_window_seconds)
+        if verdict.speech is None:
+            _raise_verdict(verdict.outcome, now, limit, cfg)
+        flood = None
+        if verdict.outcome == speech.OK and not phrase and not priority and attempt == 0:
+            flood_window = window_index(now, cfg.flood_window_seconds)
 
-    room_settings = repository.get_room_settings(room_id)
-    phrase = moderation.is_quick_phrase(text, _phrases(room_settings))
-    if not phrase:
-        words = cfg.blocked_words + tuple((room_settings.blocked_words or []) if room_settings else [])
-        if moderation.find_blocked(text, words):
-            # The word is not named: that would teach spammers the list.
-            raise problems.ValidationFailed("text: the message contains a word that is not allowed here.",
-                                            code="blocked_word", errors=[
-                                                {"field": "body.text", "message": "contains a blocked word",
-                                                 "type": "blocked_word"}])
-
-    reply = None
-    if body.reply_to:
-        if not priority:
-            raise problems.Forbidden("Only the host replies to messages.", code="reply_host_only")
-        original = repository.get_message(room_id, body.reply_to)
-        if original is None:
-            raise problems.NotFound("No such message in this room.", code="message_not_found")
-        reply = {"id": original.message_id, "user_id": original.user_id, "nickname": original.nickname,
-                 "text": original.text}
-
-    now = time.time()
-    # Conditional writes, one per rule, rather than one transaction: DynamoDB would take a
-    # transaction as well, but moto (the embedded AWS) copies the whole table for each one,
-    # which makes the local stack crawl as messages pile up. A refused message may have
-    # counted against the sender's rate limit; it is never stored or shown.
-    # Per-user rate limit (fixed window).
-    limit = cfg.host_max_messages if priority else cfg.user_max_messages
-    window = window_index(now, cfg.user_window_seconds)
-    if not repository.hit_window(f"RATE#{room_id}#{caller.user_id}", f"DM#{window}", limit=limit,
-                                 expires_at=window_end(now, cfg.user_window_seconds) + 60):
-        wait = retry_after(now, cfg.user_window_seconds)
-        raise problems.TooManyRequests(
-            f"At most {limit} messages every {cfg.user_window_seconds} seconds; wait a moment.",
-            code="rate_limited", headers={"Retry-After": str(wait)}, retry_after_seconds=wait)
-    # Duplicate suppression: the same text from the same user within the window.
-    key = moderation.text_key(text)
-    if not repository.claim_unique(f"DUP#{room_id}#{caller.user_id}", key, now_s=int(now),
-                                   until_s=int(now) + cfg.duplicate_window_seconds):
-        raise problems.Conflict("You just sent that; say something new.", code="duplicate_message")
-    # Flood suppression: the same (non-phrase) text from many senders in a short window.
-    if not phrase and not priority:
-        flood_window = window_index(now, cfg.flood_window_seconds)
-        if not repository.hit_window(f"FLOOD#{room_id}#{key}", f"W#{flood_window}", limit=cfg.flood_max_identical,
-                                     expires_at=window_end(now, cfg.flood_window_seconds) + 60):
+            def flood() -> bool:
+                return repository.hit_window(f"FLOOD#{room_id}#{key}", f"W#{flood_window}",
+                                             limit=cfg.flood_max_identical,
+                                             expires_at=window_end(now, cfg.flood_window_seconds) + 60)
+        keep_until = None
+        if speaker is None or (not speaker.banned and not speaker.muted_until):
+            keep_until = int(now) + max(cfg.duplicate_window_seconds, cfg.user_window_seconds) + 86400
+        written, flood_ok = together(
+            lambda: repository.write_speech(room_id, caller.user_id, verdict.speech.to_json(),
+                                            read_version=int(speaker.v) if speaker and speaker.v is not None else None,
+                                            expires_at=keep_until),
+            flood)
+        if flood_ok is False:
             wait = retry_after(now, cfg.flood_window_seconds)
             raise problems.TooManyRequests("Too many identical messages in this room right now.",
                                            code="flood_suppressed", headers={"Retry-After": str(wait)},
                                            retry_after_seconds=wait)
+        if written:
+            break
+        # Someone wrote the sender's item since the read (a mute, a ban, their own other
+        # message): read it again and decide again. The flood counter already counted.
+    else:
+        raise problems.TooManyRequests("Too many messages at once; wait a moment.", code="rate_limited",
+                                       headers={"Retry-After": "1"}, retry_after_seconds=1)
+    if verdict.outcome != speech.OK:
+        _raise_verdict(verdict.outcome, now, limit, cfg)
 
     message_id = new_ulid()
     item = MessageItem(*MessageItem.key(room_id, message_id, cfg.write_shards), room_id=room_id,
-                       message_id=message_id, user_id=caller.user_id, nickname=_nickname(caller.user_id),
+                       message_id=message_id, user_id=caller.user_id, nickname=nickname,
                        text=text, kind="phrase" if phrase else "text", priority=priority, reply_to=reply,
                        at_ms=int(now * 1000), created_at=now_iso(), expires_at=int(now) + cfg.retention_days * 86400)
     repository.put_message(item)
@@ -173,6 +202,57 @@ def send_danmaku(caller: Caller, room_id: str, body: DanmakuRequest) -> Danmaku:
                             {"type": "host_reply", "room_id": room_id, "item": view.model_dump(exclude_none=True)},
                             qos=1)
     return view
+
+
+_SPEECH_ATTEMPTS = 4
+
+
+def _raise_standing(state: Any, *, speaking: bool) -> None:
+    if state is None:
+        return
+    verdict = speech.standing(banned=bool(state.banned),
+                              muted_until=float(state.muted_until) if speaking and state.muted_until else None,
+                              now_s=time.time())
+    if verdict == speech.BANNED:
+        raise problems.Forbidden("You have been removed from this room.", code="banned")
+    if verdict == speech.MUTED:
+        raise problems.Forbidden("The host has muted you for a while.", code="muted",
+                                 muted_until=iso_from_epoch(int(state.muted_until)))
+
+
+def _screen(text: str, room_settings: Any, cfg: Any) -> bool:
+    """Whether the text is a quick phrase; blocked words refused (422)."""
+    phrase = moderation.is_quick_phrase(text, _phrases(room_settings))
+    if not phrase:
+        words = cfg.blocked_words + tuple((room_settings.blocked_words or []) if room_settings else [])
+        if moderation.find_blocked(text, words):
+            # The word is not named: that would teach spammers the list.
+            raise problems.ValidationFailed("text: the message contains a word that is not allowed here.",
+                                            code="blocked_word", errors=[
+                                                {"field": "body.text", "message": "contains a blocked word",
+                                                 "type": "blocked_word"}])
+    return phrase
+
+
+def _reply(priority: bool, reply_to: str | None, original: MessageItem | None) -> dict[str, Any] | None:
+    if not reply_to:
+        return None
+    if not priority:
+        raise problems.Forbidden("Only the host replies to messages.", code="reply_host_only")
+    if original is None:
+        raise problems.NotFound("No such message in this room.", code="message_not_found")
+    return {"id": original.message_id, "user_id": original.user_id, "nickname": original.nickname,
+            "text": original.text}
+
+
+def _raise_verdict(outcome: str, now: float, limit: int, cfg: Any) -> None:
+    if outcome == speech.RATE_LIMITED:
+        wait = retry_after(now, cfg.user_window_seconds)
+        raise problems.TooManyRequests(
+            f"At most {limit} messages every {cfg.user_window_seconds} seconds; wait a moment.",
+            code="rate_limited", headers={"Retry-After": str(wait)}, retry_after_seconds=wait)
+    if outcome == speech.DUPLICATE:
+        raise problems.Conflict("You just sent that; say something new.", code="duplicate_message")
 
 
 def show_to_room(item: MessageItem) -> None:

@@ -3,7 +3,8 @@
   DM#<room>#<shard>   MSG#<ulid>        a danmaku message (TTL); INSERTs feed the batcher
   LIKES#<room>#<n>    TOTAL             one shard of the room's like counter
   ROOM#<room>         SETTINGS          quick phrases and the room's blocked words
-  ROOM#<room>         MOD#<user>        mute (until) and ban of a user in the room
+  ROOM#<room>         MOD#<user>        mute (until) and ban of a user in the room, and their
+                                        danmaku state (rate window, recent texts: speech.py), versioned
   ROOM#<room>         GATE#<name>       coalescing gate of a broadcaster (last publish,
                                         trailing publisher, pending value / cards)
   RATE#<room>#<user>  <kind>#<window>   per-user fixed-window counters (TTL)
@@ -86,6 +87,9 @@ class ModerationItem(_Base):
     reason = UnicodeAttribute(null=True)
     updated_by = UnicodeAttribute(null=True)
     updated_at = UnicodeAttribute(null=True)
+    speech = JSONAttribute(null=True)            # the sender's danmaku state (interaction.speech)
+    v = NumberAttribute(null=True)               # version: every write adds 1 (the send path's condition)
+    expires_at = NumberAttribute(null=True)      # only while the item holds nothing but speech
 
     @staticmethod
     def key(room_id: str, user_id: str) -> tuple[str, str]:

@@ -31,6 +31,15 @@ class TtlCache(Generic[K, V]):
         self.put(key, value, at=now)
         return value
 
+    def lookup(self, key: K) -> tuple[bool, V | None]:
+        """(True, value) when a value younger than `seconds` is kept, else (False, None):
+        a caller that batches its loads asks first, loads the misses together, then puts them."""
+        with self._lock:
+            hit = self._entries.get(key)
+        if hit is not None and time.monotonic() - hit[0] < self.seconds:
+            return True, hit[1]
+        return False, None
+
     def put(self, key: K, value: V, *, at: float | None = None) -> None:
         with self._lock:
             if len(self._entries) >= self.max_entries and key not in self._entries:
