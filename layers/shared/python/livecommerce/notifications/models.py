@@ -64,7 +64,7 @@ class PreviewAudienceRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    tags: list[Annotated[str, Field(min_length=1, max_length=40)]] = Field(max_length=10)
+    tags: list[Annotated[str, Field(min_length=1, max_length=40, pattern=r"^[a-z_]+$")]] = Field(max_length=10)
 
 
 class PreviewAudience(BaseModel):
