@@ -1,5 +1,5 @@
 """Live figures on moto: IoT Core lifecycle events in (as the IoT rule hands them to the function),
-paid orders counted once, figures out on GET /stats/live and pushed on the host's topic; the ticker
+paid orders counted once, figures out on GET /stats/live and pushed on the room's staff topic; the ticker
 keeps to one per room and stops when the room ends."""
 from __future__ import annotations
 
@@ -44,7 +44,7 @@ def test_presence_orders_figures_push_and_ticker(api, tokens_for, ivs_env, seede
     sqs = seeded.client("sqs")
     queue = sqs.get_queue_url(QueueName=delivery_queue_name(LocalNames(), "LiveFigures"))["QueueUrl"]
     assert drain_queue(sqs, queue, "live_stats") == 1   # RoomStarted -> the ticker's first tick
-    [first] = _published(region, f"/rooms/{room}/users/host-1")
+    [first] = _published(region, f"/rooms/{room}/staff")
     assert first["type"] == "live_stats" and first["online"] == 0 and first["room_id"] == room
 
     events_topic, danmaku = f"lc/{stage}/rooms/{room}/events", f"lc/{stage}/rooms/{room}/danmaku"
@@ -83,7 +83,7 @@ def test_presence_orders_figures_push_and_ticker(api, tokens_for, ivs_env, seede
     assert (figures["online"], figures["peak_online"], figures["cumulative_viewers"]) == (1, 3, 2)
     assert (figures["orders"], figures["gmv"]) == (1, 2500)
     assert sum(m["orders"] for m in figures["per_minute"]) == 1 and max(m["online"] for m in figures["per_minute"]) == 3
-    pushed = _published(region, f"/rooms/{room}/users/host-1")[-1]
+    pushed = _published(region, f"/rooms/{room}/staff")[-1]
     assert pushed["online"] == 3 and pushed["peak_online"] == 3          # what the tick pushed
 
     # who may read them: the host, operators, the room's assistant; not viewers nor another host

@@ -61,3 +61,21 @@ def test_authorizer_reads_mqtt_password_header_and_query():
     event = {"protocolData": {"mqtt": {"username": ROOM, "clientId": "c"}, "http": {"queryString": "?token=q"}}}
     assert credentials(event)[0] == "q"
     assert principal_id("viewer-1").isalnum() and principal_id("viewer-1") != principal_id("viewer1")
+
+
+def test_only_staff_policies_open_the_staff_topic():
+    staff = [policy.viewer_policy(partition="aws", region="ap-northeast-1", account="123456789012", stage="dev",
+                                  room_id=ROOM, user_id="assistant-1", client_id="lc-dev-assistant-1-abcdefabcdef",
+                                  staff=True)]
+    topic = topics.staff_topic("dev", ROOM)
+    assert topic == f"lc/dev/rooms/{ROOM}/staff"
+    assert policy.allows(staff, policy.SUBSCRIBE, f"topicfilter/{topic}")
+    assert policy.allows(staff, policy.RECEIVE, f"topic/{topic}")
+    assert not policy.allows(staff, policy.PUBLISH, f"topic/{topic}")
+    other_room = topics.staff_topic("dev", ROOM[:-1] + "1")
+    assert not policy.allows(staff, policy.SUBSCRIBE, f"topicfilter/{other_room}")
+    for name in topics.viewer_topics("dev", ROOM, "assistant-1").values():    # and everything a viewer has
+        assert policy.allows(staff, policy.SUBSCRIBE, f"topicfilter/{name}")
+    viewer = _docs()
+    assert not policy.allows(viewer, policy.SUBSCRIBE, f"topicfilter/{topic}")
+    assert not policy.allows(viewer, policy.RECEIVE, f"topic/{topic}")

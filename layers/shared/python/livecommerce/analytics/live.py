@@ -6,7 +6,7 @@
 - `on_order_paid(detail)`: an OrderPaid counts once (a marker in the same transaction) toward
   the room's orders and GMV and its minute.
 - `tick(room_id)`: reads the figures, raises the peak, records the minute's online, and pushes
-  them to the host (its private topic of the room, which only the host may subscribe to).
+  them to the room's staff topic (its host, operators and assistants may subscribe to it).
 - `run_ticker(...)`: the ticker: while the room is live, a tick every 5 s for about a minute,
   then the function invokes itself again (asynchronously); a lease keeps it to one per room.
 - `live_stats(room_id)`: the figures now (GET /v1/rooms/{room_id}/stats/live).
@@ -160,7 +160,7 @@ def live_stats(room_id: str, *, now: datetime | None = None) -> LiveStats:
 
 
 def tick(room_id: str, host_id: str, *, now: datetime | None = None) -> LiveStats:
-    """Read, raise the peak, record the minute's online, push to the host."""
+    """Read, raise the peak, record the minute's online, push to the room's staff."""
     at = now or datetime.now(timezone.utc)
     stats = live_stats(room_id, now=at)
     model = _table()
@@ -180,7 +180,8 @@ def tick(room_id: str, host_id: str, *, now: datetime | None = None) -> LiveStat
         if dynamo.error_code(exc) != "ConditionalCheckFailedException":
             raise
     stats = live_stats(room_id, now=at)
-    interaction.notify_user(room_id, host_id, {"type": "live_stats", **json.loads(stats.model_dump_json())})
+    # the room's staff topic: its host, operators and assistants subscribe (interaction.policy)
+    interaction.notify_staff(room_id, {"type": "live_stats", **json.loads(stats.model_dump_json())})
     return stats
 
 

@@ -77,7 +77,7 @@ SPEC = ContextSpec(
                         "that pushes them to the host while the room is live",
             tables_write=(LIVE_STATS,),
             tables_read=("Rooms",),           # is the room still live
-            publishes_realtime=True,          # the host's private topic of the room
+            publishes_realtime=True,          # the room's staff topic (host, operators, assistants)
             invokes=("live_stats",),          # the ticker hands over to its next run
             environment=(("LIVE_TICKER_SECONDS", "55"),),   # one ticker run (live.ticker_run_seconds)
             memory_mb=256,

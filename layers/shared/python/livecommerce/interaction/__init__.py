@@ -59,6 +59,15 @@ def notify_user(room_id: str, user_id: str, message: dict[str, _Any]) -> bool:
                                         message, qos=1)
 
 
+def notify_staff(room_id: str, message: dict[str, _Any]) -> bool:
+    """A message on the room's staff topic (its host, operators, its assistants: live figures).
+    Best effort: False when it did not go."""
+    from livecommerce.interaction import realtime, topics  # deferred: boto3 publisher on first use
+    from livecommerce.interaction.settings import get_interaction_settings  # deferred: as above
+
+    return realtime.publish_best_effort(topics.staff_topic(get_interaction_settings().stage, room_id), message, qos=1)
+
+
 def like_total(room_id: str) -> int:
     """The room's exact like total so far (the sharded counters, read consistently): a PK's likes score."""
     from livecommerce.interaction import repository  # deferred: pynamodb, not paid at face import

@@ -13,6 +13,12 @@ namespace get the viewer policy (livecommerce.interaction.policy): connect,
 subscribe/receive on the room's danmaku and events topics and the user's own
 private topic, nothing else. Anything else is `isAuthenticated: false`.
 
+The room's staff also get its staff topic (live figures): the room's host and
+operators always (from the token and the room, no read), an assistant of the room
+when the username asks for it (`<room_id>?staff=1`, then one read of their grants
+through rooms.require_room_staff; only staff clients pay it). A viewer who asks
+gets the viewer policy: the staff topic stays closed to them.
+
 The local broker calls this same function (through the same handler) and
 enforces the same policy documents.
 """
@@ -28,7 +34,7 @@ from urllib.parse import parse_qs
 from livecommerce import rooms
 from livecommerce.interaction import policy, repository, topics
 from livecommerce.interaction.settings import get_interaction_settings
-from livecommerce.shared import tokens
+from livecommerce.shared import problems, tokens
 from livecommerce.shared.settings import get_settings
 from livecommerce.shared.observability import logger
 
@@ -75,6 +81,31 @@ def credentials(event: dict[str, Any]) -> tuple[str | None, str | None, str | No
     return token, room_id, mqtt.get("clientId")
 
 
+def wants_staff(event: dict[str, Any]) -> bool:
+    """The client asked for the staff topic: `staff=1` in the username's query."""
+    username = str(((event.get("protocolData") or {}).get("mqtt") or {}).get("username") or "")
+    query = parse_qs(username.split("?", 1)[1]) if "?" in username else {}
+    return (query.get("staff") or [""])[0] in ("1", "true")
+
+
+STAFF_CAPABILITY = "moderate"    # every assistant moderates: the capability GET /stats/live asks for
+
+
+def is_staff(user_id: str, roles: frozenset[str], room: Any, *, asked: bool) -> bool:
+    """The host of the room or an operator (no read); an assistant of it when asked (one read)."""
+    if room.run_by(user_id, roles):
+        return True
+    if not asked:
+        return False
+    from livecommerce.shared.api import Caller  # deferred: the Powertools resolver, only for an assistant's connect
+
+    try:
+        rooms.require_room_staff(Caller(user_id=user_id, roles=roles), room.room_id, STAFF_CAPABILITY)
+    except problems.Problem:
+        return False
+    return True
+
+
 def _arn_parts(function_arn: str | None, region: str) -> tuple[str, str, str]:
     # arn:aws:lambda:<region>:<account>:function:<name>
     parts = (function_arn or "").split(":")
@@ -108,8 +139,9 @@ def authorize(event: dict[str, Any], *, function_arn: str | None = None) -> dict
     if state is not None and state.banned:
         return deny("banned")
     partition, region, account = _arn_parts(function_arn, get_settings().region)
+    staff = is_staff(user_id, frozenset(claims.roles), room, asked=wants_staff(event))
     document = policy.viewer_policy(partition=partition, region=region, account=account, stage=stage,
-                                    room_id=room_id, user_id=user_id, client_id=client_id)
+                                    room_id=room_id, user_id=user_id, client_id=client_id, staff=staff)
     remaining = int(claims.expires_at - time.time())
     return {
         "isAuthenticated": True,

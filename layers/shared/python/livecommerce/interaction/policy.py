@@ -25,16 +25,20 @@ def arn_prefix(partition: str, region: str, account: str) -> str:
 
 
 def viewer_policy(*, partition: str, region: str, account: str, stage: str, room_id: str, user_id: str,
-                  client_id: str) -> dict[str, Any]:
+                  client_id: str, staff: bool = False) -> dict[str, Any]:
     """Connect with this client id; subscribe to and receive the room's danmaku
-    and events topics and the user's own private topic. No iot:Publish at all:
-    viewers speak through the HTTP API, where moderation runs."""
+    and events topics and the user's own private topic, and, for the room's staff
+    (`staff`: its host, an operator, an assistant of the room), the staff topic.
+    No iot:Publish at all: viewers speak through the HTTP API, where moderation runs."""
     base = arn_prefix(partition, region, account)
     names = topics.viewer_topics(stage, room_id, user_id)
     ordered = [names["danmaku"], names["events"], names["private"], names["state"]]
     # The state filter (state/+) is subscribed as one literal filter; its messages arrive on
     # state/<kind> topics (retained ones at once on subscribing).
     received = ordered[:3] + [names["state"][:-1] + "*"]
+    if staff:
+        ordered.append(topics.staff_topic(stage, room_id))
+        received.append(topics.staff_topic(stage, room_id))
     return {
         "Version": VERSION,
         "Statement": [

@@ -10,6 +10,9 @@
                                                 likes): a late joiner gets each at once on
                                                 subscribing to state/+; an empty retained
                                                 payload clears it when the thing ends
+  lc/<stage>/rooms/<room_id>/staff              the room's staff: live figures every 5 s
+                                                (live_stats); only the host, operators and the
+                                                room's assistants may subscribe (policy.py)
 
 Viewers subscribe and receive only; nobody but our functions publishes.
 Client ids are lc-<stage>-<user_id>-<nonce>: a viewer can only use ids in
@@ -59,6 +62,11 @@ def state_topic(stage: str, room_id: str, kind: str) -> str:
 def state_filter(stage: str, room_id: str) -> str:
     """The one subscription that brings every retained state of the room."""
     return f"{room_prefix(stage, room_id)}/state/+"
+
+
+def staff_topic(stage: str, room_id: str) -> str:
+    """The room's staff topic (its host, operators, its assistants): live figures."""
+    return f"{room_prefix(stage, room_id)}/staff"
 
 
 def viewer_topics(stage: str, room_id: str, user_id: str) -> dict[str, str]:
