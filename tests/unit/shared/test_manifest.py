@@ -25,7 +25,8 @@ def test_functions_tables_and_events_have_one_owner():
     for spec in manifest.FUNCTION_SPECS:
         assert all(not isinstance(t, str) for t in (*spec.tables_read, *spec.tables_write)), spec.name
     assert manifest.PRODUCERS["RoomStarted"] == "rooms"
-    assert manifest.consumers_of("OrderPaid") == ("analytics", "engagement", "marketing", "media")   # engagement: buyers' lotteries
+    # engagement: buyers' lotteries (subscription LotteryBuyers)
+    assert manifest.consumers_of("OrderPaid") == ("analytics", "engagement", "marketing", "media")
 
 
 def test_reading_the_manifest_loads_no_aws_or_runtime_library():
