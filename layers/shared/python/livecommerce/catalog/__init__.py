@@ -39,6 +39,16 @@ def hot_products(room_id: str, limit: int = 5) -> list[dict]:
     return _service().hot_products(room_id, limit=limit)
 
 
+def room_cards(room_id: str) -> list[dict]:
+    """The room's listed cards (name, image, prices, units left, state) as the public cards route
+    shows them, for a room the caller already found visible (the edge snapshot)."""
+    from livecommerce.catalog import repository, service  # deferred: pynamodb, not paid at face import
+
+    items = [p for p in sorted(repository.presets_of_room(room_id),
+                               key=lambda p: (int(p.display_order or 0), p.product_id)) if p.listed]
+    return [service.card_view(p).model_dump() for p in items]
+
+
 def find_product(product_id: str, *, consistent: bool = False) -> Product | None:
     """The product (name, images, list price, unallocated stock), or None."""
     return _service().find_product(product_id, consistent=consistent)

@@ -1,7 +1,7 @@
 """Interaction API shapes."""
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
@@ -123,3 +123,46 @@ class Moderation(BaseModel):
     user_id: str
     muted_until: str | None = None
     banned: bool
+
+
+# -- the room-entry snapshot (GET /v1/rooms/{room_id}/snapshot, cached at the edge) ------------
+
+class SnapshotRoom(BaseModel):
+    id: str
+    title: str | None = None
+    status: str
+    scheduled_start: str
+
+
+class SnapshotHost(BaseModel):
+    id: str
+    nickname: str | None = None
+    avatar: str | None = None
+
+
+class SnapshotCard(BaseModel):
+    product_id: str
+    name: str
+    image: str | None = None
+    live_price: int
+    list_price: int
+    stock_left: int
+    promotion_note: str | None = None
+    state: str
+
+
+class RoomSnapshot(BaseModel):
+    """What a viewer loads on entering a live room, the same for every viewer (nothing per viewer:
+    their coupons and orders are separate calls). Served through CloudFront with a 1 s TTL and
+    stale-while-revalidate, so the origin sees at most about one request per TTL per edge."""
+    room: SnapshotRoom
+    host: SnapshotHost
+    cards: list[SnapshotCard] = Field(description="Listed products with units left.")
+    card_on_show: dict[str, Any] | None = Field(None, description="The card the host shows now (room state).")
+    flash_sale: dict[str, Any] | None = Field(
+        None, description="The flash sale on show: phase (scheduled, running, sold_out), stock, starts_at and "
+                          "ends_at (count down against server_time).")
+    lottery: dict[str, Any] | None = None
+    coupons: list[dict[str, Any]] = Field(default_factory=list, description="Coupon drops on offer in the room.")
+    likes_total: int
+    server_time: str

@@ -3,12 +3,12 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from aws_lambda_powertools.event_handler.api_gateway import Router
+from aws_lambda_powertools.event_handler.api_gateway import Response, Router
 from aws_lambda_powertools.event_handler.openapi.params import Path
 
 from livecommerce.interaction.models import (BanRequest, Danmaku, DanmakuRequest, DanmakuSettings,
                                              DanmakuSettingsRequest, LikesAccepted, LikesRequest, Moderation,
-                                             MuteRequest, Realtime)
+                                             MuteRequest, Realtime, RoomSnapshot)
 from livecommerce.shared.api import BEARER, Api
 from livecommerce.shared.bearer import bearer_token
 
@@ -27,8 +27,22 @@ def _bearer(api: Api) -> str:
     return bearer_token(api.app.current_event.headers) or ""
 
 
+SNAPSHOT_ANSWERS = {200: {"description": "The room-entry snapshot. `Cache-Control: public, max-age=1, "
+                                          "stale-while-revalidate=2`: the edge serves it to every viewer.",
+                           "content": {"application/json": {"model": RoomSnapshot}}}}
+
+
 def build_router(api: Api) -> Router:
     router = Router()
+
+    @router.get("/v1/rooms/<room_id>/snapshot", tags=["edge"], responses=SNAPSHOT_ANSWERS,
+                summary="What a viewer loads on entering a live room, the same for everyone (cached at the edge 1 s)")
+    def snapshot(room_id: RoomId):  # noqa: ANN202 (a Response: its own Cache-Control)
+        from livecommerce.interaction import snapshot as edge  # deferred: cold start (pynamodb on first call)
+
+        return Response(status_code=200, content_type="application/json",
+                        body=edge.room_snapshot(room_id).model_dump_json(),
+                        headers={"Cache-Control": edge.CACHE_CONTROL})
 
     @router.get("/v1/rooms/<room_id>/realtime", tags=["realtime"], security=BEARER,
                 summary="MQTT-over-WSS endpoint, client id, credentials and topics of the room channel")

@@ -51,6 +51,8 @@ SPEC = ContextSpec(
               errors=(403,)),   # banned, muted, reply_host_only
         Route("POST", "/v1/rooms/{room_id}/likes", "interaction", "token", "viewer", max_body_bytes=1024,
               errors=(403,)),   # banned
+        # Edge: the room-entry snapshot, the same for everyone (CloudFront caches it 1 s; cdk/constructs/edge_cdn.py).
+        Route("GET", "/v1/rooms/{room_id}/snapshot", "interaction", "public", "anyone"),
         Route("GET", "/v1/rooms/{room_id}/danmaku-settings", "interaction", "token", "host"),
         Route("PUT", "/v1/rooms/{room_id}/danmaku-settings", "interaction", "token", "host",
               max_body_bytes=16 * 1024),
@@ -82,7 +84,8 @@ SPEC = ContextSpec(
             name="interaction",
             description="Realtime credentials, danmaku, likes, danmaku settings, mutes and bans",
             tables_write=(INTERACTION,),             # messages, like shards, counters, moderation, settings
-            tables_read=("Rooms", "Identity"),       # room access; sender nicknames; assistants (moderation)
+            # room access; sender nicknames; assistants (moderation); the snapshot's cards (Catalog)
+            tables_read=("Rooms", "Identity", "Catalog"),
             reads_token_secret=True,                 # GET .../realtime verifies the token it hands to the client
             publishes_realtime=True,                 # own copies, host replies, notices, danmaku batches
             realtime_client_settings=True,

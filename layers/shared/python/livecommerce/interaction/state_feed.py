@@ -93,8 +93,15 @@ def apply(event: DomainEvent, room_id: str) -> str | None:
         return _show(room_id, "lottery", event.lottery_id, event, message, same_subject=True)
     if kind == "LotteryDrawn":
         return _end(room_id, "lottery", event.lottery_id, event)
+    if kind == "CouponDropped":
+        # Kept for the room-entry snapshot (coupons on offer); the drop itself is on the events topic.
+        applied = state_storage.show(room_id, "coupon", event.drop_id, version_of(event), {
+            "type": "coupon_drop", "drop_id": event.drop_id, "name": event.name, "kind": event.kind,
+            "amount": event.amount, "threshold": event.threshold, "quantity": event.quantity,
+            "drops_at": event.drops_at})
+        return "coupon_kept" if applied else "stale"
     if kind == "RoomEnded":
-        for state_kind in ("card", "flash_sale", "lottery"):
+        for state_kind in ("card", "flash_sale", "lottery", "coupon"):
             state_storage.end(room_id, state_kind, None, version_of(event))
         for state_kind in topics.STATE_KINDS:
             room_state.clear_state(room_id, state_kind)
