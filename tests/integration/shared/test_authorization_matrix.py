@@ -69,6 +69,7 @@ from tests.integration.orders.test_commerce_authorization import COMMERCE_MATRIX
 MATRIX.update(COMMERCE_MATRIX)
 MATRIX.update({
     "GET /v1/rooms/{room_id}/realtime": (lambda r: ("GET", f"/v1/rooms/{r}/realtime", None), LOGGED_IN),
+    "GET /v1/rooms/{room_id}/snapshot": (lambda r: ("GET", f"/v1/rooms/{r}/snapshot", None), EVERYONE),
     "POST /v1/rooms/{room_id}/danmaku": (lambda r: ("POST", f"/v1/rooms/{r}/danmaku", {"text": "hi"}), LOGGED_IN),
     "POST /v1/rooms/{room_id}/likes": (lambda r: ("POST", f"/v1/rooms/{r}/likes", {"count": 1}), LOGGED_IN),
     "GET /v1/rooms/{room_id}/danmaku-settings": (lambda r: ("GET", f"/v1/rooms/{r}/danmaku-settings", None),
@@ -353,6 +354,9 @@ TEST_ROOM_ROWS = {
     "DELETE /v1/rooms/{room_id}/products/{product_id}/listing": lambda t, c: (
         "DELETE", f"/v1/rooms/{t.room}/products/{t.product}/listing", None, None),
     "GET /v1/rooms/{room_id}/cards": lambda t, c: ("GET", f"/v1/rooms/{t.room}/cards", None, None),
+    # The edge snapshot never reads the caller: a test room is 404 to everyone (the host rehearses
+    # through the normal routes), so a cached answer can never leak it (TEST_ROOM_REFUSALS).
+    "GET /v1/rooms/{room_id}/snapshot": lambda t, c: ("GET", f"/v1/rooms/{t.room}/snapshot", None, None),
     "POST /v1/orders": lambda t, c: (
         "POST", "/v1/orders", {"room_id": t.room, "items": [{"product_id": t.product, "quantity": 1}],
                                "address": ADDRESS}, _idem(c)),
@@ -463,10 +467,35 @@ TEST_ROOM_ROWS.update({
 # Callers who see the test room and are then refused by the route's own rule (status, code): the host
 # never enters their own lottery; nobody has won the open one.
 TEST_ROOM_REFUSALS = {
+    "GET /v1/rooms/{room_id}/snapshot": {"host": (404, "room_not_found"), "operator": (404, "room_not_found")},
     "POST /v1/lotteries/{lottery_id}/entries": {"host": (403, "host_cannot_enter")},
     "PUT /v1/lotteries/{lottery_id}/winners/me/address": {"host": (403, "not_a_winner"),
                                                          "operator": (403, "not_a_winner")},
 }
+
+
+# Co-streaming and PK (media) in the test room, as in MATRIX above.
+TEST_ROOM_ROWS.update({
+    "GET /v1/rooms/{room_id}/costream": lambda t, c: ("GET", f"/v1/rooms/{t.room}/costream", None, None),
+    "POST /v1/rooms/{room_id}/costream/requests": lambda t, c: (
+        "POST", f"/v1/rooms/{t.room}/costream/requests", None, None),
+    "POST /v1/rooms/{room_id}/costream/requests/{request_id}/accept": lambda t, c: (
+        "POST", f"/v1/rooms/{t.room}/costream/requests/viewer-2/accept", None, None),
+    "DELETE /v1/rooms/{room_id}/costream/requests/{request_id}": lambda t, c: (
+        "DELETE", f"/v1/rooms/{t.room}/costream/requests/viewer-2", None, None),
+    "POST /v1/rooms/{room_id}/costream/invitations": lambda t, c: (
+        "POST", f"/v1/rooms/{t.room}/costream/invitations", {"user_id": "viewer-2"}, None),
+    "POST /v1/rooms/{room_id}/costream/invitations/{request_id}/accept": lambda t, c: (
+        "POST", f"/v1/rooms/{t.room}/costream/invitations/viewer-1/accept", None, None),
+    "POST /v1/rooms/{room_id}/costream/guests/{request_id}/mute": lambda t, c: (
+        "POST", f"/v1/rooms/{t.room}/costream/guests/viewer-2/mute", None, None),
+    "PUT /v1/rooms/{room_id}/costream/layout": lambda t, c: (
+        "PUT", f"/v1/rooms/{t.room}/costream/layout", {"layout": "grid"}, None),
+    "POST /v1/rooms/{room_id}/pk": lambda t, c: (
+        "POST", f"/v1/rooms/{t.room}/pk", {"other_room_id": GHOST_ROOM_2, "rule": "likes",
+                                          "duration_seconds": 60}, None),
+    "DELETE /v1/rooms/{room_id}/pk": lambda t, c: ("DELETE", f"/v1/rooms/{t.room}/pk", None, None),
+})
 
 
 def room_scoped_routes():
