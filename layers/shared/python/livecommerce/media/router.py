@@ -24,6 +24,8 @@ def _service():
 def build_router(api: Api) -> Router:
     router = Router()
     tags = ["costream"]
+    # The host's routes check the role first (403 host_required, as for any room), before the room is
+    # read: a viewer learns nothing about a test room (tests/integration/shared/test_authorization_matrix.py).
 
     @router.get("/v1/rooms/<room_id>/costream", tags=tags, security=BEARER,
                 summary="The room's co-stream: layout, guests, PK, and the caller's own stage token")
@@ -39,7 +41,7 @@ def build_router(api: Api) -> Router:
                  summary="The host accepts an application: the guest goes on stage (409 stage_full at 12 "
                          "publishers); the host's stage token is returned, the guest's goes to their private topic")
     def accept(room_id: RoomId, request_id: RequestId) -> SeatWithToken:
-        return _service().accept_application(api.caller(), room_id, request_id)
+        return _service().accept_application(api.require("host"), room_id, request_id)
 
     @router.delete("/v1/rooms/<room_id>/costream/requests/<request_id>", tags=tags, security=BEARER,
                    summary="Decline, withdraw, hang up or remove a guest (the host, or the guest themselves)")
@@ -49,7 +51,7 @@ def build_router(api: Api) -> Router:
     @router.post("/v1/rooms/<room_id>/costream/invitations", tags=tags, security=BEARER,
                  summary="The host invites another host or a viewer onto the stage")
     def invite(room_id: RoomId, body: InviteRequest) -> tuple[Seat, int]:
-        return _service().invite(api.caller(), room_id, body), 201
+        return _service().invite(api.require("host"), room_id, body), 201
 
     @router.post("/v1/rooms/<room_id>/costream/invitations/<request_id>/accept", tags=tags, security=BEARER,
                  summary="The invitee accepts: on stage, with their participant token")
@@ -59,22 +61,22 @@ def build_router(api: Api) -> Router:
     @router.post("/v1/rooms/<room_id>/costream/guests/<request_id>/mute", tags=tags, security=BEARER,
                  summary="The host mutes a guest: their publishing participant is disconnected; they may watch")
     def mute(room_id: RoomId, request_id: RequestId) -> Seat:
-        return _service().mute(api.caller(), room_id, request_id)
+        return _service().mute(api.require("host"), room_id, request_id)
 
     @router.put("/v1/rooms/<room_id>/costream/layout", tags=tags, security=BEARER,
                 summary="Compose the stage into the room's channel as a grid or picture-in-picture, or stop")
     def layout(room_id: RoomId, body: LayoutRequest) -> CostreamState:
-        return _service().set_layout(api.caller(), room_id, body)
+        return _service().set_layout(api.require("host"), room_id, body)
 
     @router.post("/v1/rooms/<room_id>/pk", tags=tags, security=BEARER,
                  summary="PK: link with another live room for a window scored by likes or sales")
     def start_pk(room_id: RoomId, body: PkRequest) -> tuple[Pk, int]:
-        return _service().start_pk(api.caller(), room_id, body), 201
+        return _service().start_pk(api.require("host"), room_id, body), 201
 
     @router.delete("/v1/rooms/<room_id>/pk", tags=tags, security=BEARER,
                    summary="End the PK now (outcome cancelled, scores as they stand) and unlink the stages")
     def end_pk(room_id: RoomId) -> Pk:
-        return _service().end_pk_by_host(api.caller(), room_id)
+        return _service().end_pk_by_host(api.require("host"), room_id)
 
     add_replay_routes(router, api)   # the replays function's routes (livecommerce.media.replay_router)
     return router
