@@ -6,14 +6,26 @@ Authorization header, "public" routes do not. Also: request validation, CORS
 preflight, problem+json gateway responses, JSON access logs, execution logs,
 metrics, X-Ray and stage throttling.
 
-The API itself is a nested stack (`nested_stack`): a route costs its method, and a
-new path its resource and CORS preflight, there and not in the enclosing stack.
-API Gateway invokes each function through one permission for the whole stage.
+The API itself is a nested stack (`nested_stack`: the RestApi, authorizers, validator,
+gateway responses, invoke permissions, deployment and stage). The routes' methods,
+resources and CORS preflights live in one more nested stack per route function below it
+(`route_stacks`, plan: `plan_route_stacks`), so no stack grows with the whole route table
+(CloudFormation takes 500 resources per stack): a resource that the routes of several
+functions share is made in the API's stack and handed to each route stack by its id.
+The deployment waits for every route stack and changes when any route does
+(`routes_fingerprint`). API Gateway invokes each function through one permission for
+the whole stage.
+
+A stage deployed before the routes moved into route stacks cannot take this update in
+place (the new stacks would make resources and methods that still exist): delete the API
+stack's methods first or deploy the API anew; see docs/infra-health.md.
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import re
+from dataclasses import dataclass
 from typing import Mapping, Sequence
 
 from aws_cdk import Duration, Fn, NestedStack, RemovalPolicy
@@ -27,6 +39,9 @@ from cdk import nag
 from cdk.config import PROJECT, StageConfig
 from livecommerce.shared.spec import AUTHORIZER_CACHE_SECONDS, Route
 
+_COG4_REASON = ("Users sign in with WeChat/Alipay mini-program login codes, which Cognito user pools cannot "
+                "federate; our identity service issues the tokens and the REQUEST Lambda authorizer verifies "
+                "them on every token route. Public routes are acknowledged one by one (APIG4).")
 CORS_ALLOW_HEADERS = ("Authorization", "Content-Type", "Idempotency-Key")
 PROBLEM_CONTENT_TYPE = "application/problem+json"
 _PATH_PARAM = re.compile(r"^\{([A-Za-z0-9_]+)\}$")
@@ -60,6 +75,50 @@ def access_log_format() -> str:
 
 def path_parameters(path: str) -> list[str]:
     return [m.group(1) for part in path.split("/") if (m := _PATH_PARAM.match(part))]
+
+
+def _prefixes(path: str) -> list[str]:
+    """/v1/rooms/{room_id} -> ["/v1", "/v1/rooms", "/v1/rooms/{room_id}"] (the root not included)."""
+    parts = [part for part in path.strip("/").split("/") if part]
+    return ["/" + "/".join(parts[:i]) for i in range(1, len(parts) + 1)]
+
+
+@dataclass(frozen=True)
+class RouteStackPlan:
+    """Which nested stack holds what: one route stack per route function (its routes' methods, and
+    the resources only its routes use); resources that the routes of two or more functions share are
+    made in the API's own stack (`shared_paths`) and imported by id in each route stack."""
+    groups: dict[str, tuple[Route, ...]]
+    shared_paths: tuple[str, ...]
+
+
+def plan_route_stacks(routes: Sequence[Route]) -> RouteStackPlan:
+    groups: dict[str, list[Route]] = {}
+    users: dict[str, set[str]] = {}
+    for route in routes:
+        groups.setdefault(route.function, []).append(route)
+        for prefix in _prefixes(route.path):
+            users.setdefault(prefix, set()).add(route.function)
+    shared = sorted((path for path, names in users.items() if len(names) > 1), key=lambda p: (p.count("/"), p))
+    return RouteStackPlan(groups={name: tuple(found) for name, found in sorted(groups.items())},
+                          shared_paths=tuple(shared))
+
+
+def routes_fingerprint(routes: Sequence[Route], extra: object = None) -> str:
+    """What the deployment's logical id depends on (API Gateway serves a change only after a new
+    deployment). CDK does this itself for methods in the API's own stack; the route stacks' methods
+    are outside its view, so the deployment hashes what they are built from: every route (its
+    declaration, and for a service integration the schema and mapping templates it renders) and `extra`
+    (the CORS settings)."""
+    parts = []
+    for route in sorted(routes, key=lambda r: r.key):
+        part = {"route": repr(route)}
+        if route.integration is not None:
+            part["schema"] = _resolve(route.integration.request_schema)()
+            part["templates"] = _resolve(route.integration.templates)("<stream>")
+        parts.append(part)
+    blob = json.dumps({"routes": parts, "extra": extra}, sort_keys=True, default=repr)
+    return hashlib.sha256(blob.encode()).hexdigest()
 
 
 class RoutedRestApi(Construct):
@@ -100,6 +159,12 @@ class RoutedRestApi(Construct):
             description=f"Live commerce {config.name}: REST API resources, methods, authorizer, "
                         "gateway responses and invoke permissions",
         )
+        cors = apigw.CorsOptions(
+            allow_origins=list(config.cors_allowed_origins),
+            allow_methods=sorted({r.method for r in self.routes}),
+            allow_headers=list(CORS_ALLOW_HEADERS),
+            max_age=Duration.hours(1),
+        )
         self.api = apigw.RestApi(
             self.nested_stack,
             "Api",
@@ -118,12 +183,7 @@ class RoutedRestApi(Construct):
                 access_log_destination=apigw.LogGroupLogDestination(self.access_logs),
                 access_log_format=apigw.AccessLogFormat.custom(access_log_format()),
             ),
-            default_cors_preflight_options=apigw.CorsOptions(
-                allow_origins=list(config.cors_allowed_origins),
-                allow_methods=sorted({r.method for r in self.routes}),
-                allow_headers=list(CORS_ALLOW_HEADERS),
-                max_age=Duration.hours(1),
-            ),
+            default_cors_preflight_options=cors,
         )
         self.stage = self.api.deployment_stage
         # The stack outputs the URL under a stable name (ApiUrl); drop the duplicate.
@@ -147,19 +207,44 @@ class RoutedRestApi(Construct):
         )
 
         self.methods: dict[str, apigw.Method] = {}
-        integrations: dict[str, apigw.Integration] = {}
         self.service_roles: dict[str, iam.Role] = {}
         self.route_authorizers: dict[str, apigw.RequestAuthorizer] = {}
-        for route in self.routes:
-            if route.integration is not None:
-                self.methods[route.key] = self._add_service_method(
-                    config, route, functions[route.function], dict(service_targets or {}))
-                continue
-            if route.function not in functions:
-                raise KeyError(f"route {route.key} names unknown function {route.function!r}")
-            if route.function not in integrations:
-                integrations[route.function] = lambda_proxy_integration(functions[route.function])
-            self.methods[route.key] = self._add_method(route, integrations[route.function])
+        self.plan = plan_route_stacks(self.routes)
+        # The shared resources (and their preflights) in the API's own stack.
+        shared = {path: self._resource(path) for path in self.plan.shared_paths}
+        self.route_stacks: dict[str, NestedStack] = {}
+        for name, group in self.plan.groups.items():
+            if name not in functions:
+                raise KeyError(f"route {group[0].key} names unknown function {name!r}")
+            stack = NestedStack(self.nested_stack, f"Routes{_pascal(name)}",
+                                description=f"Live commerce {config.name}: REST API methods and resources "
+                                            f"of the {name} routes")
+            self.route_stacks[name] = stack
+            imported = apigw.RestApi.from_rest_api_attributes(
+                stack, "Api", rest_api_id=self.api.rest_api_id,
+                root_resource_id=self.api.rest_api_root_resource_id)
+            nodes: dict[str, apigw.IResource] = {"/": imported.root}
+            for index, path in enumerate(p for p in self.plan.shared_paths
+                                         if any(r.path == p or r.path.startswith(p + "/") for r in group)):
+                nodes[path] = apigw.Resource.from_resource_attributes(
+                    stack, f"Shared{index}", resource_id=shared[path].resource_id, rest_api=imported, path=path)
+            integration = None
+            for route in group:
+                resource = self._route_resource(nodes, route.path, cors)
+                if route.integration is not None:
+                    self.methods[route.key] = self._add_service_method(
+                        config, route, functions[route.function], dict(service_targets or {}), stack, resource)
+                    continue
+                integration = integration or lambda_proxy_integration(functions[route.function])
+                self.methods[route.key] = self._add_method(route, integration, resource)
+            nag.acknowledge(stack, "AwsSolutions-COG4", _COG4_REASON)
+        # API Gateway serves the routes of a deployment: it comes after every route stack and is a new
+        # one whenever a route changes.
+        deployment = self.api.latest_deployment
+        assert deployment is not None
+        deployment.add_to_logical_id({"routes": routes_fingerprint(self.routes, extra=repr(cors))})
+        for stack in self.route_stacks.values():
+            deployment.node.add_dependency(stack.nested_stack_resource)
 
         # One invoke permission per function, not one per method: this API's stage may
         # invoke the functions its routes name (a method only ever calls the function
@@ -177,13 +262,7 @@ class RoutedRestApi(Construct):
             self.invoke_permissions[name] = self.nested_stack.node.find_child(f"ApiInvoke{_pascal(name)}")
 
         # Cognito user pools cannot federate WeChat / Alipay mini-program logins.
-        nag.acknowledge(
-            self.api,
-            "AwsSolutions-COG4",
-            "Users sign in with WeChat/Alipay mini-program login codes, which Cognito user pools cannot "
-            "federate; our identity service issues the tokens and the REQUEST Lambda authorizer verifies "
-            "them on every token route. Public routes are acknowledged one by one (APIG4).",
-        )
+        # (COG4 is acknowledged on each route stack, where the methods are.)
 
         self._add_gateway_responses(config, gateway_responses)
         if config.manage_apigateway_account_role:
@@ -205,12 +284,23 @@ class RoutedRestApi(Construct):
                 node = node.get_resource(part) or node.add_resource(part)
         return node
 
-    def _add_method(self, route: Route, integration: apigw.Integration) -> apigw.Method:
+    @staticmethod
+    def _route_resource(nodes: dict[str, apigw.IResource], path: str, cors: apigw.CorsOptions) -> apigw.IResource:
+        """A route stack's resource for `path`: shared ones are imported (in `nodes` already), the rest
+        made here under them, each with its CORS preflight."""
+        node = nodes["/"]
+        for prefix in _prefixes(path):
+            if prefix not in nodes:
+                nodes[prefix] = node.add_resource(prefix.rsplit("/", 1)[1], default_cors_preflight_options=cors)
+            node = nodes[prefix]
+        return node
+
+    def _add_method(self, route: Route, integration: apigw.Integration, resource: apigw.IResource) -> apigw.Method:
         params = {f"method.request.path.{name}": True for name in path_parameters(route.path)}
         token = route.auth == "token"
         if token:
             params["method.request.header.Authorization"] = True
-        method = self._resource(route.path).add_method(
+        method = resource.add_method(
             route.method,
             integration,
             operation_name=f"{route.function}-{route.method.lower()}-{route.path.strip('/').replace('/', '-')}"
@@ -230,7 +320,8 @@ class RoutedRestApi(Construct):
         return method
 
     def _add_service_method(self, config: StageConfig, route: Route, authorizer_function: lambda_.IFunction,
-                            targets: Mapping[str, tuple[str, str]]) -> apigw.Method:
+                            targets: Mapping[str, tuple[str, str]], scope: Construct,
+                            resource: apigw.IResource) -> apigw.Method:
         """A route served by an AWS service integration (Route.integration), no Lambda behind it:
         its own REQUEST authorizer (cached per Authorization and the integration's identity headers),
         the request validator with the route's JSON Schema model, the mapping templates, and a role
@@ -259,11 +350,11 @@ class RoutedRestApi(Construct):
         request_template, response_templates = _resolve(integration.templates)(stream_name)
         schema = _resolve(integration.request_schema)()
         model_name = "".join(part.title() for part in route.function.split("_")) + "Request"
-        model = apigw.CfnModel(self.nested_stack, f"{name}Model", rest_api_id=self.api.rest_api_id,
+        model = apigw.CfnModel(scope, f"{name}Model", rest_api_id=self.api.rest_api_id,
                                content_type="application/json", name=model_name, schema=schema,
                                description=f"{route.key} request body (from {integration.request_schema})")
         problem = {"application/problem+json": apigw.Model.EMPTY_MODEL}
-        method = self._resource(route.path).add_method(
+        method = resource.add_method(
             route.method,
             apigw.AwsIntegration(
                 service=integration.service, action=integration.action, integration_http_method="POST",
@@ -288,7 +379,7 @@ class RoutedRestApi(Construct):
             request_parameters={**{f"method.request.path.{p}": True for p in path_parameters(route.path)},
                                 "method.request.header.Authorization": True,
                                 **{f"method.request.header.{h}": True for h in integration.identity_headers}},
-            request_models={"application/json": apigw.Model.from_model_name(self.nested_stack, f"{name}ModelRef",
+            request_models={"application/json": apigw.Model.from_model_name(scope, f"{name}ModelRef",
                                                                              model_name)},
             method_responses=[
                 apigw.MethodResponse(status_code=str(integration.success_status),

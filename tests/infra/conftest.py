@@ -3,7 +3,8 @@ with the cdk-nag plugin on) and hand the tests its templates."""
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+import copy
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,7 @@ from aws_cdk import assertions  # noqa: E402
 
 from cdk.config import STAGES, StageConfig  # noqa: E402
 from cdk.stage import StageStacks, create_app  # noqa: E402
+from infra_helpers import inline_nested  # noqa: E402
 
 
 @dataclass
@@ -28,16 +30,27 @@ class Synth:
     stages: dict[str, StageStacks]
     assembly: Any
     outdir: Path
+    _inlined: dict = field(default_factory=dict)
 
     def template(self, stage: str, part: str) -> assertions.Template:
         """part: a stack of the stage (Data, Media, Api, Realtime), or RestApi: the Api
-        stack's nested stack with the REST API (methods, resources, authorizer, stage)."""
-        stacks = self.stages[stage]
+        stack's nested stack with the REST API (authorizers, stage, permissions) with its route
+        stacks (methods, resources) inlined (infra_helpers.inline_nested)."""
         if part == "RestApi":
-            return assertions.Template.from_stack(stacks.api.rest_api.nested_stack)
-        return assertions.Template.from_stack(getattr(stacks, part.lower()))
+            return assertions.Template.from_json(self.json(stage, part))
+        return assertions.Template.from_stack(getattr(self.stages[stage], part.lower()))
 
     def json(self, stage: str, part: str) -> dict:
+        if part == "RestApi":
+            key = (stage, part)
+            if key not in self._inlined:
+                rest_api = self.stages[stage].api.rest_api
+                base = assertions.Template.from_stack(rest_api.nested_stack).to_json()
+                children = {rest_api.nested_stack.resolve(stack.nested_stack_resource.logical_id):
+                            assertions.Template.from_stack(stack).to_json()
+                            for stack in rest_api.route_stacks.values()}
+                self._inlined[key] = inline_nested(base, children)
+            return copy.deepcopy(self._inlined[key])
         return self.template(stage, part).to_json()
 
     def config(self, stage: str) -> StageConfig:

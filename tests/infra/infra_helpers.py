@@ -82,3 +82,35 @@ def stack_templates(synth) -> dict[str, Path]:
 def nested_templates(synth) -> list[Path]:
     """The nested stacks' templates (assets of their parents, not stacks of the manifest)."""
     return [path for name, path in stack_templates(synth).items() if "/" in name]
+
+
+def inline_nested(parent: dict, children: dict[str, dict]) -> dict:
+    """The parent template with each child stack's resources put in it, as if they were one stack:
+    children maps the child's AWS::CloudFormation::Stack logical id in the parent to the child's
+    template. A child resource's logical id gets the stack's id as a prefix; a child's {"Ref": parameter}
+    becomes what the parent passes in, its Ref / GetAtt of its own resources the prefixed ids. The
+    routed API's route stacks read this way: its methods, resources and their references in one place."""
+    merged = {**parent, "Resources": dict(parent["Resources"])}
+    for stack_id, child in children.items():
+        passed = props(parent["Resources"][stack_id]).get("Parameters", {})
+        own = set(child["Resources"])
+
+        def rewrite(node: Any) -> Any:
+            if isinstance(node, list):
+                return [rewrite(item) for item in node]
+            if not isinstance(node, dict):
+                return node
+            if set(node) == {"Ref"} and isinstance(node["Ref"], str):
+                if node["Ref"] in passed:
+                    return passed[node["Ref"]]
+                if node["Ref"] in own:
+                    return {"Ref": stack_id + node["Ref"]}
+            if set(node) == {"Fn::GetAtt"} and node["Fn::GetAtt"][0] in own:
+                return {"Fn::GetAtt": [stack_id + node["Fn::GetAtt"][0], *node["Fn::GetAtt"][1:]]}
+            return {key: rewrite(value) for key, value in node.items()}
+
+        for logical_id, resource in child["Resources"].items():
+            if stack_id + logical_id in merged["Resources"]:
+                raise ValueError(f"inlining {stack_id}: {logical_id} collides")
+            merged["Resources"][stack_id + logical_id] = rewrite(resource)
+    return merged

@@ -71,24 +71,30 @@ def test_every_stack_stays_under_80_percent_of_the_resource_limit(templates, rec
 
 
 def test_fifty_more_routes_fit_in_the_budget(templates, record_property):
-    """Each stack that holds routes, grown by 50 routes at its average cost per route,
-    is still under 80% of the limit; the stacks holding none do not grow with routes."""
-    total_routes = 0
+    """The routes' resources are spread over several stacks (the API's own and one route stack
+    per route function), and the next routes may all land in any one of them (a new function's
+    routes, or fifty more of one function). So each stack holding any of them, grown by 50 routes
+    at the whole API's average cost per route, is still under 80% of the limit. A stack holding
+    API Gateway resources or invoke permissions belongs to an API with routes."""
+    costs = {}
     for name, path in sorted(templates.items()):
         template = json.loads(path.read_text())
         routes, cost = route_cost(template)
-        total_routes += routes
-        if not routes:
-            assert cost == 0, f"{name}: API Gateway resources or invoke permissions without a route"
-            continue
-        count = resource_count(template)
-        projected = projection(count, routes, cost)
-        print(f"\n{name}: {routes} routes cost {cost} resources ({cost / routes:.2f} per route); "
-              f"{count} now, {projected:.0f} after {MORE_ROUTES} more routes (budget {BUDGET})")
-        record_property(f"resources-per-route:{name}", round(cost / routes, 2))
+        if routes or cost:
+            costs[name] = (routes, cost, resource_count(template))
+    total_routes = sum(routes for routes, _, _ in costs.values())
+    total_cost = sum(cost for _, cost, _ in costs.values())
+    assert total_routes > 0
+    per_route = total_cost / total_routes
+    print(f"\n{total_routes} routes cost {total_cost} resources ({per_route:.2f} per route) in {len(costs)} stacks")
+    for stage_name in sorted({name.split("/")[0] for name in costs}):
+        record_property(f"resources-per-route:{stage_name}", round(per_route, 2))
+    for name, (routes, cost, count) in costs.items():
+        projected = projection(count, total_routes, total_cost)
+        print(f"  {name}: {routes} routes, {cost} route resources, {count} now, {projected:.0f} after "
+              f"{MORE_ROUTES} more routes here (budget {BUDGET})")
         record_property(f"projected-after-{MORE_ROUTES}-routes:{name}", round(projected))
         assert projected < BUDGET, name
-    assert total_routes > 0
 
 
 # -------------------------------------------------- the checks themselves can fail
@@ -122,3 +128,7 @@ def test_route_cost_counts_methods_preflights_resources_and_per_method_permissio
     # ... which is what would take today's Api stack (360 resources, 61 routes) past the budget.
     assert projection(360, 61, 247) > BUDGET
     assert projection(211, 61, 194) < BUDGET
+    # One stack for all the routes (406 resources, 120 routes at 3.2 each) was past it; the same
+    # routes over route stacks of at most ~60 resources each fit 50 more anywhere.
+    assert projection(406, 120, 384) > BUDGET
+    assert projection(60, 120, 384) < BUDGET

@@ -28,7 +28,8 @@ def _script(name: str):
 
 def test_stacks_of_every_stage(synth):
     names = {stack.stack_name for stack in synth.assembly.stacks}
-    assert names == {f"LiveCommerce-{s}-{part}" for s in STAGES for part in ("Data", "Media", "Api", "Realtime", "Workflows")}
+    assert names == {f"LiveCommerce-{s}-{part}" for s in STAGES
+                     for part in ("Data", "Media", "Api", "Realtime", "Workflows", "Analytics")}
     assert [c.name for c in stages_for(None)] == list(STAGES)
     assert [c.name for c in stages_for("prod")] == ["prod"]
     with pytest.raises(SystemExit):
@@ -46,9 +47,12 @@ def test_cfn_lint_finds_no_errors(synth):
     templates = lint_templates.templates_in(synth.outdir)
     per_stage = len(synth.stages["dev"].all)
     assert len(templates) == per_stage * len(STAGES)
-    # Nested stacks' templates (the REST API's) are assets of their parents, not manifest stacks.
+    # Nested stacks' templates (the REST API's, and its route stacks) are assets of their parents,
+    # not manifest stacks.
     templates += nested_templates(synth)
-    assert len(templates) == (per_stage + 1) * len(STAGES)
+    nested_per_stage = 1 + len(synth.stages["dev"].api.rest_api.route_stacks)
+    assert nested_per_stage > 2
+    assert len(templates) == (per_stage + nested_per_stage) * len(STAGES)
     findings = lint_templates.lint(templates)
     errors = [str(f) for f in findings if f.severity == "error"]
     assert errors == []
