@@ -15,6 +15,7 @@ from infra_helpers import actions, as_list, function_logical_id, props, resource
 from livecommerce.catalog.spec import CATALOG
 from livecommerce.marketing.spec import MARKETING
 from livecommerce.orders.spec import ORDERS
+from livecommerce.payments.spec import PAYMENTS
 from livecommerce.manifest import SUBSCRIPTIONS
 from livecommerce.identity.spec import IDENTITY
 from livecommerce.manifest import ALL_TABLES
@@ -27,9 +28,13 @@ pytestmark = pytest.mark.infra
 COMMERCE_TABLES = {
     "catalog": ({CATALOG}, {ROOMS, IDENTITY}),          # IDENTITY: room assistant grants
     "orders": ({ORDERS, CATALOG, MARKETING, IDEMPOTENCY}, {ROOMS}),
-    "payments": ({ORDERS, MARKETING, IDEMPOTENCY}, {IDENTITY}),
-    "marketing": ({MARKETING, IDEMPOTENCY}, {ROOMS, IDENTITY}),   # IDENTITY: room assistant grants
-    "order_expiry": ({ORDERS, CATALOG, MARKETING}, set()),
+    "payments": ({PAYMENTS, ORDERS, MARKETING, IDEMPOTENCY}, {IDENTITY}),   # PAYMENTS: refund results
+    # IDENTITY: room assistant grants; CATALOG and ORDERS: a gift for points takes the product's units and
+    # makes its zero-amount order in the same transaction as the points debit (marketing.points gifts).
+    "marketing": ({MARKETING, IDEMPOTENCY, CATALOG, ORDERS}, {ROOMS, IDENTITY}),
+    # IDEMPOTENCY: a payment found at the provider before expiry is applied as its notification
+    # (the per-transaction record).
+    "order_expiry": ({ORDERS, CATALOG, MARKETING, IDEMPOTENCY}, set()),
     "commerce_events": ({MARKETING}, set()),
 }
 
@@ -64,10 +69,20 @@ def test_commerce_specs_list_exactly_their_tables(name):
                 or spec.reads_playback_key or spec.reads_providers_secret or spec.publishes_realtime)
 
 
-def test_payments_is_the_only_spec_with_the_payment_keys():
-    assert [spec.name for spec in FUNCTION_SPECS if spec.reads_payments_secret] == ["payments"]
+# The functions that talk to WeChat Pay / Alipay with the merchant keys, and why.
+PAYMENT_KEY_READERS = {
+    "payments": "prepay, verified notifications, an operator's reconciliation run",
+    "refunds": "refunds at the providers, and asking about late refund results",
+    "order_expiry": "asks the provider whether an order was paid before expiring it, and closes it there",
+    "reconciliation": "downloads the daily bills",
+}
+
+
+def test_only_the_payment_functions_read_the_payment_keys():
+    assert {spec.name for spec in FUNCTION_SPECS if spec.reads_payments_secret} == set(PAYMENT_KEY_READERS)
     assert [spec.name for spec in FUNCTION_SPECS if spec.creates_orders] == ["orders"]
-    assert BY_NAME["payments"].timeout_seconds == 15
+    # An outbound provider call (8 s) or an operator's reconciliation run inside API Gateway's 29 s.
+    assert BY_NAME["payments"].timeout_seconds == 29
     assert BY_NAME["order_expiry"].timeout_seconds == 60
     assert BY_NAME["order_expiry"].schedule == "rate(1 minute)"
 
@@ -103,7 +118,7 @@ def test_commerce_functions_touch_nothing_else(synth, stage, name):
     secret_statements = [s for s in role_statements(template, function_logical_id(template, name, stage))
                          if "secretsmanager:GetSecretValue" in as_list(s["Action"])]
     named = json.dumps(secret_statements)
-    expected = {"PaymentProviders"} if name == "payments" else set()
+    expected = {"PaymentProviders"} if BY_NAME[name].reads_payments_secret else set()
     if BY_NAME[name].reads_cursor_secret:
         expected.add("CursorSigningKey")
     assert {k for k in ("PaymentProviders", "CursorSigningKey", "TokenSigningKey", "LoginProviders",
@@ -111,30 +126,35 @@ def test_commerce_functions_touch_nothing_else(synth, stage, name):
     assert ("secretsmanager:GetSecretValue" in granted) == bool(expected), name
 
 
-def test_payment_providers_secret_is_readable_by_payments_only(synth, stage):
-    """Across every stack of the stage, the only statement naming the secret is the
-    payments function's GetSecretValue; the secret has no resource policy."""
+def test_payment_providers_secret_is_readable_by_the_payment_functions_only(synth, stage):
+    """Across every stack of the stage, the only statements naming the secret are GetSecretValue
+    of the roles of the functions that read the merchant keys (PAYMENT_KEY_READERS), one each;
+    the secret has no resource policy."""
     api = synth.json(stage, "Api")
-    payments_role = props(api["Resources"][function_logical_id(api, "payments", stage)])["Role"]["Fn::GetAtt"][0]
+    roles = {name: props(api["Resources"][function_logical_id(api, name, stage)])["Role"]["Fn::GetAtt"][0]
+             for name in PAYMENT_KEY_READERS}
+    secret = {"Fn::ImportValue": next(v["Export"]["Name"] for v in synth.json(stage, "Data")["Outputs"].values()
+                                      if "PaymentProviders" in json.dumps(v["Value"]) and "Export" in v)}
     naming = []
-    for part in ("Data", "Media", "Api", "Realtime"):
+    for part in ("Data", "Media", "Api", "Realtime", "Analytics", "Workflows"):
         template = synth.json(stage, part)
         assert not resources(template, "AWS::SecretsManager::ResourcePolicy")
         for logical_id, statement in statements(template):
             if "PaymentProviders" in json.dumps(statement["Resource"]):
                 naming.append((part, logical_id, statement))
-    assert len(naming) == 1
-    ((part, logical_id, statement),) = naming
-    assert part == "Api"
-    assert {"Ref": payments_role} in props(api["Resources"][logical_id])["Roles"]
-    assert as_list(statement["Action"]) == ["secretsmanager:GetSecretValue"]
-    assert as_list(statement["Resource"]) == [
-        {"Fn::ImportValue": next(v["Export"]["Name"] for v in synth.json(stage, "Data")["Outputs"].values()
-                                 if "PaymentProviders" in json.dumps(v["Value"]) and "Export" in v)}]
-    # The secret is encrypted with the data key: payments may decrypt it through Secrets Manager only.
-    via = [s for s in role_statements(api, function_logical_id(api, "payments", stage))
-           if "kms:Decrypt" in as_list(s["Action"]) and "secretsmanager." in json.dumps(s.get("Condition"))]
-    assert len(via) == 1 and "kms:Encrypt" not in as_list(via[0]["Action"])
+    assert {part for part, _, _ in naming} == {"Api"}
+    granted = []
+    for _, logical_id, statement in naming:
+        assert as_list(statement["Action"]) == ["secretsmanager:GetSecretValue"]
+        assert as_list(statement["Resource"]) == [secret]
+        granted += [name for name, role in roles.items() if {"Ref": role} in props(api["Resources"][logical_id])["Roles"]]
+        assert len(props(api["Resources"][logical_id])["Roles"]) == 1
+    assert sorted(granted) == sorted(PAYMENT_KEY_READERS)
+    # The secret is encrypted with the data key: each may decrypt it through Secrets Manager only.
+    for name in PAYMENT_KEY_READERS:
+        via = [s for s in role_statements(api, function_logical_id(api, name, stage))
+               if "kms:Decrypt" in as_list(s["Action"]) and "secretsmanager." in json.dumps(s.get("Condition"))]
+        assert len(via) == 1 and "kms:Encrypt" not in as_list(via[0]["Action"]), name
 
 
 def test_payment_providers_secret_in_the_data_stack(synth, stage):
@@ -167,14 +187,15 @@ def test_order_expiry_runs_every_minute(synth, stage):
 
 
 def test_commerce_points_rule(synth, stage):
-    """OrderPaid on our bus -> commerce_events, with the DLQ and retries of every consumer."""
+    """OrderPaid (points earned) and OrderRefunded (points taken back in proportion) on our bus ->
+    commerce_events, with the DLQ and retries of every consumer."""
     template = synth.json(stage, "Api")
     config = synth.config(stage)
     (subscription,) = [s for s in SUBSCRIPTIONS if s.name == "CommercePoints"]
     assert subscription.function == "commerce_events" and subscription.bus == "domain"
     (rule,) = [props(r) for r in resources(template, "AWS::Events::Rule").values()
                if props(r)["Name"] == f"livecommerce-{stage}-CommercePoints"]
-    assert rule["EventPattern"] == {"source": ["livecommerce"], "detail-type": ["OrderPaid"]}
+    assert rule["EventPattern"] == {"source": ["livecommerce"], "detail-type": ["OrderPaid", "OrderRefunded"]}
     assert "EventBus" in json.dumps(rule["EventBusName"])
     (target,) = rule["Targets"]
     function_id = function_logical_id(template, "commerce_events", stage)
