@@ -162,8 +162,10 @@ class ApiStack(Stack):
         # Asynchronous invocations between our functions ask for work at a moment (a danmaku
         # slot, a flash sale's start): a retry minutes later would be late, so none. What such a
         # call was for is picked up by its fallback (the caller itself, the next minute tick),
-        # and a missed tick of the commerce clock by the next one.
-        for callee in sorted({name for spec in FUNCTION_SPECS for name in spec.invokes}):
+        # and a missed tick of the commerce clock by the next one. stream_events invokes itself (a
+        # planned switch's check) but is first the IVS events' consumer, which EventBridge invokes
+        # asynchronously too: it keeps Lambda's retries (its work is idempotent, derived from facts).
+        for callee in sorted({name for spec in FUNCTION_SPECS for name in spec.invokes} - {"stream_events"}):
             self.functions[callee].function.configure_async_invoke(
                 retry_attempts=0, max_event_age=Duration.seconds(60))
 

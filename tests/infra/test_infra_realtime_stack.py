@@ -21,7 +21,9 @@ from livecommerce.rooms.spec import ROOMS
 
 pytestmark = pytest.mark.infra
 
-PUBLISHERS = {"interaction", "broadcasts", "realtime_batcher"}
+PUBLISHERS = {"interaction", "broadcasts", "realtime_batcher",
+              "live_stats",                       # live figures on the host's private topic of the room
+              "engagement", "engagement_clock"}   # lottery, poll and quiz state; winners' private messages
 STREAM_ACTIONS = {"dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator",
                   "dynamodb:ListStreams"}
 
@@ -224,6 +226,11 @@ DECLARED_INVOKES = {
     "marketing": ("commerce_timers",),
     "order_expiry": ("commerce_timers",),
     "commerce_timers": ("commerce_timers",),
+    "engagement": ("engagement_clock",),           # a lottery's / poll's close within the minute: its timer
+    "engagement_clock": ("engagement_clock",),     # the next step's timer
+    "costream": ("pk_clock",),                     # a PK's one-second clock
+    "live_stats": ("live_stats",),                 # the ticker hands over to its next run
+    "stream_events": ("stream_events",),           # a planned switch's check at the window's end
 }
 
 
@@ -269,3 +276,12 @@ def test_asynchronous_requests_for_a_moment_are_not_retried(synth, stage, callee
     configs = resources(template, "AWS::Lambda::EventInvokeConfig")
     (config,) = [props(c) for c in configs.values() if function in json.dumps(props(c)["FunctionName"])]
     assert config["MaximumRetryAttempts"] == 0 and config["MaximumEventAgeInSeconds"] == 60
+
+
+def test_event_consumers_that_invoke_themselves_keep_lambdas_retries(synth, stage):
+    """stream_events invokes itself (a planned switch's check) and is an EventBridge target: EventBridge
+    invokes asynchronously too, so a no-retry config would drop the IVS events' retries."""
+    template = synth.json(stage, "Api")
+    function = function_logical_id(template, "stream_events", stage)
+    configs = resources(template, "AWS::Lambda::EventInvokeConfig")
+    assert not [c for c in configs.values() if function in json.dumps(props(c)["FunctionName"])]
