@@ -177,8 +177,19 @@ def test_only_the_functions_that_ask_get_scheduler_passrole_and_sms_grants(synth
             (function,) = [name for name in BY_NAME if {"Ref": api["Resources"][function_logical_id(
                 api, name, stage)]["Properties"]["Role"]["Fn::GetAtt"][0]} == exported(synth, stage, role)]
             granted.setdefault(function, []).extend(props(resource)["PolicyDocument"]["Statement"])
-    assert set(granted) == {s.name for s in BY_NAME.values() if s.schedules_workflows or s.sends_sms}
-    assert set(granted) == {"reminder_schedules", "notify_tasks"}
+    assert set(granted) == {s.name for s in BY_NAME.values()
+                            if s.schedules_workflows or s.sends_sms or s.starts_workflows}
+    assert set(granted) == {"reminder_schedules", "notify_tasks", "replay_tasks",   # replay_tasks: test_infra_replays
+                            "notice_triggers", "notice_tasks"}                    # post-live notices (below)
+    for name, groups in (("notice_triggers", ("non_buyer_notices", "order_summary_notices", "room_preview_notices")),):
+        scheduling = [st for st in granted[name] if str(st["Action"]).startswith("['scheduler:")
+                      or (isinstance(st["Action"], list) and st["Action"][0].startswith("scheduler:"))]
+        assert sorted(flat(resource).rsplit(":schedule/", 1)[1] for st in scheduling
+                      for resource in as_list(st["Resource"])) == sorted(
+            f"{config.prefix}-{group}/*" for group in groups)
+    for name in ("notice_triggers", "notice_tasks"):
+        sms = [st for st in granted[name] if st["Action"] == "sns:Publish"]
+        assert sorted((st["Effect"], st["Resource"]) for st in sms) == [("Allow", "*"), ("Deny", "arn:*:sns:*:*:*")]
     schedules, passrole = granted["reminder_schedules"]
     assert sorted(as_list(schedules["Action"])) == ["scheduler:CreateSchedule", "scheduler:DeleteSchedule",
                                                     "scheduler:UpdateSchedule"]
