@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from livecommerce.analytics.facts import DanmakuSent, LikesAdded, StoreFact
+from livecommerce.analytics.facts import DanmakuSent, LikesAdded, LotteryEntrant, StoreFact
 from livecommerce.analytics.tags import HIGH_INTENT_WATCH_SECONDS, RULES as TAG_RULES, TAGS, ViewerFacts, tags_of
 
-__all__ = ["DanmakuSent", "LikesAdded", "StoreFact", "HIGH_INTENT_WATCH_SECONDS", "TAGS", "TAG_RULES", "ViewerFacts", "record_facts", "run_query", "tags_of"]
+__all__ = ["DanmakuSent", "LikesAdded", "LotteryEntrant", "StoreFact", "HIGH_INTENT_WATCH_SECONDS", "TAGS", "TAG_RULES", "ViewerFacts", "record_facts", "run_query", "tags_of"]
 
 
 def run_query(name: str, **params: Any) -> list[dict[str, Any]]:
@@ -22,7 +22,7 @@ def run_query(name: str, **params: Any) -> list[dict[str, Any]]:
 
 
 def record_facts(facts: list[StoreFact]) -> int:
-    """Put like and danmaku facts into the analytics store's `events` stream (one PutRecordBatch
+    """Put like, danmaku and keyword-entrant facts into the analytics store's `events` stream (one PutRecordBatch
     per 500); how many calls it took. Raises if Firehose keeps refusing some (retry the batch)."""
     from livecommerce.analytics import store_writer  # deferred: boto3 client on first use
 

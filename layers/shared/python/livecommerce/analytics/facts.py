@@ -1,4 +1,5 @@
-"""Facts the analytics store keeps that never travel the event bus: likes and danmaku.
+"""Facts the analytics store keeps that never travel the event bus: likes and danmaku, and the
+keyword-lottery entrants found at a lottery's close (LotteryEntered rows, via "danmaku").
 
 At scale a like or a danmaku is far too frequent for an EventBridge event each. The interaction
 context's realtime batcher reads them from its table's DynamoDB stream (the per-user like counter
@@ -23,6 +24,7 @@ class StoreFact(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     detail_type: ClassVar[str]
+    source: ClassVar[str] = SOURCE
 
     fact_id: str = Field(min_length=1, max_length=200)   # the row's event_id: the same on a retried batch
     room_id: str = Field(min_length=1, max_length=128)
@@ -42,7 +44,7 @@ class StoreFact(BaseModel):
         from livecommerce.analytics.event_rows import envelope  # deferred: keeps the face's import small
 
         time = datetime.fromtimestamp(self.at_ms / 1000, tz=timezone.utc).isoformat(timespec="milliseconds")
-        return envelope(event_id=self.fact_id, detail_type=self.detail_type, source=SOURCE,
+        return envelope(event_id=self.fact_id, detail_type=self.detail_type, source=self.source,
                         time=time.replace("+00:00", "Z"), detail=self.detail())
 
 
@@ -58,3 +60,17 @@ class DanmakuSent(StoreFact):
     message_id: str = Field(min_length=1, max_length=128)
     kind: str | None = None        # text | phrase
     host: bool = False             # sent by the host or an operator
+
+
+class LotteryEntrant(StoreFact):
+    """A keyword lottery's entrant, found from danmaku at the close: the store row of a
+    `LotteryEntered` (engagement's event, the same fields) for the lottery_only viewer tag. A
+    keyword lottery may have 100,000 entrants at once, too many for one bus event each; these go
+    500 to a PutRecordBatch. fact_id is stable per lottery and entrant, so a re-run close repeats
+    ids the report reads once (sql/views/unique_events.sql)."""
+
+    detail_type: ClassVar[str] = "LotteryEntered"
+    source: ClassVar[str] = "livecommerce.engagement"
+
+    lottery_id: str = Field(min_length=1, max_length=128)
+    via: str = "danmaku"

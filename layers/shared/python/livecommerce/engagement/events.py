@@ -27,7 +27,8 @@ class LotteryEntered(DomainEvent):
     """A viewer entered a lottery through POST /v1/lotteries/{id}/entries (follow, share, buyers
     lotteries). Internal: on the bus for analytics (the lottery_only viewer tag), never broadcast;
     the public face of an entrant stays its pseudonym. Keyword entrants (found by danmaku at the
-    close) are not announced one by one."""
+    close) are not put on the bus one by one: the close writes their LotteryEntered rows (via
+    "danmaku") straight to the analytics store (analytics.LotteryEntrant, 500 a call)."""
 
     lottery_id: str
     room_id: str

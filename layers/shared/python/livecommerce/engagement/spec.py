@@ -85,6 +85,7 @@ SPEC = ContextSpec(
             puts_events=True,
             publishes_realtime=True,
             schedule="rate(1 minute)",
+            puts_analytics_events=True,              # keyword entrants (LotteryEntered rows) to the analytics store
             invokes=("engagement_clock",),           # the next step's timer, when that one is near too
             # A timer invocation sleeps until its second (at most shared.timers.TIMER_LEAD_SECONDS = 75 s
             # ahead), then runs the step (a draw reads the frozen entrant list); the minute tick is short.
