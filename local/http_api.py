@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
+from collections import Counter
 
 from livecommerce import manifest
 from livecommerce.shared.gateway_responses import body_for
@@ -29,7 +31,21 @@ def _is_resource(target: str) -> bool:
     return any(manifest.match(method, path) is not None for method in _ROUTE_METHODS)
 
 
+# Requests that reached the gateway emulation (so a Lambda function), by method and path: what
+# the edge cache (local.edge_cache) let through to the origin. benchmarks/room_entry.py reads it
+# at GET /_local/origin-requests (a local introspection path; API Gateway has no such resource).
+ORIGIN_REQUESTS: Counter[str] = Counter()
+_origin_lock = threading.Lock()
+INTROSPECTION_PATH = "/_local/origin-requests"
+
+
 def handle(request: Request) -> Reply:
+    if request.method == "GET" and request.target.partition("?")[0] == INTROSPECTION_PATH:
+        with _origin_lock:
+            counts = dict(ORIGIN_REQUESTS)
+        return Reply(200, json.dumps(counts).encode(), {"Content-Type": "application/json"})
+    with _origin_lock:
+        ORIGIN_REQUESTS[f"{request.method} {request.target.partition('?')[0]}"] += 1
     # Every method, TRACE, CONNECT and made-up ones included, goes to the gateway emulation:
     # API Gateway has methods only for DELETE, GET, HEAD, OPTIONS, PATCH, POST, PUT (ANY is
     # those seven), and a method with no resource method answers MISSING_AUTHENTICATION_TOKEN

@@ -179,6 +179,9 @@ class LocalStack:
         self._moto.set_lambda_endpoint(os.environ["AWS_ENDPOINT_URL_LAMBDA"])
         self.workflows = LocalWorkflows(self.session, prefix=self.names.prefix, host=self.host)
         os.environ.update(self.workflows.env)
+        from local import gateway
+
+        gateway.use_clock(self.workflows.clock)   # API Gateway's request stamps move with the scheduler's clock
         # The replay distribution (CloudFront + OAC on AWS): the recordings bucket over HTTP.
         from local.replay_cdn import ReplayCdn
 
@@ -196,6 +199,15 @@ class LocalStack:
 
         self._api = LocalApiServer(self.host, self.api_port)
         self._api.start()
+        from local.edge_cache import EdgeCache, EdgeCacheUnavailable
+
+        # The edge (CloudFront on AWS): nginx proxy_cache with the same policy, for the snapshot.
+        self.edge: EdgeCache | None = EdgeCache(self._api.url, host=self.host)
+        try:
+            edge_url = self.edge.start()
+        except EdgeCacheUnavailable as exc:
+            logging.getLogger("local.edge").warning("no edge cache (%s): room snapshots are served by the API only", exc)
+            self.edge, edge_url = None, ""
         from local.seed_commerce import start_payment_standins
 
         # WeChat Pay and Alipay stand-ins: they post signed notifications to this API.
@@ -227,7 +239,7 @@ class LocalStack:
             "drand_standin": os.environ["DRAND_URL"],
             "ivs_api": ivs_urls["control"], "rtmp": ivs_urls["rtmp"], "hls": ivs_urls["playback"],
             "mqtt": mqtt_urls["ws"], "iot_publish": mqtt_urls["publish"], "scheduler": scheduler_url,
-            "replays": os.environ["REPLAY_BASE_URL"],
+            "replays": os.environ["REPLAY_BASE_URL"], "edge": edge_url,
             **self.payments.urls,
         }
         self.seeded = seeded
@@ -286,6 +298,8 @@ class LocalStack:
         self.ivs.stop()  # first, so the final "Stream End" still reaches the bus
         self._stop.set()
         self._api.stop()
+        if self.edge is not None:
+            self.edge.stop()
         for thread in self._delivery:
             thread.join(timeout=5)
         self.wechat.stop()
