@@ -48,6 +48,10 @@ def test_a_gift_is_redeemed_shipped_and_received_never_as_money(shop, seeded, bu
     gift = _gift(shop, stock=3, points_price=300, points_limit=2)
     assert (gift["points_price"], gift["points_limit"]) == (300, 2)
     plain = shop.product(stock=10)
+    for bad in ({"points_price": 0}, {"points_price": "300"}, {"points_price": 1.5}, {"points_limit": 0}):
+        response = shop.call("POST", "/v1/products", "operator-1", {"name": "x", "list_price": 100, "stock": 1, **bad})
+        assert response.status == 422, (bad, response.body)
+    assert shop.call("PATCH", f"/v1/products/{plain}", "host-1", {"points_price": 10}).status == 403
     service.award_points("viewer-1", 1000, reason="quiz", ref="quiz:gift-1")
     service.award_points("viewer-2", 100, reason="quiz", ref="quiz:gift-2")
 
@@ -115,6 +119,11 @@ def test_a_gift_is_redeemed_shipped_and_received_never_as_money(shop, seeded, bu
     today = datetime.now(timezone(timedelta(hours=8))).date().isoformat()
     assert all(s.order_id != order_id for s in orders.settlements_on(today))   # reconciliation never sees it
 
+    # The operator takes the gift off the points shelf: null clears the price.
+    patched = shop.ok(shop.call("PATCH", f"/v1/products/{gift['id']}", "operator-1", {"points_price": None}))
+    assert patched["points_price"] is None and patched["points_limit"] is None
+    assert _redeem(shop, "viewer-1", gift["id"]).json()["code"] == "not_a_gift"
+
 
 def test_cancel_before_shipping_gives_points_and_stock_back_once(shop, seeded):
     from livecommerce.marketing import service
@@ -142,6 +151,42 @@ def test_cancel_before_shipping_gives_points_and_stock_back_once(shop, seeded):
     assert shop.call("POST", f"/v1/orders/{order_id}/shipments", "operator-1", shipment).status == 409
     # The cancelled units no longer count against the viewer's limit.
     assert _redeem(shop, "viewer-1", gift["id"], quantity=3).status == 201
+
+    # A shipment and a cancel racing for each of four orders: exactly one wins each; points and units
+    # come back for the cancelled ones only.
+    from livecommerce.orders import fulfilment_service, service as orders_service
+    from livecommerce.orders.fulfilment_models import ShipmentRequest
+    from livecommerce.shared import problems
+    from livecommerce.shared.api import Caller
+
+    racer = _gift(shop, stock=4, points_price=10, points_limit=10)
+    service.award_points("viewer-3", 100, reason="quiz", ref="quiz:gift-race")
+    ids = [shop.ok(_redeem(shop, "viewer-3", racer["id"]))["order_id"] for _ in range(4)]
+    operator, buyer = Caller("operator-1", frozenset({"operator"})), Caller("viewer-3", frozenset({"viewer"}))
+
+    def ship(order_id):
+        try:
+            return fulfilment_service.ship(operator, order_id, ShipmentRequest(
+                carrier="SF", tracking_number=f"SF{ids.index(order_id) + 1:012d}")).state
+        except problems.Problem as exc:
+            return exc.code
+
+    def cancel(order_id):
+        try:
+            return orders_service.cancel_order(buyer, order_id).state
+        except problems.Problem as exc:
+            return exc.code
+
+    with ThreadPoolExecutor(max_workers=8) as pool:             # both submitted before either is awaited
+        racing = [(pool.submit(ship, i), pool.submit(cancel, i)) for i in ids]
+        shipped, cancelled = [s.result() for s, _ in racing], [c.result() for _, c in racing]
+    final = {o["id"]: o["state"] for o in shop.ok(shop.call("GET", "/v1/me/orders", "viewer-3"))["items"]}
+    for order_id, s_result, c_result in zip(ids, shipped, cancelled):
+        assert final[order_id] in ("shipped", "cancelled")
+        assert (s_result == "shipped") == (final[order_id] == "shipped") != (c_result == "cancelled"), \
+            (s_result, c_result)
+    n_cancelled = sum(1 for i in ids if final[i] == "cancelled")
+    assert (_balance(shop, "viewer-3"), _stock(shop, racer["id"])) == (100 - 10 * (4 - n_cancelled), n_cancelled)
 
 
 def _redeem_direct(user, product_id, idem=None):
