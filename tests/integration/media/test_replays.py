@@ -7,6 +7,7 @@ recorded outcomes."""
 from __future__ import annotations
 
 import json
+import re
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -18,6 +19,32 @@ from tests.polling import poll
 PLAYLIST = (Path(__file__).resolve().parents[2] / "unit" / "media" / "data" / "recorded_playlist.m3u8").read_text()
 BUCKET = "livecommerce-local-recordings"
 T0 = datetime(2026, 3, 14, 11, 0, 0, tzinfo=timezone.utc)
+BASE = "https://replay.example.com/"
+_TOKENISED = re.compile(r"^https://replay\.example\.com/t/([A-Za-z0-9_.-]+)/(ivs/v1/.+)$")
+
+
+def _tokens_and_keys(reply) -> tuple[set[str], object]:
+    """Every replay URL in a reply is BASE/t/<token>/<key>: the tokens seen, and the reply with bare URLs."""
+    seen: set[str] = set()
+
+    def bare(value):
+        if isinstance(value, dict):
+            return {k: bare(v) for k, v in value.items() if k != "playlist_expires_at"}
+        if isinstance(value, list):
+            return [bare(v) for v in value]
+        if isinstance(value, str) and value.startswith(BASE):
+            match = _TOKENISED.match(value)
+            assert match, value
+            seen.add(match.group(1))
+            return BASE + match.group(2)
+        return value
+    return seen, bare(reply)
+
+
+def _claims(token: str, key: str) -> dict:
+    from livecommerce.media import playback
+
+    return playback.verify_replay_token(token, playback.load_playback_key_pair().public_key_pem, key=key)
 
 
 def _iso(dt: datetime) -> str:
@@ -143,7 +170,12 @@ def test_recording_end_publishes_the_replay_timeline_and_clips_once(replay_env, 
 
     got = api.call("GET", f"/v1/rooms/{room_id}/replay", token=tokens_for("viewer-1"))
     assert got.status == 200, got.body
-    replay = got.json()
+    (token,), replay = _tokens_and_keys(got.json())     # one token for every URL of the reply
+    claims = _claims(token, f"{prefix}/media/hls/master.m3u8")
+    assert claims["lc:replay-prefix"] == prefix and claims["sub"] == "viewer-1"
+    assert claims["exp"] - claims["iat"] == 24 * 3600      # a public room's replay: a day
+    assert got.json()["playlist_expires_at"] == datetime.fromtimestamp(claims["exp"], timezone.utc).isoformat(
+        timespec="milliseconds").replace("+00:00", "Z")
     assert replay["playlist_url"] == f"https://replay.example.com/{prefix}/media/hls/master.m3u8"
     assert replay["duration_seconds"] == 9.0
     assert replay["thumbnails"] == [f"https://replay.example.com/{prefix}/media/thumbnails/240p30/thumb{i}.jpg"
@@ -151,7 +183,9 @@ def test_recording_end_publishes_the_replay_timeline_and_clips_once(replay_env, 
     assert [(e["offset_seconds"], e["kind"], e["ref_id"], e["price"]) for e in replay["timeline"]] == [
         (0.0, "listing", "p-early", 990), (2.0, "listing", "p-1", 19900), (5.0, "flash_sale", "fs-1", 9900)]
 
-    clips = api.call("GET", f"/v1/rooms/{room_id}/replay/clips", token=tokens_for("viewer-1")).json()["items"]
+    clip_tokens, clips = _tokens_and_keys(
+        api.call("GET", f"/v1/rooms/{room_id}/replay/clips", token=tokens_for("viewer-1")).json()["items"])
+    assert len(clip_tokens) == 1
     assert sorted((c["product_id"], c["start_seconds"], c["end_seconds"]) for c in clips) == [
         ("p-1", 2.0, 9.0), ("p-early", 0.0, 2.0)]
     s3 = replay_env.client("s3")
@@ -168,7 +202,8 @@ def test_recording_end_publishes_the_replay_timeline_and_clips_once(replay_env, 
     execution, events = _run(replay_env, f"{run_id}-s3")
     assert execution["status"] == "SUCCEEDED" and json.loads(execution["output"])["claim"]["outcome"] == "duplicate"
     assert "Publish" not in _states(events)
-    assert api.call("GET", f"/v1/rooms/{room_id}/replay", token=tokens_for("viewer-1")).json() == replay
+    assert _tokens_and_keys(api.call("GET", f"/v1/rooms/{room_id}/replay", token=tokens_for("viewer-1")).json())[1] \
+        == replay
 
     # an older recording of the room published late does not replace the newer one
     older = f"ivs/v1/123456789012/abcd1234/2026/3/14/10/0/recOLD{room_id[-5:]}"
@@ -178,8 +213,8 @@ def test_recording_end_publishes_the_replay_timeline_and_clips_once(replay_env, 
     invoke("replay_tasks", _recording_end(room_id, older))
     execution, _ = _run(replay_env, f"rec-{replay_rules.recording_id(older)}-ivs")
     assert json.loads(execution["output"])["publish"]["outcome"] == "superseded"
-    assert api.call("GET", f"/v1/rooms/{room_id}/replay", token=tokens_for("viewer-1")).json()["playlist_url"] \
-        == replay["playlist_url"]
+    assert _tokens_and_keys(api.call("GET", f"/v1/rooms/{room_id}/replay", token=tokens_for("viewer-1")).json(
+    ))[1]["playlist_url"] == replay["playlist_url"]
 
     # clips cut by the host
     host = tokens_for("host-1")
@@ -194,13 +229,29 @@ def test_recording_end_publishes_the_replay_timeline_and_clips_once(replay_env, 
     cut = api.call("POST", f"/v1/rooms/{room_id}/replay/clips", token=host,
                    json_body={"start_seconds": 2.5, "end_seconds": 5.5, "product_id": "p-1", "title": "上身效果"})
     assert cut.status == 201, cut.body
-    body = cut.json()
+    (cut_token,), body = _tokens_and_keys(cut.json())
+    assert _claims(cut_token, f"{prefix}/clips/{body['clip_id']}/master.m3u8")["sub"] == "host-1"
     assert body["kind"] == "host" and body["duration_seconds"] == 3.0
     key = body["playlist_url"].removeprefix("https://replay.example.com/").replace("master.m3u8",
                                                                                   "240p30/playlist.m3u8")
     text = s3.get_object(Bucket=BUCKET, Key=key)["Body"].read().decode()
     assert "#EXT-X-START:TIME-OFFSET=0.5" in text
     assert [s.uri.rsplit("/", 1)[-1] for s in m3u8.loads(text).segments] == ["1.ts", "2.ts"]
+
+    # the room made a test room: only its host and operators see the replay, with short-lived tokens
+    patched = api.call("PATCH", f"/v1/rooms/{room_id}", token=host, json_body={"visibility": "test"})
+    assert patched.status == 200, patched.body
+    assert api.call("GET", f"/v1/rooms/{room_id}/replay", token=tokens_for("viewer-1")).status == 404
+    for who in ("host-1", "operator-1"):
+        (private,), bare = _tokens_and_keys(api.call("GET", f"/v1/rooms/{room_id}/replay",
+                                                     token=tokens_for(who)).json())
+        claims = _claims(private, f"{prefix}/media/thumbnails/240p30/thumb0.jpg")
+        assert claims["exp"] - claims["iat"] == 9 + 15 * 60 and claims["sub"] == who   # its length + 15 min
+        assert bare["playlist_url"] == replay["playlist_url"]
+    from livecommerce.media import playback
+
+    with pytest.raises(playback.PlaybackTokenInvalid, match="wrong_prefix"):   # bound to this recording
+        _claims(private, f"{older}/media/hls/master.m3u8")
 
 
 def test_missing_recording_unknown_room_and_late_object(replay_env, api, tokens_for):

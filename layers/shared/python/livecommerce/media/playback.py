@@ -290,3 +290,100 @@ def grant_playback(channel_arn: str, playback_url: str, viewer_id: str, *,
                                          allow_origin=os.environ.get(ALLOW_ORIGIN_ENV) or "*", now=now)
     url = custom_domain_playback_url(playback_url, os.environ.get(PLAYBACK_DOMAIN_ENV))
     return PlaybackGrant(url=playback_url_with_token(url, token), token=token, expires_at=expires)
+
+
+# --- replay tokens (the replay distribution; docs/replays.md) ---------------
+#
+# The same rule as live, for recorded replays: an ES384 JWT signed with the playback key, carried
+# in the URL's path (``<REPLAY_BASE_URL>/t/<token>/<key>``) so the player's relative segment URIs
+# inherit it. Bound to one recording's prefix (``lc:replay-prefix``: every key under it, the
+# recording's playlists, segments, thumbnails and clips) and an expiry. Checked by the local replay
+# CDN and, on AWS, by the replay distribution's viewer-request Lambda@Edge
+# (cdk/assets/replay_edge/index.mjs), which refuses what this function refuses.
+
+CLAIM_REPLAY_PREFIX = "lc:replay-prefix"
+REPLAY_MAX_TTL_SECONDS = 48 * 3600     # no replay token is good for longer (a leaked one dies)
+REPLAY_KEY_ROOT = "ivs/v1/"
+
+
+def sign_replay_token(prefix: str, viewer_id: str, *, private_key_pem: str | bytes, ttl_seconds: int,
+                      now: float | None = None) -> tuple[str, int]:
+    """An ES384 replay token for the recording under `prefix`; returns (token, exp)."""
+    import jwt  # deferred: PyJWT/cryptography (cold start)
+
+    prefix = prefix.strip("/")
+    if not prefix.startswith(REPLAY_KEY_ROOT) or ".." in prefix.split("/"):
+        raise ValueError(f"a replay token covers a recording under {REPLAY_KEY_ROOT}, not {prefix!r}")
+    if not viewer_id or len(viewer_id) > VIEWER_ID_MAX_LENGTH:
+        raise ValueError(f"viewer_id must be 1-{VIEWER_ID_MAX_LENGTH} characters")
+    if isinstance(ttl_seconds, bool) or not isinstance(ttl_seconds, int) \
+            or not 0 < ttl_seconds <= REPLAY_MAX_TTL_SECONDS:
+        raise ValueError(f"ttl_seconds must be an integer in 1..{REPLAY_MAX_TTL_SECONDS}")
+    issued = int(now if now is not None else time.time())
+    expires = issued + ttl_seconds
+    claims = {CLAIM_REPLAY_PREFIX: prefix, "sub": viewer_id, "iat": issued, "exp": expires}
+    token = jwt.encode(claims, _private_key(_pem_bytes(private_key_pem)), algorithm=ALGORITHM,
+                       headers={"typ": "JWT"})
+    return token, expires
+
+
+def verify_replay_token(token: str, public_key_pem: str | bytes, *, key: str,
+                        now: float | None = None) -> dict[str, Any]:
+    """Check a replay token for one object key; returns its claims or raises PlaybackTokenInvalid
+    (malformed, wrong_algorithm, bad_signature, missing_claim, expired, lifetime_too_long,
+    wrong_prefix). The key must lie under the token's prefix (``<prefix>/...``)."""
+    import jwt  # deferred: PyJWT/cryptography (cold start)
+
+    if not isinstance(token, str) or not token or len(token) > MAX_TOKEN_LENGTH:
+        raise PlaybackTokenInvalid("malformed")
+    try:
+        header = jwt.get_unverified_header(token)
+    except jwt.PyJWTError:
+        raise PlaybackTokenInvalid("malformed") from None
+    if header.get("alg") != ALGORITHM:
+        raise PlaybackTokenInvalid("wrong_algorithm")
+    options = {"require": ["exp", CLAIM_REPLAY_PREFIX], "verify_exp": False, "verify_iat": False,
+               "verify_nbf": False, "verify_aud": False, "verify_iss": False}
+    try:
+        claims = jwt.decode(token, _public_key(_pem_bytes(public_key_pem)), algorithms=[ALGORITHM],
+                            options=options)
+    except jwt.InvalidSignatureError:
+        raise PlaybackTokenInvalid("bad_signature") from None
+    except jwt.MissingRequiredClaimError:
+        raise PlaybackTokenInvalid("missing_claim") from None
+    except jwt.PyJWTError:
+        raise PlaybackTokenInvalid("malformed") from None
+    current = now if now is not None else time.time()
+    exp, prefix = claims.get("exp"), claims.get(CLAIM_REPLAY_PREFIX)
+    if isinstance(exp, bool) or not isinstance(exp, int) or not isinstance(prefix, str):
+        raise PlaybackTokenInvalid("malformed")
+    if exp <= current - CLOCK_SKEW_SECONDS:
+        raise PlaybackTokenInvalid("expired")
+    if exp > current + REPLAY_MAX_TTL_SECONDS + CLOCK_SKEW_SECONDS:
+        raise PlaybackTokenInvalid("lifetime_too_long")
+    if not prefix.startswith(REPLAY_KEY_ROOT) or not key_under(key, prefix):
+        raise PlaybackTokenInvalid("wrong_prefix")
+    return claims
+
+
+def key_under(key: str, prefix: str) -> bool:
+    """`key` names an object inside the recording `prefix` (no dot segments, no empty ones)."""
+    parts = key.split("/")
+    if any(part in ("", ".", "..") for part in parts) or "%" in key or "\\" in key:
+        return False
+    return key.startswith(prefix.rstrip("/") + "/")
+
+
+def tokenised_path(token: str, key: str) -> str:
+    """``t/<token>/<key>``: the path a replay URL carries (relative URIs inherit the token)."""
+    return f"t/{token}/{key.lstrip('/')}"
+
+
+def split_tokenised_path(path: str) -> tuple[str, str] | None:
+    """``/t/<token>/<key>`` -> (token, key); anything else -> None."""
+    if not path.startswith("/t/"):
+        return None
+    token, sep, key = path[3:].partition("/")
+    if not sep or not token or not key:
+        return None
+    return token, key

@@ -38,7 +38,11 @@ class Rendition(BaseModel):
 class Replay(BaseModel):
     room_id: str
     state: str
-    playlist_url: str = Field(description="Multivariant HLS playlist of the recording (CloudFront)")
+    playlist_url: str = Field(description="Multivariant HLS playlist of the recording on the replay distribution, "
+                                          "as /t/<token>/<key>: every URL of this reply carries the same ES384 token "
+                                          "(the recording's prefix, an expiry), which relative URIs inherit")
+    playlist_expires_at: str | None = Field(default=None, description="When the URLs' token expires (a test room's "
+                                            "replay: its length plus 15 min; a public one: a day); ask again after")
     duration_seconds: float
     recording_started_at: str
     recording_ended_at: str | None = None

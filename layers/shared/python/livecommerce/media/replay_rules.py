@@ -302,3 +302,25 @@ def master_playlist(variants: list[tuple[str, int | None, int | None, int]]) -> 
             attrs += f",RESOLUTION={width}x{height}"
         lines += [f"#EXT-X-STREAM-INF:{attrs}", uri]
     return "\n".join(lines) + "\n"
+
+
+# ------------------------------------------------------------------ replay tokens' lifetimes
+#
+# Every replay URL carries a token (docs/replays.md, "Private replays"). A test room's replay (seen only
+# by its host and operators) gets a short-lived one: the replay's length plus a quarter of an hour to
+# start and pause (the CDN checks every segment request, unlike IVS which checks at playback start), at
+# most 12 h. A public room's replay gets a day, or its length plus the margin when that is longer. A
+# player whose token has run out asks the route again.
+
+PRIVATE_REPLAY_MARGIN_SECONDS = 15 * 60
+PRIVATE_REPLAY_MAX_TTL_SECONDS = 12 * 3600
+PUBLIC_REPLAY_TTL_SECONDS = 24 * 3600
+REPLAY_TTL_CEILING_SECONDS = 48 * 3600      # = media.playback.REPLAY_MAX_TTL_SECONDS
+
+
+def replay_token_ttl(duration_seconds: float, *, private: bool) -> int:
+    """Seconds a replay token lives: enough to play the whole recording once."""
+    playing = int(math.ceil(max(0.0, float(duration_seconds)))) + PRIVATE_REPLAY_MARGIN_SECONDS
+    if private:
+        return min(playing, PRIVATE_REPLAY_MAX_TTL_SECONDS)
+    return min(max(PUBLIC_REPLAY_TTL_SECONDS, playing), REPLAY_TTL_CEILING_SECONDS)

@@ -58,10 +58,36 @@ def _recordings_bucket(default: str | None = None) -> str:
 
 
 def replay_url(key: str) -> str:
-    """The public URL of an object of the recordings bucket: the replay CloudFront distribution
-    (REPLAY_BASE_URL, origin access control on the bucket); locally the embedded S3."""
+    """The address of an object of the recordings bucket on the replay distribution (REPLAY_BASE_URL:
+    CloudFront with origin access control; locally the replay CDN). The distribution serves it only
+    with a token (ReplayUrls below); this bare form names the object (the ReplayReady event)."""
     base = os.environ.get("REPLAY_BASE_URL", "").rstrip("/")
     return f"{base}/{key}" if base else key
+
+
+class ReplayUrls:
+    """The URLs one caller plays one recording with: ``REPLAY_BASE_URL/t/<token>/<key>``, one ES384
+    token (the playback key, the same rule as live) bound to the recording's prefix, short-lived for
+    a test room's replay, a day for a public one (replay_rules.replay_token_ttl; docs/replays.md)."""
+
+    def __init__(self, prefix: str, viewer_id: str, *, private: bool, duration_seconds: float) -> None:
+        from livecommerce.media import playback  # deferred: PyJWT/cryptography, only when a replay is shown
+
+        self.prefix = prefix.strip("/")
+        ttl = rules.replay_token_ttl(duration_seconds, private=private)
+        self.token, self.expires_at = playback.sign_replay_token(
+            self.prefix, viewer_id, private_key_pem=playback.load_playback_private_key(), ttl_seconds=ttl)
+        self._path = playback.tokenised_path
+
+    def __call__(self, key: str) -> str:
+        if not key.startswith(self.prefix + "/"):
+            raise ValueError(f"{key!r} is not under the recording {self.prefix!r}")
+        return replay_url(self._path(self.token, key))
+
+
+def _urls_for(caller: Any, room: Any, replay: ReplayItem) -> ReplayUrls:
+    return ReplayUrls(replay.prefix, str(caller.user_id), private=room.visibility != "public",
+                      duration_seconds=(replay.duration_ms or 0) / 1000.0)
 
 
 # ---------------------------------------------------------------------------- starter
@@ -404,41 +430,44 @@ def _replay(room_id: str) -> ReplayItem:
     return item
 
 
-def replay_view(replay: ReplayItem) -> dict[str, Any]:
+def replay_view(replay: ReplayItem, urls: ReplayUrls) -> dict[str, Any]:
     return {
-        "room_id": replay.room_id, "state": replay.state, "playlist_url": replay_url(replay.master_key),
+        "room_id": replay.room_id, "state": replay.state, "playlist_url": urls(replay.master_key),
+        "playlist_expires_at": _iso(datetime.fromtimestamp(urls.expires_at, timezone.utc)),
         "duration_seconds": round((replay.duration_ms or 0) / 1000.0, 3),
         "recording_started_at": replay.recording_started_at, "recording_ended_at": replay.recording_ended_at,
         "ready_at": replay.ready_at,
         "renditions": [{"path": r["path"], "width": r.get("width"), "height": r.get("height"),
-                        "playlist_url": replay_url(r["key"])} for r in replay.renditions or []],
-        "thumbnails": [replay_url(k) for k in replay.thumbnails or []],
+                        "playlist_url": urls(r["key"])} for r in replay.renditions or []],
+        "thumbnails": [urls(k) for k in replay.thumbnails or []],
         "timeline": list(replay.timeline or []),
     }
 
 
-def clip_view(clip: ClipItem) -> dict[str, Any]:
+def clip_view(clip: ClipItem, urls: ReplayUrls) -> dict[str, Any]:
     return {"clip_id": clip.clip_id, "kind": clip.kind, "product_id": clip.product_id, "title": clip.title,
             "start_seconds": float(clip.start_seconds), "end_seconds": float(clip.end_seconds),
             "duration_seconds": round(float(clip.end_seconds) - float(clip.start_seconds), 3),
-            "playlist_url": replay_url(clip.master_key), "created_at": clip.created_at}
+            "playlist_url": urls(clip.master_key), "created_at": clip.created_at}
 
 
 def get_replay(caller: Any, room_id: str) -> dict[str, Any]:
-    rooms.require_visible(room_id, caller)
-    return replay_view(_replay(room_id))
+    room = rooms.require_visible(room_id, caller)
+    replay = _replay(room_id)
+    return replay_view(replay, _urls_for(caller, room, replay))
 
 
 def list_clips(caller: Any, room_id: str) -> list[dict[str, Any]]:
-    rooms.require_visible(room_id, caller)
+    room = rooms.require_visible(room_id, caller)
     replay = _replay(room_id)
     clips = ClipItem.query(f"REPLAY#{room_id}", ClipItem.sk.startswith("CLIP#"), consistent_read=True)
-    return [clip_view(c) for c in clips if c.prefix == replay.prefix]
+    urls = _urls_for(caller, room, replay)
+    return [clip_view(c, urls) for c in clips if c.prefix == replay.prefix]
 
 
 def create_clip(caller: Any, room_id: str, start_s: float, end_s: float, product_id: str | None,
                 title: str | None) -> dict[str, Any]:
-    rooms.require_room_host(caller, room_id)
+    room = rooms.require_room_host(caller, room_id)
     replay = _replay(room_id)
     try:
         rules.check_clip(start_s, end_s, (replay.duration_ms or 0) / 1000.0)
@@ -453,4 +482,4 @@ def create_clip(caller: Any, room_id: str, start_s: float, end_s: float, product
                            product_id=product_id, title=title, created_by=caller.user_id)
     except rules.ClipOutsideRecording as exc:
         raise ValidationFailed(str(exc), code="clip_outside_recording") from None
-    return clip_view(clip)
+    return clip_view(clip, _urls_for(caller, room, replay))

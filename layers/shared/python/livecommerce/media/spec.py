@@ -112,6 +112,7 @@ SPEC = ContextSpec(
             tables_write=(MEDIA,),
             tables_read=("Rooms",),
             reads_token_secret=True,
+            reads_playback_key=True,        # signs the replay URLs' ES384 tokens (media.playback.sign_replay_token)
             recordings_access="write",      # reads the recorded playlists, writes a clip's playlists
             memory_mb=512,
         ),
