@@ -51,6 +51,14 @@ TRANSFORMED = {"events": "events_transform"}
 # The transformation's batches: Firehose buffers up to 1 MB or 5 s per invocation (a response must stay
 # under Lambda's 6 MB; rows are about the envelope's size), so the Lambda runs per batch, not per event.
 TRANSFORM_BUFFER_MB = 1
+# The delivery buffer of both streams: an object per room partition at most every 15 s. Firehose's API
+# allows 0-900 s, but zero buffering is not available with dynamic partitioning, whose multi-stage
+# buffering may deliver a record up to 1.5 x the interval late (Firehose developer guide, "Buffer data
+# for dynamic partitioning"). So the post-live report waits at most ceil(1.5 x 15) = 23 s after the end
+# (REPORT_SETTLE_SECONDS of post_live_report, held equal by tests/infra/test_infra_analytics_reports.py)
+# and less when the store shows it has caught up (analytics/post_live.py: wait_for_store). A shorter
+# interval means more, smaller Parquet objects per room: 240 an hour per stream and live room.
+STORE_BUFFER_SECONDS = 15
 TRANSFORM_BUFFER_SECONDS = 5
 TIMESTAMP_FORMATS = ["millis", "yyyy-MM-dd'T'HH:mm:ss'Z'", "yyyy-MM-dd'T'HH:mm:ss.SSS'Z'"]
 RESULTS_EXPIRE_DAYS = 7           # Athena result files: a report is cached elsewhere, results are scratch
@@ -256,8 +264,10 @@ class AnalyticsStack(Stack):
                 bucket_arn=self.store.bucket_arn, role_arn=role_arn,
                 prefix=f"{table.name}/dt=!{{{source}:dt}}/room_id=!{{{source}:room_id}}/",
                 error_output_prefix=f"errors/{table.name}/!{{firehose:error-output-type}}/!{{timestamp:yyyy-MM-dd}}/",
-                # Parquet conversion and dynamic partitioning need a buffer of at least 64 MB.
-                buffering_hints=firehose.CfnDeliveryStream.BufferingHintsProperty(interval_in_seconds=60, size_in_m_bs=64),
+                # Parquet conversion and dynamic partitioning need a buffer of at least 64 MB; the interval
+                # is what the post-live report waits for (STORE_BUFFER_SECONDS).
+                buffering_hints=firehose.CfnDeliveryStream.BufferingHintsProperty(
+                    interval_in_seconds=STORE_BUFFER_SECONDS, size_in_m_bs=64),
                 encryption_configuration=firehose.CfnDeliveryStream.EncryptionConfigurationProperty(
                     kms_encryption_config=firehose.CfnDeliveryStream.KMSEncryptionConfigProperty(
                         awskms_key_arn=self.config_key_arn)),

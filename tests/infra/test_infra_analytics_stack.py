@@ -57,6 +57,8 @@ def test_firehose_parquet_partitioned_encrypted(built):
         assert conversion["Enabled"] is True and conversion["OutputFormatConfiguration"]["Serializer"]["ParquetSerDe"]
         assert conversion["SchemaConfiguration"]["TableName"] in {t.name for t in TABLES}
         assert dest["DynamicPartitioningConfiguration"]["Enabled"] is True
+        # 15 s buffers (the post-live report's wait); 64 MB, the least Parquet conversion allows
+        assert dest["BufferingHints"] == {"IntervalInSeconds": 15, "SizeInMBs": 64}
     beacons = streams["livecommerce-prod-analytics-beacons"]["ExtendedS3DestinationConfiguration"]
     assert "dt=!{partitionKeyFromQuery:dt}/room_id=!{partitionKeyFromQuery:room_id}/" in beacons["Prefix"]
     (processor,) = beacons["ProcessingConfiguration"]["Processors"]

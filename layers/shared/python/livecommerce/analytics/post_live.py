@@ -1,8 +1,11 @@
 """The post-live report computed when the room ends (RoomEnded), stored, and read at once.
 
-On RoomEnded the post_live_report function waits until the store has caught up (the delivery
-stream's buffer: REPORT_SETTLE_SECONDS after the end; CDK sets the Firehose buffer interval, the
-local stack its stand-in's; unset: 0), computes the report once (reports.compute: the room's verdicts once, every
+On RoomEnded the post_live_report function waits until the store has caught up with the end
+(`wait_for_store`: the room's RoomEnded row has landed in the events table and a beacon received
+after the end in the beacons table, polled every STORE_POLL_SECONDS), at most
+REPORT_SETTLE_SECONDS after the end (the bound: Firehose's end-to-end delay, 1.5 x its buffer
+interval with dynamic partitioning; CDK: 15 s buffers, 23 s; the local stack: its stand-in's 5 s;
+unset: 0, no wait), then computes the report once (reports.compute: the room's verdicts once, every
 query over them), publishes ViewerWatchTimes (once per room), and stores the report, its viewer
 rows and its workbook in the exports bucket (report_store). GET /stats, /viewers and /stats.xlsx
 read the stored report; before it exists (a live room, or a report not stored yet) they compute it.
@@ -16,13 +19,52 @@ from datetime import datetime, timezone
 from typing import Any, Callable
 
 from livecommerce import rooms
-from livecommerce.analytics import excel, report_store, reports
+from livecommerce.analytics import excel, queries, report_store, reports
 from livecommerce.analytics.events import WATCH_CHUNK, ViewerWatchTimes, WatchTime
 from livecommerce.analytics.report_models import Report, ViewerRow
 from livecommerce.rooms.events import RoomEnded
 from livecommerce.shared import events as domain_events
 
 DEFAULT_SETTLE_SECONDS = 0
+STORE_POLL_SECONDS = 2.0
+
+
+def _epoch_of(value: Any) -> float | None:
+    """A timestamp from either engine (DuckDB: a naive UTC datetime; Athena: its text) in epoch seconds."""
+    if value is None:
+        return None
+    if isinstance(value, datetime):
+        return (value if value.tzinfo else value.replace(tzinfo=timezone.utc)).timestamp()
+    text = str(value).strip().replace(" ", "T", 1)
+    parsed = datetime.fromisoformat(text.replace("Z", "+00:00").replace(" UTC", ""))
+    return (parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)).timestamp()
+
+
+def store_caught_up(room_id: str, ended_at: float, *, run: Callable[..., list[dict[str, Any]]] | None = None) -> bool:
+    """The store holds the room's RoomEnded row and a beacon of the room received at or after the end."""
+    rows = (run or queries.run)("report_store_progress", room_id=room_id)
+    if not rows:
+        return False
+    last_beacon = _epoch_of(rows[0].get("last_beacon_at"))
+    return int(rows[0].get("room_ended_rows") or 0) > 0 and last_beacon is not None and last_beacon >= ended_at - 1
+
+
+def wait_for_store(room_id: str, ended_at: float, *, bound: float, now: Callable[[], float] = time.time,
+                   sleep: Callable[[float], None] = time.sleep,
+                   caught_up: Callable[[str, float], bool] = store_caught_up) -> str:
+    """Wait until the store has caught up with the room's end, or until `bound` seconds after the end,
+    whichever comes first: "caught_up" or "bound". Never longer than the bound from the call."""
+    deadline = min(ended_at + bound, now() + bound)
+    while True:
+        try:
+            if caught_up(room_id, ended_at):
+                return "caught_up"
+        except Exception:  # noqa: BLE001 - a failed probe is no reason not to report: wait for the bound
+            pass
+        left = deadline - now()
+        if left <= 0:
+            return "bound"
+        sleep(min(STORE_POLL_SECONDS, left))
 
 
 def settle_seconds() -> float:
@@ -73,11 +115,11 @@ def on_room_ended(detail: dict[str, Any], *, now: Callable[[], float] = time.tim
     ended = RoomEnded.parse(detail)
     assert isinstance(ended, RoomEnded)
     ended_at = _epoch(ended.occurred_at) or now()
-    wait = ended_at + settle_seconds() - now()
-    if wait > 0:
-        sleep(min(wait, settle_seconds()))
+    settled = (wait_for_store(ended.room_id, ended_at, bound=settle_seconds(), now=now, sleep=sleep)
+               if settle_seconds() > 0 else "no_wait")
+    waited = max(0.0, now() - ended_at)
     title = rooms.room_title(ended.room_id) or ""
     started = time.perf_counter()
     report, viewers, published = compute_and_store(ended.room_id, ended.host_id, title=title)
     return {"room_id": ended.room_id, "viewers": len(viewers), "watch_time_events": published,
-            "seconds": round(time.perf_counter() - started, 3)}
+            "settled": settled, "waited_seconds": round(waited, 3), "seconds": round(time.perf_counter() - started, 3)}

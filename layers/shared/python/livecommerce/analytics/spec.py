@@ -91,10 +91,12 @@ SPEC = ContextSpec(
             puts_events=True,                 # ViewerWatchTimes
             queries_analytics=True,           # the report queries (Athena on AWS)
             exports_prefixes=("reports/",),   # the stored report, its viewer rows and workbook
-            # Firehose's buffer interval (cdk/stacks/analytics_stack.py): the last beacons are in the store then
-            environment=(("REPORT_SETTLE_SECONDS", "60"),),
+            # the bound of the wait for the store: 1.5 x Firehose's 15 s buffer interval with dynamic
+            # partitioning (cdk/stacks/analytics_stack.py: STORE_BUFFER_SECONDS); it ends sooner when the
+            # store has caught up with the end (post_live.wait_for_store)
+            environment=(("REPORT_SETTLE_SECONDS", "23"),),
             memory_mb=2048,
-            timeout_seconds=300,              # waits out the delivery stream's buffer, then the queries
+            timeout_seconds=300,              # waits for the store (at most 23 s), then the queries
         ),
         FunctionSpec(
             name="beacon_authorizer",
