@@ -185,7 +185,8 @@ class LocalStack:
         # The replay distribution (CloudFront + OAC on AWS): the recordings bucket over HTTP.
         from local.replay_cdn import ReplayCdn
 
-        self.replay_cdn = ReplayCdn(self.session, env["RECORDINGS_BUCKET"], host=self.host)
+        self.replay_cdn = ReplayCdn(self.session, env["RECORDINGS_BUCKET"], host=self.host,
+                                    secret_id=env["PLAYBACK_KEY_SECRET_ID"])   # checks replay tokens
         os.environ["REPLAY_BASE_URL"] = self.replay_cdn.start()
         scheduler_url = self.workflows.start()
         self.streams = StreamPump(self.session, {INTERACTION.logical_id: env[INTERACTION.env_var]})
