@@ -13,7 +13,8 @@ import logging
 import time
 import uuid
 from dataclasses import dataclass, field
-from typing import Any
+from datetime import datetime, timezone
+from typing import Any, Callable
 from urllib.parse import parse_qs
 
 from livecommerce import manifest
@@ -26,6 +27,25 @@ API_ID = "localapi"
 STAGE = "local"
 MAX_GATEWAY_BODY = 10 * 1024 * 1024  # API Gateway's own payload limit
 INTEGRATION_TIMEOUT_SECONDS = 29.0    # API Gateway's integration timeout (REST, Lambda proxy)
+
+
+# API Gateway's own clock: the request's `$context.requestTimeEpoch`, which the beacon route's mapping
+# template stamps as each beacon's received_at (and judges the client times against). Real time by
+# default; the local stack points it at the scheduler's ShiftableClock (`use_clock`), so
+# `POST <scheduler>/__local/clock` moves API Gateway's stamps and Scheduler's "now" together (as on
+# AWS, where both read the same time). The functions' own clock does not move.
+_clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc)  # noqa: E731
+
+
+def use_clock(clock: Callable[[], datetime] | None) -> None:
+    """The clock the gateway stamps requests with (None: real time again)."""
+    global _clock
+    _clock = clock or (lambda: datetime.now(timezone.utc))
+
+
+def request_time_ms() -> int:
+    """`$context.requestTimeEpoch`: epoch milliseconds on the gateway's clock."""
+    return int(_clock().timestamp() * 1000)
 
 
 @dataclass
@@ -118,7 +138,7 @@ def handle(method: str, raw_path: str, headers: dict[str, str] | None = None,
         "requestContext": {
             "resourcePath": route.path, "httpMethod": route.method, "path": f"/{STAGE}{raw}",
             "stage": STAGE, "requestId": request_id, "apiId": API_ID, "accountId": "000000000000",
-            "requestTimeEpoch": int(time.time() * 1000), "protocol": "HTTP/1.1",
+            "requestTimeEpoch": request_time_ms(), "protocol": "HTTP/1.1",
             "identity": {"sourceIp": source_ip, "userAgent": headers.get("User-Agent", "")},
             "authorizer": authorizer_context,
         },
@@ -176,7 +196,7 @@ def _service_integration(route: Route, params: dict[str, str], path: str, query:
     if body is None or not beacon_integration.valid_body(integration, body):
         return _gateway_error("BAD_REQUEST_BODY")
     answer = beacon_integration.serve(
-        integration, body=body, params=params, request_id=request_id, request_time_ms=int(time.time() * 1000),
+        integration, body=body, params=params, request_id=request_id, request_time_ms=request_time_ms(),
         source_ip=source_ip, authorizer={"principalId": result["principalId"], **(result.get("context") or {})})
     return GatewayResponse(answer.status, answer.headers, answer.body)
 

@@ -14,12 +14,14 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def request(method: str, url: str, body=None, token: str | None = None):
+def request(method: str, url: str, body=None, token: str | None = None, headers: dict[str, str] | None = None):
     data = json.dumps(body).encode() if body is not None else None
     req = urllib.request.Request(url, data=data, method=method)
     req.add_header("Content-Type", "application/json")
     if token:
         req.add_header("Authorization", f"Bearer {token}")
+    for name, value in (headers or {}).items():   # e.g. Idempotency-Key, X-Playback-Token
+        req.add_header(name, value)
     try:
         with urllib.request.urlopen(req, timeout=30) as resp:
             return resp.status, dict(resp.headers), json.loads(resp.read() or b"null")
