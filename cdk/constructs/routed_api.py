@@ -224,10 +224,13 @@ class RoutedRestApi(Construct):
                 stack, "Api", rest_api_id=self.api.rest_api_id,
                 root_resource_id=self.api.rest_api_root_resource_id)
             nodes: dict[str, apigw.IResource] = {"/": imported.root}
-            for index, path in enumerate(p for p in self.plan.shared_paths
-                                         if any(r.path == p or r.path.startswith(p + "/") for r in group)):
-                nodes[path] = apigw.Resource.from_resource_attributes(
-                    stack, f"Shared{index}", resource_id=shared[path].resource_id, rest_api=imported, path=path)
+            for path in self.plan.shared_paths:
+                if any(r.path == path or r.path.startswith(path + "/") for r in group):
+                    # Named by its path: the logical ids of the resources made under it stay the same
+                    # when other shared paths come or go.
+                    nodes[path] = apigw.Resource.from_resource_attributes(
+                        stack, "Shared" + _path_id(path), resource_id=shared[path].resource_id,
+                        rest_api=imported, path=path)
             integration = None
             for route in group:
                 resource = self._route_resource(nodes, route.path, cors)
@@ -470,6 +473,11 @@ def _resolve(reference: str):
 
     module, _, name = reference.partition(":")
     return getattr(importlib.import_module(module), name)
+
+
+def _path_id(path: str) -> str:
+    """/v1/rooms/{room_id} -> V1RoomsRoomId (a construct id)."""
+    return "".join(_pascal(part.strip("{}")) for part in path.strip("/").split("/"))
 
 
 def _pascal(name: str) -> str:

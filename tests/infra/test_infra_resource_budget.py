@@ -132,3 +132,22 @@ def test_route_cost_counts_methods_preflights_resources_and_per_method_permissio
     # routes over route stacks of at most ~60 resources each fit 50 more anywhere.
     assert projection(406, 120, 384) > BUDGET
     assert projection(60, 120, 384) < BUDGET
+
+
+def test_route_stack_plan_shares_only_what_several_functions_use():
+    from cdk.constructs.routed_api import plan_route_stacks, routes_fingerprint
+    from livecommerce.shared.spec import Route
+
+    routes = [Route("GET", "/v1/rooms/{room_id}", "rooms", "public", "anyone"),
+              Route("GET", "/v1/rooms/{room_id}/cards", "catalog", "public", "anyone"),
+              Route("PUT", "/v1/rooms/{room_id}/costream/layout", "costream", "token", "host"),
+              Route("POST", "/v1/products", "catalog", "token", "operator")]
+    plan = plan_route_stacks(routes)
+    assert set(plan.groups) == {"rooms", "catalog", "costream"}
+    assert [r.path for r in plan.groups["catalog"]] == ["/v1/rooms/{room_id}/cards", "/v1/products"]
+    # Used by two or more functions' routes: made once in the API's stack, parents first.
+    assert plan.shared_paths == ("/v1", "/v1/rooms", "/v1/rooms/{room_id}")
+    # A route change changes the deployment's fingerprint; the same routes in another order do not.
+    assert routes_fingerprint(routes) == routes_fingerprint(list(reversed(routes)))
+    changed = routes[:3] + [Route("POST", "/v1/products", "catalog", "token", "host")]
+    assert routes_fingerprint(changed) != routes_fingerprint(routes)
