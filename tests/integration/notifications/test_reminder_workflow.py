@@ -131,7 +131,7 @@ def test_reminder_reaches_each_viewer_once_by_consent_with_retries(workflows, ap
 
         from moto.sns.models import sns_backends
         sms = list(sns_backends["123456789012"][seeded.region_name].sms_messages.values())
-        assert sms == [("+8613812345678", sms[0][1])] and "15 minutes" in sms[0][1]
+        assert sms == [("+8613812345678", sms[0][1])] and "还有15分钟" in sms[0][1]
 
         # The same schedule firing again (Scheduler delivers at least once): nobody gets it twice.
         again = seeded.client("stepfunctions").start_execution(

@@ -9,7 +9,7 @@ from hypothesis import given, strategies as st
 
 from livecommerce.analytics import TAGS, ViewerFacts, tags_of
 from livecommerce.notifications import postlive, rules, values
-from livecommerce.notifications.templates import CONSENT_KINDS, template
+from livecommerce.notifications.templates import CONSENT_KINDS, KINDS, REMINDER_KINDS, template
 
 texts = st.text(max_size=80)
 moments = st.datetimes(min_value=datetime(2000, 1, 1), max_value=datetime(2100, 1, 1),
@@ -57,12 +57,13 @@ def test_values_refuse_what_wechat_refuses():
     "tracking_number": texts, "shipped_at": moments.map(lambda m: m.isoformat()),
     "delivered_at": moments.map(lambda m: m.isoformat()), "cause": st.sampled_from(["buyer", "auto"]),
     "scheduled_start": moments.map(lambda m: m.isoformat()), "host_name": texts}))
-def test_every_consent_kind_fills_valid_data_for_any_fields(fields):
-    for kind in CONSENT_KINDS:
+def test_every_kind_fills_valid_data_for_any_fields(fields):
+    assert set(KINDS) == set(CONSENT_KINDS + REMINDER_KINDS)
+    for kind in KINDS:                       # the reminders too: their time2 is a WeChat time value
         tpl = template(kind)
-        assert tpl.ready
         assert values.valid_data(tpl.wechat_data(fields)), (kind, tpl.wechat_data(fields))
-        assert tpl.sms_text(fields).startswith(values.SMS_SIGNATURE)
+        text = tpl.sms_text(fields)
+        assert text.startswith(values.SMS_SIGNATURE) and len(text) <= len(values.SMS_SIGNATURE) + values.SMS_BODY_MAX
 
 
 @given(moments, st.integers(min_value=-7200, max_value=7200), st.booleans())

@@ -57,12 +57,15 @@ def test_provider_codes():
     assert rules.sms_error("OptedOut", "").revoked and rules.sms_error("Throttling", "").retryable
 
 
-def test_templates_thing_values_fit_and_placeholders_are_not_ready():
+def test_reminder_templates_give_wechat_time_values_and_there_is_no_placeholder_kind():
     data = templates.template("reminder_15min").wechat_data(
         {"title": "一个非常非常长的直播标题，超过二十个字符的那种标题", "scheduled_start": "2026-05-01T12:00:00Z"})
-    assert len(data["thing1"]) <= templates.THING_MAX and data["time2"] == "2026-05-01 12:00 UTC"
-    assert templates.template("live_now").ready and not templates.template("replay_ready").ready
-    assert set(templates.KINDS) >= {"reminder_15min", "live_now", "replay_ready", "non_buyer", "order_summary",
+    assert len(data["thing1"]) <= templates.THING_MAX
+    assert data["time2"] == "2026年05月01日 20:00"            # China Standard Time, WeChat's time rule
+    assert templates.template("live_now").wechat_data({"scheduled_start": "2026-12-31T16:30:00Z"})[
+        "time2"] == "2027年01月01日 00:30"
+    # replay_ready was a placeholder no flow sent (the replay link goes to non-buyers): removed.
+    assert set(templates.KINDS) == {"reminder_15min", "live_now", "non_buyer", "order_summary",
                                     "shipped", "delivered", "new_room_preview"}
 
 

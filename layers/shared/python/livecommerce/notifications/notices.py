@@ -181,8 +181,6 @@ def check(room_id: str, kind: str) -> dict[str, Any]:
     room = rooms.get_room(room_id, consistent=True)
     if kind not in AUDIENCE_KINDS:
         outcome = "unknown_kind"
-    elif not template(kind).ready:
-        outcome = "template_not_ready"
     elif room is None:
         outcome = "room_not_found"
     elif room.visibility != "public":

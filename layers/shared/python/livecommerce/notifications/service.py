@@ -27,7 +27,7 @@ from livecommerce.notifications.models import NotificationSettings, Notification
 from livecommerce.notifications.providers import (AlipayTemplateSender, SnsSmsSender, WeChatSubscribeSender,
                                                   alipay_client)
 from livecommerce.notifications.storage import RunItem, SettingsItem
-from livecommerce.notifications.templates import template
+from livecommerce.notifications.templates import REMINDER_KINDS, template
 from livecommerce.shared import aws, ports
 from livecommerce.shared.clock import utcnow
 from livecommerce.shared.events import publish_event
@@ -108,8 +108,8 @@ def check_room(room_id: str, kind: str, scheduled_start: str) -> dict[str, Any]:
     reason = rules.reason_key(room_id, scheduled_start)
     room = rooms.get_room(room_id, consistent=True)
     outcome = "ok"
-    if not template(kind).ready:
-        outcome = "template_not_ready"
+    if kind not in REMINDER_KINDS:
+        outcome = "unknown_kind"
     elif room is None:
         outcome = "room_not_found"
     elif room.status == "ended":

@@ -8,8 +8,9 @@ with the local stand-ins' ids as defaults, so a deployment sets the ids its cons
 
 reminder_15min and live_now are used by the reservation reminder; non_buyer, order_summary,
 shipped, delivered and new_room_preview by the post-live notices (notifications.notices), their
-values made by the `values` rules. replay_ready is still a placeholder (`ready=False`: a run of
-it refuses to start until its template is written).
+values made by the `values` rules. Every time value is `values.time_value` (WeChat's `time` rule,
+China Standard Time). There is no `replay_ready` kind: the replay link goes to the viewers who
+watched and clicked without buying (non_buyer); no flow of issue 13 notifies reservers of a replay.
 """
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ from typing import Callable
 from livecommerce.notifications import values
 
 # WeChat subscribe-message data values: thing.DATA at most 20 characters, time.DATA a time.
-THING_MAX = 20
+THING_MAX = values.THING_MAX
 
 
 @dataclass(frozen=True)
@@ -31,21 +32,14 @@ class Template:
     wechat_data: Callable[[dict], dict[str, str]]
     sms_text: Callable[[dict], str]
     page: Callable[[dict], str]                # the mini-program page the notice opens
-    ready: bool = True
 
     def template_id(self, channel: str) -> str:
         return os.environ.get(f"{channel.upper()}_TEMPLATE_{self.kind.upper()}", f"local-{channel}-{self.kind}")
 
 
-def _thing(text: str) -> str:
-    text = " ".join(str(text or "").split())
-    return text if len(text) <= THING_MAX else text[:THING_MAX - 1] + "…"
-
-
 def _start_text(fields: dict) -> str:
-    # "2024-05-01T12:00:00Z" -> "2024-05-01 12:00" (UTC, as every time in the API)
-    start = str(fields.get("scheduled_start", ""))
-    return start[:16].replace("T", " ") + " UTC" if start else ""
+    # "2026-05-01T12:00:00Z" -> "2026年05月01日 20:00" (WeChat's time value, China Standard Time)
+    return values.time_value(fields.get("scheduled_start"))
 
 
 def _room_page(fields: dict) -> str:
@@ -58,28 +52,20 @@ def _coupon_text(fields: dict) -> str:
     return f"送你{values.amount(int(fields.get('coupon_amount') or 0))}优惠券"
 
 
-def _placeholder(kind: str, title: str) -> Template:
-    return Template(kind=kind, title=title, ready=False,
-                    wechat_data=lambda f: {"thing1": _thing(f.get("title", title))},
-                    sms_text=lambda f: f"{title}: {f.get('title', '')}",
-                    page=_room_page)
-
-
 TEMPLATES: dict[str, Template] = {t.kind: t for t in (
     Template(
         kind="reminder_15min", title="Live in 15 minutes",
-        wechat_data=lambda f: {"thing1": _thing(f.get("title", "")), "time2": _start_text(f),
-                               "thing3": _thing("Starts in 15 minutes")},
-        sms_text=lambda f: f"[LiveCommerce] \"{_thing(f.get('title', ''))}\" starts at {_start_text(f)}, "
-                           "in 15 minutes. Reply TD to unsubscribe.",
+        wechat_data=lambda f: {"thing1": values.thing(f.get("title"), "直播"), "time2": _start_text(f),
+                               "thing3": values.thing("还有15分钟开播")},
+        sms_text=lambda f: values.sms(f"“{values.thing(f.get('title'), '直播')}”将于{_start_text(f)}开播，"
+                                      "还有15分钟。回复TD退订"),
         page=_room_page),
     Template(
         kind="live_now", title="Live now",
-        wechat_data=lambda f: {"thing1": _thing(f.get("title", "")), "time2": _start_text(f),
-                               "thing3": _thing("Live now")},
-        sms_text=lambda f: f"[LiveCommerce] \"{_thing(f.get('title', ''))}\" is live now. Reply TD to unsubscribe.",
+        wechat_data=lambda f: {"thing1": values.thing(f.get("title"), "直播"), "time2": _start_text(f),
+                               "thing3": values.thing("正在直播")},
+        sms_text=lambda f: values.sms(f"“{values.thing(f.get('title'), '直播')}”正在直播。回复TD退订"),
         page=_room_page),
-    _placeholder("replay_ready", "Replay ready"),
     # Post-live notices (notifications.notices): every value made by a `values` rule.
     Template(
         kind="non_buyer", title="Replay and coupon",
