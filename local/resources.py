@@ -40,6 +40,9 @@ class LocalNames:
             "RECONNECT_WINDOW_SECONDS": "60",
             "EXPORTS_BUCKET": f"{self.prefix}-exports",
             "RECORDINGS_BUCKET": f"{self.prefix}-recordings",    # IVS auto-record (the IVS stand-in writes it)
+            # replay URLs carry /t/<token>/ (the local replay CDN checks them; on AWS once the edge
+            # function is attached: docs/replays.md)
+            "REPLAY_URL_TOKENS": "on",
             # FunctionSpec.puts_analytics_events: the store's events stream (the stand-in answers for it)
             "ANALYTICS_EVENTS_STREAM": f"{self.prefix}-analytics-events",
             "POWERTOOLS_METRICS_NAMESPACE": "LiveCommerce",

@@ -254,6 +254,24 @@ def test_recording_end_publishes_the_replay_timeline_and_clips_once(replay_env, 
         _claims(private, f"{older}/media/hls/master.m3u8")
 
 
+def test_bare_urls_where_the_distribution_checks_no_token(replay_env, api, tokens_for, monkeypatch):
+    """REPLAY_URL_TOKENS unset (AWS until the edge function is attached): the object's bare URL."""
+    from livecommerce.media import replays
+    from livecommerce.media.replay_storage import ReplayItem, bind_all
+
+    room_id = _room(api, tokens_for)
+    bind_all()
+    prefix = f"ivs/v1/123456789012/abcd1234/2026/3/14/11/0/recBARE{room_id[-5:]}"
+    ReplayItem(*ReplayItem.key(room_id), room_id=room_id, state="ready", prefix=prefix, bucket=BUCKET,
+               recording_started_at=_iso(T0), duration_ms=9000, master_key=f"{prefix}/media/hls/master.m3u8",
+               renditions=[], thumbnails=[], timeline=[]).save()
+    tokenised = api.call("GET", f"/v1/rooms/{room_id}/replay", token=tokens_for("viewer-1")).json()
+    assert tokenised["playlist_url"].startswith(BASE + "t/") and tokenised["playlist_expires_at"]
+    monkeypatch.delenv(replays.URL_TOKENS_ENV)
+    bare = api.call("GET", f"/v1/rooms/{room_id}/replay", token=tokens_for("viewer-1")).json()
+    assert bare["playlist_url"] == f"{BASE}{prefix}/media/hls/master.m3u8" and bare["playlist_expires_at"] is None
+
+
 def test_missing_recording_unknown_room_and_late_object(replay_env, api, tokens_for):
     from livecommerce.media import replay_rules
     from livecommerce.media.replay_storage import RecordingItem, bind_all

@@ -85,7 +85,22 @@ class ReplayUrls:
         return replay_url(self._path(self.token, key))
 
 
-def _urls_for(caller: Any, room: Any, replay: ReplayItem) -> ReplayUrls:
+class BareUrls:
+    """Untokenised URLs: only where the distribution does not check tokens (REPLAY_URL_TOKENS unset:
+    on AWS until the replay edge function is attached; docs/replays.md, "not done")."""
+
+    expires_at = None
+
+    def __call__(self, key: str) -> str:
+        return replay_url(key)
+
+
+URL_TOKENS_ENV = "REPLAY_URL_TOKENS"
+
+
+def _urls_for(caller: Any, room: Any, replay: ReplayItem) -> ReplayUrls | BareUrls:
+    if os.environ.get(URL_TOKENS_ENV) != "on":
+        return BareUrls()
     return ReplayUrls(replay.prefix, str(caller.user_id), private=room.visibility != "public",
                       duration_seconds=(replay.duration_ms or 0) / 1000.0)
 
@@ -430,10 +445,11 @@ def _replay(room_id: str) -> ReplayItem:
     return item
 
 
-def replay_view(replay: ReplayItem, urls: ReplayUrls) -> dict[str, Any]:
+def replay_view(replay: ReplayItem, urls: ReplayUrls | BareUrls) -> dict[str, Any]:
     return {
         "room_id": replay.room_id, "state": replay.state, "playlist_url": urls(replay.master_key),
-        "playlist_expires_at": _iso(datetime.fromtimestamp(urls.expires_at, timezone.utc)),
+        "playlist_expires_at": _iso(datetime.fromtimestamp(urls.expires_at, timezone.utc))
+        if urls.expires_at is not None else None,
         "duration_seconds": round((replay.duration_ms or 0) / 1000.0, 3),
         "recording_started_at": replay.recording_started_at, "recording_ended_at": replay.recording_ended_at,
         "ready_at": replay.ready_at,
@@ -444,7 +460,7 @@ def replay_view(replay: ReplayItem, urls: ReplayUrls) -> dict[str, Any]:
     }
 
 
-def clip_view(clip: ClipItem, urls: ReplayUrls) -> dict[str, Any]:
+def clip_view(clip: ClipItem, urls: ReplayUrls | BareUrls) -> dict[str, Any]:
     return {"clip_id": clip.clip_id, "kind": clip.kind, "product_id": clip.product_id, "title": clip.title,
             "start_seconds": float(clip.start_seconds), "end_seconds": float(clip.end_seconds),
             "duration_seconds": round(float(clip.end_seconds) - float(clip.start_seconds), 3),
