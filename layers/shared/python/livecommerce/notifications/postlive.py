@@ -88,8 +88,9 @@ def preview_page(rows: list[Mapping[str, Any]], tags: Iterable[str], *, page_row
                  facts_type: Callable[..., Any], tags_of: Callable[[Any], list[str]]
                  ) -> tuple[list[str], str | None]:
     """The viewers of one page of notice_preview_audience (rows per viewer and session, ordered by
-    viewer then session start) who carry one of `tags` in one of the host's sessions (no tags:
-    every viewer), and the cursor (the last viewer whose rows were complete; None at the end).
+    viewer then session start; a follower who never watched has one row without a room) who carry
+    one of `tags` in one of the host's sessions (no tags: every viewer and follower), and the cursor
+    (the last viewer whose rows were complete; None at the end).
     A full page may end inside a viewer's rows: that viewer is left to the next page."""
     wanted = set(tags)
     by_viewer: dict[str, list[Mapping[str, Any]]] = {}
@@ -105,6 +106,8 @@ def preview_page(rows: list[Mapping[str, Any]], tags: Iterable[str], *, page_row
         earlier_watched = earlier_paid = 0
         keep = not wanted
         for row in sessions:              # in session order: "earlier" is the rows before
+            if row.get("room_id") is None:    # a follower who never watched: no session, no tag
+                continue
             facts = facts_type(watch_seconds=int(row.get("watch_seconds") or 0),
                                product_clicks=int(row.get("product_clicks") or 0),
                                orders=int(row.get("orders") or 0), paid_orders=int(row.get("paid_orders") or 0),
