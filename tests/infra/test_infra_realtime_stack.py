@@ -17,6 +17,7 @@ from livecommerce.interaction.spec import BROADCAST_EVENTS, INTERACTION
 from livecommerce.manifest import STREAM_CONSUMERS
 from livecommerce.manifest import SUBSCRIPTIONS
 from livecommerce.identity.spec import IDENTITY
+from livecommerce.catalog.spec import CATALOG
 from livecommerce.rooms.spec import ROOMS
 
 pytestmark = pytest.mark.infra
@@ -99,7 +100,8 @@ def test_no_iot_policies_or_other_resources(synth, stage):
 def test_realtime_specs():
     interaction, broadcasts = BY_NAME["interaction"], BY_NAME["broadcasts"]
     authorizer, batcher = BY_NAME["realtime_authorizer"], BY_NAME["realtime_batcher"]
-    assert interaction.tables_write == (INTERACTION,) and set(interaction.tables_read) == {ROOMS, IDENTITY}
+    # Catalog: GET /v1/rooms/{room_id}/snapshot shows the room's cards with their stock.
+    assert interaction.tables_write == (INTERACTION,) and set(interaction.tables_read) == {ROOMS, IDENTITY, CATALOG}
     assert interaction.reads_token_secret and not interaction.ivs_actions
     assert broadcasts.tables_write == (INTERACTION,) and broadcasts.tables_read == (ROOMS,)
     assert broadcasts.ivs_actions == ("PutMetadata",) and not broadcasts.reads_token_secret
