@@ -28,6 +28,7 @@ from constructs import Construct
 
 from cdk.config import StageConfig
 from cdk.constructs import grants
+from cdk.constructs.edge_cdn import EdgeDistribution
 from livecommerce.manifest import BY_NAME, STREAM_CONSUMERS
 
 AUTHORIZER_FUNCTION = "realtime_authorizer"
@@ -99,6 +100,11 @@ class RealtimeStack(Stack):
             # the realtime stack deploys after the API stack.
             self.mappings[consumer.name] = mapping
 
+        # Room entry from the edge: the snapshot behind CloudFront (1-2 s), issue 17 outcome 1.
+        self.edge = EdgeDistribution(self, "EdgeCdn", prefix=config.prefix, rest_api=api.rest_api.api,
+                                     log_bucket=api.media.logs_bucket)
+        CfnOutput(self, "EdgeDomainName", value=self.edge.domain_name,
+                  description="CloudFront domain serving GET /v1/rooms/{room_id}/snapshot")
         CfnOutput(self, "RealtimeAuthorizerName", value=self.authorizer_name,
                   description="IoT Core custom authorizer (REALTIME_AUTHORIZER_NAME)")
 
