@@ -59,8 +59,8 @@ class RoomNoticeSettings(BaseModel):
 class PreviewAudienceRequest(BaseModel):
     """Which of your followers get a preview when you announce a room: those who carried one of
     these tags (analytics tags: buyer, repeat_buyer, high_intent_non_buyer, coupon_user,
-    first_time_viewer, lottery_only) in one of your earlier sessions; empty: every follower who
-    watched one. An unknown tag is 422 `unknown_tag`."""
+    first_time_viewer, lottery_only) in one of your earlier sessions; empty: every follower (also
+    those who never watched one). An unknown tag is 422 `unknown_tag`."""
 
     model_config = ConfigDict(extra="forbid")
 
