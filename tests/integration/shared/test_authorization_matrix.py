@@ -249,6 +249,31 @@ MATRIX.update({
 })
 
 
+# Co-streaming and PK (media): in these rooms (not live) an allowed caller gets 409 room_not_live.
+# (Before the parametrized tests below: their route lists are taken when they are defined.)
+MATRIX.update({
+    "GET /v1/rooms/{room_id}/costream": (lambda r: ("GET", f"/v1/rooms/{r}/costream", None), LOGGED_IN),
+    "POST /v1/rooms/{room_id}/costream/requests": (lambda r: ("POST", f"/v1/rooms/{r}/costream/requests", None),
+                                                   LOGGED_IN),
+    "POST /v1/rooms/{room_id}/costream/requests/{request_id}/accept": (
+        lambda r: ("POST", f"/v1/rooms/{r}/costream/requests/viewer-2/accept", None), ROOM_HOST),
+    "DELETE /v1/rooms/{room_id}/costream/requests/{request_id}": (
+        lambda r: ("DELETE", f"/v1/rooms/{r}/costream/requests/viewer-2", None), LOGGED_IN),
+    "POST /v1/rooms/{room_id}/costream/invitations": (
+        lambda r: ("POST", f"/v1/rooms/{r}/costream/invitations", {"user_id": "viewer-2"}), ROOM_HOST),
+    "POST /v1/rooms/{room_id}/costream/invitations/{request_id}/accept": (
+        lambda r: ("POST", f"/v1/rooms/{r}/costream/invitations/viewer-1/accept", None), LOGGED_IN),
+    "POST /v1/rooms/{room_id}/costream/guests/{request_id}/mute": (
+        lambda r: ("POST", f"/v1/rooms/{r}/costream/guests/viewer-2/mute", None), ROOM_HOST),
+    "PUT /v1/rooms/{room_id}/costream/layout": (
+        lambda r: ("PUT", f"/v1/rooms/{r}/costream/layout", {"layout": "grid"}), ROOM_HOST),
+    "POST /v1/rooms/{room_id}/pk": (
+        lambda r: ("POST", f"/v1/rooms/{r}/pk", {"other_room_id": _OTHER_ROOM, "rule": "likes",
+                                                 "duration_seconds": 60}), ROOM_HOST),
+    "DELETE /v1/rooms/{room_id}/pk": (lambda r: ("DELETE", f"/v1/rooms/{r}/pk", None), ROOM_HOST),
+})
+
+
 def test_every_route_has_a_matrix_row():
     assert {r.key for r in ROUTES} == set(MATRIX)
 
@@ -634,50 +659,3 @@ def test_room_scoped_route_in_a_test_room(api, tokens_for, rehearsal, route_key)
         elif response.status != (404 if outcome == HIDDEN else outcome):
             violations.append((caller, f"expected {outcome}", response.status, response.body[:200]))
     assert violations == [], (route_key, violations)
-
-
-# Co-streaming and PK (media): in these rooms (not live) an allowed caller gets 409 room_not_live.
-MATRIX.update({
-    "GET /v1/rooms/{room_id}/costream": (lambda r: ("GET", f"/v1/rooms/{r}/costream", None), LOGGED_IN),
-    "POST /v1/rooms/{room_id}/costream/requests": (lambda r: ("POST", f"/v1/rooms/{r}/costream/requests", None),
-                                                   LOGGED_IN),
-    "POST /v1/rooms/{room_id}/costream/requests/{request_id}/accept": (
-        lambda r: ("POST", f"/v1/rooms/{r}/costream/requests/viewer-2/accept", None), ROOM_HOST),
-    "DELETE /v1/rooms/{room_id}/costream/requests/{request_id}": (
-        lambda r: ("DELETE", f"/v1/rooms/{r}/costream/requests/viewer-2", None), LOGGED_IN),
-    "POST /v1/rooms/{room_id}/costream/invitations": (
-        lambda r: ("POST", f"/v1/rooms/{r}/costream/invitations", {"user_id": "viewer-2"}), ROOM_HOST),
-    "POST /v1/rooms/{room_id}/costream/invitations/{request_id}/accept": (
-        lambda r: ("POST", f"/v1/rooms/{r}/costream/invitations/viewer-1/accept", None), LOGGED_IN),
-    "POST /v1/rooms/{room_id}/costream/guests/{request_id}/mute": (
-        lambda r: ("POST", f"/v1/rooms/{r}/costream/guests/viewer-2/mute", None), ROOM_HOST),
-    "PUT /v1/rooms/{room_id}/costream/layout": (
-        lambda r: ("PUT", f"/v1/rooms/{r}/costream/layout", {"layout": "grid"}), ROOM_HOST),
-    "POST /v1/rooms/{room_id}/pk": (
-        lambda r: ("POST", f"/v1/rooms/{r}/pk", {"other_room_id": _OTHER_ROOM, "rule": "likes",
-                                                 "duration_seconds": 60}), ROOM_HOST),
-    "DELETE /v1/rooms/{room_id}/pk": (lambda r: ("DELETE", f"/v1/rooms/{r}/pk", None), ROOM_HOST),
-})
-TEST_ROOM_ROWS.update({
-    "GET /v1/rooms/{room_id}/costream": lambda t, c: ("GET", f"/v1/rooms/{t.room}/costream", None, None),
-    "POST /v1/rooms/{room_id}/costream/requests": lambda t, c: (
-        "POST", f"/v1/rooms/{t.room}/costream/requests", None, None),
-    "POST /v1/rooms/{room_id}/costream/requests/{request_id}/accept": lambda t, c: (
-        "POST", f"/v1/rooms/{t.room}/costream/requests/viewer-2/accept", None, None),
-    "DELETE /v1/rooms/{room_id}/costream/requests/{request_id}": lambda t, c: (
-        "DELETE", f"/v1/rooms/{t.room}/costream/requests/viewer-2", None, None),
-    "POST /v1/rooms/{room_id}/costream/invitations": lambda t, c: (
-        "POST", f"/v1/rooms/{t.room}/costream/invitations", {"user_id": "viewer-2"}, None),
-    "POST /v1/rooms/{room_id}/costream/invitations/{request_id}/accept": lambda t, c: (
-        "POST", f"/v1/rooms/{t.room}/costream/invitations/viewer-1/accept", None, None),
-    "POST /v1/rooms/{room_id}/costream/guests/{request_id}/mute": lambda t, c: (
-        "POST", f"/v1/rooms/{t.room}/costream/guests/viewer-2/mute", None, None),
-    "PUT /v1/rooms/{room_id}/costream/layout": lambda t, c: (
-        "PUT", f"/v1/rooms/{t.room}/costream/layout", {"layout": "grid"}, None),
-    "POST /v1/rooms/{room_id}/pk": lambda t, c: (
-        "POST", f"/v1/rooms/{t.room}/pk", {"other_room_id": GHOST_ROOM_2, "rule": "likes",
-                                          "duration_seconds": 60}, None),
-    "DELETE /v1/rooms/{room_id}/pk": lambda t, c: ("DELETE", f"/v1/rooms/{t.room}/pk", None, None),
-})
-
-
