@@ -2,7 +2,8 @@
 policy of the CloudFront distribution that serves the room-entry snapshot on AWS
 (cdk/constructs/edge_cdn.py), so `make local` and the benchmark meet the same behaviour:
 
-- only `GET|HEAD /v1/rooms/<id>/snapshot` goes through; anything else is 404 here (on AWS a
+- only `GET|HEAD /v1/rooms/<id>/snapshot` and `/v1/rooms/<id>/feed` (key: path and `seq` alone)
+  go through; anything else is 404 here (on AWS a
   CloudFront Function answers so for paths without a behaviour);
 - the cache key is the path alone: no query string, cookie or Authorization header is part of
   it, and none reaches the origin (the request goes out with its headers stripped and the
@@ -30,6 +31,7 @@ import urllib.parse
 from pathlib import Path
 
 SNAPSHOT_LOCATION = r"^/v1/rooms/[^/]+/snapshot$"
+FEED_LOCATION = r"^/v1/rooms/[^/]+/feed$"          # keyed on the path and `seq` alone
 TTL_SECONDS = 1
 INSTALL_HINT = "sudo apt-get install nginx (debian-packages.txt lists it)"
 
@@ -95,6 +97,24 @@ http {{
             proxy_set_header Connection "";
             proxy_set_header Accept "application/json";
             proxy_pass http://origin$uri;
+            add_header X-Cache $upstream_cache_status always;
+        }}
+        location ~ {FEED_LOCATION} {{
+            limit_except GET {{ deny all; }}
+            proxy_cache edge;
+            proxy_cache_key $uri?seq=$arg_seq;
+            proxy_cache_valid 200 404 {TTL_SECONDS}s;
+            proxy_cache_lock on;
+            proxy_cache_lock_timeout 5s;
+            proxy_cache_use_stale updating error timeout http_500 http_502 http_503 http_504;
+            proxy_cache_background_update on;
+            proxy_ignore_headers Set-Cookie Vary;
+            proxy_http_version 1.1;
+            proxy_pass_request_headers off;
+            proxy_pass_request_body off;
+            proxy_set_header Host {parsed.hostname};
+            proxy_set_header Connection "";
+            proxy_pass http://origin$uri?seq=$arg_seq;
             add_header X-Cache $upstream_cache_status always;
         }}
         location / {{

@@ -1,5 +1,6 @@
 """CloudFront in front of the REST API for what every viewer of a room loads alike: the
-room-entry snapshot (`GET /v1/rooms/{room_id}/snapshot`, issue 17 outcome 1).
+room-entry snapshot (`GET /v1/rooms/{room_id}/snapshot`, issue 17 outcome 1) and a big room's
+crowd danmaku pages (`GET /v1/rooms/{room_id}/feed?seq=N`, outcome 4: keyed on `seq` alone).
 
 A crowd entering a live room would otherwise be one Lambda invocation per viewer; here each
 edge refreshes a room's snapshot from the origin at most about once per TTL, however many
@@ -31,6 +32,7 @@ from constructs import Construct
 from cdk import nag
 
 SNAPSHOT_PATH_PATTERN = "/v1/rooms/*/snapshot"
+FEED_PATH_PATTERN = "/v1/rooms/*/feed"
 MIN_TTL_SECONDS = 1
 DEFAULT_TTL_SECONDS = 1
 MAX_TTL_SECONDS = 2
@@ -81,6 +83,21 @@ class EdgeDistribution(Construct):
             header_behavior=cloudfront.OriginRequestHeaderBehavior.none(),
             cookie_behavior=cloudfront.OriginRequestCookieBehavior.none(),
         )
+        # The crowd's danmaku pages of a big room (poll mode): keyed and forwarded on `seq` alone.
+        self.feed_cache_policy = cloudfront.CachePolicy(
+            self,
+            "FeedCache",
+            cache_policy_name=f"{prefix}-room-feed",
+            comment="Room danmaku feed pages: 1 s, the path and seq as the key",
+            min_ttl=Duration.seconds(MIN_TTL_SECONDS),
+            default_ttl=Duration.seconds(DEFAULT_TTL_SECONDS),
+            max_ttl=Duration.seconds(MAX_TTL_SECONDS),
+            query_string_behavior=cloudfront.CacheQueryStringBehavior.allow_list("seq"),
+            header_behavior=cloudfront.CacheHeaderBehavior.none(),
+            cookie_behavior=cloudfront.CacheCookieBehavior.none(),
+            enable_accept_encoding_gzip=True,
+            enable_accept_encoding_brotli=True,
+        )
         self.not_served = cloudfront.Function(
             self,
             "NotServedHere",
@@ -111,7 +128,18 @@ class EdgeDistribution(Construct):
                 function_associations=[cloudfront.FunctionAssociation(
                     function=self.not_served, event_type=cloudfront.FunctionEventType.VIEWER_REQUEST)],
             ),
-            additional_behaviors={SNAPSHOT_PATH_PATTERN: snapshot},
+            additional_behaviors={
+                SNAPSHOT_PATH_PATTERN: snapshot,
+                FEED_PATH_PATTERN: cloudfront.BehaviorOptions(
+                    origin=origin,
+                    viewer_protocol_policy=cloudfront.ViewerProtocolPolicy.HTTPS_ONLY,
+                    allowed_methods=cloudfront.AllowedMethods.ALLOW_GET_HEAD,
+                    cache_policy=self.feed_cache_policy,
+                    # Query strings in the cache key are forwarded by the cache policy itself.
+                    origin_request_policy=self.origin_request_policy,
+                    compress=True,
+                ),
+            },
             error_responses=[cloudfront.ErrorResponse(http_status=code, ttl=Duration.seconds(ERROR_CACHING_SECONDS))
                              for code in CACHED_ERROR_CODES],
             http_version=cloudfront.HttpVersion.HTTP2_AND_3,

@@ -32,8 +32,13 @@ def test_snapshot_distribution_cache_policy_and_origin_request_policy(synth):
 
     (distribution,) = [r["Properties"]["DistributionConfig"]
                        for r in _only(template, "AWS::CloudFront::Distribution").values()]
-    (behaviour,) = distribution["CacheBehaviors"]
-    assert behaviour["PathPattern"] == "/v1/rooms/*/snapshot"
+    behaviours = {b["PathPattern"]: b for b in distribution["CacheBehaviors"]}
+    assert set(behaviours) == {"/v1/rooms/*/snapshot", "/v1/rooms/*/feed"}
+    behaviour = behaviours["/v1/rooms/*/snapshot"]
+    feed = next(p for p in policies if p["Name"].endswith("-room-feed"))
+    assert feed["ParametersInCacheKeyAndForwardedToOrigin"]["QueryStringsConfig"] == {
+        "QueryStringBehavior": "whitelist", "QueryStrings": ["seq"]}
+    assert feed["ParametersInCacheKeyAndForwardedToOrigin"]["HeadersConfig"] == {"HeaderBehavior": "none"}
     assert behaviour["ViewerProtocolPolicy"] == "https-only"
     assert behaviour["AllowedMethods"] == ["GET", "HEAD"]
     # Negative caching: a 404 (test room, no room) and 5xx are kept 1 s like the snapshot.

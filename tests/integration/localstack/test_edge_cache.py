@@ -80,6 +80,12 @@ def test_a_crowd_reaches_the_origin_about_once_per_ttl_and_nothing_per_viewer(ed
     # The origin never sees a query string, a token or a cookie.
     assert all("?" not in target for target, _ in seen)
     assert not any({"authorization", "cookie"} & set(headers) for _, headers in seen)
-    # Anything but the snapshot is not served by the edge at all.
+    # The feed: keyed on `seq` alone (other query strings and headers dropped).
+    before = len(seen)
+    for n in range(50):
+        get(cache.url + f"/v1/rooms/{LIVE}/feed?seq=7&cb={n}", {"Authorization": f"Bearer v{n}"})
+    feed_targets = [t for t, _ in seen[before:]]
+    assert feed_targets == [f"/v1/rooms/{LIVE}/feed?seq=7"] * len(feed_targets) and 1 <= len(feed_targets) <= 2
+    # Anything else is not served by the edge at all.
     assert get(cache.url + f"/v1/rooms/{LIVE}/realtime")[0] == 404
     assert not any("realtime" in target for target, _ in seen)

@@ -39,7 +39,10 @@ def test_stream_consumers_read_the_interaction_stream_and_match_their_keys():
 def test_routes_and_subscription_are_registered():
     keys = {r.key for r in manifest.routes_for("interaction")}
     assert "POST /v1/rooms/{room_id}/danmaku" in keys and "GET /v1/rooms/{room_id}/realtime" in keys
-    assert all(r.auth == "token" for r in manifest.routes_for("interaction"))
+    # Every route needs a login but the edge's (the snapshot and the feed: public, cached by CloudFront).
+    edge = {"GET /v1/rooms/{room_id}/snapshot", "GET /v1/rooms/{room_id}/feed"}
+    assert all(r.auth == ("public" if r.key in edge else "token") for r in manifest.routes_for("interaction"))
+    assert edge <= keys
     [sub] = [s for s in manifest.SUBSCRIPTIONS if s.function == "broadcasts"]
     assert set(wiring.ROOM_LIFECYCLE_EVENTS) <= set(sub.detail_types)
     assert "StockChanged" in sub.detail_types

@@ -25,7 +25,7 @@ import random
 import threading
 from typing import Any, Iterable
 
-from livecommerce.interaction import flush_requests, gates, repository, topics
+from livecommerce.interaction import delivery, flush_requests, gates, repository, topics
 from livecommerce.interaction.density import Admission, BatchPlan, Candidate, plan_batch, weight_for
 from livecommerce.interaction.realtime import PublishFailed, publish
 from livecommerce.interaction.settings import get_interaction_settings
@@ -87,8 +87,16 @@ def _publish(room_id: str, entries: list[dict[str, Any]], at_ms: int) -> BatchPl
         return None
     cfg = get_interaction_settings()
     plan = plan_batch(candidates, max_messages=cfg.batch_max_messages, rng=_rng)
+    message = batch_message(room_id, plan, at_ms)
+    settings_item = repository.get_room_settings(room_id)
+    if delivery.choose(settings_item.delivery if settings_item else None, viewers=None,
+                       threshold=cfg.poll_above_viewers) == delivery.POLL:
+        # Poll mode: the batch becomes the room's next feed page, read from the edge
+        # (GET /v1/rooms/{room_id}/feed), not one IoT Core delivery per viewer.
+        repository.put_feed_page(room_id, message, at_ms)
+        return plan
     try:
-        publish(topics.danmaku_topic(cfg.stage, room_id), batch_message(room_id, plan, at_ms), qos=0)
+        publish(topics.danmaku_topic(cfg.stage, room_id), message, qos=0)
     except PublishFailed:
         # QoS 0 on IoT Core too: a lost batch is not re-sent (the next one is 200 ms away).
         logger.warning("danmaku batch not published", extra={"room_id": room_id, "entries": len(plan.entries)})

@@ -91,11 +91,20 @@ class Realtime(BaseModel):
     quick_phrases: list[str]
     likes_total: int
     status: str
+    delivery: str = Field("push", description="`push`: crowd danmaku on the danmaku topic; `poll`: read "
+                                              "GET /v1/rooms/{room_id}/feed every second (a `delivery` message on "
+                                              "the events topic switches connected clients).")
+
+
+DELIVERY_NOTE = ("How the crowd's danmaku reach viewers: `push` (MQTT batches), `poll` (numbered pages read from "
+                 "the edge, GET /v1/rooms/{room_id}/feed; connected clients are told by a `delivery` message on "
+                 "the events topic); null: by audience size (DANMAKU_POLL_ABOVE_VIEWERS).")
 
 
 class DanmakuSettings(BaseModel):
     quick_phrases: list[str]
     blocked_words: list[str] = Field(description="The room's own list, on top of the platform list.")
+    delivery: Literal["push", "poll"] | None = Field(None, description=DELIVERY_NOTE)
     updated_at: str | None = None
 
 
@@ -108,6 +117,7 @@ PHRASE_NOTE = ("Each 1 to 20 characters after trimming, with a letter, digit or 
 class DanmakuSettingsRequest(Strict):
     quick_phrases: list[Phrase] | None = Field(default=None, max_length=12, description=PHRASE_NOTE)
     blocked_words: list[Phrase] | None = Field(default=None, max_length=200, description=PHRASE_NOTE)
+    delivery: Literal["push", "poll"] | None = Field(default=None, description=DELIVERY_NOTE)
 
 
 class MuteRequest(Strict):
@@ -166,3 +176,22 @@ class RoomSnapshot(BaseModel):
     coupons: list[dict[str, Any]] = Field(default_factory=list, description="Coupon drops on offer in the room.")
     likes_total: int
     server_time: str
+
+
+class FeedPage(BaseModel):
+    seq: int
+    at: int = Field(description="The batch's slot (epoch ms).")
+    items: list[dict[str, Any]]
+    dropped: int
+
+
+class RoomFeed(BaseModel):
+    """A room's danmaku batches after `seq`, in order, each once (poll mode). Ask again with
+    `seq=next_seq` about once a second; the answer is cached at the edge for 1 s."""
+    room_id: str
+    delivery: str
+    pages: list[FeedPage]
+    next_seq: int
+    missed: int = Field(description="Pages after `seq` that are no longer kept (a client far behind).")
+    likes_total: int
+    poll_interval_ms: int

@@ -13,8 +13,8 @@ from pynamodb.exceptions import DoesNotExist, PutError, UpdateError
 from pynamodb.expressions.condition import size
 
 from livecommerce.interaction.settings import get_interaction_settings
-from livecommerce.interaction.storage import (CounterItem, GateItem, LikeShardItem, MessageItem, ModerationItem,
-                                              SettingsItem, bind_all)
+from livecommerce.interaction.storage import (CounterItem, FeedPageItem, GateItem, LikeShardItem, MessageItem,
+                                              ModerationItem, SettingsItem, bind_all)
 from livecommerce.shared import dynamo
 from livecommerce.shared.clock import now_iso
 from livecommerce.shared.ids import _encode  # ULID time prefix for the key range
@@ -52,10 +52,10 @@ def settings_cache() -> TtlCache[str, SettingsItem | None]:
 
 
 def put_room_settings(room_id: str, *, quick_phrases: list[str] | None, blocked_words: list[str] | None,
-                      updated_by: str) -> SettingsItem:
+                      updated_by: str, delivery: str | None = None) -> SettingsItem:
     bind_all()
     item = SettingsItem(*SettingsItem.key(room_id), quick_phrases=quick_phrases, blocked_words=blocked_words,
-                        updated_by=updated_by, updated_at=now_iso())
+                        delivery=delivery, updated_by=updated_by, updated_at=now_iso())
     item.save()
     _settings_cache.pop(room_id)
     return item
@@ -113,6 +113,29 @@ def write_speech(room_id: str, user_id: str, speech: dict[str, Any], *, read_ver
     except UpdateError as exc:
         _raise_unless_condition(exc)
         return False
+
+
+# -- the feed (poll mode) -------------------------------------------------------------
+
+FEED_PAGE_TTL_SECONDS = 600
+
+
+def put_feed_page(room_id: str, message: dict[str, Any], at_ms: int) -> int:
+    """Number the batch (one ADD on the room's sequence) and keep it as a page; its seq."""
+    bind_all()
+    connection = CounterItem._get_connection()
+    data = connection.update_item(f"ROOM#{room_id}", range_key="FEEDSEQ", actions=[CounterItem.n.add(1)],
+                                  return_values="UPDATED_NEW")
+    seq = int(float(data["Attributes"]["n"]["N"]))
+    FeedPageItem(*FeedPageItem.key(room_id, seq), seq=seq, at_ms=at_ms, message=message,
+                 expires_at=int(time.time()) + FEED_PAGE_TTL_SECONDS).save()
+    return seq
+
+
+def feed_pages(room_id: str, *, after: int, limit: int) -> list[FeedPageItem]:
+    bind_all()
+    return list(FeedPageItem.query(f"ROOM#{room_id}", FeedPageItem.sk.between(f"FEED#{after + 1:012d}", "FEED#~"),
+                                   limit=limit, consistent_read=False))
 
 
 # -- counters ------------------------------------------------------------------------

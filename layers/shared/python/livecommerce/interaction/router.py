@@ -4,11 +4,11 @@ from __future__ import annotations
 from typing import Annotated
 
 from aws_lambda_powertools.event_handler.api_gateway import Response, Router
-from aws_lambda_powertools.event_handler.openapi.params import Path
+from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 
 from livecommerce.interaction.models import (BanRequest, Danmaku, DanmakuRequest, DanmakuSettings,
                                              DanmakuSettingsRequest, LikesAccepted, LikesRequest, Moderation,
-                                             MuteRequest, Realtime, RoomSnapshot)
+                                             MuteRequest, Realtime, RoomFeed, RoomSnapshot)
 from livecommerce.shared.api import BEARER, Api
 from livecommerce.shared.bearer import bearer_token
 
@@ -32,8 +32,23 @@ SNAPSHOT_ANSWERS = {200: {"description": "The room-entry snapshot. `Cache-Contro
                            "content": {"application/json": {"model": RoomSnapshot}}}}
 
 
+FEED_ANSWERS = {200: {"description": "The room's danmaku pages after `seq` (poll mode). `Cache-Control: public, "
+                                      "max-age=1`: the edge keys it on `seq` alone.",
+                       "content": {"application/json": {"model": RoomFeed}}}}
+Seq = Annotated[int, Query(ge=0, le=10**12, description="The last page seq the client has (0: none yet).")]
+
+
 def build_router(api: Api) -> Router:
     router = Router()
+
+    @router.get("/v1/rooms/<room_id>/feed", tags=["edge"], responses=FEED_ANSWERS,
+                summary="A big room's crowd danmaku as numbered pages, polled once a second (cached at the edge)")
+    def feed(room_id: RoomId, seq: Seq = 0):  # noqa: ANN202 (a Response: its own Cache-Control)
+        from livecommerce.interaction import snapshot as edge  # deferred: cold start (pynamodb on first call)
+
+        return Response(status_code=200, content_type="application/json",
+                        body=_service().room_feed(room_id, seq).model_dump_json(),
+                        headers={"Cache-Control": edge.FEED_CACHE_CONTROL})
 
     @router.get("/v1/rooms/<room_id>/snapshot", tags=["edge"], responses=SNAPSHOT_ANSWERS,
                 summary="What a viewer loads on entering a live room, the same for everyone (cached at the edge 1 s)")

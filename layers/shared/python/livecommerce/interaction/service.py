@@ -7,10 +7,11 @@ from datetime import datetime, timezone
 from typing import Any
 
 from livecommerce import identity, rooms
-from livecommerce.interaction import feed, moderation, repository, speech, topics
+from livecommerce.interaction import delivery, feed, moderation, repository, speech, topics
 from livecommerce.interaction.density import Candidate, max_deliveries_per_second
 from livecommerce.interaction.limits import clamp_likes, retry_after, window_end, window_index
 from livecommerce.interaction.models import (Danmaku, DanmakuRequest, DanmakuSettings, DanmakuSettingsRequest,
+                                             FeedPage, RoomFeed,
                                              Density, LikesAccepted, LikesRequest, Moderation, Realtime,
                                              RealtimeCredentials, ReplyRef, Topic)
 from livecommerce.interaction.realtime import mqtt_url, publish_best_effort
@@ -339,6 +340,7 @@ def realtime(caller: Caller, room_id: str, token: str) -> Realtime:
         quick_phrases=_phrases(repository.get_room_settings(room_id)),
         likes_total=repository.like_total(room_id),
         status=room.status,
+        delivery=room_delivery(room_id),
     )
 
 
@@ -348,7 +350,7 @@ def get_danmaku_settings(caller: Caller, room_id: str) -> DanmakuSettings:
     _load_for_moderator(caller, room_id)
     item = repository.get_room_settings(room_id, cached=False)
     return DanmakuSettings(quick_phrases=_phrases(item), blocked_words=list((item.blocked_words or []) if item else []),
-                           updated_at=item.updated_at if item else None)
+                           delivery=item.delivery if item else None, updated_at=item.updated_at if item else None)
 
 
 def put_danmaku_settings(caller: Caller, room_id: str, body: DanmakuSettingsRequest) -> DanmakuSettings:
@@ -366,10 +368,41 @@ def put_danmaku_settings(caller: Caller, room_id: str, body: DanmakuSettingsRequ
     except moderation.TextRejected as rejected:
         field = "quick_phrases" if "phrase" in rejected.code else "blocked_words"
         raise _invalid(field, rejected) from None
+    cfg = get_interaction_settings()
+    before = current.delivery if current else None
+    # An explicit null returns the room to the audience rule; an absent field keeps the setting.
+    mode = body.delivery if "delivery" in body.model_fields_set else before
     item = repository.put_room_settings(room_id, quick_phrases=phrases, blocked_words=words,
-                                        updated_by=caller.user_id)
+                                        updated_by=caller.user_id, delivery=mode)
+    now_mode = delivery.choose(mode, viewers=None, threshold=cfg.poll_above_viewers)
+    if now_mode != delivery.choose(before, viewers=None, threshold=cfg.poll_above_viewers):
+        # Connected clients switch on this message (QoS 1 on the events topic); new ones read the
+        # mode from GET .../realtime, the snapshot and the feed.
+        publish_best_effort(topics.events_topic(cfg.stage, room_id), delivery.control_message(room_id, now_mode),
+                            qos=1)
     return DanmakuSettings(quick_phrases=_phrases(item), blocked_words=list(item.blocked_words or []),
-                           updated_at=item.updated_at)
+                           delivery=item.delivery, updated_at=item.updated_at)
+
+
+def room_delivery(room_id: str) -> str:
+    item = repository.get_room_settings(room_id)
+    return delivery.choose(item.delivery if item else None, viewers=None,
+                           threshold=get_interaction_settings().poll_above_viewers)
+
+
+def room_feed(room_id: str, after: int) -> RoomFeed:
+    """The room's feed pages after `after` (public, the same for everyone: cached at the edge 1 s)."""
+    from livecommerce.interaction import snapshot as edge  # deferred: one module, no cycle (snapshot reads rooms)
+
+    rooms.check_visible(_rooms.get(room_id, lambda: rooms.get_room(room_id)), None, hidden=edge.not_found())
+    kept, likes = together(lambda: repository.feed_pages(room_id, after=after, limit=delivery.PAGE_LIMIT),
+                           lambda: repository.like_total(room_id))
+    found = delivery.view([delivery.Page(seq=int(p.seq), at_ms=int(p.at_ms), message=p.message) for p in kept],
+                          after=after)
+    return RoomFeed(room_id=room_id, delivery=room_delivery(room_id), next_seq=found.next_seq, missed=found.missed,
+                    likes_total=likes, poll_interval_ms=delivery.POLL_INTERVAL_MS,
+                    pages=[FeedPage(seq=p.seq, at=p.at_ms, items=p.message.get("items", []),
+                                    dropped=int(p.message.get("dropped", 0))) for p in found.pages])
 
 
 def _moderation_target(caller: Caller, room_id: str, user_id: str) -> Any:

@@ -21,6 +21,7 @@ from livecommerce.shared.clock import now_iso
 MAX_AGE_SECONDS = 1
 STALE_WHILE_REVALIDATE_SECONDS = 2
 CACHE_CONTROL = f"public, max-age={MAX_AGE_SECONDS}, stale-while-revalidate={STALE_WHILE_REVALIDATE_SECONDS}"
+FEED_CACHE_CONTROL = f"public, max-age={MAX_AGE_SECONDS}"
 ENDED = "ended"
 
 

@@ -53,6 +53,8 @@ SPEC = ContextSpec(
               errors=(403,)),   # banned
         # Edge: the room-entry snapshot, the same for everyone (CloudFront caches it 1 s; cdk/constructs/edge_cdn.py).
         Route("GET", "/v1/rooms/{room_id}/snapshot", "interaction", "public", "anyone"),
+        # Edge: the crowd's danmaku pages of a big room (poll mode, interaction.delivery), cached 1 s per seq.
+        Route("GET", "/v1/rooms/{room_id}/feed", "interaction", "public", "anyone"),
         Route("GET", "/v1/rooms/{room_id}/danmaku-settings", "interaction", "token", "host"),
         Route("PUT", "/v1/rooms/{room_id}/danmaku-settings", "interaction", "token", "host",
               max_body_bytes=16 * 1024),

@@ -10,6 +10,8 @@
   RATE#<room>#<user>  <kind>#<window>   per-user fixed-window counters (TTL)
   DUP#<room>#<user>   <text key>        duplicate suppression (TTL)
   FLOOD#<room>#<key>  W#<window>        identical-text flood counter (TTL)
+  ROOM#<room>         FEED#<seq>        a danmaku batch of a room in poll mode (TTL 10 min)
+  ROOM#<room>         FEEDSEQ           the room's last feed page number
   EVT#<event id>      SEEN              a domain event already broadcast (TTL)
 
 Messages are write-sharded (DANMAKU_WRITE_SHARDS partitions per room, chosen by
@@ -68,6 +70,7 @@ class SettingsItem(_Base):
 
     quick_phrases = ListAttribute(of=UnicodeAttribute, null=True)
     blocked_words = ListAttribute(of=UnicodeAttribute, null=True)
+    delivery = UnicodeAttribute(null=True)        # push | poll (interaction.delivery); None: by audience
     updated_by = UnicodeAttribute(null=True)
     updated_at = UnicodeAttribute(null=True)
 
@@ -113,6 +116,22 @@ class GateItem(_Base):
         return f"ROOM#{room_id}", f"GATE#{name}"
 
 
+class FeedPageItem(_Base):
+    """One published batch of a room in poll mode (interaction.delivery): ROOM#<room> / FEED#<seq>."""
+
+    class Meta:
+        table_name = "unbound"
+
+    seq = NumberAttribute()
+    at_ms = NumberAttribute()
+    message = JSONAttribute()
+    expires_at = NumberAttribute()
+
+    @staticmethod
+    def key(room_id: str, seq: int) -> tuple[str, str]:
+        return f"ROOM#{room_id}", f"FEED#{seq:012d}"
+
+
 class CounterItem(_Base):
     class Meta:
         table_name = "unbound"
@@ -122,7 +141,7 @@ class CounterItem(_Base):
     expires_at = NumberAttribute(null=True)
 
 
-MODELS = (MessageItem, LikeShardItem, SettingsItem, ModerationItem, GateItem, CounterItem)
+MODELS = (MessageItem, LikeShardItem, SettingsItem, ModerationItem, GateItem, CounterItem, FeedPageItem)
 
 
 def bind_all() -> None:

@@ -1,0 +1,58 @@
+"""How the crowd's danmaku (and like totals) reach a room's viewers: pushed over MQTT (IoT Core
+bills every delivery to every subscriber) or polled from the edge (one numbered page per batch,
+`GET /v1/rooms/{room_id}/feed?seq=N`, cached by CloudFront 1 s: one origin request per edge per
+second whatever the audience). Pure rules, no I/O.
+
+What must be instant and is rare stays pushed in both modes: cards, flash-sale steps, lotteries,
+the viewer's own echo and host replies (the events and private topics).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Iterable
+
+PUSH = "push"
+POLL = "poll"
+MODES = (PUSH, POLL)
+POLL_INTERVAL_MS = 1000
+PAGE_LIMIT = 25          # 5 s of batches at 5 a second: a client a few seconds behind catches up in one call
+
+
+def choose(setting: str | None, *, viewers: int | None, threshold: int) -> str:
+    """The room's mode: the host's or operator's explicit setting wins; else poll from
+    `threshold` viewers on when the audience is known, push otherwise."""
+    if setting in MODES:
+        return setting
+    if viewers is not None and threshold > 0 and viewers >= threshold:
+        return POLL
+    return PUSH
+
+
+def control_message(room_id: str, mode: str) -> dict[str, Any]:
+    """The message on the room's events topic that moves connected clients to `mode`."""
+    return {"type": "delivery", "room_id": room_id, "mode": mode,
+            "feed": f"/v1/rooms/{room_id}/feed", "poll_interval_ms": POLL_INTERVAL_MS}
+
+
+@dataclass(frozen=True)
+class Page:
+    seq: int
+    at_ms: int
+    message: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class FeedView:
+    pages: list[Page]
+    next_seq: int
+    missed: int          # pages between the client's seq and the first one still kept (expired)
+
+
+def view(pages: Iterable[Page], *, after: int, limit: int = PAGE_LIMIT) -> FeedView:
+    """Pages after `after` in order, each once, at most `limit`; `next_seq` is what the client
+    asks for next (its last seen seq); `missed` counts pages it can no longer get."""
+    ordered = sorted({p.seq: p for p in pages if p.seq > after}.values(), key=lambda p: p.seq)[:limit]
+    if not ordered:
+        return FeedView(pages=[], next_seq=after, missed=0)
+    missed = ordered[0].seq - after - 1 if after > 0 else 0
+    return FeedView(pages=ordered, next_seq=ordered[-1].seq, missed=max(missed, 0))
