@@ -70,6 +70,7 @@ MATRIX.update(COMMERCE_MATRIX)
 MATRIX.update({
     "GET /v1/rooms/{room_id}/realtime": (lambda r: ("GET", f"/v1/rooms/{r}/realtime", None), LOGGED_IN),
     "GET /v1/rooms/{room_id}/snapshot": (lambda r: ("GET", f"/v1/rooms/{r}/snapshot", None), EVERYONE),
+    "GET /v1/rooms/{room_id}/feed": (lambda r: ("GET", f"/v1/rooms/{r}/feed?seq=0", None), EVERYONE),
     "GET /v1/rooms/{room_id}/snapshot": (lambda r: ("GET", f"/v1/rooms/{r}/snapshot", None), EVERYONE),
     "POST /v1/rooms/{room_id}/danmaku": (lambda r: ("POST", f"/v1/rooms/{r}/danmaku", {"text": "hi"}), LOGGED_IN),
     "POST /v1/rooms/{room_id}/likes": (lambda r: ("POST", f"/v1/rooms/{r}/likes", {"count": 1}), LOGGED_IN),
@@ -383,6 +384,7 @@ TEST_ROOM_ROWS = {
     # The edge snapshot never reads the caller: a test room is 404 to everyone (the host rehearses
     # through the normal routes), so a cached answer can never leak it (TEST_ROOM_REFUSALS).
     "GET /v1/rooms/{room_id}/snapshot": lambda t, c: ("GET", f"/v1/rooms/{t.room}/snapshot", None, None),
+    "GET /v1/rooms/{room_id}/feed": lambda t, c: ("GET", f"/v1/rooms/{t.room}/feed", None, None),
     # The edge snapshot never reads the caller: a test room is 404 to everyone (the host rehearses
     # through the normal routes), so a cached answer can never leak it (TEST_ROOM_REFUSALS).
     "GET /v1/rooms/{room_id}/snapshot": lambda t, c: ("GET", f"/v1/rooms/{t.room}/snapshot", None, None),
@@ -497,6 +499,7 @@ TEST_ROOM_ROWS.update({
 # never enters their own lottery; nobody has won the open one.
 TEST_ROOM_REFUSALS = {
     "GET /v1/rooms/{room_id}/snapshot": {"host": (404, "room_not_found"), "operator": (404, "room_not_found")},
+    "GET /v1/rooms/{room_id}/feed": {"host": (404, "room_not_found"), "operator": (404, "room_not_found")},
     "GET /v1/rooms/{room_id}/snapshot": {"host": (404, "room_not_found"), "operator": (404, "room_not_found")},
     "POST /v1/lotteries/{lottery_id}/entries": {"host": (403, "host_cannot_enter")},
     "PUT /v1/lotteries/{lottery_id}/winners/me/address": {"host": (403, "not_a_winner"),
