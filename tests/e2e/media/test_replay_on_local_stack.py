@@ -9,12 +9,12 @@ timeline holds the listing at its moment."""
 from __future__ import annotations
 
 import shutil
-import subprocess
 import time
 from datetime import datetime, timedelta, timezone
 
 import pytest
 
+from live_helpers import decoded_seconds as _decoded_seconds, login as _login, push, when as _when
 from stackproc import request, start_stack, stop_stack
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(240),
@@ -30,28 +30,6 @@ def replay_stack():
     yield url, lines, proc
     if proc.poll() is None:
         stop_stack(proc)
-
-
-def _login(url: str, user: str) -> str:
-    status, _, body = request("POST", f"{url}/v1/auth/login", {"provider": "dev", "code": user})
-    assert status == 200, body
-    return body["token"]
-
-
-def _when(value: str) -> datetime:
-    return datetime.fromisoformat(value.replace("Z", "+00:00"))
-
-
-def _decoded_seconds(playlist_url: str, seconds: float) -> float:
-    """ffmpeg plays `seconds` of the HLS URL (every byte decoded); returns the seconds it decoded."""
-    run = subprocess.run(["ffmpeg", "-hide_banner", "-nostdin", "-v", "error", "-stats", "-i", playlist_url,
-                          "-t", str(seconds), "-map", "0:v:0", "-f", "null", "-"],
-                         capture_output=True, text=True, timeout=60)
-    assert run.returncode == 0, run.stderr
-    stamps = [part for part in run.stderr.replace("\r", "\n").split() if part.startswith("time=")]
-    assert stamps, run.stderr
-    h, m, s = stamps[-1][5:].split(":")
-    return int(h) * 3600 + int(m) * 60 + float(s)
 
 
 def test_push_list_stop_then_the_replay_and_a_product_clip_play(replay_stack):
@@ -71,13 +49,7 @@ def test_push_list_stop_then_the_replay_and_a_product_clip_play(replay_stack):
 
     status, _, ingest = request("GET", f"{url}/v1/rooms/{room_id}/ingest", token=host)
     assert status == 200, ingest
-    pusher = subprocess.Popen(
-        ["ffmpeg", "-hide_banner", "-loglevel", "error", "-nostdin", "-re",
-         "-f", "lavfi", "-i", "testsrc=size=640x360:rate=30:duration=12",
-         "-f", "lavfi", "-i", "sine=frequency=440:duration=12",
-         "-c:v", "libx264", "-preset", "ultrafast", "-tune", "zerolatency", "-g", "30", "-pix_fmt", "yuv420p",
-         "-c:a", "aac", "-f", "flv", f"{ingest['server']}{ingest['stream_key']}"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    pusher = push(ingest, 12)
     try:
         deadline = time.monotonic() + 30
         while request("GET", f"{url}/v1/rooms/{room_id}")[2]["room"]["status"] != "live":

@@ -7,12 +7,11 @@ stand-in: the reminder lands in the stand-in's inbox, addressed to the viewer's 
 from __future__ import annotations
 
 import json
-import uuid
 from datetime import datetime, timedelta, timezone
 
-import boto3
 import pytest
 
+from live_helpers import aws as _aws, wechat_login
 from stackproc import request, url_of
 from tests.polling import poll
 
@@ -20,20 +19,10 @@ pytestmark = pytest.mark.e2e
 GROUP = "livecommerce-local-reminders"
 
 
-def _aws(lines, service):
-    return boto3.client(service, endpoint_url=url_of(lines, "aws"), region_name="ap-northeast-1",
-                        aws_access_key_id="local", aws_secret_access_key="local")
-
-
 def test_reserved_viewer_gets_the_15_minute_reminder_in_the_wechat_inbox(stack):
     url, lines, _proc = stack
     wechat, scheduler_url = url_of(lines, "wechat_standin"), url_of(lines, "scheduler")
-    openid = f"o-e2e-{uuid.uuid4().hex[:8]}"
-    status, _, minted = request("POST", f"{wechat}/__standin/codes", {"openid": openid})
-    assert status == 200, minted
-    status, _, login = request("POST", f"{url}/v1/auth/login", {"provider": "wechat", "code": minted["code"]})
-    assert status == 200, login
-    viewer = login["token"]
+    viewer, _, openid = wechat_login(url, wechat)
     _, _, host = request("POST", f"{url}/v1/auth/login", {"provider": "dev", "code": "host-1"})
 
     start = (datetime.now(timezone.utc) + timedelta(minutes=15, seconds=30)).replace(microsecond=0)
