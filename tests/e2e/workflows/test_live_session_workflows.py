@@ -33,6 +33,7 @@ pytestmark = [pytest.mark.e2e, pytest.mark.timeout(300),
 RECONNECT_WINDOW = 2            # IVS's recording reconnect window on this stack (CDK: 60 s)
 GOAL_SECONDS = 60               # replay playable within 60 s of Recording End
 PUSH_SECONDS = 20
+FIREHOSE_BUFFER_SECONDS = 5      # local.firehose.LocalFirehose's buffer_seconds
 HEARTBEAT_SECONDS = 30          # the player's heartbeat period (analytics: 30 s of watch time each)
 WATCH_SECONDS = 300             # the non-buyer audience: watched >= 5 minutes
 ADDRESS = {"name": "张三", "phone": "13800138000", "province": "浙江", "city": "杭州", "district": "西湖区",
@@ -178,6 +179,7 @@ def test_reserve_remind_live_buy_replay_and_post_live_notices(session_stack):
             {"kind": "heartbeat", "client_ms": _ms(now + timedelta(minutes=5)), "play_id": play_id}]}, token,
             headers={"X-Playback-Token": playback})
         assert status == 422 and refused["code"] == "beacon_rejected", refused
+        last_beacon = time.monotonic()
         phases.done(f"{WATCH_SECONDS // HEARTBEAT_SECONDS} heartbeats x2 over {WATCH_SECONDS} s of the local clock")
         stop_pusher(pusher)
     finally:
@@ -185,6 +187,11 @@ def test_reserve_remind_live_buy_replay_and_post_live_notices(session_stack):
             pusher.kill()
             pusher.wait()
     stopped = time.monotonic()
+    # The local clock is 5 minutes ahead now, past the end + 120 s settle: the post-live runs start
+    # as soon as the replay is ready (the room ends at Recording End, a reconnect window after the
+    # push). By then the Firehose stand-in (5 s buffer) must have flushed the beacons and OrderPaid.
+    assert stopped - last_beacon + RECONNECT_WINDOW >= FIREHOSE_BUFFER_SECONDS + 1, \
+        f"the push ended {stopped - last_beacon:.1f} s after the last beacon: too soon for the store (raise PUSH_SECONDS)"
     phases.done("push until ffmpeg ends")
 
     # ---- the replay: ready, its HLS and the product's clip decode
