@@ -15,7 +15,7 @@ NPM_STAMP := node_modules/.stamp-$(shell cat package.json | sha1sum | cut -c1-12
 PTH_STAMP := $(VENV)/.stamp-pth
 DEB_STAMP := .cache/.stamp-deb-$(shell cat debian-packages.txt | sha1sum | cut -c1-12)
 
-.PHONY: setup local test test-fast lint-imports synth lint-infra bench deploy openapi events clean
+.PHONY: setup web local test test-fast lint-imports synth lint-infra bench deploy openapi events clean
 
 setup: $(PY_STAMP) $(PTH_STAMP) $(NPM_STAMP) $(DEB_STAMP)
 
@@ -38,9 +38,19 @@ $(NPM_STAMP): package.json $(DEB_STAMP)
 	@npm install --no-audit --no-fund --loglevel=error
 	@rm -f node_modules/.stamp-* && touch $@
 
+# The web clients (web/: host console, viewer page, operations dashboard; Vue 3 + Vite) into web/dist,
+# served by the local stack and deployed by the web stack. Built again only when a source changes.
+WEB_SOURCES := $(shell find web -path web/dist -prune -o -type f -print 2>/dev/null | sort)
+WEB_STAMP := web/dist/.stamp-$(shell cat $(WEB_SOURCES) package.json 2>/dev/null | sha1sum | cut -c1-12)
+web: $(WEB_STAMP)
+
+$(WEB_STAMP): $(NPM_STAMP) $(WEB_SOURCES)
+	@npx vite build --config web/vite.config.js --logLevel warn
+	@touch $@
+
 # State (tables, secrets, queues) is kept in .local/state across restarts; FRESH=1 starts clean.
 LOCAL_STATE ?= .local/state
-local: setup
+local: setup web
 	$(PY) -m local.stack --port $(PORT) --state-dir $(LOCAL_STATE) $(if $(FRESH),--fresh)
 
 # Fast tiers first: unit, then integration (moto), infra (synth), e2e (the local stack), on every
@@ -48,7 +58,7 @@ local: setup
 # (one synth) and each e2e module (one local stack) in one worker. See docs/testing.md.
 TEST_WORKERS ?= auto
 PYTEST_XDIST = -n $(TEST_WORKERS) --dist loadgroup
-test: setup
+test: setup web
 	$(PY) -m pytest -q $(PYTEST_XDIST) --durations=15 tests/unit tests/integration tests/infra tests/e2e
 
 test-fast: setup

@@ -9,7 +9,7 @@ from collections import Counter
 
 from livecommerce import manifest
 from livecommerce.shared.gateway_responses import body_for
-from local import gateway
+from local import gateway, web_static
 from local.loopback import ANY_METHOD, LoopbackServer, Reply, Request
 
 log = logging.getLogger("local.http")
@@ -40,6 +40,10 @@ INTROSPECTION_PATH = "/_local/origin-requests"
 
 
 def handle(request: Request) -> Reply:
+    # The web clients under the API's origin (CloudFront serves them on AWS): /console/, /watch/<room>, /ops/.
+    web = web_static.serve(request)
+    if web is not None:
+        return web
     if request.method == "GET" and request.target.partition("?")[0] == INTROSPECTION_PATH:
         with _origin_lock:
             counts = dict(ORIGIN_REQUESTS)
