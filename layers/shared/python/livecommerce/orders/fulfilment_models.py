@@ -6,7 +6,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from livecommerce.orders.fulfilment import CARRIERS
-from livecommerce.shared.fields import Fen, MultilineText, Text, fen, text
+from livecommerce.shared.fields import Fen, Text, fen, text
 
 ULID = r"^[0-9A-HJKMNP-TV-Z]{26}$"
 Carrier = Literal[tuple(CARRIERS)]                              # type: ignore[valid-type]
@@ -69,8 +69,8 @@ class AfterSaleRequest(Strict):
     amount: Fen | None = fen("Fen to refund. Before shipping: the whole order (left out: everything left "
                              "to refund); after: at most what is left (422 `refund_exceeds_paid`).",
                              default=None, gt=0, le=100_000_000)
-    reason: MultilineText | None = text("Why (required after shipping: 422 `reason_required`).",
-                                        default=None, min_length=1, max_length=500)
+    reason: Text | None = text("Why (one line; required after shipping: 422 `reason_required`).",
+                               default=None, min_length=1, max_length=500)
 
 
 class AfterSaleDecision(Strict):
