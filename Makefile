@@ -55,9 +55,10 @@ local: setup web
 
 # Fast tiers first: unit, then integration (moto), infra (synth), e2e (the local stack), on every
 # core (pytest-xdist; TEST_WORKERS=0 runs in one process). --dist loadgroup keeps the infra tier
-# (one synth) and each e2e module (one local stack) in one worker. See docs/testing.md.
+# (one synth) and each e2e module (one local stack) in one worker; --no-loadscope-reorder hands
+# the work out in the tiers' order. See docs/testing.md.
 TEST_WORKERS ?= auto
-PYTEST_XDIST = -n $(TEST_WORKERS) --dist loadgroup
+PYTEST_XDIST = -n $(TEST_WORKERS) --dist loadgroup --no-loadscope-reorder
 test: setup web
 	$(PY) -m pytest -q $(PYTEST_XDIST) --durations=15 tests/unit tests/integration tests/infra tests/e2e
 
