@@ -1,0 +1,192 @@
+"""Issue 16, outcome 5: the web clients in a real browser (Debian's headless chromium driven by
+Playwright for Python) against the local stack, one scenario per page, a screenshot each under
+.artifacts/web/.
+
+- console: the host logs in (dev login), creates and announces a room, presets a product and lists
+  every preset with one click.
+- watch: ffmpeg pushes a test pattern; the viewer page (token passed as a mini-program web-view does)
+  plays it (the video's currentTime advances; time to first frame printed), shows a danmaku another
+  viewer sent, says in plain words why its own blocked danmaku was refused, shows the card the
+  moment the host lists the product, buys it, pays through the WeChat Pay stand-in and shows the
+  order paid; the page logs no CSP violation.
+- ops: after the live ends, the dashboard renders the report's charts (ECharts canvases).
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+
+from live_helpers import login, push, stop_pusher, wait_live
+from stackproc import ROOT, request
+from tests.polling import poll
+
+CHROMIUM = os.environ.get("CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
+ARTIFACTS = ROOT / ".artifacts" / "web"
+pytestmark = [
+    pytest.mark.e2e, pytest.mark.timeout(240),
+    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="chromium missing: run `make test` to install it"),
+    pytest.mark.skipif(shutil.which("ffmpeg") is None, reason="ffmpeg missing: run `make test` to install it"),
+    pytest.mark.skipif(not (ROOT / "web" / "dist" / "watch" / "index.html").is_file(),
+                       reason="web/dist missing: run `make web`"),
+]
+shared: dict = {}
+
+
+@pytest.fixture(scope="module")
+def browser():
+    playwright_api = pytest.importorskip("playwright.sync_api")
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    with playwright_api.sync_playwright() as p:
+        # Debian's chromium, never a browser Playwright downloads
+        launched = p.chromium.launch(executable_path=CHROMIUM, headless=True,
+                                     args=["--no-sandbox", "--autoplay-policy=no-user-gesture-required"])
+        yield launched
+        launched.close()
+
+
+def _page(browser, viewport=None):
+    context = browser.new_context(viewport=viewport or {"width": 1280, "height": 900}, locale="zh-CN")
+    page = context.new_page()
+    page.problems = []
+    page.on("console", lambda m: page.problems.append(m.text) if "Content Security Policy" in m.text else None)
+    page.on("pageerror", lambda e: page.problems.append(f"page error: {e}"))
+    return page
+
+
+def _product(url: str, operator: str, name: str, stock: int = 50) -> str:
+    status, _, product = request("POST", f"{url}/v1/products", {"name": name, "list_price": 1990, "stock": stock},
+                                 operator)
+    assert status == 201, product
+    return product["id"]
+
+
+def test_console_creates_a_room_and_lists_products(stack, browser):
+    url, _, _ = stack
+    product = _product(url, login(url, "operator-1"), "控制台商品")
+    page = _page(browser)
+    page.goto(f"{url}/console/")
+    page.fill("[data-test=login-code]", "host-1")
+    page.click("[data-test=login-submit]")
+    page.fill("[data-test=room-title]", "控制台创建的直播间")
+    page.click("[data-test=create-room]")
+    page.wait_for_selector("[data-test=room]")
+    assert "控制台创建的直播间" in page.inner_text("[data-test=room]")
+    page.fill("[data-test=preset-product]", product)
+    page.click("[data-test=add-preset]")
+    page.wait_for_selector("[data-test=preset]")
+    page.click("[data-test=list-all]")
+    page.wait_for_function("() => document.querySelector('[data-test=preset]').innerText.includes('已上架')")
+    room_id = page.inner_text("[data-test=room]").split("·")[-1].strip()
+    status, _, cards = request("GET", f"{url}/v1/rooms/{room_id}/cards")
+    assert status == 200 and [c["product_id"] for c in cards["items"]] == [product], cards
+    # the ingest key stays hidden until asked
+    page.click("[data-test=ingest-load]")
+    masked = page.inner_text("[data-test=ingest-key]")
+    page.click("[data-test=key-toggle]")
+    assert "•" in masked and "•" not in page.inner_text("[data-test=ingest-key]")
+    page.screenshot(path=str(ARTIFACTS / "console.png"), full_page=True)
+    assert page.problems == []
+
+
+def test_viewer_plays_chats_sees_a_card_buys_and_pays(stack, browser):
+    url, _, _ = stack
+    host, operator = login(url, "host-1"), login(url, "operator-1")
+    viewer, other = login(url, "viewer-1"), login(url, "viewer-2")
+    start = (datetime.now(timezone.utc) + timedelta(minutes=30)).isoformat().replace("+00:00", "Z")
+    status, _, room = request("POST", f"{url}/v1/rooms", {"title": "浏览器测试直播", "scheduled_start": start}, host)
+    assert status == 201, room
+    room_id = room["id"]
+    product = _product(url, operator, "浏览器商品")
+    status, _, presets = request("PUT", f"{url}/v1/rooms/{room_id}/products", {"items": [
+        {"product_id": product, "live_price": 1290, "live_stock": 20}]}, host)
+    assert status == 200, presets
+    status, _, settings = request("PUT", f"{url}/v1/rooms/{room_id}/danmaku-settings",
+                                  {"quick_phrases": ["想要"], "blocked_words": ["加微信"]}, host)
+    assert status == 200, settings
+
+    page = _page(browser, {"width": 390, "height": 844})
+    page.goto(f"{url}/watch/{room_id}?token={viewer}")     # as a mini-program web-view opens it
+    page.wait_for_selector("[data-test=reserve]")
+    page.click("[data-test=reserve]")
+    page.wait_for_selector("[data-test=reserve]:disabled")
+    page.wait_for_selector("[data-test=notice]")            # "the live has not started yet"
+
+    status, _, ingest = request("GET", f"{url}/v1/rooms/{room_id}/ingest", token=host)
+    assert status == 200, ingest
+    pusher = push(ingest, 60)
+    try:
+        wait_live(url, room_id, pusher)
+        # the page starts playing on its own (room_started over MQTT) and the picture moves
+        page.wait_for_function("() => window.__ttff !== null", timeout=60_000)
+        ttff = page.evaluate("() => window.__ttff")
+        first = page.evaluate("() => document.querySelector('video').currentTime")
+        page.wait_for_function(f"() => document.querySelector('video').currentTime > {first} + 1", timeout=20_000)
+        # time to first frame of a viewer who opens the page while the room is live (navigation -> frame)
+        late = _page(browser, {"width": 390, "height": 844})
+        late.goto(f"{url}/watch/{room_id}?token={other}")
+        late.wait_for_function("() => window.__ttff !== null", timeout=30_000)
+        print(f"\ntime to first frame: {late.evaluate('() => window.__ttff')} ms (page opened on a live room); "
+              f"{ttff} ms for the page opened before the push started")
+        late.context.close()
+
+        # another viewer's danmaku reaches this page over MQTT
+        text = f"你好 {uuid.uuid4().hex[:6]}"
+        status, _, sent = request("POST", f"{url}/v1/rooms/{room_id}/danmaku", {"text": text}, other)
+        assert status == 201, sent
+        page.wait_for_selector(f"[data-test=danmaku-item]:has-text('{text}')", timeout=15_000)
+        # this viewer's blocked danmaku: refused in plain words, the page carries on
+        page.fill("[data-test=danmaku-input]", "加微信领红包")
+        page.click("[data-test=danmaku-send]")
+        page.wait_for_selector("[data-test=error]:has-text('不允许')")
+
+        # the host lists the product: its card appears without a reload
+        assert page.locator("[data-test=card]").count() == 0
+        status, _, listing = request("POST", f"{url}/v1/rooms/{room_id}/products/{product}/listing", token=host)
+        assert status == 200, listing
+        page.wait_for_selector("[data-test=card]:has-text('浏览器商品')", timeout=15_000)
+
+        # buy and pay through the WeChat Pay stand-in: the order is paid, once
+        page.click("[data-test=buy]")
+        page.click("[data-test=place-order]")
+        page.wait_for_selector("[data-test=order-total]:has-text('12.90')")
+        page.click("[data-test=pay]")
+        page.wait_for_selector("[data-test=paid]", timeout=30_000)
+        status, _, orders = request("GET", f"{url}/v1/me/orders", token=viewer)
+        assert status == 200
+        mine = [o for o in orders["items"] if o["room_id"] == room_id]
+        assert [o["state"] for o in mine] == ["paid"], mine
+        page.screenshot(path=str(ARTIFACTS / "watch.png"), full_page=True)
+        assert page.problems == []
+    finally:
+        if pusher.poll() is None:
+            pusher.kill()
+            pusher.wait()
+    shared.update(room_id=room_id, host=host)
+
+
+def test_ops_dashboard_renders_the_report_charts(stack, browser):
+    url, _, _ = stack
+    if "room_id" not in shared:
+        pytest.skip("needs the viewer scenario's room")
+    room_id, host = shared["room_id"], shared["host"]
+    status, _, ended = request("POST", f"{url}/v1/rooms/{room_id}/end", token=host)
+    assert status in (200, 409), ended
+
+    def report():
+        status, _, body = request("GET", f"{url}/v1/rooms/{room_id}/stats", token=host)
+        assert status in (200, 404, 409), (status, body)
+        return body if status == 200 else None
+    assert poll(report, timeout=90, interval=1.0), "no post-live report"
+    page = _page(browser)
+    page.goto(f"{url}/ops/?room={room_id}")
+    page.fill("[data-test=login-code]", "operator-1")
+    page.click("[data-test=login-submit]")
+    page.wait_for_function("() => window.__charts >= 3", timeout=30_000)
+    assert "12.90" in page.inner_text("[data-test=summary]")
+    page.screenshot(path=str(ARTIFACTS / "ops.png"), full_page=True)
+    assert page.problems == []
