@@ -2,8 +2,8 @@
 with the cdk-nag plugin on) and hand the tests its templates."""
 from __future__ import annotations
 
+import json
 import os
-import copy
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -31,27 +31,37 @@ class Synth:
     assembly: Any
     outdir: Path
     _inlined: dict = field(default_factory=dict)
+    # Each template crosses from the jsii runtime (node) once per process: the Template objects
+    # (read-only) are kept, and the JSON as text, so each test gets its own dict to change.
+    _templates: dict = field(default_factory=dict)
+    _texts: dict = field(default_factory=dict)
 
     def template(self, stage: str, part: str) -> assertions.Template:
         """part: a stack of the stage (Data, Media, Api, Realtime), or RestApi: the Api
         stack's nested stack with the REST API (authorizers, stage, permissions) with its route
         stacks (methods, resources) inlined (infra_helpers.inline_nested)."""
-        if part == "RestApi":
-            return assertions.Template.from_json(self.json(stage, part))
-        return assertions.Template.from_stack(getattr(self.stages[stage], part.lower()))
+        key = (stage, part)
+        if key not in self._templates:
+            if part == "RestApi":
+                self._templates[key] = assertions.Template.from_json(self.json(stage, part))
+            else:
+                self._templates[key] = assertions.Template.from_stack(getattr(self.stages[stage], part.lower()))
+        return self._templates[key]
 
     def json(self, stage: str, part: str) -> dict:
-        if part == "RestApi":
-            key = (stage, part)
-            if key not in self._inlined:
+        key = (stage, part)
+        if key not in self._texts:
+            if part == "RestApi":
                 rest_api = self.stages[stage].api.rest_api
                 base = assertions.Template.from_stack(rest_api.nested_stack).to_json()
                 children = {rest_api.nested_stack.resolve(stack.nested_stack_resource.logical_id):
                             assertions.Template.from_stack(stack).to_json()
                             for stack in rest_api.route_stacks.values()}
                 self._inlined[key] = inline_nested(base, children)
-            return copy.deepcopy(self._inlined[key])
-        return self.template(stage, part).to_json()
+                self._texts[key] = json.dumps(self._inlined[key])
+            else:
+                self._texts[key] = json.dumps(self.template(stage, part).to_json())
+        return json.loads(self._texts[key])
 
     def config(self, stage: str) -> StageConfig:
         return STAGES[stage]
