@@ -100,6 +100,28 @@ def _field_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
     return fields
 
 
+class ContainerResolver(APIGatewayRestResolver):
+    """APIGatewayRestResolver that keeps the request being resolved on itself.
+
+    Powertools stores it on the `BaseRouter` class (`BaseRouter.current_event`, `.lambda_context`),
+    one slot per process. On Lambda a process serves one request at a time, so that is the same;
+    but where several containers share one process (local.lambda_runtime's in-process threads, the
+    tests' `api` fixture), a request resolving at the same time as another read the other's event:
+    one viewer's request ran as another's. Here the event and context are this resolver's instance
+    attributes (they shadow the class's), read by its routes, the routers it includes
+    (`Router.api_resolver`), its validation and our `Api.caller()`; one resolver serves one request
+    at a time (one per container)."""
+
+    def resolve(self, event: Any, context: Any) -> dict[str, Any]:
+        self.lambda_context = context
+        return super().resolve(event, context)
+
+    def _to_proxy_event(self, event: dict) -> Any:
+        proxy = super()._to_proxy_event(event)
+        self.current_event = proxy
+        return proxy
+
+
 class Api:
     """A resolver plus the current request's helpers, one per Lambda function."""
 
@@ -111,7 +133,7 @@ class Api:
         self._checked: bodies.CheckedBody | None = None
         # Route key -> how that route answers a refused body (a provider's own format), else problem+json.
         self._refusals: dict[str, Callable[[problems.Problem, str | None], dict[str, Any]]] = {}
-        self.app = APIGatewayRestResolver(enable_validation=True, json_body_deserializer=self._json_body)
+        self.app = ContainerResolver(enable_validation=True, json_body_deserializer=self._json_body)
         self._install_handlers()
 
     # -- request helpers -------------------------------------------------
