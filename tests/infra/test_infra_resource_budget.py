@@ -82,14 +82,18 @@ def test_fifty_more_routes_fit_in_the_budget(templates, record_property):
         routes, cost = route_cost(template)
         if routes or cost:
             costs[name] = (routes, cost, resource_count(template))
-    total_routes = sum(routes for routes, _, _ in costs.values())
-    total_cost = sum(cost for _, cost, _ in costs.values())
-    assert total_routes > 0
-    per_route = total_cost / total_routes
-    print(f"\n{total_routes} routes cost {total_cost} resources ({per_route:.2f} per route) in {len(costs)} stacks")
-    for stage_name in sorted({name.split("/")[0] for name in costs}):
-        record_property(f"resources-per-route:{stage_name}", round(per_route, 2))
+    assert costs
+    totals: dict[str, tuple[int, int]] = {}     # per stage's Api stack: (routes, their resources)
+    for name, (routes, cost, _) in costs.items():
+        api = name.split("/")[0]
+        totals[api] = (totals.get(api, (0, 0))[0] + routes, totals.get(api, (0, 0))[1] + cost)
+    for api, (total_routes, total_cost) in sorted(totals.items()):
+        assert total_routes > 0, api
+        print(f"\n{api}: {total_routes} routes cost {total_cost} resources ({total_cost / total_routes:.2f} per "
+              f"route) in {sum(1 for name in costs if name.split('/')[0] == api)} stacks")
+        record_property(f"resources-per-route:{api}", round(total_cost / total_routes, 2))
     for name, (routes, cost, count) in costs.items():
+        total_routes, total_cost = totals[name.split("/")[0]]
         projected = projection(count, total_routes, total_cost)
         print(f"  {name}: {routes} routes, {cost} route resources, {count} now, {projected:.0f} after "
               f"{MORE_ROUTES} more routes here (budget {BUDGET})")
