@@ -32,6 +32,7 @@ import base64
 import itertools
 import json
 import logging
+import math
 import os
 import threading
 import time
@@ -251,7 +252,13 @@ def _broker_class() -> type:
     objects drop out of the CPU caches, and visiting a thousand sessions,
     handlers and connections again would cost more than the writes themselves.
     QoS 1 and 2 deliveries take amqtt's own path."""
+    from functools import partial
+
+    import websockets
+    import websockets.asyncio.server
     from amqtt.broker import Broker
+    from amqtt.contexts import ListenerType
+    from amqtt.mqtt.disconnect import DisconnectPacket
     from websockets.protocol import State
 
     open_ = State.OPEN
@@ -363,6 +370,59 @@ def _broker_class() -> type:
                 self._plans.clear()
             plan = self._plans[(topic, force_qos)] = (direct, other)
             return plan
+
+        async def _create_server_instance(self, listener_name, listener_type, address, port, ssl_context):  # noqa: ANN001, ANN202
+            """amqtt's WebSocket listener, without WebSocket-level pings.
+
+            IoT Core keeps a connection alive by MQTT: the client's PINGREQ within the keepalive it
+            chose in CONNECT, the connection closed at 1.5 x that (amqtt enforces the same here).
+            websockets' default server ping every 20 s is no part of it, and it broke real clients:
+            paho-mqtt (2.2.0) answers a WebSocket ping with an unmasked pong, a protocol error a
+            server must close on (RFC 6455 5.1), so every paho viewer was dropped about 20 s after
+            it connected (its `disconnected` lifecycle event took it out of the online figure)."""
+            if listener_type != ListenerType.WS:
+                return await super()._create_server_instance(listener_name, listener_type, address, port,
+                                                             ssl_context)
+            return await websockets.asyncio.server.serve(
+                partial(self.ws_connected, listener_name=listener_name), address, port, ssl=ssl_context,
+                subprotocols=[websockets.Subprotocol("mqtt")], ping_interval=None)
+
+        async def _initialize_client_session(self, *args: Any, **kwargs: Any) -> tuple[Any, Any]:
+            """IoT Core's keepalive: a connection that sends nothing for 1.5 x the keepalive its
+            CONNECT asked for is closed (`disconnected`, MQTT_KEEP_ALIVE_TIMEOUT). amqtt reads with
+            that timeout but only logs it; with no WebSocket pings, this is what finds dead peers."""
+            handler, session = await super()._initialize_client_session(*args, **kwargs)
+            session.iot_disconnect_reason = None
+            if session.keep_alive > 0:
+                session.keep_alive = math.ceil(session.keep_alive * 1.5)
+
+                def timed_out(handler: Any = handler, session: Any = session) -> None:
+                    session.iot_disconnect_reason = session.iot_disconnect_reason or "MQTT_KEEP_ALIVE_TIMEOUT"
+                    # a silent peer answers no closing handshake either: drop the connection now
+                    transport = getattr(getattr(handler.writer, "_protocol", None), "transport", None)
+                    if transport is not None:
+                        transport.abort()
+                    asyncio.ensure_future(handler.handle_connection_closed())
+                handler.handle_read_timeout = timed_out
+            return handler, session
+
+        async def _delete_session(self, client_id: str) -> None:
+            """A clean-session CONNECT with a client id in use: as IoT Core, the older connection is
+            closed (its `disconnected` lifecycle event says DUPLICATE_CLIENTID), not left open beside
+            the new one, whose late keepalive timeout would then report the client gone."""
+            old = self._sessions.get(client_id)
+            if old is not None and old[1] is not None and old[0].transitions.is_connected():
+                old[0].iot_disconnect_reason = "DUPLICATE_CLIENTID"
+                await old[1].handle_connection_closed()
+            await super()._delete_session(client_id)
+
+        async def _handle_disconnect(self, client_session, handler, disconnect_waiter):  # noqa: ANN001, ANN202
+            # why the connection ended, for its `disconnected` lifecycle event (local/mqtt/lifecycle.py)
+            if not getattr(client_session, "iot_disconnect_reason", None):
+                result = disconnect_waiter.result() if disconnect_waiter.done() else None
+                client_session.iot_disconnect_reason = (
+                    "CLIENT_INITIATED_DISCONNECT" if isinstance(result, DisconnectPacket) else "CONNECTION_LOST")
+            return await super()._handle_disconnect(client_session, handler, disconnect_waiter)
 
         def reap(self) -> None:
             """Drop finished delivery tasks (amqtt's broadcast loop does so only when it runs)."""

@@ -28,7 +28,8 @@ Sink = Callable[[str, dict[str, Any]], None]
 
 
 def lifecycle_event(kind: str, client_id: str, *, topics: list[str] | None = None,
-                    at_ms: int | None = None, session: str = "") -> tuple[str, dict[str, Any]]:
+                    at_ms: int | None = None, session: str = "",
+                    disconnect_reason: str = "CLIENT_INITIATED_DISCONNECT") -> tuple[str, dict[str, Any]]:
     """(topic, payload) of one lifecycle event as IoT Core publishes it."""
     group = "presence" if kind in ("connected", "disconnected") else "subscriptions"
     payload: dict[str, Any] = {"clientId": client_id, "timestamp": at_ms if at_ms is not None else int(time.time() * 1000),
@@ -37,8 +38,8 @@ def lifecycle_event(kind: str, client_id: str, *, topics: list[str] | None = Non
     if topics is not None:
         payload["topics"] = topics
     if kind == "disconnected":
-        payload.update(clientInitiatedDisconnect=True, disconnectReason="CLIENT_INITIATED_DISCONNECT",
-                       versionNumber=0)
+        payload.update(clientInitiatedDisconnect=disconnect_reason == "CLIENT_INITIATED_DISCONNECT",
+                       disconnectReason=disconnect_reason, versionNumber=0)
     return f"$aws/events/{group}/{kind}/{client_id}", payload
 
 
@@ -57,18 +58,28 @@ def remote_sink(url: str) -> Sink:
 
 
 class LifecyclePlugin(BasePlugin):
+    """One `sessionIdentifier` per connection, as IoT Core's: its connected, subscribed,
+    unsubscribed and disconnected events carry the same one, and a new connection of the same
+    client id (a reconnect, or a take-over) gets a new one."""
+
     @dataclass
     class Config:
         owner: str = ""
 
-    def _emit(self, kind: str, client_id: str | None, topics: list[str] | None = None) -> None:
+    def __init__(self, context: Any) -> None:
+        super().__init__(context)
+        self._sessions: dict[str, str] = {}     # client id -> its current connection's session id
+
+    def _emit(self, kind: str, client_id: str | None, topics: list[str] | None = None, session: str = "",
+              **reason: str) -> None:
         from local.mqtt.broker import _registry
 
         broker = _registry.get(self.config.owner)
         sink = getattr(broker, "lifecycle", None)
         if sink is None or not client_id:
             return
-        topic, payload = lifecycle_event(kind, client_id, topics=topics)
+        topic, payload = lifecycle_event(kind, client_id, topics=topics,
+                                         session=session or self._sessions.get(client_id, ""), **reason)
 
         def deliver() -> None:
             try:
@@ -84,8 +95,17 @@ class LifecyclePlugin(BasePlugin):
     async def on_broker_client_unsubscribed(self, *, client_id: str, topic: str, **_: Any) -> None:
         self._emit("unsubscribed", client_id, [topic])
 
-    async def on_broker_client_connected(self, *, client_id: str, **_: Any) -> None:
-        self._emit("connected", client_id)
+    async def on_broker_client_connected(self, *, client_id: str, client_session: Any = None, **_: Any) -> None:
+        session = str(uuid.uuid4())
+        if client_session is not None:
+            client_session.iot_session_identifier = session   # its disconnect names it (after a take-over too)
+        if client_id:
+            self._sessions[client_id] = session
+        self._emit("connected", client_id, session=session)
 
-    async def on_broker_client_disconnected(self, *, client_id: str, **_: Any) -> None:
-        self._emit("disconnected", client_id)
+    async def on_broker_client_disconnected(self, *, client_id: str, client_session: Any = None, **_: Any) -> None:
+        session = getattr(client_session, "iot_session_identifier", "") or self._sessions.get(client_id, "")
+        if client_id and self._sessions.get(client_id) == session:
+            del self._sessions[client_id]
+        self._emit("disconnected", client_id, session=session, disconnect_reason=getattr(
+            client_session, "iot_disconnect_reason", None) or "CONNECTION_LOST")
