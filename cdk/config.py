@@ -88,6 +88,17 @@ class StageConfig:
     # How long an unpaid order holds its stock and coupon (ORDER_PAYMENT_WINDOW_SECONDS).
     order_payment_window_seconds: int = 15 * 60
 
+    # Replays -------------------------------------------------------------------
+    # The playback public key(s) (PEM, P-384 SubjectPublicKeyInfo) the replay edge function
+    # (Lambda@Edge, us-east-1: cdk/stacks/replay_edge_stack.py) verifies replay tokens with. Lambda@Edge
+    # has no environment variables, so they are bundled into the function at synth. Required: the
+    # media stack's PlaybackPublicKeyPem output (the public half of the key pair generated at the
+    # first deploy). Two during a key rotation (old and new). A new stage has no key yet: set
+    # replay_keys_pending=True for its first deploy (the edge function then refuses every replay
+    # request), copy the output here, set it back to False and deploy again (docs/replays.md).
+    replay_public_keys: tuple[str, ...] = ()
+    replay_keys_pending: bool = False
+
     def __post_init__(self) -> None:
         if self.name not in DEPLOYED_STAGES:
             # Every function gets STAGE=<name> (cdk/stage.py); "local" there would open the dev
@@ -117,6 +128,7 @@ class StageConfig:
             problems.append("api_public_base is the base without /v1 (the payments code appends /v1/payments/...)")
         if not 60 <= self.order_payment_window_seconds <= 2 * 3600:
             problems.append("order_payment_window_seconds must be 60-7200 (an unpaid order holds stock)")
+        problems += replay_key_problems(self.replay_public_keys, pending=self.replay_keys_pending)
         if problems:
             raise ValueError(f"stage {self.name}: " + "; ".join(problems))
 
@@ -146,6 +158,42 @@ class StageConfig:
         return Duration.seconds(self.token_ttl_seconds)
 
 
+def replay_key_problems(pems: tuple[str, ...], *, pending: bool) -> list[str]:
+    """What is wrong with a stage's replay public keys (empty: nothing). Never echoes a key."""
+    # deferred: cryptography is only needed here, at synth (cdk/config.py is imported by every CDK module)
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.hazmat.primitives.serialization import load_pem_public_key
+
+    if not isinstance(pems, tuple):
+        return ["replay_public_keys must be a tuple of PEM strings"]
+    if pending:
+        return ["replay_keys_pending is for a stage without replay_public_keys yet; with keys, set it to False"] \
+            if pems else []
+    if not pems:
+        return ["replay_public_keys is required: the replay edge function (Lambda@Edge, no environment variables) "
+                "verifies replay tokens with the playback public key, bundled at synth. Put the media stack's "
+                "PlaybackPublicKeyPem output there; a new stage deploys first with replay_keys_pending=True "
+                "(docs/replays.md, \"The replay edge function on AWS\")"]
+    problems = []
+    for n, pem in enumerate(pems, 1):
+        if not isinstance(pem, str) or "PRIVATE KEY" in pem:
+            problems.append(f"replay_public_keys[{n}] is not a public key PEM (never put a private key in the "
+                            "stage configuration)")
+            continue
+        try:
+            key = load_pem_public_key(pem.strip().encode())
+        except ValueError:
+            problems.append(f"replay_public_keys[{n}] is not a PEM public key (SubjectPublicKeyInfo)")
+            continue
+        if not isinstance(key, ec.EllipticCurvePublicKey) or key.curve.name != "secp384r1":
+            problems.append(f"replay_public_keys[{n}] is not a P-384 (ES384) key like the playback key pair")
+    if len(set(p.strip() for p in pems if isinstance(p, str))) != len(pems):
+        problems.append("replay_public_keys holds the same key twice")
+    if len(pems) > 3:
+        problems.append("replay_public_keys: at most 3 (IVS holds at most 3 playback key pairs per region)")
+    return problems
+
+
 STAGES: dict[str, StageConfig] = {
     "dev": StageConfig(
         name="dev",
@@ -165,6 +213,9 @@ STAGES: dict[str, StageConfig] = {
         # No playback distribution: dev plays from the IVS URLs directly.
         # Placeholder: the stage's API domain (custom domain mapped to the dev stage).
         api_public_base="https://api.dev.livecommerce.example.com",
+        # Not deployed yet from this repository: the first deploy generates the playback key
+        # pair; then replay_public_keys=(<PlaybackPublicKeyPem output>,) and this line goes.
+        replay_keys_pending=True,
     ),
     "prod": StageConfig(
         name="prod",
@@ -187,6 +238,8 @@ STAGES: dict[str, StageConfig] = {
         # Placeholder, like the console origin: the API's public domain (custom domain
         # mapped to the prod stage), where WeChat Pay and Alipay post their notifications.
         api_public_base="https://api.livecommerce.example.com",
+        # As dev: replay_public_keys after the first deploy (docs/replays.md).
+        replay_keys_pending=True,
     ),
 }
 

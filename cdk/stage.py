@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import jsii
-from aws_cdk import App, Aspects, IAspect, Tags
+from aws_cdk import App, Aspects, Environment, IAspect, Tags
 from aws_cdk import aws_lambda as lambda_
 from constructs import IConstruct
 
@@ -24,6 +24,7 @@ from cdk.stacks.analytics_stack import AnalyticsStack
 from cdk.stacks.api_stack import ApiStack
 from cdk.stacks.data_stack import DataStack
 from cdk.stacks.media_stack import MediaStack
+from cdk.stacks.replay_edge_stack import EDGE_REGION, ReplayEdgeStack
 from cdk.stacks.realtime_stack import RealtimeStack
 from cdk.stacks.workflows_stack import WorkflowsStack
 
@@ -66,10 +67,13 @@ class StageStacks:
     realtime: RealtimeStack
     analytics: AnalyticsStack
     workflows: WorkflowsStack
+    # us-east-1 (Lambda@Edge): the replay distribution's viewer-request function. Not in the
+    # StageEnvironment aspect: Lambda@Edge functions have no environment variables.
+    replay_edge: ReplayEdgeStack
 
     @property
     def all(self) -> tuple:
-        return (self.data, self.media, self.api, self.realtime, self.analytics, self.workflows)
+        return (self.data, self.media, self.api, self.realtime, self.analytics, self.workflows, self.replay_edge)
 
 
 def build_stage(app: App, config: StageConfig) -> StageStacks:
@@ -77,7 +81,14 @@ def build_stage(app: App, config: StageConfig) -> StageStacks:
     common = dict(env=env, termination_protection=config.retain_data)
     data = DataStack(app, config.stack_name("Data"), config=config,
                      description=f"Live commerce {config.name}: tables, buckets, event bus, secrets", **common)
-    media = MediaStack(app, config.stack_name("Media"), config=config, data=data,
+    # Lambda@Edge lives in us-east-1 whatever the stage's region: that stack's region is explicit
+    # (the account stays the CLI's, or unknown at synth); the media stack reads its version from SSM.
+    replay_edge = ReplayEdgeStack(
+        app, config.stack_name("ReplayEdge"), config=config,
+        env=Environment(account=env.account if env else None, region=EDGE_REGION),
+        termination_protection=config.retain_data,
+        description=f"Live commerce {config.name}: the replay distribution's token check (Lambda@Edge, us-east-1)")
+    media = MediaStack(app, config.stack_name("Media"), config=config, data=data, replay_edge=replay_edge,
                        description=f"Live commerce {config.name}: IVS recording, playback key pair, playback CDN",
                        **common)
     api = ApiStack(app, config.stack_name("Api"), config=config, data=data, media=media,
@@ -96,11 +107,13 @@ def build_stage(app: App, config: StageConfig) -> StageStacks:
                                            "Glue, Athena), domain events to the store",
                                **common)
     stacks = StageStacks(config=config, data=data, media=media, api=api, realtime=realtime, analytics=analytics,
-                         workflows=workflows)
+                         workflows=workflows,
+                         replay_edge=replay_edge)
     for stack in stacks.all:
         Tags.of(stack).add("project", PROJECT)
         Tags.of(stack).add("stage", config.name)
-        Aspects.of(stack).add(StageEnvironment(config.name))
+        if stack is not replay_edge:
+            Aspects.of(stack).add(StageEnvironment(config.name))
     return stacks
 
 

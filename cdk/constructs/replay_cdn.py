@@ -1,8 +1,16 @@
 """The replay distribution: CloudFront in front of the recordings bucket, with origin access
 control (the bucket stays private; its policy lets only this distribution read), serving what a
-replay player needs and nothing else: ``ivs/v1/*`` objects ending in ``.m3u8`` (recorded
-playlists, clip playlists), ``.ts`` (segments) and ``.jpg`` (thumbnails). Anything else is 403 at
-the edge (the default behaviour is a CloudFront Function that refuses; docs/replays.md).
+replay player needs and nothing else: ``/t/<token>/ivs/v1/...`` URLs of objects ending in ``.m3u8``
+(recorded playlists, clip playlists), ``.ts`` (segments) and ``.jpg`` (thumbnails). Their behaviours
+(``t/*.m3u8|ts|jpg``) run the replay edge function (Lambda@Edge, viewer-request; the us-east-1
+stack cdk/stacks/replay_edge_stack.py): it verifies the token for the key and rewrites the URI to
+the bare key, so the cache key and the origin request are the object's key, the same for every
+viewer. A bad or missing token is 403 there; any other path is 403 at the edge (the default
+behaviour is a CloudFront Function that refuses; docs/replays.md).
+
+The edge function's version ARN comes from an SSM parameter in us-east-1 that the edge stack
+writes, read by ``EdgeVersionReader`` (a custom resource calling ssm:GetParameter in us-east-1):
+CloudFormation exports do not cross regions, and the stacks are region-agnostic at synth.
 
 Playlists are cached briefly (a clip's playlists are written once, a replay's master never
 changes; 60 s bounds a re-cut), segments and thumbnails a day (they never change). CORS: any
@@ -11,29 +19,60 @@ The functions get ``REPLAY_BASE_URL`` = ``https://<distribution domain>``.
 """
 from __future__ import annotations
 
-from aws_cdk import Duration
+from aws_cdk import Duration, RemovalPolicy
 from aws_cdk import aws_cloudfront as cloudfront
 from aws_cdk import aws_cloudfront_origins as origins
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
+from aws_cdk import custom_resources as cr
 from constructs import Construct
 
 from cdk import nag
 
-SERVED = ("ivs/v1/*.m3u8", "ivs/v1/*.ts", "ivs/v1/*.jpg")
+# Token URLs only: /t/<token>/ivs/v1/<...>.m3u8|ts|jpg (the edge function checks the rest of the key).
+SERVED = ("t/*.m3u8", "t/*.ts", "t/*.jpg")
 REFUSE_CODE = """function handler(event) {
     return {statusCode: 403, statusDescription: 'Forbidden'};
 }"""
 
 
+class EdgeVersionReader(Construct):
+    """The replay edge function's published version, read from its SSM parameter in us-east-1 by a
+    custom resource (ssm:GetParameter on that one parameter). `refresh` (the edge bundle's digest)
+    is part of the physical id, so a new bundle (a new version) makes CloudFormation read again."""
+
+    def __init__(self, scope: Construct, id: str, *, parameter_name: str, parameter_arn: str, region: str,
+                 refresh: str, log_retention: logs.RetentionDays, removal_policy: RemovalPolicy) -> None:
+        super().__init__(scope, id)
+        # Its own role and log group, not the AWSLambdaBasicExecutionRole managed policy.
+        role = iam.Role(self, "Role", assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+                        description="Reads the replay edge function's version ARN (SSM, us-east-1) at deploy")
+        log_group = logs.LogGroup(self, "Logs", retention=log_retention, removal_policy=removal_policy)
+        log_group.grant_write(role)
+        self.resource = cr.AwsCustomResource(
+            self, "Read",
+            resource_type="Custom::ReplayEdgeVersion",
+            on_update=cr.AwsSdkCall(   # also the create call
+                service="SSM", action="getParameter", parameters={"Name": parameter_name}, region=region,
+                physical_resource_id=cr.PhysicalResourceId.of(f"{parameter_name}@{refresh}")),
+            policy=cr.AwsCustomResourcePolicy.from_statements([iam.PolicyStatement(
+                actions=["ssm:GetParameter"], resources=[parameter_arn])]),
+            role=role, log_group=log_group, install_latest_aws_sdk=False, timeout=Duration.minutes(2))
+        self.version_arn = self.resource.get_response_field("Parameter.Value")
+        self.version = lambda_.Version.from_version_arn(self, "Version", self.version_arn)
+
+
 class ReplayDistribution(Construct):
     def __init__(self, scope: Construct, id: str, *, bucket: s3.IBucket, log_bucket: s3.IBucket,
-                 prefix: str) -> None:
+                 prefix: str, edge_version: lambda_.IVersion) -> None:
         super().__init__(scope, id)
         origin = origins.S3BucketOrigin.with_origin_access_control(
             bucket, origin_access_levels=[cloudfront.AccessLevel.READ])
         refuse = cloudfront.Function(self, "Refuse", code=cloudfront.FunctionCode.from_inline(REFUSE_CODE),
                                      runtime=cloudfront.FunctionRuntime.JS_2_0,
-                                     comment=f"{prefix}: the replay distribution serves ivs/v1/*.m3u8|ts|jpg only")
+                                     comment=f"{prefix}: the replay distribution serves t/*.m3u8|ts|jpg only")
         playlists = cloudfront.CachePolicy(
             self, "PlaylistCache", cache_policy_name=f"{prefix}-replay-playlists",
             default_ttl=Duration.seconds(60), min_ttl=Duration.seconds(0), max_ttl=Duration.seconds(60),
@@ -46,7 +85,11 @@ class ReplayDistribution(Construct):
             return cloudfront.BehaviorOptions(
                 origin=origin, viewer_protocol_policy=cloudfront.ViewerProtocolPolicy.HTTPS_ONLY,
                 allowed_methods=cloudfront.AllowedMethods.ALLOW_GET_HEAD_OPTIONS, cache_policy=cache,
-                response_headers_policy=cloudfront.ResponseHeadersPolicy.CORS_ALLOW_ALL_ORIGINS)
+                response_headers_policy=cloudfront.ResponseHeadersPolicy.CORS_ALLOW_ALL_ORIGINS,
+                # Checks /t/<token>/<key> and strips the token: the cache key is the object key.
+                edge_lambdas=[cloudfront.EdgeLambda(
+                    event_type=cloudfront.LambdaEdgeEventType.VIEWER_REQUEST, function_version=edge_version,
+                    include_body=False)])
 
         self.distribution = cloudfront.Distribution(
             self, "Distribution",

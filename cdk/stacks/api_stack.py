@@ -292,6 +292,9 @@ class ApiStack(Stack):
         if spec.recordings_access:
             env["RECORDINGS_BUCKET"] = self.media.recordings_bucket_name_import
             env["REPLAY_BASE_URL"] = self.media.replay_base_url_import
+            # Every replay URL carries a token (/t/<token>/<key>): the replay distribution serves nothing
+            # else, its edge function checks it (cdk/stacks/replay_edge_stack.py; docs/replays.md).
+            env["REPLAY_URL_TOKENS"] = "on"
         return env
 
     def function_name(self, name: str) -> str:

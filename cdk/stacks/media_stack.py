@@ -30,19 +30,23 @@ from constructs import Construct
 from cdk.config import StageConfig
 from cdk.constructs.playback_cdn import PlaybackDistribution
 from cdk.constructs.playback_key import PlaybackKey
-from cdk.constructs.replay_cdn import ReplayDistribution
+from cdk.constructs.replay_cdn import EdgeVersionReader, ReplayDistribution
 from cdk.constructs.secure_bucket import SecureBucket
 from cdk.constructs.shared_layer import SharedLayer
 from cdk.stacks.data_stack import DataStack
+from cdk.stacks.replay_edge_stack import EDGE_REGION, ReplayEdgeStack, version_parameter_name
 
 THUMBNAIL_STORAGE = ("SEQUENTIAL", "LATEST")   # every thumbnail, plus latest.jpg for covers
 
 
 class MediaStack(Stack):
-    def __init__(self, scope: Construct, id: str, *, config: StageConfig, data: DataStack, **kwargs) -> None:
+    def __init__(self, scope: Construct, id: str, *, config: StageConfig, data: DataStack,
+                 replay_edge: ReplayEdgeStack, **kwargs) -> None:
         super().__init__(scope, id, **kwargs)
         self.config = config
         self.add_stack_dependency(data, "the playback key secret is encrypted with the data stack's key")
+        self.add_stack_dependency(replay_edge, "the replay distribution runs the replay edge function's "
+                                               "version, published in us-east-1 (read from SSM there)")
         prefix = config.prefix
 
         # Buckets -----------------------------------------------------------------
@@ -120,9 +124,16 @@ class MediaStack(Stack):
         if config.playback_origin_domain:
             self.playback_cdn = PlaybackDistribution(self, "PlaybackCdn", config=config, log_bucket=self.logs_bucket)
 
-        # Replays and clips: the recordings bucket behind CloudFront with origin access control
+        # Replays and clips: the recordings bucket behind CloudFront with origin access control, every
+        # URL checked by the replay edge function (its version from us-east-1: docs/replays.md)
+        self.replay_edge_version = EdgeVersionReader(
+            self, "ReplayEdgeVersion", parameter_name=version_parameter_name(config),
+            parameter_arn=replay_edge.version_parameter_arn(self), region=EDGE_REGION,
+            refresh=replay_edge.bundle_digest, log_retention=config.log_retention,
+            removal_policy=config.removal_policy)
         self.replay_cdn = ReplayDistribution(self, "ReplayCdn", bucket=self.recordings_bucket,
-                                             log_bucket=self.logs_bucket, prefix=prefix)
+                                             log_bucket=self.logs_bucket, prefix=prefix,
+                                             edge_version=self.replay_edge_version.version)
         CfnOutput(self, "ReplayBaseUrl", value=self.replay_cdn.base_url)
         self.replay_base_url_import = self.export_value(self.replay_cdn.base_url,
                                                         name=f"{self.stack_name}-ReplayBaseUrl")
@@ -131,6 +142,9 @@ class MediaStack(Stack):
         CfnOutput(self, "RecordingsBucketName", value=self.recordings_bucket.bucket_name)
         CfnOutput(self, "PlaybackKeyPairArn", value=self.playback_key.key_pair_arn)
         CfnOutput(self, "PlaybackKeySecretName", value=self.playback_key.secret_name)
+        # The stage's replay_public_keys (cdk/config.py): the replay edge function bundles it at synth.
+        CfnOutput(self, "PlaybackPublicKeyPem", value=self.playback_key.key_pair.public_key_material,
+                  description="Put this PEM in the stage's replay_public_keys (cdk/config.py) and deploy again")
         if self.playback_cdn is not None:
             CfnOutput(self, "PlaybackDistributionDomainName", value=self.playback_cdn.domain_name,
                       description="Point the playback domain (CNAME) here")

@@ -6,13 +6,14 @@ import dataclasses
 import json
 
 import pytest
-from aws_cdk import App
+from aws_cdk import App, Environment
 
 from cdk import nag
 from cdk.config import STAGES, StageConfig
 from cdk.constructs.playback_cdn import UNCACHED_ERROR_CODES
 from cdk.stacks.data_stack import DataStack
 from cdk.stacks.media_stack import MediaStack
+from cdk.stacks.replay_edge_stack import EDGE_REGION, ReplayEdgeStack
 from cdk.stage import FEATURE_FLAGS, cdk_json_context
 from infra_helpers import as_list, props, resources, statements
 
@@ -24,6 +25,13 @@ CERTIFICATE = "arn:aws:acm:us-east-1:123456789012:certificate/0f1e2d3c-4b5a-6978
 
 def _one(template: dict, type_: str) -> tuple[str, dict]:
     (found,) = resources(template, type_).items()
+    return found
+
+
+def _setup_function(template: dict) -> tuple[str, dict]:
+    """The playback key setup function (the other one is the replay edge version reader's)."""
+    (found,) = [(k, r) for k, r in resources(template, "AWS::Lambda::Function").items()
+                if k.startswith("PlaybackKeySetup")]
     return found
 
 
@@ -108,7 +116,7 @@ def test_playback_key_pair_is_generated_at_deploy(synth, stage):
     key_pair_id, key_pair = _one(template, "AWS::IVS::PlaybackKeyPair")
     record_id, record = _one(template, "Custom::PlaybackKeyPairArn")
     secret_id, secret = _one(template, "AWS::SecretsManager::Secret")
-    function_id, _function = _one(template, "AWS::Lambda::Function")
+    function_id, _function = _setup_function(template)
 
     assert props(key_pair)["Name"] == f"livecommerce-{stage}-playback"
     assert props(key_pair)["PublicKeyMaterial"] == {"Fn::GetAtt": [material_id, "PublicKeyPem"]}
@@ -126,7 +134,8 @@ def test_playback_key_pair_is_generated_at_deploy(synth, stage):
 def test_playback_key_setup_function_may_only_write_its_secret(synth, stage):
     template = synth.json(stage, "Media")
     secret_id, _secret = _one(template, "AWS::SecretsManager::Secret")
-    granted = [s for _id, s in statements(template)]
+    # (the replay edge version reader's role: test_infra_replay_edge.py)
+    granted = [s for _id, s in statements(template) if not _id.startswith("ReplayEdgeVersion")]
     actions = {a for s in granted for a in as_list(s["Action"])}
     assert actions == {"logs:CreateLogStream", "logs:PutLogEvents", "xray:PutTraceSegments",
                        "xray:PutTelemetryRecords", "secretsmanager:GetSecretValue",
@@ -141,7 +150,7 @@ def test_playback_key_setup_function_may_only_write_its_secret(synth, stage):
 
 def test_playback_key_handler_asset(synth, stage):
     template = synth.json(stage, "Media")
-    (_id, function) = _one(template, "AWS::Lambda::Function")
+    (_id, function) = _setup_function(template)
     code = synth.outdir / f"asset.{props(function)['Code']['S3Key'].removesuffix('.zip')}"
     assert (code / "handler.py").is_file()
     assert props(function)["Handler"] == "handler.handler"
@@ -227,7 +236,8 @@ def test_distribution_with_a_domain_and_certificate(tmp_path):
                                  playback_certificate_arn=CERTIFICATE)
     app = App(context={**cdk_json_context(), **FEATURE_FLAGS}, outdir=str(tmp_path))
     data = DataStack(app, config.stack_name("Data"), config=config)
-    media = MediaStack(app, config.stack_name("Media"), config=config, data=data)
+    edge = ReplayEdgeStack(app, config.stack_name("ReplayEdge"), config=config, env=Environment(region=EDGE_REGION))
+    media = MediaStack(app, config.stack_name("Media"), config=config, data=data, replay_edge=edge)
     nag.add_checks(app)
     assembly = app.synth()   # raises on an unacknowledged finding
     template = assembly.get_stack_by_name(media.stack_name).template

@@ -4,7 +4,7 @@ write) IVS's recording layout of the recordings bucket only, with RECORDINGS_BUC
 REPLAY_BASE_URL; the recordings bucket sends its object events to EventBridge, and rules send
 Recording End and recording-ended.json's Object Created to replay_tasks; the replay CloudFront
 distribution reads the bucket through origin access control and serves playlists, segments and
-thumbnails only."""
+thumbnails under /t/<token>/ only."""
 from __future__ import annotations
 
 import json
@@ -81,8 +81,8 @@ def test_replay_distribution_reads_the_bucket_through_origin_access_control(synt
     config = props(dist)["DistributionConfig"]
     (origin,) = config["Origins"]
     assert origin["OriginAccessControlId"] and origin["S3OriginConfig"] == {"OriginAccessIdentity": ""}
-    assert sorted(b["PathPattern"] for b in config["CacheBehaviors"]) == ["ivs/v1/*.jpg", "ivs/v1/*.m3u8",
-                                                                           "ivs/v1/*.ts"]
+    # token URLs only, each checked by the replay edge function (test_infra_replay_edge.py)
+    assert sorted(b["PathPattern"] for b in config["CacheBehaviors"]) == ["t/*.jpg", "t/*.m3u8", "t/*.ts"]
     assert all(b["ViewerProtocolPolicy"] == "https-only" for b in config["CacheBehaviors"])
     (refuse,) = config["DefaultCacheBehavior"]["FunctionAssociations"]
     assert refuse["EventType"] == "viewer-request"

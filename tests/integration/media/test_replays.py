@@ -255,7 +255,7 @@ def test_recording_end_publishes_the_replay_timeline_and_clips_once(replay_env, 
 
 
 def test_bare_urls_where_the_distribution_checks_no_token(replay_env, api, tokens_for, monkeypatch):
-    """REPLAY_URL_TOKENS unset (AWS until the edge function is attached): the object's bare URL."""
+    """REPLAY_URL_TOKENS unset (CDK and the local stack set it): the object's bare URL."""
     from livecommerce.media import replays
     from livecommerce.media.replay_storage import ReplayItem, bind_all
 

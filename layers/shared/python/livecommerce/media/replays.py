@@ -86,8 +86,8 @@ class ReplayUrls:
 
 
 class BareUrls:
-    """Untokenised URLs: only where the distribution does not check tokens (REPLAY_URL_TOKENS unset:
-    on AWS until the replay edge function is attached; docs/replays.md, "not done")."""
+    """Untokenised URLs: only where nothing checks tokens (REPLAY_URL_TOKENS unset: tests that look at
+    bare keys; AWS (CDK) and the local stack set it, and their distributions serve token URLs only)."""
 
     expires_at = None
 
