@@ -329,6 +329,10 @@ class ApiStack(Stack):
             function.add_to_role_policy(grants.table_statement(
                 table_arn=data.tables[table.logical_id].table_arn, spec=table,
                 write=table in spec.tables_write))
+        if spec.warms_tables:   # a big flash sale's warm throughput (orders.prewarm)
+            function.add_to_role_policy(iam.PolicyStatement(
+                actions=["dynamodb:UpdateTable"],
+                resources=[data.tables[logical_id].table_arn for logical_id in spec.warms_tables]))
         if spec.tables:
             function.add_to_role_policy(grants.kms_statement(
                 key_arn=data.key.key_arn, services=["dynamodb"], encrypt=bool(spec.tables_write)))

@@ -51,6 +51,9 @@ COMMERCE_MATRIX = {
     "GET /v1/rooms/{room_id}/flash-sales": (lambda r: ("GET", f"/v1/rooms/{r}/flash-sales", None), EVERYONE),
     "GET /v1/flash-sales/{sale_id}": (lambda r: ("GET", f"/v1/flash-sales/{NONE}", None), EVERYONE),
     "POST /v1/flash-sales/{sale_id}/orders": (lambda r: ("POST", f"/v1/flash-sales/{NONE}/orders", {}), LOGGED_IN),
+    # Of no sale, a host is answered 404 like the operator; a host of a real sale gets 403 operator_required
+    # (tests/integration/orders/test_flash_scale.py, and the test-room matrix).
+    "POST /v1/flash-sales/{sale_id}/prewarm": (lambda r: ("POST", f"/v1/flash-sales/{NONE}/prewarm", None), HOSTS),
     "POST /v1/orders/{order_id}/payments": (lambda r: ("POST", f"/v1/orders/{NONE}/payments",
                                                        {"channel": "wechat"}), LOGGED_IN),
     "POST /v1/payments/wechat/notify": (lambda r: ("POST", "/v1/payments/wechat/notify", {"id": "x"}), EVERYONE),

@@ -398,6 +398,7 @@ TEST_ROOM_ROWS = {
     "GET /v1/flash-sales/{sale_id}": lambda t, c: ("GET", f"/v1/flash-sales/{t.sale}", None, None),
     "POST /v1/flash-sales/{sale_id}/orders": lambda t, c: (
         "POST", f"/v1/flash-sales/{t.sale}/orders", {"quantity": 1, "address": ADDRESS}, _idem(c)),
+    "POST /v1/flash-sales/{sale_id}/prewarm": lambda t, c: ("POST", f"/v1/flash-sales/{t.sale}/prewarm", None, None),
     "POST /v1/coupon-templates": lambda t, c: (
         "POST", "/v1/coupon-templates", {"name": "彩排券", "kind": "no_threshold", "amount": 100, "total": 5,
                                          "valid_days": 1, "room_id": t.room}, None),
@@ -502,6 +503,8 @@ TEST_ROOM_REFUSALS = {
     "GET /v1/rooms/{room_id}/feed": {"host": (404, "room_not_found"), "operator": (404, "room_not_found")},
     "GET /v1/rooms/{room_id}/snapshot": {"host": (404, "room_not_found"), "operator": (404, "room_not_found")},
     "POST /v1/lotteries/{lottery_id}/entries": {"host": (403, "host_cannot_enter")},
+    "POST /v1/flash-sales/{sale_id}/prewarm": {"host": (403, "operator_required"),
+                                               "operator": (409, "expected_rate_missing")},
     "PUT /v1/lotteries/{lottery_id}/winners/me/address": {"host": (403, "not_a_winner"),
                                                          "operator": (403, "not_a_winner")},
 }

@@ -64,3 +64,30 @@ def test_fingerprints_ignore_key_order():
     assert fingerprint({"a": 1, "b": [1, 2]}) == fingerprint({"b": [1, 2], "a": 1})
     assert fingerprint({"a": 1}) != fingerprint({"a": 2})
 
+
+
+@given(st.integers(1, 10**7), st.one_of(st.none(), st.integers(1, sharding.MAX_EXPECTED_RATE)))
+def test_shards_for_rate_cover_it_within_the_stock(stock, rate):
+    n = sharding.shards_for(stock, rate)
+    per_shard = sharding.WCU_PER_PARTITION // sharding.WCU_PER_TRANSACTIONAL_WRITE
+    assert 1 <= n <= min(stock, sharding.MAX_SHARDS_FOR_RATE)          # never more shards than units
+    assert n >= min(sharding.shard_count(stock), stock)                 # never fewer than from the stock
+    if rate is not None and stock >= -(-rate // per_shard):
+        assert n * per_shard >= rate                                    # the shards take the rate
+        assert sharding.ceiling_orders_per_second(n) >= rate
+    if rate is None:
+        assert n == sharding.shard_count(stock)
+    assert sharding.shards_for(stock, (rate or 0) + 500) >= n           # monotone in the rate
+
+
+def test_big_sale_figures():
+    assert sharding.shards_for(20_000, 10_000) == 20 and sharding.ceiling_orders_per_second(20) == 10_000
+    assert sharding.shards_for(5, 10_000) == 5                          # 5 units: 5 shards, not 20
+    assert sharding.shards_for(200, None) == 8
+    warm = sharding.warm_write_units(10_000)
+    assert warm == {"Orders": 130_000, "Idempotency": 20_000}
+    assert sharding.table_ceiling_orders_per_second(sharding.DEFAULT_TABLE_WRITE_QUOTA) == 3_076
+    assert sharding.sale_ceiling_orders_per_second(20, warm["Orders"]) == 10_000
+    assert sharding.warm_write_units(1) == {"Orders": 4_000, "Idempotency": 4_000}   # never below the default
+    with pytest.raises(ValueError):
+        sharding.shards_for(0, 10)

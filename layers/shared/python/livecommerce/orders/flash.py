@@ -223,7 +223,7 @@ def create_flash_sale(caller: Caller, room_id: str, body: CreateFlashSaleRequest
                 {"field": "body.starts_at", "message": "too far ahead", "type": "value_error"}])
         starts = max(now, body.starts_at)
     ends = starts + timedelta(seconds=body.duration_seconds)
-    shards = sharding.shard_count(body.stock)
+    shards = sharding.shards_for(body.stock, body.expected_orders_per_second)
     sale_id = new_ulid()
     bind_all()
     item = FlashSaleItem(*FlashSaleItem.key(sale_id), sale_id=sale_id, room_id=room_id, host_id=room.host_id,
@@ -231,6 +231,7 @@ def create_flash_sale(caller: Caller, room_id: str, body: CreateFlashSaleRequest
                          price=body.price, list_price=int(product.list_price), stock=body.stock, shards=shards,
                          per_user_limit=body.per_user_limit, starts_at=iso(starts), ends_at=iso(ends),
                          sold_out=False, restocks=0, created_at=iso(now), gsi2pk=f"ROOMFLASH#{room_id}",
+                         expected_rate=body.expected_orders_per_second,
                          gsi2sk=f"{iso(starts)}#{sale_id}")
     scheduled = starts > now
     first_step, first_at = _first_step(starts, ends, now)

@@ -148,6 +148,11 @@ class CreateFlashSaleRequest(Strict):
     duration_seconds: Integer = integer("How long the sale runs, in seconds.", ge=10, le=24 * 3600)
     per_user_limit: Quantity = quantity("Units one viewer may buy.", default=1, ge=1, le=MAX_QUANTITY)
     starts_at: datetime | None = Field(default=None, description="Default: now. At most 7 days ahead.")
+    expected_orders_per_second: Integer | None = integer(
+        "Buys per second expected at the opening (a big sale): the stock is split over enough shards to "
+        "take them (500 a second each, never more shards than units), and an operator can pre-warm the "
+        "tables for it (POST /v1/flash-sales/{sale_id}/prewarm). Default: shards from the stock alone.",
+        default=None, ge=1, le=45_000)
 
     @field_validator("starts_at")
     @classmethod
@@ -176,6 +181,21 @@ class FlashSale(BaseModel):
 
 class FlashSaleList(BaseModel):
     items: list[FlashSale]
+
+
+class TableWarmth(BaseModel):
+    table: str = Field(description="The table's logical id (Orders, Idempotency).")
+    write_units_needed: int = Field(description="Write units a second the sale's expected rate needs.")
+    write_units_before: int = Field(description="The table's warm write throughput before this call.")
+    status: str = Field(description="`warming` (UpdateTable sent; DynamoDB takes minutes) or `already_warm`.")
+
+
+class FlashSalePrewarm(BaseModel):
+    sale_id: str
+    expected_orders_per_second: int
+    shards: int
+    shard_ceiling_orders_per_second: int = Field(description="What the sale's stock shards take (500 a second each).")
+    tables: list[TableWarmth]
 
 
 class FlashBuyRequest(Strict):

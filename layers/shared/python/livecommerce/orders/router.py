@@ -7,7 +7,7 @@ from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Header, Path, Query
 
 from livecommerce.orders.models import (CreateFlashSaleRequest, CreateOrderRequest, FlashBuyRequest, FlashSale,
-                                        FlashSaleList, Order, OrderPage)
+                                        FlashSaleList, FlashSalePrewarm, Order, OrderPage)
 from livecommerce.orders.fulfilment_models import (AfterSale, AfterSaleDecision, AfterSaleRequest, BulkShipmentRequest,
                                                    BulkShipmentResult, ShipmentRequest)
 from livecommerce.shared.api import BEARER, Api
@@ -81,6 +81,13 @@ def build_router(api: Api) -> Router:
                  summary="Buy: an order holding the stock until paid or expired (Idempotency-Key)")
     def buy(sale_id: SaleId, body: FlashBuyRequest, idempotency_key: IdempotencyKey) -> tuple[Order, int]:
         return _flash().buy(api.caller(), sale_id, body, idempotency_key), 201
+
+    @router.post("/v1/flash-sales/<sale_id>/prewarm", tags=["flash sales"], security=BEARER,
+                 summary="Before a big sale: warm the tables for its expected rate (operators)")
+    def prewarm(sale_id: SaleId) -> FlashSalePrewarm:
+        from livecommerce.orders import prewarm  # deferred: botocore/pynamodb (entry module cold start)
+
+        return prewarm.prewarm(api.caller(), sale_id)      # operators only: checked after the room's visibility
 
     @router.post("/v1/orders/<order_id>/shipments", tags=["fulfilment"], security=BEARER,
                  summary="Ship a paid order: carrier and tracking number (the room's host or an operator)")

@@ -28,6 +28,9 @@ SPEC = ContextSpec(
         Route("GET", "/v1/flash-sales/{sale_id}", "orders", "public", "anyone", room_from="path.sale_id"),
         Route("POST", "/v1/flash-sales/{sale_id}/orders", "orders", "token", "viewer",
               room_from="path.sale_id"),
+        # Before a big sale: DynamoDB warm throughput for its expected rate (orders.prewarm).
+        Route("POST", "/v1/flash-sales/{sale_id}/prewarm", "orders", "token", "operator",
+              room_from="path.sale_id"),
         # Fulfilment and after-sales (orders.fulfilment_service).
         Route("POST", "/v1/orders/{order_id}/shipments", "orders", "token", "host"),
         Route("POST", "/v1/shipments", "orders", "token", "host"),
@@ -53,6 +56,8 @@ SPEC = ContextSpec(
             puts_events=True,
             creates_orders=True,
             invokes=("commerce_timers",),            # a flash sale's first step within the minute: its timer
+            # POST /v1/flash-sales/{sale_id}/prewarm: UpdateTable (WarmThroughput) on the tables a buy writes.
+            warms_tables=("Orders", "Idempotency"),
         ),
         FunctionSpec(
             name="order_expiry",

@@ -186,6 +186,8 @@ class FlashSaleItem(_Base):
     sold_out = BooleanAttribute(default=False)
     restocks = NumberAttribute(default=0)     # units given back so far: a sold-out mark must not hide them
     created_at = UnicodeAttribute()
+    # Buys per second expected at the opening (None: not given); sizes the shards and the pre-warm.
+    expected_rate = NumberAttribute(null=True)
 
     @staticmethod
     def key(sale_id: str) -> tuple[str, str]:

@@ -378,6 +378,9 @@ class FunctionSpec:
     # The recordings bucket (IVS auto-record): "read" (GetObject, ListBucket) or "write" (also PutObject),
     # and RECORDINGS_BUCKET / REPLAY_BASE_URL (the replay CloudFront distribution).
     recordings_access: str | None = None
+    # Tables (logical ids, among tables_write) whose warm throughput the function raises before a big
+    # flash sale (orders.prewarm): dynamodb:UpdateTable on exactly those.
+    warms_tables: tuple[str, ...] = ()
     memory_mb: int = 512
     timeout_seconds: int = 10
 
