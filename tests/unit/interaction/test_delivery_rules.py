@@ -41,3 +41,68 @@ def test_polling_page_by_page_sees_every_kept_page_once_in_order(kept, limit):
         seen.extend(p.seq for p in found.pages)
         after = found.next_seq
     assert seen == sorted(kept)
+
+
+# -- the audience rule (issue 17 outcome 4): hysteresis in count and in time ---------------------
+
+def test_effective_mode_the_setting_wins_then_the_audience_then_push():
+    assert delivery.effective("push", "poll") == "push"
+    assert delivery.effective("poll", None) == "poll"
+    assert delivery.effective(None, "poll") == "poll"
+    assert delivery.effective(None, None) == "push"
+    assert delivery.effective(None, "garbage") == "push"
+
+
+def test_follow_switches_at_the_threshold_back_below_eighty_percent_and_waits_a_minute():
+    n, minute = 1000, delivery.MIN_SWITCH_GAP_MS
+    start = delivery.Audience()
+    assert delivery.follow(start, 999, threshold=n, now_ms=0) is start
+    polled = delivery.follow(start, 1000, threshold=n, now_ms=5)
+    assert polled == delivery.Audience("poll", 5)
+    # In poll: 800 (= 0.8 N) keeps poll; 799 goes back, but only a minute after the last switch.
+    assert delivery.follow(polled, 800, threshold=n, now_ms=5 + minute) is polled
+    assert delivery.follow(polled, 799, threshold=n, now_ms=5 + minute - 1) is polled
+    assert delivery.follow(polled, 799, threshold=n, now_ms=5 + minute) == delivery.Audience("push", 5 + minute)
+    # Off (threshold 0): back to push, still within the minute rule.
+    assert delivery.follow(polled, 10**6, threshold=0, now_ms=5 + minute) == delivery.Audience("push", 5 + minute)
+    assert delivery.push_below(1) == 0 and delivery.push_below(5) == 4 and delivery.push_below(3000) == 2400
+
+
+@settings(max_examples=200, deadline=None)
+@given(threshold=st.integers(1, 5000),
+       steps=st.lists(st.tuples(st.integers(0, 10_000), st.integers(0, 30_000)), min_size=1, max_size=120))
+def test_follow_never_flaps_and_respects_the_thresholds(threshold, steps):
+    """Any sequence of (viewers, ms since the last tick): never two switches within a minute; a switch
+    to poll only at >= N viewers, back to push only below push_below(N); and when the room has been at
+    a count for a minute or more, the mode is the one the count asks for (no sticky state)."""
+    state, now, switches = delivery.Audience(), 0, []
+    low = delivery.push_below(threshold)
+    for viewers, gap in steps:
+        now += gap
+        nxt = delivery.follow(state, viewers, threshold=threshold, now_ms=now)
+        if nxt != state:
+            assert nxt.switched_at_ms == now and nxt.mode != state.mode
+            if nxt.mode == "poll":
+                assert viewers >= threshold
+            else:
+                assert viewers < low
+            switches.append(now)
+        state = nxt
+        if state.switched_at_ms is None or now - state.switched_at_ms >= delivery.MIN_SWITCH_GAP_MS:
+            if viewers >= threshold:
+                assert state.mode == "poll"
+            elif viewers < low:
+                assert state.mode == "push"
+    assert all(b - a >= delivery.MIN_SWITCH_GAP_MS for a, b in zip(switches, switches[1:]))
+
+
+@settings(max_examples=100, deadline=None)
+@given(threshold=st.integers(10, 5000), wobble=st.lists(st.integers(-1, 1), min_size=2, max_size=200))
+def test_a_room_wobbling_around_the_threshold_switches_once(threshold, wobble):
+    """An audience moving within the band [0.8 N, N] after reaching N stays in poll: one switch in all."""
+    state = delivery.follow(delivery.Audience(), threshold, threshold=threshold, now_ms=0)
+    low, viewers = delivery.push_below(threshold), threshold
+    for i, step in enumerate(wobble, start=1):
+        viewers = min(max(viewers + step * max(threshold // 20, 1), low), threshold + 50)
+        state = delivery.follow(state, viewers, threshold=threshold, now_ms=i * 5000)
+    assert state == delivery.Audience("poll", 0)

@@ -10,8 +10,21 @@ from typing import Any
 
 from livecommerce.analytics.facts import DanmakuSent, LikesAdded, LotteryEntrant, StoreFact
 from livecommerce.analytics.tags import HIGH_INTENT_WATCH_SECONDS, RULES as TAG_RULES, TAGS, ViewerFacts, tags_of
+from livecommerce.shared.ttl_cache import TtlCache
 
-__all__ = ["DanmakuSent", "LikesAdded", "LotteryEntrant", "StoreFact", "HIGH_INTENT_WATCH_SECONDS", "TAGS", "TAG_RULES", "ViewerFacts", "record_facts", "run_query", "tags_of"]
+__all__ = ["DanmakuSent", "LikesAdded", "LotteryEntrant", "StoreFact", "HIGH_INTENT_WATCH_SECONDS", "TAGS", "TAG_RULES", "ViewerFacts", "live_viewers", "record_facts", "run_query", "tags_of"]
+
+# A room's live viewer count, per container: one read of its counter shards at most every 2 s.
+_viewers: TtlCache[str, int] = TtlCache(2.0)
+
+
+def live_viewers(room_id: str) -> int:
+    """How many realtime clients are in the room now (IoT Core lifecycle events, analytics.live): one
+    BatchGet of the room's online counter shards, cached 2 s per container. The caller's function
+    reads the LiveStats table (`FunctionSpec(tables_read=("LiveStats",))`)."""
+    from livecommerce.analytics import live  # deferred: pynamodb, not paid at face import
+
+    return _viewers.get(room_id, lambda: live.online_now(room_id))
 
 
 def run_query(name: str, **params: Any) -> list[dict[str, Any]]:

@@ -182,7 +182,25 @@ def tick(room_id: str, host_id: str, *, now: datetime | None = None) -> LiveStat
     stats = live_stats(room_id, now=at)
     # the room's staff topic: its host, operators and assistants subscribe (interaction.policy)
     interaction.notify_staff(room_id, {"type": "live_stats", **json.loads(stats.model_dump_json())})
+    follow_audience(room_id, stats.online)
     return stats
+
+
+def follow_audience(room_id: str, online: int) -> None:
+    """Hand the count just read to interaction's audience rule (push or poll for the crowd's danmaku
+    and like totals): once per tick per room, nothing per viewer. Best effort: the figures still go
+    out if it fails, and the next tick (5 s) tries again."""
+    try:
+        interaction.follow_audience(room_id, online)
+    except Exception:  # noqa: BLE001 - any failure of the switch must not stop the figures
+        logger.exception("delivery audience rule failed", extra={"room_id": room_id})
+
+
+def online_now(room_id: str) -> int:
+    """The room's live viewer count: one BatchGet of its online counter shards (eventually consistent)."""
+    model = _table()
+    keys = [(f"ROOM#{room_id}#SHARD#{k}", "COUNTS") for k in range(live_rules.COUNTER_SHARDS)]
+    return max(sum(int(item.online or 0) for item in model.batch_get(keys, attributes_to_get=["online"])), 0)
 
 
 # ------------------------------------------------------------------ the ticker

@@ -75,9 +75,10 @@ SPEC = ContextSpec(
             name="live_stats",
             description="Live figures: IoT lifecycle events (IoT rule), paid orders, and the 5-second ticker "
                         "that pushes them to the host while the room is live",
-            tables_write=(LIVE_STATS,),
+            # Interaction: the audience rule's switch on the room's settings item (interaction.follow_audience)
+            tables_write=(LIVE_STATS, "Interaction"),
             tables_read=("Rooms",),           # is the room still live
-            publishes_realtime=True,          # the room's staff topic (host, operators, assistants)
+            publishes_realtime=True,          # the room's staff topic; the `delivery` switch on its events topic
             invokes=("live_stats",),          # the ticker hands over to its next run
             environment=(("LIVE_TICKER_SECONDS", "55"),),   # one ticker run (live.ticker_run_seconds)
             memory_mb=256,

@@ -50,6 +50,16 @@ def danmaku_senders(room_id: str, *, since_ms: int, until_ms: int, text: str) ->
     return sorted(first.items(), key=lambda pair: pair[1])
 
 
+def follow_audience(room_id: str, viewers: int) -> str | None:
+    """The room's live viewer count, from whoever just read it (analytics' live-figures ticker, every
+    5 s per live room): crowd danmaku and like totals switch to poll from DANMAKU_POLL_ABOVE_VIEWERS
+    viewers and back to push below 80 % of it, at most once a minute, unless the room's explicit
+    setting holds. The mode announced to the room (`delivery` message), or None when none was."""
+    from livecommerce.interaction import service  # deferred: pynamodb, not paid at face import
+
+    return service.follow_audience(room_id, viewers)
+
+
 def notify_user(room_id: str, user_id: str, message: dict[str, _Any]) -> bool:
     """A private message on the viewer's own topic of the room (best effort: False when it did not go)."""
     from livecommerce.interaction import realtime, topics  # deferred: boto3 publisher on first use

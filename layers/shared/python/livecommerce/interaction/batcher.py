@@ -17,7 +17,7 @@ from __future__ import annotations
 from typing import Any
 
 from livecommerce import analytics
-from livecommerce.interaction import feed, gates, repository, room_state, store_facts, topics
+from livecommerce.interaction import delivery, feed, gates, repository, room_state, store_facts, topics
 from livecommerce.interaction.realtime import publish
 from livecommerce.interaction.settings import get_interaction_settings
 from livecommerce.shared.observability import logger
@@ -49,7 +49,14 @@ def image(record: dict[str, Any], which: str = "NewImage") -> dict[str, Any]:
     return {k: _value(v) for k, v in ((record.get("dynamodb") or {}).get(which) or {}).items()}
 
 
-def publish_like_total(room_id: str) -> int:
+def publish_like_total(room_id: str) -> int | None:
+    """The room's exact like total on its events topic (and as its retained state), at most once per
+    LIKE_BROADCAST_INTERVAL_MS. Not in poll mode: there the feed carries the total
+    (GET /v1/rooms/{room_id}/feed), and a push would be one IoT Core delivery per viewer a second,
+    the cost poll mode removes (likes have no private echo to keep: the liker's POST answer says what
+    was accepted). None when nothing was published."""
+    if feed.room_mode(room_id) == delivery.POLL:
+        return None
     cfg = get_interaction_settings()
     slot = gates.wait_for_slot(room_id, "likes", cfg.like_broadcast_interval_ms)
     if slot is None:
@@ -84,8 +91,8 @@ def handle(event: dict[str, Any]) -> dict[str, int]:
             if room_id not in like_rooms:
                 like_rooms.append(room_id)
     for room_id in like_rooms:
-        publish_like_total(room_id)
-        likes += 1
+        if publish_like_total(room_id) is not None:
+            likes += 1
     facts = store_facts.facts(event.get("Records") or [], now_ms=gates.now_ms())
     if facts:
         analytics.record_facts(facts)

@@ -28,6 +28,50 @@ def choose(setting: str | None, *, viewers: int | None, threshold: int) -> str:
     return PUSH
 
 
+def effective(setting: str | None, audience_mode: str | None) -> str:
+    """The mode a room is in now: the explicit setting (host or operator) wins; else what the
+    audience rule last decided (`follow`, recorded on the room's settings item); push before it ran."""
+    if setting in MODES:
+        return setting
+    return audience_mode if audience_mode in MODES else PUSH
+
+
+DOWN_RATIO = 0.8              # back to push below 80 % of the threshold (hysteresis)
+MIN_SWITCH_GAP_MS = 60_000    # at most one switch a minute
+
+
+@dataclass(frozen=True)
+class Audience:
+    """What the audience rule decided for a room and when (None: never switched)."""
+    mode: str = PUSH
+    switched_at_ms: int | None = None
+
+
+def push_below(threshold: int, ratio: float = DOWN_RATIO) -> int:
+    """A room in poll mode returns to push when its audience is below this (and at least 1 under
+    the threshold, so a tiny threshold still has a band)."""
+    return max(0, min(int(threshold * ratio), threshold - 1))
+
+
+def follow(state: Audience, viewers: int, *, threshold: int, now_ms: int,
+           min_gap_ms: int = MIN_SWITCH_GAP_MS, ratio: float = DOWN_RATIO) -> Audience:
+    """The audience rule with hysteresis: poll from `threshold` viewers on, back to push only below
+    `push_below(threshold)`, and never two switches within `min_gap_ms`, so a room at the edge does
+    not flap. `threshold` 0 (or less): the rule is off and the room stays in push. Returns `state`
+    itself when nothing changes."""
+    if threshold <= 0:
+        wanted = PUSH
+    elif state.mode == POLL:
+        wanted = PUSH if viewers < push_below(threshold, ratio) else POLL
+    else:
+        wanted = POLL if viewers >= threshold else PUSH
+    if wanted == state.mode:
+        return state
+    if state.switched_at_ms is not None and now_ms - state.switched_at_ms < min_gap_ms:
+        return state
+    return Audience(mode=wanted, switched_at_ms=now_ms)
+
+
 def control_message(room_id: str, mode: str) -> dict[str, Any]:
     """The message on the room's events topic that moves connected clients to `mode`."""
     return {"type": "delivery", "room_id": room_id, "mode": mode,

@@ -81,6 +81,13 @@ def batch_message(room_id: str, plan: BatchPlan, at_ms: int) -> dict[str, Any]:
     return {"type": "danmaku", "room_id": room_id, "at": at_ms, "items": items, "dropped": plan.dropped}
 
 
+def room_mode(room_id: str) -> str:
+    """push or poll now: the room's explicit setting, else the audience rule's last switch
+    (interaction.delivery.effective), from the room's settings item (cached 5 s per container)."""
+    item = repository.get_room_settings(room_id)
+    return delivery.effective(item.delivery if item else None, item.audience_mode if item else None)
+
+
 def _publish(room_id: str, entries: list[dict[str, Any]], at_ms: int) -> BatchPlan | None:
     candidates = _candidates(entries)
     if not candidates:
@@ -88,9 +95,7 @@ def _publish(room_id: str, entries: list[dict[str, Any]], at_ms: int) -> BatchPl
     cfg = get_interaction_settings()
     plan = plan_batch(candidates, max_messages=cfg.batch_max_messages, rng=_rng)
     message = batch_message(room_id, plan, at_ms)
-    settings_item = repository.get_room_settings(room_id)
-    if delivery.choose(settings_item.delivery if settings_item else None, viewers=None,
-                       threshold=cfg.poll_above_viewers) == delivery.POLL:
+    if room_mode(room_id) == delivery.POLL:
         # Poll mode: the batch becomes the room's next feed page, read from the edge
         # (GET /v1/rooms/{room_id}/feed), not one IoT Core delivery per viewer.
         repository.put_feed_page(room_id, message, at_ms)

@@ -40,7 +40,7 @@ def get_room_settings(room_id: str, *, cached: bool = True) -> SettingsItem | No
     def load() -> SettingsItem | None:
         bind_all()
         try:
-            return SettingsItem.get(*SettingsItem.key(room_id))
+            return SettingsItem.get(*SettingsItem.key(room_id), consistent_read=not cached)
         except DoesNotExist:
             return None
 
@@ -53,12 +53,54 @@ def settings_cache() -> TtlCache[str, SettingsItem | None]:
 
 def put_room_settings(room_id: str, *, quick_phrases: list[str] | None, blocked_words: list[str] | None,
                       updated_by: str, delivery: str | None = None) -> SettingsItem:
+    """The host's settings, written field by field (UpdateItem), so the audience rule's fields on the
+    same item (record_audience) are never overwritten by a settings change made at the same time."""
     bind_all()
-    item = SettingsItem(*SettingsItem.key(room_id), quick_phrases=quick_phrases, blocked_words=blocked_words,
-                        delivery=delivery, updated_by=updated_by, updated_at=now_iso())
-    item.save()
+    item = SettingsItem(*SettingsItem.key(room_id))
+    actions = [SettingsItem.updated_by.set(updated_by), SettingsItem.updated_at.set(now_iso())]
+    for attribute, value in ((SettingsItem.quick_phrases, quick_phrases), (SettingsItem.blocked_words, blocked_words),
+                             (SettingsItem.delivery, delivery)):
+        actions.append(attribute.set(value) if value is not None else attribute.remove())
+    item.update(actions=actions)
     _settings_cache.pop(room_id)
     return item
+
+
+def record_audience(room_id: str, *, mode: str, switched_at_ms: int, viewers: int,
+                    expected_switched_at_ms: int | None) -> bool:
+    """Record the audience rule's switch if nobody recorded another since `expected_switched_at_ms`
+    (None: never switched): one conditional write, so two ticks of a room switch it once."""
+    bind_all()
+    seen = (SettingsItem.audience_switched_ms.does_not_exist() if expected_switched_at_ms is None
+            else SettingsItem.audience_switched_ms == expected_switched_at_ms)
+    try:
+        SettingsItem(*SettingsItem.key(room_id)).update(
+            actions=[SettingsItem.audience_mode.set(mode), SettingsItem.audience_switched_ms.set(switched_at_ms),
+                     SettingsItem.audience_viewers.set(viewers)],
+            condition=seen)
+    except UpdateError as exc:
+        _raise_unless_condition(exc)
+        return False
+    finally:
+        _settings_cache.pop(room_id)
+    return True
+
+
+def undo_audience(room_id: str, *, mode: str, switched_at_ms: int | None, undone_switched_at_ms: int) -> bool:
+    """Put back the decision before `undone_switched_at_ms` (its announcement could not be published,
+    so the next tick tries again)."""
+    bind_all()
+    actions = [SettingsItem.audience_mode.set(mode), SettingsItem.audience_switched_ms.set(switched_at_ms)] \
+        if switched_at_ms is not None else [SettingsItem.audience_mode.remove(), SettingsItem.audience_switched_ms.remove()]
+    try:
+        SettingsItem(*SettingsItem.key(room_id)).update(
+            actions=actions, condition=SettingsItem.audience_switched_ms == undone_switched_at_ms)
+    except UpdateError as exc:
+        _raise_unless_condition(exc)
+        return False
+    finally:
+        _settings_cache.pop(room_id)
+    return True
 
 
 def clear_caches() -> None:

@@ -7,14 +7,14 @@ from datetime import datetime, timezone
 from typing import Any
 
 from livecommerce import identity, rooms
-from livecommerce.interaction import delivery, feed, moderation, repository, speech, topics
+from livecommerce.interaction import delivery, feed, moderation, repository, room_state, speech, topics
 from livecommerce.interaction.density import Candidate, max_deliveries_per_second
 from livecommerce.interaction.limits import clamp_likes, retry_after, window_end, window_index
 from livecommerce.interaction.models import (Danmaku, DanmakuRequest, DanmakuSettings, DanmakuSettingsRequest,
                                              FeedPage, RoomFeed,
                                              Density, LikesAccepted, LikesRequest, Moderation, Realtime,
                                              RealtimeCredentials, ReplyRef, Topic)
-from livecommerce.interaction.realtime import mqtt_url, publish_best_effort
+from livecommerce.interaction.realtime import PublishFailed, mqtt_url, publish, publish_best_effort
 from livecommerce.interaction.settings import get_interaction_settings
 from livecommerce.interaction.storage import MessageItem
 from livecommerce.interaction.together import together
@@ -368,26 +368,79 @@ def put_danmaku_settings(caller: Caller, room_id: str, body: DanmakuSettingsRequ
     except moderation.TextRejected as rejected:
         field = "quick_phrases" if "phrase" in rejected.code else "blocked_words"
         raise _invalid(field, rejected) from None
-    cfg = get_interaction_settings()
     before = current.delivery if current else None
     # An explicit null returns the room to the audience rule; an absent field keeps the setting.
     mode = body.delivery if "delivery" in body.model_fields_set else before
     item = repository.put_room_settings(room_id, quick_phrases=phrases, blocked_words=words,
                                         updated_by=caller.user_id, delivery=mode)
-    now_mode = delivery.choose(mode, viewers=None, threshold=cfg.poll_above_viewers)
-    if now_mode != delivery.choose(before, viewers=None, threshold=cfg.poll_above_viewers):
+    audience = item.audience_mode      # the update returned the whole item, the audience rule's fields too
+    now_mode = delivery.effective(mode, audience)
+    if now_mode != delivery.effective(before, audience):
         # Connected clients switch on this message (QoS 1 on the events topic); new ones read the
         # mode from GET .../realtime, the snapshot and the feed.
-        publish_best_effort(topics.events_topic(cfg.stage, room_id), delivery.control_message(room_id, now_mode),
-                            qos=1)
+        _announce(room_id, now_mode)
     return DanmakuSettings(quick_phrases=_phrases(item), blocked_words=list(item.blocked_words or []),
                            delivery=item.delivery, updated_at=item.updated_at)
 
 
+def _announce(room_id: str, mode: str, *, strict: bool = False) -> bool:
+    """Tell the room's connected clients their new mode (the `delivery` message, QoS 1 on the events
+    topic). Going to poll also clears the retained like total (state/likes): in poll mode the feed
+    carries the total and nothing keeps that retained copy current. `strict`: raise PublishFailed."""
+    cfg = get_interaction_settings()
+    message = delivery.control_message(room_id, mode)
+    if strict:
+        publish(topics.events_topic(cfg.stage, room_id), message, qos=1)
+        sent = True
+    else:
+        sent = publish_best_effort(topics.events_topic(cfg.stage, room_id), message, qos=1)
+    if sent and mode == delivery.POLL:
+        room_state.clear_state(room_id, "likes")
+    return sent
+
+
 def room_delivery(room_id: str) -> str:
-    item = repository.get_room_settings(room_id)
-    return delivery.choose(item.delivery if item else None, viewers=None,
-                           threshold=get_interaction_settings().poll_above_viewers)
+    return feed.room_mode(room_id)
+
+
+def follow_audience(room_id: str, viewers: int, *, now_ms: int | None = None) -> str | None:
+    """The audience rule for one room (interaction.delivery.follow: poll from DANMAKU_POLL_ABOVE_VIEWERS,
+    push again below 80 % of it, at most one switch a minute), given its live viewer count. Called by
+    the live-figures ticker every 5 s per live room (analytics.live.tick), which has just read the
+    count: one consistent read of the settings item per room and tick, a conditional write and one
+    `delivery` message only when the mode changes, nothing per viewer.
+
+    The switch is recorded even while an explicit setting overrides it (no message then: the room's
+    mode did not change), so clearing the setting lands on the audience's mode at once. Returns the
+    mode announced, or None."""
+    cfg = get_interaction_settings()
+    at = int(time.time() * 1000) if now_ms is None else now_ms
+    item = repository.get_room_settings(room_id, cached=False)
+    state = delivery.Audience(mode=delivery.effective(None, item.audience_mode if item else None),
+                              switched_at_ms=int(item.audience_switched_ms) if item and item.audience_switched_ms
+                              is not None else None)
+    decided = delivery.follow(state, max(int(viewers), 0), threshold=cfg.poll_above_viewers, now_ms=at,
+                              min_gap_ms=cfg.delivery_switch_gap_seconds * 1000)
+    if decided == state:
+        return None
+    assert decided.switched_at_ms is not None
+    if not repository.record_audience(room_id, mode=decided.mode, switched_at_ms=decided.switched_at_ms,
+                                      viewers=int(viewers), expected_switched_at_ms=state.switched_at_ms):
+        return None                      # another tick of the room switched it first
+    explicit = item.delivery if item else None
+    logger.info("delivery follows the audience", extra={"room_id": room_id, "viewers": viewers,
+                                                        "mode": decided.mode, "overridden": explicit})
+    if explicit in delivery.MODES:
+        return None                      # the host's setting holds: the clients' mode did not change
+    try:
+        _announce(room_id, decided.mode, strict=True)
+    except PublishFailed:
+        # Unannounced, the switch would leave clients in the old mode: put it back, the next tick retries.
+        repository.undo_audience(room_id, mode=state.mode if state.switched_at_ms is not None else delivery.PUSH,
+                                 switched_at_ms=state.switched_at_ms, undone_switched_at_ms=decided.switched_at_ms)
+        logger.warning("delivery switch not announced; undone", extra={"room_id": room_id, "mode": decided.mode})
+        return None
+    return decided.mode
 
 
 def room_feed(room_id: str, after: int) -> RoomFeed:

@@ -42,6 +42,8 @@ class InteractionSettings:
     # Crowd danmaku read from the edge (GET .../feed) from this many viewers on, when the audience
     # is known (interaction.delivery); 0: only the room setting switches.
     poll_above_viewers: int
+    # At most one audience switch per room in this many seconds (the rule's hysteresis in time).
+    delivery_switch_gap_seconds: int
     metadata_interval_ms: int
 
 
@@ -74,6 +76,7 @@ def get_interaction_settings() -> InteractionSettings:
         like_user_window_seconds=_int("LIKE_USER_WINDOW_SECONDS", 60),
         like_broadcast_interval_ms=_int("LIKE_BROADCAST_INTERVAL_MS", 1000),
         poll_above_viewers=_int("DANMAKU_POLL_ABOVE_VIEWERS", 3000),
+        delivery_switch_gap_seconds=_int("DANMAKU_DELIVERY_SWITCH_GAP_SECONDS", 60),
         stock_broadcast_interval_ms=_int("STOCK_BROADCAST_INTERVAL_MS", 1000),
         metadata_interval_ms=_int("TIMED_METADATA_INTERVAL_MS", 200),
     )

@@ -71,6 +71,11 @@ class SettingsItem(_Base):
     quick_phrases = ListAttribute(of=UnicodeAttribute, null=True)
     blocked_words = ListAttribute(of=UnicodeAttribute, null=True)
     delivery = UnicodeAttribute(null=True)        # push | poll (interaction.delivery); None: by audience
+    # The audience rule's last decision (interaction.delivery.follow, written by the live-figures ticker
+    # through interaction.follow_audience): its mode, when it switched, the viewers it saw then.
+    audience_mode = UnicodeAttribute(null=True)
+    audience_switched_ms = NumberAttribute(null=True)
+    audience_viewers = NumberAttribute(null=True)
     updated_by = UnicodeAttribute(null=True)
     updated_at = UnicodeAttribute(null=True)
 

@@ -1,0 +1,129 @@
+"""Issue 17 outcome 4: a room switches between push and poll by its live audience. The count comes
+from IoT Core lifecycle events (analytics' sharded counters) and reaches interaction through the
+live-figures ticker (one call per room per 5 s, nothing per viewer); the switch has hysteresis in
+count (poll from N, push below 0.8 N) and in time (at most one a minute), the explicit room setting
+overrides it, and each switch publishes the `delivery` message exactly once. In poll mode like
+totals are not pushed (the feed carries them) and the retained like total is cleared."""
+from __future__ import annotations
+
+import os
+
+import pytest
+
+pytestmark = pytest.mark.integration
+
+
+def _lifecycle(kind: str, client: str, at: int, *topics: str) -> dict:
+    event = {"clientId": client, "timestamp": at, "eventType": kind, "sessionIdentifier": "s",
+             "principalIdentifier": "p"}
+    if kind == "subscribed":
+        event["topics"] = list(topics)
+    return event
+
+
+@pytest.fixture
+def audience(monkeypatch):
+    from livecommerce.interaction.settings import reset_interaction_settings
+
+    def configure(threshold: int, gap_seconds: int) -> None:
+        monkeypatch.setenv("DANMAKU_POLL_ABOVE_VIEWERS", str(threshold))
+        monkeypatch.setenv("DANMAKU_DELIVERY_SWITCH_GAP_SECONDS", str(gap_seconds))
+        reset_interaction_settings()
+
+    return configure
+
+
+def test_the_audience_switches_the_room_once_each_way_and_likes_follow(api, tokens_for, room, published, pump,
+                                                                        audience):
+    from livecommerce import analytics
+    from local.lambda_runtime import invoke
+
+    audience(threshold=3, gap_seconds=60)
+    stage = os.environ["STAGE"]
+    events_topic = f"lc/{stage}/rooms/{room}/events"
+    clients = [f"lc-{stage}-viewer-{n}-{str(n) * 12}" for n in range(1, 4)]
+
+    def tick() -> None:
+        invoke("live_stats", {"room_id": room, "host_id": "host-1", "ticker_id": "t"})
+
+    def controls() -> list[str]:
+        return [m["mode"] for m in published.on("/events") if m.get("type") == "delivery"]
+
+    def likes_pushed() -> list[dict]:
+        return [m for m in published.on("/events") if m.get("type") == "likes"]
+
+    def like_and_pump(user: str) -> None:
+        assert api.call("POST", f"/v1/rooms/{room}/likes", token=tokens_for(user), json_body={"count": 5}).status == 202
+        pump.drain()
+
+    for at, client in enumerate(clients[:2], start=1):
+        invoke("live_stats", _lifecycle("subscribed", client, at * 100, events_topic))
+    tick()
+    assert controls() == []                                           # 2 < 3: push
+    like_and_pump("viewer-1")
+    assert [m["total"] for m in likes_pushed()] == [5]                # push mode: like totals pushed
+
+    invoke("live_stats", _lifecycle("subscribed", clients[2], 300, events_topic))
+    assert analytics.live_viewers(room) == 3
+    tick()
+    tick()                                                            # the next tick does not repeat it
+    assert controls() == ["poll"]
+    message = [m for m in published.on("/events") if m.get("type") == "delivery"][0]
+    assert message["feed"] == f"/v1/rooms/{room}/feed" and message["poll_interval_ms"] == 1000
+    cleared = [t for t, p in published._backend.published_payloads if t.endswith("/state/likes") and not p]
+    assert len(cleared) == 1                                          # the retained like total is cleared
+    assert api.call("GET", f"/v1/rooms/{room}/realtime", token=tokens_for("viewer-1")).json()["delivery"] == "poll"
+
+    like_and_pump("viewer-2")
+    assert [m["total"] for m in likes_pushed()] == [5]                # poll mode: no like total pushed
+    feed = api.call("GET", f"/v1/rooms/{room}/feed?seq=0").json()
+    assert feed["delivery"] == "poll" and feed["likes_total"] == 10   # the feed carries it
+
+    # Everyone leaves within the minute: the room stays in poll (at most one switch a minute).
+    for at, client in enumerate(clients, start=5):
+        invoke("live_stats", _lifecycle("disconnected", client, at * 100))
+    tick()
+    assert controls() == ["poll"]
+
+    # After the minute (the gap set to 0 here): 2 viewers is not below 0.8 x 3 = 2, so still poll;
+    # 1 viewer is, so push again, announced once.
+    audience(threshold=3, gap_seconds=0)
+    for at, client in enumerate(clients[:2], start=10):
+        invoke("live_stats", _lifecycle("subscribed", client, at * 100, events_topic))
+    tick()
+    assert controls() == ["poll"]
+    invoke("live_stats", _lifecycle("disconnected", clients[1], 1200))
+    tick()
+    tick()
+    assert controls() == ["poll", "push"]
+    like_and_pump("viewer-3")
+    assert [m["total"] for m in likes_pushed()] == [5, 15]            # pushed again
+
+
+def test_the_explicit_setting_overrides_the_audience(api, tokens_for, room, published, audience):
+    from local.lambda_runtime import invoke
+
+    audience(threshold=2, gap_seconds=0)
+    stage = os.environ["STAGE"]
+    events_topic = f"lc/{stage}/rooms/{room}/events"
+    host = tokens_for("host-1")
+
+    def controls() -> list[str]:
+        return [m["mode"] for m in published.on("/events") if m.get("type") == "delivery"]
+
+    pinned = api.call("PUT", f"/v1/rooms/{room}/danmaku-settings", token=host, json_body={"delivery": "push"})
+    assert pinned.status == 200 and controls() == []                  # push already: nothing to announce
+    for n in range(1, 4):
+        invoke("live_stats", _lifecycle("subscribed", f"lc-{stage}-fan-{n}-{str(n) * 12}", n, events_topic))
+    invoke("live_stats", {"room_id": room, "host_id": "host-1", "ticker_id": "t"})
+    assert controls() == []                                           # the setting holds
+    assert api.call("GET", f"/v1/rooms/{room}/realtime", token=tokens_for("fan-1")).json()["delivery"] == "push"
+    # A settings change (quick phrases) keeps the audience rule's record: it was written beside it.
+    kept = api.call("PUT", f"/v1/rooms/{room}/danmaku-settings", token=host, json_body={"quick_phrases": ["想要"]})
+    assert kept.status == 200 and kept.json()["delivery"] == "push"
+    # Back to the audience rule: the room is in poll at once (the rule kept deciding), announced once.
+    freed = api.call("PUT", f"/v1/rooms/{room}/danmaku-settings", token=host, json_body={"delivery": None})
+    assert freed.status == 200 and freed.json()["delivery"] is None
+    assert controls() == ["poll"]
+    invoke("live_stats", {"room_id": room, "host_id": "host-1", "ticker_id": "t"})
+    assert controls() == ["poll"]
