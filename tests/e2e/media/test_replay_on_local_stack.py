@@ -87,7 +87,17 @@ def test_push_list_stop_then_the_replay_and_a_product_clip_play(replay_stack):
     assert replay["thumbnails"] and replay["playlist_url"].startswith("http")
     assert _decoded_seconds(replay["playlist_url"], 4) >= 3.5          # the replay plays
 
+    # The listing's mark is an event: at least once, in no order. If it reached the replay's store after
+    # the replay was published, the ready replay is amended when it lands (media/replays.record_mark).
     listed = [entry for entry in replay["timeline"] if entry["kind"] == "listing"]
+    if not listed:
+        amend_by = time.monotonic() + 30
+        while not listed and time.monotonic() < amend_by:
+            time.sleep(0.25)
+            replay = request("GET", f"{url}/v1/rooms/{room_id}/replay", token=viewer)[2]
+            listed = [entry for entry in replay["timeline"] if entry["kind"] == "listing"]
+        print(f"the listing's mark arrived after the replay was published: amended "
+              f"{'in time' if listed else 'not within 30 s'}")
     assert [e["product_id"] for e in listed] == [product["id"]] and listed[0]["price"] == 900
     expected = (listed_at - _when(replay["recording_started_at"])).total_seconds()
     assert abs(listed[0]["offset_seconds"] - expected) < 1.5, (listed[0], expected)

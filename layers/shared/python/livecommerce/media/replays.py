@@ -172,7 +172,31 @@ def record_mark(event: dict[str, Any]) -> str:
     at = _iso(_parse_time(at))
     MarkItem(*MarkItem.key(room_id, at, kind, str(ref)), room_id=room_id, at=at, kind=kind, ref_id=str(ref),
              product_id=product, title=str(title or ""), price=price if isinstance(price, int) else None).save()
+    # Events are delivered at least once and in no order: this mark can arrive after the room's
+    # replay was published (a slow delivery, or an event the producer's outbox sweeper published
+    # late). Saved first, then the replay read (consistently): either this read sees the replay,
+    # or the publish's own re-read of the marks after its write sees this mark (publish, below).
+    if _amend_if_missed(room_id, _parse_time(at)):
+        return "recorded_and_amended"
     return "recorded"
+
+
+def _amend_if_missed(room_id: str, at: datetime) -> bool:
+    """Re-publish the room's ready replay when a mark of its recording is missing from its timeline."""
+    from pynamodb.exceptions import DoesNotExist  # deferred: pynamodb
+
+    try:
+        replay = ReplayItem.get(*ReplayItem.key(room_id), consistent_read=True)
+    except DoesNotExist:
+        return False
+    if replay.state != "ready" or not replay.recording_ended_at or at > _parse_time(replay.recording_ended_at):
+        return False          # no replay yet (its publish reads this mark), or a later session's mark
+    timeline = rules.retime(marks_of(room_id), _parse_time(replay.recording_started_at),
+                            (replay.duration_ms or 0) / 1000.0)
+    if [e.as_dict() for e in timeline] == list(replay.timeline or []):
+        return False
+    publish({"bucket": replay.bucket, "prefix": replay.prefix, "room_id": room_id}, amend=replay)
+    return True
 
 
 def marks_of(room_id: str) -> list[rules.Mark]:
@@ -288,7 +312,9 @@ def _recording_item(recording: str) -> RecordingItem | None:
         return None
 
 
-def publish(event: dict[str, Any]) -> dict[str, Any]:
+def publish(event: dict[str, Any], *, amend: ReplayItem | None = None) -> dict[str, Any]:
+    """Publish a recording's replay. `amend`: the room's ready replay of this recording, re-timed
+    with marks that arrived after it was published (same ready_at, no second ReplayReady)."""
     bind_all()
     bucket, prefix, room_id = event["bucket"], event["prefix"].strip("/"), event["room_id"]
     ended_doc = _get_json(bucket, rules.join(prefix, rules.RECORDING_ENDED))
@@ -317,8 +343,10 @@ def publish(event: dict[str, Any]) -> dict[str, Any]:
                         recording_started_at=_iso(ended.recording_started_at),
                         recording_ended_at=_iso(ended.recording_ended_at), duration_ms=int(round(duration * 1000)),
                         master_key=ended.master_key(prefix), renditions=renditions, thumbnails=thumbnails,
-                        timeline=[e.as_dict() for e in timeline], ready_at=now_iso(),
-                        recording_end_event_at=str(event.get("event_time") or "") or None)
+                        timeline=[e.as_dict() for e in timeline],
+                        ready_at=amend.ready_at if amend is not None else now_iso(),
+                        recording_end_event_at=(amend.recording_end_event_at if amend is not None
+                                                else str(event.get("event_time") or "") or None))
     clips = 0
     for product_id, start_s, end_s in rules.product_clip_windows(timeline, duration):
         _write_clip(replay, segments_by_path, f"p-{product_id}", start_s, end_s, kind="product",
@@ -327,19 +355,34 @@ def publish(event: dict[str, Any]) -> dict[str, Any]:
         clips += 1
     from pynamodb.exceptions import PutError  # deferred: pynamodb
 
+    if amend is not None:     # only over the same recording's replay, as it was read
+        condition = (ReplayItem.state == "ready") & (ReplayItem.prefix == prefix)
+    else:
+        condition = ((ReplayItem.pk.does_not_exist()) | (ReplayItem.state != "ready")
+                     | (ReplayItem.recording_started_at <= replay.recording_started_at))
     try:
-        replay.save((ReplayItem.pk.does_not_exist()) | (ReplayItem.state != "ready")
-                    | (ReplayItem.recording_started_at <= replay.recording_started_at))
+        replay.save(condition)
         outcome = "ready"
     except PutError as exc:
         if dynamo.error_code(exc) != "ConditionalCheckFailedException":
             raise
         outcome = "superseded"   # a recording that started later is this room's replay already
-    _settle(prefix, "ready", None)
-    if outcome == "ready":
+    if amend is None:
+        _settle(prefix, "ready", None)
+    if outcome == "ready" and amend is None:
         publish_event(ReplayReady(room_id=room_id, duration_seconds=round(duration, 3),
                                   playlist_url=replay_url(replay.master_key), timeline_entries=len(timeline),
                                   clips=clips, recording_started_at=replay.recording_started_at))
+    if outcome == "ready":
+        # A mark saved while this ran, and not read above, re-reads this replay when its own save
+        # is done (record_mark) or is read here: re-time once more after the write; a difference
+        # is published again (amend) until a re-read changes nothing.
+        again = rules.retime(marks_of(room_id), ended.recording_started_at, duration)
+        if again != timeline:
+            amended = publish(event, amend=replay)
+            timeline, clips = amended["timeline"], amended["clips"]
+    if amend is not None:
+        return {"outcome": outcome, "timeline": timeline, "clips": clips}
     return {"outcome": outcome, "room_id": room_id, "duration_seconds": round(duration, 3),
             "timeline_entries": len(timeline), "clips": clips}
 

@@ -21,7 +21,8 @@ from livecommerce.shared.eventbridge_bus import EventPublishError  # noqa: F401 
 class DomainEvent(BaseModel):
     """Base of every domain event. Subclasses set `detail_type` and their fields.
 
-    `event_id` (set by the outbox) and `occurred_at` (set when published) ride
+    `event_id` (set by the outbox) and `occurred_at` (when the outbox took the event, i.e. the
+    change was committed; else when published) ride
     in every detail; extra fields are ignored when parsing, so a producer may
     add a field before its consumers read it."""
 
@@ -48,8 +49,9 @@ class DomainEvent(BaseModel):
 
 
 def publish(detail_type: str, detail: dict[str, Any], *, resources: list[str] | None = None) -> None:
-    """Put one domain event on the bus; raises if the bus did not take it."""
-    stamped = {**detail, "occurred_at": datetime.now(timezone.utc).isoformat()}
+    """Put one domain event on the bus; raises if the bus did not take it. `occurred_at` is now,
+    unless the detail has it (the outbox's events carry their commit time)."""
+    stamped = {**detail, "occurred_at": detail.get("occurred_at") or datetime.now(timezone.utc).isoformat()}
     ports.get().bus.put(detail_type, stamped, resources=resources)
 
 

@@ -18,7 +18,7 @@ table with one partition uses `OUTBOX#pending`.
 from __future__ import annotations
 
 import zlib
-from datetime import timedelta
+from datetime import timedelta, timezone
 from typing import Any, Callable, Iterable, Union
 
 from pynamodb.attributes import JSONAttribute, NumberAttribute, UnicodeAttribute
@@ -83,8 +83,12 @@ class Outbox:
         event_id = new_ulid()
         now = utcnow()
         created = iso(now)
+        # occurred_at: when the change was committed with this event, not when a flush or the
+        # sweeper got it onto the bus (events.publish keeps it), so a late delivery keeps its moment.
         return self.model(pk, f"OUTBOX#{event_id}", detail_type=detail_type,
-                          detail={**detail, "event_id": event_id}, created_at=created,
+                          detail={**detail, "event_id": event_id,
+                                  "occurred_at": now.astimezone(timezone.utc).isoformat()},
+                          created_at=created,
                           expires_at=int(now.timestamp()) + OUTBOX_TTL_SECONDS,
                           gsi1pk=self._pending_partition(pk), gsi1sk=f"{created}#{pk}#{event_id}")
 
