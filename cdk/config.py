@@ -67,6 +67,12 @@ class StageConfig:
     # playbackUrl (GetChannel), e.g. "a1b2c3d4e5f6.ap-northeast-1.playback.live-video.net".
     # Set: a CloudFront distribution serves playback from it. Empty: no distribution.
     playback_origin_domain: str = ""
+    # Serve playback through the CloudFront distribution. Its origin is playback_origin_domain when
+    # set, else derived at deploy from the playbackUrl of a reserved, never-streamed channel of the
+    # stage (media stack: every channel of the account and region has the same playback host), so no
+    # placeholder host has to be written here. GET /playback then hands out the distribution's
+    # domain (playback_domain when set, else its *.cloudfront.net name).
+    playback_distribution: bool = False
     # The operator's own (filed) playback domain, e.g. "live.example.com": an alternate
     # name of the distribution (needs playback_certificate_arn, an ACM certificate in
     # us-east-1) and PLAYBACK_DOMAIN for the functions. Empty: IVS URLs are handed out
@@ -113,8 +119,8 @@ class StageConfig:
         if bool(self.playback_domain) != bool(self.playback_certificate_arn):
             problems.append("playback_domain and playback_certificate_arn go together (an alternate domain name "
                             "needs a certificate)")
-        if self.playback_domain and not self.playback_origin_domain:
-            problems.append("playback_domain needs playback_origin_domain (the distribution it names)")
+        if self.playback_domain and not self.serves_playback_from_cdn:
+            problems.append("playback_domain needs playback_distribution (the distribution it names)")
         if self.playback_certificate_arn and not _CLOUDFRONT_CERTIFICATE.match(self.playback_certificate_arn):
             problems.append("playback_certificate_arn must be an ACM certificate in us-east-1 (CloudFront's region)")
         if not 0 <= self.recording_reconnect_window_seconds <= 300:
@@ -131,6 +137,11 @@ class StageConfig:
         problems += replay_key_problems(self.replay_public_keys, pending=self.replay_keys_pending)
         if problems:
             raise ValueError(f"stage {self.name}: " + "; ".join(problems))
+
+    @property
+    def serves_playback_from_cdn(self) -> bool:
+        """Whether the stage has the playback distribution (and GET /playback uses it)."""
+        return self.playback_distribution or bool(self.playback_origin_domain)
 
     @property
     def prefix(self) -> str:
@@ -232,9 +243,9 @@ STAGES: dict[str, StageConfig] = {
         export_expiry_days=30,
         access_log_expiry_days=365,
         event_archive_retention_days=90,
-        # Placeholder, like the console origin above: replace it with the account's IVS
-        # playback host (the host of any channel's playbackUrl) before deploying prod.
-        playback_origin_domain="0123456789ab.ap-northeast-1.playback.live-video.net",
+        # Playback through CloudFront; its IVS origin is derived at deploy (no placeholder host).
+        # Set playback_domain and playback_certificate_arn once the filed domain is ready.
+        playback_distribution=True,
         # Placeholder, like the console origin: the API's public domain (custom domain
         # mapped to the prod stage), where WeChat Pay and Alipay post their notifications.
         api_public_base="https://api.livecommerce.example.com",

@@ -37,13 +37,18 @@ UNCACHED_ERROR_CODES = (400, 403, 404, 405, 414, 416, 500, 501, 502, 503, 504)
 
 
 class PlaybackDistribution(Construct):
-    def __init__(self, scope: Construct, id: str, *, config: StageConfig, log_bucket: s3.IBucket) -> None:
+    def __init__(self, scope: Construct, id: str, *, config: StageConfig, log_bucket: s3.IBucket,
+                 origin_domain: str | None = None) -> None:
+        """`origin_domain`: the IVS playback host (default config.playback_origin_domain; the media
+        stack passes the one it derives from a channel when the config names none)."""
         super().__init__(scope, id)
-        if not config.playback_origin_domain:
-            raise ValueError("PlaybackDistribution needs config.playback_origin_domain")
+        origin_domain = origin_domain or config.playback_origin_domain
+        if not origin_domain:
+            raise ValueError("PlaybackDistribution needs the IVS playback host (config.playback_origin_domain "
+                             "or a derived one)")
         prefix = config.prefix
         origin = origins.HttpOrigin(
-            config.playback_origin_domain,
+            origin_domain,
             protocol_policy=cloudfront.OriginProtocolPolicy.HTTPS_ONLY,
             origin_ssl_protocols=[cloudfront.OriginSslPolicy.TLS_V1_2],
         )
@@ -76,7 +81,7 @@ class PlaybackDistribution(Construct):
         self.distribution = cloudfront.Distribution(
             self,
             "Distribution",
-            comment=f"{prefix} live playback (IVS {config.playback_origin_domain})",
+            comment=f"{prefix} live playback from IVS",
             default_behavior=cloudfront.BehaviorOptions(
                 origin=origin,
                 viewer_protocol_policy=cloudfront.ViewerProtocolPolicy.HTTPS_ONLY,

@@ -266,7 +266,10 @@ class ApiStack(Stack):
             env[CURSOR_SECRET.env_var] = CURSOR_SECRET.physical_name(config.prefix)
         if spec.reads_playback_key:
             env["PLAYBACK_KEY_SECRET_ID"] = self.media.playback_key_secret_name
-            env["PLAYBACK_DOMAIN"] = config.playback_domain
+            # GET /playback hands out the playback distribution's domain on every stage that has one:
+            # the filed domain when set, else the distribution's own *.cloudfront.net name.
+            cdn = self.media.playback_cdn
+            env["PLAYBACK_DOMAIN"] = config.playback_domain or (cdn.domain_name if cdn is not None else "")
         if spec.pii_encryption_context:
             env["PII_KEY_ID"] = data.pii_key.key_arn
         if spec.media_settings:

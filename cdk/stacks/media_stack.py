@@ -22,7 +22,7 @@ delivered with ACLs, so that bucket keeps ACLs on (BucketOwnerPreferred).
 """
 from __future__ import annotations
 
-from aws_cdk import CfnOutput, Duration, Stack
+from aws_cdk import CfnOutput, Duration, Fn, Stack
 from aws_cdk import aws_ivs as ivs
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
@@ -121,8 +121,10 @@ class MediaStack(Stack):
 
         # Playback from the operator's domain -----------------------------------
         self.playback_cdn: PlaybackDistribution | None = None
-        if config.playback_origin_domain:
-            self.playback_cdn = PlaybackDistribution(self, "PlaybackCdn", config=config, log_bucket=self.logs_bucket)
+        if config.serves_playback_from_cdn:
+            origin = config.playback_origin_domain or self._derived_playback_host(config)
+            self.playback_cdn = PlaybackDistribution(self, "PlaybackCdn", config=config, log_bucket=self.logs_bucket,
+                                                      origin_domain=origin)
 
         # Replays and clips: the recordings bucket behind CloudFront with origin access control, every
         # URL checked by the replay edge function (its version from us-east-1: docs/replays.md)
@@ -157,3 +159,12 @@ class MediaStack(Stack):
     @property
     def playback_key_secret_name(self) -> str:
         return self.playback_key.secret_name
+
+    def _derived_playback_host(self, config: StageConfig) -> str:
+        """The account's IVS playback host, read from a reserved channel's playbackUrl
+        (https://<id>.<region>.playback.live-video.net/api/video/v1/...): never streamed to (no key
+        is made for it), so it costs nothing; IVS gives every channel of the account and region
+        the same playback host."""
+        probe = ivs.CfnChannel(self, "PlaybackHostProbe", name=f"{config.prefix}-playback-host-probe",
+                               authorized=True, latency_mode="LOW", type="BASIC")
+        return Fn.select(2, Fn.split("/", probe.attr_playback_url))

@@ -319,7 +319,10 @@ def test_function_environment(synth, stage, spec):
     assert env.get("CURSOR_SECRET_ID") == (f"{prefix}/cursor-signing-key" if spec.reads_cursor_secret else None)
     if spec.reads_playback_key:
         assert env["PLAYBACK_KEY_SECRET_ID"] == f"{prefix}/playback-key"
-        assert env["PLAYBACK_DOMAIN"] == config.playback_domain
+        if config.playback_domain or not config.serves_playback_from_cdn:
+            assert env["PLAYBACK_DOMAIN"] == config.playback_domain
+        else:   # the playback distribution's own name, imported from the media stack
+            assert "PlaybackCdn" in json.dumps(env["PLAYBACK_DOMAIN"]), env["PLAYBACK_DOMAIN"]
     assert ("PII_KEY_ID" in env) == bool(spec.pii_encryption_context)
     if spec.pii_encryption_context:
         assert "PiiKey" in json.dumps(env["PII_KEY_ID"])

@@ -173,10 +173,22 @@ def test_distribution_only_with_a_playback_origin(synth, stage):
     config = synth.config(stage)
     template = synth.json(stage, "Media")
     distributions = _playback_distributions(template)
-    assert bool(distributions) == bool(config.playback_origin_domain)
-    assert ("PlaybackDistributionDomainName" in template["Outputs"]) == bool(config.playback_origin_domain)
-    assert synth.config("dev").playback_origin_domain == ""
-    assert synth.config("prod").playback_origin_domain
+    assert bool(distributions) == config.serves_playback_from_cdn
+    assert ("PlaybackDistributionDomainName" in template["Outputs"]) == config.serves_playback_from_cdn
+    assert not synth.config("dev").serves_playback_from_cdn
+    assert synth.config("prod").serves_playback_from_cdn
+
+
+def test_no_placeholder_playback_host_in_the_config():
+    """The prod origin is derived at deploy from a reserved channel's playbackUrl, never a made-up host."""
+    from cdk.config import STAGES
+
+    for config in STAGES.values():
+        assert "0123456789ab" not in config.playback_origin_domain
+        assert config.playback_origin_domain == "" or config.playback_origin_domain.endswith(".live-video.net")
+    with pytest.raises(ValueError, match="playback_distribution"):
+        dataclasses.replace(STAGES["dev"], playback_domain="live.example.com",
+                playback_certificate_arn="arn:aws:acm:us-east-1:123456789012:certificate/abc-123")
 
 
 def test_distribution_forwards_the_token_and_is_https_only(synth):
@@ -185,7 +197,10 @@ def test_distribution_forwards_the_token_and_is_https_only(synth):
     distribution = _distribution(template)
 
     (origin,) = distribution["Origins"]
-    assert origin["DomainName"] == config.playback_origin_domain
+    # prod names no host: the origin is the host of the reserved channel's playbackUrl.
+    assert not config.playback_origin_domain
+    probe = _one(template, "AWS::IVS::Channel")[0]
+    assert origin["DomainName"] == {"Fn::Select": [2, {"Fn::Split": ["/", {"Fn::GetAtt": [probe, "PlaybackUrl"]}]}]}
     assert origin["CustomOriginConfig"]["OriginProtocolPolicy"] == "https-only"
     assert origin["CustomOriginConfig"]["OriginSSLProtocols"] == ["TLSv1.2"]
 
@@ -255,7 +270,7 @@ def test_distribution_with_a_domain_and_certificate(tmp_path):
     ({"playback_domain": "live.example.com"}, "go together"),
     ({"playback_domain": "live.example.com", "playback_certificate_arn": CERTIFICATE.replace("us-east-1", "ap-northeast-1"),
       "playback_origin_domain": "abc.ap-northeast-1.playback.live-video.net"}, "us-east-1"),
-    ({"playback_domain": "live.example.com", "playback_certificate_arn": CERTIFICATE}, "needs playback_origin_domain"),
+    ({"playback_domain": "live.example.com", "playback_certificate_arn": CERTIFICATE}, "needs playback_distribution"),
     ({"recording_reconnect_window_seconds": 301}, "0-300"),
     ({"recording_thumbnail_interval_seconds": 0}, "1-60"),
 ])
@@ -272,7 +287,7 @@ def test_outputs(synth, stage):
     assert {"RecordingConfigurationArn", "PlaybackKeyPairArn", "RecordingsBucketName",
             "PlaybackKeySecretName"} <= set(outputs)
     assert outputs["PlaybackKeySecretName"]["Value"] == f"livecommerce-{stage}/playback-key"
-    if synth.config(stage).playback_origin_domain:
+    if synth.config(stage).serves_playback_from_cdn:
         assert {"PlaybackDistributionDomainName", "PlaybackDistributionId"} <= set(outputs)
 
 
