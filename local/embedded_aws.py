@@ -395,14 +395,74 @@ def _profiler() -> Any:
     return Profiled()
 
 
+# SQS long polling (ReceiveMessage with WaitTimeSeconds 1..20). moto waits for messages inside the
+# request, which here would hold the lock every request runs under (nothing else would be answered
+# for up to 20 s); so the embedded AWS runs the receive with WaitTimeSeconds 0 under the lock and, while
+# it finds nothing, waits *outside* the lock until a message is added to that queue (moto's
+# Queue.add_message, counted below) or 1 s has passed (a message whose visibility timeout or delay
+# ended is seen within a second, as moto's own loop does), until the wait is over: as SQS answers a
+# long poll as soon as a message is there. The local stack's event delivery long-polls instead of
+# asking every queue five times a second (at rest that polling was a quarter of a core).
+SQS_RECEIVE_TARGET = "AmazonSQS.ReceiveMessage"
+_sqs_added: dict[str, int] = {}
+_sqs_added_changed = threading.Condition(threading.Lock())
+_counting_sqs_additions = False
+
+
+def _count_sqs_additions() -> None:
+    """Count, per queue name, the messages moto's queues take (wakes the long polls waiting on one)."""
+    global _counting_sqs_additions
+    if _counting_sqs_additions:
+        return
+    from moto.sqs.models import Queue
+
+    original = Queue.add_message
+
+    def add_message(self: Any, message: Any) -> None:
+        original(self, message)
+        with _sqs_added_changed:
+            _sqs_added[self.name] = _sqs_added.get(self.name, 0) + 1
+            _sqs_added_changed.notify_all()
+
+    Queue.add_message = add_message
+    _counting_sqs_additions = True
+
+
+def _long_poll(environ: dict) -> tuple[dict, float, str] | None:
+    """For a JSON-protocol ReceiveMessage asking for a 1..20 s wait: (the same request with
+    WaitTimeSeconds 0, the wait, the queue's name); else None (moto answers it as it is)."""
+    import io
+    import json
+
+    if environ.get("HTTP_X_AMZ_TARGET") != SQS_RECEIVE_TARGET:
+        return None
+    length = int(environ.get("CONTENT_LENGTH") or 0)
+    raw = environ["wsgi.input"].read(length) if length else b""
+    environ["wsgi.input"] = io.BytesIO(raw)
+    try:
+        request = json.loads(raw)
+        wait = request.get("WaitTimeSeconds")
+        queue = request.get("QueueUrl")
+    except (ValueError, AttributeError):
+        return None
+    if type(wait) is not int or not 1 <= wait <= 20 or not isinstance(queue, str):
+        return None
+    body = json.dumps({**request, "WaitTimeSeconds": 0}).encode()
+    once = {**environ, "CONTENT_LENGTH": str(len(body)), "wsgi.input": body}
+    return once, float(wait), queue.rstrip("/").rpartition("/")[2]
+
+
 def make_app(state: StateFolder | None) -> tuple[Any, Any]:
     """(the serialized WSGI app, the raw moto app); with `state`, writes are journalled first."""
     import io
+    import json
+    import time
 
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 
     app = DomainDispatcherApplication(create_backend_app)
     profiled = _profiler()
+    _count_sqs_additions()
 
     def serialized(environ: dict, start_response: Any) -> list[bytes]:
         if environ.get("PATH_INFO") == LAMBDA_ENDPOINT_PATH and environ.get("REQUEST_METHOD") == "POST":
@@ -410,6 +470,32 @@ def make_app(state: StateFolder | None) -> tuple[Any, Any]:
             _lambda_endpoint[:] = [environ["wsgi.input"].read(length).decode().strip()] if length else []
             start_response("204 No Content", [])
             return []
+        poll = _long_poll(environ)
+        if poll is not None:
+            once, wait, queue = poll
+            deadline = time.monotonic() + wait
+            while True:
+                answer: dict[str, Any] = {}
+
+                def keep(status: str, headers: Any, exc_info: Any = None) -> Any:
+                    answer["status"], answer["headers"], answer["exc_info"] = status, headers, exc_info
+                    return lambda data: None
+
+                with _lock, profiled:
+                    added = _sqs_added.get(queue, 0)   # adds happen under the lock: none is missed
+                    chunks = list(app({**once, "wsgi.input": io.BytesIO(once["wsgi.input"])}, keep))
+                remaining = deadline - time.monotonic()
+                if not answer["status"].startswith("200") or remaining <= 0:
+                    break
+                try:
+                    if json.loads(b"".join(chunks) or b"{}").get("Messages"):
+                        break
+                except ValueError:
+                    break
+                with _sqs_added_changed:
+                    _sqs_added_changed.wait_for(lambda: _sqs_added.get(queue, 0) != added, min(1.0, remaining))
+            start_response(answer["status"], answer["headers"], answer["exc_info"])
+            return chunks
         with _lock, profiled:
             if environ.get("PATH_INFO") == COMPACT_PATH and environ.get("REQUEST_METHOD") == "POST":
                 if state is not None:   # the stack asks once its resources exist (a KMS key's material
