@@ -48,6 +48,7 @@ def test_live_stats_function(synth, stage):
     api = synth.json(stage, "Api")
     env = _env(api, "live_stats", stage)
     assert env["LIVE_TICKER_SECONDS"] == "55" and "LIVE_STATS_TABLE" in env and "LIVE_STATS_FUNCTION" in env
+    assert "INTERACTION_TABLE" in env        # the ticker's audience switch (interaction.follow_audience)
     granted = role_statements(api, function_logical_id(api, "live_stats", stage))
     assert any("iot:Publish" in as_list(s["Action"]) for s in granted)
     assert any("lambda:InvokeFunction" in as_list(s["Action"]) for s in granted)

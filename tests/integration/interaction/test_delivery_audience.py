@@ -127,3 +127,44 @@ def test_the_explicit_setting_overrides_the_audience(api, tokens_for, room, publ
     assert controls() == ["poll"]
     invoke("live_stats", {"room_id": room, "host_id": "host-1", "ticker_id": "t"})
     assert controls() == ["poll"]
+
+
+def test_racing_ticks_switch_once_and_an_unannounced_switch_is_undone(api, tokens_for, room, published, audience,
+                                                                      monkeypatch):
+    import threading
+
+    from livecommerce import interaction
+    from livecommerce.interaction import realtime, repository, service
+
+    audience(threshold=2, gap_seconds=0)
+
+    def controls() -> list[str]:
+        return [m["mode"] for m in published.on("/events") if m.get("type") == "delivery"]
+
+    # The announcement cannot be published: the switch is put back, so the next tick tries again.
+    def fail(*args, **kwargs):
+        raise realtime.PublishFailed("iot-data down")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(service, "publish", fail)
+        assert interaction.follow_audience(room, 5) is None
+    assert controls() == []
+    assert api.call("GET", f"/v1/rooms/{room}/realtime", token=tokens_for("viewer-1")).json()["delivery"] == "push"
+
+    # Four ticks read the same state before any of them writes: one conditional write wins, one message.
+    barrier, original = threading.Barrier(4, timeout=10), repository.get_room_settings
+
+    def read_together(room_id, **kwargs):
+        item = original(room_id, **kwargs)
+        barrier.wait()
+        return item
+
+    monkeypatch.setattr(service.repository, "get_room_settings", read_together)
+    results: list[str | None] = []
+    threads = [threading.Thread(target=lambda: results.append(interaction.follow_audience(room, 5)))
+               for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(15)
+    assert sorted(results, key=str) == [None, None, None, "poll"] and controls() == ["poll"]
