@@ -69,6 +69,12 @@ def test_report_viewers_export_and_refusals(api, tokens_for, session, seeded):
     [key] = [o["Key"] for o in s3.list_objects_v2(Bucket=bucket, Prefix=f"exports/{room_id}/")["Contents"]]
     assert key.endswith(".xlsx") and urllib.parse.quote(key) in export.headers["Location"]
     assert s3.get_object(Bucket=bucket, Key=key)["Body"].read()[:2] == b"PK"
+    # the web dashboard asks for the link as JSON (a page's fetch would follow the 303 itself)
+    as_json = api.call("GET", f"/v1/rooms/{room_id}/stats.xlsx?redirect=false", token=host)
+    assert as_json.status == 200 and "Location" not in as_json.headers, as_json.body
+    link = as_json.json()
+    assert f"/exports/{room_id}/" in link["url"] and ".xlsx?" in link["url"] and link["expires_in"] > 0
+    assert api.call("GET", f"/v1/rooms/{room_id}/stats.xlsx?redirect=maybe", token=host).status == 422
 
     # another host's room, a viewer, and bad comparisons: problems, never a 500
     for path in (f"/v1/rooms/{room_id}/stats", f"/v1/rooms/{room_id}/viewers", f"/v1/rooms/{room_id}/stats.xlsx"):

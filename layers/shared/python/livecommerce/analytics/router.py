@@ -23,7 +23,12 @@ Products = Annotated[str | None, Query(max_length=300, description="2 to 10 prod
                                                                    "products over the caller's sessions (422 "
                                                                    "invalid_products); or `rooms`, not both.")]
 XLSX_ANSWERS = {303: {"description": "See Other: `Location` is a presigned link to the workbook (valid 300 s); "
-                                      "the body says the same as JSON (`url`, `expires_in`)."}}
+                                      "the body says the same as JSON (`url`, `expires_in`)."},
+                200: {"description": "With `redirect=false`: the same link as JSON (`url`, `expires_in`), no "
+                                     "redirect (a browser's fetch would follow the 303 to the bucket itself)."}}
+# A page's fetch follows a 303 on its own (to another origin, where the bucket has no CORS for it), so the
+# web dashboard asks for the link as JSON and opens it.
+Redirect = Annotated[bool, Query(description="false: answer 200 with the link as JSON instead of a 303.")]
 
 
 def _service():
@@ -48,8 +53,10 @@ def build_router(api: Api) -> Router:
 
     @router.get("/v1/rooms/<room_id>/stats.xlsx", tags=["analytics"], security=BEARER, responses=XLSX_ANSWERS,
                 summary="The post-live report as an Excel workbook (a presigned link)")
-    def room_stats_xlsx(room_id: RoomId):  # noqa: ANN202 (a Response: no pydantic model for it)
+    def room_stats_xlsx(room_id: RoomId, redirect: Redirect = True):  # noqa: ANN202 (a Response: no pydantic model)
         link = _service().export(api.require("host"), room_id)
+        if not redirect:
+            return Response(status_code=200, content_type="application/json", body=link.model_dump_json())
         return Response(status_code=303, content_type="application/json", body=link.model_dump_json(),
                         headers={"Location": link.url})
 
