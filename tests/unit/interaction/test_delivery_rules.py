@@ -7,15 +7,9 @@ from hypothesis import strategies as st
 from livecommerce.interaction import delivery
 
 
-def test_the_setting_wins_else_the_audience_decides():
-    assert delivery.choose("poll", viewers=3, threshold=20000) == "poll"
-    assert delivery.choose("push", viewers=10**6, threshold=20000) == "push"
-    assert delivery.choose(None, viewers=20000, threshold=20000) == "poll"
-    assert delivery.choose(None, viewers=19999, threshold=20000) == "push"
-    assert delivery.choose(None, viewers=None, threshold=20000) == "push"       # unknown audience: push
-    assert delivery.choose(None, viewers=10**6, threshold=0) == "push"          # 0: only the setting switches
+def test_the_control_message_points_at_the_feed():
     message = delivery.control_message("R", "poll")
-    assert message["type"] == "delivery" and message["feed"] == "/v1/rooms/R/feed"
+    assert message["type"] == "delivery" and message["mode"] == "poll" and message["feed"] == "/v1/rooms/R/feed"
 
 
 def page(seq):

@@ -18,16 +18,6 @@ POLL_INTERVAL_MS = 1000
 PAGE_LIMIT = 25          # 5 s of batches at 5 a second: a client a few seconds behind catches up in one call
 
 
-def choose(setting: str | None, *, viewers: int | None, threshold: int) -> str:
-    """The room's mode: the host's or operator's explicit setting wins; else poll from
-    `threshold` viewers on when the audience is known, push otherwise."""
-    if setting in MODES:
-        return setting
-    if viewers is not None and threshold > 0 and viewers >= threshold:
-        return POLL
-    return PUSH
-
-
 def effective(setting: str | None, audience_mode: str | None) -> str:
     """The mode a room is in now: the explicit setting (host or operator) wins; else what the
     audience rule last decided (`follow`, recorded on the room's settings item); push before it ran."""
