@@ -168,3 +168,20 @@ def test_racing_ticks_switch_once_and_an_unannounced_switch_is_undone(api, token
     for thread in threads:
         thread.join(15)
     assert sorted(results, key=str) == [None, None, None, "poll"] and controls() == ["poll"]
+
+    # What a tick costs interaction with no switch, whatever the audience: one read of the settings item.
+    import botocore.client
+
+    calls: list[str] = []
+    make = botocore.client.BaseClient._make_api_call
+
+    def counted(self, operation, params):
+        calls.append(operation)
+        return make(self, operation, params)
+
+    monkeypatch.setattr(service.repository, "get_room_settings", original)
+    monkeypatch.setattr(botocore.client.BaseClient, "_make_api_call", counted)
+    for viewers in (2, 1_000_000):
+        calls.clear()
+        assert interaction.follow_audience(room, viewers) is None
+        assert calls == ["GetItem"], calls

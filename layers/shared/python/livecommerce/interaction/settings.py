@@ -75,7 +75,7 @@ def get_interaction_settings() -> InteractionSettings:
         like_user_cap=_int("LIKE_USER_CAP", 600),
         like_user_window_seconds=_int("LIKE_USER_WINDOW_SECONDS", 60),
         like_broadcast_interval_ms=_int("LIKE_BROADCAST_INTERVAL_MS", 1000),
-        poll_above_viewers=_int("DANMAKU_POLL_ABOVE_VIEWERS", 3000),
+        poll_above_viewers=_int("DANMAKU_POLL_ABOVE_VIEWERS", 2500),
         delivery_switch_gap_seconds=_int("DANMAKU_DELIVERY_SWITCH_GAP_SECONDS", 60),
         stock_broadcast_interval_ms=_int("STOCK_BROADCAST_INTERVAL_MS", 1000),
         metadata_interval_ms=_int("TIMED_METADATA_INTERVAL_MS", 200),
