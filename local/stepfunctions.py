@@ -129,6 +129,42 @@ def create_state_machines(session: Any, *, prefix: str, account: str = "12345678
     return arns
 
 
+def create_schedule_groups(session: Any, *, prefix: str) -> list[str]:
+    """The scheduled machines' Scheduler groups (kept if they exist); returns their names."""
+    scheduler = session.client("scheduler")
+    groups: list[str] = []
+    for machine in scheduled_machines():
+        group = machine.schedule_group(prefix)
+        try:
+            scheduler.create_schedule_group(Name=group)
+        except scheduler.exceptions.ConflictException:
+            pass   # kept from the last run (the state folder)
+        groups.append(group)
+    return groups
+
+
+def workflows_env(prefix: str, *, region: str, account: str = "123456789012") -> dict[str, str]:
+    """The functions' workflow environment, as the workflows stack sets it: <KEY>_STATE_MACHINE_ARN
+    and <KEY>_SCHEDULE_GROUP of each scheduled machine, SCHEDULER_ROLE_ARN, and <KEY>_STATE_MACHINE_ARN
+    of each machine a function starts (FunctionSpec.starts_workflows: the replay machine). The names
+    are those `create_state_machines` and `create_schedule_groups` give (the local stack, the tests)."""
+    from livecommerce.manifest import FUNCTION_SPECS
+    from livecommerce.shared.spec import scheduler_role_name
+
+    env: dict[str, str] = {}
+    for machine in scheduled_machines():
+        env[f"{machine.env_prefix}_STATE_MACHINE_ARN"] = state_machine_arn(prefix, machine.asl, region=region,
+                                                                           account=account)
+        env[f"{machine.env_prefix}_SCHEDULE_GROUP"] = machine.schedule_group(prefix)
+    env["SCHEDULER_ROLE_ARN"] = f"arn:aws:iam::{account}:role/{scheduler_role_name(prefix)}"
+    started = {key for spec in FUNCTION_SPECS for key in spec.starts_workflows}
+    for machine in machine_specs().values():
+        if machine.key in started:
+            env[f"{machine.env_prefix}_STATE_MACHINE_ARN"] = state_machine_arn(prefix, machine.asl, region=region,
+                                                                               account=account)
+    return env
+
+
 class SchedulerLoop:
     """Fires moto's EventBridge Scheduler one-time schedules when they are due."""
 
@@ -216,31 +252,11 @@ class LocalWorkflows:
 
     def __init__(self, session: Any, *, prefix: str, account: str = "123456789012", host: str = "127.0.0.1",
                  interval_seconds: float = 1.0) -> None:
-        from livecommerce.shared.spec import scheduler_role_name
-
         self.session = session
         self.prefix = prefix
         self.arns = create_state_machines(session, prefix=prefix, account=account)
-        scheduler = session.client("scheduler")
-        self.groups: list[str] = []
-        self.env: dict[str, str] = {}
-        for machine in scheduled_machines():
-            group = machine.schedule_group(prefix)
-            try:
-                scheduler.create_schedule_group(Name=group)
-            except scheduler.exceptions.ConflictException:
-                pass   # kept from the last run (the state folder)
-            self.groups.append(group)
-            self.env[f"{machine.env_prefix}_STATE_MACHINE_ARN"] = self.arns[machine.asl]
-            self.env[f"{machine.env_prefix}_SCHEDULE_GROUP"] = group
-        self.env["SCHEDULER_ROLE_ARN"] = f"arn:aws:iam::{account}:role/{scheduler_role_name(prefix)}"
-        # Machines functions start with StartExecution (FunctionSpec.starts_workflows: the replay machine).
-        from livecommerce.manifest import FUNCTION_SPECS
-
-        started = {key for spec in FUNCTION_SPECS for key in spec.starts_workflows}
-        for machine in machine_specs().values():
-            if machine.key in started:
-                self.env[f"{machine.env_prefix}_STATE_MACHINE_ARN"] = self.arns[machine.asl]
+        self.groups = create_schedule_groups(session, prefix=prefix)
+        self.env = workflows_env(prefix, region=session.region_name, account=account)
         self.clock = ShiftableClock()
         self.loop = SchedulerLoop(session, clock=self.clock, groups=tuple(self.groups),
                                   interval_seconds=interval_seconds)

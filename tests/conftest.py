@@ -28,7 +28,12 @@ REGION = "ap-northeast-1"
 
 
 def _base_env() -> dict[str, str]:
+    from local.stepfunctions import workflows_env
+
     env = LocalNames().env()
+    # The workflows' names (<KEY>_STATE_MACHINE_ARN, <KEY>_SCHEDULE_GROUP, SCHEDULER_ROLE_ARN), as the
+    # workflows stack and the local stack give them; the moto world creates those machines and groups.
+    env.update(workflows_env(LocalNames().prefix, region=REGION))
     env.update({
         "STAGE": "local",   # said, never assumed: product code refuses to run without a stage
         "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_SESSION_TOKEN": "testing",

@@ -9,7 +9,8 @@ pickled to bytes. A test then starts from `restore`, which throws away whatever 
 registry: about 3 ms, and exact (a test sees the world as built, never another test's writes,
 whatever it wrote: items, queue messages, secrets, objects, rules, IoT publishes).
 
-Two snapshots: `base` (what `create_all` makes: the `aws_env` fixture) and `seeded` (base
+Two snapshots: `base` (what `create_all` makes, plus the state machines and schedule groups of
+`local.stepfunctions`: the `aws_env` fixture) and `seeded` (base
 plus `local.seed.seed()`: the `seeded` fixture). Bytes are immutable, so no test can change a
 snapshot. Process-level caches are cleared by the caller (tests/conftest.py).
 """
@@ -113,12 +114,18 @@ class World:
         from local.lambda_api import LocalLambdaApi
         from local.resources import LocalNames, create_all
         from local.seed import seed
+        from local.stepfunctions import create_schedule_groups, create_state_machines
 
         cache_moto_lookups()
         with pytest.MonkeyPatch.context() as patch, mock_aws(), LocalLambdaApi() as lambda_api:
             patch.setenv("AWS_ENDPOINT_URL_LAMBDA", lambda_api.url)
             reset_process_state()
-            create_all(boto3.session.Session(region_name=region), LocalNames(), provider_credentials={})
+            session = boto3.session.Session(region_name=region)
+            create_all(session, LocalNames(), provider_credentials={})
+            # The workflows as the local stack and the workflows stack make them: every state machine
+            # of the manifest and the scheduled ones' groups (the env is tests/conftest.py's).
+            create_state_machines(session, prefix=LocalNames().prefix)
+            create_schedule_groups(session, prefix=LocalNames().prefix)
             self.base = capture()
             seed()
             self.seeded = capture()

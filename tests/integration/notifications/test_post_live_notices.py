@@ -7,6 +7,7 @@ the cap and a WeChat-like provider; the host reads the runs' counts."""
 from __future__ import annotations
 
 import json
+import os
 import uuid
 from datetime import datetime, timedelta, timezone
 
@@ -17,6 +18,9 @@ from tests.fakes import FakeClock
 from tests.polling import poll
 
 pytestmark = pytest.mark.integration
+
+# The scheduled machines' Scheduler groups, as the workflows stack names them (tests/conftest.py sets the env).
+GROUPS = tuple(sorted(value for key, value in os.environ.items() if key.endswith("_SCHEDULE_GROUP")))
 
 
 class WeChatLike:
@@ -153,7 +157,7 @@ def test_post_live_audiences_consent_retries_and_reports(notice_world, api, toke
             {**room, "status": "ended"}, occurred_at=_iso(clock.at))})
         assert ended["schedules"] == {"non_buyer": "created", "order_summary": "created"}
         scheduler = seeded.client("scheduler")
-        waiting = scheduler.get_schedule(Name=f"room-{room_id}-non-buyer", GroupName="default")
+        waiting = scheduler.get_schedule(Name=f"room-{room_id}-non-buyer", GroupName=os.environ["NON_BUYER_NOTICE_SCHEDULE_GROUP"])
         assert waiting["ScheduleExpression"] == "at(" + (clock.at + timedelta(minutes=30)).strftime(
             "%Y-%m-%dT%H:%M:%S") + ")"                      # no replay yet: the wait's bound
         clock.advance(60)
@@ -163,7 +167,7 @@ def test_post_live_audiences_consent_retries_and_reports(notice_world, api, toke
             "recording_started_at": _iso(t0)}})
         assert ready["schedules"] == {"non_buyer": "moved", "order_summary": "moved"}
 
-        loop = SchedulerLoop(seeded, clock=clock.now)
+        loop = SchedulerLoop(seeded, clock=clock.now, groups=GROUPS)
         assert loop.tick() == []                          # settling: the store's last minute is not in yet
         clock.advance(61)
         fired = {f["input"]["kind"]: f for f in loop.tick()}
@@ -236,7 +240,7 @@ def test_no_replay_in_time_sends_without_the_link_and_shipping_notices_once(noti
                                            "notifications.recipients": lambda u: ("wechat", f"openid-{u}")}):
         notices.on_event({"detail-type": "RoomEnded", "detail": _room_detail(
             {**room, "status": "ended"}, occurred_at=_iso(clock.at))})
-        loop = SchedulerLoop(seeded, clock=clock.now)
+        loop = SchedulerLoop(seeded, clock=clock.now, groups=GROUPS)
         clock.advance(29 * 60)
         assert loop.tick() == []
         clock.advance(61)

@@ -6,6 +6,7 @@ that answers like WeChat (one success after a 45009 rate limit, one 43101 refusa
 from __future__ import annotations
 
 import json
+import os
 import uuid
 from datetime import datetime, timedelta, timezone
 
@@ -13,6 +14,9 @@ import pytest
 
 from tests.fakes import FakeClock
 from tests.polling import poll
+
+# The reminder machine's Scheduler group, as the workflows stack names it (tests/conftest.py sets the env).
+GROUP = os.environ["REMINDER_SCHEDULE_GROUP"]
 
 
 class WeChatLike:
@@ -94,21 +98,21 @@ def test_reminder_reaches_each_viewer_once_by_consent_with_retries(workflows, ap
         done = schedules.on_room_event({"detail-type": "RoomCreated", "detail": {"room_id": room_id}})
         assert done["schedules"]["reminder_15min"] == "created" and done["schedules"]["live_now"] == "created"
         scheduler = seeded.client("scheduler")
-        fifteen = scheduler.get_schedule(Name=f"room-{room_id}-reminder-15min", GroupName="default")
+        fifteen = scheduler.get_schedule(Name=f"room-{room_id}-reminder-15min", GroupName=GROUP)
         assert fifteen["ScheduleExpression"] == "at(" + (clock.at + timedelta(minutes=45)).strftime(
             "%Y-%m-%dT%H:%M:%S") + ")"
         assert fifteen["ActionAfterCompletion"] == "DELETE"
         assert json.loads(fifteen["Target"]["Input"]) == {"room_id": room_id, "kind": "reminder_15min",
                                                           "scheduled_start": start}
 
-        loop = SchedulerLoop(seeded, clock=clock.now)
+        loop = SchedulerLoop(seeded, clock=clock.now, groups=(GROUP,))
         clock.advance(44 * 60)
         assert loop.tick() == []                       # 16 minutes before: nothing yet
         clock.advance(60)
         fired = loop.tick()
         assert [f["name"] for f in fired] == [f"room-{room_id}-reminder-15min"]
         with pytest.raises(scheduler.exceptions.ResourceNotFoundException):
-            scheduler.get_schedule(Name=f"room-{room_id}-reminder-15min", GroupName="default")
+            scheduler.get_schedule(Name=f"room-{room_id}-reminder-15min", GroupName=GROUP)
 
         execution, events = _history(seeded, fired[0]["execution_arn"])
         assert execution["status"] == "SUCCEEDED", events[-3:]
@@ -162,7 +166,7 @@ def test_cancelled_rescheduled_and_unknown_rooms_end_visibly(workflows, api, tok
         assert api.call("PATCH", f"/v1/rooms/{room_id}", token=host, json_body={"scheduled_start": later}).status == 200
         moved = schedules.on_room_event({"detail-type": "RoomUpdated", "detail": {"room_id": room_id}})
         assert moved["schedules"]["reminder_15min"] == "moved"
-        at = scheduler.get_schedule(Name=f"room-{room_id}-reminder-15min", GroupName="default")["ScheduleExpression"]
+        at = scheduler.get_schedule(Name=f"room-{room_id}-reminder-15min", GroupName=GROUP)["ScheduleExpression"]
         assert at == "at(" + (datetime.fromisoformat(later.replace("Z", "+00:00")) - timedelta(minutes=15)) \
             .strftime("%Y-%m-%dT%H:%M:%S") + ")"
 
@@ -189,7 +193,7 @@ def test_cancelled_rescheduled_and_unknown_rooms_end_visibly(workflows, api, tok
         assert api.call("POST", f"/v1/rooms/{room_id}/end", token=host).status == 200
         gone = schedules.on_room_event({"detail-type": "RoomEnded", "detail": {"room_id": room_id}})
         assert gone["schedules"]["reminder_15min"] == "deleted" and gone["schedules"]["live_now"] == "deleted"
-        assert SchedulerLoop(seeded, clock=lambda: clock.now() + timedelta(days=3)).tick() == []
+        assert SchedulerLoop(seeded, clock=lambda: clock.now() + timedelta(days=3), groups=(GROUP,)).tick() == []
         pending = sfn.start_execution(stateMachineArn=workflows["reservation_reminder"], name=uuid.uuid4().hex, input=json.dumps(
             {"room_id": room_id, "kind": "reminder_15min", "scheduled_start": later}))
         execution, _ = _history(seeded, pending["executionArn"])
