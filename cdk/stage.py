@@ -24,6 +24,7 @@ from cdk.stacks.analytics_stack import AnalyticsStack
 from cdk.stacks.api_stack import ApiStack
 from cdk.stacks.data_stack import DataStack
 from cdk.stacks.media_stack import MediaStack
+from cdk.stacks.observability_stack import ObservabilityStack
 from cdk.stacks.replay_edge_stack import EDGE_REGION, ReplayEdgeStack
 from cdk.stacks.realtime_stack import RealtimeStack
 from cdk.stacks.workflows_stack import WorkflowsStack
@@ -106,6 +107,15 @@ def build_stage(app: App, config: StageConfig) -> StageStacks:
                                description=f"Live commerce {config.name}: analytics store (Firehose, S3 Parquet, "
                                            "Glue, Athena), domain events to the store",
                                **common)
+    # Alarms and one dashboard (issue 17): to the workflows stack's alarm topic, one topic per stage.
+    observability = ObservabilityStack(
+        app, config.stack_name("Observability"), config=config,
+        function_names={name: api.function_name(name) for name in api.functions},
+        alarm_topic=workflows.alarm_topic,
+        description=f"Live commerce {config.name}: alarms (API, Lambda, DynamoDB, DLQ, IoT Core) and the dashboard",
+        **common)
+    Tags.of(observability).add("project", PROJECT)
+    Tags.of(observability).add("stage", config.name)
     stacks = StageStacks(config=config, data=data, media=media, api=api, realtime=realtime, analytics=analytics,
                          workflows=workflows,
                          replay_edge=replay_edge)
