@@ -81,6 +81,7 @@ events: setup
 
 bench: setup
 	$(PY) benchmarks/cold_start.py
+	$(PY) benchmarks/cold_start_whole.py
 
 deploy: setup
 	npx cdk deploy --all -c stage=$(STAGE) --require-approval broadening
