@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import os
 import time
-from collections import Counter, defaultdict
+from collections import Counter
 
 from benchmarks.meter import AwsMeter, item_bytes
 from livecommerce import manifest

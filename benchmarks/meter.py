@@ -27,7 +27,6 @@ import time
 from collections import Counter
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from decimal import Decimal
 from typing import Any, Callable, Iterator
 
 import botocore.client
@@ -78,11 +77,6 @@ def write_units(size: int, *, transactional: bool) -> int:
 def read_units(size: int, *, consistent: bool) -> float:
     units = max(1, math.ceil(size / (4 * KB)))
     return units if consistent else units / 2
-
-
-def _plain(value: Any) -> Any:
-    """A boto3 resource/PynamoDB value (already DynamoDB JSON at botocore level) left as is."""
-    return value
 
 
 @dataclass
