@@ -27,6 +27,7 @@ from cdk.stacks.media_stack import MediaStack
 from cdk.stacks.observability_stack import ObservabilityStack
 from cdk.stacks.replay_edge_stack import EDGE_REGION, ReplayEdgeStack
 from cdk.stacks.realtime_stack import RealtimeStack
+from cdk.stacks.web_stack import WebStack
 from cdk.stacks.workflows_stack import WorkflowsStack
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -71,10 +72,13 @@ class StageStacks:
     # us-east-1 (Lambda@Edge): the replay distribution's viewer-request function. Not in the
     # StageEnvironment aspect: Lambda@Edge functions have no environment variables.
     replay_edge: ReplayEdgeStack
+    # The web clients (console, viewer page, operations): web/dist on S3 behind CloudFront.
+    web: WebStack
 
     @property
     def all(self) -> tuple:
-        return (self.data, self.media, self.api, self.realtime, self.analytics, self.workflows, self.replay_edge)
+        return (self.data, self.media, self.api, self.realtime, self.analytics, self.workflows, self.replay_edge,
+                self.web)
 
 
 def build_stage(app: App, config: StageConfig) -> StageStacks:
@@ -116,9 +120,11 @@ def build_stage(app: App, config: StageConfig) -> StageStacks:
         **common)
     Tags.of(observability).add("project", PROJECT)
     Tags.of(observability).add("stage", config.name)
-    stacks = StageStacks(config=config, data=data, media=media, api=api, realtime=realtime, analytics=analytics,
-                         workflows=workflows,
-                         replay_edge=replay_edge)
+    web = WebStack(app, config.stack_name("Web"), config=config,
+                   description=f"Live commerce {config.name}: web clients (S3 + CloudFront with origin access control)",
+                   **common)
+    stacks = StageStacks(config=config, data=data, media=media, api=api, realtime=realtime, analytics=analytics, workflows=workflows,
+                         replay_edge=replay_edge, web=web)
     for stack in stacks.all:
         Tags.of(stack).add("project", PROJECT)
         Tags.of(stack).add("stage", config.name)
