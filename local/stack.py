@@ -28,6 +28,7 @@ for extra in (ROOT / "layers" / "shared" / "python", ROOT):
 
 REGION = "ap-northeast-1"
 SWEEP_SECONDS = 60
+EVENT_CONCURRENCY = 4       # invocations of one subscription's function at once (EventBridge: one per event)
 # Functions EventBridge runs on a schedule on AWS (rate(1 minute)); run here by the delivery thread.
 SCHEDULED_FUNCTIONS = ("outbox_sweeper", "order_expiry", "refunds")
 WECHAT_APP_ID = "wx-local-app"
@@ -270,13 +271,19 @@ class LocalStack:
                     log.exception("scheduled %s failed", scheduled)
 
     def _deliver_events(self, url: str, function: str) -> None:
-        from local.event_delivery import drain_queue
+        from concurrent.futures import ThreadPoolExecutor
+
+        from local.event_delivery import drain_queue_concurrently
 
         log = logging.getLogger("local.events")
         sqs = self.session.client("sqs")
+        # EventBridge invokes the target once per event, asynchronously: events of one rule run
+        # side by side (a 55 s live ticker run holds up no OrderPaid behind it)
+        slots = threading.BoundedSemaphore(EVENT_CONCURRENCY)
+        executor = ThreadPoolExecutor(EVENT_CONCURRENCY, thread_name_prefix=f"events-{function}")
         while not self._stop.is_set():
             try:
-                if drain_queue(sqs, url, function) == 0:
+                if drain_queue_concurrently(sqs, url, function, executor, slots) == 0:
                     self._stop.wait(0.2)
             except Exception:  # keep delivering; the message stays queued for a retry
                 log.exception("event delivery to %s failed; will retry", function)

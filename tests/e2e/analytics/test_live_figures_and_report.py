@@ -66,9 +66,6 @@ class Mqtt:
         self.client.disconnect()
 
 
-@pytest.mark.xfail(reason="not finished (issue 11 outcome 6): on the running stack GET /stats/live shows "
-                          "peak_online 2 but online 0 a few seconds later: the viewers' MQTT sessions or their "
-                          "presence items drop; to investigate", strict=False)
 def test_live_figures_push_and_the_post_live_report(stack):
     url, lines, _proc = stack
     wechat, wechatpay = url_of(lines, "wechat_standin"), url_of(lines, "wechatpay_standin")
@@ -131,8 +128,10 @@ def test_live_figures_push_and_the_post_live_report(stack):
         def live():
             figures = request("GET", f"{url}/v1/rooms/{room_id}/stats/live", token=host)[2]
             return figures if (figures["online"], figures["orders"], figures["gmv"]) == (2, 1, gmv) else None
-        assert poll(live, timeout=20, interval=0.5), request("GET", f"{url}/v1/rooms/{room_id}/stats/live",
-                                                           token=host)[2]
+        figures = poll(live, timeout=20, interval=0.5)
+        assert figures, json.dumps(request("GET", f"{url}/v1/rooms/{room_id}/stats/live", token=host)[2])
+        print(f"\nlive figures: online {figures['online']}, peak {figures['peak_online']}, cumulative "
+              f"{figures['cumulative_viewers']}, orders {figures['orders']}, GMV {figures['gmv']} fen")
         deadline = time.monotonic() + 15
         pushed = None
         while time.monotonic() < deadline and pushed is None:
@@ -154,6 +153,10 @@ def test_live_figures_push_and_the_post_live_report(stack):
         for client in clients:
             client.close()
 
+    # right after the end the store may still be catching up: 409 report_not_ready, nothing stored
+    status, headers, early = request("GET", f"{url}/v1/rooms/{room_id}/stats", token=host)
+    assert (status, early["code"]) == (409, "report_not_ready") and int(headers["Retry-After"]) >= 1, early
+
     def ready():
         status, _, report = request("GET", f"{url}/v1/rooms/{room_id}/stats", token=host)
         if status != 200 or not report.get("ended_at"):
@@ -161,9 +164,11 @@ def test_live_figures_push_and_the_post_live_report(stack):
         s = report["summary"]
         return report if (s["unique_viewers"], s["paid_orders"], s["gmv"], s["likes"]) == (2, 1, gmv, 3) else None
     report = poll(ready, timeout=45, interval=1)
-    assert report, request("GET", f"{url}/v1/rooms/{room_id}/stats", token=host)[2]
+    assert report, json.dumps(request("GET", f"{url}/v1/rooms/{room_id}/stats", token=host)[2])
     print(f"\npost-live report ready {time.monotonic() - ended_at:.1f} s after the room ended")
     s = report["summary"]
+    print(f"report: unique viewers {s['unique_viewers']}, views {s['views']}, orders {s['orders']}, paid "
+          f"{s['paid_orders']}, GMV {s['gmv']} fen, average order {s['average_order_value']} fen, likes {s['likes']}")
     assert (s["orders"], s["average_order_value"], s["views"]) == (1, gmv, 2)
     assert report["funnel"]
 

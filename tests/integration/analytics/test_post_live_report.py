@@ -42,18 +42,20 @@ def test_room_end_computes_stores_and_publishes_watch_times_once(api, tokens_for
         bucket = [b["Name"] for b in s3.list_buckets()["Buckets"] if b["Name"].endswith("-exports")][0]
         drain(seeded, LocalNames())          # RoomEnded -> post_live_report; ViewerWatchTimes -> the bus
         keys = {o["Key"] for o in s3.list_objects_v2(Bucket=bucket, Prefix=f"reports/{room_id}/")["Contents"]}
-        assert keys == {f"reports/{room_id}/{n}" for n in ("report.json", "viewers.json.gz", "report.xlsx",
-                                                          "watch-times.json")}
-        stored = json.loads(s3.get_object(Bucket=bucket, Key=f"reports/{room_id}/report.json")["Body"].read())
+        stored_object = s3.get_object(Bucket=bucket, Key=f"reports/{room_id}/report.json")
+        run = stored_object["Metadata"]["computation"]          # the prefix of the report's own parts
+        assert keys == {f"reports/{room_id}/{n}" for n in ("report.json", f"{run}/viewers.json.gz",
+                                                          f"{run}/report.xlsx", "watch-times.json")}
+        stored = json.loads(stored_object["Body"].read())
         assert stored["summary"]["unique_viewers"] == truth["unique_viewers"] and stored["title"] == "结束即报表"
 
         # GET answers from the stored report (the same computation, not a new one)
         body = api.call("GET", f"/v1/rooms/{room_id}/stats", token=host).json()
         assert body["computed_at"] == stored["computed_at"] and body["summary"]["gmv"] == truth["gmv"]
         export = api.call("GET", f"/v1/rooms/{room_id}/stats.xlsx", token=host)
-        assert export.status == 303 and f"reports/{room_id}/report.xlsx" in export.headers["Location"]
+        assert export.status == 303 and f"reports/{room_id}/{run}/report.xlsx" in export.headers["Location"]
         rows = json.loads(gzip.decompress(
-            s3.get_object(Bucket=bucket, Key=f"reports/{room_id}/viewers.json.gz")["Body"].read()))
+            s3.get_object(Bucket=bucket, Key=f"reports/{room_id}/{run}/viewers.json.gz")["Body"].read()))
         assert len(rows) == truth["unique_viewers"] and not any("phone" in r or "address" in r for r in rows)
 
         # products side by side over the host's sessions (?products=), against the generator's truth

@@ -66,3 +66,39 @@ def test_the_store_probe_sees_the_end_row_and_a_beacon_after_the_end(tmp_path):
     assert caught_up() is False                                            # the end, but no beacon after it
     firehose.put_record_batch("beacons", [beacon(END_MS + 1_500, "r2")])
     assert caught_up() is True
+
+
+def test_when_a_report_may_be_stored_get_and_room_ended_alike(monkeypatch):
+    """Not before the likes' and danmaku's batching window and one buffer interval have passed (the
+    probe is not even asked), then as soon as the probe says the store caught up, and after the
+    window and Firehose's bound whatever it says (a failing probe included)."""
+    monkeypatch.setenv("REPORT_SETTLE_SECONDS", "23")
+    window = post_live.facts_window_seconds()
+    assert window == 5                                  # interaction's StoreFacts batching window
+    ended = END_MS / 1000
+    earliest, latest = post_live.settle_window(ended)
+    assert (round(earliest - ended, 3), round(latest - ended, 3)) == (round(window + 23 / 1.5, 3), window + 23)
+    asked: list[float] = []
+
+    def probe(answer):
+        def caught_up(room: str, at: float) -> bool:
+            asked.append(at)
+            if isinstance(answer, Exception):
+                raise answer
+            return answer
+        return caught_up
+    assert post_live.report_ready(ROOM, ended, now=ended + 1, caught_up=probe(True)) is False
+    assert post_live.report_ready(ROOM, ended, now=earliest - 0.1, caught_up=probe(True)) is False
+    assert asked == []
+    assert post_live.report_ready(ROOM, ended, now=earliest, caught_up=probe(False)) is False
+    assert post_live.report_ready(ROOM, ended, now=earliest, caught_up=probe(True)) is True
+    assert post_live.report_ready(ROOM, ended, now=latest - 0.1, caught_up=probe(RuntimeError("athena"))) is False
+    assert post_live.report_ready(ROOM, ended, now=latest, caught_up=probe(False)) is True
+    assert asked == [ended] * 3
+    # the RoomEnded path waits for the same moments: no probe before the earliest, the bound at the latest
+    clock = Clock(ended + 0.5)
+    probes: list[float] = []
+    assert post_live.wait_for_store(ROOM, ended, bound=latest - ended, now=clock.now, sleep=clock.sleep,
+                                    caught_up=lambda room, at: probes.append(clock.at) or False,
+                                    earliest=earliest) == "bound"
+    assert probes[0] == earliest and clock.at == latest

@@ -22,6 +22,7 @@ from livecommerce import rooms
 from livecommerce.analytics import excel, queries, report_store, reports
 from livecommerce.analytics.events import WATCH_CHUNK, ViewerWatchTimes, WatchTime
 from livecommerce.analytics.report_models import Report, ViewerRow
+from livecommerce.interaction.spec import SPEC as INTERACTION_SPEC
 from livecommerce.rooms.events import RoomEnded
 from livecommerce.shared import events as domain_events
 
@@ -51,10 +52,14 @@ def store_caught_up(room_id: str, ended_at: float, *, run: Callable[..., list[di
 
 def wait_for_store(room_id: str, ended_at: float, *, bound: float, now: Callable[[], float] = time.time,
                    sleep: Callable[[float], None] = time.sleep,
-                   caught_up: Callable[[str, float], bool] = store_caught_up) -> str:
-    """Wait until the store has caught up with the room's end, or until `bound` seconds after the end,
-    whichever comes first: "caught_up" or "bound". Never longer than the bound from the call."""
+                   caught_up: Callable[[str, float], bool] = store_caught_up, earliest: float | None = None) -> str:
+    """Wait until the store has caught up with the room's end (probed from `earliest` on, the end by
+    default), or until `bound` seconds after the end, whichever comes first: "caught_up" or "bound".
+    Never longer than the bound from the call."""
     deadline = min(ended_at + bound, now() + bound)
+    start = ended_at if earliest is None else min(earliest, deadline)
+    if now() < start:
+        sleep(start - now())
     while True:
         try:
             if caught_up(room_id, ended_at):
@@ -69,6 +74,42 @@ def wait_for_store(room_id: str, ended_at: float, *, bound: float, now: Callable
 
 def settle_seconds() -> float:
     return float(os.environ.get("REPORT_SETTLE_SECONDS", DEFAULT_SETTLE_SECONDS))
+
+
+def facts_window_seconds() -> float:
+    """Likes and danmaku reach the store's events stream through the interaction table's stream in
+    batches (interaction's StoreFacts consumer): one that happened just before the end is put up to
+    this many seconds after it, and then has Firehose's delay ahead of it like any other row."""
+    return float(next(c.batching_window_seconds for c in INTERACTION_SPEC.stream_consumers if c.name == "StoreFacts"))
+
+
+def settle_window(ended_at: float) -> tuple[float, float]:
+    """(earliest, latest) moments the report of a room that ended at `ended_at` may be computed.
+    Latest: every row of the room has landed by then whatever the probe says (the facts' batching
+    window, then Firehose's bound REPORT_SETTLE_SECONDS). Earliest: the last facts batch has been put
+    and one buffer interval (the bound / 1.5) has passed, so it has been flushed unless Firehose runs
+    late, which the probe of the store then shows. Unset bound (tests): (end, end)."""
+    bound = settle_seconds()
+    if bound <= 0:
+        return ended_at, ended_at
+    window = facts_window_seconds()
+    return ended_at + window + bound / 1.5, ended_at + window + bound
+
+
+def report_ready(room_id: str, ended_at: float, *, now: float | None = None,
+                 caught_up: Callable[[str, float], bool] = store_caught_up) -> bool:
+    """May the report of this ended room be computed and stored now (GET /stats and RoomEnded alike)?
+    After the latest moment, yes; before the earliest, no; in between when the store has caught up."""
+    at = time.time() if now is None else now
+    earliest, latest = settle_window(ended_at)
+    if at >= latest:
+        return True
+    if at < earliest:
+        return False
+    try:
+        return caught_up(room_id, ended_at)
+    except Exception:  # noqa: BLE001 - a failed probe: wait for the bound
+        return False
 
 
 def watch_time_events(room_id: str, host_id: str, viewers: list[ViewerRow],
@@ -96,11 +137,21 @@ def publish_watch_times(room_id: str, host_id: str, viewers: list[ViewerRow]) ->
 
 
 def compute_and_store(room_id: str, host_id: str, *, title: str = "") -> tuple[Report, list[ViewerRow], int]:
-    report, viewers = reports.compute(room_id, host_id, title=title)
+    """The room's stored report, computed and stored when there is none. The RoomEnded path and a
+    GET may get here at once: the store takes the first report only (a conditional write), the other
+    computation reads that one back, and ViewerWatchTimes go out from the stored viewer rows only,
+    so both paths see one report and publish the same chunks (once, after the marker)."""
+    stored = report_store.load(room_id)
+    if stored is None:
+        report, viewers = reports.compute(room_id, host_id, title=title)
+        out = io.BytesIO()
+        excel.write_workbook(report, viewers, out)
+        stored = (report, viewers) if report_store.save(report, viewers, out.getvalue()) else None
+        if stored is None:                       # another computation stored first: that one is the report
+            stored = report_store.load(room_id)
+            assert stored is not None, "a report was stored first, and is not readable"
+    report, viewers = stored
     published = publish_watch_times(room_id, host_id, viewers) if report.ended_at else 0
-    out = io.BytesIO()
-    excel.write_workbook(report, viewers, out)
-    report_store.save(report, viewers, out.getvalue())
     return report, viewers, published
 
 
@@ -115,7 +166,9 @@ def on_room_ended(detail: dict[str, Any], *, now: Callable[[], float] = time.tim
     ended = RoomEnded.parse(detail)
     assert isinstance(ended, RoomEnded)
     ended_at = _epoch(ended.occurred_at) or now()
-    settled = (wait_for_store(ended.room_id, ended_at, bound=settle_seconds(), now=now, sleep=sleep)
+    earliest, latest = settle_window(ended_at)
+    settled = (wait_for_store(ended.room_id, ended_at, bound=latest - ended_at, now=now, sleep=sleep,
+                              earliest=earliest)
                if settle_seconds() > 0 else "no_wait")
     waited = max(0.0, now() - ended_at)
     title = rooms.room_title(ended.room_id) or ""

@@ -2,8 +2,11 @@
 from __future__ import annotations
 
 import io
+import math
 import os
 import re
+import time
+from datetime import datetime, timezone
 
 from livecommerce import rooms
 from livecommerce.analytics import excel, live, post_live, report_store, reports
@@ -25,16 +28,33 @@ def report(caller: Caller, room_id: str) -> tuple[Report, list]:
 
 
 def _report_of(room: rooms.RoomRef) -> tuple[Report, list]:
-    """The stored report (computed on RoomEnded, analytics.post_live); before there is one, computed
-    now, and stored when the room has ended (a live room's report changes every minute)."""
+    """The stored report (computed on RoomEnded, analytics.post_live). Before there is one: a live
+    room's is computed now (not stored: it changes every minute); an ended room's is computed and
+    stored once the store has caught up with the end (post_live.report_ready: the same rule the
+    RoomEnded path waits for), and until then the answer is 409 report_not_ready with a Retry-After
+    (a report computed earlier could miss the last beacons, likes and events, and it is stored and
+    its ViewerWatchTimes published once)."""
     stored = report_store.load(room.room_id)
     if stored is not None:
         return stored
     if room.status == "ended":
+        ended_at = _epoch(room.ended_at) or time.time()
+        if not post_live.report_ready(room.room_id, ended_at):
+            _, latest = post_live.settle_window(ended_at)
+            retry = max(1, min(math.ceil(latest - time.time()), math.ceil(post_live.STORE_POLL_SECONDS)))
+            raise problems.Conflict(
+                "the room has ended and its report is being prepared: the store is catching up with the end",
+                code="report_not_ready", title="Report not ready", headers={"Retry-After": str(retry)})
         result, viewer_rows, _ = post_live.compute_and_store(room.room_id, room.host_id,
                                                              title=rooms.room_title(room.room_id) or "")
         return result, viewer_rows
     return reports.compute(room.room_id, room.host_id)
+
+
+def _epoch(iso: str | None) -> float | None:
+    if not iso:
+        return None
+    return datetime.fromisoformat(iso.replace("Z", "+00:00")).astimezone(timezone.utc).timestamp()
 
 
 def live_stats(caller: Caller, room_id: str) -> LiveStats:

@@ -21,6 +21,11 @@ LIVE_STATS = TableSpec(
     ttl_attribute="expires_at",
 )
 
+# The bound of the post-live report's wait for the store: 1.5 x Firehose's 15 s buffer interval with
+# dynamic partitioning (cdk/stacks/analytics_stack.py: STORE_BUFFER_SECONDS), after the likes' and
+# danmaku's batching window (analytics.post_live.settle_window); the RoomEnded path and a GET wait alike.
+REPORT_SETTLE_SECONDS = "23"
+
 SPEC = ContextSpec(
     name="analytics",
     description="Behaviour events, statistics, tags and exports",
@@ -40,13 +45,14 @@ SPEC = ContextSpec(
                   summary="Post a batch of behaviour beacons (enter, heartbeat, leave, card impression, "
                           "product click, share click, replay watch)")),
         # The post-live report and what is built on it (livecommerce.analytics.reports): host and operators.
-        Route("GET", "/v1/rooms/{room_id}/stats", "analytics", "token", "host"),
+        # An ended room's report before the store has caught up with the end: 409 report_not_ready.
+        Route("GET", "/v1/rooms/{room_id}/stats", "analytics", "token", "host", errors=(409,)),
         # Live figures (analytics.live): the host, the room's assistants, operators.
         Route("GET", "/v1/rooms/{room_id}/stats/live", "analytics", "token", "host"),
-        Route("GET", "/v1/rooms/{room_id}/stats.xlsx", "analytics", "token", "host"),
-        Route("GET", "/v1/rooms/{room_id}/viewers", "analytics", "token", "host"),
+        Route("GET", "/v1/rooms/{room_id}/stats.xlsx", "analytics", "token", "host", errors=(409,)),
+        Route("GET", "/v1/rooms/{room_id}/viewers", "analytics", "token", "host", errors=(409,)),
         # every room in ?rooms= passes rooms.require_room_host (a test room they do not run: 404)
-        Route("GET", "/v1/stats/compare", "analytics", "token", "host", room_from="query.rooms"),
+        Route("GET", "/v1/stats/compare", "analytics", "token", "host", room_from="query.rooms", errors=(409,)),
         Route("GET", "/v1/products/{product_id}/stats", "analytics", "token", "host"),
     ),
     router="livecommerce.analytics.router",
@@ -68,6 +74,7 @@ SPEC = ContextSpec(
             queries_analytics=True,           # the report queries (Athena on AWS)
             exports_prefixes=("reports/", "exports/"),   # stored reports, workbooks (presigned links)
             puts_events=True,                 # ViewerWatchTimes, when a GET computes an ended room's report first
+            environment=(("REPORT_SETTLE_SECONDS", REPORT_SETTLE_SECONDS),),   # when a GET may store it
             memory_mb=1024,
             timeout_seconds=29,               # Athena queries; API Gateway waits 29 s at most
         ),
@@ -95,7 +102,7 @@ SPEC = ContextSpec(
             # the bound of the wait for the store: 1.5 x Firehose's 15 s buffer interval with dynamic
             # partitioning (cdk/stacks/analytics_stack.py: STORE_BUFFER_SECONDS); it ends sooner when the
             # store has caught up with the end (post_live.wait_for_store)
-            environment=(("REPORT_SETTLE_SECONDS", "23"),),
+            environment=(("REPORT_SETTLE_SECONDS", REPORT_SETTLE_SECONDS),),
             memory_mb=2048,
             timeout_seconds=300,              # waits for the store (at most 23 s), then the queries
         ),

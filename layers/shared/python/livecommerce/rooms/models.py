@@ -194,6 +194,7 @@ class RoomRef(BaseModel):
     visibility: Visibility
     scheduled_start: str
     channel_arn: str | None = None
+    ended_at: str | None = None          # when it ended (ISO 8601), once it has
 
     def run_by(self, user_id: str | None, roles: frozenset[str] | set[str] | tuple[str, ...] = ()) -> bool:
         """Operators run every room; a host runs their own (rooms.rules.can_run)."""

@@ -37,7 +37,7 @@ def room_view(item: RoomItem) -> Room:
 
 def ref_of(item: RoomItem) -> RoomRef:
     return RoomRef(room_id=item.room_id, host_id=item.host_id, status=item.status, visibility=item.visibility,
-                   scheduled_start=item.scheduled_start, channel_arn=item.channel_arn)
+                   scheduled_start=item.scheduled_start, channel_arn=item.channel_arn, ended_at=item.ended_at)
 
 
 def room_ref(room_id: str, *, consistent: bool = False) -> RoomRef | None:
