@@ -452,6 +452,52 @@ def _long_poll(environ: dict) -> tuple[dict, float, str] | None:
     return once, float(wait), queue.rstrip("/").rpartition("/")[2]
 
 
+DYNAMODB_TARGET = "DynamoDB_20120810."
+
+
+def dynamodb_direct(app: Any) -> Any:
+    """moto's server app with DynamoDB calls handed straight to moto's DynamoDB handler.
+
+    A request moto's dispatcher would give its DynamoDB app (an `X-Amz-Target` of DynamoDB's API
+    and a SigV4 credential scope naming `dynamodb`, which is how the dispatcher picks the service
+    for a loopback endpoint) goes to `DynamoHandler.dispatch` as moto's Flask view does
+    (`moto.core.utils.convert_to_flask_response`: the same request class, URL, headers and
+    request recorder, a ClientError answered 400, the answer as a Flask response with the header
+    flask-cors adds when there is no Origin), without the host matching, Flask's request
+    context, URL routing and after-request hooks around it (a
+    fifth of the embedded AWS's CPU under the crowd). Everything else, and any DynamoDB request
+    that does not look like that, goes through `app` unchanged. The answers are the same bytes
+    (tests/integration/localstack/test_moto_speedups.py)."""
+    from botocore.exceptions import ClientError
+    from flask import Response
+    from moto.dynamodb.responses import DynamoHandler
+    from moto.moto_api import recorder
+    from moto.moto_server.werkzeug_app import BackendRequest
+
+    def direct(environ: dict, start_response: Any) -> Any:
+        target = environ.get("HTTP_X_AMZ_TARGET") or ""
+        if (not target.startswith(DYNAMODB_TARGET) or environ.get("REQUEST_METHOD") != "POST"
+                or "/dynamodb/aws4_request" not in (environ.get("HTTP_AUTHORIZATION") or "")
+                or "HTTP_ORIGIN" in environ):   # a browser's call: flask-cors decides its CORS headers
+            return app(environ, start_response)
+        request = BackendRequest(environ)
+        recorder._record_request(request)
+        try:
+            result = DynamoHandler.dispatch(request, request.raw_url, dict(request.headers))
+        except ClientError as exc:
+            result = 400, {}, exc.response["Error"]["Message"]
+        if len(result) == 3:
+            status, headers, content = result
+        else:
+            status, headers, content = 200, {}, result
+        response = Response(response=content, status=status, headers=headers)
+        if "Access-Control-Allow-Origin" not in response.headers:
+            response.headers["Access-Control-Allow-Origin"] = "*"   # what moto's CORS(app) adds without an Origin
+        return response(environ, start_response)
+
+    return direct
+
+
 def make_app(state: StateFolder | None) -> tuple[Any, Any]:
     """(the serialized WSGI app, the raw moto app); with `state`, writes are journalled first."""
     import io
@@ -460,7 +506,7 @@ def make_app(state: StateFolder | None) -> tuple[Any, Any]:
 
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 
-    app = DomainDispatcherApplication(create_backend_app)
+    app = dynamodb_direct(DomainDispatcherApplication(create_backend_app))
     profiled = _profiler()
     _count_sqs_additions()
 

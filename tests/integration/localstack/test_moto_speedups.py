@@ -79,16 +79,22 @@ def _calls() -> list[tuple[str, dict]]:
     return calls
 
 
-def _replay(fast: bool) -> list[list]:
-    """In this process: moto's server app, optionally sped up; every call's answer."""
+def _replay(mode: str) -> list[list]:
+    """In this process: moto's server app, optionally sped up ("fast"), and with DynamoDB calls
+    handed straight to moto's handler ("direct", as the embedded AWS serves them); every call's answer."""
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
     from werkzeug.test import Client
 
-    if fast:
+    app = DomainDispatcherApplication(create_backend_app)
+    if mode in ("fast", "direct"):
         from local.embedded_aws import speed_up_moto
 
         speed_up_moto()
-    client = Client(DomainDispatcherApplication(create_backend_app))
+    if mode == "direct":
+        from local.embedded_aws import dynamodb_direct
+
+        app = dynamodb_direct(app)
+    client = Client(app)
     auth = ("AWS4-HMAC-SHA256 Credential=testing/20260101/us-east-1/dynamodb/aws4_request, "
             "SignedHeaders=host;x-amz-target, Signature=0")
 
@@ -120,13 +126,14 @@ def _answers(mode: str) -> Any:
 
 
 def test_sped_up_moto_answers_byte_for_byte_as_moto():
-    plain, fast = _answers("plain"), _answers("fast")
+    plain, fast, direct = _answers("plain"), _answers("fast"), _answers("direct")
     assert len(plain) == len(_calls())
     statuses = {status for _, status, _, _ in plain}
     assert 400 in statuses and 200 in statuses   # refusals are compared too
     assert any('"Items"' in body and body.count('"sk"') > 50 for _, _, _, body in plain)   # a query of many items
-    for before, after in zip(plain, fast):
+    for before, after, straight in zip(plain, fast, direct):
         assert before == after
+        assert before == straight   # the embedded AWS's DynamoDB path without Flask (dynamodb_direct)
 
 
 
@@ -175,4 +182,4 @@ if __name__ == "__main__":
             speed_up_moto()
         print(json.dumps(_sqs_facts()))
     else:
-        print(json.dumps(_replay(sys.argv[1] == "fast")))
+        print(json.dumps(_replay(sys.argv[1])))
