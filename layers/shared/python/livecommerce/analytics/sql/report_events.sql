@@ -1,6 +1,7 @@
 -- The room's domain events by type, raw and accepted: how many, from how many users, the
 -- fen they carry, and the units they carry (likes: detail.count). Also the host's new
--- followers while the room was live (HostFollowed carries no room; its follower is detail.viewer_id),
+-- followers while the room was live (HostFollowed carries no room: it is stored under room_id
+-- '_none', named below as Athena's injected projection requires; its follower is detail.viewer_id),
 -- as type 'NewFollower'.
 -- Room scope (sql/room/).   :host_id  the room's host
 WITH typed AS (
@@ -27,5 +28,5 @@ SELECT 'NewFollower' AS type, count(*) AS raw_count, count(*) AS accepted_count,
        count(DISTINCT coalesce(e.user_id, json_extract_scalar(e.detail, '$.viewer_id'))) AS accepted_users, 0 AS accepted_fen, count(*) AS raw_units,
        count(*) AS accepted_units
 FROM unique_events e CROSS JOIN span s
-WHERE e.type = 'HostFollowed' AND json_extract_scalar(e.detail, '$.host_id') = :host_id
+WHERE e.room_id = '_none' AND e.type = 'HostFollowed' AND json_extract_scalar(e.detail, '$.host_id') = :host_id
   AND e.occurred_at >= s.started_at AND (s.ended_at IS NULL OR e.occurred_at <= s.ended_at)
