@@ -28,6 +28,9 @@ for extra in (ROOT / "layers" / "shared" / "python", ROOT):
 
 REGION = "ap-northeast-1"
 SWEEP_SECONDS = 60
+# Event delivery long-polls its queues (SQS WaitTimeSeconds; the embedded AWS waits outside its lock and
+# answers as soon as a message arrives): asking each queue five times a second cost a quarter of a core at rest.
+DELIVERY_WAIT_SECONDS = 5
 EVENT_CONCURRENCY = 4       # invocations of one subscription's function at once (EventBridge: one per event)
 # Functions EventBridge runs on a schedule on AWS (rate(1 minute)); run here by the delivery thread.
 SCHEDULED_FUNCTIONS = ("outbox_sweeper", "order_expiry", "refunds")
@@ -283,8 +286,7 @@ class LocalStack:
         executor = ThreadPoolExecutor(EVENT_CONCURRENCY, thread_name_prefix=f"events-{function}")
         while not self._stop.is_set():
             try:
-                if drain_queue_concurrently(sqs, url, function, executor, slots) == 0:
-                    self._stop.wait(0.2)
+                drain_queue_concurrently(sqs, url, function, executor, slots, wait_seconds=DELIVERY_WAIT_SECONDS)
             except Exception:  # keep delivering; the message stays queued for a retry
                 log.exception("event delivery to %s failed; will retry", function)
                 self._stop.wait(1.0)
@@ -296,8 +298,7 @@ class LocalStack:
         sqs = self.session.client("sqs")
         while not self._stop.is_set():
             try:
-                if drain_to_store(sqs, url, self.firehose.put_record_batch) == 0:
-                    self._stop.wait(0.5)
+                drain_to_store(sqs, url, self.firehose.put_record_batch, wait_seconds=DELIVERY_WAIT_SECONDS)
             except Exception:  # keep delivering; the messages stay queued for a retry
                 log.exception("event delivery to the analytics store failed; will retry")
                 self._stop.wait(1.0)
