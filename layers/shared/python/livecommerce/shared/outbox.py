@@ -18,7 +18,7 @@ table with one partition uses `OUTBOX#pending`.
 from __future__ import annotations
 
 import zlib
-from datetime import timedelta, timezone
+from datetime import timedelta
 from typing import Any, Callable, Iterable, Union
 
 from pynamodb.attributes import JSONAttribute, NumberAttribute, UnicodeAttribute
@@ -83,12 +83,8 @@ class Outbox:
         event_id = new_ulid()
         now = utcnow()
         created = iso(now)
-        # occurred_at: when the change was committed with this event, not when a flush or the
-        # sweeper got it onto the bus (events.publish keeps it), so a late delivery keeps its moment.
         return self.model(pk, f"OUTBOX#{event_id}", detail_type=detail_type,
-                          detail={**detail, "event_id": event_id,
-                                  "occurred_at": now.astimezone(timezone.utc).isoformat()},
-                          created_at=created,
+                          detail={**detail, "event_id": event_id}, created_at=created,
                           expires_at=int(now.timestamp()) + OUTBOX_TTL_SECONDS,
                           gsi1pk=self._pending_partition(pk), gsi1sk=f"{created}#{pk}#{event_id}")
 
@@ -137,7 +133,10 @@ def _publish_and_delete(pk: str, items: Iterable[OutboxItem]) -> int:
     published = 0
     try:
         for item in items:
-            events.publish(item.detail_type, item.detail)
+            # occurred_at: when the change was committed with the event (the item's created_at), not
+            # when a flush or the sweeper got it onto the bus, so a late delivery keeps its moment.
+            occurred = item.created_at.replace("Z", "+00:00") if item.created_at else None
+            events.publish(item.detail_type, {**item.detail, **({"occurred_at": occurred} if occurred else {})})
             item.delete()
             published += 1
     except Exception:  # noqa: BLE001 - logged; the sweeper retries
