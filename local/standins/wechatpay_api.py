@@ -259,7 +259,8 @@ class WeChatPayStandIn(WeChatBillsMixin, WeChatRefundsMixin, PaymentControls, St
             allow_expired: bool = False) -> Notification:
         """The buyer pays: the trade becomes SUCCESS and WeChat Pay notifies the merchant.
 
-        `amount` reports another total than the prepay's (a mismatch test)."""
+        `amount`: the buyer paid another total than the prepay's (a mismatch test); the trade, its
+        notification, bill and refunds all say that total."""
         with self._lock:
             trade = self.trades.get(out_trade_no)
             if trade is None:
@@ -269,6 +270,8 @@ class WeChatPayStandIn(WeChatBillsMixin, WeChatRefundsMixin, PaymentControls, St
             if trade.state == "CLOSED":
                 raise ValueError("the trade is closed")
             if trade.state != "SUCCESS":
+                if amount is not None:      # the buyer paid another total: that is what WeChat Pay took
+                    trade.amount = amount   # (its bill and refunds say so too, as its signed notice does)
                 trade.state = "SUCCESS"
                 trade.transaction_id = "4200" + datetime.now(_CST).strftime("%Y%m%d") + \
                     "".join(secrets.choice("0123456789") for _ in range(16))
