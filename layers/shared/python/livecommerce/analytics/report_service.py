@@ -38,8 +38,8 @@ def _report_of(room: rooms.RoomRef) -> tuple[Report, list]:
     if stored is not None:
         return stored
     if room.status == "ended":
-        ended_at = _epoch(room.ended_at) or time.time()
-        if not post_live.report_ready(room.room_id, ended_at):
+        ended_at = _epoch(room.ended_at)        # unknown (a room ended before rooms kept it): long settled
+        if ended_at is not None and not post_live.report_ready(room.room_id, ended_at):
             _, latest = post_live.settle_window(ended_at)
             retry = max(1, min(math.ceil(latest - time.time()), math.ceil(post_live.STORE_POLL_SECONDS)))
             raise problems.Conflict(
