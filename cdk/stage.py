@@ -74,11 +74,13 @@ class StageStacks:
     replay_edge: ReplayEdgeStack
     # The web clients (console, viewer page, operations): web/dist on S3 behind CloudFront.
     web: WebStack
+    # Alarms and the stage's dashboard (cdk/stacks/observability_stack.py).
+    observability: ObservabilityStack
 
     @property
     def all(self) -> tuple:
         return (self.data, self.media, self.api, self.realtime, self.analytics, self.workflows, self.replay_edge,
-                self.web)
+                self.web, self.observability)
 
 
 def build_stage(app: App, config: StageConfig) -> StageStacks:
@@ -118,13 +120,11 @@ def build_stage(app: App, config: StageConfig) -> StageStacks:
         alarm_topic=workflows.alarm_topic,
         description=f"Live commerce {config.name}: alarms (API, Lambda, DynamoDB, DLQ, IoT Core) and the dashboard",
         **common)
-    Tags.of(observability).add("project", PROJECT)
-    Tags.of(observability).add("stage", config.name)
     web = WebStack(app, config.stack_name("Web"), config=config,
                    description=f"Live commerce {config.name}: web clients (S3 + CloudFront with origin access control)",
                    **common)
     stacks = StageStacks(config=config, data=data, media=media, api=api, realtime=realtime, analytics=analytics, workflows=workflows,
-                         replay_edge=replay_edge, web=web)
+                         replay_edge=replay_edge, web=web, observability=observability)
     for stack in stacks.all:
         Tags.of(stack).add("project", PROJECT)
         Tags.of(stack).add("stage", config.name)
