@@ -1,7 +1,10 @@
 """EventBridge schedule expressions for the local stack's schedule loop.
 
-The loop wakes every minute: a `rate(...)` function runs on every wake (as SCHEDULED_FUNCTIONS did), a
-`cron(...)` one when the expression matches the minute (UTC, as EventBridge rules evaluate it). Only the
+The loop wakes every minute and runs every FunctionSpec that has a schedule (`scheduled_functions`: read from
+the manifest, so a new scheduled function cannot be forgotten here): a `rate(1 minute)` function on every
+wake, a longer `rate(N minutes|hours|days)` one when a multiple of its period (counted from the epoch) has
+passed since the last wake, a `cron(...)` one when the expression matches a minute since the last wake (UTC,
+as EventBridge rules evaluate it). Only the
 fields our specs use are understood: minutes and hours as `*`, a number or a comma list; day-of-month,
 month, day-of-week and year as `*` or `?` (every day). Anything else is refused, so a spec that asks for
 more is noticed here, not silently run at the wrong time.
@@ -9,7 +12,8 @@ more is noticed here, not silently run at the wrong time.
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta
+from collections.abc import Iterable
+from datetime import datetime, timedelta, timezone
 
 _CRON = re.compile(r"^cron\((\S+) (\S+) (\S+) (\S+) (\S+) (\S+)\)$")
 _EVERY = {"*", "?"}
@@ -50,3 +54,44 @@ def fires_between(expression: str, after: datetime, upto: datetime) -> bool:
             return True
         minute += timedelta(minutes=1)
     return False
+
+
+def _rate_fires_between(expression: str, after: datetime, upto: datetime) -> bool:
+    from livecommerce.shared.spec import schedule_period_seconds
+
+    period_minutes = schedule_period_seconds(expression) // 60
+    if period_minutes <= 1:
+        return True     # every wake (each minute)
+    epoch = datetime(1970, 1, 1, tzinfo=timezone.utc)
+
+    def minutes(at: datetime) -> int:
+        return int((at - epoch).total_seconds() // 60)
+
+    return minutes(upto) // period_minutes > minutes(after) // period_minutes
+
+
+def runs_between(expression: str, after: datetime, upto: datetime) -> bool:
+    """Whether a function scheduled by `expression` runs on a wake at `upto` whose previous wake was at
+    `after` (rate or cron; an expression the loop cannot run faithfully raises ValueError)."""
+    if expression.startswith("rate("):
+        return _rate_fires_between(expression, after, upto)
+    return fires_between(expression, after, upto)
+
+
+def scheduled_functions(specs: Iterable) -> list[tuple[str, str]]:
+    """(name, schedule expression) of every FunctionSpec EventBridge runs on a schedule on AWS; each
+    expression is checked here, so a spec the loop cannot honour stops the stack from starting."""
+    scheduled = [(spec.name, spec.schedule) for spec in specs if spec.schedule]
+    from livecommerce.shared.spec import schedule_period_seconds
+
+    for _, expression in scheduled:
+        if expression.startswith("rate("):
+            schedule_period_seconds(expression)
+        else:
+            cron_due(expression, datetime.now(timezone.utc))
+    return scheduled
+
+
+def due_functions(scheduled: Iterable[tuple[str, str]], after: datetime, upto: datetime) -> list[str]:
+    """The functions a wake at `upto` runs, the previous wake having been at `after`."""
+    return [name for name, expression in scheduled if runs_between(expression, after, upto)]

@@ -32,8 +32,8 @@ SWEEP_SECONDS = 60
 # answers as soon as a message arrives): asking each queue five times a second cost a quarter of a core at rest.
 DELIVERY_WAIT_SECONDS = 5
 EVENT_CONCURRENCY = 4       # invocations of one subscription's function at once (EventBridge: one per event)
-# Functions EventBridge runs on a schedule on AWS (rate(1 minute)); run here by the delivery thread.
-SCHEDULED_FUNCTIONS = ("outbox_sweeper", "order_expiry", "refunds")
+# Functions EventBridge runs on a schedule on AWS are run here by the schedule loop: every FunctionSpec in
+# the manifest with a schedule (local.schedules.scheduled_functions), never a hand list.
 WECHAT_APP_ID = "wx-local-app"
 # Worker processes the functions run in (local.lambda_runtime): one request at a time each.
 DEFAULT_LAMBDA_WORKERS = int(os.environ.get("LOCAL_LAMBDA_WORKERS", "8"))
@@ -256,22 +256,24 @@ class LocalStack:
         from datetime import datetime, timezone
 
         from livecommerce.manifest import FUNCTION_SPECS
-        from local.schedules import fires_between
+        from local.schedules import due_functions, scheduled_functions
 
         log = logging.getLogger("local.events")
-        # Daily functions (cron: the reconciliation) when their minute comes, as EventBridge rules do.
-        daily = [(f.name, f.schedule) for f in FUNCTION_SPECS if (f.schedule or "").startswith("cron(")]
+        # Every scheduled FunctionSpec: rate(1 minute) ones on each wake (the outbox sweep, order expiry,
+        # refunds, the engagement and PK clocks' fallback ticks), daily cron ones (the reconciliation) when
+        # their minute comes, as EventBridge rules do.
+        scheduled = scheduled_functions(FUNCTION_SPECS)
         last = datetime.now(timezone.utc)
         while not self._stop.wait(SWEEP_SECONDS):   # the scheduled functions, as on AWS
             now = datetime.now(timezone.utc)
-            due = [name for name, expression in daily if fires_between(expression, last, now)]
+            due = due_functions(scheduled, last, now)
             last = now
-            for scheduled in (*SCHEDULED_FUNCTIONS, *due):
+            for scheduled_name in due:
                 try:
-                    invoke(scheduled, {"id": "local-schedule", "detail-type": "Scheduled Event",
-                                       "time": now.isoformat().replace("+00:00", "Z")})
+                    invoke(scheduled_name, {"id": "local-schedule", "detail-type": "Scheduled Event",
+                                            "time": now.isoformat().replace("+00:00", "Z")})
                 except Exception:  # keep the schedule going
-                    log.exception("scheduled %s failed", scheduled)
+                    log.exception("scheduled %s failed", scheduled_name)
 
     def _deliver_events(self, url: str, function: str) -> None:
         from concurrent.futures import ThreadPoolExecutor
