@@ -330,6 +330,11 @@ class LocalStack:
         self._moto.stop()
 
 
+def web_page_urls(api_url: str) -> dict[str, str]:
+    """The web pages the stack serves under the API's origin (local.web_static, built by `make web`)."""
+    return {"console": f"{api_url}/console/", "watch": f"{api_url}/watch/<room_id>", "ops": f"{api_url}/ops/"}
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Run the live-commerce backend locally.")
     parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")),
@@ -369,6 +374,8 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     print("live-commerce local stack is up (loopback only)")
     for name, url in urls.items():
+        print(f"  {name:<15} {url}")
+    for name, url in web_page_urls(urls["api"]).items():   # the web pages (web/dist, `make web`)
         print(f"  {name:<15} {url}")
     print("  demo users      operator-1 (operator), host-1 and host-2 (hosts), viewer-1, viewer-2")
     print(f"  log in          curl -s -X POST {urls['api']}/v1/auth/login "

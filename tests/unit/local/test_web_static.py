@@ -75,3 +75,15 @@ def test_pay_needs_a_trade_and_a_stand_in(monkeypatch):
     assert bad.status == 422 and json.loads(bad.body)["code"] == "validation_error"
     none = web_static.serve(_request(web_static.PAY_PATH, "POST", b'{"out_trade_no": "o1"}'))
     assert none.status == 503 and json.loads(none.body)["code"] == "payments_unavailable"
+
+
+def test_the_page_urls_make_local_prints_are_the_pages_it_serves(dist):
+    from local.stack import web_page_urls
+
+    urls = web_page_urls("http://127.0.0.1:8000")
+    assert set(urls) == set(web_static.PAGES)
+    for page, url in urls.items():
+        path = url.removeprefix("http://127.0.0.1:8000").replace("<room_id>", "room-1")
+        reply = web_static.serve(_request(path), dist=dist)
+        assert reply is not None and reply.status == 200, (page, path)
+        assert f"<html>{page}</html>" in reply.body.decode()
