@@ -6,11 +6,15 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Mapping
 
 from aws_cdk import Duration, Environment, RemovalPolicy
 from aws_cdk import aws_logs as logs
 
+from livecommerce.notifications import CHANNELS as NOTICE_CHANNELS
+from livecommerce.notifications import KINDS as NOTICE_KINDS
+from livecommerce.notifications import template_env_var
 from livecommerce.shared.settings import DEPLOYED_STAGES, LOCAL_STAGE
 
 PROJECT = "livecommerce"
@@ -20,6 +24,8 @@ _CLOUDFRONT_CERTIFICATE = re.compile(r"^arn:aws[a-z-]*:acm:us-east-1:\d{12}:cert
 # The public base URL of the API: https, a host, optionally a path (a stage path such as
 # /dev on an execute-api URL), no trailing slash, no query.
 _API_PUBLIC_BASE = re.compile(r"^https://[A-Za-z0-9.-]+(:\d+)?(/[A-Za-z0-9._~-]+)*$")
+# A WeChat subscribe-message or Alipay template-message template id as their consoles give it.
+_NOTICE_TEMPLATE_ID = re.compile(r"^[A-Za-z0-9_-]{1,128}$")
 
 
 @dataclass(frozen=True)
@@ -105,6 +111,18 @@ class StageConfig:
     replay_public_keys: tuple[str, ...] = ()
     replay_keys_pending: bool = False
 
+    # Notices ---------------------------------------------------------------------
+    # The template id of every notice kind (livecommerce.notifications.KINDS) on each channel, as the
+    # WeChat mini-program console (subscribe messages) and the Alipay open platform (template messages)
+    # gave them: {"reminder_15min": "<id>", ...}. Passed as WECHAT_TEMPLATE_<KIND> / ALIPAY_TEMPLATE_<KIND>
+    # to the functions that send notices (FunctionSpec.sends_notices). Required: without them a stage
+    # would send with the local stand-ins' placeholder ids, which WeChat and Alipay refuse. A stage whose
+    # templates are not applied for yet sets notice_templates_pending=True: it deploys, and the sending
+    # functions refuse to run (livecommerce.notifications.require_template_ids) until the ids are set.
+    wechat_notice_templates: Mapping[str, str] = field(default_factory=dict)
+    alipay_notice_templates: Mapping[str, str] = field(default_factory=dict)
+    notice_templates_pending: bool = False
+
     def __post_init__(self) -> None:
         if self.name not in DEPLOYED_STAGES:
             # Every function gets STAGE=<name> (cdk/stage.py); "local" there would open the dev
@@ -135,8 +153,17 @@ class StageConfig:
         if not 60 <= self.order_payment_window_seconds <= 2 * 3600:
             problems.append("order_payment_window_seconds must be 60-7200 (an unpaid order holds stock)")
         problems += replay_key_problems(self.replay_public_keys, pending=self.replay_keys_pending)
+        problems += notice_template_problems({"wechat": self.wechat_notice_templates,
+                                              "alipay": self.alipay_notice_templates},
+                                             pending=self.notice_templates_pending)
         if problems:
             raise ValueError(f"stage {self.name}: " + "; ".join(problems))
+
+    def notice_template_environment(self) -> dict[str, str]:
+        """WECHAT_TEMPLATE_<KIND> / ALIPAY_TEMPLATE_<KIND> of the functions that send notices."""
+        ids = {"wechat": self.wechat_notice_templates, "alipay": self.alipay_notice_templates}
+        return {template_env_var(channel, kind): ids[channel][kind]
+                for channel in NOTICE_CHANNELS for kind in NOTICE_KINDS if kind in ids[channel]}
 
     @property
     def serves_playback_from_cdn(self) -> bool:
@@ -167,6 +194,35 @@ class StageConfig:
     @property
     def token_ttl(self) -> Duration:
         return Duration.seconds(self.token_ttl_seconds)
+
+
+def notice_template_problems(ids: dict[str, Mapping[str, str]], *, pending: bool) -> list[str]:
+    """What is wrong with a stage's notice template ids (empty: nothing)."""
+    problems = []
+    for channel, templates in ids.items():
+        unknown = sorted(set(templates) - set(NOTICE_KINDS))
+        if unknown:
+            problems.append(f"{channel}_notice_templates has unknown notice kinds {', '.join(unknown)} "
+                            f"(known: {', '.join(NOTICE_KINDS)})")
+        bad = sorted(kind for kind, value in templates.items()
+                     if not isinstance(value, str) or not _NOTICE_TEMPLATE_ID.match(value) or value.startswith("local-"))
+        if bad:
+            problems.append(f"{channel}_notice_templates: {', '.join(bad)} must be the template id the {channel} "
+                            "console gave (letters, digits, _ and -; not a local- placeholder)")
+    complete = all(kind in templates for templates in ids.values() for kind in NOTICE_KINDS)
+    if pending:
+        if complete:
+            problems.append("notice_templates_pending is for a stage without all its notice template ids; "
+                            "they are all set: drop it")
+        return problems
+    for channel, templates in ids.items():
+        missing = [kind for kind in NOTICE_KINDS if kind not in templates]
+        if missing:
+            problems.append(f"{channel}_notice_templates is missing the template ids of {', '.join(missing)}: a "
+                            f"deployed stage cannot send with the local placeholder ids ({channel} refuses them). "
+                            "Set them, or notice_templates_pending=True until the templates are granted (the "
+                            "sending functions then refuse to run)")
+    return problems
 
 
 def replay_key_problems(pems: tuple[str, ...], *, pending: bool) -> list[str]:
@@ -227,6 +283,9 @@ STAGES: dict[str, StageConfig] = {
         # Not deployed yet from this repository: the first deploy generates the playback key
         # pair; then replay_public_keys=(<PlaybackPublicKeyPem output>,) and this line goes.
         replay_keys_pending=True,
+        # Not applied for yet: wechat_notice_templates / alipay_notice_templates = {kind: id} for every
+        # notice kind, then this line goes (until then the notice-sending functions refuse to run).
+        notice_templates_pending=True,
     ),
     "prod": StageConfig(
         name="prod",
@@ -251,6 +310,8 @@ STAGES: dict[str, StageConfig] = {
         api_public_base="https://api.livecommerce.example.com",
         # As dev: replay_public_keys after the first deploy (docs/replays.md).
         replay_keys_pending=True,
+        # As dev: the notice template ids once WeChat and Alipay granted the templates.
+        notice_templates_pending=True,
     ),
 }
 

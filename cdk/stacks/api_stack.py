@@ -284,6 +284,8 @@ class ApiStack(Stack):
             env["ALIPAY_PAY_GATEWAY"] = ALIPAY_PAY_GATEWAY
         if spec.creates_orders:
             env["ORDER_PAYMENT_WINDOW_SECONDS"] = str(config.order_payment_window_seconds)
+        if spec.sends_notices:   # WECHAT_/ALIPAY_TEMPLATE_<KIND>: the ids the consoles gave (none while pending)
+            env.update(config.notice_template_environment())
         for callee in spec.invokes:
             env[f"{callee.upper()}_FUNCTION"] = self.function_name(callee)
         if spec.realtime_client_settings:

@@ -8,11 +8,14 @@ from typing import Any
 
 from aws_lambda_powertools import Logger
 
+from livecommerce import notifications
+
 logger = Logger(service="notify_tasks")
 
 
 @logger.inject_lambda_context(clear_state=True)
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    notifications.require_template_ids()   # a deployed stage without its template ids sends nothing
     from livecommerce.notifications.service import run_task  # deferred: pynamodb pulls in botocore
 
     logger.append_keys(task=event.get("task"), room_id=event.get("room_id"), viewer_id=event.get("viewer_id"))

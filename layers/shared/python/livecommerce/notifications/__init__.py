@@ -5,6 +5,13 @@ start a notice by emitting the event its state machine listens to, not by callin
 """
 from __future__ import annotations
 
-from livecommerce.notifications.templates import KINDS, REMINDER_KINDS
+from livecommerce.notifications.templates import (
+    CHANNELS,
+    KINDS,
+    REMINDER_KINDS,
+    TemplateIdsMissing,
+    require_template_ids,
+    template_env_var,
+)
 
-__all__ = ["KINDS", "REMINDER_KINDS"]
+__all__ = ["CHANNELS", "KINDS", "REMINDER_KINDS", "TemplateIdsMissing", "require_template_ids", "template_env_var"]

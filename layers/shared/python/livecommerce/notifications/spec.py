@@ -84,6 +84,7 @@ SPEC = ContextSpec(
             reads_providers_secret=True,
             pii_encryption_context=("room_id", "viewer_id"),
             sends_sms=True,
+            sends_notices=True,                                  # WECHAT_/ALIPAY_TEMPLATE_<KIND>
             memory_mb=256,
             timeout_seconds=30,
         ),
@@ -98,6 +99,7 @@ SPEC = ContextSpec(
             pii_encryption_context=("room_id", "viewer_id"),
             puts_events=True,                                    # NoticeRunCompleted
             sends_sms=True,
+            sends_notices=True,                                  # WECHAT_/ALIPAY_TEMPLATE_<KIND>
             memory_mb=1024,
             timeout_seconds=120,
         ),
@@ -121,6 +123,7 @@ SPEC = ContextSpec(
             pii_encryption_context=("room_id", "viewer_id"),    # decrypts the reservation's phone
             puts_events=True,                                    # NoticeRunCompleted
             sends_sms=True,                                      # SNS Publish to a phone number
+            sends_notices=True,                                  # WECHAT_/ALIPAY_TEMPLATE_<KIND>
             memory_mb=512,
             timeout_seconds=30,
         ),

@@ -4,7 +4,10 @@ A kind says what the notice is for; its template gives the WeChat subscribe-mess
 template id and data keys (`thing1`, `time2`, ... as the template chosen in the
 mini-program console names them), the Alipay template id and the SMS text. Template ids
 come from the environment (`<CHANNEL>_TEMPLATE_<KIND>`, e.g. WECHAT_TEMPLATE_REMINDER_15MIN)
-with the local stand-ins' ids as defaults, so a deployment sets the ids its console gave.
+with the local stand-ins' ids (`local-<channel>-<kind>`) as defaults on the local stage only: a
+deployed stage gets the ids its consoles gave from its stage configuration (cdk/config.py
+`wechat_notice_templates` / `alipay_notice_templates`), and a function that sends notices refuses to
+run there while any id is missing (`require_template_ids`; WeChat and Alipay refuse a placeholder id).
 
 reminder_15min and live_now are used by the reservation reminder; non_buyer, order_summary,
 shipped, delivered and new_room_preview by the post-live notices (notifications.notices), their
@@ -19,6 +22,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 from livecommerce.notifications import values
+from livecommerce.shared.settings import DEPLOYED_STAGES
 
 # WeChat subscribe-message data values: thing.DATA at most 20 characters, time.DATA a time.
 THING_MAX = values.THING_MAX
@@ -34,7 +38,46 @@ class Template:
     page: Callable[[dict], str]                # the mini-program page the notice opens
 
     def template_id(self, channel: str) -> str:
-        return os.environ.get(f"{channel.upper()}_TEMPLATE_{self.kind.upper()}", f"local-{channel}-{self.kind}")
+        configured = os.environ.get(template_env_var(channel, self.kind), "")
+        if configured and not configured.startswith(PLACEHOLDER_PREFIX):
+            return configured
+        if os.environ.get("STAGE") in DEPLOYED_STAGES:
+            raise TemplateIdsMissing(f"{template_env_var(channel, self.kind)} is not set on stage "
+                                     f"{os.environ['STAGE']}: {channel} refuses a placeholder template id")
+        return f"{PLACEHOLDER_PREFIX}{channel}-{self.kind}"
+
+
+CHANNELS = ("wechat", "alipay")       # the channels whose notices name a template id (SMS has its text)
+PLACEHOLDER_PREFIX = "local-"         # the local stand-ins' ids: local-wechat-<kind>, local-alipay-<kind>
+
+
+class TemplateIdsMissing(RuntimeError):
+    """A deployed stage without the template id of a notice kind (its stage configuration lacks it)."""
+
+
+def template_env_var(channel: str, kind: str) -> str:
+    return f"{channel.upper()}_TEMPLATE_{kind.upper()}"
+
+
+def missing_template_ids(environ=None) -> list[str]:
+    """The <CHANNEL>_TEMPLATE_<KIND> variables unset, empty or holding a placeholder id."""
+    environ = os.environ if environ is None else environ
+    return [template_env_var(channel, kind) for channel in CHANNELS for kind in KINDS
+            if not environ.get(template_env_var(channel, kind), "")
+            or environ[template_env_var(channel, kind)].startswith(PLACEHOLDER_PREFIX)]
+
+
+def require_template_ids(environ=None) -> None:
+    """Called first by every function that sends notices: on a deployed stage, refuse to run without
+    every kind's template id on both channels (the stage configuration sets them, cdk/config.py)."""
+    environ = os.environ if environ is None else environ
+    stage = environ.get("STAGE")
+    if stage not in DEPLOYED_STAGES:
+        return
+    missing = missing_template_ids(environ)
+    if missing:
+        raise TemplateIdsMissing(f"stage {stage} has no notice template id in {', '.join(missing)}: set "
+                                 "wechat_notice_templates / alipay_notice_templates in cdk/config.py and deploy")
 
 
 def _start_text(fields: dict) -> str:

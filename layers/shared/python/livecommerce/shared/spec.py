@@ -360,6 +360,9 @@ class FunctionSpec:
     # Sends SMS through SNS Publish to a phone number (no topic): sns:Publish, which takes no
     # resource for a phone number, with publishing to any topic or endpoint denied.
     sends_sms: bool = False
+    # Sends WeChat subscribe messages / Alipay template messages: <CHANNEL>_TEMPLATE_<KIND> for every
+    # notice kind, from the stage's wechat_notice_templates / alipay_notice_templates (cdk/config.py).
+    sends_notices: bool = False
     # Runs the analytics report queries (livecommerce.analytics.queries): Athena in the stage's
     # workgroup, the Glue catalogue, the store bucket (read) and the Athena results bucket, granted by
     # the analytics stack; ANALYTICS_ENGINE=athena, ANALYTICS_WORKGROUP and ANALYTICS_DATABASE.
