@@ -89,10 +89,17 @@ def test_the_authorizer_name_the_functions_hand_out_is_the_authorizer(synth, sta
 
 
 def test_no_iot_policies_or_other_resources(synth, stage):
-    """The authorizer returns each connection's policy: no standing IoT policy lets anyone publish."""
-    types = {r["Type"] for r in synth.json(stage, "Realtime")["Resources"].values()}
-    assert types <= {"AWS::IoT::Authorizer", "AWS::Lambda::Permission", "AWS::Lambda::EventSourceMapping",
-                     "AWS::CDK::Metadata"}
+    """The authorizer returns each connection's policy: no standing IoT policy lets anyone publish.
+    Beside it the stack holds only the room-entry snapshot's CloudFront distribution, its policies and
+    its path filter (cdk/constructs/edge_cdn.py, tests/infra/test_infra_edge.py)."""
+    resources = synth.json(stage, "Realtime")["Resources"].values()
+    types = [r["Type"] for r in resources]
+    edge = {"AWS::CloudFront::Distribution", "AWS::CloudFront::CachePolicy", "AWS::CloudFront::OriginRequestPolicy",
+            "AWS::CloudFront::Function"}
+    assert set(types) <= {"AWS::IoT::Authorizer", "AWS::Lambda::Permission", "AWS::Lambda::EventSourceMapping",
+                          "AWS::CDK::Metadata"} | edge
+    assert types.count("AWS::IoT::Authorizer") == 1
+    assert types.count("AWS::CloudFront::Distribution") == 1 and types.count("AWS::CloudFront::Function") == 1
 
 
 # ---------------------------------------------------------------- the functions
