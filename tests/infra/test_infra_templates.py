@@ -31,7 +31,8 @@ def _script(name: str):
 def test_stacks_of_every_stage(synth):
     names = {stack.stack_name for stack in synth.assembly.stacks}
     assert names == {f"LiveCommerce-{s}-{part}" for s in STAGES
-                     for part in ("Data", "Media", "Api", "Realtime", "Workflows", "Analytics", "ReplayEdge", "Web")}
+                     for part in ("Data", "Media", "Api", "Realtime", "Workflows", "Analytics", "ReplayEdge", "Web",
+                                  "Observability")}
     assert [c.name for c in stages_for(None)] == list(STAGES)
     assert [c.name for c in stages_for("prod")] == ["prod"]
     with pytest.raises(SystemExit):
