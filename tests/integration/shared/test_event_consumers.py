@@ -39,7 +39,7 @@ def sample_value(name: str, annotation: Any, ids: dict[str, str]) -> Any:
     if origin in (list, tuple, typing.List):
         (inner, *_rest) = get_args(annotation) or (str,)
         return [sample_value(name, inner, ids)]
-    if origin is dict:
+    if origin is dict or annotation is dict:     # dict[str, X], or a bare dict (LotteryDrawn.winners: list[dict])
         return {"k": "v"}
     if isinstance(annotation, type) and issubclass(annotation, BaseModel):
         return sample_detail(annotation, ids)
