@@ -54,14 +54,16 @@ def test_followers_who_never_watched_are_in_the_preview_audience(tmp_path):
     parquet_store.write_records(tmp_path, "beacons", beacons)
     engine = queries.DuckDbEngine(tmp_path)
 
-    rows = queries.run("notice_preview_audience", engine=engine, host_id="host-1", room_id="r-new", after="")
+    host_rooms = ["r-new", "r-earlier"]          # rooms.room_ids_of_host("host-1"): named, as Athena needs
+    rows = queries.run("notice_preview_audience", engine=engine, host_id="host-1", room_id="r-new", after="",
+                       room_ids=host_rooms)
     assert [(r["user_id"], r["room_id"]) for r in rows] == [
         ("f-back", None), ("f-only", None), ("v-follows", "r-earlier"), ("v-watch", "r-earlier")]
     assert {r["user_id"]: r["watch_seconds"] for r in rows} == {"f-back": 0, "f-only": 0, "v-follows": 360,
                                                                  "v-watch": 60}
     # Keyset paging covers the followers too.
     assert [r["user_id"] for r in queries.run("notice_preview_audience", engine=engine, host_id="host-1",
-                                              room_id="r-new", after="f-back")] == ["f-only", "v-follows", "v-watch"]
+                                              room_id="r-new", after="f-back", room_ids=host_rooms)] == ["f-only", "v-follows", "v-watch"]
 
     pick = dict(facts_type=ViewerFacts, tags_of=tags_of)
     # No tag rule: every viewer and every follower (the send step keeps the followers among them).

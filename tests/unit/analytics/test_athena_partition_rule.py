@@ -13,8 +13,8 @@ finds every reference to a table or store-wide view in every SELECT (CTEs and su
 included); a reference is pinned by a WHERE or JOIN conjunct naming its room_id with literals or
 parameters only, or by `x.room_id = y.room_id` with a pinned reference. A CTE built on store
 references counts as one when read. Anything else is listed; KNOWN_CROSS_ROOM holds the queries
-that still read across rooms (to rewrite per room list), so a new unpinned query fails here, and
-so does a fixed one left in the list."""
+that still read across rooms (none left), so a new unpinned query fails here, and so does a fixed
+one left in the list."""
 from __future__ import annotations
 
 import json
@@ -27,14 +27,9 @@ from livecommerce.analytics import queries
 from livecommerce.analytics.queries import SQL_DIR
 
 STORE_TABLES = {"beacons", "events"}
-# Queries that still read the store across rooms (Athena would refuse them as they are): the
-# host's earlier sessions (tags repeat_buyer / first_time_viewer; the preview audience) and one
-# product's sessions. Each needs its room list from the rooms context passed as `IN (...)`.
-KNOWN_CROSS_ROOM = {
-    "report_viewer_facts.sql": {"unique_events e", "accepted_beacons b", "accepted_events e"},
-    "product_sessions.sql": {"unique_events", "accepted_beacons", "accepted_events"},
-    "notice_preview_audience.sql": {"accepted_events", "accepted_beacons b", "accepted_events e"},
-}
+# Queries that still read the store across rooms (none: the host's earlier sessions, the preview
+# audience and a product's sessions read the rooms named by the rooms context, `IN (:room_ids)`).
+KNOWN_CROSS_ROOM: dict[str, set[str]] = {}
 
 
 def _files() -> list:

@@ -63,7 +63,8 @@ def test_report_reads_the_fields_the_real_events_carry(tmp_path):
         beacon("v1", "enter", T0), beacon("v1", "heartbeat", T0 + timedelta(seconds=30)),
         beacon("v1", "product_click", T0 + timedelta(seconds=40), product_id=PRODUCT),
         beacon("v2", "enter", T0 + timedelta(minutes=1))])
-    report, viewers = reports.compute(ROOM, HOST, engine=queries.DuckDbEngine(tmp_path))
+    report, viewers = reports.compute(ROOM, HOST, engine=queries.DuckDbEngine(tmp_path),
+                                      host_room_ids=[ROOM, EARLIER])   # rooms.room_ids_of_host
     s = report.summary
     assert s.new_followers == 2                          # HostFollowed: viewer_id, this host, while live
     assert (s.orders, s.paid_orders, s.gmv) == (1, 1, 1990)

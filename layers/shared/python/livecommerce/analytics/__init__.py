@@ -12,7 +12,7 @@ from livecommerce.analytics.facts import DanmakuSent, LikesAdded, LotteryEntrant
 from livecommerce.analytics.tags import HIGH_INTENT_WATCH_SECONDS, RULES as TAG_RULES, TAGS, ViewerFacts, tags_of
 from livecommerce.shared.ttl_cache import TtlCache
 
-__all__ = ["DanmakuSent", "LikesAdded", "LotteryEntrant", "StoreFact", "HIGH_INTENT_WATCH_SECONDS", "TAGS", "TAG_RULES", "ViewerFacts", "live_viewers", "record_facts", "run_query", "tags_of"]
+__all__ = ["DanmakuSent", "LikesAdded", "LotteryEntrant", "StoreFact", "HIGH_INTENT_WATCH_SECONDS", "TAGS", "TAG_RULES", "ViewerFacts", "live_viewers", "record_facts", "room_list", "run_query", "tags_of"]
 
 # A room's live viewer count, per container: one read of its counter shards at most every 2 s.
 _viewers: TtlCache[str, int] = TtlCache(2.0)
@@ -32,6 +32,14 @@ def run_query(name: str, **params: Any) -> list[dict[str, Any]]:
     from livecommerce.analytics import queries  # deferred: the engine (duckdb / boto3) only when a query runs
 
     return queries.run(name, **params)
+
+
+def room_list(room_ids: Any) -> list[str]:
+    """A `room_ids` parameter (`room_id IN (:room_ids)`): the ids, or one id no room has when there
+    are none (livecommerce.analytics.queries.room_list)."""
+    from livecommerce.analytics import queries  # deferred: the engine module only when a query runs
+
+    return queries.room_list(room_ids)
 
 
 def record_facts(facts: list[StoreFact]) -> int:

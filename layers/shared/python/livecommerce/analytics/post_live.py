@@ -143,7 +143,9 @@ def compute_and_store(room_id: str, host_id: str, *, title: str = "") -> tuple[R
     so both paths see one report and publish the same chunks (once, after the marker)."""
     stored = report_store.load(room_id)
     if stored is None:
-        report, viewers = reports.compute(room_id, host_id, title=title)
+        room = rooms.get_room(room_id)
+        report, viewers = reports.compute(room_id, host_id, title=title, host_room_ids=rooms.room_ids_of_host(
+            host_id, before=room.scheduled_start if room else None))
         out = io.BytesIO()
         excel.write_workbook(report, viewers, out)
         stored = (report, viewers) if report_store.save(report, viewers, out.getvalue()) else None

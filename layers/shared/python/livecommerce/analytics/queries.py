@@ -4,7 +4,9 @@
 
 - `sql/<name>.sql` is one query. Parameters are written `:name` and bound by the engine
   (DuckDB prepared-statement parameters; Athena `ExecutionParameters`): user input is never
-  formatted into the SQL text.
+  formatted into the SQL text. A list or tuple value (`room_id IN (:room_ids)`) becomes one
+  placeholder per element (`?, ?, ?`), each element bound like any other value; an empty list
+  is refused (`IN ()` is not SQL: callers pass `room_list(ids)`, which names no room instead).
 - `sql/views/<name>.sql` are views (the fake-traffic classification, `beacon_verdicts`,
   and what builds on it) that every report query may read; DuckDB creates them on each
   connection, Athena keeps them in the Glue catalogue (`athena_view_statements`).
@@ -89,12 +91,45 @@ def view_text(name: str) -> str:
     return (VIEWS_DIR / f"{name}.sql").read_text()
 
 
+# A room id no room has (not a ULID): the one element of an otherwise empty room list, so
+# `room_id IN (:room_ids)` stays SQL and matches nothing (on Athena: a partition with no objects).
+NOT_A_ROOM = "_not_a_room"
+MAX_LIST = 1000      # elements of one list parameter (Athena allows 25,000 ExecutionParameters)
+
+
+def room_list(room_ids: Any) -> list[str]:
+    """A list parameter of room ids for `room_id IN (:room_ids)`: the ids, or [NOT_A_ROOM] when none."""
+    ids = [str(r) for r in room_ids]
+    return ids or [NOT_A_ROOM]
+
+
 def bind(sql: str, params: Params) -> tuple[str, list[str]]:
     """Replace `:name` placeholders (outside string literals, quoted names and comments) with `?`,
-    returning the text and the parameter names in order. Every placeholder needs a value and
-    every value a placeholder."""
+    returning the text and the parameter names in order (a list parameter's name once per element).
+    Every placeholder needs a value and every value a placeholder."""
+    text, names, _ = bind_values(sql, params)
+    return text, names
+
+
+def _elements(name: str, value: Any) -> list[Any] | None:
+    """A list parameter's elements (None: not a list). Each element is a plain value."""
+    if not isinstance(value, (list, tuple)):
+        return None
+    if not value:
+        raise ValueError(f"query parameter {name!r}: an empty list (use room_list)")
+    if len(value) > MAX_LIST:
+        raise ValueError(f"query parameter {name!r}: more than {MAX_LIST} elements")
+    for element in value:
+        if isinstance(element, (list, tuple, dict, set)):
+            raise TypeError(f"query parameter {name!r}: a list of lists")
+    return list(value)
+
+
+def bind_values(sql: str, params: Params) -> tuple[str, list[str], list[Any]]:
+    """`bind`, also returning the values in placeholder order (list parameters expanded)."""
     out: list[str] = []
     names: list[str] = []
+    values: list[Any] = []
     i, n = 0, len(sql)
     while i < n:
         ch = sql[i]
@@ -123,9 +158,17 @@ def bind(sql: str, params: Params) -> tuple[str, list[str]]:
                 and (i == 0 or sql[i - 1] != ":"):
             m = re.match(r"[A-Za-z_][A-Za-z0-9_]*", sql[i + 1:])
             assert m is not None
-            names.append(m.group(0))
-            out.append("?")
-            i += 1 + len(m.group(0))
+            name = m.group(0)
+            elements = _elements(name, params[name]) if name in params else None
+            if elements is None:
+                names.append(name)
+                values.append(params.get(name))
+                out.append("?")
+            else:
+                names.extend([name] * len(elements))
+                values.extend(elements)
+                out.append(", ".join("?" * len(elements)))
+            i += 1 + len(name)
         else:
             out.append(ch)
             i += 1
@@ -133,13 +176,13 @@ def bind(sql: str, params: Params) -> tuple[str, list[str]]:
     unused = sorted(set(params) - set(names))
     if missing or unused:
         raise ValueError(f"query parameters: missing {missing}, not in the query {unused}")
-    return "".join(out), names
+    return "".join(out), names, values
 
 
 def run(name: str, engine: Engine | None = None, **params: Any) -> list[dict[str, Any]]:
     """Run the query `sql/<name>.sql` with its `:name` parameters bound; rows as dicts."""
-    sql, names = bind(sql_text(name), params)
-    return (engine or default_engine()).execute(sql, [params[n] for n in names])
+    sql, _, values = bind_values(sql_text(name), params)
+    return (engine or default_engine()).execute(sql, values)
 
 
 # ------------------------------------------------------------------ DuckDB (local, tests)

@@ -48,7 +48,8 @@ def _report_of(room: rooms.RoomRef) -> tuple[Report, list]:
         result, viewer_rows, _ = post_live.compute_and_store(room.room_id, room.host_id,
                                                              title=rooms.room_title(room.room_id) or "")
         return result, viewer_rows
-    return reports.compute(room.room_id, room.host_id)
+    return reports.compute(room.room_id, room.host_id,
+                           host_room_ids=rooms.room_ids_of_host(room.host_id, before=room.scheduled_start))
 
 
 def _epoch(iso: str | None) -> float | None:
@@ -106,7 +107,8 @@ def compare(caller: Caller, rooms_param: str | None, products_param: str | None 
 
 def product_stats(caller: Caller, product_id: str) -> ProductStats:
     sessions = []
-    for session in reports.product_sessions(product_id):
+    # the caller's own rooms (the sessions a host may see; an operator sees their own too)
+    for session in reports.product_sessions(product_id, rooms.room_ids_of_host(caller.user_id)):
         room = rooms.get_room(session.room_id)
         if room is not None and room.run_by(caller.user_id, caller.roles):   # a host sees their own sessions
             sessions.append(session)

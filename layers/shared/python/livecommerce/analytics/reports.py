@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from collections import defaultdict
 from datetime import datetime, timezone
-from typing import Any, Iterable
+from typing import Any, Iterable, Sequence
 
 from livecommerce.analytics import queries, room_scope
 from livecommerce.analytics.report_models import (Comparison, Funnel, Minute, ProductRow, ProductSession,
@@ -80,17 +80,19 @@ def product_rows(beacon_rows: Iterable[dict[str, Any]], paid_orders: Iterable[di
 
 
 def compute(room_id: str, host_id: str, *, title: str = "", engine: queries.Engine | None = None,
-            now: datetime | None = None) -> tuple[Report, list[ViewerRow]]:
+            now: datetime | None = None, host_room_ids: Sequence[str] = ()) -> tuple[Report, list[ViewerRow]]:
     """The report of one room and its viewer rows, from the store: the room's fake-traffic
-    verdicts are computed once (room_scope) and every report query reads them."""
+    verdicts are computed once (room_scope) and every report query reads them.
+    `host_room_ids`: the host's rooms where earlier sessions are looked for (rooms.room_ids_of_host;
+    none: no earlier sessions, so no viewer is a repeat viewer)."""
     with room_scope.open(room_id, engine) as scope:
-        return _compute(scope, room_id, host_id, title=title, now=now)
+        return _compute(scope, room_id, host_id, title=title, now=now, host_room_ids=host_room_ids)
 
 
 def _compute(scope: room_scope.RoomScope, room_id: str, host_id: str, *, title: str,
-             now: datetime | None) -> tuple[Report, list[ViewerRow]]:
+             now: datetime | None, host_room_ids: Sequence[str] = ()) -> tuple[Report, list[ViewerRow]]:
     run = scope.run
-    viewers = viewer_rows(run("report_viewer_facts", host_id=host_id))
+    viewers = viewer_rows(run("report_viewer_facts", host_id=host_id, room_ids=queries.room_list(host_room_ids)))
     minutes = [Minute(minute=_iso(r["minute"]) or "", online=int(r["online"]), orders=int(r["orders"]),
                       gmv=int(r["gmv"]), danmaku=int(r["danmaku"]))
                for r in run("report_minutes")]
@@ -168,9 +170,11 @@ def compare(reports: list[Report]) -> Comparison:
     return Comparison(rooms=reports, differences=differences)
 
 
-def product_sessions(product_id: str, *, engine: queries.Engine | None = None) -> list[ProductSession]:
-    """A product in every session that showed or sold it (accepted traffic), oldest first."""
-    rows = queries.run("product_sessions", engine, product_id=product_id)
+def product_sessions(product_id: str, room_ids: Sequence[str], *,
+                     engine: queries.Engine | None = None) -> list[ProductSession]:
+    """A product in every session among `room_ids` that showed or sold it (accepted traffic), oldest
+    first (the caller's rooms: rooms.room_ids_of_host, the most recent 200)."""
+    rows = queries.run("product_sessions", engine, product_id=product_id, room_ids=queries.room_list(room_ids))
     by_room: dict[str, dict[str, Any]] = {}
     for r in rows:
         entry = by_room.setdefault(r["room_id"], {"started_at": _iso(r["started_at"]), "impressions": 0,

@@ -65,13 +65,12 @@ def _mentions(sql: str, name: str) -> bool:
 def _bind(sql: str, room_id: str, params: dict[str, Any]) -> tuple[str, list[Any]]:
     """Bind `:name` parameters; `:room_id` is the scope's and may or may not be in the text."""
     try:
-        text, names = queries.bind(sql, {**params, "room_id": room_id})
+        text, _, values = queries.bind_values(sql, {**params, "room_id": room_id})
     except ValueError as exc:
         if "room_id" in params or "'room_id'" not in str(exc).split("not in the query")[-1]:
             raise
-        text, names = queries.bind(sql, params)
-    values = {**params, "room_id": room_id}
-    return text, [values[n] for n in names]
+        text, _, values = queries.bind_values(sql, params)
+    return text, values
 
 
 def with_relations(sql: str) -> str:

@@ -232,7 +232,10 @@ def page(room_id: str, kind: str, cursor: str | None, fields: dict[str, Any]) ->
         return {"recipients": [{"user_id": r["user_id"], "orders": int(r["orders"] or 0),
                                 "amount": int(r["amount"] or 0)} for r in rows],
                 "cursor": postlive.page_cursor(rows)}
-    rows = analytics.run_query(name, host_id=str(fields.get("host_id") or ""), room_id=room_id, after=after)
+    host_id = str(fields.get("host_id") or "")
+    host_rooms = rooms.room_ids_of_host(host_id, before=fields.get("scheduled_start") or None) if host_id else []
+    rows = analytics.run_query(name, host_id=host_id, room_id=room_id, after=after,
+                               room_ids=analytics.room_list(host_rooms))
     chosen, next_cursor = postlive.preview_page(rows, fields.get("tags") or (), facts_type=analytics.ViewerFacts,
                                                 tags_of=analytics.tags_of)
     return {"recipients": [{"user_id": user} for user in chosen], "cursor": next_cursor}

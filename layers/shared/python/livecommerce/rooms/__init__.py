@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from livecommerce.shared.problems import Problem
 
 __all__ = ["ReservationRef", "RoomRef", "reservation", "reservation_phone", "reservations_page", "room_title", "check_visible", "clear_cache", "get_room", "plan_switch", "require_room_host", "require_room_staff",
-           "require_visible",
+           "require_visible", "room_ids_of_host",
            "sweep_outbox"]
 
 # Rooms read by the hot room-scoped paths (a flash-sale buy, a coupon claim) that may use a copy
@@ -34,6 +34,20 @@ def get_room(room_id: str, *, consistent: bool = False) -> RoomRef | None:
     from livecommerce.rooms import service  # deferred: pynamodb (the realtime authorizer's cold start)
 
     return service.room_ref(room_id, consistent=consistent)
+
+
+# How many of a host's rooms analytics reads across (the host's earlier sessions, a product's
+# sessions): the most recent ones by scheduled start. Athena's partition projection needs the rooms
+# named in the query (`room_id IN (...)`), so the list is bounded.
+HOST_ROOMS_READ = 200
+
+
+def room_ids_of_host(host_id: str, *, before: str | None = None, limit: int = HOST_ROOMS_READ) -> list[str]:
+    """The ids of the host's rooms (test rooms too), newest scheduled start first, at most `limit`
+    (HOST_ROOMS_READ, 200): with `before` (ISO 8601), only rooms scheduled to start at or before it."""
+    from livecommerce.rooms import repository  # deferred: pynamodb (cheap face for callers that need little)
+
+    return repository.room_ids_of_host(host_id, before=before, limit=limit)
 
 
 def require_room_host(caller: Caller, room_id: str) -> RoomRef:

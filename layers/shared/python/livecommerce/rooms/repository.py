@@ -81,6 +81,23 @@ def rooms_of_host(host_id: str, *, limit: int = 20) -> list[RoomItem]:
     return list(RoomItem.by_owner.query(f"HOST#{host_id}", limit=limit, scan_index_forward=False))
 
 
+def room_ids_of_host(host_id: str, *, before: str | None, limit: int) -> list[str]:
+    """The ids of the host's rooms, newest scheduled start first, at most `limit`; with `before`
+    (ISO 8601) only rooms scheduled to start at or before it. Paged (DynamoDB pages of 1 MB)."""
+    bind_all()
+    condition = RoomItem.gsi2sk < f"{before}#~" if before else None   # '~' sorts after any room id
+    ids: list[str] = []
+    start = None
+    while len(ids) < limit:
+        result = RoomItem.by_owner.query(f"HOST#{host_id}", range_key_condition=condition, limit=limit - len(ids),
+                                         scan_index_forward=False, last_evaluated_key=start)
+        ids.extend(item.room_id for item in result)
+        start = result.last_evaluated_key
+        if not start:
+            break
+    return ids[:limit]
+
+
 # -- reservations ---------------------------------------------------------------
 
 def get_reservation(room_id: str, viewer_id: str) -> ReservationItem | None:

@@ -9,10 +9,14 @@
 -- viewer id (:after, '' first), 2,000 rows a page; a viewer's rows are never split across pages
 -- by the service (it stops before the last viewer of a full page).
 -- :host_id  the host   :room_id  the new room   :after  cursor
+-- :room_ids  the host's rooms (rooms.room_ids_of_host: the most recent 200 scheduled before the new
+--            one; Athena's room_id projection needs them named). HostFollowed / HostUnfollowed carry
+--            no room: they are read under room_id '_none'.
 WITH sessions AS (
     SELECT room_id, min(occurred_at) AS started_at
     FROM accepted_events
-    WHERE type = 'RoomStarted' AND json_extract_scalar(detail, '$.host_id') = :host_id AND room_id <> :room_id
+    WHERE room_id IN (:room_ids) AND type = 'RoomStarted' AND json_extract_scalar(detail, '$.host_id') = :host_id
+      AND room_id <> :room_id
     GROUP BY room_id
 ),
 watched AS (
@@ -39,7 +43,8 @@ follow_changes AS (
            row_number() OVER (PARTITION BY coalesce(json_extract_scalar(detail, '$.viewer_id'), user_id)
                               ORDER BY occurred_at DESC, event_id DESC) AS latest
     FROM accepted_events
-    WHERE type IN ('HostFollowed', 'HostUnfollowed') AND json_extract_scalar(detail, '$.host_id') = :host_id
+    WHERE room_id = '_none' AND type IN ('HostFollowed', 'HostUnfollowed')
+      AND json_extract_scalar(detail, '$.host_id') = :host_id
 ),
 unwatched_followers AS (
     SELECT f.viewer_id

@@ -3,6 +3,8 @@
 -- through the report's room scope (sql/room/: room_beacons, room_events).
 -- watch_seconds: 30 s per accepted heartbeat (the player sends one every 30 s while playing).
 -- :room_id  the room   :host_id  its host (earlier sessions: the host's rooms started before it)
+-- :room_ids  the host's rooms to look at for earlier sessions (rooms.room_ids_of_host: the most
+--            recent 200 by scheduled start; Athena's room_id projection needs them named)
 WITH here AS (
     SELECT viewer_id,
            sum(CASE WHEN kind = 'heartbeat' THEN 30 ELSE 0 END) AS watch_seconds,
@@ -19,7 +21,7 @@ started AS (
 earlier_rooms AS (
     SELECT DISTINCT e.room_id
     FROM unique_events e CROSS JOIN started s
-    WHERE e.type = 'RoomStarted' AND json_extract_scalar(e.detail, '$.host_id') = :host_id
+    WHERE e.room_id IN (:room_ids) AND e.type = 'RoomStarted' AND json_extract_scalar(e.detail, '$.host_id') = :host_id
       AND e.room_id <> :room_id AND e.occurred_at < s.at
 ),
 earlier_watch AS (
