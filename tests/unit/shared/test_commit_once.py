@@ -125,3 +125,31 @@ def test_effect_conditions_failing_reach_the_caller_by_label(records):
 def test_check_first_false_skips_the_read(records):
     _once(records, FakeTx(records), check_first=False)
     assert records.reads == 0
+
+
+def _refusing_build(records, race=None):
+    """A build that refuses on what it reads (the balance a concurrent request with the same key just
+    debited), after `race` (that request's record) has landed."""
+    def build():
+        if race is not None:
+            records.rows[race.id] = race
+        raise problems.Conflict("Not enough points.", code="insufficient_points")
+    return build
+
+
+def test_refusal_after_the_same_key_committed_meanwhile_replays_the_winner(records):
+    winner = records.new_record("gift", "u1", "key-12345", "fp", ref="winner")
+    answer = commit_once("gift", "u1", "key-12345", "fp", _refusing_build(records, race=winner),
+                         lambda record: f"replayed:{record.ref}")
+    assert answer == "replayed:winner" and records.reads == 2
+
+
+def test_refusal_without_a_winner_reaches_the_caller(records):
+    with pytest.raises(problems.Conflict) as info:
+        commit_once("gift", "u1", "key-12345", "fp", _refusing_build(records), lambda record: "replayed")
+    assert info.value.code == "insufficient_points"
+    winner = records.new_record("gift", "u1", "key-12345", "fp", ref="winner")
+    with pytest.raises(problems.Conflict):       # check_first=False: no read on the refusal either
+        commit_once("gift", "u1", "key-12345", "fp", _refusing_build(records, race=winner),
+                    lambda record: "replayed", check_first=False)
+    assert records.reads == 2

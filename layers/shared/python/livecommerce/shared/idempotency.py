@@ -161,6 +161,9 @@ def commit_once(scope: str, owner: str, key: str, fp: str, build_tx: Callable[[]
                 ttl_seconds: int = DEFAULT_TTL_SECONDS) -> T | R:
     """Make the effect at most once per (scope, owner, Idempotency-Key); a retry gets the first answer.
 
+    A problem the build raises (a refusal on what it read) reaches the caller, unless (check_first)
+    a request with the same key committed meanwhile: then that request's answer is replayed.
+
     Raises problems.ValidationFailed (422) when the key was used for another request, TxCancelled
     when the effect's own conditions failed (labels other than IDEM_LABEL), and a retryable
     Conflict when the record's condition failed but the record is not readable (expired)."""
@@ -168,7 +171,16 @@ def commit_once(scope: str, owner: str, key: str, fp: str, build_tx: Callable[[]
         found = replayed(scope, owner, key, fp)
         if found is not None:
             return replay(found)
-    effect = build_tx()
+    try:
+        effect = build_tx()
+    except problems.Problem:
+        # The build refused on what it read (not enough points, sold out): when a request with this
+        # key committed after the check above, its effect is why, and its answer is the answer.
+        if check_first:
+            found = replayed(scope, owner, key, fp)
+            if found is not None:
+                return replay(found)
+        raise
     effect.tx.put(IDEM_LABEL, new_record(scope, owner, key, fp, ref=effect.ref, response=effect.response,
                                          ttl_seconds=ttl_seconds), put_condition())
     try:
