@@ -453,37 +453,49 @@ def _long_poll(environ: dict) -> tuple[dict, float, str] | None:
 
 
 DYNAMODB_TARGET = "DynamoDB_20120810."
+# JSON-protocol calls handed straight to moto's handler: X-Amz-Target prefix -> (the SigV4 signing
+# name moto's dispatcher picks the service by, the handler class moto's Flask view dispatches to).
+DIRECT_TARGETS = {
+    DYNAMODB_TARGET: ("dynamodb", "moto.dynamodb.responses", "DynamoHandler"),
+    "AmazonSQS.": ("sqs", "moto.sqs.responses", "SQSResponse"),
+    "AWSEvents.": ("events", "moto.events.responses", "EventsHandler"),
+}
 
 
 def dynamodb_direct(app: Any) -> Any:
-    """moto's server app with DynamoDB calls handed straight to moto's DynamoDB handler.
+    """moto's server app with DynamoDB, SQS and EventBridge calls handed straight to moto's handlers.
 
-    A request moto's dispatcher would give its DynamoDB app (an `X-Amz-Target` of DynamoDB's API
-    and a SigV4 credential scope naming `dynamodb`, which is how the dispatcher picks the service
-    for a loopback endpoint) goes to `DynamoHandler.dispatch` as moto's Flask view does
-    (`moto.core.utils.convert_to_flask_response`: the same request class, URL, headers and
-    request recorder, a ClientError answered 400, the answer as a Flask response with the header
-    flask-cors adds when there is no Origin), without the host matching, Flask's request
-    context, URL routing and after-request hooks around it (a
-    fifth of the embedded AWS's CPU under the crowd). Everything else, and any DynamoDB request
-    that does not look like that, goes through `app` unchanged. The answers are the same bytes
+    A request moto's dispatcher would give one of those services' apps (a POST to `/` with an
+    `X-Amz-Target` of the service's JSON API and a SigV4 credential scope naming the service,
+    which is how the dispatcher picks the service for a loopback endpoint) goes to the handler's
+    `dispatch` as moto's Flask view does (`moto.core.utils.convert_to_flask_response`: the same
+    request class, URL, headers and request recorder, a ClientError answered 400, the answer as a
+    Flask response with the header flask-cors adds when there is no Origin), without the host
+    matching, Flask's request context, URL routing and after-request hooks around it (a fifth of
+    the embedded AWS's CPU under the crowd). Everything else, and any such request that does not
+    look like that, goes through `app` unchanged. The answers are the same bytes
     (tests/integration/localstack/test_moto_speedups.py)."""
+    import importlib
+
     from botocore.exceptions import ClientError
     from flask import Response
-    from moto.dynamodb.responses import DynamoHandler
     from moto.moto_api import recorder
     from moto.moto_server.werkzeug_app import BackendRequest
 
+    routes = {prefix: (f"/{service}/aws4_request", getattr(importlib.import_module(module), name).dispatch)
+              for prefix, (service, module, name) in DIRECT_TARGETS.items()}
+
     def direct(environ: dict, start_response: Any) -> Any:
         target = environ.get("HTTP_X_AMZ_TARGET") or ""
-        if (not target.startswith(DYNAMODB_TARGET) or environ.get("REQUEST_METHOD") != "POST"
-                or "/dynamodb/aws4_request" not in (environ.get("HTTP_AUTHORIZATION") or "")
+        route = routes.get(target[:target.find(".") + 1]) if "." in target else None
+        if (route is None or environ.get("REQUEST_METHOD") != "POST" or environ.get("PATH_INFO") != "/"
+                or route[0] not in (environ.get("HTTP_AUTHORIZATION") or "")
                 or "HTTP_ORIGIN" in environ):   # a browser's call: flask-cors decides its CORS headers
             return app(environ, start_response)
         request = BackendRequest(environ)
         recorder._record_request(request)
         try:
-            result = DynamoHandler.dispatch(request, request.raw_url, dict(request.headers))
+            result = route[1](request, request.raw_url, dict(request.headers))
         except ClientError as exc:
             result = 400, {}, exc.response["Error"]["Message"]
         if len(result) == 3:

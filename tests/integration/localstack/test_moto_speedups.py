@@ -138,6 +138,81 @@ def test_sped_up_moto_answers_byte_for_byte_as_moto():
 
 
 
+def _replay_queues(mode: str) -> list[list]:
+    """In this process, with moto's random ids seeded: SQS and EventBridge JSON calls (sends,
+    batches, receives, a delete, attributes, refusals, a rule delivering events to a queue) through
+    moto's server app sped up ("fast") or also with these calls handed straight to moto's handlers
+    ("direct"); every answer, timestamps and the MD5s of bodies that carry one masked."""
+    import re
+
+    from moto.moto_api._internal import mock_random
+    from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
+    from werkzeug.test import Client
+
+    from local.embedded_aws import dynamodb_direct, speed_up_moto
+
+    speed_up_moto()
+    app = DomainDispatcherApplication(create_backend_app)
+    if mode == "direct":
+        app = dynamodb_direct(app)
+    client = Client(app)
+    mock_random.seed(7)
+    answers: list[list] = []
+
+    def call(service: str, target: str, body: dict) -> dict:
+        auth = (f"AWS4-HMAC-SHA256 Credential=testing/20260101/us-east-1/{service}/aws4_request, "
+                "SignedHeaders=host;x-amz-target, Signature=0")
+        response = client.post("/", data=json.dumps(body), headers={
+            "Host": "127.0.0.1:4566", "Authorization": auth, "Content-Type": "application/x-amz-json-1.0"
+            if service == "sqs" else "application/x-amz-json-1.1", "X-Amz-Target": target})
+        headers = sorted((k.lower(), v) for k, v in response.headers.items()
+                         if k.lower() not in ("x-amzn-requestid", "x-amz-request-id", "date", "x-amz-id-2"))
+        text = response.get_data().decode()
+        masked = re.sub(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z?", "<time>", text)
+        masked = re.sub(r"\b1\d{9}(\.\d+|\d{3})?\b", "<epoch>", masked)
+        if "<time>" in masked or "<epoch>" in masked:
+            masked = re.sub(r"\b[0-9a-f]{32}\b", "<md5>", masked)
+        answers.append([target, response.status_code, headers, masked])
+        return json.loads(text) if text.startswith("{") else {}
+
+    url = call("sqs", "AmazonSQS.CreateQueue", {"QueueName": "plain"})["QueueUrl"]
+    events_url = call("sqs", "AmazonSQS.CreateQueue", {"QueueName": "events"})["QueueUrl"]
+    for body in ("a", "b", "商品"):
+        call("sqs", "AmazonSQS.SendMessage", {"QueueUrl": url, "MessageBody": body,
+                                              "MessageAttributes": {"k": {"DataType": "String", "StringValue": body}}})
+    call("sqs", "AmazonSQS.SendMessageBatch", {"QueueUrl": url, "Entries": [
+        {"Id": str(n), "MessageBody": f"batch {n}"} for n in range(3)]})
+    got = call("sqs", "AmazonSQS.ReceiveMessage", {"QueueUrl": url, "MaxNumberOfMessages": 10,
+                                                   "MessageAttributeNames": ["All"], "VisibilityTimeout": 30})
+    call("sqs", "AmazonSQS.DeleteMessage", {"QueueUrl": url, "ReceiptHandle": got["Messages"][0]["ReceiptHandle"]})
+    call("sqs", "AmazonSQS.DeleteMessage", {"QueueUrl": url, "ReceiptHandle": "not-a-handle"})
+    call("sqs", "AmazonSQS.GetQueueAttributes", {"QueueUrl": url, "AttributeNames": ["ApproximateNumberOfMessages",
+                                                                                     "ApproximateNumberOfMessagesNotVisible"]})
+    call("sqs", "AmazonSQS.ReceiveMessage", {"QueueUrl": url + "-missing"})
+    call("sqs", "AmazonSQS.ReceiveMessage", {"QueueUrl": url, "MaxNumberOfMessages": 11})
+    queue_arn = call("sqs", "AmazonSQS.GetQueueAttributes", {"QueueUrl": events_url,
+                                                             "AttributeNames": ["QueueArn"]})["Attributes"]["QueueArn"]
+    call("events", "AWSEvents.PutRule", {"Name": "orders", "EventPattern": json.dumps({"source": ["shop"]})})
+    call("events", "AWSEvents.PutTargets", {"Rule": "orders", "Targets": [{"Id": "q", "Arn": queue_arn}]})
+    call("events", "AWSEvents.PutEvents", {"Entries": [
+        {"Source": "shop", "DetailType": "OrderPlaced", "Detail": json.dumps({"order": n})} for n in range(2)]
+        + [{"Source": "other", "DetailType": "X", "Detail": "{}"}]})
+    call("events", "AWSEvents.PutEvents", {"Entries": []})
+    call("events", "AWSEvents.ListRules", {})
+    call("sqs", "AmazonSQS.ReceiveMessage", {"QueueUrl": events_url, "MaxNumberOfMessages": 10})
+    return answers
+
+
+def test_sqs_and_eventbridge_straight_to_moto_answer_as_moto():
+    fast, direct = _answers("queues-fast"), _answers("queues-direct")
+    statuses = {status for _, status, _, _ in fast}
+    assert 400 in statuses and 200 in statuses   # refusals are compared too
+    assert '"Messages"' in fast[-1][3] and "OrderPlaced" in fast[-1][3]   # the rule delivered the events
+    assert len(fast) == len(direct)
+    for before, after in zip(fast, direct):
+        assert before == after
+
+
 def _sqs_facts() -> dict:
     """In this process, optionally sped up: what SendMessage does to standard and FIFO queues
     (content-based deduplication on and off) and every queue attribute moto lists afterwards."""
@@ -175,7 +250,9 @@ def test_sped_up_sqs_sends_as_moto():
 
 
 if __name__ == "__main__":
-    if sys.argv[1].startswith("sqs-"):
+    if sys.argv[1].startswith("queues-"):
+        print(json.dumps(_replay_queues(sys.argv[1].split("-")[1])))
+    elif sys.argv[1].startswith("sqs-"):
         if sys.argv[1] == "sqs-fast":
             from local.embedded_aws import speed_up_moto
 
