@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -12,8 +12,21 @@ LotteryKind = Literal["keyword", "follow", "share", "buyers"]
 PrizeKind = Literal["coupon", "points", "product", "gift"]
 
 
+def _prize_of(kind: str, needed: str | None, needed_type: str | None) -> dict:
+    """One arm of Prize's anyOf: the kind's own field given (not null), the others absent or null."""
+    properties: dict = {"kind": {"const": kind}}
+    for name in ("template_id", "points", "product_id"):
+        properties[name] = {"type": needed_type} if name == needed else {"type": "null"}
+    return {"properties": properties, **({"required": [needed]} if needed else {})}
+
+
 class Prize(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    """A prize: `coupon` with template_id, `points` with points, `product` with product_id, `gift` with none
+    of them (the schema's anyOf; the model checks the same)."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"anyOf": [
+        _prize_of("coupon", "template_id", "string"), _prize_of("points", "points", "integer"),
+        _prize_of("product", "product_id", "string"), _prize_of("gift", None, None)]})
 
     kind: PrizeKind
     name: Text = text("What the winners get, as the room sees it.", min_length=1, max_length=60)
@@ -35,7 +48,13 @@ class Prize(BaseModel):
 
 
 class CreateLotteryRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    """`keyword` is given (not null) for keyword lotteries and only for them (the schema's anyOf; the
+    model checks the same)."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"anyOf": [
+        {"properties": {"kind": {"const": "keyword"}, "keyword": {"type": "string"}}, "required": ["keyword"]},
+        {"properties": {"kind": {"enum": [k for k in get_args(LotteryKind) if k != "keyword"]},
+                        "keyword": {"type": "null"}}}]})
 
     kind: LotteryKind = Field(description="keyword: viewers type `keyword` as danmaku; follow: followers of the "
                                           "host enter; share: viewers who shared the room; buyers: viewers who "
