@@ -70,9 +70,6 @@ WILDCARD_REASONS = {
     "exports": "Stored reports and workbooks are objects whose keys are made per room and export "
                "({prefix}<room_id>/...); the grant is the {prefix} prefix of the exports bucket only (ListBucket "
                "limited to it by an s3:prefix condition); presigned GET links are signed with it.",
-    "exports": "Stored reports and workbooks are objects whose keys are made per room and export "
-               "({prefix}<room_id>/...); the grant is the {prefix} prefix of the exports bucket only (ListBucket "
-               "limited to it by an s3:prefix condition); presigned GET links are signed with it.",
     "recordings": "IVS names each recording's prefix at run time (ivs/v1/<account>/<channel>/<date>/<recording id>); "
                   "the grant is objects under ivs/v1/ of the recordings bucket only (ListBucket limited to that "
                   "prefix by an s3:prefix condition): the recorded playlists, and the clip playlists written beside them.",
@@ -373,12 +370,6 @@ class ApiStack(Stack):
             # The bucket is encrypted with the data key: uploads and downloads use it through S3.
             function.add_to_role_policy(grants.kms_statement(
                 key_arn=data.key.key_arn, services=["s3"], encrypt=True))
-        for prefix in spec.exports_prefixes:
-            self._allow(function, grants.bucket_prefix_statements(
-                bucket_arn=data.exports_bucket.bucket_arn, prefix=prefix),
-                wildcard_reason=WILDCARD_REASONS["exports"].format(prefix=prefix))
-        if spec.exports_prefixes:   # the exports bucket is encrypted with the data key
-            function.add_to_role_policy(grants.kms_statement(key_arn=data.key.key_arn, services=["s3"], encrypt=True))
         for prefix in spec.exports_prefixes:
             self._allow(function, grants.bucket_prefix_statements(
                 bucket_arn=data.exports_bucket_arn_import, prefix=prefix),

@@ -71,7 +71,6 @@ MATRIX.update({
     "GET /v1/rooms/{room_id}/realtime": (lambda r: ("GET", f"/v1/rooms/{r}/realtime", None), LOGGED_IN),
     "GET /v1/rooms/{room_id}/snapshot": (lambda r: ("GET", f"/v1/rooms/{r}/snapshot", None), EVERYONE),
     "GET /v1/rooms/{room_id}/feed": (lambda r: ("GET", f"/v1/rooms/{r}/feed?seq=0", None), EVERYONE),
-    "GET /v1/rooms/{room_id}/snapshot": (lambda r: ("GET", f"/v1/rooms/{r}/snapshot", None), EVERYONE),
     "POST /v1/rooms/{room_id}/danmaku": (lambda r: ("POST", f"/v1/rooms/{r}/danmaku", {"text": "hi"}), LOGGED_IN),
     "POST /v1/rooms/{room_id}/likes": (lambda r: ("POST", f"/v1/rooms/{r}/likes", {"count": 1}), LOGGED_IN),
     "GET /v1/rooms/{room_id}/danmaku-settings": (lambda r: ("GET", f"/v1/rooms/{r}/danmaku-settings", None),
@@ -385,9 +384,6 @@ TEST_ROOM_ROWS = {
     # through the normal routes), so a cached answer can never leak it (TEST_ROOM_REFUSALS).
     "GET /v1/rooms/{room_id}/snapshot": lambda t, c: ("GET", f"/v1/rooms/{t.room}/snapshot", None, None),
     "GET /v1/rooms/{room_id}/feed": lambda t, c: ("GET", f"/v1/rooms/{t.room}/feed", None, None),
-    # The edge snapshot never reads the caller: a test room is 404 to everyone (the host rehearses
-    # through the normal routes), so a cached answer can never leak it (TEST_ROOM_REFUSALS).
-    "GET /v1/rooms/{room_id}/snapshot": lambda t, c: ("GET", f"/v1/rooms/{t.room}/snapshot", None, None),
     "POST /v1/orders": lambda t, c: (
         "POST", "/v1/orders", {"room_id": t.room, "items": [{"product_id": t.product, "quantity": 1}],
                                "address": ADDRESS}, _idem(c)),
@@ -501,7 +497,6 @@ TEST_ROOM_ROWS.update({
 TEST_ROOM_REFUSALS = {
     "GET /v1/rooms/{room_id}/snapshot": {"host": (404, "room_not_found"), "operator": (404, "room_not_found")},
     "GET /v1/rooms/{room_id}/feed": {"host": (404, "room_not_found"), "operator": (404, "room_not_found")},
-    "GET /v1/rooms/{room_id}/snapshot": {"host": (404, "room_not_found"), "operator": (404, "room_not_found")},
     "POST /v1/lotteries/{lottery_id}/entries": {"host": (403, "host_cannot_enter")},
     "POST /v1/flash-sales/{sale_id}/prewarm": {"host": (403, "operator_required"),
                                                "operator": (409, "expected_rate_missing")},

@@ -78,13 +78,6 @@ def notify_staff(room_id: str, message: dict[str, _Any]) -> bool:
     return realtime.publish_best_effort(topics.staff_topic(get_interaction_settings().stage, room_id), message, qos=1)
 
 
-def like_total(room_id: str) -> int:
-    """The room's exact like total so far (the sharded counters, read consistently): a PK's likes score."""
-    from livecommerce.interaction import repository  # deferred: pynamodb, not paid at face import
-
-    return repository.like_total(room_id)
-
-
 def set_room_state(room_id: str, kind: str, message: dict[str, _Any]) -> bool:
     """What is running now (kind: card, flash_sale, lottery, poll, quiz, likes) as the room's retained
     state: a late joiner gets it on subscribing (interaction.room_state). Best effort."""
@@ -98,3 +91,10 @@ def clear_room_state(room_id: str, kind: str) -> bool:
     from livecommerce.interaction import room_state  # deferred: boto3 publisher on first use
 
     return room_state.clear_state(room_id, kind)
+
+
+def like_total(room_id: str) -> int:
+    """The room's exact like total so far (the sharded counters, read consistently): a PK's likes score."""
+    from livecommerce.interaction import repository  # deferred: pynamodb, not paid at face import
+
+    return repository.like_total(room_id)
