@@ -30,6 +30,8 @@ import time
 import urllib.parse
 from pathlib import Path
 
+from local.loopback import die_with_parent
+
 SNAPSHOT_LOCATION = r"^/v1/rooms/[^/]+/snapshot$"
 FEED_LOCATION = r"^/v1/rooms/[^/]+/feed$"          # keyed on the path and `seq` alone
 TTL_SECONDS = 1
@@ -146,7 +148,8 @@ class EdgeCache:
         conf.write_text(config(host=self.host, port=self.port, origin=self.origin, workdir=self.workdir))
         self.process = subprocess.Popen([binary, "-c", str(conf), "-p", str(self.workdir), "-e",
                                          str(self.workdir / "error.log")],
-                                        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+                                        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                                        preexec_fn=die_with_parent())   # gone with the stack, even after kill -9
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
