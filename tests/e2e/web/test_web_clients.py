@@ -14,8 +14,6 @@ Playwright for Python) against the local stack, one scenario per page, a screens
 from __future__ import annotations
 
 import io
-import os
-import shutil
 import time
 import uuid
 from datetime import datetime, timedelta, timezone
@@ -28,51 +26,16 @@ import pytest
 from live_helpers import aws, login, push, stop_pusher, wait_live
 from stackproc import ROOT, request, url_of
 from tests.polling import poll
+from web_support import ARTIFACTS, WEB_MARKS, browser, make_product, new_page  # noqa: F401 (browser: fixture)
 
-CHROMIUM = os.environ.get("CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
-ARTIFACTS = ROOT / ".artifacts" / "web"
-pytestmark = [
-    pytest.mark.e2e, pytest.mark.timeout(300),
-    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="chromium missing: run `make test` to install it"),
-    pytest.mark.skipif(shutil.which("ffmpeg") is None, reason="ffmpeg missing: run `make test` to install it"),
-    pytest.mark.skipif(not (ROOT / "web" / "dist" / "watch" / "index.html").is_file(),
-                       reason="web/dist missing: run `make web`"),
-]
+pytestmark = WEB_MARKS
 shared: dict = {}
-
-
-@pytest.fixture(scope="module")
-def browser():
-    playwright_api = pytest.importorskip("playwright.sync_api")
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    with playwright_api.sync_playwright() as p:
-        # Debian's chromium, never a browser Playwright downloads
-        launched = p.chromium.launch(executable_path=CHROMIUM, headless=True,
-                                     args=["--no-sandbox", "--autoplay-policy=no-user-gesture-required"])
-        yield launched
-        launched.close()
-
-
-def _page(browser, viewport=None):
-    context = browser.new_context(viewport=viewport or {"width": 1280, "height": 900}, locale="zh-CN")
-    page = context.new_page()
-    page.problems = []
-    page.on("console", lambda m: page.problems.append(m.text) if "Content Security Policy" in m.text else None)
-    page.on("pageerror", lambda e: page.problems.append(f"page error: {e}"))
-    return page
-
-
-def _product(url: str, operator: str, name: str, stock: int = 50) -> str:
-    status, _, product = request("POST", f"{url}/v1/products", {"name": name, "list_price": 1990, "stock": stock},
-                                 operator)
-    assert status == 201, product
-    return product["id"]
 
 
 def test_console_creates_a_room_and_lists_products(stack, browser):
     url, _, _ = stack
-    product = _product(url, login(url, "operator-1"), "控制台商品")
-    page = _page(browser)
+    product = make_product(url, login(url, "operator-1"), "控制台商品")
+    page = new_page(browser)
     page.goto(f"{url}/console/")
     page.fill("[data-test=login-code]", "host-1")
     page.click("[data-test=login-submit]")
@@ -112,8 +75,8 @@ def test_viewer_plays_chats_sees_a_card_buys_and_pays(stack, browser):
     status, _, room = request("POST", f"{url}/v1/rooms", {"title": "浏览器测试直播", "scheduled_start": start}, host)
     assert status == 201, room
     room_id = room["id"]
-    product = _product(url, operator, "浏览器商品")
-    last_one = _product(url, operator, "最后一件")
+    product = make_product(url, operator, "浏览器商品")
+    last_one = make_product(url, operator, "最后一件")
     status, _, presets = request("PUT", f"{url}/v1/rooms/{room_id}/products", {"items": [
         {"product_id": product, "live_price": 1290, "live_stock": 20},
         {"product_id": last_one, "live_price": 500, "live_stock": 1}]}, host)
@@ -122,7 +85,7 @@ def test_viewer_plays_chats_sees_a_card_buys_and_pays(stack, browser):
                                   {"quick_phrases": ["想要"], "blocked_words": ["加微信"]}, host)
     assert status == 200, settings
 
-    page = _page(browser, {"width": 390, "height": 844})
+    page = new_page(browser, {"width": 390, "height": 844})
     page.goto(f"{url}/watch/{room_id}?token={viewer}")     # as a mini-program web-view opens it
     page.wait_for_selector("[data-test=reserve]")
     page.click("[data-test=reserve]")
@@ -140,7 +103,7 @@ def test_viewer_plays_chats_sees_a_card_buys_and_pays(stack, browser):
         first = page.evaluate("() => document.querySelector('video').currentTime")
         page.wait_for_function(f"() => document.querySelector('video').currentTime > {first} + 1", timeout=20_000)
         # time to first frame of a viewer who opens the page while the room is live (navigation -> frame)
-        late = _page(browser, {"width": 390, "height": 844})
+        late = new_page(browser, {"width": 390, "height": 844})
         late.goto(f"{url}/watch/{room_id}?token={other}")
         late.wait_for_function("() => window.__ttff !== null", timeout=30_000)
         print(f"\ntime to first frame: {late.evaluate('() => window.__ttff')} ms (page opened on a live room); "
@@ -241,7 +204,7 @@ def test_ops_dashboard_renders_the_report_charts(stack, browser):
     assert status in (200, 409), ended
     # opened at once: the report waits for the analytics store to catch up with the end (409
     # report_not_ready); the page says it is being prepared and renders it on its own when it is
-    page = _page(browser)
+    page = new_page(browser)
     page.goto(f"{url}/ops/?room={room_id}")
     page.fill("[data-test=login-code]", "operator-1")
     page.click("[data-test=login-submit]")
@@ -275,7 +238,7 @@ def test_viewer_login_expires_mid_session(stack, browser):
     short = jwt.encode({"sub": "viewer-1", "roles": ["viewer"], "iat": now - 60, "nbf": now - 60, "exp": now - 18,
                         "iss": "livecommerce", "aud": "livecommerce-api", "jti": uuid.uuid4().hex},
                        secrets.get_secret_value(SecretId=name)["SecretString"].encode(), algorithm="HS256")
-    page = _page(browser, {"width": 390, "height": 844})
+    page = new_page(browser, {"width": 390, "height": 844})
     page.goto(f"{url}/watch/{room['id']}?token={short}")
     page.wait_for_selector("[data-test=reserve]:enabled", timeout=10_000)
     page.evaluate("() => { window.__sameDocument = true }")
