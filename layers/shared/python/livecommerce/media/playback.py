@@ -188,14 +188,9 @@ def sign_playback_token(channel_arn: str, viewer_id: str, *, private_key_pem: st
     return token, expires
 
 
-def verify_playback_token(token: str, public_key_pem: str | bytes, *, channel_arn: str,
-                          now: float | None = None) -> dict[str, Any]:
-    """Check a token the way IVS does; returns its claims or raises PlaybackTokenInvalid.
-
-    Used by the local playback server (standing in for IVS) and by tests:
-    ES384 only, signature, ``exp`` present and not passed, ``exp`` at most
-    10 minutes ahead when ``aws:viewer-id`` is present, and the channel ARN.
-    """
+def _signed_claims(token: str, public_key_pem: str | bytes, required_claim: str) -> dict[str, Any]:
+    """The claims of an ES384 token whose signature checks and which carries ``exp`` and
+    ``required_claim``; expiry and the claims' meaning are left to the caller."""
     import jwt  # deferred: PyJWT/cryptography (cold start)
 
     if not isinstance(token, str) or not token or len(token) > MAX_TOKEN_LENGTH:
@@ -206,17 +201,28 @@ def verify_playback_token(token: str, public_key_pem: str | bytes, *, channel_ar
         raise PlaybackTokenInvalid("malformed") from None
     if header.get("alg") != ALGORITHM:
         raise PlaybackTokenInvalid("wrong_algorithm")
-    options = {"require": ["exp", CLAIM_CHANNEL_ARN], "verify_exp": False, "verify_iat": False,
+    options = {"require": ["exp", required_claim], "verify_exp": False, "verify_iat": False,
                "verify_nbf": False, "verify_aud": False, "verify_iss": False}
     try:
-        claims = jwt.decode(token, _public_key(_pem_bytes(public_key_pem)), algorithms=[ALGORITHM],
-                            options=options)
+        return jwt.decode(token, _public_key(_pem_bytes(public_key_pem)), algorithms=[ALGORITHM],
+                          options=options)
     except jwt.InvalidSignatureError:
         raise PlaybackTokenInvalid("bad_signature") from None
     except jwt.MissingRequiredClaimError:
         raise PlaybackTokenInvalid("missing_claim") from None
     except jwt.PyJWTError:
         raise PlaybackTokenInvalid("malformed") from None
+
+
+def verify_playback_token(token: str, public_key_pem: str | bytes, *, channel_arn: str,
+                          now: float | None = None) -> dict[str, Any]:
+    """Check a token the way IVS does; returns its claims or raises PlaybackTokenInvalid.
+
+    Used by the local playback server (standing in for IVS) and by tests:
+    ES384 only, signature, ``exp`` present and not passed, ``exp`` at most
+    10 minutes ahead when ``aws:viewer-id`` is present, and the channel ARN.
+    """
+    claims = _signed_claims(token, public_key_pem, CLAIM_CHANNEL_ARN)
     current = now if now is not None else time.time()
     exp = claims.get("exp")
     if isinstance(exp, bool) or not isinstance(exp, int):
@@ -332,27 +338,7 @@ def verify_replay_token(token: str, public_key_pem: str | bytes, *, key: str,
     """Check a replay token for one object key; returns its claims or raises PlaybackTokenInvalid
     (malformed, wrong_algorithm, bad_signature, missing_claim, expired, lifetime_too_long,
     wrong_prefix). The key must lie under the token's prefix (``<prefix>/...``)."""
-    import jwt  # deferred: PyJWT/cryptography (cold start)
-
-    if not isinstance(token, str) or not token or len(token) > MAX_TOKEN_LENGTH:
-        raise PlaybackTokenInvalid("malformed")
-    try:
-        header = jwt.get_unverified_header(token)
-    except jwt.PyJWTError:
-        raise PlaybackTokenInvalid("malformed") from None
-    if header.get("alg") != ALGORITHM:
-        raise PlaybackTokenInvalid("wrong_algorithm")
-    options = {"require": ["exp", CLAIM_REPLAY_PREFIX], "verify_exp": False, "verify_iat": False,
-               "verify_nbf": False, "verify_aud": False, "verify_iss": False}
-    try:
-        claims = jwt.decode(token, _public_key(_pem_bytes(public_key_pem)), algorithms=[ALGORITHM],
-                            options=options)
-    except jwt.InvalidSignatureError:
-        raise PlaybackTokenInvalid("bad_signature") from None
-    except jwt.MissingRequiredClaimError:
-        raise PlaybackTokenInvalid("missing_claim") from None
-    except jwt.PyJWTError:
-        raise PlaybackTokenInvalid("malformed") from None
+    claims = _signed_claims(token, public_key_pem, CLAIM_REPLAY_PREFIX)
     current = now if now is not None else time.time()
     exp, prefix = claims.get("exp"), claims.get(CLAIM_REPLAY_PREFIX)
     if isinstance(exp, bool) or not isinstance(exp, int) or not isinstance(prefix, str):
