@@ -94,6 +94,9 @@ class Realtime(BaseModel):
     delivery: str = Field("push", description="`push`: crowd danmaku on the danmaku topic; `poll`: read "
                                               "GET /v1/rooms/{room_id}/feed every second (a `delivery` message on "
                                               "the events topic switches connected clients).")
+    feed_seq: int = Field(0, description="The room's latest feed page now (0: none). A client that polls "
+                                         "(now or after a `delivery` switch) asks GET /v1/rooms/{room_id}/feed with "
+                                         "`seq` from here, so it gets only pages written after it joined.")
 
 
 DELIVERY_NOTE = ("How the crowd's danmaku reach viewers: `push` (MQTT batches), `poll` (numbered pages read from "

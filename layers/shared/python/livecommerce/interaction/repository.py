@@ -174,6 +174,11 @@ def put_feed_page(room_id: str, message: dict[str, Any], at_ms: int) -> int:
     return seq
 
 
+def latest_feed_seq(room_id: str) -> int:
+    """The room's last numbered feed page (0: none yet): where a client joining now starts polling."""
+    return read_counter(f"ROOM#{room_id}", "FEEDSEQ")
+
+
 def feed_pages(room_id: str, *, after: int, limit: int) -> list[FeedPageItem]:
     bind_all()
     return list(FeedPageItem.query(f"ROOM#{room_id}", FeedPageItem.sk.between(f"FEED#{after + 1:012d}", "FEED#~"),

@@ -341,6 +341,7 @@ def realtime(caller: Caller, room_id: str, token: str) -> Realtime:
         likes_total=repository.like_total(room_id),
         status=room.status,
         delivery=room_delivery(room_id),
+        feed_seq=repository.latest_feed_seq(room_id),
     )
 
 
