@@ -26,6 +26,8 @@ const zh = {
     answer: '提交答案', won: '恭喜中奖！', timeline: '商品时间轴', ttff: '首帧 {ms} ms',
     muted: '你已被禁言', banned: '你已被移出直播间', hostReply: '主播回复了你：{text}',
     addressName: '张三', retryPay: '重新支付',
+    finalResult: '投票已结束，最终结果（共 {n} 票）', rightAnswer: '正确答案', answerPending: '已提交，答题结束后公布答案',
+    quizRight: '回答正确！积分已到账', quizWrong: '回答错误，下次加油', points: '积分 {n}',
   },
   console: {
     title: '直播控制台', rooms: '我的直播间', newRoom: '创建直播间', roomTitle: '标题', topic: '话题',
@@ -46,6 +48,8 @@ const zh = {
     mute: '禁言', ban: '拉黑', blockedWords: '屏蔽词（逗号分隔）', start: '开始直播', end: '结束直播',
     report: '直播报告', openReport: '查看报告', roomCreated: '直播间已创建', watchLink: '观众链接',
     status: '状态',
+    flashCreated: '秒杀已创建', startsInS: '几秒后开始', resultLive: '实时结果', resultFinal: '最终结果', answers: '{n} 人参与',
+    closeNow: '立即结束',
   },
   ops: {
     title: '运营看板', roomId: '直播间 ID', load: '加载报告', onlineCurve: '在线人数曲线', funnel: '转化漏斗',
@@ -95,6 +99,8 @@ const en = {
     answer: 'Answer', won: 'You won!', timeline: 'Product timeline', ttff: 'First frame {ms} ms',
     muted: 'You are muted', banned: 'You were removed from this room', hostReply: 'The host replied: {text}',
     addressName: 'Zhang San', retryPay: 'Pay again',
+    finalResult: 'The poll has closed: final result ({n} votes)', rightAnswer: 'Right answer', answerPending: 'Answered; the answer is revealed when the quiz closes',
+    quizRight: 'Right! Your points are in', quizWrong: 'Wrong this time', points: '{n} points',
   },
   console: {
     title: 'Host console', rooms: 'My rooms', newRoom: 'Create a room', roomTitle: 'Title', topic: 'Topic',
@@ -115,6 +121,8 @@ const en = {
     mute: 'Mute', ban: 'Ban', blockedWords: 'Blocked words (comma separated)', start: 'Start the live', end: 'End the live',
     report: 'Report', openReport: 'Open the report', roomCreated: 'Room created', watchLink: 'Viewer link',
     status: 'Status',
+    flashCreated: 'Flash sale created', startsInS: 'Starts in (s)', resultLive: 'Live result', resultFinal: 'Final result', answers: '{n} answered',
+    closeNow: 'Close now',
   },
   ops: {
     title: 'Operations', roomId: 'Room id', load: 'Load report', onlineCurve: 'Online viewers', funnel: 'Funnel',
