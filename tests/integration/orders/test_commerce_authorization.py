@@ -44,6 +44,7 @@ COMMERCE_MATRIX = {
                                                                                   "quantity": 1}]}), LOGGED_IN),
     "GET /v1/orders/{order_id}": (lambda r: ("GET", f"/v1/orders/{NONE}", None), LOGGED_IN),
     "GET /v1/me/orders": (lambda r: ("GET", "/v1/me/orders", None), LOGGED_IN),
+    "GET /v1/rooms/{room_id}/orders": (lambda r: ("GET", f"/v1/rooms/{r}/orders", None), ROOM_HOST),
     "POST /v1/orders/{order_id}/cancel": (lambda r: ("POST", f"/v1/orders/{NONE}/cancel", None), LOGGED_IN),
     "POST /v1/rooms/{room_id}/flash-sales": (
         lambda r: ("POST", f"/v1/rooms/{r}/flash-sales", {"product_id": NONE, "price": 1, "stock": 1,

@@ -391,6 +391,7 @@ TEST_ROOM_ROWS = {
         "POST", f"/v1/rooms/{t.room}/flash-sales", {"product_id": t.product, "price": 1, "stock": 1,
                                                     "duration_seconds": 60}, None),
     "GET /v1/rooms/{room_id}/flash-sales": lambda t, c: ("GET", f"/v1/rooms/{t.room}/flash-sales", None, None),
+    "GET /v1/rooms/{room_id}/orders": lambda t, c: ("GET", f"/v1/rooms/{t.room}/orders", None, None),
     "GET /v1/flash-sales/{sale_id}": lambda t, c: ("GET", f"/v1/flash-sales/{t.sale}", None, None),
     "POST /v1/flash-sales/{sale_id}/orders": lambda t, c: (
         "POST", f"/v1/flash-sales/{t.sale}/orders", {"quantity": 1, "address": ADDRESS}, _idem(c)),

@@ -18,6 +18,44 @@ def expiry_keys(order_id: str, pay_by_epoch: int) -> tuple[str, str]:
     return f"EXPIRY#{outbox.shard_of(order_id, EXPIRY_SHARDS)}", f"{pay_by_epoch:012d}#{order_id}"
 
 
+# A room's orders (gsi3), spread over shards: a flash sale's buys arrive together, and one index
+# partition takes about 1000 writes a second.
+ROOM_ORDER_SHARDS = 16
+
+
+def room_order_keys(room_id: str, order_id: str) -> tuple[str, str]:
+    return f"ROOMORDER#{room_id}#{outbox.shard_of(order_id, ROOM_ORDER_SHARDS)}", order_id
+
+
+# The cursor of a room's orders is the last order id given (ids are ULIDs, so "older than" is
+# "less than"); it is signed like any DynamoDB start key, bound to the room and the list.
+ORDERS_OF_ROOM = paging.listing("orders/of-room", key_attributes=("room", "before"), partition_attribute="room")
+
+
+def orders_of_room(room_id: str, *, limit: int, cursor: str | None,
+                   owner: str | None) -> tuple[list[OrderItem], str | None]:
+    """A room's orders, newest first: every shard asked for up to `limit` orders older than the
+    cursor, the newest `limit` of them kept. The next cursor exists when more may follow."""
+    bind_all()
+    partition = f"ROOMORDER#{room_id}"
+    start = paging.decode(cursor, ORDERS_OF_ROOM, partition=partition, owner=owner)
+    before = start["before"]["S"] if start else None
+    found: list[OrderItem] = []
+    more = False
+    for shard in range(ROOM_ORDER_SHARDS):
+        condition = OrderItem.gsi3sk < before if before else None
+        result = OrderItem.by_room.query(f"{partition}#{shard}", condition, limit=limit, scan_index_forward=False)
+        items = list(result)
+        found.extend(items)
+        more = more or result.last_evaluated_key is not None
+    found.sort(key=lambda item: item.order_id, reverse=True)
+    page, rest = found[:limit], found[limit:]
+    if not page or not (rest or more):
+        return page, None
+    last = {"room": {"S": partition}, "before": {"S": page[-1].order_id}}
+    return page, paging.encode(last, ORDERS_OF_ROOM, partition=partition, owner=owner)
+
+
 OUTBOX = outbox.Outbox(OrdersOutboxItem, shards=16, bind=bind_all)
 
 # Settlements by the day the provider took the money, in Beijing time (the day of the providers'

@@ -59,6 +59,11 @@ def build_router(api: Api) -> Router:
     def my_orders(limit: Limit = 20, cursor: Cursor = None) -> OrderPage:
         return _orders().my_orders(api.caller(), limit=limit, cursor=cursor)
 
+    @router.get("/v1/rooms/<room_id>/orders", tags=["orders"], security=BEARER,
+                summary="A room's orders, newest first, with payment, shipping and refund state (its host, operators)")
+    def room_orders(room_id: RoomId, limit: Limit = 20, cursor: Cursor = None) -> OrderPage:
+        return _orders().room_orders(api.require("host"), room_id, limit=limit, cursor=cursor)
+
     @router.post("/v1/orders/<order_id>/cancel", tags=["orders"], security=BEARER,
                  summary="Cancel an unpaid order: its stock and coupon come back")
     def cancel(order_id: OrderId) -> Order:

@@ -78,13 +78,14 @@ def new_order_item(*, order_id: str, user_id: str, room_id: str, kind: str, line
     pay_by = now + timedelta(seconds=window)
     pay_by_epoch = int(pay_by.timestamp())
     gsi1pk, gsi1sk = repository.expiry_keys(order_id, pay_by_epoch)
+    gsi3pk, gsi3sk = repository.room_order_keys(room_id, order_id)
     created = iso(now)
     return OrderItem(*OrderItem.key(order_id), order_id=order_id, user_id=user_id, room_id=room_id, kind=kind,
                      flash_sale_id=flash_sale_id, flash_shard=flash_shard, lines=lines, subtotal=quote.subtotal,
                      discount=quote.discount, total=quote.total, coupon_id=quote.coupon_id, address=address,
                      state=PENDING, pay_by=iso(pay_by), pay_by_epoch=pay_by_epoch, created_at=created,
                      updated_at=created, gsi1pk=gsi1pk, gsi1sk=gsi1sk, gsi2pk=f"USER#{user_id}",
-                     gsi2sk=f"{created}#{order_id}")
+                     gsi2sk=f"{created}#{order_id}", gsi3pk=gsi3pk, gsi3sk=gsi3sk)
 
 
 def _load_own(caller: Caller, order_id: str, *, consistent: bool = True) -> OrderItem:
@@ -186,6 +187,16 @@ def get_order(caller: Caller, order_id: str) -> Order:
 
 def my_orders(caller: Caller, *, limit: int, cursor: str | None) -> OrderPage:
     items, next_cursor = repository.orders_of_user(caller.user_id, limit=limit, cursor=cursor)
+    return OrderPage(items=[order_view(i) for i in items], cursor=next_cursor)
+
+
+def room_orders(caller: Caller, room_id: str, *, limit: int, cursor: str | None) -> OrderPage:
+    """A room's orders, newest first, with payment, shipping and refund state: the room's host or an
+    operator (the operations dashboard)."""
+    rooms.require_visible(room_id, caller)
+    rooms.require_room_host(caller, room_id)
+    # The cursor is bound to the caller: one host's cursor is not another's.
+    items, next_cursor = repository.orders_of_room(room_id, limit=limit, cursor=cursor, owner=caller.user_id)
     return OrderPage(items=[order_view(i) for i in items], cursor=next_cursor)
 
 

@@ -7,10 +7,12 @@ from livecommerce.shared.spec import ContextSpec, FunctionSpec, IndexSpec, Route
 # stock and per-buyer counters, and the orders outbox. gsi1: pending orders by
 # expiry (sharded, swept every minute), sales waiting for their start event,
 # pending outbox events (sharded). gsi2: a buyer's orders, a room's flash sales.
+# gsi3: a room's orders (ROOMORDER#<room>#<0..15>, by order id), for the host's and operators' order list.
 ORDERS = TableSpec(
     logical_id="Orders",
     env_var="ORDERS_TABLE",
-    indexes=(IndexSpec("gsi1", "gsi1pk", "gsi1sk"), IndexSpec("gsi2", "gsi2pk", "gsi2sk")),
+    indexes=(IndexSpec("gsi1", "gsi1pk", "gsi1sk"), IndexSpec("gsi2", "gsi2pk", "gsi2sk"),
+             IndexSpec("gsi3", "gsi3pk", "gsi3sk")),
     ttl_attribute="expires_at",
 )
 
@@ -33,6 +35,8 @@ SPEC = ContextSpec(
               room_from="path.sale_id"),
         # Fulfilment and after-sales (orders.fulfilment_service).
         Route("POST", "/v1/orders/{order_id}/shipments", "orders", "token", "host"),
+        # A room's orders with their payment, shipping and refund state (host console, operations dashboard).
+        Route("GET", "/v1/rooms/{room_id}/orders", "orders", "token", "host"),
         Route("POST", "/v1/shipments", "orders", "token", "host"),
         Route("POST", "/v1/orders/{order_id}/receipt", "orders", "token", "owner", errors=(403,)),
         Route("POST", "/v1/orders/{order_id}/after-sales", "orders", "token", "owner"),
@@ -51,7 +55,7 @@ SPEC = ContextSpec(
             # (catalog presets or flash-sale shards), the coupon lock (marketing) and the
             # Idempotency-Key record (idempotency).
             tables_write=(ORDERS, "Catalog", "Marketing", "Idempotency"),
-            reads_cursor_secret=True,                # GET /v1/me/orders
+            reads_cursor_secret=True,                # GET /v1/me/orders, GET /v1/rooms/{room_id}/orders
             tables_read=("Rooms",),                  # flash sales: rooms.require_room_host
             puts_events=True,
             creates_orders=True,

@@ -1,7 +1,8 @@
 """PynamoDB items of the orders table.
 
   ORDER#<id>                 META            an order; gsi1 while unpaid (EXPIRY#<0..15>, by pay-by time),
-                                             gsi2 (USER#<buyer>, newest first)
+                                             gsi2 (USER#<buyer>, newest first),
+                                             gsi3 (ROOMORDER#<room>#<0..15>, by order id)
   ORDER#<id>                 PAY#<channel>   the prepay made with a provider (reused while valid)
   ORDER#<id>                 TXN#<ch>#<txn>  a payment the provider reported (applied, or to refund);
                                              gsi1 SETTLEDAY#<Beijing day of payment>#<0..3> (reconciliation)
@@ -17,11 +18,23 @@
 from __future__ import annotations
 
 from pynamodb.attributes import BooleanAttribute, JSONAttribute, NumberAttribute, UnicodeAttribute
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 
 from livecommerce.orders.spec import ORDERS
 from livecommerce.shared import dynamo
 from livecommerce.shared.outbox import OutboxItem
 from livecommerce.shared.storage import KeyedItem as _Base, Gsi1Index as Gsi1, Gsi2Index as Gsi2
+
+
+class Gsi3(GlobalSecondaryIndex):
+    """A room's orders: ROOMORDER#<room>#<shard> by order id (orders.repository.room_order_keys)."""
+
+    class Meta:
+        index_name = "gsi3"
+        projection = AllProjection()
+
+    gsi3pk = UnicodeAttribute(hash_key=True)
+    gsi3sk = UnicodeAttribute(range_key=True)
 
 
 class OrderItem(_Base):
@@ -32,8 +45,11 @@ class OrderItem(_Base):
     gsi1sk = UnicodeAttribute(null=True)
     gsi2pk = UnicodeAttribute()
     gsi2sk = UnicodeAttribute()
+    gsi3pk = UnicodeAttribute(null=True)      # absent on orders written before the index (and points gifts)
+    gsi3sk = UnicodeAttribute(null=True)
     by_expiry = Gsi1()
     by_buyer = Gsi2()
+    by_room = Gsi3()
 
     order_id = UnicodeAttribute()
     user_id = UnicodeAttribute()
