@@ -1,0 +1,235 @@
+"""Issue 16, outcome 1: the host console in a real browser (Debian's headless chromium driven by
+Playwright for Python, PC viewport) against the local stack; a screenshot per scenario under .artifacts/web/.
+
+- during a live (ffmpeg pushing): the live figures panel (online, orders, GMV, the GMV/orders-per-minute
+  ECharts chart) reaches the exact order count and GMV after a viewer buys and pays in the viewer page;
+  the moderation queue: the viewer's danmaku appear in the console, the host mutes that viewer from the
+  queue (the viewer's next danmaku is refused in plain words in the viewer page), unmutes (it goes
+  again), bans another viewer (that viewer's page says so, the API refuses them) and adds a blocked word
+  (a danmaku holding it is refused in the viewer page);
+- before and at the start: a room created and announced in the form (title, topic, highlights, cover,
+  time); materials uploaded through the file input (listed; a bad name and a too-large file refused in
+  plain words); the ingest key hidden until asked, shown, rotated; the live started from the console;
+  a coupon drop now (the viewer page shows it) and one at a time (listed as scheduled); a co-stream
+  invitation (listed in the console, shown to the invitee, accepted: the console shows the guest on stage).
+"""
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timedelta
+
+from live_helpers import login, push, wait_live
+from stackproc import request
+from tests.polling import poll
+from web_support import ARTIFACTS, PHONE, WEB_MARKS, browser, make_product, new_page  # noqa: F401 (browser: fixture)
+
+pytestmark = WEB_MARKS
+
+
+def console_login(browser, url: str, user: str = "host-1"):
+    page = new_page(browser)                    # PC viewport (1280 x 900)
+    page.goto(f"{url}/console/")
+    page.fill("[data-test=login-code]", user)
+    page.click("[data-test=login-submit]")
+    return page
+
+
+def send_danmaku(page, text: str) -> None:
+    page.fill("[data-test=danmaku-input]", text)
+    page.click("[data-test=danmaku-send]")
+
+
+def test_console_live_figures_and_moderation_during_a_live(stack, browser):
+    url, _, _ = stack
+    host, operator = login(url, "host-1"), login(url, "operator-1")
+    viewer, other = login(url, "viewer-1"), login(url, "viewer-2")
+    start = (datetime.utcnow() + timedelta(minutes=30)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    title = f"控制台实时数据 {uuid.uuid4().hex[:4]}"
+    status, _, room = request("POST", f"{url}/v1/rooms", {"title": title, "scheduled_start": start}, host)
+    assert status == 201, room
+    room_id = room["id"]
+    product = make_product(url, operator, "实时数据商品")
+    status, _, presets = request("PUT", f"{url}/v1/rooms/{room_id}/products", {"items": [
+        {"product_id": product, "live_price": 1290, "live_stock": 20}]}, host)
+    assert status == 200, presets
+
+    console = console_login(browser, url)
+    console.click(f"a:has-text('{title}')")
+    console.wait_for_selector("[data-test=room-status]:has-text('scheduled')")
+    status, _, ingest = request("GET", f"{url}/v1/rooms/{room_id}/ingest", token=host)
+    assert status == 200, ingest
+    pusher = push(ingest, 170)
+    try:
+        wait_live(url, room_id, pusher)
+        # the console learns of the start over MQTT: status, the player, and the figures poll
+        console.wait_for_selector("[data-test=room-status]:has-text('live')", timeout=20_000)
+        console.wait_for_selector("[data-test=live-figures]", timeout=20_000)
+        assert console.inner_text("[data-test=live-orders]") == "0"
+        console.wait_for_function("() => document.querySelector('[data-test=live] video').currentTime > 1",
+                                  timeout=60_000)
+        status, _, listed = request("POST", f"{url}/v1/rooms/{room_id}/products/{product}/listing", token=host)
+        assert status == 200, listed
+
+        # a viewer buys and pays in the viewer page
+        watch = new_page(browser, PHONE)
+        watch.goto(f"{url}/watch/{room_id}?token={viewer}")
+        watch.wait_for_selector("[data-test=card]:has-text('实时数据商品') [data-test=buy]:enabled", timeout=20_000)
+        watch.click("[data-test=card]:has-text('实时数据商品') [data-test=buy]")
+        watch.click("[data-test=place-order]")
+        watch.wait_for_selector("[data-test=order-total]:has-text('12.90')", timeout=15_000)
+        watch.click("[data-test=pay]")
+        watch.wait_for_selector("[data-test=paid]", timeout=30_000)
+        watch.click("[data-test=buy-sheet] button:has-text('关闭')")
+
+        # the console's figures reach one order of ¥12.90, online counts the viewer, the chart is drawn with them
+        console.wait_for_function("""() => document.querySelector('[data-test=live-orders]')?.innerText === '1'
+            && document.querySelector('[data-test=live-gmv]')?.innerText === '¥12.90'""", timeout=40_000)
+        console.wait_for_function("""() => { const c = document.querySelector('[data-test=live-chart]');
+            return c.dataset.orders === '1' && c.dataset.gmv === '1290' && c.querySelector('canvas') !== null }""",
+                                  timeout=15_000)
+        console.wait_for_function("() => Number(document.querySelector('[data-test=online]').innerText) >= 1",
+                                  timeout=30_000)
+        status, _, figures = request("GET", f"{url}/v1/rooms/{room_id}/stats/live", token=host)
+        assert status == 200 and (figures["orders"], figures["gmv"]) == (1, 1290), figures
+        print(f"\nconsole live figures: online {console.inner_text('[data-test=online]')}, orders 1, GMV ¥12.90; "
+              f"pushes received on the staff topic: {console.get_attribute('[data-test=live-figures]', 'data-pushes')}")
+
+        # moderation: the viewer's danmaku reaches the console's queue
+        first = f"主播好 {uuid.uuid4().hex[:4]}"
+        send_danmaku(watch, first)
+        item = console.locator(f"[data-test=queue-item]:has-text('{first}')")
+        item.wait_for(timeout=15_000)
+        assert item.get_attribute("data-user") == "viewer-1"
+        # mute from the queue: the viewer's next danmaku is refused in plain words
+        item.locator("[data-test=mute]").click()
+        console.wait_for_selector("[data-test=moderated][data-user=viewer-1] [data-test=unmute]")
+        while_muted = f"禁言中 {uuid.uuid4().hex[:4]}"
+        send_danmaku(watch, while_muted)
+        watch.wait_for_selector("[data-test=error]:has-text('你已被禁言，暂时不能发弹幕')", timeout=10_000)
+        # unmute: the next one goes through, to the console too
+        console.click("[data-test=moderated][data-user=viewer-1] [data-test=unmute]")
+        console.wait_for_selector("[data-test=moderated][data-user=viewer-1]", state="detached")
+        after = f"解禁了 {uuid.uuid4().hex[:4]}"
+        send_danmaku(watch, after)
+        console.wait_for_selector(f"[data-test=queue-item]:has-text('{after}')", timeout=15_000)
+        watch.wait_for_selector(f"[data-test=danmaku-item]:has-text('{after}')", timeout=15_000)
+        assert console.locator(f"[data-test=queue-item]:has-text('{while_muted}')").count() == 0
+
+        # ban another viewer from the queue: that viewer's page says so, and the API refuses them from now on
+        second = new_page(browser, PHONE)
+        second.goto(f"{url}/watch/{room_id}?token={other}")
+        second.wait_for_selector("[data-test=danmaku-input]", timeout=20_000)
+        noisy = f"刷屏 {uuid.uuid4().hex[:4]}"
+        send_danmaku(second, noisy)
+        console.locator(f"[data-test=queue-item]:has-text('{noisy}') [data-test=ban]").click(timeout=15_000)
+        console.wait_for_selector("[data-test=moderated][data-user=viewer-2] [data-test=unban]")
+        second.wait_for_selector("[data-test=error]:has-text('移出')", timeout=15_000)
+        status, _, refused = request("POST", f"{url}/v1/rooms/{room_id}/danmaku", {"text": "还在吗"}, other)
+        assert (status, refused.get("code")) == (403, "banned"), (status, refused)
+
+        # a blocked word added in the console: the viewer's danmaku holding it is refused in plain words
+        console.fill("[data-test=blocked-words]", "私聊下单")
+        console.click("[data-test=save-settings]")
+        console.wait_for_selector("[data-test=ok]")
+        status, _, settings = request("GET", f"{url}/v1/rooms/{room_id}/danmaku-settings", token=host)
+        assert status == 200 and settings["blocked_words"] == ["私聊下单"], settings
+        send_danmaku(watch, "私聊下单更便宜")
+        watch.wait_for_selector("[data-test=error]:has-text('不允许')", timeout=10_000)
+        console.screenshot(path=str(ARTIFACTS / "console-live.png"), full_page=True)
+        watch.screenshot(path=str(ARTIFACTS / "console-live-viewer.png"), full_page=True)
+        for page in (console, watch, second):
+            assert page.problems == [], page.problems
+    finally:
+        if pusher.poll() is None:
+            pusher.kill()
+            pusher.wait()
+
+
+def test_console_announces_uploads_rotates_drops_and_invites(stack, browser):
+    url, _, _ = stack
+    viewer = login(url, "viewer-1")
+    console = console_login(browser, url)
+    title = f"控制台预告 {uuid.uuid4().hex[:4]}"
+    when = datetime.now() + timedelta(days=1)               # the browser's local time (the stack's TZ)
+    console.fill("[data-test=room-title]", title)
+    console.fill("[data-test=new-room] input[placeholder='话题']", "春季新品")
+    console.fill("[data-test=new-room] input[placeholder='封面图 URL']", "https://img.example.com/cover.jpg")
+    console.fill("[data-test=new-room] input[placeholder^='看点']", "全场包邮，前百名送礼")
+    console.fill("[data-test=room-start]", when.strftime("%Y-%m-%dT%H:%M"))
+    console.click("[data-test=create-room]")
+    console.wait_for_selector(f"[data-test=room]:has-text('{title}')")
+    room_id = console.inner_text("[data-test=room]").split("·")[-1].strip()
+    status, _, announcement = request("GET", f"{url}/v1/rooms/{room_id}")
+    assert status == 200, announcement
+    room = announcement["room"]
+    assert (room["topic"], room["cover"], room["highlights"]) == (
+        "春季新品", "https://img.example.com/cover.jpg", ["全场包邮", "前百名送礼"]), room
+    scheduled = datetime.fromisoformat(room["scheduled_start"].replace("Z", "+00:00"))
+    assert abs((scheduled - when.astimezone()).total_seconds()) < 60, (room["scheduled_start"], when)
+
+    # materials: a script uploaded through the file input (S3 presigned POST), listed with its size
+    script = "开场：欢迎来到直播间！\n".encode() * 200
+    console.set_input_files("[data-test=material-file]",
+                            {"name": "开场脚本.txt", "mimeType": "text/plain", "buffer": script})
+    console.wait_for_selector("[data-test=material]:has-text('开场脚本.txt')", timeout=20_000)
+    assert "script" in console.inner_text("[data-test=material]")
+    # a name the API refuses (a Windows device name) and a file over the 2 MB a script may have: plain words
+    console.set_input_files("[data-test=material-file]", {"name": "CON.txt", "mimeType": "text/plain", "buffer": b"x"})
+    console.wait_for_selector("[data-test=upload-error]:has-text('文件名“CON.txt”不可用')")
+    console.set_input_files("[data-test=material-file]",
+                            {"name": "大文件.txt", "mimeType": "text/plain", "buffer": b"x" * (2 * 1024 * 1024 + 1)})
+    console.wait_for_selector("[data-test=upload-error]:has-text('文件太大了：这类素材最大 2 MB')")
+    assert console.locator("[data-test=material]").count() == 1
+    status, _, materials = request("GET", f"{url}/v1/rooms/{room_id}/materials", token=login(url, "host-1"))
+    assert status == 200 and [(m["filename"], m["size_bytes"]) for m in materials["items"]] == [
+        ("开场脚本.txt", len(script))], materials
+
+    # ingest: nothing shown until asked; then masked, shown, rotated to a different key
+    assert console.locator("[data-test=ingest-key]").count() == 0
+    console.click("[data-test=ingest-load]")
+    assert "•" in console.inner_text("[data-test=ingest-key]")
+    assert console.inner_text("[data-test=ingest-server]").startswith("rtmp")
+    console.click("[data-test=key-toggle]")
+    old_key = console.inner_text("[data-test=ingest-key]")
+    console.click("[data-test=key-rotate]")
+    console.wait_for_function(f"() => document.querySelector('[data-test=ingest-key]').innerText !== {old_key!r}")
+    new_key = console.inner_text("[data-test=ingest-key]")
+    assert "•" not in new_key and new_key != old_key and len(new_key) >= 8, (old_key, new_key)
+
+    # the live started from the console; the viewer page open on it
+    console.click("[data-test=room] button:has-text('开始直播')")
+    console.wait_for_selector("[data-test=room-status]:has-text('live')", timeout=15_000)
+    watch = new_page(browser, PHONE)
+    watch.goto(f"{url}/watch/{room_id}?token={viewer}")
+    watch.wait_for_selector("[data-test=danmaku-input]", timeout=20_000)
+
+    # a coupon drop now: the viewer page shows it (and the viewer claims one)
+    console.click("[data-test=drop-coupon]")
+    console.wait_for_selector("[data-test=drop][data-state=dropped]", timeout=15_000)
+    watch.wait_for_selector("[data-test=coupon-drop]:has-text('直播间专享券')", timeout=15_000)
+    watch.click("[data-test=claim]")
+    watch.wait_for_selector("[data-test=claim]:disabled")
+    # one at a time: listed as scheduled, with its time; the API holds it scheduled
+    at = datetime.now() + timedelta(minutes=20)
+    console.fill("[data-test=drop-at]", at.strftime("%Y-%m-%dT%H:%M"))
+    console.click("[data-test=drop-coupon]:has-text('定时发券')")
+    scheduled = console.locator("[data-test=drop][data-state=scheduled]")
+    scheduled.wait_for(timeout=15_000)
+    assert "定时" in scheduled.inner_text()
+    assert console.locator("[data-test=drop]").count() == 2
+
+    # a co-stream invitation: listed in the console, shown to the invitee, accepted: the guest is on stage
+    console.fill("[data-test=invitee]", "viewer-1")
+    console.click("[data-test=invite]")
+    console.wait_for_selector("[data-test=seat]:has-text('viewer-1'):has-text('等待对方接受')", timeout=15_000)
+    watch.wait_for_selector("[data-test=costream-invite]:has-text('主播邀请你连麦')", timeout=15_000)
+    watch.click("[data-test=accept-invite]")
+    watch.wait_for_selector("[data-test=accept-invite]:disabled", timeout=15_000)
+    console.wait_for_selector("[data-test=seat]:has-text('viewer-1'):has-text('连麦中')", timeout=15_000)
+    status, _, seats = request("GET", f"{url}/v1/rooms/{room_id}/costream", token=login(url, "host-1"))
+    assert [(s["user_id"], s["kind"], s["state"]) for s in seats["seats"]] == [
+        ("viewer-1", "invitation", "on_stage")], seats
+    console.screenshot(path=str(ARTIFACTS / "console-announce.png"), full_page=True)
+    watch.screenshot(path=str(ARTIFACTS / "console-announce-viewer.png"), full_page=True)
+    for page in (console, watch):
+        assert page.problems == [], page.problems
