@@ -180,8 +180,55 @@ def test_racing_ticks_switch_once_and_an_unannounced_switch_is_undone(api, token
         return make(self, operation, params)
 
     monkeypatch.setattr(service.repository, "get_room_settings", original)
+    assert interaction.follow_audience(room, 1_000_000) is None       # the feed cadence goes to 2 s (once)
     monkeypatch.setattr(botocore.client.BaseClient, "_make_api_call", counted)
-    for viewers in (2, 1_000_000):
+    for viewers in (9_000, 1_000_000):
         calls.clear()
         assert interaction.follow_audience(room, viewers) is None
         assert calls == ["GetItem"], calls
+
+
+def test_the_feed_cadence_follows_the_audience_announced_once_each_way(api, tokens_for, room, published, audience,
+                                                                         monkeypatch):
+    """Issue 17 outcome 5: poll-mode clients read the feed every second just past the switch and every
+    two seconds in a large room (half the edge requests, the cost that dominates at 1 s); back to 1 s
+    only below 80 % of that size. The delivery message, the realtime answer and every feed answer
+    carry the cadence; a change is recorded and announced once however many ticks race."""
+    from livecommerce import interaction
+    from livecommerce.interaction.settings import reset_interaction_settings
+
+    monkeypatch.setenv("DANMAKU_SLOW_POLL_FROM_VIEWERS", "10")
+    audience(threshold=2, gap_seconds=0)
+
+    def deliveries() -> list[tuple[str, int]]:
+        return [(m["mode"], m["poll_interval_ms"]) for m in published.on("/events") if m.get("type") == "delivery"]
+
+    def answers() -> tuple[int, int]:
+        realtime = api.call("GET", f"/v1/rooms/{room}/realtime", token=tokens_for("viewer-1")).json()
+        feed = api.call("GET", f"/v1/rooms/{room}/feed?seq=0").json()
+        return realtime["poll_interval_ms"], feed["poll_interval_ms"]
+
+    from livecommerce.interaction import repository
+
+    assert interaction.follow_audience(room, 3) == "poll"
+    assert deliveries() == [("poll", 1000)]
+    assert answers() == (1000, 1000)
+    assert interaction.follow_audience(room, 12) is None           # large: 2 s, announced in the same mode
+    assert interaction.follow_audience(room, 12) is None           # not again
+    assert interaction.follow_audience(room, 8) is None            # 8 is not below 0.8 x 10: still 2 s
+    assert deliveries() == [("poll", 1000), ("poll", 2000)]
+    repository.clear_caches()
+    assert answers() == (2000, 2000)
+    assert interaction.follow_audience(room, 7) is None            # below 8: 1 s again
+    assert deliveries()[-1] == ("poll", 1000) and len(deliveries()) == 3
+    repository.clear_caches()
+    assert answers() == (1000, 1000)
+    # A large room that is back in push records its cadence but announces nothing (no client polls);
+    # switching to poll later announces the cadence it has by then.
+    assert interaction.follow_audience(room, 0) == "push"
+    monkeypatch.setenv("DANMAKU_POLL_ABOVE_VIEWERS", "50")
+    reset_interaction_settings()
+    assert interaction.follow_audience(room, 20) is None
+    assert deliveries()[-1] == ("push", 1000) and len(deliveries()) == 4
+    assert interaction.follow_audience(room, 60) == "poll"
+    assert deliveries()[-1] == ("poll", 2000) and len(deliveries()) == 5

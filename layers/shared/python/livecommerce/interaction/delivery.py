@@ -14,7 +14,9 @@ from typing import Any, Iterable
 PUSH = "push"
 POLL = "poll"
 MODES = (PUSH, POLL)
-POLL_INTERVAL_MS = 1000
+POLL_INTERVAL_MS = 1000          # how often a poll-mode client reads the feed, just past the switch
+SLOW_POLL_INTERVAL_MS = 2000     # ... and in a large room (from SLOW_POLL_FROM_VIEWERS): half the edge requests
+SLOW_POLL_FROM_VIEWERS = 10_000
 PAGE_LIMIT = 25          # 5 s of batches at 5 a second: a client a few seconds behind catches up in one call
 
 
@@ -62,10 +64,26 @@ def follow(state: Audience, viewers: int, *, threshold: int, now_ms: int,
     return Audience(mode=wanted, switched_at_ms=now_ms)
 
 
-def control_message(room_id: str, mode: str) -> dict[str, Any]:
-    """The message on the room's events topic that moves connected clients to `mode`."""
+def poll_interval(viewers: int, current_ms: int | None, *, fast_ms: int = POLL_INTERVAL_MS,
+                  slow_ms: int = SLOW_POLL_INTERVAL_MS, slow_from: int = SLOW_POLL_FROM_VIEWERS,
+                  ratio: float = DOWN_RATIO) -> int:
+    """How often poll-mode clients of a room of `viewers` read the feed, the cadence read-diffusion
+    platforms use: every `fast_ms` just past the push->poll switch, every `slow_ms` from `slow_from`
+    viewers on, where the edge requests are most of the backend's cost (benchmarks/cost.py); back to
+    `fast_ms` only below `push_below(slow_from)` (hysteresis, as for the mode). `slow_from` 0 (or
+    less): always `fast_ms`. `current_ms` is the interval the room has now (None: never decided)."""
+    if slow_from <= 0 or slow_ms <= fast_ms:
+        return fast_ms
+    if current_ms == slow_ms:
+        return fast_ms if viewers < push_below(slow_from, ratio) else slow_ms
+    return slow_ms if viewers >= slow_from else fast_ms
+
+
+def control_message(room_id: str, mode: str, poll_interval_ms: int = POLL_INTERVAL_MS) -> dict[str, Any]:
+    """The message on the room's events topic that moves connected clients to `mode` (and, in poll
+    mode, to the room's feed cadence: sent again when only the cadence changes)."""
     return {"type": "delivery", "room_id": room_id, "mode": mode,
-            "feed": f"/v1/rooms/{room_id}/feed", "poll_interval_ms": POLL_INTERVAL_MS}
+            "feed": f"/v1/rooms/{room_id}/feed", "poll_interval_ms": int(poll_interval_ms)}
 
 
 @dataclass(frozen=True)

@@ -92,8 +92,11 @@ class Realtime(BaseModel):
     likes_total: int
     status: str
     delivery: str = Field("push", description="`push`: crowd danmaku on the danmaku topic; `poll`: read "
-                                              "GET /v1/rooms/{room_id}/feed every second (a `delivery` message on "
+                                              "GET /v1/rooms/{room_id}/feed every `poll_interval_ms` (a `delivery` message on "
                                               "the events topic switches connected clients).")
+    poll_interval_ms: int = Field(1000, description="In poll mode, read the feed this often (milliseconds): "
+                                                    "longer in large rooms; a `delivery` message on the events "
+                                                    "topic and every feed answer carry the current value.")
     feed_seq: int = Field(0, description="The room's latest feed page now (0: none). A client that polls "
                                          "(now or after a `delivery` switch) asks GET /v1/rooms/{room_id}/feed with "
                                          "`seq` from here, so it gets only pages written after it joined.")
@@ -190,7 +193,8 @@ class FeedPage(BaseModel):
 
 class RoomFeed(BaseModel):
     """A room's danmaku batches after `seq`, in order, each once (poll mode). Ask again with
-    `seq=next_seq` about once a second; the answer is cached at the edge for 1 s."""
+    `seq=next_seq` after `poll_interval_ms` (1 s, 2 s in large rooms); the answer is cached at the
+    edge for 1 s."""
     room_id: str
     delivery: str
     pages: list[FeedPage]

@@ -103,6 +103,23 @@ def undo_audience(room_id: str, *, mode: str, switched_at_ms: int | None, undone
     return True
 
 
+def record_poll_interval(room_id: str, *, interval_ms: int, expected_ms: int | None) -> bool:
+    """Record the room's feed cadence if it is still `expected_ms` (None: never recorded): one
+    conditional write, so two ticks of a room change it (and announce it) once."""
+    bind_all()
+    seen = (SettingsItem.poll_interval_ms.does_not_exist() if expected_ms is None
+            else SettingsItem.poll_interval_ms == expected_ms)
+    try:
+        SettingsItem(*SettingsItem.key(room_id)).update(actions=[SettingsItem.poll_interval_ms.set(interval_ms)],
+                                                        condition=seen)
+    except UpdateError as exc:
+        _raise_unless_condition(exc)
+        return False
+    finally:
+        _settings_cache.pop(room_id)
+    return True
+
+
 def clear_caches() -> None:
     _settings_cache.clear()
 

@@ -341,6 +341,7 @@ def realtime(caller: Caller, room_id: str, token: str) -> Realtime:
         likes_total=repository.like_total(room_id),
         status=room.status,
         delivery=room_delivery(room_id),
+        poll_interval_ms=room_poll_interval(room_id),
         feed_seq=repository.latest_feed_seq(room_id),
     )
 
@@ -384,12 +385,14 @@ def put_danmaku_settings(caller: Caller, room_id: str, body: DanmakuSettingsRequ
                            delivery=item.delivery, updated_at=item.updated_at)
 
 
-def _announce(room_id: str, mode: str, *, strict: bool = False) -> bool:
-    """Tell the room's connected clients their new mode (the `delivery` message, QoS 1 on the events
-    topic). Going to poll also clears the retained like total (state/likes): in poll mode the feed
-    carries the total and nothing keeps that retained copy current. `strict`: raise PublishFailed."""
+def _announce(room_id: str, mode: str, *, strict: bool = False, poll_interval_ms: int | None = None) -> bool:
+    """Tell the room's connected clients their new mode and feed cadence (the `delivery` message,
+    QoS 1 on the events topic). Going to poll also clears the retained like total (state/likes): in
+    poll mode the feed carries the total and nothing keeps that retained copy current. `strict`:
+    raise PublishFailed."""
     cfg = get_interaction_settings()
-    message = delivery.control_message(room_id, mode)
+    interval = room_poll_interval(room_id) if poll_interval_ms is None else poll_interval_ms
+    message = delivery.control_message(room_id, mode, interval)
     if strict:
         publish(topics.events_topic(cfg.stage, room_id), message, qos=1)
         sent = True
@@ -400,41 +403,75 @@ def _announce(room_id: str, mode: str, *, strict: bool = False) -> bool:
     return sent
 
 
+def _poll_interval_of(item: Any) -> int:
+    """The feed cadence recorded on a room's settings item by the audience rule, if it is one of
+    the configured cadences (a stale value after a configuration change is not); else the default."""
+    cfg = get_interaction_settings()
+    recorded = getattr(item, "poll_interval_ms", None) if item is not None else None
+    if recorded is not None and int(recorded) in (cfg.poll_interval_ms, cfg.slow_poll_interval_ms):
+        return int(recorded)
+    return cfg.poll_interval_ms
+
+
+def room_poll_interval(room_id: str) -> int:
+    """How often the room's poll-mode clients read the feed now (milliseconds), from the room's
+    settings item (cached 5 s per container, as the mode is)."""
+    return _poll_interval_of(repository.get_room_settings(room_id))
+
+
 def room_delivery(room_id: str) -> str:
     return feed.room_mode(room_id)
 
 
 def follow_audience(room_id: str, viewers: int, *, now_ms: int | None = None) -> str | None:
     """The audience rule for one room (interaction.delivery.follow: poll from DANMAKU_POLL_ABOVE_VIEWERS,
-    push again below 80 % of it, at most one switch a minute), given its live viewer count. Called by
-    the live-figures ticker every 5 s per live room (analytics.live.tick), which has just read the
-    count: one consistent read of the settings item per room and tick, a conditional write and one
-    `delivery` message only when the mode changes, nothing per viewer.
+    push again below 80 % of it, at most one switch a minute; interaction.delivery.poll_interval: the
+    feed read every DANMAKU_POLL_INTERVAL_MS, every DANMAKU_SLOW_POLL_INTERVAL_MS from
+    DANMAKU_SLOW_POLL_FROM_VIEWERS), given its live viewer count. Called by the live-figures ticker
+    every 5 s per live room (analytics.live.tick), which has just read the count: one consistent read
+    of the settings item per room and tick, a conditional write and one `delivery` message only when
+    the mode or, in poll mode, the cadence changes, nothing per viewer.
 
     The switch is recorded even while an explicit setting overrides it (no message then: the room's
     mode did not change), so clearing the setting lands on the audience's mode at once. Returns the
-    mode announced, or None."""
+    mode announced, or None (a cadence change alone is announced best effort and returns None: every
+    feed answer carries the cadence too)."""
     cfg = get_interaction_settings()
     at = int(time.time() * 1000) if now_ms is None else now_ms
     item = repository.get_room_settings(room_id, cached=False)
+    count = max(int(viewers), 0)
+    recorded = getattr(item, "poll_interval_ms", None) if item is not None else None
+    had_interval = _poll_interval_of(item)
+    interval = delivery.poll_interval(count, had_interval, fast_ms=cfg.poll_interval_ms,
+                                      slow_ms=cfg.slow_poll_interval_ms, slow_from=cfg.slow_poll_from_viewers)
+    cadence_changed = interval != had_interval and repository.record_poll_interval(
+        room_id, interval_ms=interval, expected_ms=int(recorded) if recorded is not None else None)
+    if not cadence_changed:
+        interval = had_interval
     state = delivery.Audience(mode=delivery.effective(None, item.audience_mode if item else None),
                               switched_at_ms=int(item.audience_switched_ms) if item and item.audience_switched_ms
                               is not None else None)
-    decided = delivery.follow(state, max(int(viewers), 0), threshold=cfg.poll_above_viewers, now_ms=at,
+    explicit = item.delivery if item else None
+    decided = delivery.follow(state, count, threshold=cfg.poll_above_viewers, now_ms=at,
                               min_gap_ms=cfg.delivery_switch_gap_seconds * 1000)
     if decided == state:
+        if cadence_changed and delivery.effective(explicit, state.mode) == delivery.POLL:
+            logger.info("feed cadence follows the audience", extra={"room_id": room_id, "viewers": viewers,
+                                                                    "poll_interval_ms": interval})
+            _announce(room_id, delivery.POLL, poll_interval_ms=interval)
         return None
     assert decided.switched_at_ms is not None
     if not repository.record_audience(room_id, mode=decided.mode, switched_at_ms=decided.switched_at_ms,
                                       viewers=int(viewers), expected_switched_at_ms=state.switched_at_ms):
         return None                      # another tick of the room switched it first
-    explicit = item.delivery if item else None
     logger.info("delivery follows the audience", extra={"room_id": room_id, "viewers": viewers,
                                                         "mode": decided.mode, "overridden": explicit})
     if explicit in delivery.MODES:
+        if cadence_changed and explicit == delivery.POLL:
+            _announce(room_id, delivery.POLL, poll_interval_ms=interval)
         return None                      # the host's setting holds: the clients' mode did not change
     try:
-        _announce(room_id, decided.mode, strict=True)
+        _announce(room_id, decided.mode, strict=True, poll_interval_ms=interval)
     except PublishFailed:
         # Unannounced, the switch would leave clients in the old mode: put it back, the next tick retries.
         repository.undo_audience(room_id, mode=state.mode if state.switched_at_ms is not None else delivery.PUSH,
@@ -454,7 +491,7 @@ def room_feed(room_id: str, after: int) -> RoomFeed:
     found = delivery.view([delivery.Page(seq=int(p.seq), at_ms=int(p.at_ms), message=p.message) for p in kept],
                           after=after)
     return RoomFeed(room_id=room_id, delivery=room_delivery(room_id), next_seq=found.next_seq, missed=found.missed,
-                    likes_total=likes, poll_interval_ms=delivery.POLL_INTERVAL_MS,
+                    likes_total=likes, poll_interval_ms=room_poll_interval(room_id),
                     pages=[FeedPage(seq=p.seq, at=p.at_ms, items=p.message.get("items", []),
                                     dropped=int(p.message.get("dropped", 0))) for p in found.pages])
 

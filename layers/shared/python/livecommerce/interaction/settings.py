@@ -44,6 +44,11 @@ class InteractionSettings:
     poll_above_viewers: int
     # At most one audience switch per room in this many seconds (the rule's hysteresis in time).
     delivery_switch_gap_seconds: int
+    # How often poll-mode clients read the feed (interaction.delivery.poll_interval): every
+    # `poll_interval_ms` past the switch, every `slow_poll_interval_ms` from `slow_poll_from_viewers`.
+    poll_interval_ms: int
+    slow_poll_interval_ms: int
+    slow_poll_from_viewers: int
     metadata_interval_ms: int
 
 
@@ -77,6 +82,9 @@ def get_interaction_settings() -> InteractionSettings:
         like_broadcast_interval_ms=_int("LIKE_BROADCAST_INTERVAL_MS", 1000),
         poll_above_viewers=_int("DANMAKU_POLL_ABOVE_VIEWERS", 2500),
         delivery_switch_gap_seconds=_int("DANMAKU_DELIVERY_SWITCH_GAP_SECONDS", 60),
+        poll_interval_ms=_int("DANMAKU_POLL_INTERVAL_MS", 1000),
+        slow_poll_interval_ms=_int("DANMAKU_SLOW_POLL_INTERVAL_MS", 2000),
+        slow_poll_from_viewers=_int("DANMAKU_SLOW_POLL_FROM_VIEWERS", 10_000),
         stock_broadcast_interval_ms=_int("STOCK_BROADCAST_INTERVAL_MS", 1000),
         metadata_interval_ms=_int("TIMED_METADATA_INTERVAL_MS", 200),
     )

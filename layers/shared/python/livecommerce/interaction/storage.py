@@ -76,6 +76,8 @@ class SettingsItem(_Base):
     audience_mode = UnicodeAttribute(null=True)
     audience_switched_ms = NumberAttribute(null=True)
     audience_viewers = NumberAttribute(null=True)
+    # The feed cadence the audience rule chose (interaction.delivery.poll_interval); None: the default.
+    poll_interval_ms = NumberAttribute(null=True)
     updated_by = UnicodeAttribute(null=True)
     updated_at = UnicodeAttribute(null=True)
 
