@@ -104,6 +104,26 @@ def _json(status: int, body: dict) -> Response:
                     body=json.dumps(body, ensure_ascii=False))
 
 
+def _text(status: int, text: str) -> Response:
+    return Response(status_code=status, content_type="text/plain; charset=utf-8", body=text)
+
+
+def _notification(what: str, metric: str, fail: Any, handle: Callable[[], tuple[int, Any]]) -> tuple[int, Any]:
+    """A provider notification's (status, answer): the provider retries on anything but 2xx, so a
+    busy store or unreadable keys answer its plain failure with a 5xx; the reason goes to the log
+    only (the answer reveals nothing)."""
+    try:
+        status, answer = handle()
+    except problems.Problem as exc:
+        logger.warning(f"{what} not processed", extra={"reason": exc.code})
+        status, answer = (exc.status if exc.status >= 400 else 503), fail
+    except _aws_errors():
+        logger.exception(f"{what} not processed", extra={"reason": "aws_unavailable"})
+        status, answer = 503, fail
+    metrics.add_metric(name=metric if status == 200 else f"{metric}Rejected", unit=MetricUnit.Count, value=1)
+    return status, answer
+
+
 def build_router(api: Api) -> Router:
     router = Router()
 
@@ -116,48 +136,26 @@ def build_router(api: Api) -> Router:
                  summary="WeChat Pay v3 notification (signed, AES-256-GCM resource); answers SUCCESS or FAIL")
     def wechat_notify():
         event = api.app.current_event
-        try:
-            status, body = _service().wechat_notification(dict(event.headers or {}), event.body or "")
-        except problems.Problem as exc:   # busy store: WeChat Pay retries on anything but 2xx
-            logger.warning("wechat pay notification not processed", extra={"reason": exc.code})
-            status, body = (exc.status if exc.status >= 400 else 503), WECHAT_FAIL
-        except _aws_errors():              # the keys could not be read: retry later
-            logger.exception("payment credentials unavailable", extra={"reason": "credentials_unavailable"})
-            status, body = 503, WECHAT_FAIL
-        metrics.add_metric(name="PaymentNotifications" if status == 200 else "PaymentNotificationsRejected",
-                           unit=MetricUnit.Count, value=1)
+        status, body = _notification("wechat pay notification", "PaymentNotifications", WECHAT_FAIL,
+                                     lambda: _service().wechat_notification(dict(event.headers or {}),
+                                                                            event.body or ""))
         return _json(status, body)
 
     @router.post(ALIPAY_NOTIFY, tags=["payments"], responses=ALIPAY_ANSWERS,
                  summary="Alipay asynchronous notification (RSA2-signed form); answers success or failure")
     def alipay_notify():
         event = api.app.current_event
-        try:
-            status, text = _service().alipay_notification(event.decoded_body or "")
-        except problems.Problem as exc:
-            logger.warning("alipay notification not processed", extra={"reason": exc.code})
-            status, text = (exc.status if exc.status >= 400 else 503), ALIPAY_FAIL
-        except _aws_errors():
-            logger.exception("payment credentials unavailable", extra={"reason": "credentials_unavailable"})
-            status, text = 503, ALIPAY_FAIL
-        metrics.add_metric(name="PaymentNotifications" if status == 200 else "PaymentNotificationsRejected",
-                           unit=MetricUnit.Count, value=1)
-        return Response(status_code=status, content_type="text/plain; charset=utf-8", body=text)
+        status, text = _notification("alipay notification", "PaymentNotifications", ALIPAY_FAIL,
+                                     lambda: _service().alipay_notification(event.decoded_body or ""))
+        return _text(status, text)
 
     @router.post(WECHAT_REFUND_NOTIFY, tags=["payments"], responses=WECHAT_ANSWERS,
                  summary="WeChat Pay v3 refund notification (signed, AES-256-GCM resource); answers SUCCESS or FAIL")
     def wechat_refund_notify():
         event = api.app.current_event
-        try:
-            status, body = _refunds().wechat_refund_notification(dict(event.headers or {}), event.body or "")
-        except problems.Problem as exc:
-            logger.warning("wechat pay refund notification not processed", extra={"reason": exc.code})
-            status, body = (exc.status if exc.status >= 400 else 503), WECHAT_FAIL
-        except _aws_errors():
-            logger.exception("refund notification not processed", extra={"reason": "aws_unavailable"})
-            status, body = 503, WECHAT_FAIL
-        metrics.add_metric(name="RefundNotifications" if status == 200 else "RefundNotificationsRejected",
-                           unit=MetricUnit.Count, value=1)
+        status, body = _notification("wechat pay refund notification", "RefundNotifications", WECHAT_FAIL,
+                                     lambda: _refunds().wechat_refund_notification(dict(event.headers or {}),
+                                                                                   event.body or ""))
         return _json(status, body)
 
     @router.post(ALIPAY_REFUND_NOTIFY, tags=["payments"], responses=ALIPAY_ANSWERS,
@@ -165,17 +163,9 @@ def build_router(api: Api) -> Router:
                          "answers success or failure")
     def alipay_refund_notify():
         event = api.app.current_event
-        try:
-            status, text = _refunds().alipay_refund_notification(event.decoded_body or "")
-        except problems.Problem as exc:
-            logger.warning("alipay refund notification not processed", extra={"reason": exc.code})
-            status, text = (exc.status if exc.status >= 400 else 503), ALIPAY_FAIL
-        except _aws_errors():
-            logger.exception("refund notification not processed", extra={"reason": "aws_unavailable"})
-            status, text = 503, ALIPAY_FAIL
-        metrics.add_metric(name="RefundNotifications" if status == 200 else "RefundNotificationsRejected",
-                           unit=MetricUnit.Count, value=1)
-        return Response(status_code=status, content_type="text/plain; charset=utf-8", body=text)
+        status, text = _notification("alipay refund notification", "RefundNotifications", ALIPAY_FAIL,
+                                     lambda: _refunds().alipay_refund_notification(event.decoded_body or ""))
+        return _text(status, text)
 
     @router.get("/v1/reconciliation/<date>", tags=["reconciliation"], security=BEARER,
                 summary="The day's reconciliation: each provider's bill against our payments and refunds "
