@@ -202,10 +202,14 @@ def test_console_announces_uploads_rotates_drops_and_invites(stack, browser):
     watch = new_page(browser, PHONE)
     watch.goto(f"{url}/watch/{room_id}?token={viewer}")
     watch.wait_for_selector("[data-test=danmaku-input]", timeout=20_000)
+    # the viewer's own danmaku comes back to the page: its realtime subscriptions are in place (a drop is
+    # announced once, on the events topic; a page that joins later does not see it)
+    send_danmaku(watch, "来了来了")
+    watch.wait_for_selector("[data-test=danmaku-item]:has-text('来了来了')", timeout=20_000)
 
     # a coupon drop now: the viewer page shows it (and the viewer claims one)
     console.click("[data-test=drop-coupon]")
-    console.wait_for_selector("[data-test=drop][data-state=dropped]", timeout=15_000)
+    console.wait_for_selector("[data-test=drop][data-state=open]", timeout=15_000)
     watch.wait_for_selector("[data-test=coupon-drop]:has-text('直播间专享券')", timeout=15_000)
     watch.click("[data-test=claim]")
     watch.wait_for_selector("[data-test=claim]:disabled")
