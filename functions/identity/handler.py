@@ -1,8 +1,8 @@
 """Lambda entry for the identity routes (login, me, hosts, follows)."""
-from livecommerce import manifest
 from livecommerce.identity.router import build_router
+from livecommerce.identity.spec import SPEC  # its own context's routes: not the manifest (cold start)
 from livecommerce.shared.api import Api
 
-api = Api("identity", routes=manifest.routes_for("identity"))
+api = Api("identity", routes=SPEC.routes_for("identity"))
 api.include(build_router(api))
 handler = api.handler()

@@ -1,8 +1,8 @@
 """Lambda entry for the replay routes (livecommerce.media.replay_router)."""
-from livecommerce import manifest
 from livecommerce.media.replay_router import build_router
+from livecommerce.media.spec import SPEC  # its own context's routes: not the manifest (cold start)
 from livecommerce.shared.api import Api
 
-api = Api("replays", routes=manifest.routes_for("replays"))
+api = Api("replays", routes=SPEC.routes_for("replays"))
 api.include(build_router(api))
 handler = api.handler()

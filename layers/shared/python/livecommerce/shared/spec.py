@@ -494,3 +494,8 @@ class ContextSpec:
     router: str | None = None
     secrets: tuple[SecretSpec, ...] = ()
     state_machines: tuple[StateMachineSpec, ...] = ()
+
+    def routes_for(self, function: str) -> tuple[Route, ...]:
+        """This context's routes served by `function`: what an entry module passes to `Api`, so a
+        function imports its own context's spec, not the manifest (every context's models)."""
+        return tuple(route for route in self.routes if route.function == function)
