@@ -88,6 +88,8 @@ def test_scripted_session(shop, seeded, monkeypatch, tokens_for):
     for v in viewers:
         tokens_for(v)                                     # logins outside the counts (once a token TTL)
     rec.run("enter_snapshot_origin", lambda i: shop.ok(shop.call("GET", f"/v1/rooms/{room}/snapshot")))
+    # What one edge's refresh of a poll-mode room's feed costs the origin (cached 1 s per edge).
+    rec.run("feed_origin", lambda i: shop.ok(shop.call("GET", f"/v1/rooms/{room}/feed?seq=0")))
     rec.run("enter_my_coupons", lambda i: shop.ok(shop.call("GET", "/v1/me/coupons", viewers[i % 3])))
     rec.run("danmaku", lambda i: shop.call("POST", f"/v1/rooms/{room}/danmaku", viewers[i % 3],
                                             {"text": f"好看 {i}"}))

@@ -3,9 +3,12 @@ from __future__ import annotations
 
 import random
 
+import pytest
+
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from livecommerce.interaction import density
 from livecommerce.interaction.density import Candidate, gate_wait_ms, iot_outbound_per_second, plan_batch
 
 texts = st.sampled_from(["想要", "优惠多少", "好看", "666", "多少钱", "有黑色吗", "👍", "主播好"])
@@ -106,3 +109,34 @@ def test_weights_stand_for_the_messages_left_out():
     assert set(weights) == {3, 4}
     assert abs(sum(weights) / len(weights) - 1 / 0.3) < 0.05
     assert weight_for(1.0, rng) == 1
+
+
+# -- the batch rate by arrival rate (the cost model's push deliveries by audience size) ---------
+
+@pytest.mark.parametrize(("rate", "interval_ms"), [(0.05, 200), (0.8, 200), (2.1, 200), (5.0, 200), (83.0, 200),
+                                                   (0.3, 1000), (3.3, 1000), (30.0, 1000)])
+def test_the_expected_batch_rate_matches_a_simulated_gate(rate, interval_ms):
+    """The closed form against the gate's own rule played out on 20,000 random arrivals (fixed seed):
+    publish at once when the slot is open (nothing for interval_ms), else once at the slot's end for
+    everything that waited. Never above 1000 / interval_ms."""
+    rng = random.Random(17)
+    horizon = 20_000 / rate
+    now, last, pending, batches = 0.0, None, False, 0
+    interval = interval_ms / 1000.0
+    while True:
+        now += rng.expovariate(rate)
+        if pending and now >= last + interval:      # the trailing slot went out before this arrival
+            last, pending = last + interval, False
+            batches += last <= horizon
+        if now > horizon:
+            break
+        if last is None or now >= last + interval:
+            last, batches = now, batches + 1
+        else:
+            pending = True
+    simulated = batches / horizon
+    expected = density.expected_batches_per_second(rate, interval_ms)
+    assert expected <= 1000 / interval_ms + 1e-9
+    assert (batches - 1) / horizon <= 1000 / interval_ms + 1e-9      # n batches span n - 1 gaps
+    assert abs(simulated - expected) <= 0.03 * expected, (simulated, expected)
+    assert density.expected_batches_per_second(0, interval_ms) == 0

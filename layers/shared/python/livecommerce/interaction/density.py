@@ -17,6 +17,7 @@ sender's private topic as soon as it is accepted.
 """
 from __future__ import annotations
 
+import math
 import random
 from dataclasses import dataclass, field
 from typing import Iterable
@@ -92,6 +93,19 @@ def plan_batch(candidates: Iterable[Candidate], *, max_messages: int, rng: rando
 
 def max_deliveries_per_second(interval_ms: int) -> float:
     return 1000.0 / interval_ms
+
+
+def expected_batches_per_second(arrivals_per_second: float, interval_ms: int) -> float:
+    """How many batches a second a room's gate publishes on average when messages arrive at random
+    (Poisson) at `arrivals_per_second`: the first message after a quiet spell goes out at once
+    (leading edge), the ones inside a slot wait for its end (trailing). After a publish the next one
+    comes one interval later if anything arrived meanwhile, else with the next arrival, so the mean
+    gap is T + exp(-rate T) / rate; never more than 1000 / interval_ms. The cost model's figure for
+    push delivery by audience size (benchmarks/cost.py)."""
+    if arrivals_per_second <= 0:
+        return 0.0
+    t = interval_ms / 1000.0
+    return 1.0 / (t + math.exp(-arrivals_per_second * t) / arrivals_per_second)
 
 
 def iot_outbound_per_second(viewers: int, *, danmaku_batches_per_second: float, like_broadcasts_per_second: float,
