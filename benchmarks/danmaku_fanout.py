@@ -173,6 +173,7 @@ def main() -> int:
     from livecommerce import identity
     from livecommerce.interaction import topics
     from livecommerce.shared import tokens
+    from livecommerce.interaction.settings import get_interaction_settings
     from local import gateway
 
     def call(method, path, token, body=None):
@@ -305,6 +306,7 @@ def main() -> int:
             with lock:
                 outcomes["crowd"] += 1
 
+    load_before = os.getloadavg()
     cpu_before, wall_before = time.process_time(), time.monotonic()
     threads = [threading.Thread(target=send, args=(w,)) for w in range(workers)]
     if args.crowd_rate > 0:
@@ -366,6 +368,27 @@ def main() -> int:
           f"p99 {percentile(accepted_latencies, 99):.0f} ms")
     print(f"    accepted->batch slot (waiting for the 200 ms slot, taking it, building the batch) "
           f"p50 {percentile(slot_waits, 50):.0f} ms, p99 {percentile(slot_waits, 99):.0f} ms")
+    # The slot wait split in two: what the density rule itself imposes (a gate that publishes a message
+    # at once when nothing went out for an interval, else exactly when the slot opens, given the
+    # batches that really went out) and how late the slot was really taken after it opened
+    # (scheduling: the flush request, the batcher waking, the conditional write, under this load).
+    interval = get_interaction_settings().batch_interval_ms
+    import bisect
+
+    all_slots = sorted(result["slots"])
+    rule_wait, late = [], []
+    for i, at in result["item_slot"].items():
+        if i not in sent_at:
+            continue
+        accepted = ulid_ms(i)
+        k = bisect.bisect_right(all_slots, accepted) - 1
+        ideal = accepted if k < 0 else max(accepted, all_slots[k] + interval)
+        if at >= ideal:
+            rule_wait.append(ideal - accepted)
+            late.append(at - ideal)
+    print(f"      of which the density rule (one batch per {interval} ms) p50 {percentile(rule_wait, 50):.0f} ms, "
+          f"p99 {percentile(rule_wait, 99):.0f} ms; the slot taken late p50 {percentile(late, 50):.0f} ms, "
+          f"p99 {percentile(late, 99):.0f} ms")
     worst = sorted(result["hops"])[-3:]
     print(f"    batch publish->receive  worst {', '.join(f'{h:.0f}' for h in worst)} ms; p50 {percentile(result['hops'], 50):.0f} ms, "
           f"p99 {percentile(result['hops'], 99):.0f} ms")
@@ -390,6 +413,9 @@ def main() -> int:
           and likes_per_second <= GOAL_LIKES + 0.05)
     print(f"  emulator process      {busy_cores:.2f} cores busy of {os.cpu_count()} (API emulation, embedded AWS, "
           "stream pump, Lambda runtime and the load generator; the broker and subscribers run in two more)")
+    print(f"  machine load        1-min load average {load_before[0]:.1f} at the start of the run, "
+          f"{os.getloadavg()[0]:.1f} at its end, {os.cpu_count()} cores (a figure above ~1.5 means the "
+          "latencies above include waiting for a CPU)")
     print("  goals               " + ("met" if ok else "NOT met"))
     return 0
 
