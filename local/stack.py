@@ -245,6 +245,7 @@ class LocalStack:
             "ivs_api": ivs_urls["control"], "rtmp": ivs_urls["rtmp"], "hls": ivs_urls["playback"],
             "mqtt": mqtt_urls["ws"], "iot_publish": mqtt_urls["publish"], "scheduler": scheduler_url,
             "replays": os.environ["REPLAY_BASE_URL"], "edge": edge_url,
+            "lambda": os.environ["AWS_ENDPOINT_URL_LAMBDA"],   # Lambda's Invoke API (an operator's direct invocation)
             **self.payments.urls,
         }
         self.seeded = seeded

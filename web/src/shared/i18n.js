@@ -66,6 +66,22 @@ const zh = {
     viewerTags: '观众标签', download: '下载 Excel', refunds: '售后与退款', shipping: '发货', reconciliation: '对账',
     date: '日期', run: '查询', product: '商品', clicks: '点击', orders: '订单', gmv: '成交额', viewers: '观众',
     watch: '观看时长', tags: '标签', state: '状态', notReady: '报告正在生成中（直播结束后约一分钟），页面会自动刷新…', bill: '账单', ours: '我方',
+    clickers: '点击商品', orderers: '下单', payers: '付款', conversion: '转化率', units: '件数', session: '场次', peak: '在线峰值',
+    paidOrders: '已付款订单', compareProducts: '对比的商品 ID（逗号分隔）', sessions: '场次数', allViewers: '全部观众', viewer: '观众',
+    paid: '实付', roomOrders: '本场订单', noOrders: '本场还没有订单。', order: '订单', buyer: '买家', amount: '金额', more: '加载更多',
+    shippedWith: '已发货：{carrier} {number}', notShipped: '待发货', refundOpen: '退款处理中', refunded: '已退款 {amount}', noRefund: '无退款',
+    rerun: '重新对账', reconNotRun: '{date} 还没有对账（每天 10:30 自动对前一天的账）。', channel: '支付渠道', result: '结果',
+    reconMeta: '账单日 {date}（北京时间），对账于 {at} UTC，第 {runs} 次', totals: '{n} 笔收款 {amount}，{r} 笔退款 {refunded}',
+    truncated: '差异太多，只列出了一部分；各渠道的差异数是准确的。',
+    orderStates: { pending_payment: '待付款', paid: '已付款', cancelled: '已取消', expired: '已超时关闭', shipped: '已发货',
+      delivered: '已签收', refunding: '退款中', refunded: '已退款', partially_refunded: '部分退款' },
+    outcomes: { reconciled: '对账一致：账单与我方记录相符', discrepancies: '对账不一致：{n} 处差异', bill_not_ready: '账单尚未生成，稍后再对',
+      bill_unparsable: '账单无法解析', provider_error: '暂时无法从支付渠道获取账单', not_configured: '未配置该支付渠道' },
+    kinds: { missing_in_bill: '我方有这笔{type}（{entry}，订单 {order}，{ours}），账单里没有', extra_in_bill: '账单里有这笔{type}（{entry}，{bill}），我方没有记录',
+      amount_mismatch: '{type}金额不一致（{entry}，订单 {order}）：我方 {ours}，账单 {bill}', bill_unparsable: '账单文件无法解析' },
+    entryTypes: { payment: '收款', refund: '退款' }, channels: { wechat: '微信支付', alipay: '支付宝' },
+    tagNames: { buyer: '本场买家', repeat_buyer: '回头客', high_intent_non_buyer: '高意向未购买', coupon_user: '用券购买',
+      first_time_viewer: '首次观看', lottery_only: '只参与抽奖' },
   },
   errors: {
     generic: '出错了', network: '网络连接失败，请检查网络后重试。', unauthorized: '登录已过期，请重新登录。',
@@ -79,6 +95,7 @@ const zh = {
     payment_provider_unavailable: '支付服务暂时不可用，请稍后重试（不会重复扣款）。',
     payment_provider_error: '支付失败，请重试（不会重复扣款）。', payment_failed: '支付未完成：{detail}',
     stream_never_started: '主播还没有推流，画面出现后会自动播放。', playback_denied: '播放凭证失效，正在重新获取…',
+    day_not_over: '今天还没过完，账单明天才有；请选择之前的日期。', date_in_future: '不能选择未来的日期。', invalid_cursor: '列表已变化，请刷新后重试。',
     forbidden: '没有权限执行此操作。', not_room_host: '只有主播可以执行此操作。', room_not_found: '直播间不存在。',
   },
 }
@@ -148,6 +165,22 @@ const en = {
     viewerTags: 'Viewer tags', download: 'Download Excel', refunds: 'After-sales and refunds', shipping: 'Shipping', reconciliation: 'Reconciliation',
     date: 'Date', run: 'Show', product: 'Product', clicks: 'Clicks', orders: 'Orders', gmv: 'GMV', viewers: 'Viewers',
     watch: 'Watch time', tags: 'Tags', state: 'State', notReady: 'The report is being prepared (about a minute after the live ends); this page checks again on its own…', bill: 'Bill', ours: 'Ours',
+    clickers: 'Clicked a product', orderers: 'Ordered', payers: 'Paid', conversion: 'Conversion', units: 'Units', session: 'Session', peak: 'Peak online',
+    paidOrders: 'Paid orders', compareProducts: 'Product ids to compare (comma separated)', sessions: 'Sessions', allViewers: 'All viewers', viewer: 'Viewer',
+    paid: 'Paid', roomOrders: 'Orders of this live', noOrders: 'No orders in this live yet.', order: 'Order', buyer: 'Buyer', amount: 'Amount', more: 'Load more',
+    shippedWith: 'Shipped: {carrier} {number}', notShipped: 'Not shipped yet', refundOpen: 'Refund in progress', refunded: 'Refunded {amount}', noRefund: 'No refund',
+    rerun: 'Reconcile again', reconNotRun: '{date} has not been reconciled yet (every day at 10:30 Beijing time for the day before).', channel: 'Payment channel', result: 'Result',
+    reconMeta: 'Bill day {date} (Beijing time), reconciled at {at} UTC, run {runs}', totals: '{n} payments {amount}, {r} refunds {refunded}',
+    truncated: 'Too many differences to list them all; the counts per channel are exact.',
+    orderStates: { pending_payment: 'Awaiting payment', paid: 'Paid', cancelled: 'Cancelled', expired: 'Expired', shipped: 'Shipped',
+      delivered: 'Delivered', refunding: 'Refunding', refunded: 'Refunded', partially_refunded: 'Partly refunded' },
+    outcomes: { reconciled: 'Matched: the bill agrees with our records', discrepancies: 'Mismatch: {n} differences', bill_not_ready: 'The bill is not ready yet; try later',
+      bill_unparsable: 'The bill cannot be read', provider_error: 'The payment provider could not be asked', not_configured: 'This channel is not set up' },
+    kinds: { missing_in_bill: 'We have this {type} ({entry}, order {order}, {ours}); the bill does not', extra_in_bill: 'The bill has this {type} ({entry}, {bill}); we have no record of it',
+      amount_mismatch: '{type} amounts differ ({entry}, order {order}): ours {ours}, the bill {bill}', bill_unparsable: 'The bill file cannot be read' },
+    entryTypes: { payment: 'payment', refund: 'refund' }, channels: { wechat: 'WeChat Pay', alipay: 'Alipay' },
+    tagNames: { buyer: 'Bought here', repeat_buyer: 'Repeat buyer', high_intent_non_buyer: 'Interested, did not buy', coupon_user: 'Paid with a coupon',
+      first_time_viewer: 'First visit', lottery_only: 'Lottery only' },
   },
   errors: {
     generic: 'Something went wrong', network: 'The network is unreachable; check it and try again.', unauthorized: 'Your login has expired; log in again.',
@@ -161,6 +194,7 @@ const en = {
     payment_provider_unavailable: 'Payments are unavailable; try again (nothing is charged twice).',
     payment_provider_error: 'The payment failed; try again (nothing is charged twice).', payment_failed: 'The payment did not go through: {detail}',
     stream_never_started: 'The host is not streaming yet; the picture plays as soon as it comes.', playback_denied: 'The playback pass expired; getting a new one…',
+    day_not_over: 'Today is not over: its bills come tomorrow. Pick an earlier day.', date_in_future: 'That date is in the future.', invalid_cursor: 'The list changed; refresh and try again.',
     forbidden: 'You may not do that.', not_room_host: 'Only the host may do that.', room_not_found: 'No such room.',
   },
 }
@@ -172,6 +206,7 @@ export const i18n = createI18n({
   fallbackLocale: 'zh-CN',
   messages: { 'zh-CN': zh, en },
 })
+if (typeof document !== 'undefined') document.documentElement.lang = i18n.global.locale.value   // the remembered choice
 
 export function toggleLocale() {
   const next = i18n.global.locale.value === 'en' ? 'zh-CN' : 'en'
