@@ -16,6 +16,11 @@ class InMemoryBus:
     def put(self, detail_type: str, detail: dict[str, Any], *, resources: list[str] | None = None) -> None:
         self.events.append((detail_type, json.loads(json.dumps(detail))))
 
+    def put_many(self, events: list[tuple[str, dict[str, Any]]]) -> list[bool]:
+        for detail_type, detail in events:
+            self.put(detail_type, detail)
+        return [True] * len(events)
+
     def of(self, detail_type: str) -> list[dict[str, Any]]:
         return [detail for kind, detail in self.events if kind == detail_type]
 

@@ -89,7 +89,16 @@ def bus(monkeypatch) -> list[tuple[str, dict, datetime]]:
         real(detail_type, detail, **kw)
         seen.append((detail_type, detail, datetime.now(timezone.utc)))
 
+    real_many = events.publish_many
+
+    def publish_many(entries):   # the outbox's batches
+        taken = real_many(entries)
+        now = datetime.now(timezone.utc)
+        seen.extend((detail_type, detail, now) for (detail_type, detail), ok in zip(entries, taken) if ok)
+        return taken
+
     monkeypatch.setattr(events, "publish", publish)
+    monkeypatch.setattr(events, "publish_many", publish_many)
     return seen
 
 

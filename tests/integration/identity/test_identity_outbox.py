@@ -23,6 +23,7 @@ def test_the_sweeper_publishes_identity_events_the_bus_missed(api, tokens_for, s
         raise events.EventPublishError("bus unavailable")
 
     monkeypatch.setattr(events, "publish", bus_down)
+    monkeypatch.setattr(events, "publish_many", bus_down)
     # Written an hour ago by the clock port, so the sweeper's 30-second grace is long past.
     with ports.use(clock=FakeClock(datetime.now(timezone.utc) - timedelta(hours=1))):
         followed = api.call("PUT", "/v1/hosts/host-2/follow", token=token)

@@ -280,6 +280,7 @@ def test_sweeper_publishes_events_stranded_by_lost_responses(shop, seeded, monke
         raise events.EventPublishError("gone")
 
     monkeypatch.setattr(events, "publish", crashed)
+    monkeypatch.setattr(events, "publish_many", crashed)
     k = key()
     order = shop.ok(shop.buy("viewer-1", sale["id"], idem=k), 201)
     monkeypatch.undo()

@@ -22,6 +22,7 @@ def test_bus_outage_does_not_fail_the_request_and_the_sweeper_publishes_later(ap
         raise events.EventPublishError("bus unavailable")
 
     monkeypatch.setattr(events, "publish", bus_down)
+    monkeypatch.setattr(events, "publish_many", bus_down)
     start = (datetime.now(timezone.utc) + timedelta(days=1)).isoformat()
     created = api.call("POST", "/v1/rooms", token=tokens_for("host-1"),
                        json_body={"title": "outage", "scheduled_start": start})

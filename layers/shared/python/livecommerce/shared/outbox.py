@@ -130,15 +130,38 @@ class Outbox:
 
 
 def _publish_and_delete(pk: str, items: Iterable[OutboxItem]) -> int:
-    published = 0
+    """Publish the events in as few bus calls as it allows (EventBridge: one PutEvents per 10) and
+    delete the items of those the bus took in one BatchWriteItem (per 25); an event the bus refused
+    (a partial PutEvents failure) keeps its item for the next flush or the sweeper. Returns how many
+    were published and deleted."""
+    items = list(items)
+    if not items:
+        return 0
+    # occurred_at: when the change was committed with the event (the item's created_at), not
+    # when a flush or the sweeper got it onto the bus, so a late delivery keeps its moment.
+    entries = []
+    for item in items:
+        occurred = item.created_at.replace("Z", "+00:00") if item.created_at else None
+        entries.append((item.detail_type, {**item.detail, **({"occurred_at": occurred} if occurred else {})}))
     try:
-        for item in items:
-            # occurred_at: when the change was committed with the event (the item's created_at), not
-            # when a flush or the sweeper got it onto the bus, so a late delivery keeps its moment.
-            occurred = item.created_at.replace("Z", "+00:00") if item.created_at else None
-            events.publish(item.detail_type, {**item.detail, **({"occurred_at": occurred} if occurred else {})})
-            item.delete()
-            published += 1
+        taken = events.publish_many(entries)
     except Exception:  # noqa: BLE001 - logged; the sweeper retries
         logger.exception("outbox flush interrupted; events stay queued", extra={"aggregate": pk})
-    return published
+        return 0
+    published = [item for item, ok in zip(items, taken) if ok]
+    if len(published) < len(items):
+        logger.warning("outbox: the bus refused some events; they stay queued",
+                       extra={"aggregate": pk, "refused": len(items) - len(published)})
+    try:
+        if len(published) == 1:
+            published[0].delete()
+        elif published:
+            model = type(published[0])
+            for start in range(0, len(published), 25):   # BatchWriteItem takes 25 requests
+                with model.batch_write() as batch:
+                    for item in published[start:start + 25]:
+                        batch.delete(item)
+    except Exception:  # noqa: BLE001 - published but kept: the sweeper publishes them again (at least once)
+        logger.exception("outbox delete failed; published events stay queued", extra={"aggregate": pk})
+        return 0
+    return len(published)

@@ -23,6 +23,9 @@ class EventBus(Protocol):
     def put(self, detail_type: str, detail: dict[str, Any], *, resources: list[str] | None = None) -> None:
         """Put one domain event on the bus; raise if it was not taken."""
 
+    # Optional: put_many(events: list[(detail type, detail)]) -> list[bool], several events in as few
+    # calls as the bus allows, whether each was taken (events.publish_many uses `put` without it).
+
 
 class RealtimePublisher(Protocol):
     def publish(self, topic: str, payload: bytes, *, qos: int = 0, retain: bool = False) -> None:
