@@ -172,6 +172,7 @@ def test_poll_and_quiz_from_the_console(stack, browser):
     console.wait_for_selector("[data-test=console-quiz][data-state=open]")
     viewer.wait_for_selector("[data-test=quiz]:has-text('1 + 1')", timeout=15_000)
     viewer.click("[data-test=quiz-option]:has-text('2')")
+    viewer.wait_for_selector("[data-test=quiz-pending]")             # taken; the answer is revealed at the close
     console.wait_for_selector("[data-test=console-quiz-total]:has-text('1 人参与')", timeout=15_000)
     console.click("[data-test=close-quiz]")
     viewer.wait_for_selector("[data-test=quiz-result]:has-text('回答正确')", timeout=15_000)
