@@ -47,7 +47,10 @@ export class LivePlayer {
 
   load() {
     this.destroyHls()
-    const src = `${this.pass.playback_url}${this.pass.playback_url.includes('?') ? '&' : '?'}token=${encodeURIComponent(this.pass.token)}`
+    // the API's playback_url may already carry a token (its own copy): exactly one, this pass's, is sent
+    const url = new URL(this.pass.playback_url, window.location.href)
+    url.searchParams.set('token', this.pass.token)
+    const src = url.toString()
     const video = this.video
     video.muted = true   // autoplay policy: muted playback may start without a gesture
     const onFrame = () => {
