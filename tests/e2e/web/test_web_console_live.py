@@ -6,7 +6,8 @@ Playwright for Python, PC viewport) against the local stack; a screenshot per sc
   the moderation queue: the viewer's danmaku appear in the console, the host mutes that viewer from the
   queue (the viewer's next danmaku is refused in plain words in the viewer page), unmutes (it goes
   again), bans another viewer (that viewer's page says so, the API refuses them) and adds a blocked word
-  (a danmaku holding it is refused in the viewer page);
+  (a danmaku holding it is refused in the viewer page); the host ends the live and the console's report
+  link opens the room's report (the dashboard's own test renders it);
 - before and at the start: a room created and announced in the form (title, topic, highlights, cover,
   time); materials uploaded through the file input (listed; a bad name and a too-large file refused in
   plain words); the ingest key hidden until asked, shown, rotated; the live started from the console;
@@ -121,6 +122,8 @@ def test_console_live_figures_and_moderation_during_a_live(stack, browser):
         second.wait_for_selector("[data-test=danmaku-input]", timeout=20_000)
         noisy = f"刷屏 {uuid.uuid4().hex[:4]}"
         send_danmaku(second, noisy)
+        # its own danmaku back in its page: its realtime subscriptions (the private topic too) are in place
+        second.wait_for_selector(f"[data-test=danmaku-item]:has-text('{noisy}')", timeout=15_000)
         console.locator(f"[data-test=queue-item]:has-text('{noisy}') [data-test=ban]").click(timeout=15_000)
         console.wait_for_selector("[data-test=moderated][data-user=viewer-2] [data-test=unban]")
         second.wait_for_selector("[data-test=error]:has-text('移出')", timeout=15_000)
@@ -137,6 +140,14 @@ def test_console_live_figures_and_moderation_during_a_live(stack, browser):
         watch.wait_for_selector("[data-test=error]:has-text('不允许')", timeout=10_000)
         console.screenshot(path=str(ARTIFACTS / "console-live.png"), full_page=True)
         watch.screenshot(path=str(ARTIFACTS / "console-live-viewer.png"), full_page=True)
+
+        # the host ends the live in the console; the report link opens the room's report, the login kept
+        console.click("[data-test=room] button:has-text('结束直播')")
+        console.wait_for_selector("[data-test=room-status]:has-text('ended')", timeout=15_000)
+        console.click("[data-test=report-link]")
+        console.wait_for_url(f"**/ops/?room={room_id}")
+        console.wait_for_selector("[data-test=not-ready], [data-test=gmv]", timeout=20_000)
+        assert console.locator("[data-test=login]").count() == 0
         for page in (console, watch, second):
             assert page.problems == [], page.problems
     finally:
