@@ -30,6 +30,7 @@ const zh = {
     unmuted: '禁言已解除，可以发弹幕了', costreamInvited: '主播邀请你连麦', acceptInvite: '接受连麦', inviteAccepted: '已接受，正在上麦',
     finalResult: '投票已结束，最终结果（共 {n} 票）', rightAnswer: '正确答案', answerPending: '已提交，答题结束后公布答案',
     quizRight: '回答正确！积分已到账', quizWrong: '回答错误，下次加油', points: '积分 {n}',
+    wonPrize: '奖品：{prize}', claimBy: '请在 {time} 前填写收货地址',
   },
   console: {
     title: '直播控制台', rooms: '我的直播间', newRoom: '创建直播间', roomTitle: '标题', topic: '话题',
@@ -58,7 +59,7 @@ const zh = {
     mutedUser: '已禁言 {user}', bannedUser: '已拉黑 {user}', unmutedUser: '已解除 {user} 的禁言', unbannedUser: '已解除 {user} 的拉黑',
     isMuted: '禁言至 {until}', isBanned: '已拉黑', unmute: '解除禁言', unban: '解除拉黑',
     flashCreated: '秒杀已创建', startsInS: '几秒后开始', resultLive: '实时结果', resultFinal: '最终结果', answers: '{n} 人参与',
-    closeNow: '立即结束',
+    closeNow: '立即结束', keywordLottery: '口令抽奖', followLottery: '关注抽奖', lotteryDuration: '参与时长（秒）',
   },
   ops: {
     title: '运营看板', roomId: '直播间 ID', load: '加载报告', onlineCurve: '在线人数曲线', funnel: '转化漏斗',
@@ -129,6 +130,7 @@ const en = {
     unmuted: 'You are no longer muted', costreamInvited: 'The host invited you to co-stream', acceptInvite: 'Accept', inviteAccepted: 'Accepted: you are on stage',
     finalResult: 'The poll has closed: final result ({n} votes)', rightAnswer: 'Right answer', answerPending: 'Answered; the answer is revealed when the quiz closes',
     quizRight: 'Right! Your points are in', quizWrong: 'Wrong this time', points: '{n} points',
+    wonPrize: 'Prize: {prize}', claimBy: 'Give your shipping address before {time}',
   },
   console: {
     title: 'Host console', rooms: 'My rooms', newRoom: 'Create a room', roomTitle: 'Title', topic: 'Topic',
@@ -157,7 +159,7 @@ const en = {
     mutedUser: '{user} muted', bannedUser: '{user} banned', unmutedUser: '{user} unmuted', unbannedUser: '{user} unbanned',
     isMuted: 'muted until {until}', isBanned: 'banned', unmute: 'Unmute', unban: 'Unban',
     flashCreated: 'Flash sale created', startsInS: 'Starts in (s)', resultLive: 'Live result', resultFinal: 'Final result', answers: '{n} answered',
-    closeNow: 'Close now',
+    closeNow: 'Close now', keywordLottery: 'Keyword lottery', followLottery: 'Follow lottery', lotteryDuration: 'Entry window (s)',
   },
   ops: {
     title: 'Operations', roomId: 'Room id', load: 'Load report', onlineCurve: 'Online viewers', funnel: 'Funnel',
