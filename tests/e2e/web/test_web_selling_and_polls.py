@@ -185,3 +185,32 @@ def test_poll_and_quiz_from_the_console(stack, browser):
     for page in (console, viewer):
         assert page.problems == []
         page.context.close()
+
+
+def test_keyword_lottery_from_the_console(stack, browser):
+    url, _, _ = stack
+    user = f"viewer-lt-{uuid.uuid4().hex[:6]}"
+    console, room_id = console_with_room(browser, url, "抽奖专场")
+    viewer = viewer_page(browser, url, room_id, user)
+
+    # the host opens a keyword lottery (one winner, a 10 s entry window)
+    console.select_option("[data-test=lottery-kind]", "keyword")
+    console.fill("[data-test=lottery-keyword]", "我要抽奖")
+    console.fill("[data-test=lottery-prize]", "保温杯一只")
+    console.fill("[data-test=lottery-winners]", "1")
+    console.fill("[data-test=lottery-duration]", "10")
+    console.click("[data-test=open-lottery]")
+    console.wait_for_selector("[data-test=ok]")
+    # the viewer page pops it up; entering sends the keyword as a danmaku
+    viewer.wait_for_selector("[data-test=lottery]:has-text('我要抽奖')", timeout=15_000)
+    assert "保温杯一只" in viewer.inner_text("[data-test=lottery]")
+    viewer.click("[data-test=lottery-enter]")
+    viewer.wait_for_selector("[data-test=lottery-enter]:disabled")
+    viewer.wait_for_selector("[data-test=danmaku-item]:has-text('我要抽奖')", timeout=15_000)
+    # the window closes, the draw runs (drand round after the close): the winner pop-up names the prize
+    viewer.wait_for_selector("[data-test=won]:has-text('保温杯一只')", timeout=60_000)
+    assert viewer.evaluate("() => window.__sameDocument") is True
+    viewer.screenshot(path=str(ARTIFACTS / "lottery-winner.png"), full_page=True)
+    for page in (console, viewer):
+        assert page.problems == []
+        page.context.close()
