@@ -380,11 +380,11 @@ def main() -> int:
     for i, at in result["item_slot"].items():
         if i not in sent_at:
             continue
-        accepted = ulid_ms(i)
-        k = bisect.bisect_right(all_slots, accepted) - 1
-        ideal = accepted if k < 0 else max(accepted, all_slots[k] + interval)
+        accepted_ms = ulid_ms(i)
+        k = bisect.bisect_right(all_slots, accepted_ms) - 1
+        ideal = accepted_ms if k < 0 else max(accepted_ms, all_slots[k] + interval)
         if at >= ideal:
-            rule_wait.append(ideal - accepted)
+            rule_wait.append(ideal - accepted_ms)
             late.append(at - ideal)
     print(f"      of which the density rule (one batch per {interval} ms) p50 {percentile(rule_wait, 50):.0f} ms, "
           f"p99 {percentile(rule_wait, 99):.0f} ms; the slot taken late p50 {percentile(late, 50):.0f} ms, "
