@@ -2,7 +2,7 @@
 // under Node's own test runner (run by tests/unit/web/test_feed_follower_js.py, so `make test` runs it).
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { FeedFollower, deliveryOf, backoffMs, PAGE_LIMIT } from '../../../web/src/watch/feed.js'
+import { FeedFollower, deliveryOf, backoffMs, PAGE_LIMIT, DRAIN_AFTER_MS, SETTINGS_CACHE_MS } from '../../../web/src/watch/feed.js'
 
 // Timers the test advances by hand: the follower schedules, the test fires what is due.
 function fakeTimers() {
@@ -90,7 +90,7 @@ test('push asks nothing; poll starts at the seq the viewer joined at and shows e
   assert.deepEqual(room.asked, [2, 3])
 })
 
-test('back to push stops polling; an answer in flight is shown, nothing is asked after it', async () => {
+test('back to push stops polling; an answer in flight is shown, then only the drain reads', async () => {
   const timers = fakeTimers()
   const room = fakeRoom()
   const { f, shown } = follower(room, timers)
@@ -105,13 +105,115 @@ test('back to push stops polling; an answer in flight is shown, nothing is asked
   await settle()
   assert.deepEqual(shown, [1])                          // its page still shown
   await timers.advance(60_000)
-  assert.deepEqual(room.asked, [0])                    // and nothing after the switch
-  assert.deepEqual(timers.pending(), [])
+  // it was sent before the switch, so one read after it (at once) and the last one after the window
+  assert.deepEqual(room.asked, [0, 1, 1])
+  assert.deepEqual(timers.pending(), [])               // then nothing at all
+  assert.equal(f.draining, false)
   room.add('b')
   f.follow({ type: 'delivery', mode: 'poll' })         // poll again: from where it was, no page twice
   await timers.advance(0)
-  assert.deepEqual(room.asked, [0, 1])
+  assert.deepEqual(room.asked, [0, 1, 1, 1])
   assert.deepEqual(shown, [1, 2])
+})
+
+test('back to push drains the feed: the pages up to the switch at once, a stale container\'s after the cache window', async () => {
+  const timers = fakeTimers()
+  const room = fakeRoom()
+  const { f, shown, statuses } = follower(room, timers)
+  f.follow({ delivery: 'poll', poll_interval_ms: 1000 })
+  room.add('a')
+  await timers.advance(0)                              // page 1 read
+  room.add('b')                                        // written after that read, before the switch
+  f.follow({ type: 'delivery', mode: 'push' })
+  assert.equal(statuses.at(-1), 'draining')
+  await timers.advance(0)
+  assert.deepEqual(shown, [1, 2])                      // at once, not a poll interval later
+  assert.deepEqual(room.asked, [0, 1])
+  // a container whose settings cache still says poll writes pages for up to SETTINGS_CACHE_MS
+  await timers.advance(3000); room.add('stale-1')
+  await timers.advance(1900); room.add('stale-2')
+  assert.deepEqual(room.asked, [0, 1])                 // no polling meanwhile: the page is in push
+  await timers.advance(DRAIN_AFTER_MS - 4900)
+  assert.ok(DRAIN_AFTER_MS > SETTINGS_CACHE_MS)
+  assert.deepEqual(room.asked, [0, 1, 2])              // one last read, after the window
+  assert.deepEqual(shown, [1, 2, 3, 4])                // the stale container's pages are shown, once each
+  assert.equal(statuses.at(-1), 'stopped')
+  room.add('too-late')
+  await timers.advance(120_000)
+  assert.deepEqual(room.asked, [0, 1, 2])              // and then nothing more, ever
+  assert.deepEqual(timers.pending(), [])
+})
+
+test('a drain catches up a full answer at once, backs off on errors, and poll again during it runs one loop', async () => {
+  const timers = fakeTimers()
+  const room = fakeRoom()
+  const { f, shown } = follower(room, timers)
+  f.follow({ delivery: 'poll' })
+  await timers.advance(0)
+  for (let i = 0; i < 30; i++) room.add(`m${i}`)
+  room.fail = 1
+  f.follow({ mode: 'push' })
+  await timers.advance(0)                              // the drain's first read fails...
+  assert.deepEqual(timers.pending().sort((a, b) => a - b), [1000, DRAIN_AFTER_MS])
+  await timers.advance(1000)                           // ...and is asked again from the same seq, behind: twice
+  assert.deepEqual(room.asked, [0, 0, 0, 25])
+  assert.equal(shown.length, 30)
+  f.follow({ mode: 'poll' })                           // poll again before the drain's last read
+  assert.equal(f.draining, false)
+  await timers.advance(0)
+  assert.deepEqual(timers.pending(), [1000])           // one loop, no drain timer left
+  await timers.advance(3000)
+  assert.equal(room.asked.length, 4 + 4)
+  f.stop()
+  assert.deepEqual(timers.pending(), [])
+})
+
+test('reconcile: a delivery message missed while disconnected is caught up from the realtime answer', async () => {
+  const timers = fakeTimers()
+  const room = fakeRoom()
+  for (let i = 0; i < 5; i++) room.add(`before-${i}`)  // pages written while this page was disconnected
+  room.interval = 2000
+  const { f, shown } = follower(room, timers)
+  f.startAt(2)
+  f.follow({ delivery: 'push' })                       // joined in push at seq 2
+  // the switch to poll was missed; MQTT reconnects and the page reads GET .../realtime again
+  assert.equal(f.reconcile({ delivery: 'poll', poll_interval_ms: 2000, feed_seq: 5 }, f.version), true)
+  assert.equal(f.mode, 'poll')
+  await timers.advance(0)
+  assert.deepEqual(room.asked, [5])                    // from the room's latest page now: nothing old
+  assert.deepEqual(timers.pending(), [2000])           // at the answer's cadence
+  room.add('new')
+  await timers.advance(2000)
+  assert.deepEqual(shown, [6])
+  // reconnected again while polling: the seq the page has stays (no page twice, none skipped)
+  room.add('next')
+  room.interval = 1000
+  f.reconcile({ delivery: 'poll', poll_interval_ms: 1000, feed_seq: 9 }, f.version)
+  await timers.advance(2000)
+  assert.deepEqual(room.asked, [5, 5, 6])              // 5 (nothing new), 5 (page 6), then from 6, not 9
+  assert.deepEqual(shown, [6, 7])
+  // the switch back to push was missed too: the answer says push; the page drains and stops
+  room.add('last')
+  f.reconcile({ delivery: 'push', feed_seq: 8 }, f.version)
+  assert.equal(f.mode, 'push')
+  await timers.advance(60_000)
+  assert.deepEqual(shown, [6, 7, 8])
+  assert.deepEqual(timers.pending(), [])
+})
+
+test('reconcile yields to a delivery message that arrived after the realtime read was sent', async () => {
+  const timers = fakeTimers()
+  const room = fakeRoom()
+  const { f } = follower(room, timers)
+  f.follow({ delivery: 'push' })
+  const sent = f.version                               // the page sends GET .../realtime
+  f.follow({ type: 'delivery', mode: 'poll' })         // the switch arrives before the answer
+  assert.equal(f.reconcile({ delivery: 'push', feed_seq: 0 }, sent), false)   // read before the switch
+  assert.equal(f.mode, 'poll')
+  await timers.advance(0)
+  assert.deepEqual(room.asked, [0])
+  f.stop()
+  assert.equal(f.reconcile({ delivery: 'poll' }), false)
 })
 
 test('a switch back and forth while a request is in flight never runs two loops', async () => {

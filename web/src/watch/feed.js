@@ -13,13 +13,24 @@
 // - a failed request (a network drop, a 5xx, a 4xx) waits 1, 2, 4, 8, 15 s, then carries on from
 //   the same seq; `nudge()` (the browser is back online) asks again at once;
 // - a full answer (the client is behind) asks again at once instead of waiting;
-// - back to push stops it (an answer in flight is still shown, nothing more is asked); `stop()`
-//   (the room ended, the page is left) stops it for good.
+// - back to push ends the regular requests but drains the feed: one read at once (the pages up to
+//   the switch) and one more DRAIN_AFTER_MS later (the pages a server container whose 5 s settings
+//   cache still said poll wrote after the switch), each page once (by seq; the page shows each
+//   message once by id); `stop()` (the room ended, the page is left) stops it for good;
+// - `reconcile(answer, since)`: GET .../realtime read again after an MQTT reconnect or the browser
+//   coming back online catches up a `delivery` message missed meanwhile (mode, cadence, seq), unless a
+//   `delivery` message arrived after that read was sent (`since` = `version` then), which is newer.
 
 export const DEFAULT_POLL_INTERVAL_MS = 1000
 export const MIN_POLL_INTERVAL_MS = 250          // a bad value from the server cannot make it spin
 export const BACKOFF_MS = [1000, 2000, 4000, 8000, 15000]
 export const PAGE_LIMIT = 25                     // the server's page limit: a full answer means "behind"
+// The server's containers cache a room's delivery settings this long (interaction.repository's
+// settings cache): after a switch to push one may still write feed pages for that long.
+export const SETTINGS_CACHE_MS = 5000
+// The last drain read after a switch to push: the cache window, plus a batch slot, a trailing flush
+// and the page write (well under a second), plus the edge's 1 s cache of the answer.
+export const DRAIN_AFTER_MS = SETTINGS_CACHE_MS + 2000
 
 function interval(value, fallback) {
   const n = Number(value)
@@ -59,15 +70,30 @@ export class FeedFollower {
     this.timer = null
     this.inflight = false
     this.stopped = false
+    this.version = 0          // one more for every mode set (a message, a realtime answer)
+    this.drain = null         // after a switch to push: { now, due, last, timer }
   }
 
   get polling() { return this.mode === 'poll' && !this.stopped }
+  get draining() { return this.drain != null && !this.stopped }
+  get _active() { return this.polling || this.draining }
 
-  // Where to start (the realtime answer's feed_seq): only forward, and not while polling (the
-  // follower's own seq is then the truth: moving it would skip pages).
+  // Where to start (the realtime answer's feed_seq): only forward, and not while polling or draining
+  // (the follower's own seq is then the truth: moving it would skip pages).
   startAt(seq) {
     const n = Number(seq)
-    if (!this.polling && Number.isFinite(n) && n > this.seq) this.seq = Math.floor(n)
+    if (!this._active && Number.isFinite(n) && n > this.seq) this.seq = Math.floor(n)
+  }
+
+  // GET .../realtime read again (after an MQTT reconnect, the browser back online): follow its mode,
+  // cadence and seq as on joining, unless the mode was set since the read was sent (`since`: `version`
+  // then; a `delivery` message that arrived meanwhile is newer than the answer). True when followed.
+  reconcile(answer, since = null) {
+    if (this.stopped || !answer) return false
+    if (since != null && since !== this.version) return false
+    this.startAt(answer.feed_seq)
+    this.follow(answer)
+    return true
   }
 
   // A realtime answer or a `delivery` message: follow its mode (and cadence).
@@ -78,15 +104,16 @@ export class FeedFollower {
 
   setMode(mode, pollIntervalMs = null) {
     if (this.stopped) return
+    this.version += 1
     if (pollIntervalMs != null) this.intervalMs = interval(pollIntervalMs, this.intervalMs)
     const was = this.mode
     this.mode = mode === 'poll' ? 'poll' : 'push'
     if (this.mode === 'push') {
-      this._clear()
-      if (was === 'poll') this.onStatus('stopped', { reason: 'push' })
+      if (was === 'poll') this._startDrain()
       return
     }
     if (was !== 'poll') {
+      this._endDrain()
       this.failures = 0
       this.onStatus('polling', { seq: this.seq })
       if (!this.inflight) this._schedule(0)
@@ -96,14 +123,37 @@ export class FeedFollower {
 
   // The browser is back online (or the page wants news now): ask at once instead of waiting out a backoff.
   nudge() {
-    if (this.polling && !this.inflight) this._schedule(0)
+    if (this._active && !this.inflight) this._schedule(0)
   }
 
   stop() {
     if (this.stopped) return
     this.stopped = true
     this._clear()
+    this._endDrain()
     this.onStatus('stopped', { reason: 'stop' })
+  }
+
+  // Back to push: no more regular requests, but the feed is read once at once (pages written up to
+  // the switch that the last poll did not have yet) and once after DRAIN_AFTER_MS (pages a container
+  // with the old mode cached wrote after it). A full answer asks again at once; errors back off.
+  _startDrain() {
+    this._endDrain()
+    const drain = { now: true, due: false, last: false, timer: null }
+    drain.timer = this.timers.setTimeout(() => {
+      drain.timer = null
+      drain.due = true
+      if (this.drain === drain && !this.inflight && this.timer == null) this._schedule(0)
+    }, DRAIN_AFTER_MS)
+    this.drain = drain
+    this.onStatus('draining', { seq: this.seq })
+    if (!this.inflight) this._schedule(0)
+    else this._clear()
+  }
+
+  _endDrain() {
+    if (this.drain?.timer != null) this.timers.clearTimeout(this.drain.timer)
+    this.drain = null
   }
 
   _clear() {
@@ -117,15 +167,17 @@ export class FeedFollower {
   }
 
   async _tick() {
-    if (!this.polling || this.inflight) return
+    if (!this._active || this.inflight) return
     this.inflight = true
     this.requests += 1
+    const drain = this.polling ? null : this.drain
+    if (drain) { drain.now = false; if (drain.due) drain.last = true }
     let body
     try {
       body = await this.fetchPage(this.seq)
     } catch (err) {
       this.inflight = false
-      if (!this.polling) return
+      if (!this._active) return
       this.failures += 1
       const wait = backoffMs(this.failures)
       this.onStatus('retrying', { wait, attempt: this.failures, error: err })
@@ -135,7 +187,15 @@ export class FeedFollower {
     this.inflight = false
     if (this.stopped) return
     const full = this._accept(body)
-    if (!this.polling) return                      // back to push while this answer was on its way
+    if (this.draining) {
+      this.failures = 0
+      const d = this.drain
+      if (this.timer != null) return
+      if (full || d.now || (d.due && !d.last)) this._schedule(0)   // behind; sent before the switch; the last read
+      else if (d.last) { this._endDrain(); this.onStatus('stopped', { reason: 'push' }) }
+      return                                                        // else the drain timer asks the last time
+    }
+    if (!this.polling) return
     if (this.failures) this.onStatus('polling', { seq: this.seq })
     this.failures = 0
     if (this.timer == null) this._schedule(full ? 0 : this.intervalMs)
