@@ -85,17 +85,3 @@ def test_report_viewers_export_and_refusals(api, tokens_for, session, seeded):
         assert answer.status == 422, (rooms, answer.body)
     assert api.call("GET", f"/v1/stats/compare?rooms={room_id},01J00000000000000000000000",
                     token=host).status == 404
-
-
-def test_product_stats_and_comparison(api, tokens_for, session):
-    room_id, truth = session
-    host = tokens_for("host-1")
-    product, sold = sorted(truth["products"].items())[0]
-    stats = api.call("GET", f"/v1/products/{product}/stats", token=host)
-    assert stats.status == 200, stats.body
-    sessions = stats.json()["sessions"]
-    assert [s["room_id"] for s in sessions] == [room_id]
-    assert (sessions[0]["orders"], sessions[0]["units"], sessions[0]["gmv"]) == (sold["orders"], sold["units"],
-                                                                                  sold["gmv"])
-    # another host sees none of host-1's sessions of the product
-    assert api.call("GET", f"/v1/products/{product}/stats", token=tokens_for("host-2")).json()["sessions"] == []

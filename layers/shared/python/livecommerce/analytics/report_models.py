@@ -164,5 +164,9 @@ class ProductSession(BaseModel):
 
 
 class ProductStats(BaseModel):
+    """The product's sessions in one page of the rooms that presented it (a host's own rooms; every
+    room for an operator); `cursor` asks for the next page, None at the end."""
+
     product_id: str
     sessions: list[ProductSession]
+    cursor: str | None = None

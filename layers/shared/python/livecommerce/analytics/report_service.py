@@ -9,7 +9,7 @@ import time
 from datetime import datetime, timezone
 
 from livecommerce import rooms
-from livecommerce.analytics import excel, live, post_live, report_store, reports
+from livecommerce.analytics import excel, live, post_live, product_room_index, queries, report_store, reports
 from livecommerce.analytics.live_models import LiveStats
 from livecommerce.analytics.report_models import Comparison, ExportLink, ProductStats, Report, ViewerPage
 from livecommerce.analytics.tags import TAGS
@@ -95,7 +95,7 @@ def compare(caller: Caller, rooms_param: str | None, products_param: str | None 
                                         errors=[{"field": "query", "message": "rooms or products, not both",
                                                  "type": "value_error"}])
     if products_param is not None:
-        return reports.compare_products([reports.product_totals(p, product_stats(caller, p).sessions)
+        return reports.compare_products([reports.product_totals(p, _all_product_sessions(caller, p))
                                          for p in _ids(products_param, "products", "invalid_products")])
     names = [r.strip() for r in rooms_param.split(",") if r.strip()]  # type: ignore[union-attr]
     if not 2 <= len(names) <= MAX_COMPARED or len(set(names)) != len(names) or not all(ULID.match(n) for n in names):
@@ -105,14 +105,28 @@ def compare(caller: Caller, rooms_param: str | None, products_param: str | None 
     return reports.compare([report(caller, name)[0] for name in names])
 
 
-def product_stats(caller: Caller, product_id: str) -> ProductStats:
-    sessions = []
-    # the caller's own rooms (the sessions a host may see; an operator sees their own too)
-    for session in reports.product_sessions(product_id, rooms.room_ids_of_host(caller.user_id)):
-        room = rooms.get_room(session.room_id)
-        if room is not None and room.run_by(caller.user_id, caller.roles):   # a host sees their own sessions
-            sessions.append(session)
-    return ProductStats(product_id=product_id, sessions=sessions)
+# A product's sessions (analytics.product_rooms): the rooms come from analytics' own index of the rooms
+# that presented the product, a host's own or (operators) every room. GET /v1/products/{id}/stats reads
+# one page of rooms per request (one store query; the answer's cursor names the next); a product
+# comparison pages through all of each product's rooms, QUERY_ROOMS at a time (one query each).
+PRODUCT_ROOMS_PER_PAGE = 200
+QUERY_ROOMS = queries.MAX_LIST
+
+
+def product_stats(caller: Caller, product_id: str, limit: int = PRODUCT_ROOMS_PER_PAGE,
+                  cursor: str | None = None) -> ProductStats:
+    room_ids, next_cursor = product_room_index.page(product_id, user_id=caller.user_id, roles=caller.roles,
+                                                    limit=limit, cursor=cursor)
+    sessions = reports.product_sessions(product_id, room_ids) if room_ids else []
+    return ProductStats(product_id=product_id, sessions=sessions, cursor=next_cursor)
+
+
+def _all_product_sessions(caller: Caller, product_id: str) -> list:
+    sessions: list = []
+    for room_ids in product_room_index.all_rooms(product_id, user_id=caller.user_id, roles=caller.roles,
+                                                 page_size=QUERY_ROOMS):
+        sessions += reports.product_sessions(product_id, room_ids)
+    return sessions
 
 
 def export(caller: Caller, room_id: str) -> ExportLink:

@@ -16,11 +16,14 @@ RoomId = Annotated[str, Path(pattern=Ulid, description="Room id (ULID).")]
 ProductId = Annotated[str, Path(pattern=Ulid, description="Product id (ULID).")]
 Limit = Annotated[int, Query(ge=1, le=200)]
 Cursor = Annotated[str | None, Query(max_length=1024)]
+ProductRooms = Annotated[int, Query(ge=1, le=200, description="Rooms per page: the product's sessions in up to "
+                                                              "this many of the rooms that presented it.")]
 Tag = Annotated[str | None, Query(max_length=32, description="Only viewers with this tag (livecommerce.analytics.tags).")]
 Rooms = Annotated[str | None, Query(max_length=300, description="2 to 10 room ids, comma-separated (422 "
                                                                    "invalid_rooms); or `products`, not both.")]
 Products = Annotated[str | None, Query(max_length=300, description="2 to 10 product ids, comma-separated: the "
-                                                                   "products over the caller's sessions (422 "
+                                                                   "products over every session the caller may "
+                                                                   "read (a host's own, all for operators; 422 "
                                                                    "invalid_products); or `rooms`, not both.")]
 XLSX_ANSWERS = {303: {"description": "See Other: `Location` is a presigned link to the workbook (valid 300 s); "
                                       "the body says the same as JSON (`url`, `expires_in`)."},
@@ -71,8 +74,8 @@ def build_router(api: Api) -> Router:
         return _service().compare(api.require("host"), rooms, products)
 
     @router.get("/v1/products/<product_id>/stats", tags=["analytics"], security=BEARER,
-                summary="A product across the caller's sessions")
-    def product_stats(product_id: ProductId) -> ProductStats:
-        return _service().product_stats(api.require("host"), product_id)
+                summary="A product across sessions: a host's own rooms, every room for an operator (paged by room)")
+    def product_stats(product_id: ProductId, limit: ProductRooms = 200, cursor: Cursor = None) -> ProductStats:
+        return _service().product_stats(api.require("host"), product_id, limit, cursor)
 
     return router

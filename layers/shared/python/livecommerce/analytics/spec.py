@@ -69,7 +69,8 @@ SPEC = ContextSpec(
         FunctionSpec(
             name="analytics",
             description="Post-live report, workbook export, viewers and tags, comparisons, product stats",
-            tables_read=("Rooms", "Identity", "LiveStats"),  # rooms.require_room_host/_staff; live figures
+            # rooms.require_room_host/_staff; live figures; the rooms that presented a product (product stats)
+            tables_read=("Rooms", "Identity", "LiveStats", EVENT_LOG),
             reads_cursor_secret=True,         # GET /v1/rooms/{room_id}/viewers
             queries_analytics=True,           # the report queries (Athena on AWS)
             exports_prefixes=("reports/", "exports/"),   # stored reports, workbooks (presigned links)
@@ -123,8 +124,10 @@ SPEC = ContextSpec(
         ),
         FunctionSpec(
             name="domain_events",
-            description="Keeps every domain event in the event log",
+            description="Keeps every domain event in the event log, and indexes the rooms that presented "
+                        "each product (analytics.product_room_index)",
             tables_write=(EVENT_LOG,),
+            tables_read=("Rooms",),           # the presenting room's host (product_room_index.record_pairs)
             memory_mb=256,
         ),
     ),
