@@ -325,6 +325,14 @@ def realtime(caller: Caller, room_id: str, token: str) -> Realtime:
         if "x-amz-customauthorizer-name" not in endpoint:
             endpoint += ("&" if "?" in endpoint else "?") + f"x-amz-customauthorizer-name={cfg.authorizer_name}"
     likes_per_second = 1000.0 / cfg.like_broadcast_interval_ms
+    # The room's settings are read fresh here (one consistent GetItem, which also refreshes this
+    # container's copy), together with the like total and the feed's seq: a page reads this again after
+    # an MQTT reconnect to catch up a `delivery` message it missed, and a copy up to 5 s old could
+    # still name the mode before that switch (docs/web-feed-delivery.md).
+    room_settings, likes_total, feed_seq = together(
+        lambda: repository.get_room_settings(room_id, cached=False),
+        lambda: repository.like_total(room_id),
+        lambda: repository.latest_feed_seq(room_id))
     return Realtime(
         endpoint=endpoint,
         client_id=topics.new_client_id(cfg.stage, caller.user_id),
@@ -337,12 +345,13 @@ def realtime(caller: Caller, room_id: str, token: str) -> Realtime:
         density=Density(max_batches_per_second=max_deliveries_per_second(cfg.batch_interval_ms),
                         max_messages_per_batch=cfg.batch_max_messages,
                         like_broadcasts_per_second=likes_per_second),
-        quick_phrases=_phrases(repository.get_room_settings(room_id)),
-        likes_total=repository.like_total(room_id),
+        quick_phrases=_phrases(room_settings),
+        likes_total=likes_total,
         status=room.status,
-        delivery=room_delivery(room_id),
-        poll_interval_ms=room_poll_interval(room_id),
-        feed_seq=repository.latest_feed_seq(room_id),
+        delivery=delivery.effective(room_settings.delivery if room_settings else None,
+                                    room_settings.audience_mode if room_settings else None),
+        poll_interval_ms=_poll_interval_of(room_settings),
+        feed_seq=feed_seq,
     )
 
 
