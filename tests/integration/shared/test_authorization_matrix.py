@@ -77,6 +77,7 @@ MATRIX.update({
                                                  ROOM_HOST),
     "PUT /v1/rooms/{room_id}/danmaku-settings": (
         lambda r: ("PUT", f"/v1/rooms/{r}/danmaku-settings", {"quick_phrases": ["想要"]}), ROOM_HOST),
+    "GET /v1/rooms/{room_id}/moderation": (lambda r: ("GET", f"/v1/rooms/{r}/moderation", None), ROOM_HOST),
     "PUT /v1/rooms/{room_id}/mutes/{user_id}": (
         lambda r: ("PUT", f"/v1/rooms/{r}/mutes/viewer-2", {"duration_seconds": 60}), ROOM_HOST),
     "DELETE /v1/rooms/{room_id}/mutes/{user_id}": (lambda r: ("DELETE", f"/v1/rooms/{r}/mutes/viewer-2", None),
@@ -92,6 +93,7 @@ MATRIX.update({
 # they are (the `viewer` column); prices, stock and payouts are never among these.
 ASSISTANT_ROUTES = {
     "GET /v1/rooms/{room_id}/danmaku-settings", "PUT /v1/rooms/{room_id}/danmaku-settings",
+    "GET /v1/rooms/{room_id}/moderation",
     "PUT /v1/rooms/{room_id}/mutes/{user_id}", "DELETE /v1/rooms/{room_id}/mutes/{user_id}",
     "PUT /v1/rooms/{room_id}/bans/{user_id}", "DELETE /v1/rooms/{room_id}/bans/{user_id}",
     "POST /v1/rooms/{room_id}/products/listing", "DELETE /v1/rooms/{room_id}/products/listing",
@@ -415,6 +417,7 @@ TEST_ROOM_ROWS = {
         "GET", f"/v1/rooms/{t.room}/danmaku-settings", None, None),
     "PUT /v1/rooms/{room_id}/danmaku-settings": lambda t, c: (
         "PUT", f"/v1/rooms/{t.room}/danmaku-settings", {"quick_phrases": ["想要"]}, None),
+    "GET /v1/rooms/{room_id}/moderation": lambda t, c: ("GET", f"/v1/rooms/{t.room}/moderation", None, None),
     "PUT /v1/rooms/{room_id}/mutes/{user_id}": lambda t, c: (
         "PUT", f"/v1/rooms/{t.room}/mutes/viewer-2", {"duration_seconds": 60}, None),
     "DELETE /v1/rooms/{room_id}/mutes/{user_id}": lambda t, c: (

@@ -141,6 +141,25 @@ class Moderation(BaseModel):
     banned: bool
 
 
+class ModeratedUser(BaseModel):
+    """A viewer muted now (until a time) or banned in the room."""
+
+    user_id: str
+    muted_until: str | None = Field(default=None, description="While muted: when the mute ends (UTC).")
+    banned: bool
+    reason: str | None = Field(default=None, description="The ban's reason, when one was given.")
+    updated_by: str | None = Field(default=None, description="Who set the last mute or ban.")
+    updated_at: str | None = None
+
+
+class ModerationPage(BaseModel):
+    """The room's muted and banned viewers, a page. A page may hold fewer than `limit` (even none)
+    while `cursor` is set: each request reads a bounded part of the room's records."""
+
+    items: list[ModeratedUser]
+    cursor: str | None = None
+
+
 # -- the room-entry snapshot (GET /v1/rooms/{room_id}/snapshot, cached at the edge) ------------
 
 class SnapshotRoom(BaseModel):

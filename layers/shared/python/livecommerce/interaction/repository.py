@@ -15,7 +15,7 @@ from pynamodb.expressions.condition import size
 from livecommerce.interaction.settings import get_interaction_settings
 from livecommerce.interaction.storage import (CounterItem, FeedPageItem, GateItem, LikeShardItem, MessageItem,
                                               ModerationItem, SettingsItem, bind_all)
-from livecommerce.shared import dynamo
+from livecommerce.shared import dynamo, paging
 from livecommerce.shared.clock import now_iso
 from livecommerce.shared.ids import _encode  # ULID time prefix for the key range
 from livecommerce.shared.ttl_cache import TtlCache
@@ -152,6 +152,40 @@ def set_moderation(room_id: str, user_id: str, *, by: str, muted_until: int | No
         actions.append(ModerationItem.reason.set(reason) if reason and banned else ModerationItem.reason.remove())
     item.update(actions=actions)
     return item
+
+
+# The room's muted and banned viewers (GET /v1/rooms/{room_id}/moderation). The MOD# items of a room
+# also hold every sender's danmaku state, so a request reads at most MODERATION_SCAN_PAGES pages of
+# MODERATION_SCAN_PAGE records and hands out a cursor where it stopped.
+MODERATION_OF_ROOM = paging.listing("interaction/moderation-of-room", key_attributes=("pk", "sk"),
+                                    partition_attribute="pk")
+MODERATION_SCAN_PAGE = 200
+MODERATION_SCAN_PAGES = 5
+
+
+def moderated_users(room_id: str, *, now_s: int, limit: int,
+                    cursor: str | None) -> tuple[list[ModerationItem], str | None]:
+    """Viewers of the room banned, or muted past `now_s`, in user-id order; and the next cursor."""
+    bind_all()
+    partition = f"ROOM#{room_id}"
+    start = paging.decode(cursor, MODERATION_OF_ROOM, partition=partition, owner=None)
+    result = ModerationItem.query(
+        partition, ModerationItem.sk.startswith("MOD#"),
+        filter_condition=(ModerationItem.banned == True) | (ModerationItem.muted_until > now_s),  # noqa: E712
+        last_evaluated_key=start, page_size=MODERATION_SCAN_PAGE, consistent_read=True)
+    pages = result.page_iter
+    found: list[ModerationItem] = []
+    last: dict[str, Any] | None = None
+    for read, page in enumerate(pages, start=1):
+        for raw in page.get("Items", []):
+            found.append(ModerationItem.from_raw_data(raw))
+            if len(found) == limit:      # stop after this one: the next page starts behind it
+                last = {"pk": raw["pk"], "sk": raw["sk"]}
+                return found, paging.encode(last, MODERATION_OF_ROOM, partition=partition, owner=None)
+        last = pages.last_evaluated_key
+        if not last or read >= MODERATION_SCAN_PAGES:
+            break
+    return found, paging.encode(last, MODERATION_OF_ROOM, partition=partition, owner=None)
 
 
 def write_speech(room_id: str, user_id: str, speech: dict[str, Any], *, read_version: int | None,

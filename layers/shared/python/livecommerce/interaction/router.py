@@ -8,11 +8,14 @@ from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 
 from livecommerce.interaction.models import (BanRequest, Danmaku, DanmakuRequest, DanmakuSettings,
                                              DanmakuSettingsRequest, LikesAccepted, LikesRequest, Moderation,
-                                             MuteRequest, Realtime, RoomFeed, RoomSnapshot)
+                                             ModerationPage, MuteRequest, Realtime, RoomFeed,
+                                             RoomSnapshot)
 from livecommerce.shared.api import BEARER, Api
 from livecommerce.shared.bearer import bearer_token
 
 RoomId = Annotated[str, Path(pattern=r"^[0-9A-HJKMNP-TV-Z]{26}$", description="Room id (ULID).")]
+Limit = Annotated[int, Query(ge=1, le=50, description="At most this many per page.")]
+Cursor = Annotated[str | None, Query(max_length=1024, description="The `cursor` of the previous page.")]
 UserId = Annotated[str, Path(pattern=r"^[A-Za-z0-9_-]{1,64}$", description="The viewer's user id.")]
 
 
@@ -83,6 +86,11 @@ def build_router(api: Api) -> Router:
                 summary="Set the room's quick phrases and blocked words (host or a moderating assistant)")
     def put_settings(room_id: RoomId, body: DanmakuSettingsRequest) -> DanmakuSettings:
         return _service().put_danmaku_settings(api.caller(), room_id, body)
+
+    @router.get("/v1/rooms/<room_id>/moderation", tags=["realtime"], security=BEARER,
+                summary="The room's muted (until when) and banned viewers, paged (host or a moderating assistant)")
+    def moderation_list(room_id: RoomId, limit: Limit = 20, cursor: Cursor = None) -> ModerationPage:
+        return _service().list_moderation(api.caller(), room_id, limit=limit, cursor=cursor)
 
     @router.put("/v1/rooms/<room_id>/mutes/<user_id>", tags=["realtime"], security=BEARER,
                 summary="Mute a viewer in the room for a while (host or a moderating assistant)")

@@ -12,7 +12,8 @@ from livecommerce.interaction.density import Candidate, max_deliveries_per_secon
 from livecommerce.interaction.limits import clamp_likes, retry_after, window_end, window_index
 from livecommerce.interaction.models import (Danmaku, DanmakuRequest, DanmakuSettings, DanmakuSettingsRequest,
                                              FeedPage, RoomFeed,
-                                             Density, LikesAccepted, LikesRequest, Moderation, Realtime,
+                                             Density, LikesAccepted, LikesRequest, ModeratedUser, Moderation,
+                                             ModerationPage, Realtime,
                                              RealtimeCredentials, ReplyRef, Topic)
 from livecommerce.interaction.realtime import PublishFailed, mqtt_url, publish, publish_best_effort
 from livecommerce.interaction.settings import get_interaction_settings
@@ -523,6 +524,20 @@ def _notify(room_id: str, user_id: str, message: dict[str, Any]) -> None:
     if topics.USER_ID.match(user_id):
         publish_best_effort(topics.private_topic(get_interaction_settings().stage, room_id, user_id),
                             {"room_id": room_id, **message}, qos=1)
+
+
+def list_moderation(caller: Caller, room_id: str, *, limit: int, cursor: str | None) -> ModerationPage:
+    """The room's muted (until when) and banned viewers, for its host, operators and moderating assistants."""
+    _load_for_moderator(caller, room_id)
+    now = int(time.time())
+    found, next_cursor = repository.moderated_users(room_id, now_s=now, limit=limit, cursor=cursor)
+    items = []
+    for item in found:
+        until = int(item.muted_until) if item.muted_until and item.muted_until > now else None
+        items.append(ModeratedUser(user_id=item.user_id, muted_until=iso_from_epoch(until) if until else None,
+                                   banned=bool(item.banned), reason=item.reason if item.banned else None,
+                                   updated_by=item.updated_by, updated_at=item.updated_at))
+    return ModerationPage(items=items, cursor=next_cursor)
 
 
 def mute(caller: Caller, room_id: str, user_id: str, duration_seconds: int) -> Moderation:

@@ -58,6 +58,7 @@ SPEC = ContextSpec(
         Route("GET", "/v1/rooms/{room_id}/danmaku-settings", "interaction", "token", "host"),
         Route("PUT", "/v1/rooms/{room_id}/danmaku-settings", "interaction", "token", "host",
               max_body_bytes=16 * 1024),
+        Route("GET", "/v1/rooms/{room_id}/moderation", "interaction", "token", "host"),
         Route("PUT", "/v1/rooms/{room_id}/mutes/{user_id}", "interaction", "token", "host", max_body_bytes=1024),
         Route("DELETE", "/v1/rooms/{room_id}/mutes/{user_id}", "interaction", "token", "host"),
         Route("PUT", "/v1/rooms/{room_id}/bans/{user_id}", "interaction", "token", "host", max_body_bytes=1024),
@@ -91,6 +92,7 @@ SPEC = ContextSpec(
             # room access; sender nicknames; assistants (moderation); the snapshot's cards (Catalog)
             tables_read=("Rooms", "Identity", "Catalog"),
             reads_token_secret=True,                 # GET .../realtime verifies the token it hands to the client
+            reads_cursor_secret=True,                # GET .../moderation
             publishes_realtime=True,                 # own copies, host replies, notices, danmaku batches
             realtime_client_settings=True,
             invokes=("realtime_batcher",),           # the trailing publisher of a danmaku slot (interaction.feed)
