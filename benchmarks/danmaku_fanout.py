@@ -370,8 +370,9 @@ def main() -> int:
           f"p50 {percentile(slot_waits, 50):.0f} ms, p99 {percentile(slot_waits, 99):.0f} ms")
     # The slot wait split in two: what the density rule itself imposes (a gate that publishes a message
     # at once when nothing went out for an interval, else exactly when the slot opens, given the
-    # batches that really went out) and how late the slot was really taken after it opened
-    # (scheduling: the flush request, the batcher waking, the conditional write, under this load).
+    # batches that really went out, counted from the message id's time) and the rest: the accepting
+    # call storing the message before it offers it, the flush request, the batcher waking and its
+    # conditional write, all waiting for a CPU under load.
     interval = get_interaction_settings().batch_interval_ms
     import bisect
 
@@ -387,7 +388,8 @@ def main() -> int:
             rule_wait.append(ideal - accepted_ms)
             late.append(at - ideal)
     print(f"      of which the density rule (one batch per {interval} ms) p50 {percentile(rule_wait, 50):.0f} ms, "
-          f"p99 {percentile(rule_wait, 99):.0f} ms; the slot taken late p50 {percentile(late, 50):.0f} ms, "
+          f"p99 {percentile(rule_wait, 99):.0f} ms; the rest (storing, offering, the flush, taking the slot) "
+          f"p50 {percentile(late, 50):.0f} ms, "
           f"p99 {percentile(late, 99):.0f} ms")
     worst = sorted(result["hops"])[-3:]
     print(f"    batch publish->receive  worst {', '.join(f'{h:.0f}' for h in worst)} ms; p50 {percentile(result['hops'], 50):.0f} ms, "
