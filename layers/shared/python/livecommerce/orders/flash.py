@@ -24,7 +24,6 @@ import time
 from datetime import datetime, timedelta
 
 from livecommerce import catalog, rooms
-from livecommerce.catalog.events import StockChanged
 from livecommerce.orders import pricing, repository, sharding
 from livecommerce.orders.events import (FlashSaleCountdown, FlashSaleEnded, FlashSaleScheduled, FlashSaleSoldOut,
                                         FlashSaleStarted)
@@ -338,11 +337,7 @@ def _buy_effect(caller: Caller, sale: FlashSaleItem, body: FlashBuyRequest, orde
               [FlashBuyerItem.count.add(body.quantity)],
               FlashBuyerItem.count.does_not_exist() | (FlashBuyerItem.count <= limit - body.quantity))
     tx.put("order", order, OrderItem.pk.does_not_exist())
-    # The units the sale has left moved: the room's flash-sale card shows it (interaction coalesces these to
-    # one message a second per sale, and turns the card to sold out at 0), as a cancel's or expiry's return does.
-    taken = StockChanged(room_id=sale.room_id, flash_sale_id=sale_id, product_id=sale.product_id,
-                         delta=-body.quantity, cause="order", order_id=order_id)
-    events = repository.outbox_items(order.pk, [order_created(order), taken])
+    events = repository.outbox_items(order.pk, [order_created(order)])
     for event in events:
         tx.put("outbox", event)
     return Effect(tx, order_view(order), ref=order_id, after=lambda: repository.flush_new(order.pk, events))
