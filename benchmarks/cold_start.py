@@ -6,6 +6,10 @@ the same for `import boto3` as the baseline, in the same run. Each figure is
 the median of several fresh processes. Goal: every entry module at most 1.5x
 the boto3 baseline.
 
+This is the import of the code alone: LOAD_AT_INIT=0, so the API entry modules do not load their
+routes' services and clients at init (livecommerce.shared.warmup). With it on, as deployed, init
+plus the first request is measured whole by benchmarks/cold_start_whole.py (docs/cold-start.md).
+
     .venv/bin/python benchmarks/cold_start.py [--runs 7]
 """
 from __future__ import annotations
@@ -44,6 +48,7 @@ def measure(target: str, runs: int) -> dict[str, float]:
         "PYTHONDONTWRITEBYTECODE": "",  # Lambda layers ship compiled bytecode; measure warm caches
         "AWS_REGION": "ap-northeast-1", "AWS_DEFAULT_REGION": "ap-northeast-1",
         "POWERTOOLS_SERVICE_NAME": "bench", "STAGE": "dev",
+        "LOAD_AT_INIT": "0",   # the code's own import; loading at init is cold_start_whole.py's to measure
     })
     samples = []
     for _ in range(runs + 1):

@@ -25,6 +25,8 @@ FUNCTIONS_DIR = ROOT / "functions"
 RUNTIME = lambda_.Runtime.PYTHON_3_14
 ARCHITECTURE = lambda_.Architecture.ARM_64
 ASSET_EXCLUDES = ["__pycache__", "*.pyc", ".pytest_cache"]
+# The alias API Gateway invokes on a SnapStart function (its latest published version).
+LIVE_ALIAS = "live"
 
 
 def runtime_python_version(runtime: lambda_.Runtime = RUNTIME) -> str:
@@ -50,10 +52,16 @@ class LambdaFunction(Construct):
         dead_letter_queue: sqs.IQueue | None = None,
         code_dir: Path | None = None,
         unscoped_action_reasons: Sequence[str] = (),
+        snap_start: bool = False,
     ) -> None:
         """unscoped_action_reasons: why the role's other statements with Resource '*'
         (actions that take no resource, granted by the caller) need it; they share
-        the one AwsSolutions-IAM5[Resource::*] finding of the role with X-Ray."""
+        the one AwsSolutions-IAM5[Resource::*] finding of the role with X-Ray.
+
+        snap_start: Lambda SnapStart on published versions (docs/cold-start.md): each deploy
+        publishes a version (its init runs then, and Lambda snapshots it) and points the alias
+        `live` at it; callers invoke `invocable` (the alias), never $LATEST, which SnapStart
+        does not serve."""
         super().__init__(scope, id)
         code_dir = code_dir or FUNCTIONS_DIR / name
         if not (code_dir / "handler.py").is_file():
@@ -92,7 +100,14 @@ class LambdaFunction(Construct):
             role=self.role,
             log_group=self.log_group,
             dead_letter_queue=dead_letter_queue,
+            snap_start=lambda_.SnapStartConf.ON_PUBLISHED_VERSIONS if snap_start else None,
         )
+        # What callers invoke: the `live` alias of the latest published version under SnapStart.
+        self.alias: lambda_.Alias | None = None
+        self.invocable: lambda_.IFunction = self.function
+        if snap_start:
+            self.alias = lambda_.Alias(self, "Live", alias_name=LIVE_ALIAS, version=self.function.current_version)
+            self.invocable = self.alias
         nag.acknowledge(
             self.role,
             "AwsSolutions-IAM5[Resource::*]",

@@ -49,6 +49,13 @@ ALIPAY_GATEWAY = "https://openapi.alipay.com/gateway.do"
 WECHATPAY_API_BASE = "https://api.mch.weixin.qq.com"
 ALIPAY_PAY_GATEWAY = "https://openapi.alipay.com/gateway.do"
 METRICS_NAMESPACE = "LiveCommerce"
+# Lambda SnapStart (docs/cold-start.md): on every function behind a Lambda-proxy API route, whose
+# entry module loads its routes' work at init (livecommerce.shared.warmup), so the snapshot holds
+# it; API Gateway invokes their `live` alias. Not on `docs` (a file read: its cold start is under the
+# hello-world's, and SnapStart for Python bills the snapshot's caching and each restore).
+NO_SNAP_START = frozenset({"docs"})
+SNAP_START_FUNCTIONS = frozenset(
+    route.function for route in ROUTES if route.integration is None) - NO_SNAP_START
 # boto3's "standard" retry mode retries throttling with backoff (3 attempts);
 # IVS allows 5 requests per second for most channel and stream-key operations.
 IVS_RETRY_MODE = "standard"
@@ -180,7 +187,7 @@ class ApiStack(Stack):
             "Http",
             config=config,
             routes=ROUTES,
-            functions={name: fn.function for name, fn in self.functions.items()},
+            functions={name: fn.invocable for name, fn in self.functions.items()},
             authorizer_function=self.functions["authorizer"].function,
             gateway_responses=gateway_response_table(),
             # The beacon route's Firehose stream (cdk/stacks/analytics_stack.py names it the same way),
@@ -325,6 +332,7 @@ class ApiStack(Stack):
             dead_letter_queue=dead_letter_queue,
             unscoped_action_reasons=[UNSCOPED_ACTION_REASONS["iot_describe_endpoint"]]
             if spec.publishes_realtime else [],
+            snap_start=spec.name in SNAP_START_FUNCTIONS,
         )
         # Grants, exactly as the spec says.
         for table in spec.tables:

@@ -122,8 +122,44 @@ def test_methods_use_lambda_proxy_of_their_function(synth, stage):
         assert integration["IntegrationHttpMethod"] == "POST"
         parts = integration["Uri"]["Fn::Join"][1]
         assert parts[-3] == ":lambda:path/2015-03-31/functions/" and parts[-1] == "/invocations"
-        assert from_parent(parent, parts[-2]) == \
-            {"Fn::GetAtt": [_function_logical_id(parent, route.function, stage), "Arn"]}
+        assert from_parent(parent, parts[-2]) == _invoked(parent, route.function, stage)
+
+
+def _alias_of(parent: dict, function_logical_id_: str) -> str | None:
+    """The logical id of the function's `live` alias, None when it has none."""
+    found = [k for k, r in resources(parent, "AWS::Lambda::Alias").items()
+             if props(r)["FunctionName"] == {"Ref": function_logical_id_}]
+    assert len(found) <= 1
+    return found[0] if found else None
+
+
+def _invoked(parent: dict, name: str, stage: str) -> dict:
+    """What API Gateway invokes for a route function: the `live` alias (SnapStart), else the function."""
+    function = _function_logical_id(parent, name, stage)
+    alias = _alias_of(parent, function)
+    return {"Ref": alias} if alias else {"Fn::GetAtt": [function, "Arn"]}
+
+
+def test_api_functions_run_with_snapstart_behind_their_live_alias(synth, stage):
+    """docs/cold-start.md: every function behind a Lambda-proxy route except docs has SnapStart on its
+    published versions, and an alias `live` on the version this deploy published (its init, with what
+    livecommerce.shared.warmup loads, is what Lambda snapshots); no other function has either."""
+    parent = synth.json(stage, "Api")
+    api_functions = {r.function for r in ROUTES if r.integration is None}
+    assert api_stack.SNAP_START_FUNCTIONS == api_functions - {"docs"} and "orders" in api_functions
+    versions = resources(parent, "AWS::Lambda::Version")
+    for spec in FUNCTION_SPECS:
+        logical_id = _function_logical_id(parent, spec.name, stage)
+        snap = props(parent["Resources"][logical_id]).get("SnapStart")
+        alias = _alias_of(parent, logical_id)
+        if spec.name in api_stack.SNAP_START_FUNCTIONS:
+            assert snap == {"ApplyOn": "PublishedVersions"}, spec.name
+            alias_props = props(parent["Resources"][alias])
+            assert alias_props["Name"] == "live"
+            version = alias_props["FunctionVersion"]["Fn::GetAtt"]
+            assert version[1] == "Version" and props(versions[version[0]])["FunctionName"] == {"Ref": logical_id}
+        else:
+            assert snap is None and alias is None, spec.name
 
 
 def _execute_api_arn(api_id: str, suffix: list) -> dict:
@@ -143,10 +179,10 @@ def test_one_invoke_permission_per_function_for_this_stage_only(synth, stage):
         assert p["Action"] == "lambda:InvokeFunction"
         assert p["Principal"] == "apigateway.amazonaws.com"
         assert p["SourceArn"] == _execute_api_arn(api_id, [f"/{stage}/*/*"])
-        function = from_parent(parent, p["FunctionName"])["Fn::GetAtt"][0]
+        function = json.dumps(from_parent(parent, p["FunctionName"]))
         assert function not in granted, f"two permissions for {function}"
         granted[function] = p
-    assert set(granted) == {_function_logical_id(parent, name, stage)
+    assert set(granted) == {json.dumps(_invoked(parent, name, stage))
                             for name in {r.function for r in ROUTES if r.integration is None}}
     # In the Api stack: the token authorizer's (scoped to the authorizer) and the event rules'.
     by_principal: dict[str, list[dict]] = {}
