@@ -73,6 +73,21 @@ def test_a_preset_in_a_room_indexes_the_room_for_the_product(api, tokens_for, se
     assert product_room_index.page(product_id, user_id="operator-1", roles=roles, limit=10, cursor=None) \
         == ([room_id], None)
 
+    # history from before the index: a listing kept in the event log only, indexed by the backfill
+    from livecommerce.analytics.event_log import record
+
+    older = _room(api, tokens_for("host-2"), "旧场次")
+    assert record({"id": "eb-old", "detail-type": "ProductListed", "source": "livecommerce.catalog",
+                   "time": "2026-01-01T00:00:00Z", "detail": {"room_id": older, "product_id": product_id,
+                                                              "name": "茶具", "live_price": 1, "stock_left": 1}})
+    assert product_room_index.page(product_id, user_id="host-2", roles=frozenset({"host"}), limit=10,
+                                   cursor=None) == ([], None)
+    assert product_room_index.backfill() >= 2
+    assert sorted(product_room_index.page(product_id, user_id="operator-1", roles=roles, limit=10,
+                                          cursor=None)[0]) == sorted([room_id, older])
+    assert product_room_index.page(product_id, user_id="host-2", roles=frozenset({"host"}), limit=10,
+                                   cursor=None) == ([older], None)
+
 
 def test_hosts_see_their_rooms_operators_every_room_paged_and_compared(api, tokens_for, seeded, tmp_path,
                                                                        monkeypatch):
