@@ -15,7 +15,13 @@ NPM_STAMP := node_modules/.stamp-$(shell cat package.json | sha1sum | cut -c1-12
 PTH_STAMP := $(VENV)/.stamp-pth
 DEB_STAMP := .cache/.stamp-deb-$(shell cat debian-packages.txt | sha1sum | cut -c1-12)
 
-.PHONY: setup web local test test-fast lint-imports synth lint-infra bench deploy openapi events clean
+# The project's own sources compiled once: where PYTHONDONTWRITEBYTECODE=1 is set (as on the team's
+# machines), every process (each local stack's function workers, each test worker) would otherwise
+# compile them again on import.
+bytecode: setup
+	@$(PY) -m compileall -q -j 0 layers/shared/python functions local >/dev/null
+
+.PHONY: bytecode setup web local test test-fast lint-imports synth lint-infra bench deploy openapi events clean
 
 setup: $(PY_STAMP) $(PTH_STAMP) $(NPM_STAMP) $(DEB_STAMP)
 
@@ -50,7 +56,7 @@ $(WEB_STAMP): $(NPM_STAMP) $(WEB_SOURCES)
 
 # State (tables, secrets, queues) is kept in .local/state across restarts; FRESH=1 starts clean.
 LOCAL_STATE ?= .local/state
-local: setup web
+local: setup web bytecode
 	$(PY) -m local.stack --port $(PORT) --state-dir $(LOCAL_STATE) $(if $(FRESH),--fresh)
 
 # Fast tiers first: unit, then integration (moto), infra (synth), e2e (the local stack), on every
@@ -59,7 +65,7 @@ local: setup web
 # the work out in the tiers' order. See docs/testing.md.
 TEST_WORKERS ?= auto
 PYTEST_XDIST = -n $(TEST_WORKERS) --dist loadgroup --no-loadscope-reorder
-test: setup web
+test: setup web bytecode
 	$(PY) -m pytest -q $(PYTEST_XDIST) --durations=15 tests/unit tests/integration tests/infra tests/e2e
 
 test-fast: setup
