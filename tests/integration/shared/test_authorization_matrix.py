@@ -78,6 +78,7 @@ MATRIX.update({
     "PUT /v1/rooms/{room_id}/danmaku-settings": (
         lambda r: ("PUT", f"/v1/rooms/{r}/danmaku-settings", {"quick_phrases": ["想要"]}), ROOM_HOST),
     "GET /v1/rooms/{room_id}/moderation": (lambda r: ("GET", f"/v1/rooms/{r}/moderation", None), ROOM_HOST),
+    "GET /v1/rooms/{room_id}/coupon-drops": (lambda r: ("GET", f"/v1/rooms/{r}/coupon-drops", None), ROOM_HOST),
     "PUT /v1/rooms/{room_id}/mutes/{user_id}": (
         lambda r: ("PUT", f"/v1/rooms/{r}/mutes/viewer-2", {"duration_seconds": 60}), ROOM_HOST),
     "DELETE /v1/rooms/{room_id}/mutes/{user_id}": (lambda r: ("DELETE", f"/v1/rooms/{r}/mutes/viewer-2", None),
@@ -99,7 +100,7 @@ ASSISTANT_ROUTES = {
     "POST /v1/rooms/{room_id}/products/listing", "DELETE /v1/rooms/{room_id}/products/listing",
     "POST /v1/rooms/{room_id}/products/{product_id}/listing",
     "DELETE /v1/rooms/{room_id}/products/{product_id}/listing",
-    "POST /v1/rooms/{room_id}/coupon-drops",
+    "POST /v1/rooms/{room_id}/coupon-drops", "GET /v1/rooms/{room_id}/coupon-drops",
     "POST /v1/rooms/{room_id}/polls", "POST /v1/rooms/{room_id}/quizzes",
 }
 # Close of a poll or quiz that does not exist (the builder knows only the room): a caller who is
@@ -404,6 +405,7 @@ TEST_ROOM_ROWS = {
     "POST /v1/rooms/{room_id}/coupon-drops": lambda t, c: (
         "POST", f"/v1/rooms/{t.room}/coupon-drops", {"template_id": t.template, "quantity": 1}, None),
     "GET /v1/coupon-drops/{drop_id}": lambda t, c: ("GET", f"/v1/coupon-drops/{t.drop}", None, None),
+    "GET /v1/rooms/{room_id}/coupon-drops": lambda t, c: ("GET", f"/v1/rooms/{t.room}/coupon-drops", None, None),
     "POST /v1/coupon-drops/{drop_id}/claim": lambda t, c: (
         "POST", f"/v1/coupon-drops/{t.drop}/claim", None, _idem(c)),
     "POST /v1/rooms/{room_id}/shares": lambda t, c: ("POST", f"/v1/rooms/{t.room}/shares", None, None),

@@ -132,7 +132,14 @@ def test_a_drop_before_its_moment_or_emptied_is_not_claimed(world):
     with pytest.raises(problems.Conflict) as raised:
         service.claim(VIEWER, DROP, "key-00000004")
     assert raised.value.code == "drop_exhausted"
-    assert RecordingTx.committed == []        # answered without a transaction
+    # No claim transaction: the only commit is the drop's end, announced once (CouponDropExhausted).
+    assert [[(t, {k: v for k, v in d.items() if k != "event_id"}) for t, d in tx.outbox()]
+            for tx in RecordingTx.committed] == [
+        [("CouponDropExhausted", {"drop_id": DROP, "room_id": ROOM, "quantity": 10})]]
+    world.drops[DROP].exhausted_at = "2026-01-01T00:00:00Z"    # as that commit wrote it
+    with pytest.raises(problems.Conflict):
+        service.claim(VIEWER, DROP, "key-00000005")
+    assert len(RecordingTx.committed) == 1                    # not announced again
 
 
 def test_a_share_reward_drop_is_not_claimable(world):

@@ -14,7 +14,7 @@ from livecommerce.catalog.events import ProductListed, ProductUnlisted, StockCha
 from livecommerce.engagement.events import (LotteryClosed, LotteryCountdown, LotteryDrawn, LotteryOpened,
                                             LotteryRedrawn)
 from livecommerce.interaction.spec import BROADCAST_EVENTS
-from livecommerce.marketing.events import CouponDropped
+from livecommerce.marketing.events import CouponDropExhausted, CouponDropped
 from livecommerce.media.events import (CostreamGuestMuted, CostreamInvited, CostreamJoined, CostreamLayoutChanged,
                                        CostreamLeft, CostreamRequested, PkEnded, PkScore, PkStarted)
 from livecommerce.orders.events import (FlashSaleCountdown, FlashSaleEnded, FlashSaleScheduled, FlashSaleSoldOut,
@@ -26,7 +26,7 @@ MODELS: dict[str, type[DomainEvent]] = {model.detail_type: model for model in (
     RoomStarted, StreamInterrupted, StreamResumed, RoomEnded,
     ProductListed, ProductUnlisted, StockChanged,
     FlashSaleScheduled, FlashSaleCountdown, FlashSaleStarted, FlashSaleSoldOut, FlashSaleEnded,
-    CouponDropped,
+    CouponDropped, CouponDropExhausted,
     CostreamRequested, CostreamInvited, CostreamJoined, CostreamLeft, CostreamGuestMuted, CostreamLayoutChanged,
     PkStarted, PkScore, PkEnded,
     LotteryOpened, LotteryCountdown, LotteryClosed, LotteryDrawn, LotteryRedrawn,

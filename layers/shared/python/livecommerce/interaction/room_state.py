@@ -1,6 +1,6 @@
 """What is running in a room, as RETAINED messages on its state topics (late joiners).
 
-One retained message per kind (topics.STATE_KINDS: card, flash_sale, lottery, poll, quiz, likes)
+One retained message per kind (topics.STATE_KINDS: card, flash_sale, lottery, poll, quiz, likes, coupon)
 on lc/<stage>/rooms/<room>/state/<kind>. IoT Core (and the local broker, local.mqtt) delivers
 the retained message of every state topic to a client the moment it subscribes to state/+, so a
 viewer who joins late sees the card on screen, the flash-sale countdown, the open lottery or poll

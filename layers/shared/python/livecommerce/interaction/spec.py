@@ -10,7 +10,8 @@ from livecommerce.shared.spec import ContextSpec, FunctionSpec, Route, StreamCon
 # the others (each carries `room_id`).
 ROOM_LIFECYCLE_EVENTS = ("RoomStarted", "StreamInterrupted", "StreamResumed", "RoomEnded")
 COMMERCE_EVENTS = ("ProductListed", "ProductUnlisted", "StockChanged", "FlashSaleScheduled", "FlashSaleCountdown",
-                   "FlashSaleStarted", "FlashSaleSoldOut", "FlashSaleEnded", "CouponDropped")
+                   "FlashSaleStarted", "FlashSaleSoldOut", "FlashSaleEnded", "CouponDropped",
+                   "CouponDropExhausted")
 # Co-streaming and PK (the media context: livecommerce.media.events).
 COSTREAM_EVENTS = ("CostreamRequested", "CostreamInvited", "CostreamJoined", "CostreamLeft", "CostreamGuestMuted",
                    "CostreamLayoutChanged", "PkStarted", "PkScore", "PkEnded")

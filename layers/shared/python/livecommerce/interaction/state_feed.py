@@ -8,6 +8,8 @@ The broadcasts consumer (interaction.broadcasts) hands every room event here as 
               second, the last change always), FlashSaleSoldOut; FlashSaleEnded clears it
   lottery     LotteryOpened (closes_at, keyword, prize), LotteryClosed (drawing: entrants, draws_at);
               LotteryDrawn clears it (the winners are on the events topic)
+  coupon      CouponDropped shows the open drop (now, or a scheduled one at its time); CouponDropExhausted
+              of that drop (its last coupon claimed) clears it; a newer drop replaces it
   likes       the likes batcher's flush (interaction.batcher): the exact total, at most once a second
   (all)       RoomEnded clears every kind
 
@@ -94,12 +96,14 @@ def apply(event: DomainEvent, room_id: str) -> str | None:
     if kind == "LotteryDrawn":
         return _end(room_id, "lottery", event.lottery_id, event)
     if kind == "CouponDropped":
-        # Kept for the room-entry snapshot (coupons on offer); the drop itself is on the events topic.
-        applied = state_storage.show(room_id, "coupon", event.drop_id, version_of(event), {
+        # The open drop as retained state (a viewer opening the page later still sees it and claims), and
+        # kept for the room-entry snapshot (coupons on offer); the drop itself is also on the events topic.
+        return _show(room_id, "coupon", event.drop_id, event, {
             "type": "coupon_drop", "drop_id": event.drop_id, "name": event.name, "kind": event.kind,
             "amount": event.amount, "threshold": event.threshold, "quantity": event.quantity,
             "drops_at": event.drops_at})
-        return "coupon_kept" if applied else "stale"
+    if kind == "CouponDropExhausted":
+        return _end(room_id, "coupon", event.drop_id, event)
     if kind == "RoomEnded":
         for state_kind in ("card", "flash_sale", "lottery", "coupon"):
             state_storage.end(room_id, state_kind, None, version_of(event))

@@ -50,7 +50,7 @@ def private_topic(stage: str, room_id: str, user_id: str) -> str:
 
 
 # The kinds of retained room state (interaction.room_state).
-STATE_KINDS = ("card", "flash_sale", "lottery", "poll", "quiz", "likes")
+STATE_KINDS = ("card", "flash_sale", "lottery", "poll", "quiz", "likes", "coupon")
 
 
 def state_topic(stage: str, room_id: str, kind: str) -> str:

@@ -51,6 +51,14 @@ class ShareRewardConfigured(DomainEvent, _DropFields):
     pass
 
 
+class CouponDropExhausted(DomainEvent):
+    """The last coupon of a drop was claimed (once per drop): the room stops showing it."""
+
+    drop_id: str
+    room_id: str
+    quantity: int
+
+
 class CouponClaimed(DomainEvent):
     drop_id: str
     room_id: str
@@ -101,5 +109,5 @@ class PointsChanged(DomainEvent):
     ref: str
 
 
-ALL = (CouponTemplateCreated, CouponDropScheduled, CouponDropped, CouponClaimed, CouponRedeemed,
+ALL = (CouponTemplateCreated, CouponDropScheduled, CouponDropped, CouponDropExhausted, CouponClaimed, CouponRedeemed,
        ShareRewardConfigured, ShareArrived, ShareRewarded, PointsChanged, GiftRedeemed)

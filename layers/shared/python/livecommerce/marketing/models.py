@@ -110,8 +110,15 @@ class Drop(BaseModel):
     quantity: int
     left: int
     drops_at: str
+    valid_until: str | None = Field(default=None, description="The coupons' fixed end, if the template has one: "
+                                                              "the drop ends then.")
     state: Literal["scheduled", "open", "exhausted", "ended"]
     created_at: str
+
+
+class DropPage(BaseModel):
+    items: list[Drop]
+    cursor: str | None = None
 
 
 class Coupon(BaseModel):

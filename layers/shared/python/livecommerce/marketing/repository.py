@@ -6,7 +6,7 @@ from typing import Iterable
 
 from pynamodb.exceptions import DoesNotExist
 
-from livecommerce.marketing.storage import (ArrivalItem, CouponItem, DropItem,
+from livecommerce.marketing.storage import (ArrivalItem, CouponItem, DropItem, RoomDropItem,
                                             LedgerItem, MarketingOutboxItem, PointsItem, RoomShareRewardItem,
                                             ShareItem, SharerItem, TemplateItem, bind_all)
 from livecommerce.shared.tx import Tx
@@ -78,6 +78,23 @@ def coupons_of(user_id: str, *, limit: int | None = None, cursor: str | None = N
     if not limit:
         return items, None
     return items, paging.encode(result.last_evaluated_key, COUPONS_OF_USER, partition=partition, owner=user_id)
+
+
+# A room's drops, newest first (GET /v1/rooms/{room_id}/coupon-drops).
+DROPS_OF_ROOM = paging.listing("marketing/drops-of-room", key_attributes=("pk", "sk"), partition_attribute="pk")
+
+
+def drops_of_room(room_id: str, *, limit: int, cursor: str | None) -> tuple[list[DropItem], str | None]:
+    """The room's drops (each read whole, with what is left now), newest first; and the next cursor."""
+    bind_all()
+    partition = RoomDropItem.key(room_id, "")[0]
+    start = paging.decode(cursor, DROPS_OF_ROOM, partition=partition, owner=None)
+    result = RoomDropItem.query(partition, RoomDropItem.sk.startswith("CDROP#"), limit=limit,
+                                last_evaluated_key=start, scan_index_forward=False)
+    ids = [entry.drop_id for entry in result]
+    found = {item.drop_id: item for item in DropItem.batch_get([DropItem.key(i) for i in ids])} if ids else {}
+    return ([found[i] for i in ids if i in found],
+            paging.encode(result.last_evaluated_key, DROPS_OF_ROOM, partition=partition, owner=None))
 
 
 def ledger_of(user_id: str, *, limit: int, cursor: str | None) -> tuple[list[LedgerItem], str | None]:

@@ -7,7 +7,7 @@ from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Body, Header, Path, Query
 
 from livecommerce.marketing.models import (Arrival, Coupon, CouponPage, CreateDropRequest, CreateTemplateRequest,
-                                           Drop, Points, ShareCode, Template)
+                                           Drop, DropPage, Points, ShareCode, Template)
 from livecommerce.marketing.gift_models import AnyRedemption, AnyRedemptionRequest, GiftRedemptionRequest
 from livecommerce.shared.api import BEARER, Api
 
@@ -46,6 +46,12 @@ def build_router(api: Api) -> Router:
                  summary="Drop a template's coupons into the room, now or at a time")
     def create_drop(room_id: RoomId, body: CreateDropRequest) -> tuple[Drop, int]:
         return _service().create_drop(api.caller(), room_id, body), 201
+
+    @router.get("/v1/rooms/<room_id>/coupon-drops", tags=["marketing"], security=BEARER,
+                summary="The room's coupon drops, newest first: scheduled, open (coupons left), exhausted, ended "
+                        "(host, operators, assistants who drop coupons)")
+    def room_drops(room_id: RoomId, limit: Limit = 20, cursor: Cursor = None) -> DropPage:
+        return _service().room_drops(api.caller(), room_id, limit=limit, cursor=cursor)
 
     @router.get("/v1/coupon-drops/<drop_id>", tags=["marketing"], summary="A drop: coupons left, state")
     def get_drop(drop_id: DropId) -> Drop:

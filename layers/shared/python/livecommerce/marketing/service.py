@@ -9,15 +9,15 @@ from typing import Any
 
 from livecommerce import rooms
 from livecommerce.marketing import repository, rules
-from livecommerce.marketing.events import (CouponClaimed, CouponDropped, CouponDropScheduled, CouponRedeemed,
+from livecommerce.marketing.events import (CouponClaimed, CouponDropExhausted, CouponDropped, CouponDropScheduled, CouponRedeemed,
                                            CouponTemplateCreated, PointsChanged, ShareArrived, ShareRewarded,
                                            ShareRewardConfigured)
 from livecommerce.marketing.models import (Arrival, Coupon, CouponPage, CreateDropRequest, CreateTemplateRequest,
-                                           Drop, LedgerEntry, Points, Redemption, RedemptionRequest, ShareCode,
+                                           Drop, DropPage, LedgerEntry, Points, Redemption, RedemptionRequest, ShareCode,
                                            Template)
 from livecommerce.marketing.storage import (ArrivalItem, ClaimCounterItem, CouponItem, DropItem, LedgerItem,
-                                            PointsItem, PointsRefItem, RoomShareRewardItem, ShareItem, SharerItem,
-                                            TemplateItem, bind_all)
+                                            PointsItem, PointsRefItem, RoomDropItem, RoomShareRewardItem, ShareItem,
+                                            SharerItem, TemplateItem, bind_all)
 from livecommerce.shared import idempotency, problems, timers
 from livecommerce.shared.api import Caller
 from livecommerce.shared.events import DomainEvent
@@ -57,7 +57,7 @@ def drop_view(item: DropItem) -> Drop:
     return Drop(id=item.drop_id, template_id=item.template_id, room_id=item.room_id, purpose=item.purpose,
                 name=t["name"], kind=t["kind"], amount=int(t["amount"]), threshold=int(t.get("threshold") or 0),
                 quantity=int(item.quantity), left=max(0, int(item.left)), drops_at=item.drops_at,
-                state=_drop_state(item, utcnow()), created_at=item.created_at)
+                valid_until=t.get("valid_until"), state=_drop_state(item, utcnow()), created_at=item.created_at)
 
 
 def coupon_state(item: CouponItem, now: datetime | None = None) -> str:
@@ -202,6 +202,7 @@ def create_drop(caller: Caller, room_id: str, body: CreateDropRequest) -> Drop:
               [TemplateItem.issued.add(quantity)],
               TemplateItem.pk.exists() & (TemplateItem.issued <= int(template.total) - quantity))
     tx.put("drop", item, DropItem.pk.does_not_exist())
+    tx.put("room_list", RoomDropItem(*RoomDropItem.key(room_id, drop_id), drop_id=drop_id))
     if body.purpose == "share_reward":
         tx.put("share_reward", RoomShareRewardItem(*RoomShareRewardItem.key(room_id), drop_id=drop_id,
                                                    updated_at=iso(now)))
@@ -216,6 +217,14 @@ def create_drop(caller: Caller, room_id: str, body: CreateDropRequest) -> Drop:
     if scheduled and body.purpose != "share_reward":
         timers.request("coupon_drop", drop_id, drops_at, now=now)     # within the minute: on time
     return drop_view(item)
+
+
+def room_drops(caller: Caller, room_id: str, *, limit: int, cursor: str | None) -> DropPage:
+    """The room's drops, newest first, each with its state now (scheduled, open, exhausted, ended):
+    for its host, operators and assistants who drop coupons."""
+    rooms.require_room_staff(caller, room_id, "drop_coupons")
+    items, next_cursor = repository.drops_of_room(room_id, limit=limit, cursor=cursor)
+    return DropPage(items=[drop_view(i) for i in items], cursor=next_cursor)
 
 
 def _no_drop() -> problems.NotFound:
@@ -286,8 +295,11 @@ def claim(caller: Caller, drop_id: str, key: str) -> tuple[Coupon, bool]:
         if state == "ended":
             raise problems.Conflict("The drop's coupons have expired.", code="drop_ended")
         if state == "exhausted":   # answered without touching the counter
+            if not drop.exhausted_at:
+                announce_exhausted(drop_id)
             raise problems.Conflict("All coupons of this drop are claimed.", code="drop_exhausted")
         limits["per_user_limit"] = int(drop.terms["per_user_limit"])
+        limits["left_read"] = int(drop.left)
         coupon = _new_coupon(caller.user_id, drop.template_id, drop.terms, source="claim", drop_id=drop_id)
         tx = Tx()
         tx.update("drop", DropItem(*DropItem.key(drop_id)), [DropItem.left.add(-1)],
@@ -303,15 +315,46 @@ def claim(caller: Caller, drop_id: str, key: str) -> tuple[Coupon, bool]:
 
     limits: dict[str, int] = {}
     try:
-        return idempotency.commit_once("claim", caller.user_id, key, idempotency.fingerprint({"drop_id": drop_id}),
-                                       build, lambda found: (_replayed_coupon(caller.user_id, found.ref), False))
+        result = idempotency.commit_once("claim", caller.user_id, key,
+                                         idempotency.fingerprint({"drop_id": drop_id}), build,
+                                         lambda found: (_replayed_coupon(caller.user_id, found.ref), False))
     except TxCancelled as exc:
         if "drop" in exc:
+            announce_exhausted(drop_id)
             raise problems.Conflict("All coupons of this drop are claimed.", code="drop_exhausted") from exc
         if "counter" in exc:
             raise problems.Conflict("You hold as many of these coupons as one viewer may.",
                                     code="claim_limit_reached", per_user_limit=limits["per_user_limit"]) from exc
         raise
+    if result[1] and limits.get("left_read", EXHAUSTION_CHECK_BELOW) < EXHAUSTION_CHECK_BELOW:
+        announce_exhausted(drop_id)      # one of the last ones: was it the very last?
+    return result
+
+
+# A claim that read fewer than this many left reads the drop again (consistently) after its commit to
+# see whether it took the last one; a claim refused as exhausted always checks. So the announcement
+# never waits for a crowd, and the hot drop item is read twice only by its last claims.
+EXHAUSTION_CHECK_BELOW = 10
+
+
+def announce_exhausted(drop_id: str) -> bool:
+    """CouponDropExhausted once per drop, when no coupon is left: a conditional write of the drop's
+    `exhausted_at` with the event's outbox item, so retries and racing claimers announce it once.
+    The room's retained coupon state is cleared by it (interaction.state_feed)."""
+    drop = repository.get_drop(drop_id, consistent=True)
+    if drop is None or drop.exhausted_at or int(drop.left) > 0 or drop.purpose != "claim":
+        return False
+    tx = Tx().update("drop", DropItem(*DropItem.key(drop_id)), [DropItem.exhausted_at.set(iso(utcnow()))],
+                     DropItem.exhausted_at.does_not_exist() & (DropItem.left <= 0))
+    for event in repository.outbox_items(drop.pk, [CouponDropExhausted(
+            drop_id=drop_id, room_id=drop.room_id, quantity=int(drop.quantity))]):
+        tx.put("outbox", event)
+    try:
+        tx.commit()
+    except TxCancelled:
+        return False                     # announced by another claimer
+    repository.flush_outbox(drop.pk)
+    return True
 
 
 def _replayed_coupon(user_id: str, coupon_id: str | None) -> Coupon:

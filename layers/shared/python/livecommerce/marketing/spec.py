@@ -20,6 +20,7 @@ SPEC = ContextSpec(
     routes=(
         Route("POST", "/v1/coupon-templates", "marketing", "token", "host", room_from="body.room_id"),
         Route("POST", "/v1/rooms/{room_id}/coupon-drops", "marketing", "token", "host"),
+        Route("GET", "/v1/rooms/{room_id}/coupon-drops", "marketing", "token", "host"),
         Route("GET", "/v1/coupon-drops/{drop_id}", "marketing", "public", "anyone", room_from="path.drop_id"),
         Route("POST", "/v1/coupon-drops/{drop_id}/claim", "marketing", "token", "viewer",
               room_from="path.drop_id"),
@@ -43,7 +44,7 @@ SPEC = ContextSpec(
             # transaction as the points debit (marketing.gifts, through the orders face).
             tables_write=(MARKETING, "Idempotency", "Orders", "Catalog"),
             tables_read=("Rooms", "Identity"),       # drops: room host or assistant grants; shares: room visibility
-            reads_cursor_secret=True,                # GET /v1/me/coupons, /v1/me/points
+            reads_cursor_secret=True,                # GET /v1/me/coupons, /v1/me/points, a room's drops
             puts_events=True,
             invokes=("commerce_timers",),            # a drop within the minute: its timer
         ),
@@ -55,7 +56,7 @@ SPEC = ContextSpec(
             memory_mb=256,
         ),
     ),
-    emits=("CouponTemplateCreated", "CouponDropScheduled", "CouponDropped", "CouponClaimed", "CouponRedeemed",
+    emits=("CouponTemplateCreated", "CouponDropScheduled", "CouponDropped", "CouponDropExhausted", "CouponClaimed", "CouponRedeemed",
            "ShareRewardConfigured", "ShareArrived", "ShareRewarded", "PointsChanged", "GiftRedeemed"),
     router="livecommerce.marketing.router",
 )

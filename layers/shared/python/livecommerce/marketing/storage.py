@@ -3,6 +3,7 @@
   CTPL#<id>                 META          a coupon template (total, issued, per-user limit, validity)
   CDROP#<id>                META          a drop of a template into a room (left to claim); gsi1 until its
                                           CouponDropped event is out (scheduled drops)
+  ROOMDROPS#<room>          CDROP#<id>    a drop of the room (the room's list of drops, newest first)
   CTPLUSER#<tpl>#<user>     COUNT         coupons of a template a viewer holds (per-user limit)
   USER#<user>               COUPON#<id>   a coupon in the viewer's coupon centre
   USER#<user>               POINTS        points balance (never negative)
@@ -68,10 +69,24 @@ class DropItem(_Base):
     drops_at_epoch = NumberAttribute()
     created_by = UnicodeAttribute()
     created_at = UnicodeAttribute()
+    exhausted_at = UnicodeAttribute(null=True)   # CouponDropExhausted is out (set once, with its outbox item)
 
     @staticmethod
     def key(drop_id: str) -> tuple[str, str]:
         return f"CDROP#{drop_id}", "META"
+
+
+class RoomDropItem(_Base):
+    """A drop in its room's list (written with the drop; the drop item holds what changes)."""
+
+    class Meta:
+        table_name = "unbound"
+
+    drop_id = UnicodeAttribute()
+
+    @staticmethod
+    def key(room_id: str, drop_id: str) -> tuple[str, str]:
+        return f"ROOMDROPS#{room_id}", f"CDROP#{drop_id}"
 
 
 class ClaimCounterItem(_Base):
@@ -221,7 +236,7 @@ class MarketingOutboxItem(OutboxItem):
         table_name = "unbound"
 
 
-MODELS = (TemplateItem, DropItem, ClaimCounterItem, CouponItem, PointsItem, LedgerItem, PointsRefItem, ShareItem,
+MODELS = (TemplateItem, DropItem, RoomDropItem, ClaimCounterItem, CouponItem, PointsItem, LedgerItem, PointsRefItem, ShareItem,
           SharerItem, ArrivalItem, RoomShareRewardItem, MarketingOutboxItem, GiftCountItem)
 
 
