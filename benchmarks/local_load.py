@@ -14,7 +14,12 @@ a real client pauses, `--think 0` hammers):
     writes  POST /v1/orders (Idempotency-Key), POST /v1/rooms/{id}/likes, POST /v1/rooms/{id}/danmaku
 
 Prints requests, req/s, p50/p95/p99/max latency, how many took over 2 s and over
-29 s, the 5xx and 504 counts and every status by route.
+29 s, the 5xx and 504 counts and every status by route; then, from the stack's
+GET /_local/background, the function workers' invocations and CPU per second by
+caller kind (API vs background: event deliveries, stream batches, schedules,
+asynchronous and workflow invocations) during the crowd, the events still queued
+when it ended, and how long the background work took to drain after it
+(--drain-seconds: the deadline).
 
     .venv/bin/python benchmarks/local_load.py [--clients 200] [--seconds 60] [--think 1.0] [--url URL]
 
@@ -230,6 +235,27 @@ class Results:
             self.route_latencies[kind].append(seconds)
 
 
+def background(url: str) -> dict | None:
+    """The stack's GET /_local/background (None: a stack without it)."""
+    status, body = Connection(url).call("GET", "/_local/background")
+    return body if status == 200 and isinstance(body, dict) and body.get("workers") else None
+
+
+def drain_time(url: str, deadline_seconds: float) -> tuple[float | None, dict | None]:
+    """Seconds until no event is queued and no background invocation waits for a worker (None: not
+    within the deadline), and the last figures read."""
+    began = time.monotonic()
+    last = None
+    while time.monotonic() - began < deadline_seconds:
+        last = background(url)
+        if last is None:
+            return None, None
+        if last["queued_events"] == 0 and last["workers"]["background"]["waiting"] == 0:
+            return time.monotonic() - began, last
+        time.sleep(0.25)
+    return None, last
+
+
 def run(url: str, clients: int, seconds: float, think: float, seed: int, pgid: int | None = None) -> Results:
     print("setting up a room, a product and a flash sale...", flush=True)
     ids = set_up(url)
@@ -294,10 +320,12 @@ def run(url: str, clients: int, seconds: float, think: float, seed: int, pgid: i
     start_gate.wait()
     t_start = time.monotonic()
     cpu_start = group_cpu_seconds(pgid) if pgid else None
+    results.background_before = background(url)   # type: ignore[attr-defined]
     for thread in threads:
         thread.join(timeout=max(0.0, stop_at - time.monotonic()) + CLIENT_TIMEOUT + 5)
     results.elapsed = time.monotonic() - t_start   # type: ignore[attr-defined]
     results.cpu = group_cpu_seconds(pgid) - cpu_start if pgid else None   # type: ignore[attr-defined]
+    results.background_after = background(url)   # type: ignore[attr-defined]
     return results
 
 
@@ -334,6 +362,31 @@ def report(results: Results, clients: int, think: float) -> dict[str, object]:
         p99 = round(percentile(results.route_latencies[kind], 0.99) * 1000)
         print(f"  {kind:<12} {dict(sorted(counter.items()))}  p99 {p99}")
     print("errors by status:", {s: n for s, n in sorted(statuses.items()) if s >= 400 or s == 0})
+    before, after = getattr(results, "background_before", None), getattr(results, "background_after", None)
+    if before and after:
+        split = {}
+        print("function workers during the crowd, by caller kind:")
+        for kind in ("api", "background"):
+            b, a = before["workers"][kind], after["workers"][kind]
+            count = a["invocations"] - b["invocations"]
+            cpu = a["cpu_seconds"] - b["cpu_seconds"]
+            wait = a["wait_seconds"] - b["wait_seconds"]
+            split[kind] = {"invocations_per_s": round(count / elapsed, 1), "worker_cpu_per_s": round(cpu / elapsed, 3),
+                           "mean_wait_ms": round(wait * 1000 / count) if count else 0,
+                           "max_wait_s": a["max_wait_seconds"]}
+            print(f"  {kind:<10} {count} invocations ({count / elapsed:.1f}/s), worker CPU {cpu:.1f} s "
+                  f"({cpu / elapsed:.2f} s/s), mean wait for a worker {split[kind]['mean_wait_ms']} ms, "
+                  f"max {a['max_wait_seconds']:.1f} s, most waiting at once {a['max_waiting']}")
+        total_cpu = sum(v["worker_cpu_per_s"] for v in split.values()) or 1.0
+        print(f"  background share of the workers' CPU {100 * split['background']['worker_cpu_per_s'] / total_cpu:.0f}%"
+              f"; aged past the API {after['workers']['background'].get('aged', 0)}, on background-only workers "
+              f"{after['workers']['background'].get('on_background_workers', 0)}")
+        print(f"background at the end of the crowd: {after['queued_events']} events queued {after['queues']}, "
+              f"{after['workers']['background']['waiting']} invocations waiting for a worker, "
+              f"{after['workers']['background']['running']} running")
+        figures["workers"] = split
+        figures["queued_events_at_end"] = after["queued_events"]
+        figures["background_waiting_at_end"] = after["workers"]["background"]["waiting"]
     return figures
 
 
@@ -346,6 +399,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--url", help="a running local stack's API URL (else one is started)")
     parser.add_argument("--root", type=Path, default=ROOT, help="the checkout whose local stack is started")
     parser.add_argument("--json", action="store_true", help="also print the figures as one JSON line")
+    parser.add_argument("--drain-seconds", type=float, default=300.0,
+                        help="after the crowd, wait at most this long for the background work to drain")
     args = parser.parse_args(argv)
 
     proc = None
@@ -360,6 +415,16 @@ def main(argv: list[str] | None = None) -> int:
     try:
         results = run(url, args.clients, args.seconds, args.think, args.seed, proc.pid if proc else None)
         figures = report(results, args.clients, args.think)
+        if getattr(results, "background_after", None):
+            drained, last = drain_time(url, args.drain_seconds)
+            figures["background_drain_s"] = None if drained is None else round(drained, 1)
+            if drained is None:
+                print(f"background work NOT drained within {args.drain_seconds:.0f} s: "
+                      f"{last and last['queued_events']} events queued, "
+                      f"{last and last['workers']['background']['waiting']} invocations waiting")
+            else:
+                print(f"background work drained {drained:.1f} s after the crowd (event queues empty, no background "
+                      "invocation waiting for a worker)")
         if args.json:
             print("FIGURES " + json.dumps(figures))
     finally:

@@ -112,7 +112,7 @@ def handle(method: str, raw_path: str, headers: dict[str, str] | None = None,
         }
         try:
             result = _answers.get(lowered["authorization"], lambda: invoke(
-                "authorizer", auth_event, timeout=max(0.0, deadline - time.monotonic())))
+                "authorizer", auth_event, timeout=max(0.0, deadline - time.monotonic()), kind="api"))
         except InvocationTimeout:
             return _gateway_error("INTEGRATION_TIMEOUT")
         except Exception:  # the authorizer's "Unauthorized" exception -> 401, as on AWS (not kept)
@@ -145,7 +145,8 @@ def handle(method: str, raw_path: str, headers: dict[str, str] | None = None,
         "body": text_body, "isBase64Encoded": is_base64,
     }
     try:
-        result = invoke(route.function, event, timeout=max(0.0, deadline - time.monotonic()))
+        # kind="api": a client waits (the worker pool serves it before background work)
+        result = invoke(route.function, event, timeout=max(0.0, deadline - time.monotonic()), kind="api")
     except InvocationTimeout:  # API Gateway stops waiting after 29 s and answers 504
         logging.getLogger("local.gateway").error("function %s did not answer %s %s within %s s", route.function,
                                                  method, path, INTEGRATION_TIMEOUT_SECONDS)
@@ -183,7 +184,7 @@ def _service_integration(route: Route, params: dict[str, str], path: str, query:
                                                                       max_entries=100_000))
     try:
         result = cache.get(tuple(lowered[s] for s in sources), lambda: invoke(
-            route.function, auth_event, timeout=max(0.0, deadline - time.monotonic())))
+            route.function, auth_event, timeout=max(0.0, deadline - time.monotonic()), kind="api"))
     except InvocationTimeout:
         return _gateway_error("INTEGRATION_TIMEOUT")
     except Exception:  # the authorizer's "Unauthorized" exception -> 401, as on AWS (not kept)

@@ -39,6 +39,12 @@ _origin_lock = threading.Lock()
 INTROSPECTION_PATH = "/_local/origin-requests"
 
 
+# The work waiting behind the API (local.stack.LocalStack.background_backlog: the worker pool's
+# figures per caller kind, the event queues' depth), at GET /_local/background for benchmarks/local_load.py.
+background_probe = None
+BACKGROUND_PATH = "/_local/background"
+
+
 def handle(request: Request) -> Reply:
     # The web clients under the API's origin (CloudFront serves them on AWS): /console/, /watch/<room>, /ops/.
     web = web_static.serve(request)
@@ -48,6 +54,8 @@ def handle(request: Request) -> Reply:
         with _origin_lock:
             counts = dict(ORIGIN_REQUESTS)
         return Reply(200, json.dumps(counts).encode(), {"Content-Type": "application/json"})
+    if request.method == "GET" and background_probe is not None and request.target == BACKGROUND_PATH:
+        return Reply(200, json.dumps(background_probe()).encode(), {"Content-Type": "application/json"})
     with _origin_lock:
         ORIGIN_REQUESTS[f"{request.method} {request.target.partition('?')[0]}"] += 1
     # Every method, TRACE, CONNECT and made-up ones included, goes to the gateway emulation:

@@ -37,6 +37,13 @@ EVENT_CONCURRENCY = 4       # invocations of one subscription's function at once
 WECHAT_APP_ID = "wx-local-app"
 # Worker processes the functions run in (local.lambda_runtime): one request at a time each.
 DEFAULT_LAMBDA_WORKERS = int(os.environ.get("LOCAL_LAMBDA_WORKERS", "8"))
+# Of those, kept for API invocations only (a client waits); and background-only workers besides, at a lower
+# CPU priority (os.nice), for the work an API request causes later (on AWS: capacity of its own).
+# local.lambda_runtime's pool serves waiting API invocations first; a background one waiting
+# LOCAL_BACKGROUND_AGING_SECONDS takes the next shared worker anyway (deferred, never starved or dropped).
+DEFAULT_RESERVED_WORKERS = int(os.environ.get("LOCAL_RESERVED_WORKERS", "4"))
+DEFAULT_BACKGROUND_WORKERS = int(os.environ.get("LOCAL_BACKGROUND_WORKERS", "4"))
+BACKGROUND_AGING_SECONDS = float(os.environ.get("LOCAL_BACKGROUND_AGING_SECONDS", "10"))
 DEFAULT_STATE_DIR = ROOT / ".local" / "state"
 ALIPAY_APP_ID = "2021000000000000"
 
@@ -237,7 +244,12 @@ class LocalStack:
 
         # From here on every function runs in worker processes (one request at a time each),
         # forked with one warm container of each function, once the environment is complete.
-        lambda_runtime.use_worker_processes(self.lambda_workers, start=self.lambda_workers)
+        lambda_runtime.use_worker_processes(
+            self.lambda_workers, start=self.lambda_workers, reserved=min(DEFAULT_RESERVED_WORKERS, self.lambda_workers - 1),
+            background=DEFAULT_BACKGROUND_WORKERS, aging_seconds=BACKGROUND_AGING_SECONDS)
+        from local import http_api
+
+        http_api.background_probe = self.background_backlog   # GET /_local/background (benchmarks/local_load.py)
         self.urls = {
             "api": self._api.url, "docs": f"{self._api.url}/docs", "openapi": f"{self._api.url}/openapi.json",
             "aws": aws_url, "wechat_standin": wechat_url, "alipay_standin": os.environ["ALIPAY_GATEWAY"],
@@ -250,6 +262,25 @@ class LocalStack:
         }
         self.seeded = seeded
         return self.urls
+
+    def background_backlog(self) -> dict[str, object]:
+        """The work waiting behind the API: the worker pool's figures per caller kind and the event
+        delivery queues' messages (waiting and in flight)."""
+        from livecommerce.manifest import SUBSCRIPTIONS
+        from local import lambda_runtime
+        from local.resources import STORE_RULE, delivery_queue_name
+
+        sqs = self.session.client("sqs")
+        queues: dict[str, int] = {}
+        for name in [sub.name for sub in SUBSCRIPTIONS] + [STORE_RULE]:
+            url = sqs.get_queue_url(QueueName=delivery_queue_name(self.names, name))["QueueUrl"]
+            attrs = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=[
+                "ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"])["Attributes"]
+            depth = int(attrs["ApproximateNumberOfMessages"]) + int(attrs["ApproximateNumberOfMessagesNotVisible"])
+            if depth:
+                queues[name] = depth
+        return {"workers": lambda_runtime.worker_stats(), "queues": queues,
+                "queued_events": sum(queues.values())}
 
     def _run_schedules(self) -> None:
         from local.lambda_runtime import invoke

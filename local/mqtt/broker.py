@@ -62,7 +62,7 @@ def lambda_authorizer(function: str = "realtime_authorizer") -> Authorizer:
     def call(event: dict[str, Any]) -> dict[str, Any]:
         from local.lambda_runtime import invoke
 
-        return invoke(function, event)
+        return invoke(function, event, kind="api")   # a client waits for its CONNACK
 
     return call
 
