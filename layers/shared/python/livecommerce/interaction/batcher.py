@@ -6,8 +6,12 @@
   trailing publisher.
 - The interaction table's DynamoDB stream (interaction.spec (stream consumers)):
   like counter changes of a room -> its exact total (sum of the shards, read
-  after the changes) on the room's `events` topic, at most once a second.
-  Every change is a stream record, so the last total is always published.
+  after the changes), recorded on the danmaku gate for the next batch to carry,
+  or as a separate like message (retained state/likes) when nothing went out
+  for LIKE_BROADCAST_INTERVAL_MS (density.simulate_push). Every change is a
+  stream record, so the last total is always delivered.
+- Like total checks ({"flush": {"gate": "likes_check", ...}}): the total is
+  still undelivered at that time: send it as a like message.
 - The same stream (the StoreFacts consumer): per-user like counter changes and stored
   messages -> like and danmaku facts in the analytics store, one PutRecordBatch per batch
   (interaction.store_facts; a failed put fails the batch, which the stream retries).
@@ -17,13 +21,14 @@ from __future__ import annotations
 from typing import Any
 
 from livecommerce import analytics
-from livecommerce.interaction import delivery, feed, gates, repository, room_state, store_facts, topics
-from livecommerce.interaction.realtime import publish
+from livecommerce.interaction import delivery, density, feed, flush_requests, gates, repository, store_facts, topics
 from livecommerce.interaction.settings import get_interaction_settings
 from livecommerce.shared.observability import logger
 
 # A flush is asked for the next slot (at most one interval ahead); anything further is not ours.
 MAX_FLUSH_LEAD_MS = 5000
+# A like total check looks again after each batch at most this many times (each batch carries it).
+MAX_LIKE_CHECKS = 5
 
 
 def _value(attr: dict[str, Any]) -> Any:
@@ -50,22 +55,57 @@ def image(record: dict[str, Any], which: str = "NewImage") -> dict[str, Any]:
 
 
 def publish_like_total(room_id: str) -> int | None:
-    """The room's exact like total on its events topic (and as its retained state), at most once per
-    LIKE_BROADCAST_INTERVAL_MS. Not in poll mode: there the feed carries the total
-    (GET /v1/rooms/{room_id}/feed), and a push would be one IoT Core delivery per viewer a second,
-    the cost poll mode removes (likes have no private echo to keep: the liker's POST answer says what
-    was accepted). None when nothing was published."""
+    """A push-mode room's like total, read exactly (the sum of the shards, after every change this
+    invocation carries) and recorded on the room's danmaku gate, whose next batch carries it
+    (`likes_total` on the batch: no separate delivery while batches go out). A separate like message
+    (the retained state/likes, one delivery per viewer) only when nothing went out for
+    LIKE_BROADCAST_INTERVAL_MS (density.like_message_due); otherwise a check is asked for that much
+    later (an asynchronous invocation of this function, `likes_check`) in case no batch carries it.
+    Not in poll mode: there the feed carries the total (GET /v1/rooms/{room_id}/feed). Returns the
+    total when a like message went out, else None."""
     if feed.room_mode(room_id) == delivery.POLL:
         return None
-    cfg = get_interaction_settings()
-    slot = gates.wait_for_slot(room_id, "likes", cfg.like_broadcast_interval_ms)
-    if slot is None:
-        raise RuntimeError(f"no like slot for room {room_id}; retried")
-    total = repository.like_total(room_id)  # read after every change this invocation carries
-    publish(topics.events_topic(cfg.stage, room_id),
-            {"type": "likes", "room_id": room_id, "total": total, "at": slot}, qos=0)
-    room_state.set_state(room_id, "likes", {"type": "likes", "total": total, "at": slot})   # late joiners
-    return total
+    idle = get_interaction_settings().like_broadcast_interval_ms
+    total = repository.like_total(room_id)
+    noted = repository.note_likes(room_id, feed.DANMAKU_GATE, total)
+    if not noted.recorded:
+        return None                    # this total or a higher one is recorded: its recorder delivers it
+    now = gates.now_ms()
+    if density.like_message_due(noted.last_ms, now, idle) \
+            and repository.send_likes(room_id, feed.DANMAKU_GATE, total, now_ms=now, idle_ms=idle):
+        feed._publish_likes_only(room_id, total, now)
+        return total
+    until = now + idle
+    if repository.claim_likes_check(room_id, feed.DANMAKU_GATE, now_ms=now, until_ms=until) \
+            and not flush_requests.request_likes_check(room_id, until):
+        return check_likes(room_id, until)     # nobody else will: wait for it here
+    return None
+
+
+def check_likes(room_id: str, not_before_ms: int) -> int | None:
+    """At `not_before_ms`: if the recorded like total is still undelivered (no batch went out since it
+    was recorded), send it as a like message once due, looking again LIKE_BROADCAST_INTERVAL_MS after
+    the last delivery while batches keep going out (each of which carries it, so this ends). The
+    total sent, or None."""
+    idle = get_interaction_settings().like_broadcast_interval_ms
+    gates.sleep_ms(not_before_ms - gates.now_ms())
+    for _ in range(MAX_LIKE_CHECKS):
+        if feed.room_mode(room_id) == delivery.POLL:
+            return None
+        gate = repository.read_gate(room_id, feed.DANMAKU_GATE)
+        total = int(gate.likes_total or 0) if gate is not None else 0
+        if gate is None or total <= int(gate.likes_sent or 0):
+            return None                # a batch (or another like message) carried it
+        now = gates.now_ms()
+        last = int(gate.last_ms) if gate.last_ms is not None else None
+        if density.like_message_due(last, now, idle):
+            if repository.send_likes(room_id, feed.DANMAKU_GATE, total, now_ms=now, idle_ms=idle):
+                feed._publish_likes_only(room_id, total, now)
+                return total
+            continue                   # something went out meanwhile: read again
+        gates.sleep_ms(last + idle - now)
+    logger.warning("like total check gave up", extra={"room_id": room_id})
+    return None
 
 
 def handle(event: dict[str, Any]) -> dict[str, int]:
@@ -73,11 +113,14 @@ def handle(event: dict[str, Any]) -> dict[str, int]:
     request = event.get("flush")
     if isinstance(request, dict):
         room_id, at = request.get("room_id"), request.get("not_before_ms")
-        if request.get("gate") != feed.DANMAKU_GATE or not isinstance(room_id, str) \
-                or not topics.ROOM_ID.match(room_id) or not isinstance(at, int) \
+        if request.get("gate") not in (feed.DANMAKU_GATE, flush_requests.LIKES_CHECK) \
+                or not isinstance(room_id, str) or not topics.ROOM_ID.match(room_id) or not isinstance(at, int) \
                 or at - gates.now_ms() > MAX_FLUSH_LEAD_MS:
             logger.warning("malformed flush request ignored", extra={"request": str(request)[:200]})
             return {"batches": 0, "like_broadcasts": 0, "store_facts": 0}
+        if request["gate"] == flush_requests.LIKES_CHECK:
+            sent = check_likes(room_id, at)
+            return {"batches": 0, "like_broadcasts": int(sent is not None), "store_facts": 0}
         plan = feed.flush(room_id, at)
         if plan is not None:
             batches += 1

@@ -157,3 +157,108 @@ def weight_for(chance: float, rng: random.Random) -> int:
     exact = 1.0 / max(chance, 1e-6)
     whole = int(exact)
     return max(1, whole + (1 if rng.random() < exact - whole else 0))
+
+
+# -- the like total inside the batches (push mode) -----------------------------------------
+#
+# A push-mode room's like total rides on the danmaku batches that go out anyway (`likes_total` on the
+# batch): the realtime batcher records each new total on the room's danmaku gate item, and the next
+# batch carries the total recorded there. A separate like message (the retained `state/likes`) goes
+# out only when nothing went out for `idle_ms`, so an idle room's count still moves, and it takes a
+# batch slot (the gate's last publish): batches and like messages together stay at most one every
+# `interval_ms`, 5 a second per viewer. Every total is delivered within `idle_ms` of being recorded.
+
+def like_message_due(last_delivery_ms: int | None, now_ms: int, idle_ms: int) -> bool:
+    """A separate like message may go out now: nothing (batch or like message) went out for `idle_ms`."""
+    return last_delivery_ms is None or now_ms - last_delivery_ms >= idle_ms
+
+
+@dataclass(frozen=True)
+class Delivery:
+    at_ms: int
+    kind: str                 # "batch" or "likes"
+    likes_total: int          # the total it carries (0: none recorded yet)
+
+
+def simulate_push(danmaku_ms: Iterable[int], likes_ms: Iterable[int], *, interval_ms: int,
+                  idle_ms: int) -> list[Delivery]:
+    """What one viewer of a push-mode room receives, by the rules the code follows (interaction.feed
+    and interaction.batcher): a danmaku arriving when the slot is open goes out at once (leading
+    edge), one arriving inside a slot waits for its end (the trailing flush); each like (the total
+    grows by one) is recorded, goes out at once as a like message when `like_message_due`, else a
+    check is asked for `idle_ms` later unless one is pending by then; a check finding the recorded
+    total undelivered sends the like message when due, else looks again `idle_ms` after the last
+    delivery. The cost model (benchmarks/cost.py) counts the deliveries of Poisson arrivals with it."""
+    import heapq
+
+    events: list[tuple[int, int, str]] = []           # (time, order, kind); order: arrivals before timers
+    for t in danmaku_ms:
+        events.append((int(t), 1, "danmaku"))
+    for t in likes_ms:
+        events.append((int(t), 1, "like"))
+    heapq.heapify(events)
+    out: list[Delivery] = []
+    last: int | None = None
+    queued = 0
+    trailing: int | None = None
+    total = sent = 0
+    check: int | None = None
+
+    def deliver(at: int, kind: str) -> None:
+        nonlocal last, sent
+        out.append(Delivery(at, kind, total))
+        last, sent = at, total
+
+    while events:
+        at, _, kind = heapq.heappop(events)
+        if kind == "danmaku":
+            if last is None or at >= last + interval_ms:
+                deliver(at, "batch")
+            else:
+                queued += 1
+                if trailing is None or trailing < last + interval_ms:
+                    trailing = last + interval_ms
+                    heapq.heappush(events, (trailing, 0, "flush"))
+        elif kind == "flush":
+            if queued and (last is None or at >= last + interval_ms):
+                queued = 0
+                deliver(at, "batch")
+            elif queued:                                   # a like message took the slot: the next one
+                trailing = last + interval_ms
+                heapq.heappush(events, (trailing, 0, "flush"))
+        elif kind == "like":
+            total += 1
+            if like_message_due(last, at, idle_ms):
+                deliver(at, "likes")
+            elif check is None or check < at:
+                check = at + idle_ms
+                heapq.heappush(events, (check, 0, "check"))
+        elif kind == "check" and sent < total:
+            if like_message_due(last, at, idle_ms):
+                deliver(at, "likes")
+            else:
+                check = last + idle_ms
+                heapq.heappush(events, (check, 0, "check"))
+    return out
+
+
+def expected_push_deliveries(danmaku_per_second: float, likes_per_second: float, *, interval_ms: int,
+                             idle_ms: int, seconds: int = 3600, seed: int = 7) -> tuple[float, float]:
+    """(batches, like messages) a second one viewer of a push-mode room receives when danmaku and like
+    calls arrive at random (Poisson) at these rates: `simulate_push` over `seconds` of arrivals drawn
+    with a fixed seed (the cost model's figure; deterministic)."""
+    rng = random.Random(seed)
+
+    def arrivals(rate: float) -> list[int]:
+        found, t = [], 0.0
+        while rate > 0:
+            t += rng.expovariate(rate)
+            if t >= seconds:
+                break
+            found.append(int(t * 1000))
+        return found
+
+    got = simulate_push(arrivals(danmaku_per_second), arrivals(likes_per_second), interval_ms=interval_ms,
+                        idle_ms=idle_ms)
+    batches = sum(1 for d in got if d.kind == "batch")
+    return batches / seconds, (len(got) - batches) / seconds

@@ -25,7 +25,7 @@ import random
 import threading
 from typing import Any, Iterable
 
-from livecommerce.interaction import delivery, flush_requests, gates, repository, topics
+from livecommerce.interaction import delivery, flush_requests, gates, repository, room_state, topics
 from livecommerce.interaction.density import Admission, BatchPlan, Candidate, plan_batch, weight_for
 from livecommerce.interaction.realtime import PublishFailed, publish
 from livecommerce.interaction.settings import get_interaction_settings
@@ -88,13 +88,22 @@ def room_mode(room_id: str) -> str:
     return delivery.effective(item.delivery if item else None, item.audience_mode if item else None)
 
 
-def _publish(room_id: str, entries: list[dict[str, Any]], at_ms: int) -> BatchPlan | None:
+def _publish(room_id: str, entries: list[dict[str, Any]], at_ms: int, likes_total: int | None = None,
+             likes_new: bool = False) -> BatchPlan | None:
     candidates = _candidates(entries)
     if not candidates:
+        if likes_new:
+            # The slot was taken with an empty queue (another caller took the entries first) and the
+            # take marked a new like total sent: it goes out on its own in this slot, not lost.
+            _publish_likes_only(room_id, likes_total, at_ms)
         return None
     cfg = get_interaction_settings()
     plan = plan_batch(candidates, max_messages=cfg.batch_max_messages, rng=_rng)
     message = batch_message(room_id, plan, at_ms)
+    if likes_total is not None:
+        # The room's like total rides on the batch (push mode: no separate like delivery while
+        # batches go out; density.simulate_push). Poll mode's feed answers carry it anyway.
+        message["likes_total"] = likes_total
     if room_mode(room_id) == delivery.POLL:
         # Poll mode: the batch becomes the room's next feed page, read from the edge
         # (GET /v1/rooms/{room_id}/feed), not one IoT Core delivery per viewer.
@@ -107,6 +116,18 @@ def _publish(room_id: str, entries: list[dict[str, Any]], at_ms: int) -> BatchPl
         logger.warning("danmaku batch not published", extra={"room_id": room_id, "entries": len(plan.entries)})
         return None
     return plan
+
+
+def likes_message(room_id: str, total: int, at_ms: int) -> dict[str, Any]:
+    return {"type": "likes", "room_id": room_id, "total": int(total), "at": int(at_ms)}
+
+
+def _publish_likes_only(room_id: str, total: int | None, at_ms: int) -> None:
+    """A separate like message: the room's retained like total (state/likes), which every viewer
+    subscribed to state/+ receives now and a late joiner on subscribing. One delivery per viewer."""
+    if total is None or room_mode(room_id) == delivery.POLL:
+        return
+    room_state.set_state(room_id, "likes", likes_message(room_id, total, at_ms))
 
 
 def offer(room_id: str, candidate: Candidate) -> BatchPlan | None:
@@ -132,8 +153,8 @@ def offer(room_id: str, candidate: Candidate) -> BatchPlan | None:
     last = offered.last_ms
     if last is None or gates.now_ms() >= last + interval:
         at = gates.now_ms()
-        taken, entries = repository.take_queue(room_id, DANMAKU_GATE, now_ms=at, interval_ms=interval)
-        return _publish(room_id, entries, at) if taken else None
+        taken, entries, likes, new = repository.take_batch(room_id, DANMAKU_GATE, now_ms=at, interval_ms=interval)
+        return _publish(room_id, entries, at, likes, new) if taken else None
     until = last + interval
     if (offered.trailing_ms is None or offered.trailing_ms < until) \
             and repository.claim_trailing(room_id, DANMAKU_GATE, until_ms=until):
@@ -149,8 +170,8 @@ def flush(room_id: str, not_before_ms: int) -> BatchPlan | None:
     gates.sleep_ms(not_before_ms - gates.now_ms())
 
     def take(at: int) -> tuple[bool, BatchPlan | None]:
-        taken, entries = repository.take_queue(room_id, DANMAKU_GATE, now_ms=at, interval_ms=interval)
-        return taken, (_publish(room_id, entries, at) if taken else None)
+        taken, entries, likes, new = repository.take_batch(room_id, DANMAKU_GATE, now_ms=at, interval_ms=interval)
+        return taken, (_publish(room_id, entries, at, likes, new) if taken else None)
 
     waited = gates.wait_for_trailing(room_id, DANMAKU_GATE, interval, take, waiting="cards")
     if waited.taken or waited.left:

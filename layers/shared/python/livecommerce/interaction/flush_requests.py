@@ -18,3 +18,16 @@ def request_flush(room_id: str, not_before_ms: int) -> bool:
     """True when the batcher was asked; False (logged) when it could not be, and the
     caller should publish the slot itself."""
     return invoke_async(CALLEE, flush_event(room_id, not_before_ms))
+
+
+LIKES_CHECK = "likes_check"
+
+
+def likes_check_event(room_id: str, not_before_ms: int) -> dict:
+    return {"flush": {"gate": LIKES_CHECK, "room_id": room_id, "not_before_ms": int(not_before_ms)}}
+
+
+def request_likes_check(room_id: str, not_before_ms: int) -> bool:
+    """Ask the batcher to check at `not_before_ms` that the room's recorded like total went out
+    (interaction.batcher.check_likes). False (logged) when it could not be asked."""
+    return invoke_async(CALLEE, likes_check_event(room_id, not_before_ms))

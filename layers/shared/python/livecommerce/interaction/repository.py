@@ -442,6 +442,83 @@ def take_queue(room_id: str, name: str, *, now_ms: int, interval_ms: int) -> tup
     return True, [json.loads(v["S"]) for v in values if "S" in v]
 
 
+def take_batch(room_id: str, name: str, *, now_ms: int,
+               interval_ms: int) -> tuple[bool, list[dict[str, Any]], int | None, bool]:
+    """take_queue for the danmaku gate, which also carries the room's like total: the same one write
+    takes the slot, the queue and the recorded like total (ALL_OLD; marked sent): (taken, entries, total
+    or None when none was recorded, whether that total is newer than any delivery carried)."""
+    item = _gate(room_id, name)
+    connection = GateItem._get_connection()
+    try:
+        data = connection.update_item(
+            item.pk, range_key=item.sk,
+            actions=[GateItem.last_ms.set(now_ms), GateItem.cards.remove(), GateItem.queued.remove(),
+                     GateItem.likes_sent.set(GateItem.likes_total | 0)],
+            condition=GateItem.last_ms.does_not_exist() | (GateItem.last_ms <= now_ms - interval_ms),
+            return_values="ALL_OLD")
+    except UpdateError as exc:
+        _raise_unless_condition(exc)
+        return False, [], None, False
+    old = (data or {}).get("Attributes") or {}
+    values = ((old.get("cards") or {}).get("L")) or []
+    total = _number(old, "likes_total")
+    return (True, [json.loads(v["S"]) for v in values if "S" in v], total,
+            total is not None and total > (_number(old, "likes_sent") or 0))
+
+
+@dataclass(frozen=True)
+class LikesNoted:
+    """The gate after a like total was recorded on it (None fields: never set)."""
+    recorded: bool            # False: the gate already holds this total or a higher one
+    last_ms: int | None       # the gate's last delivery (batch or like message)
+    sent: int                 # the highest total a delivery carried
+
+
+def note_likes(room_id: str, name: str, total: int) -> LikesNoted:
+    """Record `total` as the room's like total for the next batch (only if higher: totals only grow)."""
+    item = _gate(room_id, name)
+    connection = GateItem._get_connection()
+    try:
+        data = connection.update_item(
+            item.pk, range_key=item.sk, actions=[GateItem.likes_total.set(total)],
+            condition=GateItem.likes_total.does_not_exist() | (GateItem.likes_total < total),
+            return_values="ALL_NEW")
+    except UpdateError as exc:
+        _raise_unless_condition(exc)
+        return LikesNoted(recorded=False, last_ms=None, sent=0)
+    new = (data or {}).get("Attributes") or {}
+    return LikesNoted(recorded=True, last_ms=_number(new, "last_ms"), sent=_number(new, "likes_sent") or 0)
+
+
+def send_likes(room_id: str, name: str, total: int, *, now_ms: int, idle_ms: int) -> bool:
+    """Take the gate's slot for a separate like message carrying `total`: only when nothing went out
+    for `idle_ms` (density.like_message_due) and no delivery carried this total yet. One write; the
+    slot it takes keeps batches and like messages together at most one per batch interval."""
+    item = _gate(room_id, name)
+    try:
+        item.update(actions=[GateItem.last_ms.set(now_ms), GateItem.likes_sent.set(total)],
+                    condition=(GateItem.last_ms.does_not_exist() | (GateItem.last_ms <= now_ms - idle_ms))
+                    & (GateItem.likes_sent.does_not_exist() | (GateItem.likes_sent < total)))
+        return True
+    except UpdateError as exc:
+        _raise_unless_condition(exc)
+        return False
+
+
+def claim_likes_check(room_id: str, name: str, *, now_ms: int, until_ms: int) -> bool:
+    """Become the one who checks at `until_ms` that the recorded like total went out, unless a check
+    is already pending at or after `now_ms` (it covers this total: it was asked for at most `idle_ms`
+    ago, so it runs at most `idle_ms` from now)."""
+    item = _gate(room_id, name)
+    try:
+        item.update(actions=[GateItem.likes_check_ms.set(until_ms)],
+                    condition=GateItem.likes_check_ms.does_not_exist() | (GateItem.likes_check_ms < now_ms))
+        return True
+    except UpdateError as exc:
+        _raise_unless_condition(exc)
+        return False
+
+
 @dataclass(frozen=True)
 class Offered:
     """The gate after an offer: when its slot was last taken, who waits for the next

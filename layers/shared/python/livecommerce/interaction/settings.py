@@ -36,6 +36,8 @@ class InteractionSettings:
     like_max_per_request: int
     like_user_cap: int
     like_user_window_seconds: int
+    # Push mode: the like total rides on the danmaku batches; a separate like message (state/likes)
+    # only when nothing went out for this long, so an idle room's count still moves (density.simulate_push).
     like_broadcast_interval_ms: int
     # Live broadcasts.
     stock_broadcast_interval_ms: int
@@ -79,7 +81,7 @@ def get_interaction_settings() -> InteractionSettings:
         like_max_per_request=_int("LIKE_MAX_PER_REQUEST", 200),
         like_user_cap=_int("LIKE_USER_CAP", 600),
         like_user_window_seconds=_int("LIKE_USER_WINDOW_SECONDS", 60),
-        like_broadcast_interval_ms=_int("LIKE_BROADCAST_INTERVAL_MS", 1000),
+        like_broadcast_interval_ms=_int("LIKE_BROADCAST_INTERVAL_MS", 2000),
         poll_above_viewers=_int("DANMAKU_POLL_ABOVE_VIEWERS", 2500),
         delivery_switch_gap_seconds=_int("DANMAKU_DELIVERY_SWITCH_GAP_SECONDS", 60),
         poll_interval_ms=_int("DANMAKU_POLL_INTERVAL_MS", 1000),

@@ -117,6 +117,10 @@ class GateItem(_Base):
     published_version = UnicodeAttribute(null=True)
     cards = ListAttribute(null=True)              # timed-metadata cards / danmaku waiting (JSON strings)
     queued = NumberAttribute(null=True)           # entries offered since the queue was last taken
+    # The danmaku gate carries the room's like total to its batches (density.simulate_push):
+    likes_total = NumberAttribute(null=True)      # the latest total recorded by the realtime batcher
+    likes_sent = NumberAttribute(null=True)       # the highest total a batch or like message carried
+    likes_check_ms = NumberAttribute(null=True)   # a check for an undelivered total is asked for then
 
     @staticmethod
     def key(room_id: str, name: str) -> tuple[str, str]:
