@@ -12,12 +12,15 @@ One scenario in headless chromium against the local stack (a screenshot in .arti
   the feed is;
 - the host's console, open on the room, shows the crowd's danmaku in its moderation queue in poll mode
   too (it reuses the page's feed follower);
-- the host switches back to push: no feed request after it, and the next danmaku still arrives
-  (over MQTT); no danmaku is shown twice.
+- the host switches back to push: a danmaku sent at once is shown once, pushed or (by a container whose
+  settings copy still says poll) from the feed, which the page drains once at once and once after the
+  5 s cache window; no feed request after that, and the next danmaku still arrives (over MQTT); no
+  danmaku is shown twice.
 """
 from __future__ import annotations
 
 import re
+import time
 import uuid
 from datetime import datetime, timedelta, timezone
 from urllib.parse import parse_qs, urlparse
@@ -179,20 +182,32 @@ def test_viewer_follows_poll_mode_and_back(stack, browser):
         console.wait_for_selector(f"[data-test=queue-item]:has-text('{both}')", timeout=15_000)
         assert console_asked and console.locator(f"[data-test=queue-item]:has-text('{old}')").count() == 0
 
-        # back to push: polling stops, and the next danmaku still arrives (MQTT)
+        # back to push: polling stops; a danmaku sent at once is shown exactly once however it travels
+        # (pushed by a container that has the switch, or written as a feed page by one whose 5 s
+        # settings copy still says poll: the page drains the feed once at once and once after that window)
+        before_switch = len(asked)
         set_delivery("push")
         page.wait_for_selector("[data-test=danmaku][data-delivery=push]", timeout=15_000)
-        stopped_at = len(asked)
+        switched = time.monotonic()
+        right_after = f"切换后 {tag}"
+        _send(url, room_id, other, right_after)
+        page.wait_for_selector(f"[data-test=danmaku-item]:has-text('{right_after}')", timeout=15_000)
+        via_feed = any(right_after == i.get("text") for a in answers for p in a["pages"] for i in p["items"])
         again = _send_until_shown(url, room_id, other, page, f"又推送 {tag}")
+        page.wait_for_timeout(max(0, int((switched + 9.0 - time.monotonic()) * 1000)))   # past the drain's last read
+        drained = len(asked) - before_switch
+        assert 1 <= drained <= 3, asked[before_switch:]        # (one in flight at the switch) + at once + after the window
+        stopped_at = len(asked)
         page.wait_for_timeout(2500)            # the observation window: 2.5 poll intervals, nothing asked
         assert len(asked) == stopped_at, asked[stopped_at:]
 
         texts = _texts(page)
         assert not [t for t in texts if old in t], "a page from before the viewer joined was shown"
         mine = [t for t in texts if tag in t]
-        assert len(mine) == len(set(mine)) and {pushed, polled, both, again} <= {t.split(": ", 1)[-1].strip() for t in mine}, texts
+        assert len(mine) == len(set(mine)) and {pushed, polled, both, right_after, again} <= {t.split(": ", 1)[-1].strip() for t in mine}, texts
         page.screenshot(path=str(ARTIFACTS / "feed_delivery.png"), full_page=True)
-        print(f"\nfeed requests in poll mode: {stopped_at} (seqs {asked[0]}..{asked[-1]}); none after the switch back")
+        print(f"\nfeed requests: {stopped_at} (seqs {asked[0]}..{asked[-1]}), {drained} of them the drain after the "
+              f"switch back, none after it; the danmaku sent right after the switch came {'from the feed' if via_feed else 'pushed'}")
         console.screenshot(path=str(ARTIFACTS / "feed_delivery_console.png"), full_page=True)
         assert page.problems == [] and late.problems == [] and console.problems == []
     finally:

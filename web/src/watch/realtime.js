@@ -22,7 +22,9 @@ export function connectRealtime(info, onMessage, onStatus) {
       const topic = typeof entry === 'string' ? entry : entry.topic
       subscriptions[topic] = { qos: typeof entry === 'string' ? 0 : (entry.qos ?? 0) }
     }
-    client.subscribe(subscriptions)
+    // 'subscribed' (after the SUBACK, on every connect): from now on no message is missed, so the
+    // page reads GET .../realtime again to learn what changed before (a `delivery` switch).
+    client.subscribe(subscriptions, (err) => { if (!err) onStatus?.('subscribed') })
   })
   client.on('reconnect', () => onStatus?.('reconnecting'))
   client.on('offline', () => onStatus?.('offline'))
