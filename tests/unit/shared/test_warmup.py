@@ -39,7 +39,8 @@ for name in sys.argv[1].split(","):
                                      and m.count(".") >= 1} - {"shared"}),
                  "modules": list(warmup.last.modules), "missing": [m for m in warmup.last.modules if m not in sys.modules],
                  "routes": warmup.last.routes, "declared": len(module.api.routes),
-                 "built": sum(r._dependant is not None for r in routes), "hooks": warmup.last.hooks}
+                 "built": sum(r._dependant is not None for r in routes), "hooks": warmup.last.hooks,
+                 "boto3": "boto3" in sys.modules}
 print(json.dumps(out))
 """
 
@@ -64,6 +65,7 @@ def test_entry_modules_load_their_routes_work_at_init_without_the_manifest():
         # every route of the resolver (a router may carry a route of a sibling function) is built
         assert figures["routes"] == figures["built"] >= figures["declared"] > 0, (name, figures)
         assert figures["hooks"] == ["reseed_random"], (name, figures)
+        assert not figures["boto3"], name      # botocore clients, without boto3's resources and s3transfer
 
 
 def test_load_at_init_off_loads_nothing_and_the_entry_module_imports_its_own_context_only():
@@ -90,3 +92,26 @@ def test_after_a_restore_each_environment_draws_its_own_random_numbers():
         warmup.reseed_random()
         reseeded.append([random.random() for _ in range(4)])
     assert reseeded[0] != reseeded[1]
+
+
+def test_every_botocore_session_shares_one_data_loader_and_clients_are_made_once():
+    """aws.botocore_session(): PynamoDB's per-thread sessions and the clients' session parse botocore's
+    data files once a process; aws.client caches per service and per extra arguments."""
+    from livecommerce.shared import aws
+
+    aws.reset_clients()
+    try:
+        first, second = aws.botocore_session(), aws.botocore_session()
+        assert first is not second
+        assert first.get_component("data_loader") is second.get_component("data_loader")
+        events = aws.client("events")
+        assert aws.client("events") is events
+        other = aws.client("events", endpoint_url="https://events.example.com")
+        assert other is not events and other.meta.endpoint_url == "https://events.example.com"
+        assert aws.client("events", endpoint_url="https://events.example.com") is other
+        calls = []
+        aws.on_reset(lambda: calls.append(1))
+        aws.reset_clients()
+        assert calls == [1] and aws.client("events") is not events
+    finally:
+        aws.reset_clients()

@@ -32,13 +32,12 @@ def _share_botocore_sessions() -> None:
     if _sharing:
         return
     import pynamodb.connection.base as pynamodb_base  # deferred: already imported by the models
-    from botocore.session import get_session  # deferred: as above
 
     def thread_session() -> Any:
         sessions = _sessions
         session = getattr(sessions, "session", None)
         if session is None:
-            session = sessions.session = get_session()
+            session = sessions.session = aws.botocore_session()   # botocore's data files parsed once a process
         return session
 
     pynamodb_base.get_session = thread_session

@@ -43,14 +43,7 @@ def _client():
     address = data_endpoint()
     if address is None:
         return aws.client("iot-data")
-    with _lock:
-        found = aws._clients.get("iot-data@ats")
-        if found is None:
-            import boto3  # deferred: cold start (boto3 costs ~100 ms to import)
-
-            found = boto3.session.Session().client("iot-data", endpoint_url=f"https://{address}")
-            aws._clients["iot-data@ats"] = found
-        return found
+    return aws.client("iot-data", endpoint_url=f"https://{address}")
 
 
 class IotDataPublisher:
