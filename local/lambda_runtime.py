@@ -206,8 +206,8 @@ class _Worker:
 class _Waiter:
     __slots__ = ("kind", "name", "since", "worker", "grow", "cond")
 
-    def __init__(self, kind: str, name: str, lock: Any) -> None:
-        self.kind, self.name, self.since = kind, name, time.monotonic()
+    def __init__(self, kind: str, name: str, lock: Any, since: float) -> None:
+        self.kind, self.name, self.since = kind, name, since
         self.cond = threading.Condition(lock)   # its own: a hand-off wakes the one thread it is for
         self.worker: Any = None     # the worker handed to it
         self.grow: str | None = None  # or: a new worker of this class ("shared", "reserved", "background") to start
@@ -223,7 +223,8 @@ class _KindStats:
 
 
 class _WorkerPool:
-    def __init__(self, size: int, *, reserved: int = 0, background: int = 0, aging_seconds: float = 10.0) -> None:
+    def __init__(self, size: int, *, reserved: int = 0, background: int = 0, aging_seconds: float = 10.0,
+                 api_first: bool = True) -> None:
         import multiprocessing
 
         if not 0 <= reserved <= size or size < 1 or background < 0:
@@ -235,11 +236,14 @@ class _WorkerPool:
         self._ctx = multiprocessing.get_context("forkserver")
         self._ctx.set_forkserver_preload(["local.lambda_warm"])
         self.size, self.reserved, self.background, self.aging_seconds = size, reserved, background, aging_seconds
+        # api_first=False: first come first served whatever the kind (the pool before this change; measurements)
+        self.api_first = api_first
         self._idle: list[Any] = []
         self._all: list[Any] = []      # workers and placeholders of workers being started
         self._count = {"reserved": 0, "shared": 0, "background": 0}
         self._api_waiting: collections.deque[_Waiter] = collections.deque()
         self._bg_waiting: collections.deque[_Waiter] = collections.deque()
+        self.clock = time.monotonic   # aging's clock (tests move their own)
         self._lock = threading.Lock()
         self._cond = threading.Condition(self._lock)
         self._stats = {kind: _KindStats() for kind in KINDS}
@@ -319,7 +323,11 @@ class _WorkerPool:
         progress = True
         while progress and (self._api_waiting or self._bg_waiting):
             progress = False
-            now = time.monotonic()
+            now = self.clock()
+            if not self.api_first:   # the oldest waiter of either kind, on any worker
+                queues = [q for q in (self._api_waiting, self._bg_waiting) if q]
+                progress = self._serve(min(queues, key=lambda q: q[0].since), shared_ok=True)
+                continue
             # 1. a background invocation that has waited too long: any worker it may use
             if self._bg_waiting and now - self._bg_waiting[0].since >= self.aging_seconds:
                 if self._serve(self._bg_waiting, shared_ok=True, aged=True):
@@ -356,7 +364,7 @@ class _WorkerPool:
     def _acquire(self, name: str, deadline: float | None, kind: str = "background") -> Any:
         if kind not in KINDS:
             raise ValueError(f"kind must be one of {KINDS}, not {kind!r}")
-        waiter = _Waiter(kind, name, self._lock)
+        waiter = _Waiter(kind, name, self._lock, self.clock())
         queue = self._api_waiting if kind == "api" else self._bg_waiting
         with self._cond:
             queue.append(waiter)
@@ -373,7 +381,7 @@ class _WorkerPool:
                 waiter.cond.wait(remaining if limit is None else limit if remaining is None else min(limit, remaining))
                 if waiter.worker is None and waiter.grow is None:
                     self._dispatch()
-            waited = time.monotonic() - waiter.since
+            waited = self.clock() - waiter.since
             stats = self._stats[kind]
             stats.wait_seconds += waited
             stats.max_wait_seconds = max(stats.max_wait_seconds, waited)
@@ -477,13 +485,14 @@ _workers: _WorkerPool | None = None
 
 
 def use_worker_processes(size: int, *, start: int = 0, reserved: int = 0, background: int = 0,
-                         aging_seconds: float = 10.0) -> None:
+                         aging_seconds: float = 10.0, api_first: bool = True) -> None:
     """Run every function in worker processes from now on: at most `size` that serve the API
     (`reserved` of them the API only) plus `background` ones at a lower CPU priority for the
     background work; `start` API-capable workers (and every background one) now."""
     global _workers
     if _workers is None:
-        _workers = _WorkerPool(size, reserved=reserved, background=background, aging_seconds=aging_seconds)
+        _workers = _WorkerPool(size, reserved=reserved, background=background, aging_seconds=aging_seconds,
+                               api_first=api_first)
     _workers.start(start)
 
 

@@ -44,6 +44,8 @@ DEFAULT_LAMBDA_WORKERS = int(os.environ.get("LOCAL_LAMBDA_WORKERS", "8"))
 DEFAULT_RESERVED_WORKERS = int(os.environ.get("LOCAL_RESERVED_WORKERS", "4"))
 DEFAULT_BACKGROUND_WORKERS = int(os.environ.get("LOCAL_BACKGROUND_WORKERS", "4"))
 BACKGROUND_AGING_SECONDS = float(os.environ.get("LOCAL_BACKGROUND_AGING_SECONDS", "10"))
+# LOCAL_API_FIRST=0: first come first served, whatever the caller (the pool before API-first; for measuring)
+API_FIRST = os.environ.get("LOCAL_API_FIRST", "1") != "0"
 DEFAULT_STATE_DIR = ROOT / ".local" / "state"
 ALIPAY_APP_ID = "2021000000000000"
 
@@ -246,7 +248,8 @@ class LocalStack:
         # forked with one warm container of each function, once the environment is complete.
         lambda_runtime.use_worker_processes(
             self.lambda_workers, start=self.lambda_workers, reserved=min(DEFAULT_RESERVED_WORKERS, self.lambda_workers - 1),
-            background=DEFAULT_BACKGROUND_WORKERS, aging_seconds=BACKGROUND_AGING_SECONDS)
+            background=DEFAULT_BACKGROUND_WORKERS, aging_seconds=BACKGROUND_AGING_SECONDS,
+            api_first=API_FIRST)
         from local import http_api
 
         http_api.background_probe = self.background_backlog   # GET /_local/background (benchmarks/local_load.py)
