@@ -227,9 +227,9 @@ class _WorkerPool:
                  api_first: bool = True) -> None:
         import multiprocessing
 
-        if not 0 <= reserved <= size or size < 1 or background < 0:
+        if not 0 <= reserved <= size or background < 0:
             raise ValueError(f"bad pool: size {size}, reserved {reserved}, background {background}")
-        if reserved == size and background == 0:
+        if size and reserved == size and background == 0:
             raise ValueError("every worker reserved for the API and none for background work")
         # forkserver: workers fork from one clean, single-threaded process that has already
         # imported the domain package and its libraries, so a new worker starts in milliseconds.

@@ -17,13 +17,14 @@ def test_a_function_past_the_integration_timeout_is_a_504_problem(monkeypatch):
 
     seen = {}
 
-    def slow(name, event, *, timeout=None):
-        seen["timeout"] = timeout
+    def slow(name, event, *, timeout=None, kind="background"):
+        seen["timeout"], seen["kind"] = timeout, kind
         raise lambda_runtime.InvocationTimeout(f"{name} did not answer within {timeout} s")
 
     monkeypatch.setattr(gateway, "invoke", slow)
     answer = gateway.handle("GET", "/v1/rooms")
     assert 28.0 < seen["timeout"] <= gateway.INTEGRATION_TIMEOUT_SECONDS == 29.0
+    assert seen["kind"] == "api"   # a client waits: the worker pool serves it before background work
     assert answer.status == 504 == GATEWAY_RESPONSES["INTEGRATION_TIMEOUT"][0]
     assert answer.headers["Content-Type"] == "application/problem+json"
     assert answer.body == body_for("INTEGRATION_TIMEOUT")
