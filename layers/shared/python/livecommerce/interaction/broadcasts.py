@@ -13,6 +13,11 @@ data). StockChanged is coalesced per room and product (or flash sale): at most
 one message a second, always the newest stock (by occurrence), and the
 last change is always published. Repeated deliveries of the same event id
 are dropped.
+
+A flash sale's units left (the retained `state/flash_sale`) follow its buys
+(OrderCreated of kind flash_sale, its own filtered subscription: nothing on the
+events topic), cancels and expiries (StockChanged of the sale): read from the
+sale's shards at most once a second per sale (interaction.flash_units).
 """
 from __future__ import annotations
 
@@ -23,9 +28,10 @@ from typing import Any
 from pydantic import ValidationError
 
 from livecommerce import rooms
-from livecommerce.interaction import cards, consumed, gates, repository, state_feed, topics
+from livecommerce.interaction import cards, consumed, flash_units, gates, repository, state_feed, topics
 from livecommerce.interaction.realtime import publish
 from livecommerce.interaction.settings import get_interaction_settings
+from livecommerce.orders.events import OrderCreated
 from livecommerce.shared.events import DomainEvent
 from livecommerce.shared.observability import logger
 
@@ -80,8 +86,6 @@ def publish_stock(room_id: str, message: dict[str, Any], event: DomainEvent) -> 
         taken, value = repository.take_pending(room_id, gate, now_ms=at, interval_ms=interval)
         if taken and value is not None:
             publish(topics.events_topic(cfg.stage, room_id), value, qos=1)
-            if event.flash_sale_id:       # the retained flash-sale state: units left, on the same slot
-                state_feed.publish_flash_sale_stock(room_id, event.flash_sale_id)
         return taken, None
 
     # Not taken: a newer publish carried it, or the trailing publisher of this window will.
@@ -96,6 +100,8 @@ def handle(event: dict[str, Any]) -> str:
     if not isinstance(room_id, str) or not topics.ROOM_ID.match(room_id):
         logger.info("broadcast without a room", extra={"detail_type": detail_type})
         return "ignored"
+    if detail_type == OrderCreated.detail_type:
+        return _flash_order(detail, room_id)
     try:
         typed = consumed.parse(detail_type, detail)
     except (consumed.NotConsumed, ValidationError) as exc:
@@ -114,16 +120,42 @@ def handle(event: dict[str, Any]) -> str:
         raise
 
 
+def _flash_order(detail: dict[str, Any], room_id: str) -> str:
+    """A flash-sale buy (OrderCreated of kind flash_sale; the subscription filters on it): the sale's
+    units left on the room's card, coalesced (interaction.flash_units). Nothing is published on the
+    events topic (an order is private), and no delivery dedup: the units are read, not counted, so a
+    repeat costs at most one coalesced read."""
+    try:
+        order = OrderCreated.parse(detail)
+    except ValidationError as exc:
+        logger.error("broadcast event not as its producer declares it", extra={
+            "detail_type": OrderCreated.detail_type, "error": str(exc)[:1000]})
+        return "invalid"
+    if order.kind != "flash_sale" or not order.flash_sale_id:
+        return "ignored"
+    return f"units_{flash_units.changed(room_id, order.flash_sale_id)}"
+
+
+# Events after which the sale's units left are read again (a cancel or an expiry gives units back;
+# the start and the sold-out mark show a count of their own, which the read then corrects).
+UNITS_AFTER = ("StockChanged", "FlashSaleStarted", "FlashSaleSoldOut")
+
+
 def _broadcast(event: DomainEvent, detail: dict[str, Any], room_id: str) -> str:
     cfg = get_interaction_settings()
     message = message_for(event, detail)
     state_feed.apply(event, room_id)       # what a late joiner sees (retained room state)
     if event.detail_type == "StockChanged":
-        return publish_stock(room_id, message, event)
-    publish(topics.events_topic(cfg.stage, room_id), message, qos=1)
-    entry = cards.card_for(event, at_ms=gates.now_ms())
-    if entry is not None:
-        room = rooms.get_room(room_id)
-        if room is not None and room.channel_arn:
-            cards.deliver(room_id, room.channel_arn, entry)
-    return "published"
+        outcome = publish_stock(room_id, message, event)
+    else:
+        publish(topics.events_topic(cfg.stage, room_id), message, qos=1)
+        entry = cards.card_for(event, at_ms=gates.now_ms())
+        if entry is not None:
+            room = rooms.get_room(room_id)
+            if room is not None and room.channel_arn:
+                cards.deliver(room_id, room.channel_arn, entry)
+        outcome = "published"
+    sale_id = getattr(event, "flash_sale_id", None)
+    if sale_id and event.detail_type in UNITS_AFTER:
+        flash_units.changed(room_id, sale_id)
+    return outcome

@@ -69,6 +69,10 @@ SPEC = ContextSpec(
         # Room lifecycle and commerce events -> the room's `events` topic (and
         # IVS timed metadata for product cards and flash sales).
         Subscription("RoomBroadcasts", "broadcasts", detail_types=BROADCAST_EVENTS),
+        # Flash-sale buys -> the sale's units left on the room's card, read from its shards at most once
+        # a second per sale (interaction.flash_units); the rule passes flash-sale orders only.
+        Subscription("FlashSaleUnits", "broadcasts", detail_types=("OrderCreated",),
+                     detail={"kind": ["flash_sale"]}),
     ),
     stream_consumers=(
         # Like counter changes -> the room's exact total at most once a second.
@@ -103,7 +107,8 @@ SPEC = ContextSpec(
             description="Domain events -> the room's events topic; product and flash-sale cards -> IVS timed "
                         "metadata",
             tables_write=(INTERACTION,),             # delivery dedup, coalescing gates, the metadata queue
-            tables_read=("Rooms",),                  # the room's channel ARN for timed metadata
+            # the room's channel ARN for timed metadata; a flash sale's stock shards (units left)
+            tables_read=("Rooms", "Orders"),
             ivs_actions=("PutMetadata",),
             publishes_realtime=True,
             memory_mb=256,

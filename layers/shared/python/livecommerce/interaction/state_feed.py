@@ -3,9 +3,10 @@
 The broadcasts consumer (interaction.broadcasts) hands every room event here as well:
 
   card        ProductListed shows the product's card; ProductUnlisted of that product clears it
-  flash_sale  FlashSaleScheduled (countdown: starts_at), FlashSaleStarted (ends_at, stock), StockChanged
-              of the sale (units left, published with the coalesced stock message: at most once a
-              second, the last change always), FlashSaleSoldOut; FlashSaleEnded clears it
+  flash_sale  FlashSaleScheduled (countdown: starts_at), FlashSaleStarted (ends_at, stock),
+              FlashSaleSoldOut; FlashSaleEnded clears it. The units left follow every buy, cancel and
+              expiry (OrderCreated of the sale, StockChanged of the sale): interaction.flash_units reads
+              the sale's shards at most once a second per sale and republishes (publish_flash_sale_units)
   lottery     LotteryOpened (closes_at, keyword, prize), LotteryClosed (drawing: entrants, draws_at);
               LotteryDrawn clears it (the winners are on the events topic)
   coupon      CouponDropped shows the open drop (now, or a scheduled one at its time); CouponDropExhausted
@@ -77,10 +78,6 @@ def apply(event: DomainEvent, room_id: str) -> str | None:
                      stock=0, same_subject=True)
     if kind == "FlashSaleEnded":
         return _end(room_id, "flash_sale", event.flash_sale_id, event)
-    if kind == "StockChanged" and event.flash_sale_id:
-        # Units left move with every order: added here, published with the coalesced stock message.
-        return "flash_sale_stock" if state_storage.add_stock(room_id, "flash_sale", event.flash_sale_id,
-                                                             int(event.delta)) else None
     if kind == "LotteryOpened":
         return _show(room_id, "lottery", event.lottery_id, event, {
             "type": "lottery", "phase": "open", "lottery_id": event.lottery_id, "lottery_kind": event.kind,
@@ -113,13 +110,19 @@ def apply(event: DomainEvent, room_id: str) -> str | None:
     return None
 
 
-def publish_flash_sale_stock(room_id: str, flash_sale_id: str) -> bool:
-    """Republish the running sale's state with its units left now (the stock message's slot)."""
+def publish_flash_sale_units(room_id: str, flash_sale_id: str, units: int, *, read_at_ms: int) -> bool:
+    """Republish the sale's state with `units` left, read from its shards at `read_at_ms`
+    (interaction.flash_units, coalesced); False when the sale is no longer on show or a later read
+    was published. Sold out at 0 units, running again when a cancel or an expiry gives units back."""
     shown = state_storage.current(room_id, "flash_sale")
     if shown is None or shown.subject != flash_sale_id or not shown.message:
         return False
-    stock = max(int(shown.stock or 0), 0)
-    message = {**shown.message, "stock": stock}
-    if stock == 0 and message.get("phase") == "running":
+    units = max(int(units), 0)
+    if not state_storage.set_units(room_id, "flash_sale", flash_sale_id, units, read_at_ms=read_at_ms):
+        return False
+    message = {**shown.message, "stock": units}
+    if units == 0 and message.get("phase") == "running":
         message["phase"] = "sold_out"
+    elif units > 0 and message.get("phase") == "sold_out":
+        message["phase"] = "running"
     return room_state.set_state(room_id, "flash_sale", message)

@@ -2,7 +2,8 @@
 
   ROOM#<room>   STATE#<kind>   subject (the product, flash sale or lottery on show), version (the
                                newest event applied: occurred_at#event_id), message (what was
-                               published), stock (a running flash sale's units left)
+                               published), stock (a running flash sale's units left), stock_at (when
+                               those units were read from the sale's shards, ms: a later read wins)
 
 EventBridge may deliver a room's events out of order: a change applies only when its version is
 newer than the last one applied (a conditional write), and an end clears only the subject on show
@@ -28,6 +29,7 @@ class RoomStateItem(_Base):
     version = UnicodeAttribute()
     message = JSONAttribute(null=True)
     stock = NumberAttribute(null=True)
+    stock_at = NumberAttribute(null=True)
 
     @staticmethod
     def key(room_id: str, kind: str) -> tuple[str, str]:
@@ -72,14 +74,17 @@ def end(room_id: str, kind: str, subject: str | None, version: str) -> bool:
         condition = condition & (RoomStateItem.subject == subject)
     return _applied(lambda: item.update(
         actions=[RoomStateItem.subject.remove(), RoomStateItem.version.set(version), RoomStateItem.message.remove(),
-                 RoomStateItem.stock.remove()], condition=condition))
+                 RoomStateItem.stock.remove(), RoomStateItem.stock_at.remove()], condition=condition))
 
 
-def add_stock(room_id: str, kind: str, subject: str, delta: int) -> bool:
-    """A running flash sale's units left change by `delta` (atomic; False when it is not on show)."""
+def set_units(room_id: str, kind: str, subject: str, units: int, *, read_at_ms: int) -> bool:
+    """The sale on show has `units` left, as read from its shards at `read_at_ms`; False when it is
+    no longer on show or a later read was already stored (an older read never replaces a newer one)."""
     item = _item(room_id, kind)
-    return _applied(lambda: item.update(actions=[RoomStateItem.stock.add(delta)],
-                                        condition=RoomStateItem.subject == subject))
+    condition = (RoomStateItem.subject == subject) & (RoomStateItem.stock_at.does_not_exist()
+                                                      | (RoomStateItem.stock_at < read_at_ms))
+    return _applied(lambda: item.update(
+        actions=[RoomStateItem.stock.set(units), RoomStateItem.stock_at.set(read_at_ms)], condition=condition))
 
 
 def current(room_id: str, kind: str) -> RoomStateItem | None:

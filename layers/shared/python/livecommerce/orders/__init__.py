@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 __all__ = ["PayableOrder", "PaymentAttempt", "Settlement", "settlements_on", "index_settlements", "payable_order", "payment_attempt", "record_payment_attempt",
            "apply_payment", "commerce_settings", "fen_from_yuan_text", "yuan_text", "PrizeShipping", "add_prize_order",
            "prize_order_failure", "prize_order_of", "prize_shipping", "Address", "PointsGiftOrder",
-           "add_points_gift_order", "points_gift_failure", "points_gift_order"]
+           "add_points_gift_order", "points_gift_failure", "points_gift_order", "flash_sale_units_left"]
 
 
 
@@ -34,6 +34,14 @@ def _service():
     from livecommerce.orders import service  # deferred: pynamodb/botocore, not paid at face import
 
     return service
+
+
+def flash_sale_units_left(sale_id: str) -> int | None:
+    """A flash sale's units left now, from its stock shards (one strongly consistent BatchGetItem;
+    None: no such sale). Interaction reads it for the room's flash-sale card, coalesced, off the buy."""
+    from livecommerce.orders import flash  # deferred: pynamodb/botocore, not paid at face import
+
+    return flash.units_left(sale_id)
 
 
 def payable_order(caller: Caller, order_id: str) -> PayableOrder:

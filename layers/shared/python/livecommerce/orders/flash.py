@@ -268,6 +268,25 @@ def get_flash_sale(caller: Caller | None, sale_id: str) -> FlashSale:
     return sale_view(item)
 
 
+# A sale's shard count never changes: read once per container (the units-left read is then one BatchGetItem).
+_shard_counts: dict[str, int] = {}
+
+
+def units_left(sale_id: str) -> int | None:
+    """The sale's units left now: the sum of its stock shards, read strongly consistent (every buy,
+    cancel and expiry committed before the call is counted). None when there is no such sale."""
+    shards = _shard_counts.get(sale_id)
+    if shards is None:
+        item = repository.get_sale(sale_id)
+        if item is None:
+            return None
+        shards = int(item.shards)
+        if len(_shard_counts) > 1000:
+            _shard_counts.clear()
+        _shard_counts[sale_id] = shards
+    return sharding.total_left(repository.shard_lefts(sale_id, shards, consistent=True))
+
+
 def room_flash_sales(caller: Caller | None, room_id: str) -> FlashSaleList:
     rooms.require_visible(room_id, caller)
     return FlashSaleList(items=[sale_view(i) for i in repository.sales_of_room(room_id)])

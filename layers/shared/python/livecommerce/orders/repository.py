@@ -171,10 +171,10 @@ def sales_of_room(room_id: str, *, limit: int = 50) -> list[FlashSaleItem]:
     return list(FlashSaleItem.by_room.query(f"ROOMFLASH#{room_id}", limit=limit, scan_index_forward=False))
 
 
-def shard_lefts(sale_id: str, shards: int) -> list[int]:
+def shard_lefts(sale_id: str, shards: int, *, consistent: bool = False) -> list[int]:
     bind_all()
     keys = [FlashShardItem.key(sale_id, k) for k in range(shards)]
-    return [int(item.left) for item in FlashShardItem.batch_get(keys)]
+    return [int(item.left) for item in FlashShardItem.batch_get(keys, consistent_read=consistent)]
 
 
 def pending_sale_steps(*, before_epoch: float, limit: int = 100) -> list[FlashSaleItem]:
