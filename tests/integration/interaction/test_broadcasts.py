@@ -214,6 +214,11 @@ def _channel(room_id: str) -> str:
 
 
 def test_cards_ride_in_the_video_merged_within_five_calls_a_second(room, monkeypatch, published):
+    from livecommerce.interaction import flash_units
+
+    # A sale's units-left read (its own gate and sleep, test_flash_units.py) is not this test's: recorded only.
+    units = []
+    monkeypatch.setattr(flash_units, "changed", lambda room_id, sale_id: units.append(sale_id) or "coalesced")
     ivs = Ivs(monkeypatch, _channel(room))
     ivs.expect(4)                                       # room for one call per card: the merging is checked below
     slots = HeldSlots(monkeypatch, "take_queue")
@@ -232,6 +237,7 @@ def test_cards_ride_in_the_video_merged_within_five_calls_a_second(room, monkeyp
     assert slots.takes == ivs.times                                                 # one call per slot taken
     assert all(b - a >= 200 for a, b in zip(ivs.times, ivs.times[1:]))             # <= 5 calls a second
     assert len(published.on(f"{room}/events")) == 4                                # and all on the topic
+    assert units == ["F3"]                                                          # the started sale's units read
 
 
 def test_throttled_cards_are_sent_in_the_next_slot(room, monkeypatch):

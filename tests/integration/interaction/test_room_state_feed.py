@@ -59,13 +59,23 @@ def _retained(viewer: Viewer, asked: float, kinds: set[str]) -> dict[str, dict]:
     return got
 
 
-def test_late_joiner_sees_card_flash_sale_lottery_and_likes_and_each_is_cleared_when_it_ends(broker_on_moto):
+def test_late_joiner_sees_card_flash_sale_lottery_and_likes_and_each_is_cleared_when_it_ends(broker_on_moto,
+                                                                                                monkeypatch):
+    from livecommerce import orders
     from livecommerce.catalog.events import ProductListed, ProductUnlisted, StockChanged
     from livecommerce.engagement.events import LotteryClosed, LotteryDrawn, LotteryOpened
-    from livecommerce.interaction import batcher, broadcasts, repository, room_state, state_feed
+    from livecommerce.interaction import batcher, broadcasts, flash_units, repository, room_state, state_feed
+    from livecommerce.interaction.settings import reset_interaction_settings
     from livecommerce.orders.events import FlashSaleEnded, FlashSaleStarted
 
     broker, stage = broker_on_moto
+    # The sale's units left are read from its shards (orders; real ones in test_flash_units.py): here a
+    # stand-in total that the orders below move, read at most once per 200 ms window.
+    shards = {"S1": 50}
+    monkeypatch.setattr(orders, "flash_sale_units_left", lambda sale_id: shards.get(sale_id))
+    monkeypatch.setenv("STOCK_BROADCAST_INTERVAL_MS", "200")
+    reset_interaction_settings()
+    flash_units.clear_cache()
 
     def send(model, at: str, **fields) -> str:
         evt = _event(model, at, **fields)
@@ -80,6 +90,7 @@ def test_late_joiner_sees_card_flash_sale_lottery_and_likes_and_each_is_cleared_
     send(ProductListed, "2026-12-01T12:00:00Z", **{**card, "product_id": "P0"})   # older, delivered late
     send(FlashSaleStarted, "2026-12-01T12:00:02Z", **SALE)
     for n in range(3):    # three orders of the sale: units left 47 (coalesced, the last always published)
+        shards["S1"] -= 1
         send(StockChanged, f"2026-12-01T12:00:0{3 + n}Z", flash_sale_id="S1", product_id="P9", delta=-1,
              cause="order")
     send(LotteryOpened, "2026-12-01T12:00:06Z", **LOTTERY)
