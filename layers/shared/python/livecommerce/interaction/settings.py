@@ -6,6 +6,7 @@ import os
 from dataclasses import dataclass
 from functools import lru_cache
 
+from livecommerce.interaction import delivery
 from livecommerce.shared.settings import get_settings
 
 
@@ -82,11 +83,11 @@ def get_interaction_settings() -> InteractionSettings:
         like_user_cap=_int("LIKE_USER_CAP", 600),
         like_user_window_seconds=_int("LIKE_USER_WINDOW_SECONDS", 60),
         like_broadcast_interval_ms=_int("LIKE_BROADCAST_INTERVAL_MS", 2000),
-        poll_above_viewers=_int("DANMAKU_POLL_ABOVE_VIEWERS", 2500),
+        poll_above_viewers=_int("DANMAKU_POLL_ABOVE_VIEWERS", delivery.POLL_ABOVE_VIEWERS),
         delivery_switch_gap_seconds=_int("DANMAKU_DELIVERY_SWITCH_GAP_SECONDS", 60),
-        poll_interval_ms=_int("DANMAKU_POLL_INTERVAL_MS", 1000),
-        slow_poll_interval_ms=_int("DANMAKU_SLOW_POLL_INTERVAL_MS", 2000),
-        slow_poll_from_viewers=_int("DANMAKU_SLOW_POLL_FROM_VIEWERS", 10_000),
+        poll_interval_ms=_int("DANMAKU_POLL_INTERVAL_MS", delivery.POLL_INTERVAL_MS),
+        slow_poll_interval_ms=_int("DANMAKU_SLOW_POLL_INTERVAL_MS", delivery.SLOW_POLL_INTERVAL_MS),
+        slow_poll_from_viewers=_int("DANMAKU_SLOW_POLL_FROM_VIEWERS", delivery.SLOW_POLL_FROM_VIEWERS),
         stock_broadcast_interval_ms=_int("STOCK_BROADCAST_INTERVAL_MS", 1000),
         metadata_interval_ms=_int("TIMED_METADATA_INTERVAL_MS", 200),
     )
