@@ -103,7 +103,11 @@ def test_flash_sale_from_the_console_counts_down_sells_and_sells_out(stack, brow
     buyer.click("[data-test=buy-sheet] button:has-text('关闭')")
     buyer_token = login(url, buyer_user)
     assert orders_in(url, buyer_token, room_id) == [("paid", 500, "flash_sale")]
-    # (the shown units do not drop on a buy yet: a flash buy announces no StockChanged, see docs/web-selling.md)
+    # the units shown drop with the buy on both pages (read from the sale's shards, off the buy's path:
+    # interaction.flash_units, at most once a second per sale), without a reload
+    for page in (buyer, late):
+        page.wait_for_selector("[data-test=flash-stock][data-stock='1']", timeout=15_000)
+        assert page.inner_text("[data-test=flash-stock]") == "剩余 1"
 
     # the second viewer opens the buy sheet; meanwhile someone else takes the last unit
     late.click("[data-test=flash-buy]")
