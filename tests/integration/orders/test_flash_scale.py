@@ -80,14 +80,14 @@ def test_operator_prewarms_the_tables_for_a_big_sale(shop, monkeypatch):
     stub = _stubbed(monkeypatch)
     stub.add_response("describe_table", _described(ORDERS), {"TableName": ORDERS})
     stub.add_response("update_table", {}, {"TableName": ORDERS, "WarmThroughput": {
-        "ReadUnitsPerSecond": 12_000, "WriteUnitsPerSecond": 130_000}})
+        "ReadUnitsPerSecond": 12_000, "WriteUnitsPerSecond": 140_000}})
     stub.add_response("describe_table", _described(IDEM, write=40_000), {"TableName": IDEM})
     with stub:
         done = shop.ok(shop.call("POST", path, "operator-1"))
         stub.assert_no_pending_responses()
     assert done["shards"] == 20 and done["shard_ceiling_orders_per_second"] == 10_000
     assert done["tables"] == [
-        {"table": "Orders", "write_units_needed": 130_000, "write_units_before": 4_000, "status": "warming"},
+        {"table": "Orders", "write_units_needed": 140_000, "write_units_before": 4_000, "status": "warming"},
         {"table": "Idempotency", "write_units_needed": 20_000, "write_units_before": 40_000,
          "status": "already_warm"}]
     # A warm-up under way, and one past the table quota: clear 409s, never a 500.

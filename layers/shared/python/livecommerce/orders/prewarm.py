@@ -1,7 +1,7 @@
 """Pre-warm the tables a big flash sale writes: DynamoDB warm throughput, an operator action.
 
 A new on-demand table serves 4,000 write units a second at once and adapts to more only over
-minutes; a sale that opens at 10,000 buys a second needs 130,000 in the Orders table at its
+minutes; a sale that opens at 10,000 buys a second needs 140,000 in the Orders table at its
 first second (sharding.warm_write_units). UpdateTable with WarmThroughput raises what the table
 serves at once; it only goes up, takes minutes (the table is UPDATING meanwhile) and is billed
 once, so an operator asks for it before the sale, from the sale's expected rate.

@@ -70,10 +70,11 @@ def total_left(lefts: Sequence[int]) -> int:
 # -- table-level throughput for a big sale (docs/commerce.md, "Past 10,000 orders/s") ----------
 
 # Write units one flash-sale buy costs per table, measured with a counting hook on the real buy
-# path (tests/integration/orders/test_flash_scale.py): Orders = order 2 + its two index entries
-# 2 + OrderCreated outbox event 2 + its index entry 1 + shard 2 + buyer counter 2 + the event's
-# delete after publishing 1 + its index entry 1 = 13; Idempotency = the key's record 2.
-ORDER_WRITE_UNITS = {"Orders": 13, "Idempotency": 2}
+# path (tests/integration/orders/test_flash_scale.py): Orders = order 2 + its three index entries
+# 3 (gsi1 expiry, gsi2 the buyer's orders, gsi3 the room's orders since GET /v1/rooms/{id}/orders)
+# + OrderCreated outbox event 2 + its index entry 1 + shard 2 + buyer counter 2 + the event's
+# delete after publishing 1 + its index entry 1 = 14; Idempotency = the key's record 2.
+ORDER_WRITE_UNITS = {"Orders": 14, "Idempotency": 2}
 # A new on-demand table's warm throughput (DynamoDB's documented starting values), and the
 # default table-level quota on an on-demand table (Service Quotas, adjustable per table).
 DEFAULT_WARM_WRITE_UNITS = 4_000
