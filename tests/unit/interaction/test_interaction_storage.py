@@ -43,6 +43,11 @@ def test_routes_and_subscription_are_registered():
     edge = {"GET /v1/rooms/{room_id}/snapshot", "GET /v1/rooms/{room_id}/feed"}
     assert all(r.auth == ("public" if r.key in edge else "token") for r in manifest.routes_for("interaction"))
     assert edge <= keys
-    [sub] = [s for s in manifest.SUBSCRIPTIONS if s.function == "broadcasts"]
+    subs = {s.name: s for s in manifest.SUBSCRIPTIONS if s.function == "broadcasts"}
+    assert set(subs) == {"RoomBroadcasts", "FlashSaleUnits"}
+    sub = subs["RoomBroadcasts"]
     assert set(wiring.ROOM_LIFECYCLE_EVENTS) <= set(sub.detail_types)
     assert "StockChanged" in sub.detail_types
+    # flash-sale buys only (the units left on the card): the rule filters on the order's kind
+    units = subs["FlashSaleUnits"].pattern()
+    assert units["detail-type"] == ["OrderCreated"] and units["detail"] == {"kind": ["flash_sale"]}
