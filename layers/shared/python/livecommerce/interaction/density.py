@@ -17,6 +17,7 @@ sender's private topic as soon as it is accepted.
 """
 from __future__ import annotations
 
+import heapq
 import math
 import random
 from dataclasses import dataclass, field
@@ -189,8 +190,6 @@ def simulate_push(danmaku_ms: Iterable[int], likes_ms: Iterable[int], *, interva
     check is asked for `idle_ms` later unless one is pending by then; a check finding the recorded
     total undelivered sends the like message when due, else looks again `idle_ms` after the last
     delivery. The cost model (benchmarks/cost.py) counts the deliveries of Poisson arrivals with it."""
-    import heapq
-
     events: list[tuple[int, int, str]] = []           # (time, order, kind); order: arrivals before timers
     for t in danmaku_ms:
         events.append((int(t), 1, "danmaku"))
