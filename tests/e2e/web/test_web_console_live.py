@@ -6,13 +6,17 @@ Playwright for Python, PC viewport) against the local stack; a screenshot per sc
   the moderation queue: the viewer's danmaku appear in the console, the host mutes that viewer from the
   queue (the viewer's next danmaku is refused in plain words in the viewer page), unmutes (it goes
   again), bans another viewer (that viewer's page says so, the API refuses them) and adds a blocked word
-  (a danmaku holding it is refused in the viewer page); the host ends the live and the console's report
+  (a danmaku holding it is refused in the viewer page); after a reload the console lists the muted and
+  banned viewers from the API (unmute from that list works); the host ends the live and the console's report
   link opens the room's report (the dashboard's own test renders it);
 - before and at the start: a room created and announced in the form (title, topic, highlights, cover,
   time); materials uploaded through the file input (listed; a bad name and a too-large file refused in
   plain words); the ingest key hidden until asked, shown, rotated; the live started from the console;
-  a coupon drop now (the viewer page shows it) and one at a time (listed as scheduled); a co-stream
-  invitation (listed in the console, shown to the invitee, accepted: the console shows the guest on stage).
+  a coupon drop now (the viewer page shows it; a viewer page opened later shows it too, from the retained
+  state, and claims it) and one at a time (listed as scheduled); a timed drop seen firing in the viewer
+  page at its second (listed open, claimed, listed exhausted); a co-stream invitation (listed in the
+  console, shown to the invitee, accepted: the console shows the guest on stage); after a reload the
+  console lists the drops with their states.
 """
 from __future__ import annotations
 
