@@ -162,9 +162,9 @@ def build_events(workdir: Path) -> dict[str, dict]:
     captured: dict[str, dict] = {}
     original = gateway.invoke
 
-    def capture(name, event, timeout=None):
+    def capture(name, event, **kwargs):
         if name in ("authorizer", "beacon_authorizer", "realtime_authorizer"):
-            return original(name, event, timeout=timeout)
+            return original(name, event, **kwargs)
         captured[name] = event
         return {"statusCode": 200, "body": ""}
 

@@ -8,9 +8,11 @@ api = Api("catalog", routes=SPEC.routes_for("catalog"))
 api.include(build_router(api))
 handler = api.handler()
 # Loaded at init, not on the first request: SnapStart snapshots it (docs/cold-start.md).
+# jwt: its public routes verify a bearer sent to them (Api.optional_caller).
 load_at_init(
     "livecommerce.catalog.service",
     "livecommerce.rooms.service",
+    "jwt",
     api=api,
     clients=("events",),
 )
