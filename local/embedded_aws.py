@@ -9,11 +9,20 @@ the concurrency tests rely on.
 """
 from __future__ import annotations
 
+import json
+import os
 import threading
 from typing import Any
 
-_lock = threading.RLock()
+from local.aws_priority import DEFAULT_AGING_SECONDS, PriorityLock, kind_of
+
+# One call at a time into moto; released to the callers on behalf of an API request first
+# (X-Local-Priority: api, local/aws_priority.py), a background caller that has waited
+# LOCAL_AWS_AGING_SECONDS going first (never starved).
+AGING_ENV = "LOCAL_AWS_AGING_SECONDS"
+_lock = PriorityLock(float(os.environ.get(AGING_ENV, DEFAULT_AGING_SECONDS)))
 _patched = False
+PRIORITY_PATH = "/__local/priority"   # GET: the lock's figures per kind (local/aws_priority.py stats)
 
 
 def serialize_in_process_moto() -> None:
@@ -50,7 +59,7 @@ class EmbeddedAwsServer:
         app = DomainDispatcherApplication(create_backend_app)
 
         def serialized(environ: dict, start_response: Any) -> list[bytes]:
-            with _lock:
+            with _lock.hold(kind_of(environ)):
                 return list(app(environ, start_response))
 
         self._server = make_server(self.host, self.port, serialized, threaded=True,
@@ -87,7 +96,6 @@ class EmbeddedAwsServer:
 # at-least-once, as EventBridge and SQS promise anyway.
 # --------------------------------------------------------------------------------------------
 
-import os
 import pickle
 import re
 import struct
@@ -528,6 +536,10 @@ def make_app(state: StateFolder | None) -> tuple[Any, Any]:
             _lambda_endpoint[:] = [environ["wsgi.input"].read(length).decode().strip()] if length else []
             start_response("204 No Content", [])
             return []
+        if environ.get("PATH_INFO") == PRIORITY_PATH and environ.get("REQUEST_METHOD") == "GET":
+            start_response("200 OK", [("Content-Type", "application/json")])
+            return [json.dumps(_lock.stats()).encode()]
+        kind = kind_of(environ)
         poll = _long_poll(environ)
         if poll is not None:
             once, wait, queue = poll
@@ -539,7 +551,7 @@ def make_app(state: StateFolder | None) -> tuple[Any, Any]:
                     answer["status"], answer["headers"], answer["exc_info"] = status, headers, exc_info
                     return lambda data: None
 
-                with _lock, profiled:
+                with _lock.hold(kind), profiled:
                     added = _sqs_added.get(queue, 0)   # adds happen under the lock: none is missed
                     chunks = list(app({**once, "wsgi.input": io.BytesIO(once["wsgi.input"])}, keep))
                 remaining = deadline - time.monotonic()
@@ -554,7 +566,7 @@ def make_app(state: StateFolder | None) -> tuple[Any, Any]:
                     _sqs_added_changed.wait_for(lambda: _sqs_added.get(queue, 0) != added, min(1.0, remaining))
             start_response(answer["status"], answer["headers"], answer["exc_info"])
             return chunks
-        with _lock, profiled:
+        with _lock.hold(kind), profiled:
             if environ.get("PATH_INFO") == COMPACT_PATH and environ.get("REQUEST_METHOD") == "POST":
                 if state is not None:   # the stack asks once its resources exist (a KMS key's material
                     state.compact()     # is random: it must come back from a snapshot, not a replay)

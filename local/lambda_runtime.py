@@ -181,10 +181,12 @@ class _Worker:
         self.warm: set[str] = set()
         self.reserved = False   # set by the pool: serves API invocations only
 
-    def call(self, name: str, event: dict[str, Any], timeout: float | None) -> tuple[Any, float]:
-        """The handler's result and the worker's CPU seconds for it."""
+    def call(self, name: str, event: dict[str, Any], timeout: float | None,
+             kind: str = "background") -> tuple[Any, float]:
+        """The handler's result and the worker's CPU seconds for it. `kind`: the worker marks the AWS
+        calls of an API invocation for the embedded AWS (local/aws_priority.py)."""
         env = dict(os.environ)
-        self.conn.send((name, event, env if env != self.env else None))
+        self.conn.send((name, event, env if env != self.env else None, kind))
         self.env = env
         if not self.conn.poll(timeout):
             raise InvocationTimeout(f"{name} did not answer within {timeout} s")
@@ -414,7 +416,8 @@ class _WorkerPool:
         started = time.monotonic()
         cpu = 0.0
         try:
-            value, cpu = worker.call(name, event, None if deadline is None else max(0.0, deadline - time.monotonic()))
+            value, cpu = worker.call(name, event, None if deadline is None else max(0.0, deadline - time.monotonic()),
+                                     kind)
             return value
         except InvocationTimeout:
             broken = True   # still busy with the request: it is not given another
@@ -458,13 +461,18 @@ def _worker_main(conn: Any, nice: int = 0) -> None:
     """One execution environment: the functions' handlers, one request at a time."""
     import traceback
 
+    from local import aws_priority
+
+    aws_priority.install()   # done by the forkserver's preload (local.lambda_warm) before any botocore session
     if nice:
         os.nice(nice)   # a background-only worker: lower CPU priority for good (no privilege to raise it back)
     while True:
         try:
-            name, event, env = conn.recv()
+            name, event, env, *rest = conn.recv()
         except (EOFError, OSError, KeyboardInterrupt):
             return
+        # the AWS calls this invocation makes say whether a client waits (X-Local-Priority: api)
+        aws_priority.set_current_kind(rest[0] if rest and rest[0] in aws_priority.KINDS else "background")
         cpu_before = time.process_time()
         if env is not None and env != dict(os.environ):
             os.environ.clear()

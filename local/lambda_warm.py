@@ -5,6 +5,12 @@ import boto3  # noqa: F401
 import botocore.loaders
 import botocore.session  # noqa: F401
 
+from local import aws_priority
+
+# before any botocore session exists: every session marks an API invocation's AWS calls for the
+# embedded AWS (X-Local-Priority: api; local/aws_priority.py)
+aws_priority.install()
+
 
 def _share_botocore_data_files() -> None:
     """Every botocore session reads and parses its data files again (endpoints.json alone is

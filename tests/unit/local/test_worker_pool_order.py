@@ -21,8 +21,10 @@ class FakeWorker:
         self.reserved = False
         self.warm: set[str] = set()
         self.killed = False
+        self.kinds: list[str] = []   # the kinds the pool passed (the worker marks its AWS calls by it)
 
-    def call(self, name, event, timeout):
+    def call(self, name, event, timeout, kind="background"):
+        self.kinds.append(kind)
         return {"ran": name, "background_only": self.background_only, "reserved": self.reserved}, 0.01
 
     def kill(self) -> None:
@@ -79,6 +81,9 @@ def test_background_runs_on_a_shared_worker_while_no_api_invocation_waits():
     stats = pool.stats()
     assert stats["background"]["invocations"] == 1 and stats["api"]["invocations"] == 0
     assert stats["background"]["cpu_seconds"] == pytest.approx(0.01)
+    pool.invoke("rooms_api", {}, None, "api")
+    # the worker is told the kind it runs (it marks that invocation's AWS calls: local/aws_priority.py)
+    assert sorted(k for w in pool._idle for k in w.kinds) == ["api", "background"]
 
 
 def test_reserved_workers_serve_the_api_only():
