@@ -183,6 +183,26 @@ class MaterialList(BaseModel):
     items: list[Material]
 
 
+class CoverUploadRequest(Strict):
+    content_type: Literal["image/jpeg", "image/png", "image/webp"] = Field(
+        description="The image's type; S3 accepts the upload only with this Content-Type.")
+    size_bytes: Integer = integer("Size of the file in bytes, at most 5 MB (the upload may not exceed it).",
+                                  gt=0, le=5 * 1024 * 1024)
+
+
+class CoverUpload(BaseModel):
+    upload_id: str = Field(description="Pass to `PUT /v1/rooms/{room_id}/cover` once the upload finished.")
+    upload_url: str
+    upload_fields: dict[str, str] = Field(description="Form fields to POST with the file (S3 presigned POST); "
+                                                      "the file goes last, as the `file` field.")
+    max_bytes: int
+    expires_at: str
+
+
+class SetCoverRequest(Strict):
+    upload_id: str = Field(pattern=r"^[0-9A-HJKMNP-TV-Z]{26}$", description="From `POST .../cover-uploads`.")
+
+
 class RoomRef(BaseModel):
     """What other contexts know of a room (the rooms public face returns this, never the table item)."""
 

@@ -6,9 +6,9 @@ from typing import Annotated, Literal
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 
-from livecommerce.rooms.models import (Announcement, CreateRoomRequest, Ingest, MaterialList, MaterialRequest,
+from livecommerce.rooms.models import (Announcement, CoverUpload, CoverUploadRequest, CreateRoomRequest, Ingest, MaterialList, MaterialRequest,
                                        MaterialUpload, Playback, Reservation, ReservationPage, ReservationRequest,
-                                       Room, RoomPage, UpdateRoomRequest)
+                                       Room, RoomPage, SetCoverRequest, UpdateRoomRequest)
 from livecommerce.identity import AssistantGrant, AssistantList, AssistantRemoved, AssistantRequest
 from livecommerce.shared.api import BEARER, OPTIONAL_BEARER, Api
 
@@ -97,6 +97,20 @@ def build_router(api: Api) -> Router:
 
         _service().require_room_host(api.require("host"), room_id)
         return materials.list_materials(room_id)
+
+    @router.post("/v1/rooms/<room_id>/cover-uploads", tags=["rooms"], security=BEARER,
+                 summary="Presigned upload of a cover image (JPEG, PNG or WebP, at most 5 MB)")
+    def cover_upload(room_id: RoomId, body: CoverUploadRequest) -> tuple[CoverUpload, int]:
+        from livecommerce.rooms import covers  # deferred: pynamodb/botocore (cold start)
+
+        return covers.request_upload(api.require("host"), room_id, body), 201
+
+    @router.put("/v1/rooms/<room_id>/cover", tags=["rooms"], security=BEARER,
+                summary="Make an uploaded image the room's cover (checks its type, size and content)")
+    def set_cover(room_id: RoomId, body: SetCoverRequest) -> Room:
+        from livecommerce.rooms import covers  # deferred: pynamodb/botocore (cold start)
+
+        return covers.set_cover(api.require("host"), room_id, body)
 
     @router.put("/v1/rooms/<room_id>/assistants/<user_id>", tags=["rooms"], security=BEARER,
                 summary="Name an assistant for the room: moderate, list products, drop coupons, run lotteries "

@@ -6,7 +6,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from livecommerce import identity, media
-from livecommerce.rooms import events, lifecycle, repository, rules
+from livecommerce.rooms import cover_rules, events, lifecycle, repository, rules
 from livecommerce.rooms.models import (CreateRoomRequest, Ingest, Playback,
                                        Reservation, ReservationPage, ReservationRequest, Room, RoomPage, RoomRef,
                                        UpdateRoomRequest)
@@ -26,9 +26,19 @@ MAX_LOCK_RETRIES = 8
 
 # -- views -----------------------------------------------------------------------
 
+def _cover_url(item: RoomItem) -> str | None:
+    """An uploaded cover is a private object: a fresh presigned link (signing is local, no call),
+    shown only to callers who may see the room, so a test room's cover stays as private as the room."""
+    if not item.cover_key:
+        return item.cover
+    return aws.client("s3").generate_presigned_url(
+        "get_object", Params={"Bucket": get_settings().materials_bucket, "Key": item.cover_key},
+        ExpiresIn=cover_rules.VIEW_SECONDS)
+
+
 def room_view(item: RoomItem) -> Room:
     return Room(id=item.room_id, host_id=item.host_id, title=item.title, topic=item.topic,
-                highlights=list(item.highlights or []), host_intro=item.host_intro, cover=item.cover,
+                highlights=list(item.highlights or []), host_intro=item.host_intro, cover=_cover_url(item),
                 visibility=item.visibility, scheduled_start=item.scheduled_start, status=item.status,
                 reservation_count=int(item.reservation_count or 0), started_at=item.started_at,
                 interrupted_at=item.interrupted_at, ended_at=item.ended_at, created_at=item.created_at,
@@ -152,6 +162,8 @@ def update_room(caller: Caller, room_id: str, body: UpdateRoomRequest) -> Room:
         old_start = item.scheduled_start
         for field, value in rules.edit_values(changes, utcnow()).items():
             setattr(item, field, value)
+        if "cover" in changes:
+            item.cover_key = None      # a cover URL (or null) replaces an uploaded cover
         _index_keys(item)
         version = item.version
         if repository.save_room_if_version(item, version, [events.RoomUpdated(

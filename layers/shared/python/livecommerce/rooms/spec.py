@@ -33,6 +33,11 @@ SPEC = ContextSpec(
         Route("POST", "/v1/rooms/{room_id}/end", "rooms", "token", "host"),
         Route("POST", "/v1/rooms/{room_id}/materials", "rooms", "token", "host"),
         Route("GET", "/v1/rooms/{room_id}/materials", "rooms", "token", "host"),
+        # Cover images uploaded from the console (rooms.covers): a presigned POST, then the check.
+        Route("POST", "/v1/rooms/{room_id}/cover-uploads", "rooms", "token", "host",
+              errors=(409,)),   # room_started
+        Route("PUT", "/v1/rooms/{room_id}/cover", "rooms", "token", "host",
+              errors=(409,)),   # cover_not_uploaded, room_started; 422 cover_rejected
         # Room assistants (stored by identity; the host of the room or an operator names them).
         Route("PUT", "/v1/rooms/{room_id}/assistants/{user_id}", "rooms", "token", "host",
               errors=(400,)),   # self_assistant; 404 user_not_found

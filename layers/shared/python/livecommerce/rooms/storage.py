@@ -35,6 +35,9 @@ class RoomItem(_Base):
     highlights = ListAttribute(of=UnicodeAttribute, default=list)
     host_intro = UnicodeAttribute(null=True)
     cover = UnicodeAttribute(null=True)
+    # An uploaded cover (rooms.covers): its key in the private materials bucket; the room view
+    # shows a fresh presigned link to it instead of `cover`.
+    cover_key = UnicodeAttribute(null=True)
     visibility = UnicodeAttribute()
     scheduled_start = UnicodeAttribute()
     status = UnicodeAttribute()
