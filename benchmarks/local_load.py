@@ -384,6 +384,22 @@ def report(results: Results, clients: int, think: float) -> dict[str, object]:
         print(f"background at the end of the crowd: {after['queued_events']} events queued {after['queues']}, "
               f"{after['workers']['background']['waiting']} invocations waiting for a worker, "
               f"{after['workers']['background']['running']} running")
+        if before.get("aws_lock") and after.get("aws_lock"):   # the embedded AWS's one lock, per caller kind
+            print("embedded AWS lock during the crowd, by caller kind (X-Local-Priority):")
+            lock_split = {}
+            for kind in ("api", "background"):
+                b, a = before["aws_lock"][kind], after["aws_lock"][kind]
+                calls, waited = a["acquired"] - b["acquired"], a["waited"] - b["waited"]
+                wait = a["wait_seconds"] - b["wait_seconds"]
+                lock_split[kind] = {"calls_per_s": round(calls / elapsed, 1),
+                                    "mean_wait_ms": round(wait * 1000 / calls, 1) if calls else 0,
+                                    "max_wait_s": a["max_wait_seconds"]}
+                print(f"  {kind:<10} {calls} calls ({calls / elapsed:.1f}/s), {waited} waited, mean wait "
+                      f"{lock_split[kind]['mean_wait_ms']} ms, max {a['max_wait_seconds']:.2f} s, most waiting at once "
+                      f"{a['max_waiting']}")
+            aged = after["aws_lock"]["aged"] - before["aws_lock"]["aged"]
+            print(f"  aged past the API {aged} (aging {after['aws_lock']['aging_seconds']} s)")
+            figures["aws_lock"] = {**lock_split, "aged": aged}
         figures["workers"] = split
         figures["queued_events_at_end"] = after["queued_events"]
         figures["background_waiting_at_end"] = after["workers"]["background"]["waiting"]
