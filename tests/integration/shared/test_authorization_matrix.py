@@ -59,6 +59,12 @@ MATRIX = {
         lambda r: ("POST", f"/v1/rooms/{r}/materials",
                    {"filename": "s.txt", "content_type": "text/plain", "size_bytes": 5}), ROOM_HOST),
     "GET /v1/rooms/{room_id}/materials": (lambda r: ("GET", f"/v1/rooms/{r}/materials", None), ROOM_HOST),
+    "POST /v1/rooms/{room_id}/cover-uploads": (
+        lambda r: ("POST", f"/v1/rooms/{r}/cover-uploads", {"content_type": "image/png", "size_bytes": 5}),
+        ROOM_HOST),
+    # No upload behind the id: the room's host gets 409 cover_not_uploaded, past the authorization.
+    "PUT /v1/rooms/{room_id}/cover": (
+        lambda r: ("PUT", f"/v1/rooms/{r}/cover", {"upload_id": "01J00000000000000000000000"}), ROOM_HOST),
     "GET /openapi.json": (lambda r: ("GET", "/openapi.json", None), EVERYONE),
     "GET /docs": (lambda r: ("GET", "/docs", None), EVERYONE),
 }
@@ -370,6 +376,10 @@ TEST_ROOM_ROWS = {
         "POST", f"/v1/rooms/{t.room}/materials", {"filename": "s.txt", "content_type": "text/plain",
                                                   "size_bytes": 5}, None),
     "GET /v1/rooms/{room_id}/materials": lambda t, c: ("GET", f"/v1/rooms/{t.room}/materials", None, None),
+    "POST /v1/rooms/{room_id}/cover-uploads": lambda t, c: (
+        "POST", f"/v1/rooms/{t.room}/cover-uploads", {"content_type": "image/png", "size_bytes": 5}, None),
+    "PUT /v1/rooms/{room_id}/cover": lambda t, c: (
+        "PUT", f"/v1/rooms/{t.room}/cover", {"upload_id": "01J00000000000000000000000"}, None),
     "PUT /v1/rooms/{room_id}/products": lambda t, c: (
         "PUT", f"/v1/rooms/{t.room}/products", {"items": [{"product_id": t.product, "live_price": 1,
                                                            "live_stock": 5}]}, None),
