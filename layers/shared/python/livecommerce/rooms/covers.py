@@ -5,7 +5,8 @@ the size range (at most cover_rules.MAX_COVER_BYTES), under the rooms function's
 private materials bucket (rooms/<room_id>/covers/<upload_id>). `set_cover` makes a finished upload
 the room's cover after checking the object itself: HeadObject for its stored size and type, a
 16-byte ranged GetObject for its magic bytes. The room view then shows a presigned link to it
-(service._cover_url), so the cover is exactly as private as the room."""
+(service._cover_url), so the cover is exactly as private as the room. A refused upload is
+never linked."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
@@ -51,8 +52,7 @@ def request_upload(caller: Caller, room_id: str, body: CoverUploadRequest) -> Co
 
 
 def _check_object(key: str) -> None:
-    """The uploaded object is a cover (stored type, size, magic bytes), else it is deleted and a 422
-    says why; no object at all is a 409 (the upload did not finish)."""
+    """The uploaded object is a cover (stored type, size, magic bytes), else a 422 says why; no object at all is a 409 (the upload did not finish)."""
     s3 = aws.client("s3")
     bucket = get_settings().materials_bucket
     try:
@@ -70,7 +70,8 @@ def _check_object(key: str) -> None:
                               Range=f"bytes=0-{cover_rules.SNIFF_BYTES - 1}")["Body"].read()
     problem = cover_rules.content_problem(content_type, size, first)
     if problem:
-        s3.delete_object(Bucket=bucket, Key=key)
+        # The object stays where it is, private and never linked (the rooms function's grant on the
+        # bucket is Get/Put under rooms/, no Delete: least privilege over tidiness).
         raise _rejected(problem, "cover_rejected", "body.upload_id")
 
 
