@@ -34,7 +34,7 @@ const zh = {
   },
   console: {
     title: '直播控制台', rooms: '我的直播间', newRoom: '创建直播间', roomTitle: '标题', topic: '话题',
-    highlights: '看点（逗号分隔）', cover: '封面图 URL', startAt: '开播时间', visibility: '可见性',
+    highlights: '看点（逗号分隔）', cover: '封面图 URL', coverFile: '或上传封面图', coverType: '封面图只能是 JPG、PNG 或 WebP 图片', coverTooBig: '封面图最大 5 MB，这张图有 {mb} MB', startAt: '开播时间', visibility: '可见性',
     public: '公开', test: '测试（仅自己可见）', announce: '创建并发布预告', materials: '素材',
     upload: '上传', products: '商品', presets: '预设商品', productId: '商品 ID', newProduct: '新建商品（运营）',
     productName: '商品名', listPrice: '原价（分）', livePrice: '直播价（分）', liveStock: '直播库存',
@@ -134,7 +134,7 @@ const en = {
   },
   console: {
     title: 'Host console', rooms: 'My rooms', newRoom: 'Create a room', roomTitle: 'Title', topic: 'Topic',
-    highlights: 'Highlights (comma separated)', cover: 'Cover image URL', startAt: 'Start time', visibility: 'Visibility',
+    highlights: 'Highlights (comma separated)', cover: 'Cover image URL', coverFile: 'or upload a cover', coverType: 'A cover must be a JPG, PNG or WebP image', coverTooBig: 'A cover may be at most 5 MB; this image is {mb} MB', startAt: 'Start time', visibility: 'Visibility',
     public: 'Public', test: 'Test (only you)', announce: 'Create and announce', materials: 'Materials',
     upload: 'Upload', products: 'Products', presets: 'Presets', productId: 'Product id', newProduct: 'New product (operator)',
     productName: 'Name', listPrice: 'List price (fen)', livePrice: 'Live price (fen)', liveStock: 'Live stock',
