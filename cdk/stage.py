@@ -98,7 +98,11 @@ def build_stage(app: App, config: StageConfig) -> StageStacks:
     media = MediaStack(app, config.stack_name("Media"), config=config, data=data, replay_edge=replay_edge,
                        description=f"Live commerce {config.name}: IVS recording, playback key pair, playback CDN",
                        **common)
-    api = ApiStack(app, config.stack_name("Api"), config=config, data=data, media=media,
+    # Before the API: the rooms function copies public covers into the web stack's public-covers bucket.
+    web = WebStack(app, config.stack_name("Web"), config=config,
+                   description=f"Live commerce {config.name}: web clients (S3 + CloudFront with origin access control)",
+                   **common)
+    api = ApiStack(app, config.stack_name("Api"), config=config, data=data, media=media, web=web,
                    description=f"Live commerce {config.name}: REST API, functions, WAF, event consumers",
                    **common)
     realtime = RealtimeStack(app, config.stack_name("Realtime"), config=config, data=data, api=api,
@@ -120,9 +124,6 @@ def build_stage(app: App, config: StageConfig) -> StageStacks:
         alarm_topic=workflows.alarm_topic,
         description=f"Live commerce {config.name}: alarms (API, Lambda, DynamoDB, DLQ, IoT Core) and the dashboard",
         **common)
-    web = WebStack(app, config.stack_name("Web"), config=config,
-                   description=f"Live commerce {config.name}: web clients (S3 + CloudFront with origin access control)",
-                   **common)
     stacks = StageStacks(config=config, data=data, media=media, api=api, realtime=realtime, analytics=analytics, workflows=workflows,
                          replay_edge=replay_edge, web=web, observability=observability)
     for stack in stacks.all:

@@ -45,11 +45,19 @@ background_probe = None
 BACKGROUND_PATH = "/_local/background"
 
 
+# Public rooms' covers (the web distribution's /covers/* on AWS): local.public_covers.PublicCovers, set by local.stack.
+public_covers = None
+
+
 def handle(request: Request) -> Reply:
     # The web clients under the API's origin (CloudFront serves them on AWS): /console/, /watch/<room>, /ops/.
     web = web_static.serve(request)
     if web is not None:
         return web
+    if public_covers is not None:
+        cover = public_covers.serve(request)
+        if cover is not None:
+            return cover
     if request.method == "GET" and request.target.partition("?")[0] == INTROSPECTION_PATH:
         with _origin_lock:
             counts = dict(ORIGIN_REQUESTS)

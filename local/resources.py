@@ -40,6 +40,9 @@ class LocalNames:
             "RECONNECT_WINDOW_SECONDS": "60",
             "EXPORTS_BUCKET": f"{self.prefix}-exports",
             "RECORDINGS_BUCKET": f"{self.prefix}-recordings",    # IVS auto-record (the IVS stand-in writes it)
+            # public rooms' covers (rooms.public_covers); PUBLIC_COVERS_BASE_URL is the stack's own origin,
+            # set by local.stack once the API listens (served there by local.public_covers, as /covers/* on AWS)
+            "PUBLIC_COVERS_BUCKET": f"{self.prefix}-public-covers",
             # replay URLs carry /t/<token>/ (the local replay CDN checks them; on AWS once the edge
             # function is attached: docs/replays.md)
             "REPLAY_URL_TOKENS": "on",
@@ -158,7 +161,7 @@ def create_all(session, names: LocalNames, *, provider_credentials: dict[str, st
     s3 = session.client("s3")
     have_buckets = {b["Name"] for b in s3.list_buckets().get("Buckets", [])}
     region = session.region_name
-    for key in ("MATERIALS_BUCKET", "EXPORTS_BUCKET", "RECORDINGS_BUCKET"):
+    for key in ("MATERIALS_BUCKET", "EXPORTS_BUCKET", "RECORDINGS_BUCKET", "PUBLIC_COVERS_BUCKET"):
         if env[key] not in have_buckets:
             if region == "us-east-1":
                 s3.create_bucket(Bucket=env[key])

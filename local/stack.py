@@ -213,6 +213,12 @@ class LocalStack:
 
         self._api = LocalApiServer(self.host, self.api_port)
         self._api.start()
+        # Public rooms' covers: the web distribution's /covers/* on AWS, the API's origin here (local.public_covers)
+        os.environ["PUBLIC_COVERS_BASE_URL"] = self._api.url
+        from local import http_api as _covers_api
+        from local.public_covers import PublicCovers
+
+        _covers_api.public_covers = PublicCovers(self.session, env["PUBLIC_COVERS_BUCKET"])
         from local.edge_cache import EdgeCache, EdgeCacheUnavailable
 
         # The edge (CloudFront on AWS): nginx proxy_cache with the same policy, for the snapshot.

@@ -34,6 +34,7 @@ from cdk.stacks.analytics_stack import workgroup_name as analytics_workgroup_nam
 from cdk.stacks.data_stack import DataStack
 from cdk.stacks.media_stack import MediaStack
 from cdk.stacks.realtime_stack import RealtimeStack
+from cdk.stacks.web_stack import WebStack
 from cdk.stacks.workflows_stack import function_environment as workflows_environment
 from livecommerce.analytics.store_schema import delivery_stream_name
 from livecommerce.engagement.settings import DRAND_FUNCTIONS, drand_mainnet_env
@@ -63,6 +64,8 @@ IVS_RETRY_MODE = "standard"
 # Why a function's IAM statement may name a wildcard resource (cdk-nag
 # AwsSolutions-IAM5, acknowledged per resource on the function's role).
 WILDCARD_REASONS = {
+    "public_covers": "Public rooms' covers are objects whose keys are made per upload (covers/<room_id>/<upload_id>); "
+                     "the grant is PutObject under the covers/ prefix of the public-covers bucket only.",
     "materials": "Materials are objects whose keys are made per upload (rooms/<room_id>/materials/<id>); the "
                  "grant is the {prefix} prefix of the materials bucket only (ListBucket is limited to the same "
                  "prefix by an s3:prefix condition); presigned POST and GET are signed with it.",
@@ -135,11 +138,12 @@ def check_function_specs() -> None:
 
 class ApiStack(Stack):
     def __init__(self, scope: Construct, id: str, *, config: StageConfig, data: DataStack, media: MediaStack,
-                 **kwargs) -> None:
+                 web: WebStack | None = None, **kwargs) -> None:
         super().__init__(scope, id, **kwargs)
         self.config = config
         self.data = data
         self.media = media
+        self.web = web     # the public-covers bucket and its distribution (FunctionSpec.public_covers)
         self.add_stack_dependency(data, "the API uses the data stack's tables, bus, key and secrets")
         self.add_stack_dependency(media, "the rooms function uses the recording configuration and playback key")
         prefix = config.prefix
@@ -298,6 +302,9 @@ class ApiStack(Stack):
         if spec.schedules_workflows or spec.starts_workflows:
             # Computed too: the workflows stack (state machines, scheduler role) comes after this one.
             env.update(workflows_environment(self, config, spec))
+        if spec.public_covers and self.web is not None:
+            env["PUBLIC_COVERS_BUCKET"] = self.web.covers_bucket.bucket_name
+            env["PUBLIC_COVERS_BASE_URL"] = self.web.covers_base_url
         if spec.recordings_access:
             env["RECORDINGS_BUCKET"] = self.media.recordings_bucket_name_import
             env["REPLAY_BASE_URL"] = self.media.replay_base_url_import
@@ -378,6 +385,11 @@ class ApiStack(Stack):
             # The bucket is encrypted with the data key: uploads and downloads use it through S3.
             function.add_to_role_policy(grants.kms_statement(
                 key_arn=data.key.key_arn, services=["s3"], encrypt=True))
+        if spec.public_covers and self.web is not None:
+            # PutObject (CopyObject's write side) under covers/ only: no read, list or delete of the bucket
+            self._allow(function, [iam.PolicyStatement(
+                actions=["s3:PutObject"], resources=[f"{self.web.covers_bucket.bucket_arn}/covers/*"])],
+                wildcard_reason=WILDCARD_REASONS["public_covers"])
         for prefix in spec.exports_prefixes:
             self._allow(function, grants.bucket_prefix_statements(
                 bucket_arn=data.exports_bucket_arn_import, prefix=prefix),

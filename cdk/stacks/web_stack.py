@@ -5,6 +5,9 @@ access control, and the security headers the local stack sends too (local/web_st
                                  index.html: /watch/<room> is the viewer page of that room)
   /web-assets/*                  hashed bundles, cached for a year
   /config.json                   the API's public base and the stage (written by the deployment)
+  /covers/*                      public rooms' cover images: the public-covers bucket (S3-managed keys, so
+                                 OAC needs no KMS key policy), written only by the rooms function
+                                 (rooms.public_covers: one immutable key per upload), cached for a year
 
 Response headers policy: CSP (scripts and styles from this origin only, no inline script, no eval;
 connections over https/wss to the API, IoT Core and the playback and replay domains), HSTS two years
@@ -27,6 +30,7 @@ from cdk.constructs.secure_bucket import SecureBucket
 
 WEB_DIST = Path(__file__).resolve().parents[2] / "web" / "dist"
 PAGES = ("console", "watch", "ops")
+COVERS_PATH = "/covers/*"      # the public-covers bucket's keys are covers/<room_id>/<upload_id>
 CSP = "; ".join((
     "default-src 'self'", "script-src 'self'", "style-src 'self'", "img-src 'self' data: blob: https:",
     "media-src 'self' blob: https:", "connect-src 'self' https: wss:", "worker-src 'self' blob:",
@@ -57,6 +61,12 @@ class WebStack(Stack):
                                    access_logs_bucket=logs, access_logs_prefix="site/").bucket
         origin = origins.S3BucketOrigin.with_origin_access_control(
             self.bucket, origin_access_levels=[cloudfront.AccessLevel.READ])
+        # Public rooms' covers, copied there by the rooms function (api stack: PutObject under covers/ only).
+        self.covers_bucket = SecureBucket(self, "PublicCoversBucket", removal_policy=config.removal_policy,
+                                          noncurrent_version_days=1, access_logs_bucket=logs,
+                                          access_logs_prefix="public-covers/").bucket
+        covers_origin = origins.S3BucketOrigin.with_origin_access_control(
+            self.covers_bucket, origin_access_levels=[cloudfront.AccessLevel.READ])
         self.headers = cloudfront.ResponseHeadersPolicy(
             self, "SecurityHeaders", response_headers_policy_name=f"{prefix}-web-security",
             security_headers_behavior=cloudfront.ResponseSecurityHeadersBehavior(
@@ -88,7 +98,12 @@ class WebStack(Stack):
             self, "Distribution", comment=f"{prefix}: web clients (host console, viewer page, operations)",
             default_behavior=behaviour(pages, routed),
             additional_behaviors={"/web-assets/*": behaviour(cloudfront.CachePolicy.CACHING_OPTIMIZED),
-                                  "/config.json": behaviour(cloudfront.CachePolicy.CACHING_DISABLED)},
+                                  "/config.json": behaviour(cloudfront.CachePolicy.CACHING_DISABLED),
+                                  COVERS_PATH: cloudfront.BehaviorOptions(
+                                      origin=covers_origin, cache_policy=cloudfront.CachePolicy.CACHING_OPTIMIZED,
+                                      viewer_protocol_policy=cloudfront.ViewerProtocolPolicy.REDIRECT_TO_HTTPS,
+                                      allowed_methods=cloudfront.AllowedMethods.ALLOW_GET_HEAD, compress=True,
+                                      response_headers_policy=self.headers)},
             http_version=cloudfront.HttpVersion.HTTP2_AND_3, price_class=cloudfront.PriceClass.PRICE_CLASS_200,
             minimum_protocol_version=cloudfront.SecurityPolicyProtocol.TLS_V1_2_2021,
             enable_logging=True, log_bucket=logs, log_file_prefix="cloudfront/web/", log_includes_cookies=False)
@@ -143,5 +158,7 @@ class WebStack(Stack):
             self.deployment = None
             Annotations.of(self).add_warning_v2("livecommerce:web-not-built",
                                                 f"{dist} has no build: run `make web` before deploying the web stack")
+        self.covers_base_url = f"https://{self.distribution.distribution_domain_name}"
+        CfnOutput(self, "PublicCoversBucketName", value=self.covers_bucket.bucket_name)
         CfnOutput(self, "WebUrl", value=f"https://{self.distribution.distribution_domain_name}",
                   description="The web clients: /console/, /watch/<room>, /ops/")

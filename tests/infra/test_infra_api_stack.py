@@ -535,8 +535,14 @@ def test_rooms_grants(synth, stage):
 
     # Materials: objects and listing under rooms/ only.
     prefix = f"LiveCommerce-{stage}-Data-MaterialsBucketArn"
-    (objects,) = by_action["s3:PutObject"]
+    (objects,) = [s for s in by_action["s3:PutObject"] if "MaterialsBucketArn" in json.dumps(s["Resource"])]
     assert sorted(as_list(objects["Action"])) == ["s3:GetObject", "s3:PutObject"]
+    # Public covers: PutObject only (CopyObject's write side), under covers/ of the web stack's
+    # public-covers bucket only: no read, list or delete there (rooms.public_covers)
+    (covers,) = [s for s in by_action["s3:PutObject"] if s is not objects]
+    assert as_list(covers["Action"]) == ["s3:PutObject"]
+    flat = nag.flatten_resolved(covers["Resource"])
+    assert "PublicCoversBucket" in flat and flat.endswith("/covers/*"), flat
     assert nag.flatten_resolved(objects["Resource"]) == f"{prefix}/rooms/*"
     (listing,) = by_action["s3:ListBucket"]
     assert nag.flatten_resolved(listing["Resource"]) == prefix

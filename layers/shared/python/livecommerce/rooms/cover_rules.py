@@ -19,6 +19,26 @@ TYPE_RULE = ("content_type: image/jpeg, image/png or image/webp (422 `cover_type
              f"at most {MAX_COVER_BYTES // MB} MB (422 `cover_too_large`).")
 
 
+# A public room's cover copied to the public-covers location (rooms.public_covers): one key per upload,
+# never rewritten, so CDNs and browsers keep it for a year.
+PUBLIC_CACHE_CONTROL = "public, max-age=31536000, immutable"
+PUBLIC_PREFIX = "covers/"
+
+
+def public_cover_key(private_key: str) -> str:
+    """The public copy's key of an uploaded cover: rooms/<room>/covers/<upload> -> covers/<room>/<upload>."""
+    parts = private_key.split("/")
+    if len(parts) != 4 or parts[0] != "rooms" or parts[2] != "covers" or not parts[1] or not parts[3]:
+        raise ValueError(f"not a cover key: {private_key!r}")
+    return f"{PUBLIC_PREFIX}{parts[1]}/{parts[3]}"
+
+
+def served_publicly(visibility: str, public_key: str | None, base_url: str | None) -> bool:
+    """Whether the room view links the CDN copy: only a public room, only once its copy exists, only where a
+    CDN is configured. A test room (or one made test again) keeps the private presigned link."""
+    return visibility == "public" and bool(public_key) and bool(base_url)
+
+
 def cover_key(room_id: str, upload_id: str) -> str:
     """The one key an upload may write (the presigned POST's policy names it exactly)."""
     return f"rooms/{room_id}/covers/{upload_id}"

@@ -5,15 +5,16 @@ the size range (at most cover_rules.MAX_COVER_BYTES), under the rooms function's
 private materials bucket (rooms/<room_id>/covers/<upload_id>). `set_cover` makes a finished upload
 the room's cover after checking the object itself: HeadObject for its stored size and type, a
 16-byte ranged GetObject for its magic bytes. The room view then shows a presigned link to it
-(service._cover_url), so the cover is exactly as private as the room. A refused upload is
-never linked."""
+(service._cover_url), so a test room's cover is exactly as private as the room; a public room's
+cover is copied to the public-covers location and linked by its stable CDN URL (rooms.public_covers).
+A refused upload is never linked."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
 from botocore.exceptions import ClientError
 
-from livecommerce.rooms import cover_rules, events, repository, rules
+from livecommerce.rooms import cover_rules, events, public_covers, repository, rules
 from livecommerce.rooms.models import CoverUpload, CoverUploadRequest, Room, SetCoverRequest
 from livecommerce.rooms.service import MAX_LOCK_RETRIES, _index_keys, _load_for_host, _room_fields, room_view
 from livecommerce.shared import aws, problems
@@ -84,6 +85,8 @@ def set_cover(caller: Caller, room_id: str, body: SetCoverRequest) -> Room:
         rules.check_editable(item.status)
         item.cover_key = key
         item.cover = None
+        item.cover_public_key = None
+        public_covers.publish_if_public(item)      # a public room's cover: copied for the CDN before it is linked
         _index_keys(item)
         version = item.version
         if repository.save_room_if_version(item, version, [events.RoomUpdated(

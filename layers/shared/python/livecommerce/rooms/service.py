@@ -6,7 +6,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from livecommerce import identity, media
-from livecommerce.rooms import cover_rules, events, lifecycle, repository, rules
+from livecommerce.rooms import cover_rules, events, lifecycle, public_covers, repository, rules
 from livecommerce.rooms.models import (CreateRoomRequest, Ingest, Playback,
                                        Reservation, ReservationPage, ReservationRequest, Room, RoomPage, RoomRef,
                                        UpdateRoomRequest)
@@ -31,6 +31,9 @@ def _cover_url(item: RoomItem) -> str | None:
     shown only to callers who may see the room, so a test room's cover stays as private as the room."""
     if not item.cover_key:
         return item.cover
+    settings = get_settings()
+    if cover_rules.served_publicly(item.visibility, item.cover_public_key, settings.public_covers_base_url):
+        return f"{settings.public_covers_base_url}/{item.cover_public_key}"   # stable: the CDN and browsers cache it
     return aws.client("s3").generate_presigned_url(
         "get_object", Params={"Bucket": get_settings().materials_bucket, "Key": item.cover_key},
         ExpiresIn=cover_rules.VIEW_SECONDS)
@@ -164,6 +167,9 @@ def update_room(caller: Caller, room_id: str, body: UpdateRoomRequest) -> Room:
             setattr(item, field, value)
         if "cover" in changes:
             item.cover_key = None      # a cover URL (or null) replaces an uploaded cover
+            item.cover_public_key = None
+        # test -> public: the uploaded cover is copied to the public-covers location before the room says so
+        public_covers.publish_if_public(item)
         _index_keys(item)
         version = item.version
         if repository.save_room_if_version(item, version, [events.RoomUpdated(

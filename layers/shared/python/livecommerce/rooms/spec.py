@@ -63,6 +63,7 @@ SPEC = ContextSpec(
             puts_events=True,                        # the rooms outbox
             pii_encryption_context=("room_id", "viewer_id"),   # reservation phone numbers
             materials_prefix="rooms/",               # rooms/<room_id>/materials/<id>
+            public_covers=True,                      # public rooms' covers copied for the CDN (rooms.public_covers)
             # livecommerce.media.channels: provisioning (ListChannels by name, CreateChannel
             # with tags, GetChannel), stream keys (List/Get/Create/Delete), StopStream, and
             # DeleteChannel for a duplicate channel lost in a create race.

@@ -38,6 +38,9 @@ class RoomItem(_Base):
     # An uploaded cover (rooms.covers): its key in the private materials bucket; the room view
     # shows a fresh presigned link to it instead of `cover`.
     cover_key = UnicodeAttribute(null=True)
+    # Its public copy's key (covers/<room>/<upload>, rooms.public_covers), once copied for a public room:
+    # the view of a public room links the CDN URL of that instead.
+    cover_public_key = UnicodeAttribute(null=True)
     visibility = UnicodeAttribute()
     scheduled_start = UnicodeAttribute()
     status = UnicodeAttribute()

@@ -44,6 +44,11 @@ class Settings:
     playback_key_secret_id: str
     playback_domain: str | None
     reconnect_window_seconds: int
+    # Public rooms' uploaded covers are copied to this bucket (S3-managed keys) under covers/ and served
+    # by the web distribution's /covers/* behaviour at <public_covers_base_url>/covers/... (rooms.public_covers).
+    # Either unset: every uploaded cover is a presigned link to the private materials bucket.
+    public_covers_bucket: str | None = None
+    public_covers_base_url: str | None = None
 
     @property
     def is_local(self) -> bool:
@@ -90,6 +95,8 @@ def get_settings() -> Settings:
         playback_key_secret_id=_env("PLAYBACK_KEY_SECRET_ID", "livecommerce-local/playback-key"),
         playback_domain=os.environ.get("PLAYBACK_DOMAIN") or None,
         reconnect_window_seconds=int(_env("RECONNECT_WINDOW_SECONDS", "60")),
+        public_covers_bucket=os.environ.get("PUBLIC_COVERS_BUCKET") or None,
+        public_covers_base_url=(os.environ.get("PUBLIC_COVERS_BASE_URL") or "").rstrip("/") or None,
     )
 
 

@@ -327,6 +327,10 @@ class FunctionSpec:
     # Read, write (presigned POST/GET) and list objects of the materials bucket,
     # under this key prefix only (ends with "/").
     materials_prefix: str | None = None
+    # Copies public rooms' covers to the web stack's public-covers bucket: s3:PutObject under covers/ of
+    # that bucket only (the source is read under materials_prefix), and PUBLIC_COVERS_BUCKET and
+    # PUBLIC_COVERS_BASE_URL (the web distribution, which serves /covers/*).
+    public_covers: bool = False
     # IVS actions the function calls ("CreateChannel", ...), on the channels and
     # stream keys of the account and region. Control-plane actions also set
     # AWS_RETRY_MODE=standard: IVS allows 5 requests per second for most of them
