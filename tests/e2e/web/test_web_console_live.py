@@ -9,8 +9,9 @@ Playwright for Python, PC viewport) against the local stack; a screenshot per sc
   (a danmaku holding it is refused in the viewer page); after a reload the console lists the muted and
   banned viewers from the API (unmute from that list works); the host ends the live and the console's report
   link opens the room's report (the dashboard's own test renders it);
-- before and at the start: a room created and announced in the form (title, topic, highlights, cover,
-  time); materials uploaded through the file input (listed; a bad name and a too-large file refused in
+- before and at the start: a room created and announced in the form (title, topic, highlights, time, and a
+  cover picked as a file: a wrong-type file refused in plain words, a real PNG uploaded and set as the cover,
+  the viewer page's announcement loads that image from the public-covers CDN path); materials uploaded through the file input (listed; a bad name and a too-large file refused in
   plain words); the ingest key hidden until asked, shown, rotated; the live started from the console;
   a coupon drop now (the viewer page shows it; a viewer page opened later shows it too, from the retained
   state, and claims it) and one at a time (listed as scheduled); a timed drop seen firing in the viewer
@@ -20,7 +21,9 @@ Playwright for Python, PC viewport) against the local stack; a screenshot per sc
 """
 from __future__ import annotations
 
+import struct
 import uuid
+import zlib
 from datetime import datetime, timedelta
 
 from live_helpers import login, push, wait_live
@@ -37,6 +40,16 @@ def console_login(browser, url: str, user: str = "host-1"):
     page.fill("[data-test=login-code]", user)
     page.click("[data-test=login-submit]")
     return page
+
+
+def png(width: int, height: int) -> bytes:
+    """A real PNG (8-bit RGB, an orange-to-red gradient) a browser decodes: the cover the host picks."""
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+    row = b"\x00" + b"".join(bytes((255, (x * 255) // width, 32)) for x in range(width))   # filter 0, RGB
+    rows = row * height
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
+            + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b""))
 
 
 def send_danmaku(page, text: str) -> None:
@@ -188,19 +201,42 @@ def test_console_announces_uploads_rotates_drops_and_invites(stack, browser):
     when = datetime.now() + timedelta(days=1)               # the browser's local time (the stack's TZ)
     console.fill("[data-test=room-title]", title)
     console.fill("[data-test=new-room] input[placeholder='话题']", "春季新品")
-    console.fill("[data-test=new-room] input[placeholder='封面图 URL']", "https://img.example.com/cover.jpg")
     console.fill("[data-test=new-room] input[placeholder^='看点']", "全场包邮，前百名送礼")
     console.fill("[data-test=room-start]", when.strftime("%Y-%m-%dT%H:%M"))
+    # the cover picked as a file: a GIF is refused in plain words before anything is sent, then a real PNG
+    console.set_input_files("[data-test=cover-file]", {"name": "动图.gif", "mimeType": "image/gif",
+                                                       "buffer": b"GIF89a" + b"\x00" * 32})
+    console.wait_for_selector("[data-test=cover-error]:has-text('封面图只能是 JPG、PNG 或 WebP 图片')")
+    assert console.locator("[data-test=cover-preview]").count() == 0
+    cover_png = png(64, 40)
+    console.set_input_files("[data-test=cover-file]", {"name": "封面.png", "mimeType": "image/png",
+                                                       "buffer": cover_png})
+    console.wait_for_selector("[data-test=cover-preview]")
+    assert console.locator("[data-test=cover-error]").count() == 0
     console.click("[data-test=create-room]")
     console.wait_for_selector(f"[data-test=room]:has-text('{title}')")
     room_id = console.inner_text("[data-test=room]").split("·")[-1].strip()
-    status, _, announcement = request("GET", f"{url}/v1/rooms/{room_id}")
-    assert status == 200, announcement
-    room = announcement["room"]
-    assert (room["topic"], room["cover"], room["highlights"]) == (
-        "春季新品", "https://img.example.com/cover.jpg", ["全场包邮", "前百名送礼"]), room
+    # the room holds the uploaded cover once the console has set it (the upload follows the create)
+    room = poll(lambda: (lambda a: a["room"] if a["room"].get("cover") else None)(
+        request("GET", f"{url}/v1/rooms/{room_id}")[2]), timeout=20, interval=0.2)
+    errors = console.locator("[data-test=cover-error]")
+    assert room is not None, errors.inner_text() if errors.count() else "the cover was never set"
+    assert (room["topic"], room["highlights"]) == ("春季新品", ["全场包邮", "前百名送礼"]), room
+    assert f"/covers/{room_id}/" in room["cover"], room["cover"]     # the public-covers (CDN) path, not a presign
+    assert console.locator("[data-test=cover-error]").count() == 0
     scheduled = datetime.fromisoformat(room["scheduled_start"].replace("Z", "+00:00"))
     assert abs((scheduled - when.astimezone()).total_seconds()) < 60, (room["scheduled_start"], when)
+    # the viewer page's announcement shows that image: the <img> loads (decoded at the PNG's own size)
+    announce = new_page(browser, PHONE)
+    announce.goto(f"{url}/watch/{room_id}?token={viewer}")
+    announce.wait_for_selector("[data-test=announcement] [data-test=cover]", timeout=20_000)
+    announce.wait_for_function("""() => { const img = document.querySelector('[data-test=announcement] [data-test=cover]');
+        return img.complete && img.naturalWidth > 0 }""", timeout=15_000)
+    assert announce.eval_on_selector("[data-test=announcement] [data-test=cover]",
+                                     "img => [img.naturalWidth, img.naturalHeight]") == [64, 40]
+    announce.screenshot(path=str(ARTIFACTS / "console-announce-cover.png"), full_page=True)
+    assert announce.problems == [], announce.problems
+    announce.context.close()
 
     # materials: a script uploaded through the file input (S3 presigned POST), listed with its size
     script = "开场：欢迎来到直播间！\n".encode() * 200
