@@ -388,7 +388,7 @@ class ApiStack(Stack):
         if spec.public_covers and self.web is not None:
             # PutObject (CopyObject's write side) under covers/ only: no read, list or delete of the bucket
             self._allow(function, [iam.PolicyStatement(
-                actions=["s3:PutObject"], resources=[f"{self.web.covers_bucket.bucket_arn}/covers/*"])],
+                actions=["s3:PutObject"], resources=[f"{self.web.covers_bucket_arn_import}/covers/*"])],
                 wildcard_reason=WILDCARD_REASONS["public_covers"])
         for prefix in spec.exports_prefixes:
             self._allow(function, grants.bucket_prefix_statements(

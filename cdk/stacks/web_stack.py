@@ -159,6 +159,9 @@ class WebStack(Stack):
             Annotations.of(self).add_warning_v2("livecommerce:web-not-built",
                                                 f"{dist} has no build: run `make web` before deploying the web stack")
         self.covers_base_url = f"https://{self.distribution.distribution_domain_name}"
+        # A named export: the API stack's grant under <arn>/covers/* (and its cdk-nag finding) stays readable
+        self.covers_bucket_arn_import = self.export_value(
+            self.covers_bucket.bucket_arn, name=f"{self.stack_name}-PublicCoversBucketArn")
         CfnOutput(self, "PublicCoversBucketName", value=self.covers_bucket.bucket_name)
         CfnOutput(self, "WebUrl", value=f"https://{self.distribution.distribution_domain_name}",
                   description="The web clients: /console/, /watch/<room>, /ops/")

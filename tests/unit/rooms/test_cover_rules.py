@@ -1,6 +1,7 @@
 """Which uploaded files may be a room's cover (rooms.cover_rules), property-tested."""
 from __future__ import annotations
 
+import pytest
 from hypothesis import given, strategies as st
 
 from livecommerce.rooms import cover_rules as r
@@ -35,3 +36,21 @@ def test_types_and_empty_files():
     assert r.size_problem(0) == "The cover file is empty."
     assert r.content_problem("image/gif", 10, b"GIF89a") .startswith("A cover must be")
     assert r.cover_key("R", "U") == "rooms/R/covers/U"
+
+
+# -- the public copy (rooms.public_covers) --------------------------------------------------------
+
+def test_public_cover_key_keeps_room_and_upload_and_refuses_anything_else():
+    from livecommerce.rooms import cover_rules as r
+    assert r.public_cover_key(r.cover_key("R1", "U1")) == "covers/R1/U1"
+    for bad in ("rooms/R1/materials/U1", "rooms/R1/covers/", "covers/R1/U1", "rooms//covers/U1", "rooms/R1/covers/U1/x"):
+        with pytest.raises(ValueError):
+            r.public_cover_key(bad)
+
+
+def test_only_a_public_room_with_a_copy_and_a_cdn_is_served_publicly():
+    from livecommerce.rooms import cover_rules as r
+    assert r.served_publicly("public", "covers/R/U", "https://cdn")
+    assert not r.served_publicly("test", "covers/R/U", "https://cdn")
+    assert not r.served_publicly("public", None, "https://cdn")
+    assert not r.served_publicly("public", "covers/R/U", None)
