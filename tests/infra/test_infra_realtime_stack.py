@@ -10,6 +10,7 @@ from fnmatch import fnmatchcase
 import pytest
 
 from cdk import nag
+from cdk.constructs import grants
 from livecommerce.manifest import BY_NAME, FUNCTION_SPECS
 from infra_helpers import actions, as_list, function_logical_id, props, resources, role_statements
 from livecommerce.interaction import topics
@@ -19,6 +20,7 @@ from livecommerce.manifest import SUBSCRIPTIONS
 from livecommerce.identity.spec import IDENTITY
 from livecommerce.catalog.spec import CATALOG
 from livecommerce.rooms.spec import ROOMS
+from livecommerce.orders.spec import ORDERS
 
 pytestmark = pytest.mark.infra
 
@@ -110,7 +112,9 @@ def test_realtime_specs():
     # Catalog: GET /v1/rooms/{room_id}/snapshot shows the room's cards with their stock.
     assert interaction.tables_write == (INTERACTION,) and set(interaction.tables_read) == {ROOMS, IDENTITY, CATALOG}
     assert interaction.reads_token_secret and not interaction.ivs_actions
-    assert broadcasts.tables_write == (INTERACTION,) and broadcasts.tables_read == (ROOMS,)
+    # Rooms: the room's channel ARN (timed metadata); Orders: a flash sale's stock shards, summed for
+    # the units left (docs/flash-sale-units.md). Nothing else is read, nothing but Interaction written.
+    assert broadcasts.tables_write == (INTERACTION,) and broadcasts.tables_read == (ROOMS, ORDERS)
     assert broadcasts.ivs_actions == ("PutMetadata",) and not broadcasts.reads_token_secret
     assert authorizer.tables_write == () and set(authorizer.tables_read) == {ROOMS, INTERACTION}
     assert authorizer.reads_token_secret and not authorizer.publishes_realtime
@@ -147,6 +151,44 @@ def test_topic_grant_covers_what_the_code_publishes_and_nothing_of_other_stages(
         assert fnmatchcase(topic, granted), topic
     other = "prod" if stage != "prod" else "dev"
     assert not fnmatchcase(topics.events_topic(other, room), granted)
+
+
+def _table_id(synth, stage: str, spec) -> str:
+    name = spec.physical_name(synth.config(stage).prefix)
+    (logical_id,) = [k for k, r in resources(synth.json(stage, "Data"), "AWS::DynamoDB::Table").items()
+                     if props(r)["TableName"] == name]
+    return logical_id
+
+
+def _granted_tables(synth, stage: str, statement: dict) -> set[str]:
+    """The Data stack's tables (logical ids) a statement names, by table ARN or one of its indexes."""
+    found = set()
+    for resource in as_list(statement["Resource"]):
+        if isinstance(resource, dict) and "Fn::Join" in resource:
+            resource = resource["Fn::Join"][1][0]          # <table ARN>/index/<name>
+        if isinstance(resource, dict) and "Fn::ImportValue" in resource:
+            part, value = _exported(synth, stage, resource)
+            if part == "Data" and "Fn::GetAtt" in value:
+                found.add(value["Fn::GetAtt"][0])
+    return found
+
+
+def test_broadcasts_reads_rooms_and_orders_and_writes_only_interaction(synth, stage):
+    template = synth.json(stage, "Api")
+    orders, rooms, interaction = (_table_id(synth, stage, spec) for spec in (ORDERS, ROOMS, INTERACTION))
+    read, written = set(), set()
+    for statement in role_statements(template, function_logical_id(template, "broadcasts", stage)):
+        dynamodb = {a for a in as_list(statement["Action"]) if a.startswith("dynamodb:")}
+        if not dynamodb:
+            continue
+        tables = _granted_tables(synth, stage, statement)
+        assert tables, statement
+        read |= tables
+        if dynamodb - set(grants.DYNAMODB_READ):
+            assert dynamodb == set(grants.DYNAMODB_READ) | set(grants.DYNAMODB_WRITE), statement
+            written |= tables
+    assert read == {rooms, orders, interaction}
+    assert written == {interaction}                 # Orders (the stock shards) and Rooms read-only
 
 
 def test_timed_metadata_only_for_broadcasts(synth, stage):
