@@ -15,7 +15,9 @@ from livecommerce.shared.bearer import bearer_token
 
 RoomId = Annotated[str, Path(pattern=r"^[0-9A-HJKMNP-TV-Z]{26}$", description="Room id (ULID).")]
 Limit = Annotated[int, Query(ge=1, le=50, description="At most this many per page.")]
-Cursor = Annotated[str | None, Query(max_length=1024, description="The `cursor` of the previous page.")]
+# No description of its own: the document gives every paged list's cursor the same one
+# (livecommerce.shared.openapi.CURSOR_DESCRIPTION: 422 invalid_cursor).
+Cursor = Annotated[str | None, Query(max_length=1024)]
 UserId = Annotated[str, Path(pattern=r"^[A-Za-z0-9_-]{1,64}$", description="The viewer's user id.")]
 
 
