@@ -68,19 +68,21 @@ def test_a_listing_published_late_by_the_sweeper_amends_the_ready_replay(replay_
     real_announce = replays.publish_event
     monkeypatch.setattr(replays, "publish_event", lambda event, **kw: (announced.append(event.room_id),
                                                                         real_announce(event, **kw)))
-    real_put = events.ports.get().bus.put
-
     class BusDown(Exception):
         pass
 
-    def refuse(detail_type, detail, **kw):
+    def refuse(*args, **kw):
         raise BusDown("the bus is not answering")
 
-    monkeypatch.setattr(events.ports.get().bus, "put", refuse)     # the listing's flush fails
-    listed_at = datetime.now(timezone.utc)
-    listing = api.call("POST", f"/v1/rooms/{room_id}/products/{product_id}/listing", token=host)
+    # The listing's flush fails, whichever way it puts its events (the outbox flushes with
+    # `put_many`, one PutEvents per 10; `put` is one event).
+    bus = events.ports.get().bus
+    with monkeypatch.context() as down:
+        for method in ("put", "put_many"):
+            down.setattr(bus, method, refuse)
+        listed_at = datetime.now(timezone.utc)
+        listing = api.call("POST", f"/v1/rooms/{room_id}/products/{product_id}/listing", token=host)
     assert listing.status == 200, listing.body                    # committed; its event stays in the outbox
-    monkeypatch.setattr(events.ports.get().bus, "put", real_put)
 
     prefix = f"ivs/v1/123456789012/abcd1234/2026/3/14/11/0/recLATE{room_id[-5:]}"
     _record_at(replay_env, prefix, listed_at - timedelta(seconds=3))
