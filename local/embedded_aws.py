@@ -575,7 +575,10 @@ def make_app(state: StateFolder | None) -> tuple[Any, Any]:
             if state is None:
                 return list(app(environ, start_response))
             length = int(environ.get("CONTENT_LENGTH") or 0)
-            body = environ["wsgi.input"].read(length) if length else b""
+            if environ.get("wsgi.input_terminated"):   # a de-chunked body: no CONTENT_LENGTH
+                body = environ["wsgi.input"].read()
+            else:
+                body = environ["wsgi.input"].read(length) if length else b""
             environ["wsgi.input"] = io.BytesIO(body)
             seen: dict[str, Any] = {}
 
@@ -609,9 +612,22 @@ def keep_alive_server(host: str, port: int, app: Any) -> Any:
         protocol_version = "HTTP/1.1"
         disable_nagle_algorithm = True
 
+        def _read_chunked(self) -> bytes:
+            parts = []
+            while size := int(self.rfile.readline().split(b";")[0].strip() or b"0", 16):
+                parts.append(self.rfile.read(size))
+                self.rfile.readline()                       # the CRLF after each chunk
+            while self.rfile.readline() not in (b"\r\n", b"\n", b""):
+                pass                                        # trailer fields, then the blank line
+            return b"".join(parts)
+
         def _serve(self) -> None:
-            length = int(self.headers.get("Content-Length") or 0)
-            body = self.rfile.read(length) if length else b""
+            # A chunked body is read off the connection (else its bytes would be taken for the
+            # next request) and handed on without a CONTENT_LENGTH, as werkzeug's server does: S3
+            # then refuses a POST without Content-Length (411), as S3 itself does.
+            chunked = "chunked" in self.headers.get("Transfer-Encoding", "").lower()
+            length = 0 if chunked else int(self.headers.get("Content-Length") or 0)
+            body = self._read_chunked() if chunked else self.rfile.read(length) if length else b""
             split = urlsplit(self.path)
             environ: dict[str, Any] = {
                 "REQUEST_METHOD": self.command, "SCRIPT_NAME": "", "PATH_INFO": split.path,
@@ -623,9 +639,12 @@ def keep_alive_server(host: str, port: int, app: Any) -> Any:
                 "wsgi.version": (1, 0), "wsgi.multithread": True, "wsgi.multiprocess": False,
                 "wsgi.run_once": False,
             }
+            if chunked:
+                del environ["CONTENT_LENGTH"]
+                environ["wsgi.input_terminated"] = True
             for name, value in self.headers.items():
                 key = "HTTP_" + name.upper().replace("-", "_")
-                if key not in ("HTTP_CONTENT_TYPE", "HTTP_CONTENT_LENGTH"):
+                if key not in ("HTTP_CONTENT_TYPE", "HTTP_CONTENT_LENGTH", "HTTP_TRANSFER_ENCODING"):
                     environ[key] = f"{environ[key]},{value}" if key in environ else value
             answer: dict[str, Any] = {}
 
@@ -636,10 +655,16 @@ def keep_alive_server(host: str, port: int, app: Any) -> Any:
             payload = b"".join(app(environ, start_response))
             code, _, reason = answer["status"].partition(" ")
             self.send_response(int(code), reason)
+            declared = None
             for name, value in answer["headers"]:
-                if name.lower() not in ("content-length", "connection", "transfer-encoding"):
+                if name.lower() == "content-length":
+                    declared = value
+                elif name.lower() not in ("connection", "transfer-encoding"):
                     self.send_header(name, value)
-            self.send_header("Content-Length", str(len(payload)))
+            # A HEAD answer has no body but its Content-Length is the resource's size (HeadObject's
+            # ContentLength): keep the app's, never the empty payload's.
+            head = self.command == "HEAD" and declared is not None
+            self.send_header("Content-Length", declared if head else str(len(payload)))
             self.end_headers()
             if self.command != "HEAD" and payload:
                 self.wfile.write(payload)
