@@ -19,7 +19,7 @@ from datetime import datetime, timezone
 from typing import Any, Callable
 
 from livecommerce import rooms
-from livecommerce.analytics import excel, queries, report_store, reports
+from livecommerce.analytics import excel, product_room_index, queries, report_store, reports
 from livecommerce.analytics.events import WATCH_CHUNK, ViewerWatchTimes, WatchTime
 from livecommerce.analytics.report_models import Report, ViewerRow
 from livecommerce.interaction.spec import SPEC as INTERACTION_SPEC
@@ -176,5 +176,12 @@ def on_room_ended(detail: dict[str, Any], *, now: Callable[[], float] = time.tim
     title = rooms.room_title(ended.room_id) or ""
     started = time.perf_counter()
     report, viewers, published = compute_and_store(ended.room_id, ended.host_id, title=title)
+    # Every product with figures in the session is filed under the room in the product-room index,
+    # from the store's own rows: a session whose presenting event never reached the index (a
+    # delivery dead-lettered, a path that records no preset) still counts in the product's stats.
+    # The same puts as the events' (repeats change nothing); a failure fails the invocation, and its
+    # retry finds the stored report and writes them again.
+    indexed = product_room_index.record_pairs((ended.room_id, row.product_id) for row in report.products)
     return {"room_id": ended.room_id, "viewers": len(viewers), "watch_time_events": published,
+            "products_indexed": indexed,
             "settled": settled, "waited_seconds": round(waited, 3), "seconds": round(time.perf_counter() - started, 3)}

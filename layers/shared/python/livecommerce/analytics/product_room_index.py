@@ -4,7 +4,9 @@
 
 Written by the domain-event consumer (functions/domain_events) on RoomProductsPreset, ProductListed
 and FlashSaleScheduled: a put of the same item each time, so EventBridge's repeat deliveries and
-re-listings change nothing. Items do not expire (one small item per product and room). Read one
+re-listings change nothing; and by the post-live report when the room ends (post_live.on_room_ended:
+every product with figures in the session, so a session is indexed even if its presenting event
+never reached the consumer). Items do not expire (one small item per product and room). Read one
 page at a time: a host's own rooms (begins_with PRESENTED#<host>#) or, for an operator, every room.
 `backfill` indexes the presenting events already in the event log (scripts/backfill_product_rooms.py:
 once, after deploying the index onto a table with history).

@@ -97,6 +97,7 @@ SPEC = ContextSpec(
             description="On RoomEnded: computes the post-live report once, stores it with its workbook, "
                         "publishes ViewerWatchTimes",
             tables_read=("Rooms",),           # rooms.room_title
+            tables_write=(EVENT_LOG,),        # the session's products into the product-room index
             puts_events=True,                 # ViewerWatchTimes
             queries_analytics=True,           # the report queries (Athena on AWS)
             exports_prefixes=("reports/",),   # the stored report, its viewer rows and workbook
