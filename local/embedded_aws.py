@@ -414,6 +414,10 @@ def _profiler() -> Any:
 SQS_RECEIVE_TARGET = "AmazonSQS.ReceiveMessage"
 _sqs_added: dict[str, int] = {}
 _sqs_added_changed = threading.Condition(threading.Lock())
+# Set once the stack is stopping (POST RELEASE_LONG_POLLS_PATH): every long poll, waiting or to come,
+# answers at once, so the stack's delivery threads see its stop flag now and not up to a wait later.
+_long_polls_released = threading.Event()
+RELEASE_LONG_POLLS_PATH = "/__local/release-long-polls"
 _counting_sqs_additions = False
 
 
@@ -539,6 +543,12 @@ def make_app(state: StateFolder | None) -> tuple[Any, Any]:
         if environ.get("PATH_INFO") == PRIORITY_PATH and environ.get("REQUEST_METHOD") == "GET":
             start_response("200 OK", [("Content-Type", "application/json")])
             return [json.dumps(_lock.stats()).encode()]
+        if environ.get("PATH_INFO") == RELEASE_LONG_POLLS_PATH and environ.get("REQUEST_METHOD") == "POST":
+            _long_polls_released.set()
+            with _sqs_added_changed:
+                _sqs_added_changed.notify_all()
+            start_response("204 No Content", [])
+            return []
         kind = kind_of(environ)
         poll = _long_poll(environ)
         if poll is not None:
@@ -555,7 +565,7 @@ def make_app(state: StateFolder | None) -> tuple[Any, Any]:
                     added = _sqs_added.get(queue, 0)   # adds happen under the lock: none is missed
                     chunks = list(app({**once, "wsgi.input": io.BytesIO(once["wsgi.input"])}, keep))
                 remaining = deadline - time.monotonic()
-                if not answer["status"].startswith("200") or remaining <= 0:
+                if not answer["status"].startswith("200") or remaining <= 0 or _long_polls_released.is_set():
                     break
                 try:
                     if json.loads(b"".join(chunks) or b"{}").get("Messages"):
@@ -563,7 +573,8 @@ def make_app(state: StateFolder | None) -> tuple[Any, Any]:
                 except ValueError:
                     break
                 with _sqs_added_changed:
-                    _sqs_added_changed.wait_for(lambda: _sqs_added.get(queue, 0) != added, min(1.0, remaining))
+                    _sqs_added_changed.wait_for(
+                        lambda: _sqs_added.get(queue, 0) != added or _long_polls_released.is_set(), min(1.0, remaining))
             start_response(answer["status"], answer["headers"], answer["exc_info"])
             return chunks
         with _lock.hold(kind), profiled:
@@ -705,7 +716,12 @@ def serve(host: str, port: int, state_dir: str | None, fresh: bool) -> None:
     server.shutdown()
     if state is not None:
         with _lock:
-            state.compact()
+            state.compact()   # durable (fsync, rename, fsync of the folder) before we go
+    # Nothing else to keep: skip the interpreter's teardown, which freed moto's whole heap object by
+    # object (seconds after a test module's run, all of it spent before the stack could exit).
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)
 
 
 class EmbeddedAwsProcess:
@@ -757,6 +773,13 @@ class EmbeddedAwsProcess:
         import urllib.request
 
         urllib.request.urlopen(urllib.request.Request(self.url + COMPACT_PATH, method="POST"), timeout=120).close()
+
+    def release_long_polls(self) -> None:
+        """Answer every SQS long poll now, and each one after it at once (the stack is stopping)."""
+        import urllib.request
+
+        urllib.request.urlopen(urllib.request.Request(self.url + RELEASE_LONG_POLLS_PATH, data=b"",
+                                                      method="POST"), timeout=30).close()
 
     def stop(self) -> None:
         if self._proc is None:

@@ -40,18 +40,23 @@ def drain_queue(sqs, url: str, function: str, *, wait_seconds: int = 0) -> int:
         wait_seconds = 0
 
 
-def drain_queue_concurrently(sqs, url: str, function: str, executor, slots, *, wait_seconds: int = 0) -> int:
+def drain_queue_concurrently(sqs, url: str, function: str, executor, slots, *, wait_seconds: int = 0,
+                             stop=None) -> int:
     """As EventBridge hands each event to Lambda as its own asynchronous invocation: up to as many
     events of one subscription run at once as `slots` (a threading.BoundedSemaphore) allows, so a
     long invocation (the live-figures ticker runs 55 s on RoomStarted) holds up no event behind it
     (an OrderPaid waited for it, and the host's figures missed the order for up to a minute).
     A message stays invisible for its function's timeout (and 30 s more) while it runs, and is
     deleted once its invocation returned; one that raises is delivered again. How many were
-    handed out."""
+    handed out. Once `stop` (a threading.Event) is set, no more messages are taken (what is left waits
+    in the queue, as it does while Lambda is throttled)."""
     visibility = BY_NAME[function].timeout_seconds + 30
     handled = 0
     while True:
         slots.acquire()
+        if stop is not None and stop.is_set():
+            slots.release()
+            return handled
         free = 1
         while free < 10 and slots.acquire(blocking=False):
             free += 1

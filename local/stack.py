@@ -338,10 +338,15 @@ class LocalStack:
         executor = ThreadPoolExecutor(EVENT_CONCURRENCY, thread_name_prefix=f"events-{function}")
         while not self._stop.is_set():
             try:
-                drain_queue_concurrently(sqs, url, function, executor, slots, wait_seconds=DELIVERY_WAIT_SECONDS)
+                drain_queue_concurrently(sqs, url, function, executor, slots, wait_seconds=DELIVERY_WAIT_SECONDS,
+                                         stop=self._stop)
             except Exception:  # keep delivering; the message stays queued for a retry
                 log.exception("event delivery to %s failed; will retry", function)
                 self._stop.wait(1.0)
+        # the invocations under way finish (stop() joins this thread, 5 s at most, before the workers go)
+        deadline = time.monotonic() + 5
+        for _ in range(EVENT_CONCURRENCY):
+            slots.acquire(timeout=max(0.0, deadline - time.monotonic()))
 
     def _deliver_to_store(self, url: str) -> None:
         from local.event_delivery import drain_to_store
@@ -358,6 +363,7 @@ class LocalStack:
     def stop(self) -> None:
         self.ivs.stop()  # first, so the final "Stream End" still reaches the bus
         self._stop.set()
+        self._moto.release_long_polls()   # the delivery threads' long polls answer now: they see the stop at once
         self._api.stop()
         if self.edge is not None:
             self.edge.stop()
@@ -442,7 +448,10 @@ def main(argv: list[str] | None = None) -> int:
     print("stopping...", flush=True)
     stack.stop()
     print("stopped", flush=True)
-    return 0
+    # Everything is stopped and flushed (the analytics rows, the embedded AWS's snapshot): skip the
+    # interpreter's teardown (freeing the heap object by object, joining the delivery pools' threads).
+    sys.stderr.flush()
+    os._exit(0)
 
 
 if __name__ == "__main__":
