@@ -35,7 +35,9 @@ DANMAKU_GATE = "danmaku"
 # Offers a batch slot aims at (the gate's queue is capped at twice that).
 OFFERS_PER_SLOT = 30
 
-_rng = random.Random()
+# Drawn from the OS for each call, so environments restored from one SnapStart snapshot do not share
+# a sampling sequence (a Random seeded at init would be copied into every one of them).
+_rng = random.SystemRandom()
 _lock = threading.Lock()
 _admission = Admission(target_per_slot=OFFERS_PER_SLOT)
 
