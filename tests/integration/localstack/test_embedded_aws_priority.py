@@ -41,7 +41,8 @@ def _call(app, operation: str, body: dict, *, api: bool = False) -> tuple[str, d
     return seen["status"], json.loads(payload or b"{}")
 
 
-def test_an_api_caller_goes_before_an_earlier_background_one_and_the_journal_keeps_the_order_they_ran(tmp_path):
+def test_an_api_caller_goes_before_an_earlier_background_one_and_the_journal_keeps_the_order_they_ran(
+        tmp_path, monkeypatch):
     from local import embedded_aws
     from local.embedded_aws import StateFolder, make_app
 
@@ -56,6 +57,9 @@ def test_an_api_caller_goes_before_an_earlier_background_one_and_the_journal_kee
 
     ran: list[str] = []
     lock = embedded_aws._lock
+    # Aging (1 s) is tested on the lock alone (tests/unit/local/test_aws_priority.py); here it would let
+    # the background caller go first whenever a loaded machine takes a second to start the API one.
+    monkeypatch.setattr(lock, "aging_seconds", 60.0)
     before = lock.stats()
 
     def put(who: str, api: bool) -> None:
