@@ -34,6 +34,17 @@ def _raise_unless_condition(exc: Exception) -> None:
     raise exc
 
 
+def _update_if(item: Any, actions: list[Any], condition: Any) -> bool:
+    """One conditional UpdateItem on `item`: True when it was written, False when `condition`
+    did not hold; any other error is raised (retryable ones as dynamo.raise_if_retryable does)."""
+    try:
+        item.update(actions=actions, condition=condition)
+    except UpdateError as exc:
+        _raise_unless_condition(exc)
+        return False
+    return True
+
+
 # -- settings ----------------------------------------------------------------------
 
 def get_room_settings(room_id: str, *, cached: bool = True) -> SettingsItem | None:
@@ -74,16 +85,13 @@ def record_audience(room_id: str, *, mode: str, switched_at_ms: int, viewers: in
     seen = (SettingsItem.audience_switched_ms.does_not_exist() if expected_switched_at_ms is None
             else SettingsItem.audience_switched_ms == expected_switched_at_ms)
     try:
-        SettingsItem(*SettingsItem.key(room_id)).update(
-            actions=[SettingsItem.audience_mode.set(mode), SettingsItem.audience_switched_ms.set(switched_at_ms),
-                     SettingsItem.audience_viewers.set(viewers)],
-            condition=seen)
-    except UpdateError as exc:
-        _raise_unless_condition(exc)
-        return False
+        return _update_if(
+            SettingsItem(*SettingsItem.key(room_id)),
+            [SettingsItem.audience_mode.set(mode), SettingsItem.audience_switched_ms.set(switched_at_ms),
+             SettingsItem.audience_viewers.set(viewers)],
+            seen)
     finally:
         _settings_cache.pop(room_id)
-    return True
 
 
 def undo_audience(room_id: str, *, mode: str, switched_at_ms: int | None, undone_switched_at_ms: int) -> bool:
@@ -93,14 +101,10 @@ def undo_audience(room_id: str, *, mode: str, switched_at_ms: int | None, undone
     actions = [SettingsItem.audience_mode.set(mode), SettingsItem.audience_switched_ms.set(switched_at_ms)] \
         if switched_at_ms is not None else [SettingsItem.audience_mode.remove(), SettingsItem.audience_switched_ms.remove()]
     try:
-        SettingsItem(*SettingsItem.key(room_id)).update(
-            actions=actions, condition=SettingsItem.audience_switched_ms == undone_switched_at_ms)
-    except UpdateError as exc:
-        _raise_unless_condition(exc)
-        return False
+        return _update_if(SettingsItem(*SettingsItem.key(room_id)), actions,
+                          SettingsItem.audience_switched_ms == undone_switched_at_ms)
     finally:
         _settings_cache.pop(room_id)
-    return True
 
 
 def record_poll_interval(room_id: str, *, interval_ms: int, expected_ms: int | None) -> bool:
@@ -110,14 +114,10 @@ def record_poll_interval(room_id: str, *, interval_ms: int, expected_ms: int | N
     seen = (SettingsItem.poll_interval_ms.does_not_exist() if expected_ms is None
             else SettingsItem.poll_interval_ms == expected_ms)
     try:
-        SettingsItem(*SettingsItem.key(room_id)).update(actions=[SettingsItem.poll_interval_ms.set(interval_ms)],
-                                                        condition=seen)
-    except UpdateError as exc:
-        _raise_unless_condition(exc)
-        return False
+        return _update_if(SettingsItem(*SettingsItem.key(room_id)), [SettingsItem.poll_interval_ms.set(interval_ms)],
+                          seen)
     finally:
         _settings_cache.pop(room_id)
-    return True
 
 
 def clear_caches() -> None:
@@ -200,12 +200,7 @@ def write_speech(room_id: str, user_id: str, speech: dict[str, Any], *, read_ver
         actions.append(ModerationItem.expires_at.set(expires_at))
     condition = (ModerationItem.v.does_not_exist() if read_version is None
                  else ModerationItem.v == read_version)
-    try:
-        item.update(actions=actions, condition=condition)
-        return True
-    except UpdateError as exc:
-        _raise_unless_condition(exc)
-        return False
+    return _update_if(item, actions, condition)
 
 
 # -- the feed (poll mode) -------------------------------------------------------------
@@ -242,26 +237,16 @@ def hit_window(pk: str, sk: str, *, limit: int, expires_at: int) -> bool:
     """Count one event in a fixed window; False (nothing counted) once `limit` is reached."""
     bind_all()
     item = CounterItem(pk, sk)
-    try:
-        item.update(actions=[CounterItem.n.add(1), CounterItem.expires_at.set(expires_at)],
-                    condition=CounterItem.n.does_not_exist() | (CounterItem.n < limit))
-        return True
-    except UpdateError as exc:
-        _raise_unless_condition(exc)
-        return False
+    return _update_if(item, [CounterItem.n.add(1), CounterItem.expires_at.set(expires_at)],
+                      CounterItem.n.does_not_exist() | (CounterItem.n < limit))
 
 
 def add_capped(pk: str, sk: str, *, amount: int, cap: int, expires_at: int) -> bool:
     """Add `amount` to a window counter unless that would pass `cap`."""
     bind_all()
     item = CounterItem(pk, sk)
-    try:
-        item.update(actions=[CounterItem.n.add(amount), CounterItem.expires_at.set(expires_at)],
-                    condition=CounterItem.n.does_not_exist() | (CounterItem.n <= cap - amount))
-        return True
-    except UpdateError as exc:
-        _raise_unless_condition(exc)
-        return False
+    return _update_if(item, [CounterItem.n.add(amount), CounterItem.expires_at.set(expires_at)],
+                      CounterItem.n.does_not_exist() | (CounterItem.n <= cap - amount))
 
 
 def read_counter(pk: str, sk: str) -> int:
@@ -353,13 +338,8 @@ def _gate(room_id: str, name: str) -> GateItem:
 def try_gate(room_id: str, name: str, *, now_ms: int, interval_ms: int) -> bool:
     """Take the publish slot: at most one publish per `interval_ms` per gate."""
     item = _gate(room_id, name)
-    try:
-        item.update(actions=[GateItem.last_ms.set(now_ms)],
-                    condition=GateItem.last_ms.does_not_exist() | (GateItem.last_ms <= now_ms - interval_ms))
-        return True
-    except UpdateError as exc:
-        _raise_unless_condition(exc)
-        return False
+    return _update_if(item, [GateItem.last_ms.set(now_ms)],
+                      GateItem.last_ms.does_not_exist() | (GateItem.last_ms <= now_ms - interval_ms))
 
 
 def read_gate(room_id: str, name: str) -> GateItem | None:
@@ -373,13 +353,8 @@ def read_gate(room_id: str, name: str) -> GateItem | None:
 def claim_trailing(room_id: str, name: str, *, until_ms: int) -> bool:
     """Become the one publisher that waits for `until_ms` (the end of the closed window)."""
     item = _gate(room_id, name)
-    try:
-        item.update(actions=[GateItem.trailing_ms.set(until_ms)],
-                    condition=GateItem.trailing_ms.does_not_exist() | (GateItem.trailing_ms < until_ms))
-        return True
-    except UpdateError as exc:
-        _raise_unless_condition(exc)
-        return False
+    return _update_if(item, [GateItem.trailing_ms.set(until_ms)],
+                      GateItem.trailing_ms.does_not_exist() | (GateItem.trailing_ms < until_ms))
 
 
 def store_pending(room_id: str, name: str, value: dict[str, Any], version: str) -> bool:
@@ -387,13 +362,8 @@ def store_pending(room_id: str, name: str, value: dict[str, Any], version: str) 
     item = _gate(room_id, name)
     newer_pending = GateItem.pending_version.exists() & (GateItem.pending_version >= version)
     newer_published = GateItem.published_version.exists() & (GateItem.published_version >= version)
-    try:
-        item.update(actions=[GateItem.pending.set(value), GateItem.pending_version.set(version)],
-                    condition=~(newer_pending | newer_published))
-        return True
-    except UpdateError as exc:
-        _raise_unless_condition(exc)
-        return False
+    return _update_if(item, [GateItem.pending.set(value), GateItem.pending_version.set(version)],
+                      ~(newer_pending | newer_published))
 
 
 def take_pending(room_id: str, name: str, *, now_ms: int, interval_ms: int) -> tuple[bool, dict | None]:
@@ -495,14 +465,9 @@ def send_likes(room_id: str, name: str, total: int, *, now_ms: int, idle_ms: int
     for `idle_ms` (density.like_message_due) and no delivery carried this total yet. One write; the
     slot it takes keeps batches and like messages together at most one per batch interval."""
     item = _gate(room_id, name)
-    try:
-        item.update(actions=[GateItem.last_ms.set(now_ms), GateItem.likes_sent.set(total)],
-                    condition=(GateItem.last_ms.does_not_exist() | (GateItem.last_ms <= now_ms - idle_ms))
-                    & (GateItem.likes_sent.does_not_exist() | (GateItem.likes_sent < total)))
-        return True
-    except UpdateError as exc:
-        _raise_unless_condition(exc)
-        return False
+    return _update_if(item, [GateItem.last_ms.set(now_ms), GateItem.likes_sent.set(total)],
+                      (GateItem.last_ms.does_not_exist() | (GateItem.last_ms <= now_ms - idle_ms))
+                      & (GateItem.likes_sent.does_not_exist() | (GateItem.likes_sent < total)))
 
 
 def claim_likes_check(room_id: str, name: str, *, now_ms: int, until_ms: int) -> bool:
@@ -510,13 +475,8 @@ def claim_likes_check(room_id: str, name: str, *, now_ms: int, until_ms: int) ->
     is already pending at or after `now_ms` (it covers this total: it was asked for at most `idle_ms`
     ago, so it runs at most `idle_ms` from now)."""
     item = _gate(room_id, name)
-    try:
-        item.update(actions=[GateItem.likes_check_ms.set(until_ms)],
-                    condition=GateItem.likes_check_ms.does_not_exist() | (GateItem.likes_check_ms < now_ms))
-        return True
-    except UpdateError as exc:
-        _raise_unless_condition(exc)
-        return False
+    return _update_if(item, [GateItem.likes_check_ms.set(until_ms)],
+                      GateItem.likes_check_ms.does_not_exist() | (GateItem.likes_check_ms < now_ms))
 
 
 @dataclass(frozen=True)
