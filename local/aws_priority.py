@@ -32,6 +32,7 @@ HEADER = "X-Local-Priority"
 ENVIRON_KEY = "HTTP_X_LOCAL_PRIORITY"
 KINDS = ("api", "background")
 DEFAULT_AGING_SECONDS = 1.0
+DEFAULT_API_GAP_SECONDS = 0.005
 
 # -- the worker side: which kind of invocation this process is running -------------------------------
 
@@ -81,6 +82,15 @@ class _Waiter:
         self.kind, self.since, self.thread = kind, since, thread
         self.granted = False
         self.cond = threading.Condition(mutex)   # its own: a hand-off wakes the one thread it is for
+
+
+def _take_next(queues: dict[str, collections.deque], now: float, aging_seconds: float) -> tuple[Any, int]:
+    """Pop the next of two queues (items with a `since`): an aged background one, else the first API one,
+    else the first background one; and 1 if it went ahead of a waiting API item by aging, else 0."""
+    api, background = queues["api"], queues["background"]
+    if background and (not api or now - background[0].since >= aging_seconds):
+        return background.popleft(), 1 if api else 0
+    return (api.popleft() if api else None), 0
 
 
 class PriorityLock:
@@ -154,12 +164,9 @@ class PriorityLock:
         waiter.cond.notify()
 
     def _next(self) -> _Waiter | None:
-        api, background = self._waiting["api"], self._waiting["background"]
-        if background and (not api or self.clock() - background[0].since >= self.aging_seconds):
-            if api:
-                self._aged += 1
-            return background.popleft()
-        return api.popleft() if api else None
+        waiter, aged = _take_next(self._waiting, self.clock(), self.aging_seconds)
+        self._aged += aged
+        return waiter
 
     def __enter__(self) -> "PriorityLock":
         self.acquire("background")
@@ -199,3 +206,83 @@ class _Hold:
 
     def __exit__(self, *exc: Any) -> None:
         self.lock.release()
+
+
+# -- the embedded AWS side, under a crowd: whose turn is next (local/aws_server.py) ---------------------
+
+class Turn:
+    """One call waiting for its turn (the server runs it when `Turns.next` hands it out)."""
+    __slots__ = ("kind", "since", "call", "done")
+
+    def __init__(self, kind: str, since: float, call: Callable[[], Any], done: Any) -> None:
+        if kind not in KINDS:
+            raise ValueError(f"kind must be one of {KINDS}, not {kind!r}")
+        self.kind, self.since, self.call, self.done = kind, since, call, done
+
+
+class Turns:
+    """The order the embedded AWS's one loop runs calls in: `PriorityLock`'s hand-off order (an aged
+    background call, else the first API call, else the first background call), plus one rule a lock
+    could not have: a background call that has not aged waits for a gap of `api_gap_seconds` in the
+    API's calls. An API invocation's next AWS call usually follows its last within a few ms (the
+    function's own work in between); without the gap a background call slips in there and the
+    client waits for it. No threads, no clock of its own: the server calls `add`, `next` and
+    `finished`, and waits as long as `next` says."""
+
+    def __init__(self, aging_seconds: float = DEFAULT_AGING_SECONDS,
+                 api_gap_seconds: float = DEFAULT_API_GAP_SECONDS) -> None:
+        if aging_seconds < 0 or api_gap_seconds < 0:
+            raise ValueError("aging_seconds and api_gap_seconds must be >= 0")
+        self.aging_seconds = aging_seconds
+        self.api_gap_seconds = api_gap_seconds
+        self._waiting: dict[str, collections.deque[Turn]] = {k: collections.deque() for k in KINDS}
+        self._stats = {k: {"acquired": 0, "waited": 0, "wait_seconds": 0.0, "max_wait_seconds": 0.0,
+                           "max_waiting": 0} for k in KINDS}
+        self._aged = 0
+        self._api_finished = float("-inf")
+
+    def add(self, turn: Turn) -> None:
+        queue = self._waiting[turn.kind]
+        queue.append(turn)
+        stats = self._stats[turn.kind]
+        stats["max_waiting"] = max(stats["max_waiting"], len(queue))
+
+    def next(self, now: float) -> tuple[Turn | None, float | None]:
+        """(the call to run now, None), or (None, how long to wait before asking again: None when
+        nothing waits at all)."""
+        api, background = self._waiting["api"], self._waiting["background"]
+        if not api and not background:
+            return None, None
+        if not api:
+            gap = self.api_gap_seconds - (now - self._api_finished)
+            aged_in = self.aging_seconds - (now - background[0].since)
+            if gap > 0 and aged_in > 0:
+                return None, min(gap, aged_in)
+        turn, aged = _take_next(self._waiting, now, self.aging_seconds)
+        self._aged += aged
+        waited = now - turn.since
+        stats = self._stats[turn.kind]
+        stats["acquired"] += 1
+        stats["waited"] += 1
+        stats["wait_seconds"] += waited
+        stats["max_wait_seconds"] = max(stats["max_wait_seconds"], waited)
+        return turn, None
+
+    def finished(self, turn: Turn, now: float) -> None:
+        if turn.kind == "api":
+            self._api_finished = now
+
+    def waiting(self) -> dict[str, int]:
+        return {k: len(q) for k, q in self._waiting.items()}
+
+    def stats(self) -> dict[str, Any]:
+        """As `PriorityLock.stats`: per kind, the calls run, their total and longest wait for their
+        turn, the most waiting at once, those waiting now; background calls run ahead of waiting API
+        calls by aging."""
+        out: dict[str, Any] = {k: {**s, "wait_seconds": round(s["wait_seconds"], 3),
+                                   "max_wait_seconds": round(s["max_wait_seconds"], 3),
+                                   "waiting": len(self._waiting[k])} for k, s in self._stats.items()}
+        out["aged"] = self._aged
+        out["aging_seconds"] = self.aging_seconds
+        out["api_gap_seconds"] = self.api_gap_seconds
+        return out

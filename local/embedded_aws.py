@@ -14,15 +14,17 @@ import os
 import threading
 from typing import Any
 
-from local.aws_priority import DEFAULT_AGING_SECONDS, PriorityLock, kind_of
+from local.aws_priority import DEFAULT_AGING_SECONDS, DEFAULT_API_GAP_SECONDS, PriorityLock, kind_of
 
-# One call at a time into moto; released to the callers on behalf of an API request first
-# (X-Local-Priority: api, local/aws_priority.py), a background caller that has waited
-# LOCAL_AWS_AGING_SECONDS going first (never starved).
+# One call at a time into moto; the calls made on behalf of an API request first (X-Local-Priority:
+# api, local/aws_priority.py), a background call that has waited LOCAL_AWS_AGING_SECONDS going first
+# (never starved). The server (local/aws_server.py) runs its calls on one thread in that order, each
+# holding `_lock`, which in-process moto users take directly.
 AGING_ENV = "LOCAL_AWS_AGING_SECONDS"
+API_GAP_ENV = "LOCAL_AWS_API_GAP_SECONDS"
 _lock = PriorityLock(float(os.environ.get(AGING_ENV, DEFAULT_AGING_SECONDS)))
 _patched = False
-PRIORITY_PATH = "/__local/priority"   # GET: the lock's figures per kind (local/aws_priority.py stats)
+PRIORITY_PATH = "/__local/priority"   # GET: the calls' turns per kind (local/aws_priority.py Turns.stats)
 
 
 def serialize_in_process_moto() -> None:
@@ -404,25 +406,23 @@ def _profiler() -> Any:
 
 
 # SQS long polling (ReceiveMessage with WaitTimeSeconds 1..20). moto waits for messages inside the
-# request, which here would hold the lock every request runs under (nothing else would be answered
-# for up to 20 s); so the embedded AWS runs the receive with WaitTimeSeconds 0 under the lock and, while
-# it finds nothing, waits *outside* the lock until a message is added to that queue (moto's
-# Queue.add_message, counted below) or 1 s has passed (a message whose visibility timeout or delay
-# ended is seen within a second, as moto's own loop does), until the wait is over: as SQS answers a
-# long poll as soon as a message is there. The local stack's event delivery long-polls instead of
-# asking every queue five times a second (at rest that polling was a quarter of a core).
+# request, which would hold up every other call (they run one at a time); so the server
+# (local/aws_server.py) runs the receive with WaitTimeSeconds 0 in its turn and, while it finds
+# nothing, waits without a turn until a message is added to that queue (moto's Queue.add_message,
+# counted below) or 1 s has passed, until the wait is over. The local stack's event delivery
+# long-polls instead of asking every queue five times a second (at rest that polling was a quarter
+# of a core).
 SQS_RECEIVE_TARGET = "AmazonSQS.ReceiveMessage"
 _sqs_added: dict[str, int] = {}
-_sqs_added_changed = threading.Condition(threading.Lock())
-# Set once the stack is stopping (POST RELEASE_LONG_POLLS_PATH): every long poll, waiting or to come,
-# answers at once, so the stack's delivery threads see its stop flag now and not up to a wait later.
-_long_polls_released = threading.Event()
+# POST: every long poll, waiting or to come, answers at once (the stack is stopping), so the stack's
+# delivery threads see its stop flag now and not up to a wait later.
 RELEASE_LONG_POLLS_PATH = "/__local/release-long-polls"
 _counting_sqs_additions = False
 
 
 def _count_sqs_additions() -> None:
-    """Count, per queue name, the messages moto's queues take (wakes the long polls waiting on one)."""
+    """Count, per queue name, the messages moto's queues take (the server wakes the long polls
+    waiting on one after each call)."""
     global _counting_sqs_additions
     if _counting_sqs_additions:
         return
@@ -432,9 +432,7 @@ def _count_sqs_additions() -> None:
 
     def add_message(self: Any, message: Any) -> None:
         original(self, message)
-        with _sqs_added_changed:
-            _sqs_added[self.name] = _sqs_added.get(self.name, 0) + 1
-            _sqs_added_changed.notify_all()
+        _sqs_added[self.name] = _sqs_added.get(self.name, 0) + 1
 
     Queue.add_message = add_message
     _counting_sqs_additions = True
@@ -522,174 +520,58 @@ def dynamodb_direct(app: Any) -> Any:
     return direct
 
 
-def make_app(state: StateFolder | None) -> tuple[Any, Any]:
-    """(the serialized WSGI app, the raw moto app); with `state`, writes are journalled first."""
-    import io
-    import json
-    import time
-
+def moto_app() -> Any:
+    """moto's server app (every service, by host and credential scope), DynamoDB, SQS and
+    EventBridge calls straight to their handlers (dynamodb_direct)."""
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 
-    app = dynamodb_direct(DomainDispatcherApplication(create_backend_app))
-    profiled = _profiler()
     _count_sqs_additions()
-
-    def serialized(environ: dict, start_response: Any) -> list[bytes]:
-        if environ.get("PATH_INFO") == LAMBDA_ENDPOINT_PATH and environ.get("REQUEST_METHOD") == "POST":
-            length = int(environ.get("CONTENT_LENGTH") or 0)
-            _lambda_endpoint[:] = [environ["wsgi.input"].read(length).decode().strip()] if length else []
-            start_response("204 No Content", [])
-            return []
-        if environ.get("PATH_INFO") == PRIORITY_PATH and environ.get("REQUEST_METHOD") == "GET":
-            start_response("200 OK", [("Content-Type", "application/json")])
-            return [json.dumps(_lock.stats()).encode()]
-        if environ.get("PATH_INFO") == RELEASE_LONG_POLLS_PATH and environ.get("REQUEST_METHOD") == "POST":
-            _long_polls_released.set()
-            with _sqs_added_changed:
-                _sqs_added_changed.notify_all()
-            start_response("204 No Content", [])
-            return []
-        kind = kind_of(environ)
-        poll = _long_poll(environ)
-        if poll is not None:
-            once, wait, queue = poll
-            deadline = time.monotonic() + wait
-            while True:
-                answer: dict[str, Any] = {}
-
-                def keep(status: str, headers: Any, exc_info: Any = None) -> Any:
-                    answer["status"], answer["headers"], answer["exc_info"] = status, headers, exc_info
-                    return lambda data: None
-
-                with _lock.hold(kind), profiled:
-                    added = _sqs_added.get(queue, 0)   # adds happen under the lock: none is missed
-                    chunks = list(app({**once, "wsgi.input": io.BytesIO(once["wsgi.input"])}, keep))
-                remaining = deadline - time.monotonic()
-                if not answer["status"].startswith("200") or remaining <= 0 or _long_polls_released.is_set():
-                    break
-                try:
-                    if json.loads(b"".join(chunks) or b"{}").get("Messages"):
-                        break
-                except ValueError:
-                    break
-                with _sqs_added_changed:
-                    _sqs_added_changed.wait_for(
-                        lambda: _sqs_added.get(queue, 0) != added or _long_polls_released.is_set(), min(1.0, remaining))
-            start_response(answer["status"], answer["headers"], answer["exc_info"])
-            return chunks
-        with _lock.hold(kind), profiled:
-            if environ.get("PATH_INFO") == COMPACT_PATH and environ.get("REQUEST_METHOD") == "POST":
-                if state is not None:   # the stack asks once its resources exist (a KMS key's material
-                    state.compact()     # is random: it must come back from a snapshot, not a replay)
-                start_response("204 No Content", [])
-                return []
-            if state is None:
-                return list(app(environ, start_response))
-            length = int(environ.get("CONTENT_LENGTH") or 0)
-            if environ.get("wsgi.input_terminated"):   # a de-chunked body: no CONTENT_LENGTH
-                body = environ["wsgi.input"].read()
-            else:
-                body = environ["wsgi.input"].read(length) if length else b""
-            environ["wsgi.input"] = io.BytesIO(body)
-            seen: dict[str, Any] = {}
-
-            def capture(status: str, headers: Any, exc_info: Any = None) -> Any:
-                seen["status"], seen["headers"], seen["exc_info"] = status, headers, exc_info
-                return lambda data: None
-
-            chunks = list(app(environ, capture))
-            journal = None
-            if int(seen["status"].split()[0]) < 400 and is_journalled(environ, body):
-                journal = state.append(environ, body)
-        if journal is not None:
-            state.sync(journal)   # durable before the caller hears "done"
-        start_response(seen["status"], seen["headers"], seen["exc_info"])
-        return chunks
-
-    return serialized, app
+    return dynamodb_direct(DomainDispatcherApplication(create_backend_app))
 
 
-def keep_alive_server(host: str, port: int, app: Any) -> Any:
-    """A WSGI server for moto that keeps connections open. werkzeug's development server (what
-    moto's own server uses) answers every request with `Connection: close`, so each botocore
-    call paid a TCP connect on both sides and a new server thread; here a connection (botocore
-    pools them) lives on, one thread each, answers carry Content-Length and go out without
-    Nagle's delay."""
-    import io
-    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-    from urllib.parse import urlsplit
+def make_server(host: str, port: int, state: StateFolder | None, app: Any | None = None) -> Any:
+    """The embedded AWS's server (local/aws_server.py) over moto's app, with the stack's own paths:
+    where the Lambda API is, the calls' figures, releasing long polls, a snapshot now."""
+    import json
 
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-        disable_nagle_algorithm = True
+    from local.aws_priority import Turns
+    from local.aws_server import AwsHttpServer
 
-        def _read_chunked(self) -> bytes:
-            parts = []
-            while size := int(self.rfile.readline().split(b";")[0].strip() or b"0", 16):
-                parts.append(self.rfile.read(size))
-                self.rfile.readline()                       # the CRLF after each chunk
-            while self.rfile.readline() not in (b"\r\n", b"\n", b""):
-                pass                                        # trailer fields, then the blank line
-            return b"".join(parts)
+    app = app if app is not None else moto_app()
 
-        def _serve(self) -> None:
-            # A chunked body is read off the connection (else its bytes would be taken for the
-            # next request) and handed on without a CONTENT_LENGTH, as werkzeug's server does: S3
-            # then refuses a POST without Content-Length (411), as S3 itself does.
-            chunked = "chunked" in self.headers.get("Transfer-Encoding", "").lower()
-            length = 0 if chunked else int(self.headers.get("Content-Length") or 0)
-            body = self._read_chunked() if chunked else self.rfile.read(length) if length else b""
-            split = urlsplit(self.path)
-            environ: dict[str, Any] = {
-                "REQUEST_METHOD": self.command, "SCRIPT_NAME": "", "PATH_INFO": split.path,
-                "QUERY_STRING": split.query, "RAW_URI": self.path, "REQUEST_URI": self.path,
-                "SERVER_NAME": host, "SERVER_PORT": str(self.server.server_address[1]),
-                "SERVER_PROTOCOL": self.request_version, "REMOTE_ADDR": self.client_address[0],
-                "CONTENT_TYPE": self.headers.get("Content-Type", ""), "CONTENT_LENGTH": str(length),
-                "wsgi.input": io.BytesIO(body), "wsgi.errors": sys.stderr, "wsgi.url_scheme": "http",
-                "wsgi.version": (1, 0), "wsgi.multithread": True, "wsgi.multiprocess": False,
-                "wsgi.run_once": False,
-            }
-            if chunked:
-                del environ["CONTENT_LENGTH"]
-                environ["wsgi.input_terminated"] = True
-            for name, value in self.headers.items():
-                key = "HTTP_" + name.upper().replace("-", "_")
-                if key not in ("HTTP_CONTENT_TYPE", "HTTP_CONTENT_LENGTH", "HTTP_TRANSFER_ENCODING"):
-                    environ[key] = f"{environ[key]},{value}" if key in environ else value
-            answer: dict[str, Any] = {}
+    def no_content() -> tuple[str, list, bytes]:
+        return "204 No Content", [], b""
 
-            def start_response(status: str, headers: Any, exc_info: Any = None) -> Any:
-                answer["status"], answer["headers"] = status, headers
-                return lambda data: None
+    def only(method: str, handler: Any) -> Any:
+        def checked(environ: dict, body: bytes) -> Any:
+            if environ["REQUEST_METHOD"] != method:
+                return "405 Method Not Allowed", [("Allow", method)], b""
+            return handler(environ, body)
+        return checked
 
-            payload = b"".join(app(environ, start_response))
-            code, _, reason = answer["status"].partition(" ")
-            self.send_response(int(code), reason)
-            declared = None
-            for name, value in answer["headers"]:
-                if name.lower() == "content-length":
-                    declared = value
-                elif name.lower() not in ("connection", "transfer-encoding"):
-                    self.send_header(name, value)
-            # A HEAD answer has no body but its Content-Length is the resource's size (HeadObject's
-            # ContentLength): keep the app's, never the empty payload's.
-            head = self.command == "HEAD" and declared is not None
-            self.send_header("Content-Length", declared if head else str(len(payload)))
-            self.end_headers()
-            if self.command != "HEAD" and payload:
-                self.wfile.write(payload)
+    def lambda_endpoint(environ: dict, body: bytes) -> Any:
+        _lambda_endpoint[:] = [body.decode().strip()] if body else []
+        return no_content()
 
-        do_GET = do_POST = do_PUT = do_DELETE = do_HEAD = do_PATCH = do_OPTIONS = _serve
+    def figures(environ: dict, body: bytes) -> Any:
+        return "200 OK", [("Content-Type", "application/json")], json.dumps(server.turns.stats()).encode()
 
-        def log_message(self, format: str, *args: Any) -> None:
-            pass
+    def release(environ: dict, body: bytes) -> Any:
+        server.release_long_polls()
+        return no_content()
 
-    class Server(ThreadingHTTPServer):
-        daemon_threads = True
-        request_queue_size = 256
+    async def compact(environ: dict, body: bytes) -> Any:
+        if state is not None:   # the stack asks once its resources exist (a KMS key's material is
+            await server.call(kind_of(environ), state.compact)   # random: it must come back from a snapshot)
+        return no_content()
 
-    return Server((host, port), Handler)
+    server = AwsHttpServer(
+        host, port, app, lock=_lock, state=state, journalled=is_journalled, long_poll=_long_poll,
+        sqs_added=_sqs_added, profiled=_profiler(),
+        turns=Turns(_lock.aging_seconds, float(os.environ.get(API_GAP_ENV, DEFAULT_API_GAP_SECONDS))),
+        control={LAMBDA_ENDPOINT_PATH: only("POST", lambda_endpoint), PRIORITY_PATH: only("GET", figures),
+                 RELEASE_LONG_POLLS_PATH: only("POST", release), COMPACT_PATH: only("POST", compact)})
+    return server
 
 
 def serve(host: str, port: int, state_dir: str | None, fresh: bool) -> None:
@@ -704,16 +586,16 @@ def serve(host: str, port: int, state_dir: str | None, fresh: bool) -> None:
     stepfunctions.enable_execution()
     stepfunctions.route_lambda_tasks(lambda: _lambda_endpoint[0] if _lambda_endpoint else None)
     state = StateFolder(Path(state_dir), fresh=fresh) if state_dir else None
-    serialized, app = make_app(state)
+    app = moto_app()
     if state is not None:
         loaded, replayed = state.restore(app)
         state.compact()
         print(f"STATE {state.path} snapshot={'yes' if loaded else 'no'} replayed={replayed}", flush=True)
-    server = keep_alive_server(host, port, serialized)
-    threading.Thread(target=server.serve_forever, name="embedded-aws", daemon=True).start()
-    print(f"READY http://{host}:{server.server_port}", flush=True)
+    server = make_server(host, port, state, app)
+    server.start()
+    print(f"READY {server.url}", flush=True)
     sys.stdin.read()   # returns when the stack closes our stdin, or dies
-    server.shutdown()
+    server.stop()
     if state is not None:
         with _lock:
             state.compact()   # durable (fsync, rename, fsync of the folder) before we go
@@ -807,4 +689,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    # Run the one `local.embedded_aws` module (not a second copy as __main__), so the server and
+    # moto's patches share its globals (the lock, the Lambda endpoint, the SQS counts).
+    from local.embedded_aws import main as module_main
+
+    sys.exit(module_main())

@@ -1,5 +1,5 @@
 """S3 presigned POST uploads through the local stack's embedded AWS (local.embedded_aws in its own
-process, behind keep_alive_server): the object holds exactly the posted bytes, and HeadObject
+process, behind local.aws_server): the object holds exactly the posted bytes, and HeadObject
 reports their size (a HEAD answer carries the object's Content-Length, not the empty body's: the
 rooms cover check reads that size and refused every local upload as "empty"). A chunked POST
 (no Content-Length) is refused 411 as S3 refuses it, and the connection stays usable."""
