@@ -145,6 +145,35 @@ def test_the_announcement_shows_the_host_card_and_only_ended_public_past_session
     assert seen.hot_products == []
 
 
+def test_the_announcements_shared_part_is_read_once_for_a_crowd_and_fresh_for_the_host(fakes, monkeypatch):
+    identity_service.register_dev_user("h1")
+    identity_service.create_host(OPERATOR, user_id="h1", display_name="A Qing", intro="Tea farm", avatar=None)
+    room_id, other_room = seed_room(), seed_room()
+    service.reserve(viewer("v1"), room_id, REMIND)
+    reads: list[str] = []
+
+    def counted(target, name: str, label: str) -> None:
+        original = getattr(target, name)
+        monkeypatch.setattr(target, name, lambda *a, **k: (reads.append(label), original(*a, **k))[1])
+
+    counted(announcement.identity, "find_host", "host")
+    counted(announcement.catalog, "hot_products", "hot")
+    counted(announcement.repository, "rooms_of_host", "past")
+
+    first = announcement.announcement(viewer("v1"), room_id)
+    second = announcement.announcement(viewer("v2"), room_id)
+    assert sorted(reads) == ["host", "hot", "past"]              # once for both viewers
+    assert (first.reserved_by_me, second.reserved_by_me) == (True, False)   # each caller's own, every time
+    assert second.host.display_name == "A Qing" and second.reservation_count == 1
+    announcement.announcement(viewer("v3"), other_room)           # another room: its own shared part
+    assert len(reads) == 6
+    announcement.announcement(HOST, room_id)                      # the room's host: always fresh
+    assert len(reads) == 9
+    announcement.shared_parts_cache().clear()
+    announcement.announcement(None, room_id)                      # after the cache's time: read again
+    assert len(reads) == 12
+
+
 def test_the_public_face_gives_room_refs(fakes):
     public, test = seed_room(), seed_room(visibility="test")
     ref = rooms.get_room(public)
