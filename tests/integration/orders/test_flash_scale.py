@@ -105,3 +105,22 @@ def test_operator_prewarms_the_tables_for_a_big_sale(shop, monkeypatch):
     missing = shop.call("POST", f"/v1/flash-sales/{plain['id']}/prewarm", "operator-1")
     assert missing.status == 409 and missing.json()["code"] == "expected_rate_missing"
     assert shop.call("POST", "/v1/flash-sales/01ARZ3NDEKTSV4RRFFQ69G5FAV/prewarm", "operator-1").status == 404
+
+
+def test_a_crowd_reading_a_rooms_sales_finds_the_room_in_the_containers_copy(shop, monkeypatch):
+    from livecommerce import rooms
+
+    room_id = shop.room()
+    pid = shop.product(stock=100)
+    sale = shop.flash_sale(room_id, pid, stock=10)
+    monkeypatch.setattr(rooms._recent, "seconds", 60.0)   # held open: a loaded machine cannot expire it
+    shop.ok(shop.call("GET", f"/v1/flash-sales/{sale['id']}", "viewer-0"))   # warms the room copy
+    shop.ok(shop.call("GET", "/v1/me/orders", "viewer-1"))     # viewer-1's first login, outside the count
+    meter = AwsMeter()
+    with meter.watching():
+        one = shop.ok(shop.call("GET", f"/v1/flash-sales/{sale['id']}", "viewer-1"))
+        listed = shop.ok(shop.call("GET", f"/v1/rooms/{room_id}/flash-sales", "viewer-1"))
+    assert one["id"] == sale["id"] and [s["id"] for s in listed["items"]] == [sale["id"]]
+    reads = meter.by_operation()
+    # the sale, its units left (stock shards); the room's sales and their units left: no room read
+    assert reads == {"dynamodb:GetItem": 1, "dynamodb:BatchGetItem": 2, "dynamodb:Query": 1}, reads
