@@ -227,10 +227,12 @@ class Results:
         self.by_route: dict[str, Counter] = defaultdict(Counter)
         self.route_latencies: dict[str, list[float]] = defaultdict(list)
         self.failures = Counter()   # no answer at all (connection errors, client timeout)
+        self.timeline: list[tuple[float, float]] = []   # (when the request was sent, its latency)
 
-    def add(self, kind: str, status: int, seconds: float) -> None:
+    def add(self, kind: str, status: int, seconds: float, sent_at: float = 0.0) -> None:
         with self.lock:
             self.latencies.append(seconds)
+            self.timeline.append((sent_at, seconds))
             self.by_route[kind][status] += 1
             self.route_latencies[kind].append(seconds)
 
@@ -309,7 +311,7 @@ def run(url: str, clients: int, seconds: float, think: float, seed: int, pgid: i
                 with results.lock:
                     results.failures[type(exc).__name__] += 1
                 status = 0
-            results.add(kind, status, time.perf_counter() - t0)
+            results.add(kind, status, time.perf_counter() - t0, time.monotonic())
             if think:
                 time.sleep(rng.uniform(0, think))
         conn.close()
@@ -318,7 +320,7 @@ def run(url: str, clients: int, seconds: float, think: float, seed: int, pgid: i
     for thread in threads:
         thread.start()
     start_gate.wait()
-    t_start = time.monotonic()
+    t_start = results.started = time.monotonic()   # type: ignore[attr-defined]
     cpu_start = group_cpu_seconds(pgid) if pgid else None
     own_cpu_start = time.process_time()
     results.background_before = background(url)   # type: ignore[attr-defined]
@@ -364,6 +366,14 @@ def report(results: Results, clients: int, think: float) -> dict[str, object]:
           f" on {os.cpu_count()} CPUs)")
     print(f"load generator CPU per request {figures['load_generator_cpu_ms_per_request']} ms (this process, "
           f"{clients} client threads)")
+    windows: dict[int, list[float]] = defaultdict(list)
+    for sent_at, seconds in results.timeline:
+        windows[int((sent_at - results.started) // 10)].append(seconds)   # type: ignore[attr-defined]
+    figures["p99_ms_by_10s"] = [round(percentile(windows[w], 0.99) * 1000) for w in sorted(windows)]
+    figures["requests_by_10s"] = [len(windows[w]) for w in sorted(windows)]
+    print("by 10 s of the run (a warming stack shows in the first): p99",
+          " ".join(f"{ms} ms" for ms in figures["p99_ms_by_10s"]), " requests",
+          " ".join(str(n) for n in figures["requests_by_10s"]))
     print("status by route (count; p99 ms):")
     for kind, counter in sorted(results.by_route.items()):
         p99 = round(percentile(results.route_latencies[kind], 0.99) * 1000)
