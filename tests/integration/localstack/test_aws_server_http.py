@@ -166,3 +166,34 @@ def test_writes_are_answered_only_once_synced_and_one_sync_covers_many():
         assert state.appended == 20
     finally:
         server.stop()
+
+
+def test_full_collections_run_once_the_api_is_quiet_not_during_its_calls():
+    collected: list[float] = []
+    server = AwsHttpServer("127.0.0.1", 0, _app, turns=Turns(), lock=PriorityLock(),
+                           collect_garbage=lambda: collected.append(time.monotonic()), quiet_seconds=0.3,
+                           collect_at_least_every=3600)
+    server.start()
+    try:
+        sock, reader = _connect(server)
+        with sock:
+            sock.sendall(b"GET /background HTTP/1.1\r\nHost: h\r\n\r\n")   # not a client's call
+            assert reader.response()[0] == 200
+            time.sleep(0.8)
+            assert collected == []      # nothing to collect after: no API call since the start
+            last_call = 0.0
+            began = time.monotonic()
+            while time.monotonic() - began < 1.0:   # the API busy for a second, a call every 50 ms
+                sock.sendall(b"GET /api HTTP/1.1\r\nHost: h\r\nX-Local-Priority: api\r\n\r\n")
+                assert reader.response()[0] == 200
+                last_call = time.monotonic()
+                time.sleep(0.05)
+            assert collected == []      # never while the API keeps calling
+            deadline = time.monotonic() + 5
+            while not collected and time.monotonic() < deadline:
+                time.sleep(0.05)
+            assert len(collected) == 1 and collected[0] - last_call >= 0.3   # once, after it went quiet
+            time.sleep(1.0)
+            assert len(collected) == 1  # not again until the API calls again
+    finally:
+        server.stop()
