@@ -69,6 +69,7 @@ class AwsHttpServer:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._server: asyncio.AbstractServer | None = None
+        self._tasks: list[asyncio.Task] = []
         self._wake: asyncio.Event | None = None
         self._parked: list[tuple[str, int, asyncio.Future]] = []
         self._appended = 0          # journal records appended (by the calls, in the order they ran)
@@ -98,9 +99,10 @@ class AwsHttpServer:
                 server = loop.run_until_complete(asyncio.start_server(
                     self._connection, self.host, self.port, backlog=256, limit=MAX_HEAD_BYTES))
                 self.port = server.sockets[0].getsockname()[1]
-                loop.create_task(self._run_calls())
+                # held here: the loop keeps only weak references to its tasks
+                self._tasks = [loop.create_task(self._run_calls())]
                 if self.collect_garbage is not None:
-                    loop.create_task(self._collect_when_quiet())
+                    self._tasks.append(loop.create_task(self._collect_when_quiet()))
             except BaseException as exc:  # noqa: BLE001 - the starter raises it
                 ready.set_exception(exc)
                 return
